@@ -1,0 +1,184 @@
+//! Files on disk: attachments stored once per content (SHA-256), and the raw messages kept
+//! so that a mail can be parsed again later. Both are written before the database
+//! transaction; a file whose transaction then fails is harmless (content-addressed, and
+//! written again identically on the retry).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use sha2::{Digest, Sha256};
+
+/// Why a file could not be written. Transient: disk full or permissions can be fixed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}: {source}; check free space and permissions under the data directory")]
+pub struct FileStoreError {
+    path: PathBuf,
+    source: std::io::Error,
+}
+
+/// The longest file name kept, in bytes: most file systems allow 255.
+const MAX_FILENAME_BYTES: usize = 180;
+
+/// Makes an untrusted attachment name safe to store and show: no directory part, no
+/// control or reserved characters, no leading dots, bounded length, never empty.
+pub fn sanitize_filename(name: Option<&str>, content_type: &str) -> String {
+    let name = name.unwrap_or("");
+    // Keep only the last path component, whichever separator the sender's system used.
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let mut clean: String = base
+        .chars()
+        .map(|c| match c {
+            c if c.is_control() => '_',
+            '<' | '>' | ':' | '"' | '|' | '?' | '*' | '\u{202e}' | '\u{202d}' | '\u{200e}' | '\u{200f}' => '_',
+            c => c,
+        })
+        .collect();
+    clean = clean.trim().trim_start_matches('.').trim_end_matches(['.', ' ']).to_string();
+    if clean.is_empty() || clean.chars().all(|c| c == '_') {
+        clean = format!("attachment{}", default_extension(content_type));
+    }
+    if clean.len() > MAX_FILENAME_BYTES {
+        let (stem, ext) = match clean.rfind('.') {
+            Some(i) if clean.len() - i <= 16 => (&clean[..i], &clean[i..]),
+            _ => (clean.as_str(), ""),
+        };
+        let mut cut = MAX_FILENAME_BYTES - ext.len();
+        while !stem.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        clean = format!("{}{ext}", &stem[..cut]);
+    }
+    clean
+}
+
+fn default_extension(content_type: &str) -> &'static str {
+    match content_type {
+        "message/rfc822" => ".eml",
+        "text/plain" => ".txt",
+        "text/html" => ".html",
+        "application/pdf" => ".pdf",
+        "image/png" => ".png",
+        "image/jpeg" | "image/jpg" => ".jpg",
+        "image/gif" => ".gif",
+        _ => ".bin",
+    }
+}
+
+/// Hex SHA-256 of `bytes`: the attachment's address.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Where attachments and raw messages live under the data directory.
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    root: PathBuf,
+}
+
+impl FileStore {
+    /// Files under `data_dir` (`attachments/` and `raw/`).
+    pub fn new(data_dir: &Path) -> Self {
+        Self { root: data_dir.to_path_buf() }
+    }
+
+    /// The path of an attachment's content, relative to nothing: absolute under the root.
+    pub fn attachment_path(&self, sha256: &str) -> PathBuf {
+        self.root.join("attachments").join(&sha256[..2]).join(&sha256[2..4]).join(sha256)
+    }
+
+    /// Stores `bytes` under their SHA-256 unless a copy exists; returns the digest.
+    pub fn put_attachment(&self, bytes: &[u8]) -> Result<String, FileStoreError> {
+        let sha = sha256_hex(bytes);
+        let path = self.attachment_path(&sha);
+        if !path.exists() {
+            write_atomically(&path, |f| f.write_all(bytes))?;
+        }
+        Ok(sha)
+    }
+
+    /// Keeps the raw message gzip-compressed under `raw/YYYY/MM/`, named by the SHA-256 of
+    /// its bytes; returns the path relative to the data directory, as stored on articles.
+    pub fn put_raw(&self, raw: &[u8], at: chrono::DateTime<chrono::Utc>) -> Result<String, FileStoreError> {
+        let sha = sha256_hex(raw);
+        let relative = format!("raw/{}/{sha}.eml.gz", at.format("%Y/%m"));
+        let path = self.root.join(&relative);
+        if !path.exists() {
+            write_atomically(&path, |f| {
+                let mut gz = GzEncoder::new(f, Compression::fast());
+                gz.write_all(raw)?;
+                gz.finish().map(drop)
+            })?;
+        }
+        Ok(relative)
+    }
+
+    /// Reads back a raw message kept by [`FileStore::put_raw`].
+    pub fn read_raw(&self, relative: &str) -> std::io::Result<Vec<u8>> {
+        use std::io::Read;
+        let file = std::fs::File::open(self.root.join(relative))?;
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(file).read_to_end(&mut out)?;
+        Ok(out)
+    }
+}
+
+/// Writes through a temporary file in the same directory, synced, then renamed: a reader
+/// never sees half a file, and a crash leaves at most a stray temporary file.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<(), FileStoreError> {
+    let err = |source| FileStoreError { path: path.to_path_buf(), source };
+    let dir = path.parent().expect("stored files always have a parent directory");
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), unique_suffix()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        write(&mut file)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(err)
+}
+
+fn unique_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    COUNTER.fetch_add(1, Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_names_are_neutralised() {
+        assert_eq!(sanitize_filename(Some("../../etc/passwd"), "text/plain"), "passwd");
+        assert_eq!(sanitize_filename(Some("C:\\Windows\\evil.exe"), ""), "evil.exe");
+        assert_eq!(sanitize_filename(Some("..."), "application/pdf"), "attachment.pdf");
+        assert_eq!(sanitize_filename(Some(".bashrc"), ""), "bashrc");
+        assert_eq!(sanitize_filename(Some("a\r\nb\0c.txt"), ""), "a__b_c.txt");
+        assert_eq!(sanitize_filename(Some("invoice\u{202e}fdp.exe"), ""), "invoice_fdp.exe");
+        assert_eq!(sanitize_filename(None, "message/rfc822"), "attachment.eml");
+        let long = format!("{}.pdf", "é".repeat(300));
+        let cut = sanitize_filename(Some(&long), "");
+        assert!(cut.len() <= MAX_FILENAME_BYTES && cut.ends_with(".pdf"), "{cut}");
+    }
+
+    #[test]
+    fn identical_content_is_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        let a = store.put_attachment(b"same").unwrap();
+        let b = store.put_attachment(b"same").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(std::fs::read(store.attachment_path(&a)).unwrap(), b"same");
+        let raw = store.put_raw(b"Subject: x\r\n\r\nbody", chrono::Utc::now()).unwrap();
+        assert_eq!(store.read_raw(&raw).unwrap(), b"Subject: x\r\n\r\nbody");
+    }
+}

@@ -1,0 +1,352 @@
+//! Command-line interface: one function per command, each turning library results into
+//! output lines and an exit status. `anyhow` lives here, at the edge.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ticketgate::app::{App, open_store};
+use ticketgate::clock::SystemClock;
+use ticketgate::config::Settings;
+use ticketgate::domain::{Status, TicketNumber};
+use ticketgate::intake::paths::{Input, expand};
+use ticketgate::intake::{Ingestor, RawMessage, Report, RetryPolicy};
+use ticketgate::pipeline::{Pipeline, human_size};
+use ticketgate::quarantine::Quarantine;
+
+/// sysexits.h EX_TEMPFAIL: the MTA keeps the mail and delivers it again later.
+pub const EXIT_TEMPFAIL: u8 = 75;
+const EXIT_QUARANTINED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(name = "ticketgate", version, about = "Email-driven ticketing gateway")]
+pub struct Args {
+    /// Configuration file (default: $TICKETGATE_CONFIG, then ./config/ticketgate.toml, then
+    /// the embedded defaults).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon: watch the Maildir (default ./data/inbox) until SIGTERM or SIGINT.
+    Run,
+    /// Turn messages into tickets: files, Maildir folders, or standard input (`-` or none).
+    Ingest {
+        /// Print one JSON object per message instead of a line.
+        #[arg(long)]
+        json: bool,
+        /// Files or Maildir folders; `-` or nothing reads one message from standard input.
+        paths: Vec<PathBuf>,
+    },
+    /// Show every decision the pipeline would take on a message, writing nothing.
+    Explain {
+        /// The message file.
+        file: PathBuf,
+    },
+    /// Look at tickets.
+    Tickets {
+        #[command(subcommand)]
+        command: TicketsCommand,
+    },
+    /// Messages that could not be handled.
+    Quarantine {
+        #[command(subcommand)]
+        command: QuarantineCommand,
+    },
+    /// Apply the database migrations (also done at every start).
+    Migrate,
+    /// Validate the configuration and print the values in effect (secrets hidden).
+    CheckConfig,
+}
+
+#[derive(Debug, Subcommand)]
+enum TicketsCommand {
+    /// List tickets, most recently updated first.
+    List {
+        /// Only tickets with this status (new, in_progress, waiting_customer, resolved, closed).
+        #[arg(long)]
+        status: Option<Status>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a ticket with its articles and attachments.
+    Show {
+        number: TicketNumber,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum QuarantineCommand {
+    /// List quarantined messages with their reasons.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a quarantined message through the pipeline again.
+    Retry { id: String },
+}
+
+/// Runs the command; every error ends here with a message on standard error.
+pub async fn run(args: Args) -> ExitCode {
+    let quiet = !matches!(args.command, Command::Run);
+    ticketgate::telemetry::init(if quiet { "warn" } else { "info" });
+    let settings = match Settings::load(args.config.as_deref(), std::env::vars()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ticketgate: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let result = match args.command {
+        Command::Run => run_daemon(settings).await,
+        Command::Ingest { json, paths } => return ingest(settings, &paths, json).await,
+        Command::Explain { file } => explain(settings, &file).await,
+        Command::Tickets { command } => tickets(settings, command).await,
+        Command::Quarantine { command } => quarantine(settings, command).await,
+        Command::Migrate => migrate(settings).await,
+        Command::CheckConfig => check_config(&settings),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ticketgate: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn pipeline(settings: Settings) -> anyhow::Result<Pipeline> {
+    let store = open_store(&settings).await?;
+    Ok(Pipeline::new(store, Arc::new(settings), Arc::new(SystemClock)))
+}
+
+async fn run_daemon(settings: Settings) -> anyhow::Result<ExitCode> {
+    tracing::info!(config = %settings.source, database = %settings.database_url, "starting");
+    let shutdown = ticketgate::shutdown::on_signals().context("cannot listen for SIGTERM and SIGINT")?;
+    let app = App::build(settings).await?;
+    app.run_until_stopped(shutdown).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn ingest(settings: Settings, paths: &[PathBuf], json: bool) -> ExitCode {
+    let inputs = match expand(paths) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("ticketgate: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let from_stdin = inputs.contains(&Input::Stdin);
+    let limit = settings.max_message_bytes;
+    let ingestor = match pipeline(settings).await {
+        Ok(p) => Ingestor::new(p),
+        Err(e) => {
+            eprintln!("ticketgate: {e:#}");
+            // The mail cannot be stored at all: the MTA must keep it.
+            return ExitCode::from(if from_stdin { EXIT_TEMPFAIL } else { 1 });
+        }
+    };
+    let policy = RetryPolicy { attempts: 3, first_pause: Duration::from_millis(200) };
+    let mut any_quarantined = false;
+    for input in inputs {
+        let message = match input.read(limit) {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("ticketgate: cannot read {}: {e}", input.name());
+                if input == Input::Stdin {
+                    return ExitCode::from(EXIT_TEMPFAIL);
+                }
+                any_quarantined = true;
+                continue;
+            }
+        };
+        let report = match ingestor.try_with_retries(&message, policy).await {
+            Ok(report) => report,
+            Err(deferred) if input == Input::Stdin => {
+                eprintln!("ticketgate: {deferred}");
+                return ExitCode::from(EXIT_TEMPFAIL);
+            }
+            Err(deferred) => match give_up(&ingestor, &message, &deferred.reason, policy.attempts) {
+                Some(report) => report,
+                None => return ExitCode::from(EXIT_TEMPFAIL),
+            },
+        };
+        any_quarantined |= !report.handled();
+        print_report(&report, json);
+    }
+    ingestor.pipeline().store().close().await;
+    if any_quarantined { ExitCode::from(EXIT_QUARANTINED) } else { ExitCode::SUCCESS }
+}
+
+/// Quarantines a file that kept failing for a temporary reason; `None` when even that fails.
+fn give_up(ingestor: &Ingestor, message: &RawMessage, reason: &str, attempts: u32) -> Option<Report> {
+    let reason = format!("gave up after {attempts} attempts: {reason}");
+    match ingestor.quarantine_message(message, &reason, attempts) {
+        Ok(report) => Some(report),
+        Err(e) => {
+            eprintln!("ticketgate: {}: {reason}; and cannot quarantine it: {e}", message.source);
+            None
+        }
+    }
+}
+
+fn print_report(report: &Report, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(report).expect("reports always serialize"));
+    } else {
+        println!("{}", report.line());
+    }
+}
+
+async fn explain(settings: Settings, file: &PathBuf) -> anyhow::Result<ExitCode> {
+    let limit = settings.max_message_bytes;
+    let message = Input::File(file.clone()).read(limit).with_context(|| format!("cannot read {}", file.display()))?;
+    let pipeline = pipeline(settings).await?;
+    let trace = pipeline.explain(&message.bytes).await?;
+    for step in &trace.steps {
+        println!("{step}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn tickets(settings: Settings, command: TicketsCommand) -> anyhow::Result<ExitCode> {
+    let store = open_store(&settings).await?;
+    match command {
+        TicketsCommand::List { status, json } => {
+            let list = store.list_tickets(status).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for t in &list {
+                    println!(
+                        "{}  {:<16} {}  {:<30} {}",
+                        t.number,
+                        t.status,
+                        t.priority.label(),
+                        t.requester,
+                        t.title
+                    );
+                }
+            }
+        }
+        TicketsCommand::Show { number, json } => {
+            let Some(details) = store.ticket_details(&number).await? else {
+                anyhow::bail!("no ticket {number}; `ticketgate tickets list` shows the numbers");
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&details)?);
+            } else {
+                print_ticket(&details);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_ticket(d: &ticketgate::store::TicketDetails) {
+    let t = &d.ticket;
+    println!("{}  {}", t.number, t.title);
+    println!("  status {}  type {}  impact {}  urgency {}  priority {}", t.status, t.ticket_type, t.impact, t.urgency, t.priority.label());
+    println!("  requester {}{}", t.requester, t.organisation.as_deref().map(|o| format!(" ({o})")).unwrap_or_default());
+    if !t.observers.is_empty() {
+        let observers: Vec<&str> = t.observers.iter().map(|o| o.as_str()).collect();
+        println!("  observers {}", observers.join(", "));
+    }
+    if let Some(category) = &t.category {
+        println!("  category {category}");
+    }
+    if let Some(f) = &t.follow_up_of {
+        println!("  follow-up of {f}");
+    }
+    println!("  opened {}  updated {}  language {}", t.created_at.to_rfc3339(), t.updated_at.to_rfc3339(), t.language);
+    for a in &d.articles {
+        println!();
+        println!("--- #{} {} {} by {} ({}), {}", a.id, a.direction, a.visibility, a.author, a.subject, a.created_at.to_rfc3339());
+        if let Some(note) = &a.note {
+            println!("[note] {note}");
+        }
+        println!("{}", a.body_text.trim_end());
+        for f in &a.attachments {
+            match (&f.sha256, &f.refused_reason) {
+                (Some(sha), _) => println!("  [file] {} ({}, {}) sha256 {sha}", f.filename, f.content_type, human_size(f.size)),
+                (None, Some(reason)) => println!("  [refused] {} ({}): {reason}", f.filename, human_size(f.size)),
+                (None, None) => println!("  [file] {} ({})", f.filename, human_size(f.size)),
+            }
+        }
+    }
+}
+
+async fn quarantine(settings: Settings, command: QuarantineCommand) -> anyhow::Result<ExitCode> {
+    let q = Quarantine::new(&settings.data_dir);
+    match command {
+        QuarantineCommand::List { json } => {
+            let entries = q.list()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            } else if entries.is_empty() {
+                println!("quarantine is empty");
+            } else {
+                for e in entries {
+                    println!("{}  {}  tries {}  {}  {}", e.id, e.quarantined_at.to_rfc3339(), e.attempts, e.source, e.reason);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        QuarantineCommand::Retry { id } => {
+            let (entry, bytes) = q.get(&id)?;
+            let ingestor = Ingestor::new(pipeline(settings).await?);
+            let message = RawMessage { source: entry.source.clone(), bytes };
+            match ingestor.pipeline().process(&message.source, &message.bytes).await {
+                Ok(outcome) => {
+                    q.remove(&id)?;
+                    let report = ticketgate::intake::Report { source: id.clone(), ..report_of(&message.source, outcome) };
+                    println!("{}", report.line());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    let entry = q.record_failure(&id, &e.to_string(), ingestor.pipeline().clock().now())?;
+                    println!("{id}: still quarantined ({}), tried {} times", entry.reason, entry.attempts);
+                    Ok(ExitCode::from(EXIT_QUARANTINED))
+                }
+            }
+        }
+    }
+}
+
+fn report_of(source: &str, outcome: ticketgate::pipeline::Outcome) -> Report {
+    Report::from_outcome(source, &outcome)
+}
+
+async fn migrate(settings: Settings) -> anyhow::Result<ExitCode> {
+    open_store(&settings).await?;
+    println!("database {} is up to date", settings.database_url);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_config(s: &Settings) -> anyhow::Result<ExitCode> {
+    println!("configuration: {} (valid)", s.source);
+    println!("data_dir = {}", s.data_dir.display());
+    println!("database.url = {}", s.database_url);
+    println!("intake.maildir = {}", s.maildir.display());
+    println!("max_attachment_bytes = {} ({})", s.max_attachment_bytes, human_size(s.max_attachment_bytes));
+    println!("max_message_bytes = {} ({})", s.max_message_bytes, human_size(s.max_message_bytes));
+    let own: Vec<&str> = s.own_addresses.iter().map(|a| a.as_str()).collect();
+    println!("mail.addresses = {}", own.join(", "));
+    println!(
+        "tickets: type {}, impact {}, urgency {}, language {}",
+        s.ticket_defaults.ticket_type, s.ticket_defaults.impact, s.ticket_defaults.urgency, s.ticket_defaults.language
+    );
+    println!("routing rules: {}", s.routing.len());
+    println!("agents: {}", s.agents.len());
+    println!("public domains: {}", s.public_domains.len());
+    Ok(ExitCode::SUCCESS)
+}

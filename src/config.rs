@@ -1,0 +1,481 @@
+//! Configuration: embedded defaults, then a TOML file, then `TICKETGATE_*` environment
+//! variables for single keys; validated into typed [`Settings`] with every error reported
+//! at once and named by its key.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::domain::{EmailAddress, Impact, SubjectTag, TicketType, Urgency};
+use crate::pipeline::route::{RoutingRule, RoutingRuleSpec};
+
+/// Where the configuration came from, for `check-config` and the start-up log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// No file: the embedded defaults (plus environment overrides).
+    Embedded,
+    /// This file.
+    File(PathBuf),
+}
+
+impl fmt::Display for ConfigSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigSource::Embedded => f.write_str("embedded defaults"),
+            ConfigSource::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// Why the configuration cannot be used. Each message names the key and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("the configuration in {source_name} is not valid TOML or has an unknown key: {message}")]
+    Syntax { source_name: String, message: String },
+    #[error("the configuration from {source_name} has {} error(s):\n  - {}", .errors.len(), .errors.join("\n  - "))]
+    Invalid { source_name: String, errors: Vec<String> },
+}
+
+/// The environment variable naming the configuration file.
+pub const CONFIG_ENV: &str = "TICKETGATE_CONFIG";
+/// The configuration file used when neither `--config` nor [`CONFIG_ENV`] names one.
+pub const DEFAULT_CONFIG_PATH: &str = "config/ticketgate.toml";
+const ENV_PREFIX: &str = "TICKETGATE_";
+/// Variables with the prefix that are not configuration keys.
+const ENV_NOT_KEYS: &[&str] = &["TICKETGATE_CONFIG", "TICKETGATE_LOG"];
+
+/// Public mail providers: a shared domain there says nothing about a shared organisation.
+const DEFAULT_PUBLIC_DOMAINS: &[&str] = &[
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.fr", "live.com",
+    "live.fr", "msn.com", "yahoo.com", "yahoo.fr", "icloud.com", "me.com", "mac.com",
+    "aol.com", "gmx.com", "gmx.de", "gmx.fr", "web.de", "orange.fr", "wanadoo.fr", "free.fr",
+    "sfr.fr", "laposte.net", "bbox.fr", "proton.me", "protonmail.com", "yandex.ru", "mail.ru",
+    "zoho.com", "fastmail.com",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawConfig {
+    data_dir: PathBuf,
+    max_attachment_bytes: u64,
+    max_message_bytes: u64,
+    public_domains: Vec<String>,
+    database: RawDatabase,
+    mail: RawMail,
+    tickets: RawTickets,
+    intake: RawIntake,
+    routing: Vec<RoutingRuleSpec>,
+    agent: Vec<RawAgent>,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            max_attachment_bytes: 2 * 1024 * 1024,
+            max_message_bytes: 50 * 1024 * 1024,
+            public_domains: DEFAULT_PUBLIC_DOMAINS.iter().map(|s| s.to_string()).collect(),
+            database: RawDatabase::default(),
+            mail: RawMail::default(),
+            tickets: RawTickets::default(),
+            intake: RawIntake::default(),
+            routing: Vec::new(),
+            agent: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawDatabase {
+    url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawMail {
+    addresses: Vec<String>,
+    agents_address: Option<String>,
+    sender_from_reply_to: bool,
+}
+
+impl Default for RawMail {
+    fn default() -> Self {
+        Self { addresses: vec!["support@localhost".into()], agents_address: None, sender_from_reply_to: false }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawTickets {
+    number_tag: String,
+    default_type: String,
+    default_impact: String,
+    default_urgency: String,
+    default_language: String,
+}
+
+impl Default for RawTickets {
+    fn default() -> Self {
+        Self {
+            number_tag: "[#{number}]".into(),
+            default_type: "incident".into(),
+            default_impact: "degraded".into(),
+            default_urgency: "medium".into(),
+            default_language: "en".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawIntake {
+    maildir: Option<PathBuf>,
+    poll_interval_ms: u64,
+    retry_budget: u32,
+}
+
+impl Default for RawIntake {
+    fn default() -> Self {
+        Self { maildir: None, poll_interval_ms: 250, retry_budget: 8 }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    name: String,
+    email: String,
+}
+
+/// A support agent known to ticketgate: may write on any ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agent {
+    /// Shown as the author of their articles.
+    pub name: String,
+    /// Their mail address, by which their mail is recognised.
+    pub email: EmailAddress,
+}
+
+/// The database URL, kept apart so that its password never reaches a log line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The URL with its secret, for connecting only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// `url` with its password replaced by `***`, for messages and logs.
+    pub fn redact(url: &str) -> String {
+        DatabaseUrl(url.to_string()).to_string()
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // scheme://user:password@host → scheme://user:***@host
+        match (self.0.find("://"), self.0.rfind('@')) {
+            (Some(s), Some(at)) if at > s => {
+                let creds = &self.0[s + 3..at];
+                match creds.split_once(':') {
+                    Some((user, _)) => write!(f, "{}{user}:***{}", &self.0[..s + 3], &self.0[at..]),
+                    None => f.write_str(&self.0),
+                }
+            }
+            _ => f.write_str(&self.0),
+        }
+    }
+}
+
+/// Defaults given to tickets opened by mail, before routing rules apply.
+#[derive(Debug, Clone)]
+pub struct TicketDefaults {
+    pub ticket_type: TicketType,
+    pub impact: Impact,
+    pub urgency: Urgency,
+    /// `en` or `fr`: used when a mail's language cannot be told.
+    pub language: String,
+}
+
+/// The validated configuration every component is built from.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where the configuration came from.
+    pub source: ConfigSource,
+    /// Root of everything ticketgate writes on disk.
+    pub data_dir: PathBuf,
+    /// The store to use.
+    pub database_url: DatabaseUrl,
+    /// Files larger than this are not stored (the ticket is still created).
+    pub max_attachment_bytes: u64,
+    /// Messages larger than this are quarantined unread.
+    pub max_message_bytes: u64,
+    /// Domains whose users are not one organisation.
+    pub public_domains: BTreeSet<String>,
+    /// Our own addresses: mail from them is a loop; they are never observers.
+    pub own_addresses: Vec<EmailAddress>,
+    /// Where customer comments are reported when a ticket has no assigned agent.
+    pub agents_address: Option<EmailAddress>,
+    /// Take the sender from Reply-To rather than From (for forms and relays that send
+    /// on the customer's behalf).
+    pub sender_from_reply_to: bool,
+    /// The subject tag that carries ticket numbers.
+    pub subject_tag: SubjectTag,
+    /// Values given to new tickets.
+    pub ticket_defaults: TicketDefaults,
+    /// The Maildir `ticketgate run` watches.
+    pub maildir: PathBuf,
+    /// How often the Maildir is scanned for new files.
+    pub poll_interval_ms: u64,
+    /// How many times a message that fails for a temporary reason is tried before it is
+    /// quarantined.
+    pub retry_budget: u32,
+    /// Rules that set type, category, urgency and impact, first match wins.
+    pub routing: Vec<RoutingRule>,
+    /// Known agents.
+    pub agents: Vec<Agent>,
+}
+
+impl Settings {
+    /// Loads the configuration: `explicit` (from `--config`), else [`CONFIG_ENV`], else
+    /// [`DEFAULT_CONFIG_PATH`] when it exists, else the embedded defaults; then applies
+    /// `TICKETGATE_*` variables from `env`.
+    pub fn load(
+        explicit: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let from_env = env.iter().find(|(k, _)| k == CONFIG_ENV).map(|(_, v)| PathBuf::from(v));
+        let path = explicit.map(Path::to_path_buf).or(from_env).or_else(|| {
+            let default = PathBuf::from(DEFAULT_CONFIG_PATH);
+            default.exists().then_some(default)
+        });
+        let (source, text) = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                (ConfigSource::File(path), text)
+            }
+            None => (ConfigSource::Embedded, String::new()),
+        };
+        Self::from_toml(&text, source, env)
+    }
+
+    /// Builds settings from TOML text and environment overrides.
+    pub fn from_toml(
+        text: &str,
+        source: ConfigSource,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let source_name = source.to_string();
+        let syntax = |message: String| ConfigError::Syntax { source_name: source_name.clone(), message };
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| syntax(e.to_string()))?;
+        for (key, value) in env {
+            if let Some(path) = key.strip_prefix(ENV_PREFIX)
+                && !ENV_NOT_KEYS.contains(&key.as_str())
+            {
+                apply_env_override(&mut table, path, &value);
+            }
+        }
+        let raw: RawConfig = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| syntax(e.to_string()))?;
+        validate(raw, source).map_err(|errors| ConfigError::Invalid { source_name, errors })
+    }
+}
+
+/// Sets `DATABASE__URL`-style keys (sections split by `__`, lower-cased) in the table. The
+/// value is read as TOML when it parses (numbers, booleans, arrays), else as a string.
+fn apply_env_override(table: &mut toml::Table, path: &str, value: &str) {
+    let keys: Vec<String> = path.split("__").map(|k| k.to_ascii_lowercase()).collect();
+    let parsed = format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_string()));
+    let (last, sections) = keys.split_last().expect("split yields at least one key");
+    let mut current = table;
+    for section in sections {
+        let entry = current
+            .entry(section.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        current = entry.as_table_mut().expect("just made a table");
+    }
+    current.insert(last.clone(), parsed);
+}
+
+fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut address = |key: &str, value: &str| match EmailAddress::parse(value) {
+        Ok(a) => Some(a),
+        Err(e) => {
+            errors.push(format!("{key}: {e}"));
+            None
+        }
+    };
+    let own_addresses: Vec<EmailAddress> =
+        raw.mail.addresses.iter().filter_map(|a| address("mail.addresses", a)).collect();
+    let agents_address = raw.mail.agents_address.as_deref().and_then(|a| address("mail.agents_address", a));
+    let agents: Vec<Agent> = raw
+        .agent
+        .iter()
+        .filter_map(|a| address("agent.email", &a.email).map(|email| Agent { name: a.name.clone(), email }))
+        .collect();
+
+    let subject_tag = SubjectTag::new(&raw.tickets.number_tag)
+        .map_err(|e| errors.push(format!("tickets.number_tag: {e}")))
+        .ok();
+    fn parse_field<T: std::str::FromStr<Err = crate::domain::UnknownValue>>(
+        errors: &mut Vec<String>,
+        key: &str,
+        value: &str,
+    ) -> Option<T> {
+        value.parse().map_err(|e| errors.push(format!("{key}: {e}"))).ok()
+    }
+    let ticket_type: Option<TicketType> = parse_field(&mut errors, "tickets.default_type", &raw.tickets.default_type);
+    let impact: Option<Impact> = parse_field(&mut errors, "tickets.default_impact", &raw.tickets.default_impact);
+    let urgency: Option<Urgency> = parse_field(&mut errors, "tickets.default_urgency", &raw.tickets.default_urgency);
+    if !matches!(raw.tickets.default_language.as_str(), "en" | "fr") {
+        errors.push(format!(
+            "tickets.default_language: `{}` is not a shipped language; use `en` or `fr`",
+            raw.tickets.default_language
+        ));
+    }
+    if raw.max_attachment_bytes == 0 {
+        errors.push("max_attachment_bytes: must be more than 0".into());
+    }
+    if raw.max_message_bytes < 1024 {
+        errors.push("max_message_bytes: must be at least 1024".into());
+    }
+    if raw.intake.poll_interval_ms == 0 {
+        errors.push("intake.poll_interval_ms: must be more than 0".into());
+    }
+    if raw.intake.retry_budget == 0 {
+        errors.push("intake.retry_budget: must be at least 1".into());
+    }
+    let mut routing = Vec::new();
+    for (i, spec) in raw.routing.iter().enumerate() {
+        match RoutingRule::compile(i, spec) {
+            Ok(rule) => routing.push(rule),
+            Err(errs) => errors.extend(errs),
+        }
+    }
+    let database_url = raw.database.url.clone().unwrap_or_else(|| {
+        format!("sqlite://{}", raw.data_dir.join("ticketgate.db").display())
+    });
+    if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+        errors.push(format!(
+            "database.url: `{}` is not supported; use sqlite://PATH or postgres://USER@HOST/DB",
+            DatabaseUrl(database_url.clone())
+        ));
+    }
+
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let (Some(subject_tag), Some(ticket_type), Some(impact), Some(urgency)) = (subject_tag, ticket_type, impact, urgency)
+    else {
+        unreachable!("every missing value pushed an error");
+    };
+    Ok(Settings {
+        source,
+        maildir: raw.intake.maildir.unwrap_or_else(|| raw.data_dir.join("inbox")),
+        data_dir: raw.data_dir,
+        database_url: DatabaseUrl(database_url),
+        max_attachment_bytes: raw.max_attachment_bytes,
+        max_message_bytes: raw.max_message_bytes,
+        public_domains: raw.public_domains.iter().map(|d| d.trim().to_ascii_lowercase()).collect(),
+        own_addresses,
+        agents_address,
+        sender_from_reply_to: raw.mail.sender_from_reply_to,
+        subject_tag,
+        ticket_defaults: TicketDefaults { ticket_type, impact, urgency, language: raw.tickets.default_language },
+        poll_interval_ms: raw.intake.poll_interval_ms,
+        retry_budget: raw.intake.retry_budget,
+        routing,
+        agents,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::from_toml(
+            text,
+            ConfigSource::Embedded,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn embedded_defaults_are_valid() {
+        let s = load("", &[]).unwrap();
+        assert_eq!(s.database_url.expose(), "sqlite://data/ticketgate.db");
+        assert_eq!(s.maildir, PathBuf::from("data/inbox"));
+        assert_eq!(s.max_attachment_bytes, 2 * 1024 * 1024);
+        assert!(s.public_domains.contains("gmail.com"));
+    }
+
+    #[test]
+    fn environment_overrides_single_keys() {
+        let s = load(
+            "data_dir = \"/srv/tg\"\n[tickets]\nnumber_tag = \"[#{number}]\"",
+            &[
+                ("TICKETGATE_TICKETS__NUMBER_TAG", "[Ticket#{number}]"),
+                ("TICKETGATE_MAX_ATTACHMENT_BYTES", "1000"),
+                ("TICKETGATE_DATABASE__URL", "postgres://tg:hunter2@db/tg"),
+                ("TICKETGATE_LOG", "debug"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.max_attachment_bytes, 1000);
+        assert_eq!(s.data_dir, PathBuf::from("/srv/tg"));
+        assert!(s.subject_tag.find("[ticket#2611N00001]").is_some());
+        assert_eq!(s.database_url.to_string(), "postgres://tg:***@db/tg");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn every_error_is_reported_with_its_key() {
+        let err = load(
+            "[tickets]\nnumber_tag = \"#\"\ndefault_type = \"bug\"\n[mail]\naddresses = [\"nope\"]\n[[routing]]\nsubject = \"(\"\nurgency = \"high\"",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        for key in ["tickets.number_tag", "tickets.default_type", "mail.addresses", "routing[0].subject"] {
+            assert!(err.contains(key), "{key} missing from: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = load("[tickets]\nnumbr_tag = \"x\"", &[]).unwrap_err().to_string();
+        assert!(err.contains("numbr_tag"), "{err}");
+        let err = load("", &[("TICKETGATE_DATABSE__URL", "x")]).unwrap_err().to_string();
+        assert!(err.contains("databse"), "{err}");
+    }
+
+    #[test]
+    fn example_file_documents_a_valid_configuration() {
+        let text = include_str!("../config/ticketgate.example.toml");
+        load(text, &[]).unwrap();
+    }
+}

@@ -1,0 +1,14 @@
+//! Pure types of the ticketing domain: no I/O, no database, no clock.
+//! Everything here is parsed once at the edge and trusted afterwards.
+
+mod address;
+mod mail;
+mod notification;
+mod ticket;
+mod ticket_number;
+
+pub use address::{AddressError, EmailAddress};
+pub use mail::{AutomationHeaders, EmbeddedHeaders, InboundMail, MailAttachment, Mailbox};
+pub use notification::{Audience, Event, Notification};
+pub use ticket::{Direction, Impact, Priority, Status, TicketType, UnknownValue, Urgency, Visibility};
+pub use ticket_number::{SubjectTag, SubjectTagError, TicketNumber, TicketNumberError};

@@ -1,0 +1,172 @@
+//! A Maildir (new/, cur/, tmp/) as a mail source: an MTA delivers into new/, ticketgate
+//! takes each file from there and moves it to cur/ only after its ticket is committed.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// A Maildir folder.
+#[derive(Debug, Clone)]
+pub struct Maildir {
+    root: PathBuf,
+}
+
+impl Maildir {
+    /// The Maildir at `root`, not checked.
+    pub fn at(root: &Path) -> Self {
+        Self { root: root.to_path_buf() }
+    }
+
+    /// The Maildir at `root`, creating new/, cur/ and tmp/ when missing.
+    pub fn create(root: &Path) -> std::io::Result<Self> {
+        for sub in ["new", "cur", "tmp"] {
+            std::fs::create_dir_all(root.join(sub))?;
+        }
+        Ok(Self::at(root))
+    }
+
+    /// Whether `dir` has the shape of a Maildir.
+    pub fn looks_like(dir: &Path) -> bool {
+        dir.join("new").is_dir() || dir.join("cur").is_dir()
+    }
+
+    /// Its root folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The messages in `sub` (`new` or `cur`), oldest first (by modification time, then
+    /// name, which starts with the delivery time in Maildir naming). A missing `sub` is empty.
+    pub fn messages_in(&self, sub: &str) -> std::io::Result<Vec<PathBuf>> {
+        let dir = self.root.join(sub);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut files: Vec<(SystemTime, PathBuf)> = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let Ok(meta) = entry.metadata() else { continue }; // gone meanwhile
+            if meta.is_file() {
+                files.push((meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), entry.path()));
+            }
+        }
+        files.sort();
+        Ok(files.into_iter().map(|(_, p)| p).collect())
+    }
+
+    /// Messages waiting in new/.
+    pub fn pending(&self) -> std::io::Result<Vec<PathBuf>> {
+        self.messages_in("new")
+    }
+
+    /// Acknowledges a handled message: moves it from new/ to cur/ flagged as seen.
+    pub fn mark_handled(&self, path: &Path) -> std::io::Result<PathBuf> {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let base = name.split(":2,").next().unwrap_or(&name);
+        let target = self.root.join("cur").join(format!("{base}:2,S"));
+        std::fs::rename(path, &target)?;
+        Ok(target)
+    }
+
+    /// Drops a message from new/ once a copy is safe in quarantine.
+    pub fn remove(&self, path: &Path) -> std::io::Result<()> {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Watches a Maildir until `shutdown`: every file in new/ (those present at start first)
+/// goes through the ingestor and is moved to cur/ once handled. A message that fails for a
+/// temporary reason stays in new/ and is tried again later, with a pause that doubles each
+/// time; after `retry_budget` attempts it is quarantined.
+pub async fn watch(
+    maildir: Maildir,
+    ingestor: super::Ingestor,
+    poll: std::time::Duration,
+    retry_budget: u32,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    use std::collections::HashMap;
+    use tokio::time::{Duration, Instant};
+
+    /// A message that failed for a temporary reason: how often, and when to try again.
+    struct Retry {
+        attempts: u32,
+        not_before: Instant,
+    }
+    let mut retries: HashMap<PathBuf, Retry> = HashMap::new();
+    let mut scan_failing = false;
+    tracing::info!(maildir = %maildir.root().display(), "watching Maildir");
+    while !shutdown.is_cancelled() {
+        let pending = match maildir.pending() {
+            Ok(p) => {
+                if scan_failing {
+                    tracing::info!("Maildir readable again");
+                    scan_failing = false;
+                }
+                p
+            }
+            Err(e) => {
+                if !scan_failing {
+                    tracing::error!(error = %e, maildir = %maildir.root().display(), "cannot read the Maildir; will keep trying");
+                    scan_failing = true;
+                }
+                Vec::new()
+            }
+        };
+        retries.retain(|path, _| pending.contains(path));
+        for path in pending {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            if retries.get(&path).is_some_and(|r| Instant::now() < r.not_before) {
+                continue;
+            }
+            let bytes = match std::fs::read(&path) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    tracing::error!(file = %path.display(), error = %e, "cannot read a delivered message");
+                    continue;
+                }
+            };
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let message = super::RawMessage { source: format!("maildir:{name}"), bytes };
+            let attempts = retries.get(&path).map_or(0, |r| r.attempts);
+            let acknowledged = match ingestor.try_once(&message, attempts).await {
+                Ok(report) if report.handled() => maildir.mark_handled(&path).map(drop),
+                Ok(_) => maildir.remove(&path),
+                Err(deferred) if attempts + 1 >= retry_budget => {
+                    let reason = format!("gave up after {} attempts: {}", attempts + 1, deferred.reason);
+                    match ingestor.quarantine_message(&message, &reason, attempts + 1) {
+                        Ok(_) => maildir.remove(&path),
+                        Err(e) => {
+                            tracing::error!(file = %path.display(), error = %e, "cannot quarantine; the message stays in new/");
+                            Ok(())
+                        }
+                    }
+                }
+                Err(deferred) => {
+                    let pause = Duration::from_secs(1 << attempts.min(8)).min(Duration::from_secs(300));
+                    tracing::warn!(file = %path.display(), attempt = attempts + 1, retry_in = ?pause, reason = %deferred.reason, "message kept for a retry");
+                    retries.insert(path.clone(), Retry { attempts: attempts + 1, not_before: Instant::now() + pause });
+                    Ok(())
+                }
+            };
+            if let Err(e) = acknowledged {
+                tracing::error!(file = %path.display(), error = %e, "handled, but cannot move the file out of new/; it will be seen as a duplicate next time");
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(poll) => {}
+        }
+    }
+    tracing::info!("Maildir watcher stopped");
+}

@@ -1,0 +1,169 @@
+//! Where raw mail comes from. Each source yields raw bytes with a name; the [`Ingestor`]
+//! runs them through the pipeline and quarantines what cannot be handled, and the source
+//! acknowledges a message (moves, deletes, flags it) only once that returned.
+
+pub mod maildir;
+pub mod paths;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::domain::TicketNumber;
+use crate::pipeline::{Outcome, Pipeline, ProcessError};
+use crate::quarantine::Quarantine;
+
+/// A message as read from a source.
+#[derive(Debug, Clone)]
+pub struct RawMessage {
+    /// Where it came from: a file path, a Maildir entry, `stdin`.
+    pub source: String,
+    /// The exact bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// The outcome names of `ingest`, stable for scripts reading `--json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutcomeKind {
+    Created,
+    Commented,
+    Ignored,
+    Duplicate,
+    Quarantined,
+}
+
+/// What happened to one message, as `ingest` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub source: String,
+    pub outcome: OutcomeKind,
+    pub ticket: Option<TicketNumber>,
+    pub reason: Option<String>,
+}
+
+impl Report {
+    /// The report of a pipeline outcome for `source`.
+    pub fn from_outcome(source: &str, outcome: &Outcome) -> Report {
+        let (kind, reason) = match outcome {
+            Outcome::Created(_) => (OutcomeKind::Created, None),
+            Outcome::Commented(_) => (OutcomeKind::Commented, None),
+            Outcome::Ignored { kind, reason, .. } => (OutcomeKind::Ignored, Some(format!("{kind}: {reason}"))),
+            Outcome::Duplicate(_) => (OutcomeKind::Duplicate, None),
+        };
+        Report { source: source.to_string(), outcome: kind, ticket: outcome.ticket().cloned(), reason }
+    }
+
+    /// The one-line form: `msg.eml: created 2611N00001`.
+    pub fn line(&self) -> String {
+        let ticket = self.ticket.as_ref().map(|t| t.as_str());
+        let what = match (self.outcome, ticket) {
+            (OutcomeKind::Created, Some(t)) => format!("created {t}"),
+            (OutcomeKind::Commented, Some(t)) => format!("commented {t}"),
+            (OutcomeKind::Duplicate, Some(t)) => format!("duplicate ({t})"),
+            (OutcomeKind::Duplicate, None) => "duplicate".into(),
+            (OutcomeKind::Ignored, t) => {
+                let kind = self.reason.as_deref().and_then(|r| r.split(':').next()).unwrap_or("automatic");
+                match t {
+                    Some(t) => format!("ignored ({kind}, recorded on {t})"),
+                    None => format!("ignored ({kind})"),
+                }
+            }
+            (OutcomeKind::Quarantined, _) => format!("quarantined ({})", self.reason.as_deref().unwrap_or("")),
+            (kind, None) => format!("{kind:?}").to_lowercase(),
+        };
+        format!("{}: {what}", self.source)
+    }
+
+    /// Whether the message was handled (anything but quarantined).
+    pub fn handled(&self) -> bool {
+        self.outcome != OutcomeKind::Quarantined
+    }
+}
+
+/// A message that could not be stored for now, and was neither handled nor quarantined:
+/// its source must keep it and offer it again.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{source_name}: could not be stored for now, kept for a retry: {reason}")]
+pub struct Deferred {
+    pub source_name: String,
+    pub reason: String,
+}
+
+/// How many times to try in a row before giving up on a temporary failure, and the first
+/// pause (doubled each time).
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub first_pause: Duration,
+}
+
+/// Runs messages through the pipeline and quarantines what cannot be handled.
+#[derive(Debug, Clone)]
+pub struct Ingestor {
+    pipeline: Pipeline,
+    quarantine: Quarantine,
+}
+
+impl Ingestor {
+    /// An ingestor using the pipeline's data directory for its quarantine.
+    pub fn new(pipeline: Pipeline) -> Self {
+        let quarantine = Quarantine::new(&pipeline.settings().data_dir);
+        Self { pipeline, quarantine }
+    }
+
+    /// The pipeline messages go through.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// The quarantine rejected messages go to.
+    pub fn quarantine(&self) -> &Quarantine {
+        &self.quarantine
+    }
+
+    /// Tries `message` once. A rejected message is quarantined (that is a handled outcome
+    /// for the source); a temporary failure is returned so the source keeps the message.
+    pub async fn try_once(&self, message: &RawMessage, attempts_so_far: u32) -> Result<Report, Deferred> {
+        let deferred = |reason: String| Deferred { source_name: message.source.clone(), reason };
+        match self.pipeline.process(&message.source, &message.bytes).await {
+            Ok(outcome) => Ok(Report::from_outcome(&message.source, &outcome)),
+            Err(ProcessError::Temporary(reason)) => Err(deferred(reason)),
+            Err(ProcessError::Rejected(reason)) => {
+                self.quarantine_message(message, &reason, attempts_so_far + 1).map_err(|e| deferred(e.to_string()))
+            }
+        }
+    }
+
+    /// Tries `message` with pauses between temporary failures, as `policy` says. Returns
+    /// the last temporary failure when every attempt failed.
+    pub async fn try_with_retries(&self, message: &RawMessage, policy: RetryPolicy) -> Result<Report, Deferred> {
+        let mut pause = policy.first_pause;
+        let mut attempt = 0;
+        loop {
+            match self.try_once(message, attempt).await {
+                Ok(report) => return Ok(report),
+                Err(deferred) if attempt + 1 >= policy.attempts => return Err(deferred),
+                Err(deferred) => {
+                    tracing::warn!(source = %message.source, reason = %deferred.reason, "temporary failure, retrying");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// Puts `message` in quarantine with `reason`, after `attempts` tries.
+    pub fn quarantine_message(&self, message: &RawMessage, reason: &str, attempts: u32) -> Result<Report, crate::quarantine::QuarantineError> {
+        let now = self.pipeline.clock().now();
+        let entry = self.quarantine.put(&message.bytes, &message.source, reason, attempts, now)?;
+        tracing::warn!(source = %message.source, id = %entry.id, reason, "message quarantined");
+        Ok(Report {
+            source: message.source.clone(),
+            outcome: OutcomeKind::Quarantined,
+            ticket: None,
+            reason: Some(format!("{reason} [quarantine id {}]", entry.id)),
+        })
+    }
+}

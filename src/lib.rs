@@ -1,0 +1,33 @@
+//! ticketgate: an email-driven ticketing gateway.
+//!
+//! Customers open and follow tickets by mail; ticketgate sits between the support mailbox
+//! and the ticket store. Each message becomes a new ticket or a comment on an existing one
+//! (by the ticket tag in the subject, or by In-Reply-To/References), in one transaction
+//! with the notifications it causes.
+//!
+//! # Layout
+//!
+//! Mail flows one way: **intake → pipeline (parse → classify → thread → authorize →
+//! route) → store**, one transaction per message with its outbox rows.
+//!
+//! - [`domain`]: pure types (addresses, ticket numbers and tags, statuses, the parsed mail).
+//! - [`config`]: embedded defaults, TOML file and environment, validated into [`config::Settings`].
+//! - [`intake`]: where raw mail comes from (files, standard input, a watched Maildir) and
+//!   the [`intake::Ingestor`] that quarantines what cannot be handled.
+//! - [`pipeline`]: one message → one decision → one transaction; also `explain`.
+//! - [`store`]: the only module that writes SQL (SQLite or PostgreSQL through one handle).
+//! - [`attachments`]: content-addressed files and kept raw messages.
+//! - [`quarantine`]: messages that could not be handled, with their reason.
+//! - [`app`], [`shutdown`], [`telemetry`], [`clock`]: running it as a daemon.
+
+pub mod app;
+pub mod attachments;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod intake;
+pub mod pipeline;
+pub mod quarantine;
+pub mod shutdown;
+pub mod store;
+pub mod telemetry;

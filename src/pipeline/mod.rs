@@ -1,0 +1,318 @@
+//! One message, from raw bytes to one committed transaction:
+//! parse → classify → thread → authorize → route → store.
+//!
+//! [`Pipeline::process`] does it; [`Pipeline::explain`] runs the same decisions without
+//! writing anything and reports each with its reason.
+
+pub mod authorize;
+pub mod classify;
+pub mod language;
+pub mod parse;
+pub mod route;
+pub mod thread;
+
+mod execute;
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::attachments::FileStore;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::domain::{InboundMail, Mailbox, TicketNumber};
+use crate::store::{Store, StoreError, TicketRecord};
+use authorize::Authorization;
+use classify::Classification;
+use route::RoutingRule;
+
+/// What became of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new ticket.
+    Created(TicketNumber),
+    /// A comment on an existing ticket.
+    Commented(TicketNumber),
+    /// Automatic mail: nothing opened, nobody answered. A bounce of one of our
+    /// notifications is still recorded on its ticket, named here.
+    Ignored { kind: &'static str, reason: String, ticket: Option<TicketNumber> },
+    /// The same message was handled before.
+    Duplicate(Option<TicketNumber>),
+}
+
+impl Outcome {
+    /// The ticket concerned, if any.
+    pub fn ticket(&self) -> Option<&TicketNumber> {
+        match self {
+            Outcome::Created(n) | Outcome::Commented(n) => Some(n),
+            Outcome::Ignored { ticket, .. } | Outcome::Duplicate(ticket) => ticket.as_ref(),
+        }
+    }
+}
+
+/// Why a message could not be handled.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ProcessError {
+    /// The message itself is the problem: trying again gives the same result.
+    #[error("{0}")]
+    Rejected(String),
+    /// Something around it failed (database, disk): it may work later.
+    #[error("{0}")]
+    Temporary(String),
+}
+
+impl From<StoreError> for ProcessError {
+    fn from(e: StoreError) -> Self {
+        if e.is_transient() { ProcessError::Temporary(e.to_string()) } else { ProcessError::Rejected(e.to_string()) }
+    }
+}
+
+impl From<crate::attachments::FileStoreError> for ProcessError {
+    fn from(e: crate::attachments::FileStoreError) -> Self {
+        ProcessError::Temporary(e.to_string())
+    }
+}
+
+/// One decision of the pipeline and its reason, as `explain` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub stage: &'static str,
+    pub detail: String,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:<10} {}", format!("{}:", self.stage), self.detail)
+    }
+}
+
+/// The decisions taken on one message, in order.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Trace {
+    pub steps: Vec<Step>,
+}
+
+impl Trace {
+    fn note(&mut self, stage: &'static str, detail: impl Into<String>) {
+        self.steps.push(Step { stage, detail: detail.into() });
+    }
+}
+
+/// What the pipeline decided to do with a message, before writing anything.
+#[derive(Debug)]
+enum Decision {
+    Ignore { kind: &'static str, reason: String, bounced: Option<TicketRecord> },
+    Duplicate(Option<TicketNumber>),
+    Comment { ticket: TicketRecord, sender: Mailbox, authorization: Authorization },
+    Open { requester: Mailbox, follow_up_of: Option<TicketRecord>, note: Option<String>, rule: Option<usize> },
+}
+
+/// The mail-to-ticket pipeline, with everything it writes to.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    store: Store,
+    files: FileStore,
+    settings: Arc<Settings>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Pipeline {
+    /// A pipeline writing to `store` and to files under the settings' data directory.
+    pub fn new(store: Store, settings: Arc<Settings>, clock: Arc<dyn Clock>) -> Self {
+        Self { files: FileStore::new(&settings.data_dir), store, settings, clock }
+    }
+
+    /// The store this pipeline writes to.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The settings it runs on.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The clock it reads.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Handles one message from `source`: commits its ticket, comment or note in one
+    /// transaction, or says why it could not.
+    #[tracing::instrument(name = "message", skip_all, fields(source = %source, message_id))]
+    pub async fn process(&self, source: &str, raw: &[u8]) -> Result<Outcome, ProcessError> {
+        let message = self.read(raw)?;
+        let mail = parse::inbound_mail(&message);
+        if let Some(id) = &mail.message_id {
+            tracing::Span::current().record("message_id", id.as_str());
+        }
+        let mut trace = Trace::default();
+        let decision = self.decide(&mail, &mut trace).await?;
+        let outcome = self.execute(decision, &mail, raw, source).await?;
+        tracing::info!(outcome = ?outcome, "message handled");
+        Ok(outcome)
+    }
+
+    /// Runs every decision on `raw` without writing anything, and says what `process` would
+    /// do and why.
+    pub async fn explain(&self, raw: &[u8]) -> Result<Trace, ProcessError> {
+        let mut trace = Trace::default();
+        let message = match self.read(raw) {
+            Ok(m) => m,
+            Err(e) => {
+                trace.note("verdict", format!("quarantined: {e}"));
+                return Ok(trace);
+            }
+        };
+        let mail = parse::inbound_mail(&message);
+        trace.note(
+            "message",
+            format!(
+                "Message-ID <{}>, subject {:?}, {} attachment(s)",
+                mail.message_id.as_deref().unwrap_or("none"),
+                mail.subject,
+                mail.attachments.len()
+            ),
+        );
+        let decision = match self.decide(&mail, &mut trace).await {
+            Ok(d) => d,
+            Err(e) => {
+                trace.note("verdict", format!("quarantined: {e}"));
+                return Ok(trace);
+            }
+        };
+        for a in &mail.attachments {
+            if let Some(reason) = self.refusal(a.bytes.len()) {
+                trace.note("attachment", format!("{:?} refused: {reason}", a.filename.as_deref().unwrap_or("(unnamed)")));
+            }
+        }
+        let verdict = match &decision {
+            Decision::Ignore { kind, bounced: Some(t), .. } => format!("ignored ({kind}), recorded on {}", t.number),
+            Decision::Ignore { kind, .. } => format!("ignored ({kind})"),
+            Decision::Duplicate(Some(n)) => format!("duplicate ({n})"),
+            Decision::Duplicate(None) => "duplicate".into(),
+            Decision::Comment { ticket, .. } => format!("comment on {}", ticket.number),
+            Decision::Open { follow_up_of: Some(t), .. } => format!("new ticket, follow-up of {}", t.number),
+            Decision::Open { .. } => "new ticket".into(),
+        };
+        trace.note("verdict", verdict);
+        Ok(trace)
+    }
+
+    /// Size check and MIME parse.
+    fn read<'r>(&self, raw: &'r [u8]) -> Result<mail_parser::Message<'r>, ProcessError> {
+        let limit = self.settings.max_message_bytes;
+        if raw.len() as u64 > limit {
+            return Err(ProcessError::Rejected(format!(
+                "the message is {} bytes, over max_message_bytes = {limit}; raise the limit and retry it if it is wanted",
+                raw.len()
+            )));
+        }
+        parse::parse_message(raw).map_err(|e| ProcessError::Rejected(format!("cannot parse the message: {e}")))
+    }
+
+    /// The reason an attachment of `size` bytes is not stored, if it is not.
+    fn refusal(&self, size: usize) -> Option<String> {
+        let limit = self.settings.max_attachment_bytes;
+        (size as u64 > limit).then(|| format!("{} is over the {} limit per file", human_size(size as u64), human_size(limit)))
+    }
+
+    async fn decide(&self, mail: &InboundMail<'_>, trace: &mut Trace) -> Result<Decision, ProcessError> {
+        let settings = &self.settings;
+        let (sender, sender_header) = match (&mail.reply_to, settings.sender_from_reply_to) {
+            (Some(reply_to), true) => (Some(reply_to), "Reply-To"),
+            _ => (mail.from.as_ref(), "From"),
+        };
+        match sender {
+            Some(s) => trace.note("sender", format!("{} (from {sender_header})", s.address)),
+            None => trace.note("sender", format!("none usable (From: {})", mail.from_raw.as_deref().unwrap_or("absent"))),
+        }
+
+        let class = classify::classify(mail, sender.map(|s| &s.address), &settings.own_addresses);
+        trace.note("classify", format!("{}: {}", class.label(), class.reason()));
+        match class {
+            Classification::Human => {}
+            Classification::Bounce { reason } => {
+                let bounced = thread::find_bounced_ticket(&self.store, &settings.subject_tag, mail).await?;
+                match &bounced {
+                    Some(t) => trace.note("thread", format!("the report concerns {}: recorded there as a note", t.number)),
+                    None => trace.note("thread", "the report names no ticket of ours"),
+                }
+                return Ok(Decision::Ignore { kind: "bounce", reason, bounced });
+            }
+            other => {
+                let kind = other.label();
+                return Ok(Decision::Ignore { kind, reason: other.reason().to_string(), bounced: None });
+            }
+        }
+        let Some(sender) = sender.cloned() else {
+            return Err(ProcessError::Rejected(format!(
+                "no usable sender address (From: {}); nobody could be answered",
+                mail.from_raw.as_deref().unwrap_or("absent")
+            )));
+        };
+
+        let message_id = mail.message_id.as_deref().unwrap_or("");
+        if let Some(earlier) = self.store.find_duplicate(message_id, &mail.content_digest).await? {
+            trace.note("dedup", "the same Message-ID and content were handled before");
+            return Ok(Decision::Duplicate(earlier));
+        }
+        if !message_id.is_empty() && self.store.message_id_seen(message_id).await? {
+            tracing::warn!(message_id, "Message-ID seen before with other content: handled as a different mail");
+            trace.note("dedup", format!("Message-ID <{message_id}> was seen with other content: a different mail"));
+        } else {
+            trace.note("dedup", "not seen before");
+        }
+
+        let threading = thread::find_ticket(&self.store, &settings.subject_tag, mail).await?;
+        if let Some(n) = &threading.unknown_tag {
+            trace.note("thread", format!("the subject tags {n}, which does not exist"));
+        }
+        let mut note = None;
+        if let Some(threaded) = threading.threaded {
+            let ticket = threaded.ticket;
+            trace.note("thread", format!("{} by {}", ticket.number, threaded.signal));
+            let authorization =
+                authorize::authorize(&sender.address, &ticket, &settings.agents, &settings.public_domains);
+            trace.note("authorize", format!("{}: {authorization}", sender.address));
+            if authorization.allowed() {
+                if ticket.status.is_open() {
+                    return Ok(Decision::Comment { ticket, sender, authorization });
+                }
+                trace.note("thread", format!("{} is closed: a new ticket follows it up", ticket.number));
+                let note = format!("Follow-up of closed ticket {}.", ticket.number);
+                return Ok(Decision::Open { requester: sender, follow_up_of: Some(ticket), note: Some(note), rule: None }
+                    .routed(self, mail, trace));
+            }
+            tracing::warn!(sender = %sender.address, ticket = %ticket.number, "sender may not write on the ticket: opening a ticket of their own");
+            note = Some(format!("The sender was not allowed to write on {}; opened as a new ticket.", ticket.number));
+        } else {
+            trace.note("thread", "no tag, In-Reply-To or References of ours: new ticket");
+        }
+        Ok(Decision::Open { requester: sender, follow_up_of: None, note, rule: None }.routed(self, mail, trace))
+    }
+}
+
+impl Decision {
+    /// Applies the routing rules to a new ticket, noting which one matched.
+    fn routed(self, pipeline: &Pipeline, mail: &InboundMail<'_>, trace: &mut Trace) -> Decision {
+        let Decision::Open { requester, follow_up_of, note, .. } = self else { return self };
+        let rules: &[RoutingRule] = &pipeline.settings.routing;
+        let rule = rules.iter().position(|r| r.matches(mail, &requester.address));
+        match rule {
+            Some(i) => trace.note("route", format!("rule {:?} matched: {:?}", rules[i].name, rules[i].effect)),
+            None => trace.note("route", "no routing rule matched: configured defaults"),
+        }
+        Decision::Open { requester, follow_up_of, note, rule }
+    }
+}
+
+/// `2.0 MB`, `350 KB`: sizes as people read them.
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1024 * 1024 => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+        b if b >= 1024 => format!("{} KB", b / 1024),
+        b => format!("{b} bytes"),
+    }
+}

@@ -1,0 +1,173 @@
+//! Messages that could not be turned into tickets, kept as files with their reason so that
+//! nothing is lost: `ticketgate quarantine list` shows them, `retry` runs one again.
+//! Files, not database rows, because "the database is unreachable" is one of the reasons.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::attachments::{FileStoreError, sha256_hex, write_atomically};
+
+/// Why the quarantine could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum QuarantineError {
+    #[error(transparent)]
+    Write(#[from] FileStoreError),
+    #[error("cannot read the quarantine at {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("no quarantined message has the id `{0}`; `ticketgate quarantine list` shows the ids")]
+    NotFound(String),
+    #[error("the quarantine entry {path} is damaged: {message}")]
+    Damaged { path: PathBuf, message: String },
+}
+
+/// What is known about a quarantined message.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct QuarantineEntry {
+    /// `YYYYMMDDTHHMMSS-<8 hex of the content hash>`: sortable and stable for one content.
+    pub id: String,
+    /// Where the message came from.
+    pub source: String,
+    /// Why it is here, in words an operator can act on.
+    pub reason: String,
+    /// How many times it was tried.
+    pub attempts: u32,
+    /// When it was (last) put here.
+    pub quarantined_at: DateTime<Utc>,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// The quarantine folder: `<id>.eml` with the exact bytes, `<id>.json` with the entry.
+#[derive(Debug, Clone)]
+pub struct Quarantine {
+    dir: PathBuf,
+}
+
+impl Quarantine {
+    /// The quarantine under `data_dir/quarantine`.
+    pub fn new(data_dir: &Path) -> Self {
+        Self { dir: data_dir.join("quarantine") }
+    }
+
+    /// Keeps `raw` with its reason. The same content quarantined again replaces its entry.
+    pub fn put(
+        &self,
+        raw: &[u8],
+        source: &str,
+        reason: &str,
+        attempts: u32,
+        at: DateTime<Utc>,
+    ) -> Result<QuarantineEntry, QuarantineError> {
+        let existing = self.list()?.into_iter().find(|e| e.id.ends_with(&sha256_hex(raw)[..8]) && e.size == raw.len() as u64);
+        let id = match &existing {
+            Some(e) => e.id.clone(),
+            None => format!("{}-{}", at.format("%Y%m%dT%H%M%S"), &sha256_hex(raw)[..8]),
+        };
+        let entry = QuarantineEntry {
+            id: id.clone(),
+            source: source.to_string(),
+            reason: reason.to_string(),
+            attempts: attempts + existing.map_or(0, |e| e.attempts),
+            quarantined_at: at,
+            size: raw.len() as u64,
+        };
+        write_atomically(&self.dir.join(format!("{id}.eml")), |f| std::io::Write::write_all(f, raw))?;
+        self.save(&entry)?;
+        Ok(entry)
+    }
+
+    fn save(&self, entry: &QuarantineEntry) -> Result<(), QuarantineError> {
+        let json = serde_json::to_vec_pretty(entry).expect("entries always serialize");
+        write_atomically(&self.dir.join(format!("{}.json", entry.id)), |f| std::io::Write::write_all(f, &json))?;
+        Ok(())
+    }
+
+    /// Every entry, oldest first.
+    pub fn list(&self) -> Result<Vec<QuarantineEntry>, QuarantineError> {
+        let read_err = |source| QuarantineError::Read { path: self.dir.clone(), source };
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(read_err(e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(read_err)?.path();
+            if path.extension().is_some_and(|e| e == "json") {
+                out.push(self.read_entry(&path)?);
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    fn read_entry(&self, path: &Path) -> Result<QuarantineEntry, QuarantineError> {
+        let bytes = std::fs::read(path).map_err(|source| QuarantineError::Read { path: path.to_path_buf(), source })?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| QuarantineError::Damaged { path: path.to_path_buf(), message: e.to_string() })
+    }
+
+    fn checked_id<'a>(&self, id: &'a str) -> Result<&'a str, QuarantineError> {
+        let ok = !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if ok { Ok(id) } else { Err(QuarantineError::NotFound(id.to_string())) }
+    }
+
+    /// The entry and the message bytes of `id`.
+    pub fn get(&self, id: &str) -> Result<(QuarantineEntry, Vec<u8>), QuarantineError> {
+        let id = self.checked_id(id)?;
+        let meta = self.dir.join(format!("{id}.json"));
+        if !meta.exists() {
+            return Err(QuarantineError::NotFound(id.to_string()));
+        }
+        let entry = self.read_entry(&meta)?;
+        let eml = self.dir.join(format!("{id}.eml"));
+        let raw = std::fs::read(&eml).map_err(|source| QuarantineError::Read { path: eml, source })?;
+        Ok((entry, raw))
+    }
+
+    /// Records another failed attempt on `id`.
+    pub fn record_failure(&self, id: &str, reason: &str, at: DateTime<Utc>) -> Result<QuarantineEntry, QuarantineError> {
+        let (mut entry, _) = self.get(id)?;
+        entry.reason = reason.to_string();
+        entry.attempts += 1;
+        entry.quarantined_at = at;
+        self.save(&entry)?;
+        Ok(entry)
+    }
+
+    /// Forgets `id` once its message was handled.
+    pub fn remove(&self, id: &str) -> Result<(), QuarantineError> {
+        let id = self.checked_id(id)?;
+        for ext in ["eml", "json"] {
+            let path = self.dir.join(format!("{id}.{ext}"));
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(QuarantineError::Read { path, source }),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_bytes_and_reason_and_refuses_path_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = Quarantine::new(dir.path());
+        let e = q.put(b"garbage", "stdin", "no header", 1, Utc::now()).unwrap();
+        let again = q.put(b"garbage", "stdin", "still no header", 1, Utc::now()).unwrap();
+        assert_eq!(e.id, again.id);
+        assert_eq!(again.attempts, 2);
+        assert_eq!(q.list().unwrap().len(), 1);
+        assert_eq!(q.get(&e.id).unwrap().1, b"garbage");
+        assert!(matches!(q.get("../../etc/passwd"), Err(QuarantineError::NotFound(_))));
+        q.remove(&e.id).unwrap();
+        assert!(q.list().unwrap().is_empty());
+    }
+}

@@ -1,0 +1,351 @@
+//! Writing what one inbound message causes, in one transaction: the ticket or comment, its
+//! article and attachments, the message's deduplication row, threading references and the
+//! outbox rows. Either all of it is committed or none.
+
+use chrono::{DateTime, Utc};
+use sqlx::{Any, Row, Transaction};
+
+use super::{Doing, Store, StoreError, to_millis};
+use crate::domain::{
+    Direction, EmailAddress, Impact, Notification, Priority, Status, TicketNumber, TicketType, Urgency, Visibility,
+};
+
+/// A ticket to open.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub title: String,
+    pub description: String,
+    pub ticket_type: TicketType,
+    pub category: Option<String>,
+    pub impact: Impact,
+    pub urgency: Urgency,
+    pub requester: EmailAddress,
+    pub requester_name: Option<String>,
+    pub organisation: Option<String>,
+    pub language: String,
+    /// The closed ticket this one continues, when a customer wrote to a closed ticket.
+    pub follow_up_of: Option<i64>,
+    pub observers: Vec<EmailAddress>,
+}
+
+/// A file to record on an article. Its bytes are already stored under `sha256`, or it was
+/// refused and `refused_reason` says why.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: Option<String>,
+    pub content_id: Option<String>,
+    pub inline: bool,
+    pub refused_reason: Option<String>,
+}
+
+/// An article to add.
+#[derive(Debug, Clone)]
+pub struct NewArticle {
+    pub author: EmailAddress,
+    pub author_name: Option<String>,
+    pub direction: Direction,
+    pub visibility: Visibility,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    pub message_id: Option<String>,
+    pub raw_ref: Option<String>,
+    pub note: Option<String>,
+    pub attachments: Vec<NewAttachment>,
+}
+
+/// The identity of an inbound message, by which a second delivery is recognised.
+#[derive(Debug, Clone)]
+pub struct MessageRecord {
+    /// The Message-ID, or empty when the mail had none.
+    pub message_id: String,
+    pub content_digest: String,
+    /// Where the message came from (file path, Maildir entry, `stdin`).
+    pub source: String,
+}
+
+/// Where the article goes.
+#[derive(Debug, Clone)]
+pub enum InboundWrite {
+    /// Open a new ticket with the article as its first one.
+    Open(Box<NewTicket>),
+    /// Add a comment to a ticket, moving it to `new_status` when given.
+    Comment { ticket_id: i64, new_status: Option<Status>, add_observers: Vec<EmailAddress> },
+    /// Record a system note on a ticket (a bounce of a notification), notifying nobody.
+    Note { ticket_id: i64 },
+}
+
+/// Everything one inbound message writes.
+#[derive(Debug, Clone)]
+pub struct InboundCommit {
+    pub write: InboundWrite,
+    pub article: NewArticle,
+    pub notifications: Vec<Notification>,
+    pub message: MessageRecord,
+    pub at: DateTime<Utc>,
+}
+
+/// What the commit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Committed {
+    Opened(TicketNumber),
+    Commented(TicketNumber),
+    Noted(TicketNumber),
+    /// The same message was committed before (by another delivery or another instance).
+    Duplicate(Option<TicketNumber>),
+}
+
+impl Store {
+    /// The ticket an identical message already went to, if it was seen before. `Some(None)`
+    /// means seen but attached to no ticket.
+    pub async fn find_duplicate(
+        &self,
+        message_id: &str,
+        content_digest: &str,
+    ) -> Result<Option<Option<TicketNumber>>, StoreError> {
+        let row = sqlx::query(
+            "SELECT t.number FROM messages m LEFT JOIN tickets t ON t.id = m.ticket_id \
+             WHERE m.message_id = $1 AND m.content_digest = $2",
+        )
+        .bind(message_id.to_string())
+        .bind(content_digest.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .doing("looking for an earlier delivery of the message")?;
+        row.map(|r| {
+            let n: Option<String> = r.try_get("number").doing("reading a ticket number")?;
+            n.map(|n| super::parse_stored("number", &n)).transpose()
+        })
+        .transpose()
+    }
+
+    /// Whether a message with this Message-ID (whatever its content) was seen before.
+    pub async fn message_id_seen(&self, message_id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 AS seen FROM messages WHERE message_id = $1 LIMIT 1")
+            .bind(message_id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .doing("looking up a Message-ID")?;
+        Ok(row.is_some())
+    }
+
+    /// Commits everything a message causes, or nothing. A message committed before (same
+    /// Message-ID and content) gives [`Committed::Duplicate`] and writes nothing.
+    pub async fn commit_inbound(&self, commit: &InboundCommit) -> Result<Committed, StoreError> {
+        let mut tx = self.pool.begin().await.doing("starting a transaction")?;
+        let at = to_millis(commit.at);
+        // The dedup row goes first: it takes SQLite's write lock at once (so a concurrent
+        // writer waits instead of failing) and makes a concurrent duplicate lose the race.
+        let message_row = sqlx::query(
+            "INSERT INTO messages (message_id, content_digest, outcome, source, received_at) \
+             VALUES ($1, $2, 'pending', $3, $4) ON CONFLICT (message_id, content_digest) DO NOTHING RETURNING id",
+        )
+        .bind(commit.message.message_id.clone())
+        .bind(commit.message.content_digest.clone())
+        .bind(commit.message.source.clone())
+        .bind(at)
+        .fetch_optional(&mut *tx)
+        .await
+        .doing("recording the message")?;
+        let Some(message_row) = message_row else {
+            tx.rollback().await.doing("rolling back a duplicate")?;
+            let earlier = self.find_duplicate(&commit.message.message_id, &commit.message.content_digest).await?;
+            return Ok(Committed::Duplicate(earlier.flatten()));
+        };
+        let message_row_id: i64 = message_row.try_get("id").doing("reading the message row id")?;
+
+        let (ticket_id, number, outcome) = match &commit.write {
+            InboundWrite::Open(ticket) => {
+                let (id, number) = insert_ticket(&mut tx, ticket, commit.at).await?;
+                (id, number.clone(), Committed::Opened(number))
+            }
+            InboundWrite::Comment { ticket_id, new_status, add_observers } => {
+                let number = touch_ticket(&mut tx, *ticket_id, *new_status, at).await?;
+                for observer in add_observers {
+                    insert_observer(&mut tx, *ticket_id, observer, at).await?;
+                }
+                (*ticket_id, number.clone(), Committed::Commented(number))
+            }
+            InboundWrite::Note { ticket_id } => {
+                let number = touch_ticket(&mut tx, *ticket_id, None, at).await?;
+                (*ticket_id, number.clone(), Committed::Noted(number))
+            }
+        };
+        let article_id = insert_article(&mut tx, ticket_id, &commit.article, at).await?;
+        if let Some(message_id) = &commit.article.message_id {
+            sqlx::query("INSERT INTO thread_refs (message_id, ticket_id, created_at) VALUES ($1, $2, $3)")
+                .bind(message_id.clone())
+                .bind(ticket_id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .doing("recording a threading reference")?;
+        }
+        for n in &commit.notifications {
+            sqlx::query(
+                "INSERT INTO outbox (ticket_id, article_id, event, recipient, next_attempt_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5)",
+            )
+            .bind(ticket_id)
+            .bind(article_id)
+            .bind(n.event.as_str())
+            .bind(n.recipient.as_str().to_string())
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .doing("queueing a notification")?;
+        }
+        let outcome_name = match outcome {
+            Committed::Opened(_) => "created",
+            Committed::Commented(_) => "commented",
+            _ => "noted",
+        };
+        sqlx::query("UPDATE messages SET outcome = $1, ticket_id = $2, article_id = $3 WHERE id = $4")
+            .bind(outcome_name)
+            .bind(ticket_id)
+            .bind(article_id)
+            .bind(message_row_id)
+            .execute(&mut *tx)
+            .await
+            .doing("linking the message to its ticket")?;
+        tx.commit().await.doing("committing the message")?;
+        tracing::debug!(ticket = %number, article_id, "committed");
+        Ok(outcome)
+    }
+}
+
+async fn insert_ticket(
+    tx: &mut Transaction<'static, Any>,
+    t: &NewTicket,
+    at: DateTime<Utc>,
+) -> Result<(i64, TicketNumber), StoreError> {
+    let period = TicketNumber::period(at);
+    let counter = sqlx::query(
+        "INSERT INTO ticket_counters (period, last_value) VALUES ($1, 1) \
+         ON CONFLICT (period) DO UPDATE SET last_value = ticket_counters.last_value + 1 RETURNING last_value",
+    )
+    .bind(period)
+    .fetch_one(&mut **tx)
+    .await
+    .doing("allocating a ticket number")?;
+    let counter: i64 = counter.try_get("last_value").doing("reading the ticket counter")?;
+    let number = TicketNumber::new(at, counter.max(1) as u64);
+    let millis = to_millis(at);
+    let row = sqlx::query(
+        "INSERT INTO tickets (number, title, description, ticket_type, category, impact, urgency, priority, \
+         status, requester, requester_name, organisation, language, follow_up_of, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id",
+    )
+    .bind(number.as_str().to_string())
+    .bind(t.title.clone())
+    .bind(t.description.clone())
+    .bind(t.ticket_type.as_str())
+    .bind(t.category.clone())
+    .bind(t.impact.as_str())
+    .bind(t.urgency.as_str())
+    .bind(Priority::derive(t.impact, t.urgency).as_str())
+    .bind(Status::New.as_str())
+    .bind(t.requester.as_str().to_string())
+    .bind(t.requester_name.clone())
+    .bind(t.organisation.clone())
+    .bind(t.language.clone())
+    .bind(t.follow_up_of)
+    .bind(millis)
+    .fetch_one(&mut **tx)
+    .await
+    .doing("inserting a ticket")?;
+    let id: i64 = row.try_get("id").doing("reading the new ticket id")?;
+    for observer in &t.observers {
+        insert_observer(tx, id, observer, millis).await?;
+    }
+    Ok((id, number))
+}
+
+async fn insert_observer(
+    tx: &mut Transaction<'static, Any>,
+    ticket_id: i64,
+    email: &EmailAddress,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO observers (ticket_id, email, added_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (ticket_id, email) DO NOTHING",
+    )
+    .bind(ticket_id)
+    .bind(email.key())
+    .bind(at)
+    .execute(&mut **tx)
+    .await
+    .doing("adding an observer")?;
+    Ok(())
+}
+
+/// Marks the ticket updated (and moves its status), returning its number.
+async fn touch_ticket(
+    tx: &mut Transaction<'static, Any>,
+    ticket_id: i64,
+    new_status: Option<Status>,
+    at: i64,
+) -> Result<TicketNumber, StoreError> {
+    let row = sqlx::query(
+        "UPDATE tickets SET updated_at = $1, status = COALESCE($2, status) WHERE id = $3 RETURNING number",
+    )
+    .bind(at)
+    .bind(new_status.map(|s| s.as_str()))
+    .bind(ticket_id)
+    .fetch_one(&mut **tx)
+    .await
+    .doing("updating a ticket")?;
+    let n: String = row.try_get("number").doing("reading a ticket number")?;
+    super::parse_stored("number", &n)
+}
+
+async fn insert_article(
+    tx: &mut Transaction<'static, Any>,
+    ticket_id: i64,
+    a: &NewArticle,
+    at: i64,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO articles (ticket_id, author, author_name, direction, visibility, subject, body_text, \
+         body_html, message_id, raw_ref, note, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(ticket_id)
+    .bind(a.author.as_str().to_string())
+    .bind(a.author_name.clone())
+    .bind(a.direction.as_str())
+    .bind(a.visibility.as_str())
+    .bind(a.subject.clone())
+    .bind(a.body_text.clone())
+    .bind(a.body_html.clone())
+    .bind(a.message_id.clone())
+    .bind(a.raw_ref.clone())
+    .bind(a.note.clone())
+    .bind(at)
+    .fetch_one(&mut **tx)
+    .await
+    .doing("inserting an article")?;
+    let article_id: i64 = row.try_get("id").doing("reading the new article id")?;
+    for f in &a.attachments {
+        sqlx::query(
+            "INSERT INTO attachments (article_id, filename, content_type, size, sha256, content_id, inline, refused_reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(article_id)
+        .bind(f.filename.clone())
+        .bind(f.content_type.clone())
+        .bind(f.size as i64)
+        .bind(f.sha256.clone())
+        .bind(f.content_id.clone())
+        .bind(i64::from(f.inline))
+        .bind(f.refused_reason.clone())
+        .execute(&mut **tx)
+        .await
+        .doing("recording an attachment")?;
+    }
+    Ok(article_id)
+}

@@ -1,0 +1,165 @@
+//! The ticket store: the only module that writes SQL.
+//!
+//! One [`Store`] handle serves SQLite (the embedded default) and PostgreSQL through sqlx's
+//! `Any` driver, so the pipeline never knows which one it talks to. Queries use `$N`
+//! placeholders and SQL that both dialects accept; each backend has its own migrations
+//! folder because their DDL differs.
+
+mod inbound;
+mod records;
+mod tickets;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use inbound::{Committed, InboundCommit, InboundWrite, MessageRecord, NewArticle, NewAttachment, NewTicket};
+pub use records::{ArticleRecord, AttachmentRecord, TicketDetails, TicketRecord, TicketSummary};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Which database a [`Store`] talks to, for the few statements whose dialects differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// What went wrong in the store. [`StoreError::is_transient`] tells the caller whether the
+/// same operation may succeed later (and so whether the mail must be kept for a retry).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {url}: {source}; check [database] url and that the server or directory is reachable")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("cannot prepare the directory {path} for the SQLite database: {source}")]
+    CreateDir { path: String, source: std::io::Error },
+    #[error("cannot apply the database migrations: {0}; run `ticketgate migrate` to see the failing step")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the database failed while {doing}: {source}")]
+    Query { doing: &'static str, source: sqlx::Error },
+    #[error("the database holds a value ticketgate cannot read ({0}); was it edited by hand?")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether retrying later may succeed: the database was unreachable, busy or locked,
+    /// as opposed to a constraint or data problem that would fail again.
+    pub fn is_transient(&self) -> bool {
+        let sqlx_error = match self {
+            StoreError::Connect { source, .. } | StoreError::Query { source, .. } => source,
+            StoreError::CreateDir { .. } => return true,
+            StoreError::Migrate(_) | StoreError::Corrupt(_) => return false,
+        };
+        match sqlx_error {
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,
+            sqlx::Error::Database(db) => {
+                let msg = db.message().to_ascii_lowercase();
+                msg.contains("locked") || msg.contains("busy") || msg.contains("disk") || msg.contains("full")
+                    || db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("53") || c == "40001" || c == "40P01")
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Attaches what the store was doing to an sqlx error.
+trait Doing<T> {
+    fn doing(self, what: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> Doing<T> for Result<T, sqlx::Error> {
+    fn doing(self, doing: &'static str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Query { doing, source })
+    }
+}
+
+/// A handle on the ticket store; cheap to clone (it wraps a connection pool).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens the database at `url` (`sqlite://PATH` or `postgres://…`), creating a SQLite
+    /// file and its directory when missing. Does not migrate: call [`Store::migrate`].
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
+        let redacted = crate::config::DatabaseUrl::redact(url);
+        let connect_err = |source| StoreError::Connect { url: redacted.clone(), source };
+        let mut full_url = url.to_string();
+        if backend == Backend::Sqlite {
+            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            let path = path.split('?').next().unwrap_or(path);
+            if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|source| StoreError::CreateDir { path: dir.display().to_string(), source })?;
+            }
+            if !url.contains("mode=") {
+                full_url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+            }
+        }
+        let options = AnyConnectOptions::from_str(&full_url).map_err(connect_err)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
+            .acquire_timeout(Duration::from_secs(15))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers (CLI, HTTP) run beside the writer; FULL sync makes a
+                        // commit durable before the mail is acknowledged; busy_timeout makes a
+                        // second writer process wait instead of failing.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(connect_err)?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Applies the migrations of this backend that are not applied yet.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Milliseconds since the epoch: how times are stored.
+fn to_millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    Utc.timestamp_millis_opt(ms).single().ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
+}
+
+fn parse_stored<T: FromStr>(column: &str, value: &str) -> Result<T, StoreError> {
+    value.parse().map_err(|_| StoreError::Corrupt(format!("{column} = {value:?}")))
+}

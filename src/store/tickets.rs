@@ -1,0 +1,106 @@
+//! Reading tickets: by number, by threading reference, and as lists.
+
+use sqlx::Row;
+
+use super::{ArticleRecord, AttachmentRecord, Doing, Store, StoreError, TicketDetails, TicketRecord, TicketSummary};
+use crate::domain::{EmailAddress, Status, TicketNumber};
+
+impl Store {
+    /// The ticket with this number, with its observers.
+    pub async fn ticket_by_number(&self, number: &TicketNumber) -> Result<Option<TicketRecord>, StoreError> {
+        const SQL: &str = "SELECT t.*, f.number AS follow_up_number FROM tickets t \
+             LEFT JOIN tickets f ON f.id = t.follow_up_of WHERE t.number = $1";
+        let row = sqlx::query(SQL)
+            .bind(number.as_str().to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .doing("looking up a ticket by number")?;
+        let Some(row) = row else { return Ok(None) };
+        let mut ticket = TicketRecord::from_row(&row)?;
+        ticket.observers = self.observers(ticket.id).await?;
+        Ok(Some(ticket))
+    }
+
+    async fn observers(&self, ticket_id: i64) -> Result<Vec<EmailAddress>, StoreError> {
+        let rows = sqlx::query("SELECT email FROM observers WHERE ticket_id = $1 ORDER BY added_at, email")
+            .bind(ticket_id)
+            .fetch_all(&self.pool)
+            .await
+            .doing("reading a ticket's observers")?;
+        rows.iter()
+            .map(|r| {
+                let email: String = r.try_get("email").doing("reading an observer")?;
+                EmailAddress::parse(&email).map_err(|_| StoreError::Corrupt(format!("observer {email:?}")))
+            })
+            .collect()
+    }
+
+    /// The ticket a Message-ID belongs to (a customer's mail or one of our notifications).
+    /// The most recent reference wins when broken mailers reused an id.
+    pub async fn ticket_for_message_id(&self, message_id: &str) -> Result<Option<TicketNumber>, StoreError> {
+        let row = sqlx::query(
+            "SELECT t.number FROM thread_refs r JOIN tickets t ON t.id = r.ticket_id \
+             WHERE r.message_id = $1 ORDER BY r.created_at DESC LIMIT 1",
+        )
+        .bind(message_id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .doing("looking up a threading reference")?;
+        row.map(|r| {
+            let n: String = r.try_get("number").doing("reading a ticket number")?;
+            super::parse_stored("number", &n)
+        })
+        .transpose()
+    }
+
+    /// Tickets, most recently updated first, optionally of one status.
+    pub async fn list_tickets(&self, status: Option<Status>) -> Result<Vec<TicketSummary>, StoreError> {
+        let rows = match status {
+            Some(s) => {
+                sqlx::query(
+                    "SELECT number, title, status, priority, requester, updated_at FROM tickets \
+                     WHERE status = $1 ORDER BY updated_at DESC, id DESC",
+                )
+                .bind(s.as_str().to_string())
+                .fetch_all(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query(
+                    "SELECT number, title, status, priority, requester, updated_at FROM tickets \
+                     ORDER BY updated_at DESC, id DESC",
+                )
+                .fetch_all(&self.pool)
+                .await
+            }
+        }
+        .doing("listing tickets")?;
+        rows.iter().map(TicketSummary::from_row).collect()
+    }
+
+    /// A ticket with every article and attachment, oldest article first.
+    pub async fn ticket_details(&self, number: &TicketNumber) -> Result<Option<TicketDetails>, StoreError> {
+        let Some(ticket) = self.ticket_by_number(number).await? else { return Ok(None) };
+        let rows = sqlx::query("SELECT * FROM articles WHERE ticket_id = $1 ORDER BY id")
+            .bind(ticket.id)
+            .fetch_all(&self.pool)
+            .await
+            .doing("reading a ticket's articles")?;
+        let mut articles = rows.iter().map(ArticleRecord::from_row).collect::<Result<Vec<_>, _>>()?;
+        let rows = sqlx::query(
+            "SELECT a.* FROM attachments a JOIN articles r ON r.id = a.article_id \
+             WHERE r.ticket_id = $1 ORDER BY a.id",
+        )
+        .bind(ticket.id)
+        .fetch_all(&self.pool)
+        .await
+        .doing("reading a ticket's attachments")?;
+        for row in &rows {
+            let (article_id, attachment) = AttachmentRecord::from_row(row)?;
+            if let Some(article) = articles.iter_mut().find(|a| a.id == article_id) {
+                article.attachments.push(attachment);
+            }
+        }
+        Ok(Some(TicketDetails { ticket, articles }))
+    }
+}
