@@ -37,7 +37,14 @@ impl EmailAddress {
         let valid_part = |s: &str| {
             !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
         };
-        if !valid_part(local) || !valid_part(domain) || (local.contains('@') && !local.starts_with('"')) {
+        // A quoted local part ("john smith"@example.com) may hold spaces and `@`.
+        let quoted = local.len() >= 2 && local.starts_with('"') && local.ends_with('"');
+        let local_ok = if quoted {
+            !local.chars().any(|c| c.is_control())
+        } else {
+            valid_part(local) && !local.contains('@')
+        };
+        if !local_ok || !valid_part(domain) {
             return Err(AddressError::Malformed(trimmed.to_string()));
         }
         Ok(Self(format!("{local}@{}", domain.to_ascii_lowercase())))
@@ -87,6 +94,10 @@ mod tests {
         for bad in ["", "alice", "@example.com", "alice@", "a b@example.com", "a@b@c"] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} accepted");
         }
+        assert_eq!(
+            EmailAddress::parse("\"John Smith\"@Example.com").unwrap().as_str(),
+            "\"John Smith\"@example.com"
+        );
         assert!(matches!(
             EmailAddress::parse(&format!("{}@x.org", "a".repeat(300))),
             Err(AddressError::TooLong(_))

@@ -1,6 +1,8 @@
 //! An inbound message in ticketgate's terms: what the pipeline decides on, independent of
 //! the MIME parser that produced it.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 
 use super::EmailAddress;
@@ -14,8 +16,8 @@ pub struct Mailbox {
     pub name: Option<String>,
 }
 
-/// A file carried by a message. Borrows its bytes from the parsed message so that a large
-/// attachment is never copied before it is written to disk.
+/// A file carried by a message. Borrows its bytes from the parsed message where it can, so
+/// that a large attachment is not copied before it is written to disk.
 #[derive(Debug, Clone)]
 pub struct MailAttachment<'m> {
     /// The name the sender gave, untrusted: it is sanitized before it is stored or shown.
@@ -26,8 +28,8 @@ pub struct MailAttachment<'m> {
     pub content_id: Option<String>,
     /// Whether the part is shown inside the body rather than offered as a download.
     pub inline: bool,
-    /// The decoded content.
-    pub bytes: &'m [u8],
+    /// The decoded content, borrowed from the parsed message where the parser decoded it.
+    pub bytes: Cow<'m, [u8]>,
 }
 
 /// Threading headers of a message carried inside another, such as the original message

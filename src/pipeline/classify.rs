@@ -129,6 +129,11 @@ fn auto_reply_signal(mail: &InboundMail<'_>) -> Option<String> {
             }
         }
     }
+    for name in ["X-Bluebottle-Request", "X-Boxbe-Challenge"] {
+        if let Some(v) = h.get(name) {
+            return Some(format!("{name}: {v} (challenge-response)"));
+        }
+    }
     if let Some(v) = h.get("X-POST-MessageClass")
         && v.to_ascii_lowercase().contains("autoresponder")
     {

@@ -113,7 +113,7 @@ impl Pipeline {
                     refused.push(format!("{filename}: {reason}"));
                     None
                 }
-                None => Some(self.files.put_attachment(a.bytes)?),
+                None => Some(self.files.put_attachment(&a.bytes)?),
             };
             attachments.push(NewAttachment {
                 filename,

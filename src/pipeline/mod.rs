@@ -220,9 +220,13 @@ impl Pipeline {
 
     async fn decide(&self, mail: &InboundMail<'_>, trace: &mut Trace) -> Result<Decision, ProcessError> {
         let settings = &self.settings;
-        let (sender, sender_header) = match (&mail.reply_to, settings.sender_from_reply_to) {
-            (Some(reply_to), true) => (Some(reply_to), "Reply-To"),
-            _ => (mail.from.as_ref(), "From"),
+        // From names the sender; Reply-To stands in where configured (web forms sending on
+        // a customer's behalf) or where From has no usable address.
+        let (sender, sender_header) = match (&mail.from, &mail.reply_to, settings.sender_from_reply_to) {
+            (_, Some(reply_to), true) => (Some(reply_to), "Reply-To"),
+            (Some(from), _, _) => (Some(from), "From"),
+            (None, Some(reply_to), false) => (Some(reply_to), "Reply-To, From having no usable address"),
+            (None, None, _) => (None, "From"),
         };
         match sender {
             Some(s) => trace.note("sender", format!("{} (from {sender_header})", s.address)),

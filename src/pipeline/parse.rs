@@ -1,5 +1,7 @@
 //! MIME parsing: raw bytes → [`InboundMail`]. The only module that knows mail-parser.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, TimeZone, Utc};
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
@@ -29,6 +31,8 @@ const AUTOMATION_HEADERS: &[&str] = &[
     "X-FC-MachineGenerated",
     "Return-Path",
     "X-Ticketgate-Loop",
+    "X-Bluebottle-Request",
+    "X-Boxbe-Challenge",
 ];
 
 /// Parses raw bytes with mail-parser. Lenient: only input with no header at all fails.
@@ -36,16 +40,39 @@ pub fn parse_message(raw: &[u8]) -> Result<Message<'_>, ParseError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
-    let message = MessageParser::default().parse(raw).ok_or(ParseError::NotAMessage)?;
+    let message = MessageParser::default().parse(skip_preamble(raw)).ok_or(ParseError::NotAMessage)?;
     if message.headers().is_empty() {
         return Err(ParseError::NotAMessage);
     }
     Ok(message)
 }
 
+/// Skips what some deliveries put before the first header: blank or whitespace-only lines
+/// (a header block cannot start with a continuation), and the `From ` line of mbox files
+/// and procmail pipes.
+fn skip_preamble(raw: &[u8]) -> &[u8] {
+    let mut rest = raw;
+    loop {
+        let line_end = rest.iter().position(|&b| b == b'\n').map_or(rest.len(), |i| i + 1);
+        let line = &rest[..line_end];
+        let blank = line.iter().all(u8::is_ascii_whitespace);
+        if line_end < rest.len() && (blank || line.starts_with(b"From ")) {
+            rest = &rest[line_end..];
+        } else {
+            return rest;
+        }
+    }
+}
+
 /// Reads everything the pipeline needs from a parsed message.
 pub fn inbound_mail<'m>(message: &'m Message<'m>) -> InboundMail<'m> {
-    let from = first_mailbox(message.from());
+    let from_raw = message.header_raw("From").map(|s| s.trim().to_string());
+    // mail-parser finds no address in some malformed headers that still hold exactly one
+    // (`"John Smith"@example.com>`): take it rather than lose the sender.
+    let from = first_mailbox(message.from()).or_else(|| {
+        let address = EmailAddress::parse(from_raw.as_deref()?).ok()?;
+        Some(Mailbox { address, name: None })
+    });
     let subject = message.subject().map(clean_header_text).unwrap_or_default();
     let text = message
         .text_bodies()
@@ -61,7 +88,7 @@ pub fn inbound_mail<'m>(message: &'m Message<'m>) -> InboundMail<'m> {
     let html = (!html_parts.is_empty()).then(|| html_parts.join("\n"));
     let attachments: Vec<MailAttachment<'m>> = message.attachments().map(attachment).collect();
     let mut mail = InboundMail {
-        from_raw: message.header_raw("From").map(|s| s.trim().to_string()),
+        from_raw,
         from,
         reply_to: first_mailbox(message.reply_to()),
         to: message.all_to().flat_map(mailboxes).collect(),
@@ -134,7 +161,45 @@ fn attachment<'m>(part: &'m mail_parser::MessagePart<'m>) -> MailAttachment<'m> 
         .content_disposition()
         .map(|cd| cd.ctype().eq_ignore_ascii_case("inline"))
         .unwrap_or(content_id.is_some());
-    MailAttachment { filename, content_type, content_id, inline, bytes: part.contents() }
+    let uuencoded = part
+        .content_transfer_encoding()
+        .is_some_and(|cte| matches!(cte.trim().to_ascii_lowercase().as_str(), "x-uuencode" | "uuencode" | "x-uue"));
+    let bytes = match uuencoded.then(|| uudecode(part.contents())).flatten() {
+        Some(decoded) => Cow::Owned(decoded),
+        None => Cow::Borrowed(part.contents()),
+    };
+    MailAttachment { filename, content_type, content_id, inline, bytes }
+}
+
+/// Decodes a uuencoded body (mail-parser leaves x-uuencode undecoded), with or without
+/// its `begin MODE NAME` and `end` lines. `None` when the body is not uuencoded after all,
+/// so the bytes are kept as they came.
+fn uudecode(body: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(body).ok()?;
+    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).filter(|l| !l.is_empty()).collect();
+    let start = lines.iter().position(|l| l.starts_with("begin ")).map_or(0, |i| i + 1);
+    let mut out = Vec::new();
+    for line in &lines[start..] {
+        let line = line.as_bytes();
+        if line == b"end" || line == b"`" {
+            break;
+        }
+        if !line.iter().all(|&c| (b' '..=b'`').contains(&c)) {
+            return None;
+        }
+        let len = usize::from((line[0] - b' ') & 0x3f);
+        let mut decoded = Vec::with_capacity(len + 2);
+        for q in line[1..].chunks(4) {
+            let n = q.iter().enumerate().fold(0u32, |acc, (i, &c)| acc | (u32::from((c - b' ') & 0x3f) << (18 - 6 * i)));
+            decoded.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+        }
+        if decoded.len() < len {
+            return None;
+        }
+        decoded.truncate(len);
+        out.extend_from_slice(&decoded);
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 fn automation_headers(message: &Message<'_>) -> AutomationHeaders {
@@ -189,7 +254,7 @@ fn content_digest(mail: &InboundMail<'_>, date_raw: Option<&str>) -> String {
     field(mail.html.as_deref().unwrap_or("").as_bytes());
     for a in &mail.attachments {
         field(a.filename.as_deref().unwrap_or("").as_bytes());
-        field(a.bytes);
+        field(&a.bytes);
     }
     hex::encode(hasher.finalize())
 }
@@ -236,6 +301,20 @@ Date: Tue, 24 Nov 2026 10:00:00 +0100\r\nReceived: from a by b\r\n\r\nBonjour\r\
         let (a, b, c) = (inbound_mail(&a), inbound_mail(&b), inbound_mail(&c));
         assert_eq!(a.content_digest, b.content_digest);
         assert_ne!(a.content_digest, c.content_digest);
+    }
+
+    #[test]
+    fn uuencoded_attachments_are_decoded() {
+        assert_eq!(uudecode(b"begin 644 hello.txt\n,2&5L;&\\@6F%M;6%D\n`\nend\n").unwrap(), b"Hello Zammad");
+        assert_eq!(uudecode(b",2&5L;&\\@6F%M;6%D\r\n`\r\n").unwrap(), b"Hello Zammad");
+        assert_eq!(uudecode(b"no uuencode here"), None);
+    }
+
+    #[test]
+    fn leading_blank_lines_and_mbox_separator_are_skipped() {
+        let raw = [b"   \r\nFrom alice@example.org Tue Nov 24 10:00:00 2026\n".as_slice(), SIMPLE].concat();
+        let msg = parse_message(&raw).unwrap();
+        assert_eq!(inbound_mail(&msg).subject, "Problème de VPN");
     }
 
     #[test]

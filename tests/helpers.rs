@@ -1,0 +1,160 @@
+//! Test environments: a pipeline on a fresh data directory, and the binary run in one.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use tempfile::TempDir;
+use ticketgate::clock::FixedClock;
+use ticketgate::config::{ConfigSource, Settings};
+use ticketgate::domain::TicketNumber;
+use ticketgate::intake::{Ingestor, RawMessage, Report};
+use ticketgate::pipeline::{Outcome, Pipeline};
+use ticketgate::store::{Store, TicketDetails};
+
+/// The folder of our own fixtures.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// A fixture's bytes with `{{TICKET}}` replaced by `ticket`.
+pub fn fixture(name: &str, ticket: Option<&TicketNumber>) -> Vec<u8> {
+    let path = fixtures_dir().join(name);
+    let text = std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
+    match ticket {
+        Some(t) => String::from_utf8(text).expect("templated fixtures are UTF-8").replace("{{TICKET}}", t.as_str()).into_bytes(),
+        None => text,
+    }
+}
+
+pub fn number(s: &str) -> TicketNumber {
+    s.parse().unwrap()
+}
+
+/// A pipeline on a fresh SQLite database and data directory, with its clock stopped on
+/// 24 November 2026 so that ticket numbers are 2611N…
+pub struct TestEnv {
+    pub dir: TempDir,
+    pub ingestor: Ingestor,
+    pub clock: Arc<FixedClock>,
+}
+
+impl TestEnv {
+    pub async fn new() -> Self {
+        Self::with_config("").await
+    }
+
+    /// With extra TOML appended after `data_dir`.
+    pub async fn with_config(extra: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("data_dir = '{}'\n{extra}", dir.path().join("data").display());
+        let settings = Settings::from_toml(&text, ConfigSource::Embedded, Vec::new()).unwrap();
+        let store = Store::connect(settings.database_url.expose()).await.unwrap();
+        store.migrate().await.unwrap();
+        let clock = Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap()));
+        let pipeline = Pipeline::new(store, Arc::new(settings), clock.clone());
+        Self { dir, ingestor: Ingestor::new(pipeline), clock }
+    }
+
+    pub fn pipeline(&self) -> &Pipeline {
+        self.ingestor.pipeline()
+    }
+
+    pub fn store(&self) -> &Store {
+        self.pipeline().store()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Runs bytes through the pipeline, panicking on an error.
+    pub async fn process(&self, bytes: &[u8]) -> Outcome {
+        self.pipeline().process("test", bytes).await.unwrap()
+    }
+
+    /// Runs a fixture through the pipeline.
+    pub async fn fixture(&self, name: &str, ticket: Option<&TicketNumber>) -> Outcome {
+        self.process(&fixture(name, ticket)).await
+    }
+
+    /// Runs bytes through the ingestor (with quarantine).
+    pub async fn ingest(&self, bytes: &[u8]) -> Report {
+        self.ingestor.try_once(&RawMessage { source: "test".into(), bytes: bytes.to_vec() }, 0).await.unwrap()
+    }
+
+    pub async fn details(&self, n: &TicketNumber) -> TicketDetails {
+        self.store().ticket_details(n).await.unwrap().unwrap_or_else(|| panic!("no ticket {n}"))
+    }
+
+    /// Runs one SQL statement on the SQLite file: to put a ticket in a state that only
+    /// later issues' commands can reach.
+    pub async fn sql(&self, statement: &'static str) {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}", self.data_dir().join("ticketgate.db").display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query(statement).execute(&mut conn).await.unwrap();
+    }
+}
+
+pub fn created(outcome: &Outcome) -> TicketNumber {
+    match outcome {
+        Outcome::Created(n) => n.clone(),
+        other => panic!("expected a new ticket, got {other:?}"),
+    }
+}
+
+/// The binary, run in a fresh working directory with no configuration: the embedded
+/// defaults, as a user on a fresh machine gets them.
+pub struct Cli {
+    pub dir: TempDir,
+}
+
+impl Cli {
+    pub fn new() -> Self {
+        Self { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ticketgate"));
+        cmd.args(args).current_dir(self.dir.path());
+        for (key, _) in std::env::vars() {
+            if key.starts_with("TICKETGATE_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd
+    }
+
+    /// Runs to completion with `stdin` (or nothing) on standard input.
+    pub fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        self.run_with(self.command(args), stdin)
+    }
+
+    pub fn run_with(&self, mut cmd: Command, stdin: Option<&[u8]>) -> Output {
+        use std::io::Write;
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("the binary runs");
+        let mut input = child.stdin.take().unwrap();
+        if let Some(bytes) = stdin {
+            input.write_all(bytes).unwrap();
+        }
+        drop(input);
+        child.wait_with_output().unwrap()
+    }
+
+    /// Writes `bytes` to a file of the working directory and returns its name.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> String {
+        std::fs::write(self.dir.path().join(name), bytes).unwrap();
+        name.to_string()
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

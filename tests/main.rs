@@ -1,0 +1,9 @@
+//! Integration tests: the library and the `ticketgate` binary on real SQLite files, real
+//! Maildirs and real processes, on our fixtures and on the shared corpus.
+
+mod helpers;
+
+mod cli;
+mod corpus;
+mod daemon;
+mod pipeline_rules;
