@@ -18,7 +18,10 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot create the Maildir {path}: {source}")]
-    Maildir { path: String, source: std::io::Error },
+    Maildir {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// Opens the store named by the settings and applies pending migrations.
@@ -45,20 +48,36 @@ impl App {
     }
 
     /// [`App::build`] with a given clock.
-    pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<App, StartError> {
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<App, StartError> {
         let store = open_store(&settings).await?;
-        let maildir = Maildir::create(&settings.maildir)
-            .map_err(|source| StartError::Maildir { path: settings.maildir.display().to_string(), source })?;
+        let maildir = Maildir::create(&settings.maildir).map_err(|source| StartError::Maildir {
+            path: settings.maildir.display().to_string(),
+            source,
+        })?;
         let poll = Duration::from_millis(settings.poll_interval_ms);
         let retry_budget = settings.retry_budget;
         let pipeline = Pipeline::new(store, Arc::new(settings), clock);
-        Ok(App { ingestor: Ingestor::new(pipeline), maildir, poll, retry_budget })
+        Ok(App {
+            ingestor: Ingestor::new(pipeline),
+            maildir,
+            poll,
+            retry_budget,
+        })
     }
 
     /// Runs every intake until `shutdown` is cancelled, then closes the store.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) {
         let store = self.ingestor.pipeline().store().clone();
-        let watcher = tokio::spawn(maildir::watch(self.maildir, self.ingestor, self.poll, self.retry_budget, shutdown));
+        let watcher = tokio::spawn(maildir::watch(
+            self.maildir,
+            self.ingestor,
+            self.poll,
+            self.retry_budget,
+            shutdown,
+        ));
         if let Err(e) = watcher.await {
             tracing::error!(error = %e, "the Maildir watcher stopped abnormally");
         }

@@ -31,11 +31,16 @@ pub fn sanitize_filename(name: Option<&str>, content_type: &str) -> String {
         .chars()
         .map(|c| match c {
             c if c.is_control() => '_',
-            '<' | '>' | ':' | '"' | '|' | '?' | '*' | '\u{202e}' | '\u{202d}' | '\u{200e}' | '\u{200f}' => '_',
+            '<' | '>' | ':' | '"' | '|' | '?' | '*' | '\u{202e}' | '\u{202d}' | '\u{200e}'
+            | '\u{200f}' => '_',
             c => c,
         })
         .collect();
-    clean = clean.trim().trim_start_matches('.').trim_end_matches(['.', ' ']).to_string();
+    clean = clean
+        .trim()
+        .trim_start_matches('.')
+        .trim_end_matches(['.', ' '])
+        .to_string();
     if clean.is_empty() || clean.chars().all(|c| c == '_') {
         clean = format!("attachment{}", default_extension(content_type));
     }
@@ -80,12 +85,18 @@ pub struct FileStore {
 impl FileStore {
     /// Files under `data_dir` (`attachments/` and `raw/`).
     pub fn new(data_dir: &Path) -> Self {
-        Self { root: data_dir.to_path_buf() }
+        Self {
+            root: data_dir.to_path_buf(),
+        }
     }
 
     /// The path of an attachment's content, relative to nothing: absolute under the root.
     pub fn attachment_path(&self, sha256: &str) -> PathBuf {
-        self.root.join("attachments").join(&sha256[..2]).join(&sha256[2..4]).join(sha256)
+        self.root
+            .join("attachments")
+            .join(&sha256[..2])
+            .join(&sha256[2..4])
+            .join(sha256)
     }
 
     /// Stores `bytes` under their SHA-256 unless a copy exists; returns the digest.
@@ -100,7 +111,11 @@ impl FileStore {
 
     /// Keeps the raw message gzip-compressed under `raw/YYYY/MM/`, named by the SHA-256 of
     /// its bytes; returns the path relative to the data directory, as stored on articles.
-    pub fn put_raw(&self, raw: &[u8], at: chrono::DateTime<chrono::Utc>) -> Result<String, FileStoreError> {
+    pub fn put_raw(
+        &self,
+        raw: &[u8],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String, FileStoreError> {
         let sha = sha256_hex(raw);
         let relative = format!("raw/{}/{sha}.eml.gz", at.format("%Y/%m"));
         let path = self.root.join(&relative);
@@ -130,8 +145,13 @@ pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> Result<(), FileStoreError> {
-    let err = |source| FileStoreError { path: path.to_path_buf(), source };
-    let dir = path.parent().expect("stored files always have a parent directory");
+    let err = |source| FileStoreError {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .expect("stored files always have a parent directory");
     std::fs::create_dir_all(dir).map_err(err)?;
     let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), unique_suffix()));
     let result = (|| {
@@ -158,16 +178,31 @@ mod tests {
 
     #[test]
     fn hostile_names_are_neutralised() {
-        assert_eq!(sanitize_filename(Some("../../etc/passwd"), "text/plain"), "passwd");
-        assert_eq!(sanitize_filename(Some("C:\\Windows\\evil.exe"), ""), "evil.exe");
-        assert_eq!(sanitize_filename(Some("..."), "application/pdf"), "attachment.pdf");
+        assert_eq!(
+            sanitize_filename(Some("../../etc/passwd"), "text/plain"),
+            "passwd"
+        );
+        assert_eq!(
+            sanitize_filename(Some("C:\\Windows\\evil.exe"), ""),
+            "evil.exe"
+        );
+        assert_eq!(
+            sanitize_filename(Some("..."), "application/pdf"),
+            "attachment.pdf"
+        );
         assert_eq!(sanitize_filename(Some(".bashrc"), ""), "bashrc");
         assert_eq!(sanitize_filename(Some("a\r\nb\0c.txt"), ""), "a__b_c.txt");
-        assert_eq!(sanitize_filename(Some("invoice\u{202e}fdp.exe"), ""), "invoice_fdp.exe");
+        assert_eq!(
+            sanitize_filename(Some("invoice\u{202e}fdp.exe"), ""),
+            "invoice_fdp.exe"
+        );
         assert_eq!(sanitize_filename(None, "message/rfc822"), "attachment.eml");
         let long = format!("{}.pdf", "é".repeat(300));
         let cut = sanitize_filename(Some(&long), "");
-        assert!(cut.len() <= MAX_FILENAME_BYTES && cut.ends_with(".pdf"), "{cut}");
+        assert!(
+            cut.len() <= MAX_FILENAME_BYTES && cut.ends_with(".pdf"),
+            "{cut}"
+        );
     }
 
     #[test]
@@ -178,7 +213,9 @@ mod tests {
         let b = store.put_attachment(b"same").unwrap();
         assert_eq!(a, b);
         assert_eq!(std::fs::read(store.attachment_path(&a)).unwrap(), b"same");
-        let raw = store.put_raw(b"Subject: x\r\n\r\nbody", chrono::Utc::now()).unwrap();
+        let raw = store
+            .put_raw(b"Subject: x\r\n\r\nbody", chrono::Utc::now())
+            .unwrap();
         assert_eq!(store.read_raw(&raw).unwrap(), b"Subject: x\r\n\r\nbody");
     }
 }

@@ -126,12 +126,17 @@ pub async fn run(args: Args) -> ExitCode {
 
 async fn pipeline(settings: Settings) -> anyhow::Result<Pipeline> {
     let store = open_store(&settings).await?;
-    Ok(Pipeline::new(store, Arc::new(settings), Arc::new(SystemClock)))
+    Ok(Pipeline::new(
+        store,
+        Arc::new(settings),
+        Arc::new(SystemClock),
+    ))
 }
 
 async fn run_daemon(settings: Settings) -> anyhow::Result<ExitCode> {
     tracing::info!(config = %settings.source, database = %settings.database_url, "starting");
-    let shutdown = ticketgate::shutdown::on_signals().context("cannot listen for SIGTERM and SIGINT")?;
+    let shutdown =
+        ticketgate::shutdown::on_signals().context("cannot listen for SIGTERM and SIGINT")?;
     let app = App::build(settings).await?;
     app.run_until_stopped(shutdown).await;
     Ok(ExitCode::SUCCESS)
@@ -155,7 +160,10 @@ async fn ingest(settings: Settings, paths: &[PathBuf], json: bool) -> ExitCode {
             return ExitCode::from(if from_stdin { EXIT_TEMPFAIL } else { 1 });
         }
     };
-    let policy = RetryPolicy { attempts: 3, first_pause: Duration::from_millis(200) };
+    let policy = RetryPolicy {
+        attempts: 3,
+        first_pause: Duration::from_millis(200),
+    };
     let mut any_quarantined = false;
     for input in inputs {
         let message = match input.read(limit) {
@@ -175,25 +183,39 @@ async fn ingest(settings: Settings, paths: &[PathBuf], json: bool) -> ExitCode {
                 eprintln!("ticketgate: {deferred}");
                 return ExitCode::from(EXIT_TEMPFAIL);
             }
-            Err(deferred) => match give_up(&ingestor, &message, &deferred.reason, policy.attempts) {
-                Some(report) => report,
-                None => return ExitCode::from(EXIT_TEMPFAIL),
-            },
+            Err(deferred) => {
+                match give_up(&ingestor, &message, &deferred.reason, policy.attempts) {
+                    Some(report) => report,
+                    None => return ExitCode::from(EXIT_TEMPFAIL),
+                }
+            }
         };
         any_quarantined |= !report.handled();
         print_report(&report, json);
     }
     ingestor.pipeline().store().close().await;
-    if any_quarantined { ExitCode::from(EXIT_QUARANTINED) } else { ExitCode::SUCCESS }
+    if any_quarantined {
+        ExitCode::from(EXIT_QUARANTINED)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Quarantines a file that kept failing for a temporary reason; `None` when even that fails.
-fn give_up(ingestor: &Ingestor, message: &RawMessage, reason: &str, attempts: u32) -> Option<Report> {
+fn give_up(
+    ingestor: &Ingestor,
+    message: &RawMessage,
+    reason: &str,
+    attempts: u32,
+) -> Option<Report> {
     let reason = format!("gave up after {attempts} attempts: {reason}");
     match ingestor.quarantine_message(message, &reason, attempts) {
         Ok(report) => Some(report),
         Err(e) => {
-            eprintln!("ticketgate: {}: {reason}; and cannot quarantine it: {e}", message.source);
+            eprintln!(
+                "ticketgate: {}: {reason}; and cannot quarantine it: {e}",
+                message.source
+            );
             None
         }
     }
@@ -201,15 +223,20 @@ fn give_up(ingestor: &Ingestor, message: &RawMessage, reason: &str, attempts: u3
 
 fn print_report(report: &Report, json: bool) {
     if json {
-        println!("{}", serde_json::to_string(report).expect("reports always serialize"));
+        println!(
+            "{}",
+            serde_json::to_string(report).expect("reports always serialize")
+        );
     } else {
         println!("{}", report.line());
     }
 }
 
-async fn explain(settings: Settings, file: &PathBuf) -> anyhow::Result<ExitCode> {
+async fn explain(settings: Settings, file: &std::path::Path) -> anyhow::Result<ExitCode> {
     let limit = settings.max_message_bytes;
-    let message = Input::File(file.clone()).read(limit).with_context(|| format!("cannot read {}", file.display()))?;
+    let message = Input::File(file.to_path_buf())
+        .read(limit)
+        .with_context(|| format!("cannot read {}", file.display()))?;
     let pipeline = pipeline(settings).await?;
     let trace = pipeline.explain(&message.bytes).await?;
     for step in &trace.steps {
@@ -255,8 +282,22 @@ async fn tickets(settings: Settings, command: TicketsCommand) -> anyhow::Result<
 fn print_ticket(d: &ticketgate::store::TicketDetails) {
     let t = &d.ticket;
     println!("{}  {}", t.number, t.title);
-    println!("  status {}  type {}  impact {}  urgency {}  priority {}", t.status, t.ticket_type, t.impact, t.urgency, t.priority.label());
-    println!("  requester {}{}", t.requester, t.organisation.as_deref().map(|o| format!(" ({o})")).unwrap_or_default());
+    println!(
+        "  status {}  type {}  impact {}  urgency {}  priority {}",
+        t.status,
+        t.ticket_type,
+        t.impact,
+        t.urgency,
+        t.priority.label()
+    );
+    println!(
+        "  requester {}{}",
+        t.requester,
+        t.organisation
+            .as_deref()
+            .map(|o| format!(" ({o})"))
+            .unwrap_or_default()
+    );
     if !t.observers.is_empty() {
         let observers: Vec<&str> = t.observers.iter().map(|o| o.as_str()).collect();
         println!("  observers {}", observers.join(", "));
@@ -267,18 +308,40 @@ fn print_ticket(d: &ticketgate::store::TicketDetails) {
     if let Some(f) = &t.follow_up_of {
         println!("  follow-up of {f}");
     }
-    println!("  opened {}  updated {}  language {}", t.created_at.to_rfc3339(), t.updated_at.to_rfc3339(), t.language);
+    println!(
+        "  opened {}  updated {}  language {}",
+        t.created_at.to_rfc3339(),
+        t.updated_at.to_rfc3339(),
+        t.language
+    );
     for a in &d.articles {
         println!();
-        println!("--- #{} {} {} by {} ({}), {}", a.id, a.direction, a.visibility, a.author, a.subject, a.created_at.to_rfc3339());
+        println!(
+            "--- #{} {} {} by {} ({}), {}",
+            a.id,
+            a.direction,
+            a.visibility,
+            a.author,
+            a.subject,
+            a.created_at.to_rfc3339()
+        );
         if let Some(note) = &a.note {
             println!("[note] {note}");
         }
         println!("{}", a.body_text.trim_end());
         for f in &a.attachments {
             match (&f.sha256, &f.refused_reason) {
-                (Some(sha), _) => println!("  [file] {} ({}, {}) sha256 {sha}", f.filename, f.content_type, human_size(f.size)),
-                (None, Some(reason)) => println!("  [refused] {} ({}): {reason}", f.filename, human_size(f.size)),
+                (Some(sha), _) => println!(
+                    "  [file] {} ({}, {}) sha256 {sha}",
+                    f.filename,
+                    f.content_type,
+                    human_size(f.size)
+                ),
+                (None, Some(reason)) => println!(
+                    "  [refused] {} ({}): {reason}",
+                    f.filename,
+                    human_size(f.size)
+                ),
                 (None, None) => println!("  [file] {} ({})", f.filename, human_size(f.size)),
             }
         }
@@ -296,7 +359,14 @@ async fn quarantine(settings: Settings, command: QuarantineCommand) -> anyhow::R
                 println!("quarantine is empty");
             } else {
                 for e in entries {
-                    println!("{}  {}  tries {}  {}  {}", e.id, e.quarantined_at.to_rfc3339(), e.attempts, e.source, e.reason);
+                    println!(
+                        "{}  {}  tries {}  {}  {}",
+                        e.id,
+                        e.quarantined_at.to_rfc3339(),
+                        e.attempts,
+                        e.source,
+                        e.reason
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -304,17 +374,31 @@ async fn quarantine(settings: Settings, command: QuarantineCommand) -> anyhow::R
         QuarantineCommand::Retry { id } => {
             let (entry, bytes) = q.get(&id)?;
             let ingestor = Ingestor::new(pipeline(settings).await?);
-            let message = RawMessage { source: entry.source.clone(), bytes };
-            match ingestor.pipeline().process(&message.source, &message.bytes).await {
+            let message = RawMessage {
+                source: entry.source.clone(),
+                bytes,
+            };
+            match ingestor
+                .pipeline()
+                .process(&message.source, &message.bytes)
+                .await
+            {
                 Ok(outcome) => {
                     q.remove(&id)?;
-                    let report = ticketgate::intake::Report { source: id.clone(), ..report_of(&message.source, outcome) };
+                    let report = ticketgate::intake::Report {
+                        source: id.clone(),
+                        ..report_of(&message.source, outcome)
+                    };
                     println!("{}", report.line());
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
-                    let entry = q.record_failure(&id, &e.to_string(), ingestor.pipeline().clock().now())?;
-                    println!("{id}: still quarantined ({}), tried {} times", entry.reason, entry.attempts);
+                    let entry =
+                        q.record_failure(&id, &e.to_string(), ingestor.pipeline().clock().now())?;
+                    println!(
+                        "{id}: still quarantined ({}), tried {} times",
+                        entry.reason, entry.attempts
+                    );
                     Ok(ExitCode::from(EXIT_QUARANTINED))
                 }
             }
@@ -337,13 +421,24 @@ fn check_config(s: &Settings) -> anyhow::Result<ExitCode> {
     println!("data_dir = {}", s.data_dir.display());
     println!("database.url = {}", s.database_url);
     println!("intake.maildir = {}", s.maildir.display());
-    println!("max_attachment_bytes = {} ({})", s.max_attachment_bytes, human_size(s.max_attachment_bytes));
-    println!("max_message_bytes = {} ({})", s.max_message_bytes, human_size(s.max_message_bytes));
+    println!(
+        "max_attachment_bytes = {} ({})",
+        s.max_attachment_bytes,
+        human_size(s.max_attachment_bytes)
+    );
+    println!(
+        "max_message_bytes = {} ({})",
+        s.max_message_bytes,
+        human_size(s.max_message_bytes)
+    );
     let own: Vec<&str> = s.own_addresses.iter().map(|a| a.as_str()).collect();
     println!("mail.addresses = {}", own.join(", "));
     println!(
         "tickets: type {}, impact {}, urgency {}, language {}",
-        s.ticket_defaults.ticket_type, s.ticket_defaults.impact, s.ticket_defaults.urgency, s.ticket_defaults.language
+        s.ticket_defaults.ticket_type,
+        s.ticket_defaults.impact,
+        s.ticket_defaults.urgency,
+        s.ticket_defaults.language
     );
     println!("routing rules: {}", s.routing.len());
     println!("agents: {}", s.agents.len());

@@ -33,11 +33,22 @@ impl fmt::Display for ConfigSource {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the configuration file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("the configuration in {source_name} is not valid TOML or has an unknown key: {message}")]
-    Syntax { source_name: String, message: String },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the configuration in {source_name} is not valid TOML or has an unknown key: {message}"
+    )]
+    Syntax {
+        source_name: String,
+        message: String,
+    },
     #[error("the configuration from {source_name} has {} error(s):\n  - {}", .errors.len(), .errors.join("\n  - "))]
-    Invalid { source_name: String, errors: Vec<String> },
+    Invalid {
+        source_name: String,
+        errors: Vec<String>,
+    },
 }
 
 /// The environment variable naming the configuration file.
@@ -50,11 +61,36 @@ const ENV_NOT_KEYS: &[&str] = &["TICKETGATE_CONFIG", "TICKETGATE_LOG"];
 
 /// Public mail providers: a shared domain there says nothing about a shared organisation.
 const DEFAULT_PUBLIC_DOMAINS: &[&str] = &[
-    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.fr", "live.com",
-    "live.fr", "msn.com", "yahoo.com", "yahoo.fr", "icloud.com", "me.com", "mac.com",
-    "aol.com", "gmx.com", "gmx.de", "gmx.fr", "web.de", "orange.fr", "wanadoo.fr", "free.fr",
-    "sfr.fr", "laposte.net", "bbox.fr", "proton.me", "protonmail.com", "yandex.ru", "mail.ru",
-    "zoho.com", "fastmail.com",
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "hotmail.fr",
+    "live.com",
+    "live.fr",
+    "msn.com",
+    "yahoo.com",
+    "yahoo.fr",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "aol.com",
+    "gmx.com",
+    "gmx.de",
+    "gmx.fr",
+    "web.de",
+    "orange.fr",
+    "wanadoo.fr",
+    "free.fr",
+    "sfr.fr",
+    "laposte.net",
+    "bbox.fr",
+    "proton.me",
+    "protonmail.com",
+    "yandex.ru",
+    "mail.ru",
+    "zoho.com",
+    "fastmail.com",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -78,7 +114,10 @@ impl Default for RawConfig {
             data_dir: PathBuf::from("data"),
             max_attachment_bytes: 2 * 1024 * 1024,
             max_message_bytes: 50 * 1024 * 1024,
-            public_domains: DEFAULT_PUBLIC_DOMAINS.iter().map(|s| s.to_string()).collect(),
+            public_domains: DEFAULT_PUBLIC_DOMAINS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             database: RawDatabase::default(),
             mail: RawMail::default(),
             tickets: RawTickets::default(),
@@ -105,7 +144,11 @@ struct RawMail {
 
 impl Default for RawMail {
     fn default() -> Self {
-        Self { addresses: vec!["support@localhost".into()], agents_address: None, sender_from_reply_to: false }
+        Self {
+            addresses: vec!["support@localhost".into()],
+            agents_address: None,
+            sender_from_reply_to: false,
+        }
     }
 }
 
@@ -141,7 +184,11 @@ struct RawIntake {
 
 impl Default for RawIntake {
     fn default() -> Self {
-        Self { maildir: None, poll_interval_ms: 250, retry_budget: 8 }
+        Self {
+            maildir: None,
+            poll_interval_ms: 250,
+            retry_budget: 8,
+        }
     }
 }
 
@@ -257,15 +304,20 @@ impl Settings {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, ConfigError> {
         let env: Vec<(String, String)> = env.into_iter().collect();
-        let from_env = env.iter().find(|(k, _)| k == CONFIG_ENV).map(|(_, v)| PathBuf::from(v));
+        let from_env = env
+            .iter()
+            .find(|(k, _)| k == CONFIG_ENV)
+            .map(|(_, v)| PathBuf::from(v));
         let path = explicit.map(Path::to_path_buf).or(from_env).or_else(|| {
             let default = PathBuf::from(DEFAULT_CONFIG_PATH);
             default.exists().then_some(default)
         });
         let (source, text) = match path {
             Some(path) => {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
                 (ConfigSource::File(path), text)
             }
             None => (ConfigSource::Embedded, String::new()),
@@ -280,8 +332,13 @@ impl Settings {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, ConfigError> {
         let source_name = source.to_string();
-        let syntax = |message: String| ConfigError::Syntax { source_name: source_name.clone(), message };
-        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| syntax(e.to_string()))?;
+        let syntax = |message: String| ConfigError::Syntax {
+            source_name: source_name.clone(),
+            message,
+        };
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| syntax(e.to_string()))?;
         for (key, value) in env {
             if let Some(path) = key.strip_prefix(ENV_PREFIX)
                 && !ENV_NOT_KEYS.contains(&key.as_str())
@@ -292,7 +349,10 @@ impl Settings {
         let raw: RawConfig = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| syntax(e.to_string()))?;
-        validate(raw, source).map_err(|errors| ConfigError::Invalid { source_name, errors })
+        validate(raw, source).map_err(|errors| ConfigError::Invalid {
+            source_name,
+            errors,
+        })
     }
 }
 
@@ -328,13 +388,26 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
             None
         }
     };
-    let own_addresses: Vec<EmailAddress> =
-        raw.mail.addresses.iter().filter_map(|a| address("mail.addresses", a)).collect();
-    let agents_address = raw.mail.agents_address.as_deref().and_then(|a| address("mail.agents_address", a));
+    let own_addresses: Vec<EmailAddress> = raw
+        .mail
+        .addresses
+        .iter()
+        .filter_map(|a| address("mail.addresses", a))
+        .collect();
+    let agents_address = raw
+        .mail
+        .agents_address
+        .as_deref()
+        .and_then(|a| address("mail.agents_address", a));
     let agents: Vec<Agent> = raw
         .agent
         .iter()
-        .filter_map(|a| address("agent.email", &a.email).map(|email| Agent { name: a.name.clone(), email }))
+        .filter_map(|a| {
+            address("agent.email", &a.email).map(|email| Agent {
+                name: a.name.clone(),
+                email,
+            })
+        })
         .collect();
 
     let subject_tag = SubjectTag::new(&raw.tickets.number_tag)
@@ -345,11 +418,26 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         key: &str,
         value: &str,
     ) -> Option<T> {
-        value.parse().map_err(|e| errors.push(format!("{key}: {e}"))).ok()
+        value
+            .parse()
+            .map_err(|e| errors.push(format!("{key}: {e}")))
+            .ok()
     }
-    let ticket_type: Option<TicketType> = parse_field(&mut errors, "tickets.default_type", &raw.tickets.default_type);
-    let impact: Option<Impact> = parse_field(&mut errors, "tickets.default_impact", &raw.tickets.default_impact);
-    let urgency: Option<Urgency> = parse_field(&mut errors, "tickets.default_urgency", &raw.tickets.default_urgency);
+    let ticket_type: Option<TicketType> = parse_field(
+        &mut errors,
+        "tickets.default_type",
+        &raw.tickets.default_type,
+    );
+    let impact: Option<Impact> = parse_field(
+        &mut errors,
+        "tickets.default_impact",
+        &raw.tickets.default_impact,
+    );
+    let urgency: Option<Urgency> = parse_field(
+        &mut errors,
+        "tickets.default_urgency",
+        &raw.tickets.default_urgency,
+    );
     if !matches!(raw.tickets.default_language.as_str(), "en" | "fr") {
         errors.push(format!(
             "tickets.default_language: `{}` is not a shipped language; use `en` or `fr`",
@@ -375,10 +463,14 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
             Err(errs) => errors.extend(errs),
         }
     }
-    let database_url = raw.database.url.clone().unwrap_or_else(|| {
-        format!("sqlite://{}", raw.data_dir.join("ticketgate.db").display())
-    });
-    if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+    let database_url =
+        raw.database.url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", raw.data_dir.join("ticketgate.db").display())
+        });
+    if !(database_url.starts_with("sqlite:")
+        || database_url.starts_with("postgres://")
+        || database_url.starts_with("postgresql://"))
+    {
         errors.push(format!(
             "database.url: `{}` is not supported; use sqlite://PATH or postgres://USER@HOST/DB",
             DatabaseUrl(database_url.clone())
@@ -388,23 +480,36 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
     if !errors.is_empty() {
         return Err(errors);
     }
-    let (Some(subject_tag), Some(ticket_type), Some(impact), Some(urgency)) = (subject_tag, ticket_type, impact, urgency)
+    let (Some(subject_tag), Some(ticket_type), Some(impact), Some(urgency)) =
+        (subject_tag, ticket_type, impact, urgency)
     else {
         unreachable!("every missing value pushed an error");
     };
     Ok(Settings {
         source,
-        maildir: raw.intake.maildir.unwrap_or_else(|| raw.data_dir.join("inbox")),
+        maildir: raw
+            .intake
+            .maildir
+            .unwrap_or_else(|| raw.data_dir.join("inbox")),
         data_dir: raw.data_dir,
         database_url: DatabaseUrl(database_url),
         max_attachment_bytes: raw.max_attachment_bytes,
         max_message_bytes: raw.max_message_bytes,
-        public_domains: raw.public_domains.iter().map(|d| d.trim().to_ascii_lowercase()).collect(),
+        public_domains: raw
+            .public_domains
+            .iter()
+            .map(|d| d.trim().to_ascii_lowercase())
+            .collect(),
         own_addresses,
         agents_address,
         sender_from_reply_to: raw.mail.sender_from_reply_to,
         subject_tag,
-        ticket_defaults: TicketDefaults { ticket_type, impact, urgency, language: raw.tickets.default_language },
+        ticket_defaults: TicketDefaults {
+            ticket_type,
+            impact,
+            urgency,
+            language: raw.tickets.default_language,
+        },
         poll_interval_ms: raw.intake.poll_interval_ms,
         retry_budget: raw.intake.retry_budget,
         routing,
@@ -460,16 +565,25 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        for key in ["tickets.number_tag", "tickets.default_type", "mail.addresses", "routing[0].subject"] {
+        for key in [
+            "tickets.number_tag",
+            "tickets.default_type",
+            "mail.addresses",
+            "routing[0].subject",
+        ] {
             assert!(err.contains(key), "{key} missing from: {err}");
         }
     }
 
     #[test]
     fn unknown_keys_are_refused() {
-        let err = load("[tickets]\nnumbr_tag = \"x\"", &[]).unwrap_err().to_string();
+        let err = load("[tickets]\nnumbr_tag = \"x\"", &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("numbr_tag"), "{err}");
-        let err = load("", &[("TICKETGATE_DATABSE__URL", "x")]).unwrap_err().to_string();
+        let err = load("", &[("TICKETGATE_DATABSE__URL", "x")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("databse"), "{err}");
     }
 

@@ -15,7 +15,10 @@ pub enum QuarantineError {
     #[error(transparent)]
     Write(#[from] FileStoreError),
     #[error("cannot read the quarantine at {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("no quarantined message has the id `{0}`; `ticketgate quarantine list` shows the ids")]
     NotFound(String),
     #[error("the quarantine entry {path} is damaged: {message}")]
@@ -48,7 +51,9 @@ pub struct Quarantine {
 impl Quarantine {
     /// The quarantine under `data_dir/quarantine`.
     pub fn new(data_dir: &Path) -> Self {
-        Self { dir: data_dir.join("quarantine") }
+        Self {
+            dir: data_dir.join("quarantine"),
+        }
     }
 
     /// Keeps `raw` with its reason. The same content quarantined again replaces its entry.
@@ -60,7 +65,10 @@ impl Quarantine {
         attempts: u32,
         at: DateTime<Utc>,
     ) -> Result<QuarantineEntry, QuarantineError> {
-        let existing = self.list()?.into_iter().find(|e| e.id.ends_with(&sha256_hex(raw)[..8]) && e.size == raw.len() as u64);
+        let existing = self
+            .list()?
+            .into_iter()
+            .find(|e| e.id.ends_with(&sha256_hex(raw)[..8]) && e.size == raw.len() as u64);
         let id = match &existing {
             Some(e) => e.id.clone(),
             None => format!("{}-{}", at.format("%Y%m%dT%H%M%S"), &sha256_hex(raw)[..8]),
@@ -73,20 +81,27 @@ impl Quarantine {
             quarantined_at: at,
             size: raw.len() as u64,
         };
-        write_atomically(&self.dir.join(format!("{id}.eml")), |f| std::io::Write::write_all(f, raw))?;
+        write_atomically(&self.dir.join(format!("{id}.eml")), |f| {
+            std::io::Write::write_all(f, raw)
+        })?;
         self.save(&entry)?;
         Ok(entry)
     }
 
     fn save(&self, entry: &QuarantineEntry) -> Result<(), QuarantineError> {
         let json = serde_json::to_vec_pretty(entry).expect("entries always serialize");
-        write_atomically(&self.dir.join(format!("{}.json", entry.id)), |f| std::io::Write::write_all(f, &json))?;
+        write_atomically(&self.dir.join(format!("{}.json", entry.id)), |f| {
+            std::io::Write::write_all(f, &json)
+        })?;
         Ok(())
     }
 
     /// Every entry, oldest first.
     pub fn list(&self) -> Result<Vec<QuarantineEntry>, QuarantineError> {
-        let read_err = |source| QuarantineError::Read { path: self.dir.clone(), source };
+        let read_err = |source| QuarantineError::Read {
+            path: self.dir.clone(),
+            source,
+        };
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -104,14 +119,23 @@ impl Quarantine {
     }
 
     fn read_entry(&self, path: &Path) -> Result<QuarantineEntry, QuarantineError> {
-        let bytes = std::fs::read(path).map_err(|source| QuarantineError::Read { path: path.to_path_buf(), source })?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| QuarantineError::Damaged { path: path.to_path_buf(), message: e.to_string() })
+        let bytes = std::fs::read(path).map_err(|source| QuarantineError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| QuarantineError::Damaged {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
     }
 
     fn checked_id<'a>(&self, id: &'a str) -> Result<&'a str, QuarantineError> {
         let ok = !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if ok { Ok(id) } else { Err(QuarantineError::NotFound(id.to_string())) }
+        if ok {
+            Ok(id)
+        } else {
+            Err(QuarantineError::NotFound(id.to_string()))
+        }
     }
 
     /// The entry and the message bytes of `id`.
@@ -123,12 +147,18 @@ impl Quarantine {
         }
         let entry = self.read_entry(&meta)?;
         let eml = self.dir.join(format!("{id}.eml"));
-        let raw = std::fs::read(&eml).map_err(|source| QuarantineError::Read { path: eml, source })?;
+        let raw =
+            std::fs::read(&eml).map_err(|source| QuarantineError::Read { path: eml, source })?;
         Ok((entry, raw))
     }
 
     /// Records another failed attempt on `id`.
-    pub fn record_failure(&self, id: &str, reason: &str, at: DateTime<Utc>) -> Result<QuarantineEntry, QuarantineError> {
+    pub fn record_failure(
+        &self,
+        id: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<QuarantineEntry, QuarantineError> {
         let (mut entry, _) = self.get(id)?;
         entry.reason = reason.to_string();
         entry.attempts += 1;
@@ -160,13 +190,20 @@ mod tests {
     fn keeps_bytes_and_reason_and_refuses_path_ids() {
         let dir = tempfile::tempdir().unwrap();
         let q = Quarantine::new(dir.path());
-        let e = q.put(b"garbage", "stdin", "no header", 1, Utc::now()).unwrap();
-        let again = q.put(b"garbage", "stdin", "still no header", 1, Utc::now()).unwrap();
+        let e = q
+            .put(b"garbage", "stdin", "no header", 1, Utc::now())
+            .unwrap();
+        let again = q
+            .put(b"garbage", "stdin", "still no header", 1, Utc::now())
+            .unwrap();
         assert_eq!(e.id, again.id);
         assert_eq!(again.attempts, 2);
         assert_eq!(q.list().unwrap().len(), 1);
         assert_eq!(q.get(&e.id).unwrap().1, b"garbage");
-        assert!(matches!(q.get("../../etc/passwd"), Err(QuarantineError::NotFound(_))));
+        assert!(matches!(
+            q.get("../../etc/passwd"),
+            Err(QuarantineError::NotFound(_))
+        ));
         q.remove(&e.id).unwrap();
         assert!(q.list().unwrap().is_empty());
     }

@@ -5,16 +5,30 @@ use crate::pipeline_rules::mail_with_attachment;
 use ticketgate::domain::TicketNumber;
 
 fn ticket_of(line: &str) -> TicketNumber {
-    line.split_whitespace().last().unwrap().trim_matches(|c| c == '(' || c == ')').parse().unwrap()
+    line.split_whitespace()
+        .last()
+        .unwrap()
+        .trim_matches(|c| c == '(' || c == ')')
+        .parse()
+        .unwrap()
 }
 
 #[test]
 fn ingest_sequence_from_files_and_stdin_as_the_issue_describes() {
     let cli = Cli::new();
-    let first = cli.run(&["ingest", fixtures_dir().join("new_ticket.eml").to_str().unwrap()], None);
+    let first = cli.run(
+        &[
+            "ingest",
+            fixtures_dir().join("new_ticket.eml").to_str().unwrap(),
+        ],
+        None,
+    );
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     let line = stdout(&first);
-    assert!(line.ends_with(&format!("new_ticket.eml: created {}\n", ticket_of(&line))), "{line}");
+    assert!(
+        line.ends_with(&format!("new_ticket.eml: created {}\n", ticket_of(&line))),
+        "{line}"
+    );
     let n = ticket_of(&line);
 
     let reply = cli.write("reply.eml", &fixture("reply_with_tag.eml", Some(&n)));
@@ -24,7 +38,9 @@ fn ingest_sequence_from_files_and_stdin_as_the_issue_describes() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        format!("reply.eml: commented {n}\nirt.eml: commented {n}\nauto.eml: ignored (auto-reply)\n")
+        format!(
+            "reply.eml: commented {n}\nirt.eml: commented {n}\nauto.eml: ignored (auto-reply)\n"
+        )
     );
 
     // The first mail again, piped in by an MTA.
@@ -32,7 +48,10 @@ fn ingest_sequence_from_files_and_stdin_as_the_issue_describes() {
     assert_eq!(again.status.code(), Some(0));
     assert_eq!(stdout(&again), format!("stdin: duplicate ({n})\n"));
 
-    let outsider = cli.write("outsider.eml", &fixture("outsider_quotes_tag.eml", Some(&n)));
+    let outsider = cli.write(
+        "outsider.eml",
+        &fixture("outsider_quotes_tag.eml", Some(&n)),
+    );
     let out = cli.run(&["ingest", "--json", &outsider], None);
     let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(report["outcome"], "created");
@@ -54,12 +73,18 @@ fn ingest_sequence_from_files_and_stdin_as_the_issue_describes() {
 #[test]
 fn big_attachment_is_refused_and_shown() {
     let cli = Cli::new();
-    let big = cli.write("big.eml", &mail_with_attachment("big-cli@acme.example", 3 * 1024 * 1024));
+    let big = cli.write(
+        "big.eml",
+        &mail_with_attachment("big-cli@acme.example", 3 * 1024 * 1024),
+    );
     let out = cli.run(&["ingest", &big], None);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let n = ticket_of(&stdout(&out));
     let show = stdout(&cli.run(&["tickets", "show", n.as_str()], None));
-    assert!(show.contains("[refused] crash.log (3.0 MB): 3.0 MB is over the 2.0 MB limit per file"), "{show}");
+    assert!(
+        show.contains("[refused] crash.log (3.0 MB): 3.0 MB is over the 2.0 MB limit per file"),
+        "{show}"
+    );
     let json = cli.run(&["tickets", "show", n.as_str(), "--json"], None);
     let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let file = &json["articles"][0]["attachments"][0];
@@ -76,19 +101,30 @@ fn ingest_reads_a_maildir_and_reports_quarantine_with_exit_1() {
         std::fs::create_dir_all(maildir.join(sub)).unwrap();
     }
     std::fs::write(maildir.join("new/1.host"), fixture("new_ticket.eml", None)).unwrap();
-    std::fs::write(maildir.join("cur/2.host:2,S"), fixture("no_sender.eml", None)).unwrap();
+    std::fs::write(
+        maildir.join("cur/2.host:2,S"),
+        fixture("no_sender.eml", None),
+    )
+    .unwrap();
     let out = cli.run(&["ingest", "Maildir"], None);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("1.host: created"), "{text}");
-    assert!(text.contains("2.host:2,S: quarantined (no usable sender address"), "{text}");
+    assert!(
+        text.contains("2.host:2,S: quarantined (no usable sender address"),
+        "{text}"
+    );
 
     let list = stdout(&cli.run(&["quarantine", "list"], None));
     assert!(list.contains("no usable sender address"), "{list}");
     let id = list.split_whitespace().next().unwrap().to_string();
     let retry = cli.run(&["quarantine", "retry", &id], None);
     assert_eq!(retry.status.code(), Some(1));
-    assert!(stdout(&retry).contains("still quarantined"), "{}", stdout(&retry));
+    assert!(
+        stdout(&retry).contains("still quarantined"),
+        "{}",
+        stdout(&retry)
+    );
 }
 
 #[test]
@@ -99,30 +135,56 @@ fn quarantine_retry_succeeds_once_the_cause_is_fixed() {
     small.env("TICKETGATE_MAX_MESSAGE_BYTES", "1024");
     let out = cli.run_with(small, None);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains("over max_message_bytes = 1024"), "{}", stdout(&out));
-    let list: serde_json::Value = serde_json::from_slice(&cli.run(&["quarantine", "list", "--json"], None).stdout).unwrap();
+    assert!(
+        stdout(&out).contains("over max_message_bytes = 1024"),
+        "{}",
+        stdout(&out)
+    );
+    let list: serde_json::Value =
+        serde_json::from_slice(&cli.run(&["quarantine", "list", "--json"], None).stdout).unwrap();
     let id = list[0]["id"].as_str().unwrap().to_string();
     let retry = cli.run(&["quarantine", "retry", &id], None);
     assert_eq!(retry.status.code(), Some(0), "{}", stderr(&retry));
-    assert!(stdout(&retry).starts_with(&format!("{id}: created ")), "{}", stdout(&retry));
-    assert_eq!(stdout(&cli.run(&["quarantine", "list"], None)), "quarantine is empty\n");
+    assert!(
+        stdout(&retry).starts_with(&format!("{id}: created ")),
+        "{}",
+        stdout(&retry)
+    );
+    assert_eq!(
+        stdout(&cli.run(&["quarantine", "list"], None)),
+        "quarantine is empty\n"
+    );
 }
 
 #[test]
 fn stdin_that_cannot_be_stored_exits_75_so_the_mta_retries() {
     let cli = Cli::new();
     let mut cmd = cli.command(&["ingest"]);
-    cmd.env("TICKETGATE_DATABASE__URL", "postgres://nobody@127.0.0.1:9/ticketgate");
+    cmd.env(
+        "TICKETGATE_DATABASE__URL",
+        "postgres://nobody@127.0.0.1:9/ticketgate",
+    );
     let out = cli.run_with(cmd, Some(&fixture("new_ticket.eml", None)));
     assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
-    assert!(stderr(&out).contains("cannot open the database"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot open the database"),
+        "{}",
+        stderr(&out)
+    );
 
     // A disk problem while storing: the attachment directory cannot be created.
     std::fs::create_dir_all(cli.dir.path().join("data")).unwrap();
     std::fs::write(cli.dir.path().join("data/attachments"), b"not a directory").unwrap();
-    let out = cli.run(&["ingest"], Some(&mail_with_attachment("disk@acme.example", 1000)));
+    let out = cli.run(
+        &["ingest"],
+        Some(&mail_with_attachment("disk@acme.example", 1000)),
+    );
     assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
-    assert!(stderr(&out).contains("kept for a retry"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("kept for a retry"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -133,25 +195,42 @@ fn a_file_that_keeps_failing_is_quarantined_after_its_retries() {
     let mail = cli.write("m.eml", &mail_with_attachment("disk2@acme.example", 1000));
     let out = cli.run(&["ingest", &mail], None);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stdout(&out).contains("m.eml: quarantined (gave up after 3 attempts: cannot write"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("m.eml: quarantined (gave up after 3 attempts: cannot write"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
 fn usage_and_configuration_errors_exit_2_and_name_the_key() {
     let cli = Cli::new();
     assert_eq!(cli.run(&["ingest", "--bogus"], None).status.code(), Some(2));
-    assert_eq!(cli.run(&["ingest", "missing.eml"], None).status.code(), Some(2));
-    cli.write("bad.toml", b"[tickets]\nnumber_tag = \"#\"\ndefault_urgency = \"whenever\"\n");
+    assert_eq!(
+        cli.run(&["ingest", "missing.eml"], None).status.code(),
+        Some(2)
+    );
+    cli.write(
+        "bad.toml",
+        b"[tickets]\nnumber_tag = \"#\"\ndefault_urgency = \"whenever\"\n",
+    );
     let out = cli.run(&["--config", "bad.toml", "check-config"], None);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("tickets.number_tag") && err.contains("tickets.default_urgency"), "{err}");
+    assert!(
+        err.contains("tickets.number_tag") && err.contains("tickets.default_urgency"),
+        "{err}"
+    );
 
     let mut env_override = cli.command(&["check-config"]);
     env_override.env("TICKETGATE_TICKETS__DEFAULT_LANGUAGE", "de");
     let out = cli.run_with(env_override, None);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("tickets.default_language"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("tickets.default_language"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -160,13 +239,22 @@ fn config_file_is_found_in_config_dir_and_through_the_environment() {
     std::fs::create_dir_all(cli.dir.path().join("config")).unwrap();
     cli.write("config/ticketgate.toml", b"data_dir = \"elsewhere\"\n");
     let out = stdout(&cli.run(&["check-config"], None));
-    assert!(out.contains("config/ticketgate.toml (valid)") && out.contains("data_dir = elsewhere"), "{out}");
-    cli.write("other.toml", b"data_dir = \"third\"\n[database]\nurl = \"postgres://tg:secret@db/tg\"\n");
+    assert!(
+        out.contains("config/ticketgate.toml (valid)") && out.contains("data_dir = elsewhere"),
+        "{out}"
+    );
+    cli.write(
+        "other.toml",
+        b"data_dir = \"third\"\n[database]\nurl = \"postgres://tg:secret@db/tg\"\n",
+    );
     let mut cmd = cli.command(&["check-config"]);
     cmd.env("TICKETGATE_CONFIG", "other.toml");
     let out = stdout(&cli.run_with(cmd, None));
     assert!(out.contains("data_dir = third"), "{out}");
-    assert!(out.contains("postgres://tg:***@db/tg") && !out.contains("secret"), "{out}");
+    assert!(
+        out.contains("postgres://tg:***@db/tg") && !out.contains("secret"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -175,10 +263,20 @@ fn migrate_and_explain_work_on_a_fresh_directory() {
     let out = cli.run(&["migrate"], None);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(cli.dir.path().join("data/ticketgate.db").exists());
-    let explain = cli.run(&["explain", fixtures_dir().join("bulk_newsletter.eml").to_str().unwrap()], None);
+    let explain = cli.run(
+        &[
+            "explain",
+            fixtures_dir().join("bulk_newsletter.eml").to_str().unwrap(),
+        ],
+        None,
+    );
     let text = stdout(&explain);
-    assert!(text.contains("classify:  auto-reply: Precedence: bulk"), "{text}");
+    assert!(
+        text.contains("classify:  auto-reply: Precedence: bulk"),
+        "{text}"
+    );
     assert!(text.contains("verdict:   ignored (auto-reply)"), "{text}");
-    let list: serde_json::Value = serde_json::from_slice(&cli.run(&["tickets", "list", "--json"], None).stdout).unwrap();
+    let list: serde_json::Value =
+        serde_json::from_slice(&cli.run(&["tickets", "list", "--json"], None).stdout).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 0);
 }

@@ -11,14 +11,21 @@ use crate::pipeline_rules::mail_with_attachment;
 fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(25));
     }
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -30,7 +37,9 @@ fn deliver(inbox: &Path, name: &str, bytes: &[u8]) {
 
 fn start(cli: &Cli, env: &[(&str, &str)]) -> Child {
     let mut cmd = cli.command(&["run"]);
-    cmd.env("TICKETGATE_INTAKE__POLL_INTERVAL_MS", "50").stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.env("TICKETGATE_INTAKE__POLL_INTERVAL_MS", "50")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -38,14 +47,20 @@ fn start(cli: &Cli, env: &[(&str, &str)]) -> Child {
 }
 
 fn stop(mut child: Child) -> std::process::Output {
-    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let start = Instant::now();
     loop {
         if child.try_wait().unwrap().is_some() {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(5), "the daemon did not stop within 5 s of SIGTERM");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the daemon did not stop within 5 s of SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child.wait_with_output().unwrap()
@@ -58,24 +73,47 @@ fn run_processes_waiting_and_new_mail_then_stops_on_sigterm() {
     for sub in ["new", "cur", "tmp"] {
         std::fs::create_dir_all(inbox.join(sub)).unwrap();
     }
-    deliver(&inbox, "1700000000.1.host", &fixture("new_ticket.eml", None));
+    deliver(
+        &inbox,
+        "1700000000.1.host",
+        &fixture("new_ticket.eml", None),
+    );
     let child = start(&cli, &[]);
 
-    wait_for("the waiting mail to be handled", Duration::from_secs(20), || files_in(&inbox.join("cur")).len() == 1);
+    wait_for(
+        "the waiting mail to be handled",
+        Duration::from_secs(20),
+        || files_in(&inbox.join("cur")).len() == 1,
+    );
     assert_eq!(files_in(&inbox.join("cur")), ["1700000000.1.host:2,S"]);
 
     deliver(&inbox, "1700000001.2.host", &fixture("html_only.eml", None));
-    deliver(&inbox, "1700000002.3.host", &fixture("auto_reply.eml", None));
-    wait_for("new mail to be handled", Duration::from_secs(5), || files_in(&inbox.join("cur")).len() == 3);
+    deliver(
+        &inbox,
+        "1700000002.3.host",
+        &fixture("auto_reply.eml", None),
+    );
+    wait_for("new mail to be handled", Duration::from_secs(5), || {
+        files_in(&inbox.join("cur")).len() == 3
+    });
     assert!(files_in(&inbox.join("new")).is_empty());
 
     let output = stop(child);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(log.contains("SIGTERM"), "{log}");
-    assert!(output.stdout.is_empty(), "the daemon writes logs to stderr only");
+    assert!(
+        output.stdout.is_empty(),
+        "the daemon writes logs to stderr only"
+    );
 
-    let list: serde_json::Value = serde_json::from_slice(&cli.run(&["tickets", "list", "--json"], None).stdout).unwrap();
+    let list: serde_json::Value =
+        serde_json::from_slice(&cli.run(&["tickets", "list", "--json"], None).stdout).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
 }
 
@@ -88,15 +126,34 @@ fn run_quarantines_a_message_that_keeps_failing_after_its_retry_budget() {
     }
     // The attachment store cannot be created: a disk-level failure that never heals.
     std::fs::write(cli.dir.path().join("data/attachments"), b"not a directory").unwrap();
-    deliver(&inbox, "1700000000.1.host", &mail_with_attachment("stuck@acme.example", 500));
-    deliver(&inbox, "1700000001.2.host", &fixture("new_ticket.eml", None));
+    deliver(
+        &inbox,
+        "1700000000.1.host",
+        &mail_with_attachment("stuck@acme.example", 500),
+    );
+    deliver(
+        &inbox,
+        "1700000001.2.host",
+        &fixture("new_ticket.eml", None),
+    );
     let child = start(&cli, &[("TICKETGATE_INTAKE__RETRY_BUDGET", "2")]);
 
-    wait_for("the failing mail to be quarantined", Duration::from_secs(15), || files_in(&inbox.join("new")).is_empty());
+    wait_for(
+        "the failing mail to be quarantined",
+        Duration::from_secs(15),
+        || files_in(&inbox.join("new")).is_empty(),
+    );
     let output = stop(child);
     assert_eq!(output.status.code(), Some(0));
-    assert_eq!(files_in(&inbox.join("cur")), ["1700000001.2.host:2,S"], "the good mail went through meanwhile");
+    assert_eq!(
+        files_in(&inbox.join("cur")),
+        ["1700000001.2.host:2,S"],
+        "the good mail went through meanwhile"
+    );
     let list = stdout(&cli.run(&["quarantine", "list"], None));
-    assert!(list.contains("gave up after 2 attempts: cannot write"), "{list}");
+    assert!(
+        list.contains("gave up after 2 attempts: cannot write"),
+        "{list}"
+    );
     assert!(list.contains("maildir:1700000000.1.host"), "{list}");
 }

@@ -23,7 +23,10 @@ pub fn fixture(name: &str, ticket: Option<&TicketNumber>) -> Vec<u8> {
     let path = fixtures_dir().join(name);
     let text = std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
     match ticket {
-        Some(t) => String::from_utf8(text).expect("templated fixtures are UTF-8").replace("{{TICKET}}", t.as_str()).into_bytes(),
+        Some(t) => String::from_utf8(text)
+            .expect("templated fixtures are UTF-8")
+            .replace("{{TICKET}}", t.as_str())
+            .into_bytes(),
         None => text,
     }
 }
@@ -48,13 +51,24 @@ impl TestEnv {
     /// With extra TOML appended after `data_dir`.
     pub async fn with_config(extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let text = format!("data_dir = '{}'\n{extra}", dir.path().join("data").display());
+        let text = format!(
+            "data_dir = '{}'\n{extra}",
+            dir.path().join("data").display()
+        );
         let settings = Settings::from_toml(&text, ConfigSource::Embedded, Vec::new()).unwrap();
-        let store = Store::connect(settings.database_url.expose()).await.unwrap();
+        let store = Store::connect(settings.database_url.expose())
+            .await
+            .unwrap();
         store.migrate().await.unwrap();
-        let clock = Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap()));
+        let clock = Arc::new(FixedClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap(),
+        ));
         let pipeline = Pipeline::new(store, Arc::new(settings), clock.clone());
-        Self { dir, ingestor: Ingestor::new(pipeline), clock }
+        Self {
+            dir,
+            ingestor: Ingestor::new(pipeline),
+            clock,
+        }
     }
 
     pub fn pipeline(&self) -> &Pipeline {
@@ -81,18 +95,34 @@ impl TestEnv {
 
     /// Runs bytes through the ingestor (with quarantine).
     pub async fn ingest(&self, bytes: &[u8]) -> Report {
-        self.ingestor.try_once(&RawMessage { source: "test".into(), bytes: bytes.to_vec() }, 0).await.unwrap()
+        self.ingestor
+            .try_once(
+                &RawMessage {
+                    source: "test".into(),
+                    bytes: bytes.to_vec(),
+                },
+                0,
+            )
+            .await
+            .unwrap()
     }
 
     pub async fn details(&self, n: &TicketNumber) -> TicketDetails {
-        self.store().ticket_details(n).await.unwrap().unwrap_or_else(|| panic!("no ticket {n}"))
+        self.store()
+            .ticket_details(n)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no ticket {n}"))
     }
 
     /// Runs one SQL statement on the SQLite file: to put a ticket in a state that only
     /// later issues' commands can reach.
     pub async fn sql(&self, statement: &'static str) {
         use sqlx::Connection;
-        let url = format!("sqlite://{}", self.data_dir().join("ticketgate.db").display());
+        let url = format!(
+            "sqlite://{}",
+            self.data_dir().join("ticketgate.db").display()
+        );
         let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
         sqlx::query(statement).execute(&mut conn).await.unwrap();
     }
@@ -113,7 +143,9 @@ pub struct Cli {
 
 impl Cli {
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
@@ -134,7 +166,9 @@ impl Cli {
 
     pub fn run_with(&self, mut cmd: Command, stdin: Option<&[u8]>) -> Output {
         use std::io::Write;
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("the binary runs");
         let mut input = child.stdin.take().unwrap();
         if let Some(bytes) = stdin {

@@ -16,38 +16,79 @@ async fn new_ticket_gets_a_monthly_number_observers_and_organisation() {
     assert_eq!(t.requester.as_str(), "alice@acme.example");
     assert_eq!(t.requester_name.as_deref(), Some("Alice Martin"));
     assert_eq!(t.organisation.as_deref(), Some("acme.example"));
-    assert_eq!(t.observers.iter().map(|o| o.as_str()).collect::<Vec<_>>(), ["bob@acme.example"]);
+    assert_eq!(
+        t.observers.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
+        ["bob@acme.example"]
+    );
     assert_eq!(t.status, Status::New);
-    assert_eq!((t.impact, t.urgency, t.priority), (Impact::Degraded, Urgency::Medium, Priority::P4));
+    assert_eq!(
+        (t.impact, t.urgency, t.priority),
+        (Impact::Degraded, Urgency::Medium, Priority::P4)
+    );
     assert_eq!(t.language, "en");
     assert!(t.description.contains("whole team cannot work"));
     let article = &d.articles[0];
-    assert_eq!(article.message_id.as_deref(), Some("new-ticket-1@acme.example"));
+    assert_eq!(
+        article.message_id.as_deref(),
+        Some("new-ticket-1@acme.example")
+    );
     let raw = ticketgate::attachments::FileStore::new(&env.data_dir())
         .read_raw(article.raw_ref.as_deref().unwrap())
         .unwrap();
-    assert_eq!(raw, fixture("new_ticket.eml", None), "the raw message is kept byte for byte");
+    assert_eq!(
+        raw,
+        fixture("new_ticket.eml", None),
+        "the raw message is kept byte for byte"
+    );
 
     // The counter goes on within the month and restarts the next one.
     let second = fixture("new_ticket.eml", None);
-    let second = String::from_utf8(second).unwrap().replace("new-ticket-1@", "new-ticket-2@");
-    assert_eq!(created(&env.process(second.as_bytes()).await), number("2611N00002"));
-    env.clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 0, 0, 1).unwrap());
+    let second = String::from_utf8(second)
+        .unwrap()
+        .replace("new-ticket-1@", "new-ticket-2@");
+    assert_eq!(
+        created(&env.process(second.as_bytes()).await),
+        number("2611N00002")
+    );
+    env.clock
+        .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 0, 0, 1).unwrap());
     let third = second.replace("new-ticket-2@", "new-ticket-3@");
-    assert_eq!(created(&env.process(third.as_bytes()).await), number("2612N00001"));
+    assert_eq!(
+        created(&env.process(third.as_bytes()).await),
+        number("2612N00001")
+    );
 }
 
 #[tokio::test]
 async fn the_issue_sequence_created_commented_commented_ignored_duplicate() {
     let env = TestEnv::new().await;
     let n = created(&env.fixture("new_ticket.eml", None).await);
-    assert_eq!(env.fixture("reply_with_tag.eml", Some(&n)).await, Outcome::Commented(n.clone()));
-    assert_eq!(env.fixture("reply_in_reply_to.eml", None).await, Outcome::Commented(n.clone()));
-    assert!(matches!(env.fixture("auto_reply.eml", Some(&n)).await, Outcome::Ignored { kind: "auto-reply", .. }));
-    assert_eq!(env.fixture("new_ticket.eml", None).await, Outcome::Duplicate(Some(n.clone())));
+    assert_eq!(
+        env.fixture("reply_with_tag.eml", Some(&n)).await,
+        Outcome::Commented(n.clone())
+    );
+    assert_eq!(
+        env.fixture("reply_in_reply_to.eml", None).await,
+        Outcome::Commented(n.clone())
+    );
+    assert!(matches!(
+        env.fixture("auto_reply.eml", Some(&n)).await,
+        Outcome::Ignored {
+            kind: "auto-reply",
+            ..
+        }
+    ));
+    assert_eq!(
+        env.fixture("new_ticket.eml", None).await,
+        Outcome::Duplicate(Some(n.clone()))
+    );
 
     let d = env.details(&n).await;
-    assert_eq!(d.articles.len(), 3, "opening mail and two comments; the auto-reply added nothing");
+    assert_eq!(
+        d.articles.len(),
+        3,
+        "opening mail and two comments; the auto-reply added nothing"
+    );
     assert_eq!(d.articles[2].author, "bob@acme.example");
     assert_eq!(env.store().list_tickets(None).await.unwrap().len(), 1);
 }
@@ -68,7 +109,9 @@ async fn same_mail_delivered_twice_with_other_transport_headers_is_one_ticket() 
 async fn reused_message_id_with_other_content_is_a_different_mail() {
     let env = TestEnv::new().await;
     let first = created(&env.fixture("new_ticket.eml", None).await);
-    let other = String::from_utf8(fixture("new_ticket.eml", None)).unwrap().replace("VPN is down", "Printer is jammed");
+    let other = String::from_utf8(fixture("new_ticket.eml", None))
+        .unwrap()
+        .replace("VPN is down", "Printer is jammed");
     let second = created(&env.process(other.as_bytes()).await);
     assert_ne!(first, second);
 }
@@ -79,41 +122,78 @@ async fn outsider_quoting_a_tag_gets_a_ticket_of_their_own() {
     let n = created(&env.fixture("new_ticket.eml", None).await);
     let other = created(&env.fixture("outsider_quotes_tag.eml", Some(&n)).await);
     assert_ne!(other, n);
-    assert_eq!(env.details(&n).await.articles.len(), 1, "nothing was added to the ticket they named");
+    assert_eq!(
+        env.details(&n).await.articles.len(),
+        1,
+        "nothing was added to the ticket they named"
+    );
     let theirs = env.details(&other).await;
-    assert_eq!(theirs.ticket.requester.as_str(), "mallory@elsewhere.example");
-    assert!(theirs.articles[0].note.as_deref().unwrap().contains("not allowed"));
+    assert_eq!(
+        theirs.ticket.requester.as_str(),
+        "mallory@elsewhere.example"
+    );
+    assert!(
+        theirs.articles[0]
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("not allowed")
+    );
 }
 
 #[tokio::test]
 async fn colleague_of_the_same_organisation_may_comment() {
     let env = TestEnv::new().await;
     let n = created(&env.fixture("new_ticket.eml", None).await);
-    assert_eq!(env.fixture("colleague_quotes_tag.eml", Some(&n)).await, Outcome::Commented(n));
+    assert_eq!(
+        env.fixture("colleague_quotes_tag.eml", Some(&n)).await,
+        Outcome::Commented(n)
+    );
 }
 
 #[tokio::test]
 async fn public_mail_providers_are_not_organisations_and_private_tickets_stay_private() {
     let env = TestEnv::new().await;
-    let gmail = String::from_utf8(fixture("new_ticket.eml", None)).unwrap().replace("alice@acme.example", "alice@gmail.com");
+    let gmail = String::from_utf8(fixture("new_ticket.eml", None))
+        .unwrap()
+        .replace("alice@acme.example", "alice@gmail.com");
     let n = created(&env.process(gmail.as_bytes()).await);
     assert_eq!(env.details(&n).await.ticket.organisation, None);
-    let stranger = String::from_utf8(fixture("colleague_quotes_tag.eml", Some(&n))).unwrap().replace("carol@acme.example", "carol@gmail.com");
-    assert!(matches!(env.process(stranger.as_bytes()).await, Outcome::Created(_)));
+    let stranger = String::from_utf8(fixture("colleague_quotes_tag.eml", Some(&n)))
+        .unwrap()
+        .replace("carol@acme.example", "carol@gmail.com");
+    assert!(matches!(
+        env.process(stranger.as_bytes()).await,
+        Outcome::Created(_)
+    ));
 
     let m = created(&env.process(&fixture("new_ticket.eml", None)).await);
-    env.sql("UPDATE tickets SET private = 1 WHERE number = '2611N00003'").await;
+    env.sql("UPDATE tickets SET private = 1 WHERE number = '2611N00003'")
+        .await;
     assert_eq!(m, number("2611N00003"));
-    assert!(matches!(env.fixture("colleague_quotes_tag.eml", Some(&m)).await, Outcome::Created(_)));
+    assert!(matches!(
+        env.fixture("colleague_quotes_tag.eml", Some(&m)).await,
+        Outcome::Created(_)
+    ));
 }
 
 #[tokio::test]
 async fn agents_may_write_on_any_ticket() {
-    let env = TestEnv::with_config("[[agent]]\nname = \"Camille\"\nemail = \"camille@support.example\"").await;
+    let env =
+        TestEnv::with_config("[[agent]]\nname = \"Camille\"\nemail = \"camille@support.example\"")
+            .await;
     let n = created(&env.fixture("new_ticket.eml", None).await);
-    let from_agent = String::from_utf8(fixture("outsider_quotes_tag.eml", Some(&n))).unwrap().replace("mallory@elsewhere.example", "Camille@Support.example");
-    assert_eq!(env.process(from_agent.as_bytes()).await, Outcome::Commented(n.clone()));
-    assert_eq!(env.details(&n).await.articles[1].direction, Direction::Outbound);
+    let from_agent = String::from_utf8(fixture("outsider_quotes_tag.eml", Some(&n)))
+        .unwrap()
+        .replace("mallory@elsewhere.example", "Camille@Support.example");
+    assert_eq!(
+        env.process(from_agent.as_bytes()).await,
+        Outcome::Commented(n.clone())
+    );
+    assert_eq!(
+        env.details(&n).await.articles[1].direction,
+        Direction::Outbound
+    );
 }
 
 #[tokio::test]
@@ -139,16 +219,35 @@ async fn a_bounce_of_our_notification_is_recorded_on_its_ticket_as_an_internal_n
     let env = TestEnv::new().await;
     let n = created(&env.fixture("new_ticket.eml", None).await);
     match env.fixture("bounce_of_notification.eml", Some(&n)).await {
-        Outcome::Ignored { kind: "bounce", ticket: Some(t), .. } => assert_eq!(t, n),
+        Outcome::Ignored {
+            kind: "bounce",
+            ticket: Some(t),
+            ..
+        } => assert_eq!(t, n),
         other => panic!("{other:?}"),
     }
     let d = env.details(&n).await;
     let note = d.articles.last().unwrap();
-    assert_eq!((note.direction, note.visibility), (Direction::System, Visibility::Internal));
+    assert_eq!(
+        (note.direction, note.visibility),
+        (Direction::System, Visibility::Internal)
+    );
     assert!(note.body_text.contains("User unknown"));
     // A bounce that names no ticket of ours is ignored without a trace.
-    let unrelated = String::from_utf8(fixture("bounce_of_notification.eml", Some(&number("2611N99999")))).unwrap().replace("bounce-1@", "bounce-2@");
-    assert!(matches!(env.process(unrelated.as_bytes()).await, Outcome::Ignored { kind: "bounce", ticket: None, .. }));
+    let unrelated = String::from_utf8(fixture(
+        "bounce_of_notification.eml",
+        Some(&number("2611N99999")),
+    ))
+    .unwrap()
+    .replace("bounce-1@", "bounce-2@");
+    assert!(matches!(
+        env.process(unrelated.as_bytes()).await,
+        Outcome::Ignored {
+            kind: "bounce",
+            ticket: None,
+            ..
+        }
+    ));
 }
 
 #[tokio::test]
@@ -158,14 +257,28 @@ async fn charsets_and_html_only_mail_are_decoded() {
     let d = env.details(&n).await;
     assert_eq!(d.ticket.title, "Problème d'accès à la messagerie");
     assert_eq!(d.ticket.requester_name.as_deref(), Some("Renée François"));
-    assert!(d.ticket.description.contains("réunion importante cet après-midi"));
+    assert!(
+        d.ticket
+            .description
+            .contains("réunion importante cet après-midi")
+    );
     assert_eq!(d.ticket.language, "fr");
 
     let n = created(&env.fixture("html_only.eml", None).await);
     let d = env.details(&n).await;
-    assert!(d.ticket.description.contains("Why was I charged"), "{:?}", d.ticket.description);
+    assert!(
+        d.ticket.description.contains("Why was I charged"),
+        "{:?}",
+        d.ticket.description
+    );
     assert!(!d.ticket.description.contains("<b>"));
-    assert!(d.articles[0].body_html.as_deref().unwrap().contains("<b>twice</b>"));
+    assert!(
+        d.articles[0]
+            .body_html
+            .as_deref()
+            .unwrap()
+            .contains("<b>twice</b>")
+    );
 }
 
 #[tokio::test]
@@ -177,8 +290,16 @@ async fn attachments_are_content_addressed_and_their_names_sanitized() {
     let names: Vec<&str> = files.iter().map(|f| f.filename.as_str()).collect();
     assert!(names.contains(&"screen.png"), "{names:?}");
     assert!(names.contains(&"passwd"), "{names:?}");
-    assert!(names.iter().any(|n| n.starts_with("rapport") && !n.contains('\u{202e}')), "{names:?}");
-    assert!(names.iter().any(|n| n.ends_with(".eml")), "the enclosed message is kept: {names:?}");
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("rapport") && !n.contains('\u{202e}')),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.ends_with(".eml")),
+        "the enclosed message is kept: {names:?}"
+    );
     let screen = files.iter().find(|f| f.filename == "screen.png").unwrap();
     assert!(screen.inline);
     assert_eq!(screen.content_id.as_deref(), Some("shot1@client.example"));
@@ -220,7 +341,11 @@ pub fn base64_encode(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -236,18 +361,35 @@ pub fn base64_encode(data: &[u8]) -> String {
 #[tokio::test]
 async fn a_3_mb_attachment_is_refused_but_the_ticket_is_created() {
     let env = TestEnv::new().await;
-    let n = created(&env.process(&mail_with_attachment("big-1@acme.example", 3 * 1024 * 1024)).await);
+    let n = created(
+        &env.process(&mail_with_attachment("big-1@acme.example", 3 * 1024 * 1024))
+            .await,
+    );
     let d = env.details(&n).await;
     let file = &d.articles[0].attachments[0];
     assert_eq!(file.filename, "crash.log");
     assert_eq!(file.size, 3 * 1024 * 1024);
     assert_eq!(file.sha256, None, "not stored");
-    assert!(file.refused_reason.as_deref().unwrap().contains("over the 2.0 MB limit"), "{:?}", file.refused_reason);
+    assert!(
+        file.refused_reason
+            .as_deref()
+            .unwrap()
+            .contains("over the 2.0 MB limit"),
+        "{:?}",
+        file.refused_reason
+    );
     assert!(d.articles[0].note.as_deref().unwrap().contains("crash.log"));
     assert!(!env.data_dir().join("attachments").exists());
     // Below the limit it is stored.
-    let n = created(&env.process(&mail_with_attachment("small-1@acme.example", 100 * 1024)).await);
-    assert!(env.details(&n).await.articles[0].attachments[0].sha256.is_some());
+    let n = created(
+        &env.process(&mail_with_attachment("small-1@acme.example", 100 * 1024))
+            .await,
+    );
+    assert!(
+        env.details(&n).await.articles[0].attachments[0]
+            .sha256
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -259,7 +401,10 @@ async fn routing_rules_set_type_category_urgency_and_impact() {
     .await;
     let n = created(&env.fixture("new_ticket.eml", None).await);
     let t = env.details(&n).await.ticket;
-    assert_eq!((t.urgency, t.impact, t.priority), (Urgency::High, Impact::Interrupted, Priority::P1));
+    assert_eq!(
+        (t.urgency, t.impact, t.priority),
+        (Urgency::High, Impact::Interrupted, Priority::P1)
+    );
     assert_eq!(t.category.as_deref(), Some("network"));
     let n = created(&env.fixture("html_only.eml", None).await);
     assert_eq!(env.details(&n).await.ticket.ticket_type.as_str(), "request");
@@ -279,7 +424,8 @@ async fn a_reply_to_a_closed_ticket_opens_a_follow_up() {
 async fn a_customer_answer_puts_a_waiting_ticket_back_in_progress() {
     let env = TestEnv::new().await;
     let n = created(&env.fixture("new_ticket.eml", None).await);
-    env.sql("UPDATE tickets SET status = 'waiting_customer'").await;
+    env.sql("UPDATE tickets SET status = 'waiting_customer'")
+        .await;
     env.fixture("reply_with_tag.eml", Some(&n)).await;
     assert_eq!(env.details(&n).await.ticket.status, Status::InProgress);
 }
@@ -288,38 +434,69 @@ async fn a_customer_answer_puts_a_waiting_ticket_back_in_progress() {
 async fn bad_input_is_quarantined_with_its_reason() {
     let env = TestEnv::with_config("max_message_bytes = 4096").await;
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("no sender", fixture("no_sender.eml", None), "no usable sender"),
+        (
+            "no sender",
+            fixture("no_sender.eml", None),
+            "no usable sender",
+        ),
         ("empty", b"\r\n\r\n".to_vec(), "empty"),
-        ("giant", mail_with_attachment("giant@acme.example", 8000), "over max_message_bytes"),
+        (
+            "giant",
+            mail_with_attachment("giant@acme.example", 8000),
+            "over max_message_bytes",
+        ),
         ("binary", (0u8..=255).cycle().take(3000).collect(), ""),
     ];
     for (what, bytes, reason) in cases {
         let report = env.ingest(&bytes).await;
         if what == "binary" {
             // Whatever mail-parser makes of it, it has a clear outcome.
-            assert!(report.outcome == OutcomeKind::Quarantined || report.handled(), "{report:?}");
+            assert!(
+                report.outcome == OutcomeKind::Quarantined || report.handled(),
+                "{report:?}"
+            );
             continue;
         }
-        assert_eq!(report.outcome, OutcomeKind::Quarantined, "{what}: {report:?}");
-        assert!(report.reason.as_deref().unwrap().contains(reason), "{what}: {report:?}");
+        assert_eq!(
+            report.outcome,
+            OutcomeKind::Quarantined,
+            "{what}: {report:?}"
+        );
+        assert!(
+            report.reason.as_deref().unwrap().contains(reason),
+            "{what}: {report:?}"
+        );
     }
     let entries = env.ingestor.quarantine().list().unwrap();
     assert!(entries.len() >= 3);
-    let giant = entries.iter().find(|e| e.reason.contains("max_message_bytes")).unwrap();
-    assert_eq!(env.ingestor.quarantine().get(&giant.id).unwrap().1.len() as u64, giant.size);
+    let giant = entries
+        .iter()
+        .find(|e| e.reason.contains("max_message_bytes"))
+        .unwrap();
+    assert_eq!(
+        env.ingestor.quarantine().get(&giant.id).unwrap().1.len() as u64,
+        giant.size
+    );
 }
 
 #[tokio::test]
 async fn notifications_are_queued_in_the_same_transaction() {
-    let env = TestEnv::with_config("[mail]\naddresses = [\"support@localhost\"]\nagents_address = \"agents@support.example\"").await;
+    let env = TestEnv::with_config(
+        "[mail]\naddresses = [\"support@localhost\"]\nagents_address = \"agents@support.example\"",
+    )
+    .await;
     let n = created(&env.fixture("new_ticket.eml", None).await);
     env.fixture("reply_in_reply_to.eml", None).await;
-    env.process(&mail_with_attachment("big-2@acme.example", 3 * 1024 * 1024)).await;
+    env.process(&mail_with_attachment("big-2@acme.example", 3 * 1024 * 1024))
+        .await;
     let rows = outbox(&env).await;
     assert_eq!(
         rows,
         [
-            ("ticket_opened".to_string(), "alice@acme.example".to_string()),
+            (
+                "ticket_opened".to_string(),
+                "alice@acme.example".to_string()
+            ),
             ("ticket_opened".into(), "bob@acme.example".into()),
             ("customer_comment".into(), "agents@support.example".into()),
             ("customer_comment".into(), "alice@acme.example".into()),
@@ -333,7 +510,10 @@ async fn notifications_are_queued_in_the_same_transaction() {
 
 async fn outbox(env: &TestEnv) -> Vec<(String, String)> {
     use sqlx::{Connection, Row};
-    let url = format!("sqlite://{}", env.data_dir().join("ticketgate.db").display());
+    let url = format!(
+        "sqlite://{}",
+        env.data_dir().join("ticketgate.db").display()
+    );
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
     sqlx::query("SELECT event, recipient FROM outbox ORDER BY id")
         .fetch_all(&mut conn)
@@ -348,16 +528,37 @@ async fn outbox(env: &TestEnv) -> Vec<(String, String)> {
 async fn explain_says_why_without_writing() {
     let env = TestEnv::new().await;
     let n = created(&env.fixture("new_ticket.eml", None).await);
-    let trace = env.pipeline().explain(&fixture("outsider_quotes_tag.eml", Some(&n))).await.unwrap();
+    let trace = env
+        .pipeline()
+        .explain(&fixture("outsider_quotes_tag.eml", Some(&n)))
+        .await
+        .unwrap();
     let text: Vec<String> = trace.steps.iter().map(|s| s.to_string()).collect();
     let text = text.join("\n");
-    assert!(text.contains("sender:    mallory@elsewhere.example (from From)"), "{text}");
-    assert!(text.contains(&format!("thread:    {n} by the ticket tag in the subject")), "{text}");
-    assert!(text.contains("authorize: mallory@elsewhere.example: denied"), "{text}");
+    assert!(
+        text.contains("sender:    mallory@elsewhere.example (from From)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("thread:    {n} by the ticket tag in the subject")),
+        "{text}"
+    );
+    assert!(
+        text.contains("authorize: mallory@elsewhere.example: denied"),
+        "{text}"
+    );
     assert!(text.contains("verdict:   new ticket"), "{text}");
-    assert_eq!(env.store().list_tickets(None).await.unwrap().len(), 1, "explain wrote nothing");
+    assert_eq!(
+        env.store().list_tickets(None).await.unwrap().len(),
+        1,
+        "explain wrote nothing"
+    );
 
-    let trace = env.pipeline().explain(&fixture("auto_reply.eml", Some(&n))).await.unwrap();
+    let trace = env
+        .pipeline()
+        .explain(&fixture("auto_reply.eml", Some(&n)))
+        .await
+        .unwrap();
     let classify = trace.steps.iter().find(|s| s.stage == "classify").unwrap();
     assert_eq!(classify.detail, "auto-reply: Auto-Submitted: auto-replied");
 }

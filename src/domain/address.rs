@@ -35,7 +35,10 @@ impl EmailAddress {
             .rsplit_once('@')
             .ok_or_else(|| AddressError::Malformed(trimmed.to_string()))?;
         let valid_part = |s: &str| {
-            !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+            !s.is_empty()
+                && !s
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
         };
         // A quoted local part ("john smith"@example.com) may hold spaces and `@`.
         let quoted = local.len() >= 2 && local.starts_with('"') && local.ends_with('"');
@@ -91,11 +94,20 @@ mod tests {
 
     #[test]
     fn rejects_what_cannot_be_an_address() {
-        for bad in ["", "alice", "@example.com", "alice@", "a b@example.com", "a@b@c"] {
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "a b@example.com",
+            "a@b@c",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(
-            EmailAddress::parse("\"John Smith\"@Example.com").unwrap().as_str(),
+            EmailAddress::parse("\"John Smith\"@Example.com")
+                .unwrap()
+                .as_str(),
             "\"John Smith\"@example.com"
         );
         assert!(matches!(

@@ -10,5 +10,7 @@ mod ticket_number;
 pub use address::{AddressError, EmailAddress};
 pub use mail::{AutomationHeaders, EmbeddedHeaders, InboundMail, MailAttachment, Mailbox};
 pub use notification::{Audience, Event, Notification};
-pub use ticket::{Direction, Impact, Priority, Status, TicketType, UnknownValue, Urgency, Visibility};
+pub use ticket::{
+    Direction, Impact, Priority, Status, TicketType, UnknownValue, Urgency, Visibility,
+};
 pub use ticket_number::{SubjectTag, SubjectTagError, TicketNumber, TicketNumberError};

@@ -63,7 +63,10 @@ impl Audience<'_> {
         let mut seen: Vec<&EmailAddress> = Vec::new();
         let mut out = Vec::new();
         if event == Event::TicketOpened {
-            out.push(Notification { event, recipient: self.requester.clone() });
+            out.push(Notification {
+                event,
+                recipient: self.requester.clone(),
+            });
             seen.push(self.requester);
         }
         match event {
@@ -79,13 +82,19 @@ impl Audience<'_> {
             }
             Event::AttachmentRefused | Event::MailRefused => {
                 // Addressed to the sender of the refused mail only.
-                return vec![Notification { event, recipient: actor.clone() }];
+                return vec![Notification {
+                    event,
+                    recipient: actor.clone(),
+                }];
             }
         }
         for r in recipients {
             if !r.same_mailbox(actor) && !seen.iter().any(|s| s.same_mailbox(r)) {
                 seen.push(r);
-                out.push(Notification { event, recipient: r.clone() });
+                out.push(Notification {
+                    event,
+                    recipient: r.clone(),
+                });
             }
         }
         out
@@ -105,11 +114,19 @@ mod tests {
         let requester = addr("alice@example.com");
         let observers = [addr("bob@example.com"), addr("ALICE@example.com")];
         let agents = addr("support@ours.test");
-        let audience = Audience { requester: &requester, observers: &observers, agents: Some(&agents) };
+        let audience = Audience {
+            requester: &requester,
+            observers: &observers,
+            agents: Some(&agents),
+        };
 
         let opened = audience.notifications(Event::TicketOpened, &requester);
         let got: Vec<_> = opened.iter().map(|n| n.recipient.as_str()).collect();
-        assert_eq!(got, ["alice@example.com", "bob@example.com"], "acknowledgement goes to the requester");
+        assert_eq!(
+            got,
+            ["alice@example.com", "bob@example.com"],
+            "acknowledgement goes to the requester"
+        );
 
         let by_bob = audience.notifications(Event::CustomerComment, &observers[0]);
         let got: Vec<_> = by_bob.iter().map(|n| n.recipient.as_str()).collect();

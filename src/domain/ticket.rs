@@ -171,15 +171,30 @@ mod tests {
 
     #[test]
     fn priority_matrix_covers_the_seed_example() {
-        assert_eq!(Priority::derive(Impact::NotDisturbed, Urgency::High), Priority::P4);
-        assert_eq!(Priority::derive(Impact::Interrupted, Urgency::High), Priority::P1);
-        assert_eq!(Priority::derive(Impact::Degraded, Urgency::High), Priority::P3);
-        assert_eq!(Priority::derive(Impact::SeverelyDegraded, Urgency::High), Priority::P2);
+        assert_eq!(
+            Priority::derive(Impact::NotDisturbed, Urgency::High),
+            Priority::P4
+        );
+        assert_eq!(
+            Priority::derive(Impact::Interrupted, Urgency::High),
+            Priority::P1
+        );
+        assert_eq!(
+            Priority::derive(Impact::Degraded, Urgency::High),
+            Priority::P3
+        );
+        assert_eq!(
+            Priority::derive(Impact::SeverelyDegraded, Urgency::High),
+            Priority::P2
+        );
     }
 
     #[test]
     fn names_parse_leniently_and_print_canonically() {
-        assert_eq!("Severely degraded".parse::<Impact>().unwrap(), Impact::SeverelyDegraded);
+        assert_eq!(
+            "Severely degraded".parse::<Impact>().unwrap(),
+            Impact::SeverelyDegraded
+        );
         assert_eq!("in-progress".parse::<Status>().unwrap(), Status::InProgress);
         assert_eq!(Status::WaitingCustomer.to_string(), "waiting_customer");
         let err = "urgent".parse::<Urgency>().unwrap_err().to_string();
@@ -188,7 +203,10 @@ mod tests {
 
     #[test]
     fn customer_answer_moves_waiting_ticket_back_to_agents() {
-        assert_eq!(Status::WaitingCustomer.after_customer_comment(), Status::InProgress);
+        assert_eq!(
+            Status::WaitingCustomer.after_customer_comment(),
+            Status::InProgress
+        );
         assert_eq!(Status::Resolved.after_customer_comment(), Status::Resolved);
     }
 }

@@ -9,7 +9,9 @@ use serde::Serialize;
 
 /// Why a string is not a ticket number.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("`{0}` is not a ticket number: expected YYMM, `N`, then at least 5 digits, like 2611N00001")]
+#[error(
+    "`{0}` is not a ticket number: expected YYMM, `N`, then at least 5 digits, like 2611N00001"
+)]
 pub struct TicketNumberError(String);
 
 /// A ticket number: year and month of opening (`YYMM`), the letter `N`, and a counter that
@@ -40,7 +42,10 @@ impl TicketNumber {
             && b[..4].iter().all(u8::is_ascii_digit)
             && (b[4] == b'N' || b[4] == b'n')
             && b[5..].iter().all(u8::is_ascii_digit)
-            && matches!(&s[2..4], "01" | "02" | "03" | "04" | "05" | "06" | "07" | "08" | "09" | "10" | "11" | "12")
+            && matches!(
+                &s[2..4],
+                "01" | "02" | "03" | "04" | "05" | "06" | "07" | "08" | "09" | "10" | "11" | "12"
+            )
     }
 }
 
@@ -65,7 +70,9 @@ impl fmt::Display for TicketNumber {
 
 /// Why a configured tag template cannot be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("the ticket tag `{0}` must contain `{{number}}` exactly once, with some text around it, like `[#{{number}}]`")]
+#[error(
+    "the ticket tag `{0}` must contain `{{number}}` exactly once, with some text around it, like `[#{{number}}]`"
+)]
 pub struct SubjectTagError(String);
 
 /// The configured marker that carries a ticket number in a subject, such as `[#{number}]`.
@@ -91,7 +98,11 @@ impl SubjectTag {
             regex::escape(suffix.trim_start())
         );
         let finder = Regex::new(&pattern).map_err(|_| err())?;
-        Ok(Self { prefix: prefix.to_string(), suffix: suffix.to_string(), finder })
+        Ok(Self {
+            prefix: prefix.to_string(),
+            suffix: suffix.to_string(),
+            finder,
+        })
     }
 
     /// The tag for a number, as it goes into notification subjects.
@@ -123,7 +134,10 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2021, 3, 24, 19, 42, 0).unwrap();
         assert_eq!(TicketNumber::new(at, 9201).as_str(), "2103N09201");
         assert_eq!(TicketNumber::new(at, 123456).as_str(), "2103N123456");
-        assert_eq!("2103n09201".parse::<TicketNumber>().unwrap().as_str(), "2103N09201");
+        assert_eq!(
+            "2103n09201".parse::<TicketNumber>().unwrap().as_str(),
+            "2103N09201"
+        );
         for bad in ["2113N00001", "2103X00001", "2103N0001", "abcdN00001"] {
             assert!(bad.parse::<TicketNumber>().is_err(), "{bad}");
         }
@@ -143,7 +157,10 @@ mod tests {
     #[test]
     fn custom_tags_work_and_bad_ones_are_refused() {
         let tag = SubjectTag::new("[Ticket#{number}]").unwrap();
-        assert_eq!(tag.find("Re: [ticket#2611N00007] x").unwrap().as_str(), "2611N00007");
+        assert_eq!(
+            tag.find("Re: [ticket#2611N00007] x").unwrap().as_str(),
+            "2611N00007"
+        );
         assert!(SubjectTag::new("#").is_err());
         assert!(SubjectTag::new("{number}").is_err());
         assert!(SubjectTag::new("{number}{number}").is_err());

@@ -13,7 +13,9 @@ pub struct Maildir {
 impl Maildir {
     /// The Maildir at `root`, not checked.
     pub fn at(root: &Path) -> Self {
-        Self { root: root.to_path_buf() }
+        Self {
+            root: root.to_path_buf(),
+        }
     }
 
     /// The Maildir at `root`, creating new/, cur/ and tmp/ when missing.
@@ -51,7 +53,10 @@ impl Maildir {
             }
             let Ok(meta) = entry.metadata() else { continue }; // gone meanwhile
             if meta.is_file() {
-                files.push((meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), entry.path()));
+                files.push((
+                    meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                    entry.path(),
+                ));
             }
         }
         files.sort();
@@ -65,7 +70,10 @@ impl Maildir {
 
     /// Acknowledges a handled message: moves it from new/ to cur/ flagged as seen.
     pub fn mark_handled(&self, path: &Path) -> std::io::Result<PathBuf> {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let base = name.split(":2,").next().unwrap_or(&name);
         let target = self.root.join("cur").join(format!("{base}:2,S"));
         std::fs::rename(path, &target)?;
@@ -125,7 +133,10 @@ pub async fn watch(
             if shutdown.is_cancelled() {
                 break;
             }
-            if retries.get(&path).is_some_and(|r| Instant::now() < r.not_before) {
+            if retries
+                .get(&path)
+                .is_some_and(|r| Instant::now() < r.not_before)
+            {
                 continue;
             }
             let bytes = match std::fs::read(&path) {
@@ -136,14 +147,24 @@ pub async fn watch(
                     continue;
                 }
             };
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let message = super::RawMessage { source: format!("maildir:{name}"), bytes };
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let message = super::RawMessage {
+                source: format!("maildir:{name}"),
+                bytes,
+            };
             let attempts = retries.get(&path).map_or(0, |r| r.attempts);
             let acknowledged = match ingestor.try_once(&message, attempts).await {
                 Ok(report) if report.handled() => maildir.mark_handled(&path).map(drop),
                 Ok(_) => maildir.remove(&path),
                 Err(deferred) if attempts + 1 >= retry_budget => {
-                    let reason = format!("gave up after {} attempts: {}", attempts + 1, deferred.reason);
+                    let reason = format!(
+                        "gave up after {} attempts: {}",
+                        attempts + 1,
+                        deferred.reason
+                    );
                     match ingestor.quarantine_message(&message, &reason, attempts + 1) {
                         Ok(_) => maildir.remove(&path),
                         Err(e) => {
@@ -153,9 +174,16 @@ pub async fn watch(
                     }
                 }
                 Err(deferred) => {
-                    let pause = Duration::from_secs(1 << attempts.min(8)).min(Duration::from_secs(300));
+                    let pause =
+                        Duration::from_secs(1 << attempts.min(8)).min(Duration::from_secs(300));
                     tracing::warn!(file = %path.display(), attempt = attempts + 1, retry_in = ?pause, reason = %deferred.reason, "message kept for a retry");
-                    retries.insert(path.clone(), Retry { attempts: attempts + 1, not_before: Instant::now() + pause });
+                    retries.insert(
+                        path.clone(),
+                        Retry {
+                            attempts: attempts + 1,
+                            not_before: Instant::now() + pause,
+                        },
+                    );
                     Ok(())
                 }
             };

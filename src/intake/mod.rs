@@ -48,10 +48,17 @@ impl Report {
         let (kind, reason) = match outcome {
             Outcome::Created(_) => (OutcomeKind::Created, None),
             Outcome::Commented(_) => (OutcomeKind::Commented, None),
-            Outcome::Ignored { kind, reason, .. } => (OutcomeKind::Ignored, Some(format!("{kind}: {reason}"))),
+            Outcome::Ignored { kind, reason, .. } => {
+                (OutcomeKind::Ignored, Some(format!("{kind}: {reason}")))
+            }
             Outcome::Duplicate(_) => (OutcomeKind::Duplicate, None),
         };
-        Report { source: source.to_string(), outcome: kind, ticket: outcome.ticket().cloned(), reason }
+        Report {
+            source: source.to_string(),
+            outcome: kind,
+            ticket: outcome.ticket().cloned(),
+            reason,
+        }
     }
 
     /// The one-line form: `msg.eml: created 2611N00001`.
@@ -63,13 +70,19 @@ impl Report {
             (OutcomeKind::Duplicate, Some(t)) => format!("duplicate ({t})"),
             (OutcomeKind::Duplicate, None) => "duplicate".into(),
             (OutcomeKind::Ignored, t) => {
-                let kind = self.reason.as_deref().and_then(|r| r.split(':').next()).unwrap_or("automatic");
+                let kind = self
+                    .reason
+                    .as_deref()
+                    .and_then(|r| r.split(':').next())
+                    .unwrap_or("automatic");
                 match t {
                     Some(t) => format!("ignored ({kind}, recorded on {t})"),
                     None => format!("ignored ({kind})"),
                 }
             }
-            (OutcomeKind::Quarantined, _) => format!("quarantined ({})", self.reason.as_deref().unwrap_or("")),
+            (OutcomeKind::Quarantined, _) => {
+                format!("quarantined ({})", self.reason.as_deref().unwrap_or(""))
+            }
             (kind, None) => format!("{kind:?}").to_lowercase(),
         };
         format!("{}: {what}", self.source)
@@ -109,7 +122,10 @@ impl Ingestor {
     /// An ingestor using the pipeline's data directory for its quarantine.
     pub fn new(pipeline: Pipeline) -> Self {
         let quarantine = Quarantine::new(&pipeline.settings().data_dir);
-        Self { pipeline, quarantine }
+        Self {
+            pipeline,
+            quarantine,
+        }
     }
 
     /// The pipeline messages go through.
@@ -124,20 +140,31 @@ impl Ingestor {
 
     /// Tries `message` once. A rejected message is quarantined (that is a handled outcome
     /// for the source); a temporary failure is returned so the source keeps the message.
-    pub async fn try_once(&self, message: &RawMessage, attempts_so_far: u32) -> Result<Report, Deferred> {
-        let deferred = |reason: String| Deferred { source_name: message.source.clone(), reason };
+    pub async fn try_once(
+        &self,
+        message: &RawMessage,
+        attempts_so_far: u32,
+    ) -> Result<Report, Deferred> {
+        let deferred = |reason: String| Deferred {
+            source_name: message.source.clone(),
+            reason,
+        };
         match self.pipeline.process(&message.source, &message.bytes).await {
             Ok(outcome) => Ok(Report::from_outcome(&message.source, &outcome)),
             Err(ProcessError::Temporary(reason)) => Err(deferred(reason)),
-            Err(ProcessError::Rejected(reason)) => {
-                self.quarantine_message(message, &reason, attempts_so_far + 1).map_err(|e| deferred(e.to_string()))
-            }
+            Err(ProcessError::Rejected(reason)) => self
+                .quarantine_message(message, &reason, attempts_so_far + 1)
+                .map_err(|e| deferred(e.to_string())),
         }
     }
 
     /// Tries `message` with pauses between temporary failures, as `policy` says. Returns
     /// the last temporary failure when every attempt failed.
-    pub async fn try_with_retries(&self, message: &RawMessage, policy: RetryPolicy) -> Result<Report, Deferred> {
+    pub async fn try_with_retries(
+        &self,
+        message: &RawMessage,
+        policy: RetryPolicy,
+    ) -> Result<Report, Deferred> {
         let mut pause = policy.first_pause;
         let mut attempt = 0;
         loop {
@@ -155,9 +182,16 @@ impl Ingestor {
     }
 
     /// Puts `message` in quarantine with `reason`, after `attempts` tries.
-    pub fn quarantine_message(&self, message: &RawMessage, reason: &str, attempts: u32) -> Result<Report, crate::quarantine::QuarantineError> {
+    pub fn quarantine_message(
+        &self,
+        message: &RawMessage,
+        reason: &str,
+        attempts: u32,
+    ) -> Result<Report, crate::quarantine::QuarantineError> {
         let now = self.pipeline.clock().now();
-        let entry = self.quarantine.put(&message.bytes, &message.source, reason, attempts, now)?;
+        let entry = self
+            .quarantine
+            .put(&message.bytes, &message.source, reason, attempts, now)?;
         tracing::warn!(source = %message.source, id = %entry.id, reason, "message quarantined");
         Ok(Report {
             source: message.source.clone(),

@@ -29,10 +29,18 @@ impl Input {
     pub fn read(&self, limit: u64) -> std::io::Result<RawMessage> {
         let mut bytes = Vec::new();
         match self {
-            Input::Stdin => std::io::stdin().lock().take(limit + 1).read_to_end(&mut bytes)?,
-            Input::File(p) => std::fs::File::open(p)?.take(limit + 1).read_to_end(&mut bytes)?,
+            Input::Stdin => std::io::stdin()
+                .lock()
+                .take(limit + 1)
+                .read_to_end(&mut bytes)?,
+            Input::File(p) => std::fs::File::open(p)?
+                .take(limit + 1)
+                .read_to_end(&mut bytes)?,
         };
-        Ok(RawMessage { source: self.name(), bytes })
+        Ok(RawMessage {
+            source: self.name(),
+            bytes,
+        })
     }
 }
 
@@ -52,7 +60,10 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<Input>, PathError> {
     }
     let mut inputs = Vec::new();
     for path in paths {
-        let err = |source| PathError { path: path.clone(), source };
+        let err = |source| PathError {
+            path: path.clone(),
+            source,
+        };
         if path.as_os_str() == "-" {
             inputs.push(Input::Stdin);
             continue;
@@ -62,8 +73,20 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<Input>, PathError> {
             inputs.push(Input::File(path.clone()));
         } else if Maildir::looks_like(path) {
             let maildir = Maildir::at(path);
-            inputs.extend(maildir.messages_in("new").map_err(err)?.into_iter().map(Input::File));
-            inputs.extend(maildir.messages_in("cur").map_err(err)?.into_iter().map(Input::File));
+            inputs.extend(
+                maildir
+                    .messages_in("new")
+                    .map_err(err)?
+                    .into_iter()
+                    .map(Input::File),
+            );
+            inputs.extend(
+                maildir
+                    .messages_in("cur")
+                    .map_err(err)?
+                    .into_iter()
+                    .map(Input::File),
+            );
         } else {
             inputs.extend(files_in(path).map_err(err)?.into_iter().map(Input::File));
         }

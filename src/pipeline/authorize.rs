@@ -41,7 +41,10 @@ impl fmt::Display for Authorization {
 }
 
 /// The organisation a requester belongs to: their mail domain, unless it is a public one.
-pub fn organisation_of(address: &EmailAddress, public_domains: &BTreeSet<String>) -> Option<String> {
+pub fn organisation_of(
+    address: &EmailAddress,
+    public_domains: &BTreeSet<String>,
+) -> Option<String> {
     let domain = address.domain();
     (!public_domains.contains(domain)).then(|| domain.to_string())
 }
@@ -63,7 +66,10 @@ pub fn authorize(
         return Authorization::Agent(agent.name.clone());
     }
     if !ticket.private
-        && let (Some(org), Some(sender_org)) = (&ticket.organisation, organisation_of(sender, public_domains))
+        && let (Some(org), Some(sender_org)) = (
+            &ticket.organisation,
+            organisation_of(sender, public_domains),
+        )
         && *org == sender_org
     {
         return Authorization::Organisation(sender_org);

@@ -32,9 +32,9 @@ impl Classification {
     pub fn reason(&self) -> &str {
         match self {
             Classification::Human => "no automatic-mail header, report type or subject",
-            Classification::AutoReply { reason } | Classification::Bounce { reason } | Classification::Loop { reason } => {
-                reason
-            }
+            Classification::AutoReply { reason }
+            | Classification::Bounce { reason }
+            | Classification::Loop { reason } => reason,
         }
     }
 }
@@ -42,33 +42,68 @@ impl Classification {
 /// Subject beginnings of out-of-office replies, lower-case, in the languages our customers
 /// write in and the ones their mail servers answer in.
 const AUTO_REPLY_SUBJECT_PREFIXES: &[&str] = &[
-    "auto:", "automatic reply", "auto-reply", "autoreply", "auto reply", "auto response",
-    "auto-response", "autoresponse", "out of office", "out of the office", "ooo:", "away from",
-    "vacation reply", "on vacation", "réponse automatique", "reponse automatique",
-    "réponse automatique d'absence", "absence du bureau", "absent du bureau", "message d'absence",
-    "je suis absent", "abwesenheitsnotiz", "automatische antwort", "respuesta automática",
-    "risposta automatica", "automatyczna odpowiedź", "automatisch antwoord",
+    "auto:",
+    "automatic reply",
+    "auto-reply",
+    "autoreply",
+    "auto reply",
+    "auto response",
+    "auto-response",
+    "autoresponse",
+    "out of office",
+    "out of the office",
+    "ooo:",
+    "away from",
+    "vacation reply",
+    "on vacation",
+    "réponse automatique",
+    "reponse automatique",
+    "réponse automatique d'absence",
+    "absence du bureau",
+    "absent du bureau",
+    "message d'absence",
+    "je suis absent",
+    "abwesenheitsnotiz",
+    "automatische antwort",
+    "respuesta automática",
+    "risposta automatica",
+    "automatyczna odpowiedź",
+    "automatisch antwoord",
 ];
 
 /// Phrases that mark an out-of-office anywhere in a subject.
 const AUTO_REPLY_SUBJECT_PHRASES: &[&str] = &[
-    "out of office", "out of the office", "absence du bureau", "réponse automatique",
-    "automatic reply", "abwesenheitsnotiz", "autoreply", "auto-reply",
+    "out of office",
+    "out of the office",
+    "absence du bureau",
+    "réponse automatique",
+    "automatic reply",
+    "abwesenheitsnotiz",
+    "autoreply",
+    "auto-reply",
 ];
 
 /// Local parts that only mail systems send from.
 const SYSTEM_SENDERS: &[&str] = &["mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"];
 
 /// Classifies `mail` whose sender identity is `sender` (if any). `own` are our addresses.
-pub fn classify(mail: &InboundMail<'_>, sender: Option<&EmailAddress>, own: &[EmailAddress]) -> Classification {
+pub fn classify(
+    mail: &InboundMail<'_>,
+    sender: Option<&EmailAddress>,
+    own: &[EmailAddress],
+) -> Classification {
     let h = &mail.automation;
     if let Some(v) = h.get("X-Ticketgate-Loop") {
-        return Classification::Loop { reason: format!("X-Ticketgate-Loop: {v} (our own notification came back)") };
+        return Classification::Loop {
+            reason: format!("X-Ticketgate-Loop: {v} (our own notification came back)"),
+        };
     }
     if let Some(s) = sender
         && own.iter().any(|o| o.same_mailbox(s))
     {
-        return Classification::Loop { reason: format!("sender {s} is one of our own addresses") };
+        return Classification::Loop {
+            reason: format!("sender {s} is one of our own addresses"),
+        };
     }
     if let Some(bounce) = bounce_signal(mail, sender) {
         return Classification::Bounce { reason: bounce };
@@ -76,8 +111,13 @@ pub fn classify(mail: &InboundMail<'_>, sender: Option<&EmailAddress>, own: &[Em
     if let Some(auto) = auto_reply_signal(mail) {
         return Classification::AutoReply { reason: auto };
     }
-    if h.get("Return-Path").is_some_and(|v| v.trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace()).is_empty()) {
-        return Classification::Bounce { reason: "empty Return-Path <> (sent by a mail system)".into() };
+    if h.get("Return-Path").is_some_and(|v| {
+        v.trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace())
+            .is_empty()
+    }) {
+        return Classification::Bounce {
+            reason: "empty Return-Path <> (sent by a mail system)".into(),
+        };
     }
     Classification::Human
 }
@@ -86,13 +126,17 @@ fn bounce_signal(mail: &InboundMail<'_>, sender: Option<&EmailAddress>) -> Optio
     let h = &mail.automation;
     match (h.top_content_type.as_str(), h.report_type.as_deref()) {
         ("multipart/report", Some("disposition-notification")) => None, // a read receipt: auto-reply
-        ("multipart/report", report) => {
-            Some(format!("multipart/report; report-type={} (delivery report)", report.unwrap_or("none")))
-        }
+        ("multipart/report", report) => Some(format!(
+            "multipart/report; report-type={} (delivery report)",
+            report.unwrap_or("none")
+        )),
         ("message/delivery-status", _) => Some("message/delivery-status (delivery report)".into()),
         _ => {
             let from = sender.or(mail.from.as_ref().map(|m| &m.address))?;
-            let local = from.as_str().rsplit_once('@').map(|(l, _)| l.to_ascii_lowercase())?;
+            let local = from
+                .as_str()
+                .rsplit_once('@')
+                .map(|(l, _)| l.to_ascii_lowercase())?;
             SYSTEM_SENDERS
                 .contains(&local.as_str())
                 .then(|| format!("sender {from} is a mail system address"))
@@ -103,10 +147,17 @@ fn bounce_signal(mail: &InboundMail<'_>, sender: Option<&EmailAddress>) -> Optio
 fn auto_reply_signal(mail: &InboundMail<'_>) -> Option<String> {
     let h = &mail.automation;
     if h.top_content_type == "multipart/report" {
-        return Some("multipart/report; report-type=disposition-notification (read receipt)".into());
+        return Some(
+            "multipart/report; report-type=disposition-notification (read receipt)".into(),
+        );
     }
     if let Some(v) = h.get("Auto-Submitted") {
-        let kind = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let kind = v
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if !kind.is_empty() && kind != "no" {
             return Some(format!("Auto-Submitted: {v}"));
         }
@@ -118,8 +169,13 @@ fn auto_reply_signal(mail: &InboundMail<'_>) -> Option<String> {
         }
     }
     for name in [
-        "X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress", "X-Autogenerated",
-        "X-AutoReply-From", "X-Mail-Autoreply", "X-FC-MachineGenerated",
+        "X-Autoreply",
+        "X-Autorespond",
+        "X-Auto-Response-Suppress",
+        "X-Autogenerated",
+        "X-AutoReply-From",
+        "X-Mail-Autoreply",
+        "X-FC-MachineGenerated",
     ] {
         if let Some(v) = h.get(name) {
             let v_lower = v.to_ascii_lowercase();
@@ -141,7 +197,10 @@ fn auto_reply_signal(mail: &InboundMail<'_>) -> Option<String> {
     }
     let subject = mail.subject.to_lowercase();
     let subject = subject.trim();
-    if let Some(p) = AUTO_REPLY_SUBJECT_PREFIXES.iter().find(|p| subject.starts_with(*p)) {
+    if let Some(p) = AUTO_REPLY_SUBJECT_PREFIXES
+        .iter()
+        .find(|p| subject.starts_with(*p))
+    {
         return Some(format!("subject begins with \"{p}\" (out-of-office)"));
     }
     AUTO_REPLY_SUBJECT_PHRASES

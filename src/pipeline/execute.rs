@@ -3,10 +3,15 @@
 use tracing::Instrument;
 
 use super::{Decision, Outcome, Pipeline, ProcessError};
-use crate::domain::{Audience, Direction, EmailAddress, Event, InboundMail, Mailbox, Priority, TicketType, Visibility};
+use crate::domain::{
+    Audience, Direction, EmailAddress, Event, InboundMail, Mailbox, Priority, TicketType,
+    Visibility,
+};
 use crate::pipeline::authorize::{Authorization, organisation_of};
 use crate::pipeline::language;
-use crate::store::{Committed, InboundCommit, InboundWrite, MessageRecord, NewArticle, NewAttachment, NewTicket};
+use crate::store::{
+    Committed, InboundCommit, InboundWrite, MessageRecord, NewArticle, NewAttachment, NewTicket,
+};
 
 /// The longest title kept from a subject, in characters.
 const MAX_TITLE_CHARS: usize = 200;
@@ -27,14 +32,31 @@ impl Pipeline {
         };
         let (write, article, notifications, span) = match decision {
             Decision::Duplicate(n) => return Ok(Outcome::Duplicate(n)),
-            Decision::Ignore { kind, reason, bounced: None } => return Ok(Outcome::Ignored { kind, reason, ticket: None }),
-            Decision::Ignore { kind, reason, bounced: Some(ticket) } => {
-                let mut article = self.article(mail, raw, at, mail.from.as_ref(), Direction::System)?;
+            Decision::Ignore {
+                kind,
+                reason,
+                bounced: None,
+            } => {
+                return Ok(Outcome::Ignored {
+                    kind,
+                    reason,
+                    ticket: None,
+                });
+            }
+            Decision::Ignore {
+                kind,
+                reason,
+                bounced: Some(ticket),
+            } => {
+                let mut article =
+                    self.article(mail, raw, at, mail.from.as_ref(), Direction::System)?;
                 article.visibility = Visibility::Internal;
                 article.note = Some(format!("Delivery report ({reason}); nobody was notified."));
                 let span = tracing::info_span!("ticket", number = %ticket.number);
                 let commit = InboundCommit {
-                    write: InboundWrite::Note { ticket_id: ticket.id },
+                    write: InboundWrite::Note {
+                        ticket_id: ticket.id,
+                    },
                     article,
                     notifications: Vec::new(),
                     message,
@@ -42,31 +64,60 @@ impl Pipeline {
                 };
                 return match self.store.commit_inbound(&commit).instrument(span).await? {
                     Committed::Duplicate(n) => Ok(Outcome::Duplicate(n)),
-                    _ => Ok(Outcome::Ignored { kind, reason, ticket: Some(ticket.number) }),
+                    _ => Ok(Outcome::Ignored {
+                        kind,
+                        reason,
+                        ticket: Some(ticket.number),
+                    }),
                 };
             }
-            Decision::Comment { ticket, sender, authorization } => {
+            Decision::Comment {
+                ticket,
+                sender,
+                authorization,
+            } => {
                 let is_agent = matches!(authorization, Authorization::Agent(_));
-                let direction = if is_agent { Direction::Outbound } else { Direction::Inbound };
+                let direction = if is_agent {
+                    Direction::Outbound
+                } else {
+                    Direction::Inbound
+                };
                 let article = self.article(mail, raw, at, Some(&sender), direction)?;
-                let assignee = ticket.assignee.as_deref().and_then(|a| EmailAddress::parse(a).ok());
+                let assignee = ticket
+                    .assignee
+                    .as_deref()
+                    .and_then(|a| EmailAddress::parse(a).ok());
                 let audience = Audience {
                     requester: &ticket.requester,
                     observers: &ticket.observers,
                     agents: assignee.as_ref().or(self.settings.agents_address.as_ref()),
                 };
-                let event = if is_agent { Event::AgentComment } else { Event::CustomerComment };
+                let event = if is_agent {
+                    Event::AgentComment
+                } else {
+                    Event::CustomerComment
+                };
                 let mut notifications = audience.notifications(event, &sender.address);
                 notifications.extend(refusal_notices(&article, &audience, &sender.address));
                 let new_status = (!is_agent)
                     .then(|| ticket.status.after_customer_comment())
                     .filter(|s| *s != ticket.status);
                 let span = tracing::info_span!("ticket", number = %ticket.number);
-                let write = InboundWrite::Comment { ticket_id: ticket.id, new_status, add_observers: Vec::new() };
+                let write = InboundWrite::Comment {
+                    ticket_id: ticket.id,
+                    new_status,
+                    add_observers: Vec::new(),
+                };
                 (write, article, notifications, span)
             }
-            Decision::Open { requester, follow_up_of, note, rule } => {
-                let mut article = self.article(mail, raw, at, Some(&requester), Direction::Inbound)?;
+            Decision::Open {
+                requester,
+                follow_up_of,
+                note,
+                rule,
+            } => {
+                let mut article =
+                    self.article(mail, raw, at, Some(&requester), Direction::Inbound)?;
                 if let Some(note) = note {
                     article.note = Some(match article.note.take() {
                         Some(existing) => format!("{note} {existing}"),
@@ -79,13 +130,25 @@ impl Pipeline {
                     observers: &ticket.observers,
                     agents: self.settings.agents_address.as_ref(),
                 };
-                let mut notifications = audience.notifications(Event::TicketOpened, &requester.address);
+                let mut notifications =
+                    audience.notifications(Event::TicketOpened, &requester.address);
                 notifications.extend(refusal_notices(&article, &audience, &requester.address));
                 let span = tracing::info_span!("ticket", number = tracing::field::Empty);
-                (InboundWrite::Open(Box::new(ticket)), article, notifications, span)
+                (
+                    InboundWrite::Open(Box::new(ticket)),
+                    article,
+                    notifications,
+                    span,
+                )
             }
         };
-        let commit = InboundCommit { write, article, notifications, message, at };
+        let commit = InboundCommit {
+            write,
+            article,
+            notifications,
+            message,
+            at,
+        };
         let committed = self.store.commit_inbound(&commit).instrument(span).await?;
         Ok(match committed {
             Committed::Opened(n) => Outcome::Created(n),
@@ -106,7 +169,8 @@ impl Pipeline {
         let mut attachments = Vec::with_capacity(mail.attachments.len());
         let mut refused = Vec::new();
         for a in &mail.attachments {
-            let filename = crate::attachments::sanitize_filename(a.filename.as_deref(), &a.content_type);
+            let filename =
+                crate::attachments::sanitize_filename(a.filename.as_deref(), &a.content_type);
             let refused_reason = self.refusal(a.bytes.len());
             let sha256 = match &refused_reason {
                 Some(reason) => {
@@ -140,27 +204,46 @@ impl Pipeline {
             body_html: mail.html.clone(),
             message_id: mail.message_id.clone(),
             raw_ref: Some(raw_ref),
-            note: (!refused.is_empty()).then(|| format!("Files not stored: {}.", refused.join("; "))),
+            note: (!refused.is_empty())
+                .then(|| format!("Files not stored: {}.", refused.join("; "))),
             attachments,
         })
     }
 
-    fn new_ticket(&self, mail: &InboundMail<'_>, requester: &Mailbox, follow_up_of: Option<i64>, rule: Option<usize>) -> NewTicket {
+    fn new_ticket(
+        &self,
+        mail: &InboundMail<'_>,
+        requester: &Mailbox,
+        follow_up_of: Option<i64>,
+        rule: Option<usize>,
+    ) -> NewTicket {
         let s = &self.settings;
         let effect = rule.map(|i| &s.routing[i].effect);
         let own_or_agent = |a: &EmailAddress| {
-            s.own_addresses.iter().chain(s.agents.iter().map(|g| &g.email)).any(|o| o.same_mailbox(a))
+            s.own_addresses
+                .iter()
+                .chain(s.agents.iter().map(|g| &g.email))
+                .any(|o| o.same_mailbox(a))
         };
         let mut observers: Vec<EmailAddress> = Vec::new();
         for m in mail.recipients() {
             let a = &m.address;
-            if !own_or_agent(a) && !a.same_mailbox(&requester.address) && !observers.iter().any(|o| o.same_mailbox(a)) {
+            if !own_or_agent(a)
+                && !a.same_mailbox(&requester.address)
+                && !observers.iter().any(|o| o.same_mailbox(a))
+            {
                 observers.push(a.clone());
             }
         }
-        let ticket_type: TicketType = effect.and_then(|e| e.ticket_type).unwrap_or(s.ticket_defaults.ticket_type);
-        let impact = effect.and_then(|e| e.impact).unwrap_or(s.ticket_defaults.impact);
-        let urgency = effect.and_then(|e| e.urgency).unwrap_or(s.ticket_defaults.urgency);
+        let ticket_type: TicketType = effect
+            .and_then(|e| e.ticket_type)
+            .unwrap_or(s.ticket_defaults.ticket_type);
+        let impact = effect
+            .and_then(|e| e.impact)
+            .unwrap_or(s.ticket_defaults.impact);
+        let urgency = effect
+            .and_then(|e| e.urgency)
+            .unwrap_or(s.ticket_defaults.urgency);
         tracing::debug!(priority = %Priority::derive(impact, urgency), "new ticket");
         NewTicket {
             title: title_from_subject(&s.subject_tag.strip(&mail.subject)),
@@ -172,7 +255,9 @@ impl Pipeline {
             requester: requester.address.clone(),
             requester_name: requester.name.clone(),
             organisation: organisation_of(&requester.address, &s.public_domains),
-            language: language::detect(&mail.subject, &mail.text).unwrap_or(&s.ticket_defaults.language).to_string(),
+            language: language::detect(&mail.subject, &mail.text)
+                .unwrap_or(&s.ticket_defaults.language)
+                .to_string(),
             follow_up_of,
             observers,
         }
@@ -180,8 +265,16 @@ impl Pipeline {
 }
 
 /// An `attachment_refused` notice to the sender when the article refused a file.
-fn refusal_notices(article: &NewArticle, audience: &Audience<'_>, sender: &EmailAddress) -> Vec<crate::domain::Notification> {
-    if article.attachments.iter().any(|a| a.refused_reason.is_some()) {
+fn refusal_notices(
+    article: &NewArticle,
+    audience: &Audience<'_>,
+    sender: &EmailAddress,
+) -> Vec<crate::domain::Notification> {
+    if article
+        .attachments
+        .iter()
+        .any(|a| a.refused_reason.is_some())
+    {
         audience.notifications(Event::AttachmentRefused, sender)
     } else {
         Vec::new()
@@ -191,22 +284,38 @@ fn refusal_notices(article: &NewArticle, audience: &Audience<'_>, sender: &Email
 /// A ticket title from a subject: reply and forward prefixes removed (in the languages mail
 /// clients use), whitespace folded, bounded; `(no subject)` when nothing is left.
 pub fn title_from_subject(subject: &str) -> String {
-    const PREFIXES: &[&str] = &["re", "fw", "fwd", "tr", "aw", "wg", "sv", "vs", "rif", "réf", "ref", "antw", "odp", "r"];
+    const PREFIXES: &[&str] = &[
+        "re", "fw", "fwd", "tr", "aw", "wg", "sv", "vs", "rif", "réf", "ref", "antw", "odp", "r",
+    ];
     let mut rest = subject.trim();
     loop {
         let lower = rest.to_ascii_lowercase();
         let stripped = PREFIXES.iter().find_map(|p| {
             let after = lower.strip_prefix(p)?;
-            let after = after.trim_start_matches(|c: char| c == '[' || c.is_ascii_digit() || c == ']');
-            after.trim_start().strip_prefix(':').map(|tail| rest.len() - tail.len())
+            let after =
+                after.trim_start_matches(|c: char| c == '[' || c.is_ascii_digit() || c == ']');
+            after
+                .trim_start()
+                .strip_prefix(':')
+                .map(|tail| rest.len() - tail.len())
         });
         match stripped {
             Some(cut) => rest = rest[cut..].trim_start(),
             None => break,
         }
     }
-    let title: String = rest.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(MAX_TITLE_CHARS).collect();
-    if title.is_empty() { "(no subject)".into() } else { title }
+    let title: String = rest
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(MAX_TITLE_CHARS)
+        .collect();
+    if title.is_empty() {
+        "(no subject)".into()
+    } else {
+        title
+    }
 }
 
 #[cfg(test)]
@@ -215,7 +324,10 @@ mod tests {
 
     #[test]
     fn titles_lose_reply_prefixes() {
-        assert_eq!(title_from_subject("RE: Fwd: TR : Printer   on fire"), "Printer on fire");
+        assert_eq!(
+            title_from_subject("RE: Fwd: TR : Printer   on fire"),
+            "Printer on fire"
+        );
         assert_eq!(title_from_subject("Re[2]: AW: Hallo"), "Hallo");
         assert_eq!(title_from_subject("Réponse attendue"), "Réponse attendue");
         assert_eq!(title_from_subject("   "), "(no subject)");

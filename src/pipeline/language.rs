@@ -2,9 +2,41 @@
 //! their language without asking. Counts frequent function words; says nothing when unsure.
 
 const FRENCH: &[&str] = &[
-    "le", "la", "les", "des", "est", "une", "je", "vous", "nous", "pour", "avec", "dans", "pas",
-    "sur", "mais", "merci", "bonjour", "cordialement", "votre", "notre", "qui", "que", "du", "au",
-    "ne", "ce", "cette", "sont", "être", "avons", "j'ai", "d'un", "d'une", "l'", "problème",
+    "le",
+    "la",
+    "les",
+    "des",
+    "est",
+    "une",
+    "je",
+    "vous",
+    "nous",
+    "pour",
+    "avec",
+    "dans",
+    "pas",
+    "sur",
+    "mais",
+    "merci",
+    "bonjour",
+    "cordialement",
+    "votre",
+    "notre",
+    "qui",
+    "que",
+    "du",
+    "au",
+    "ne",
+    "ce",
+    "cette",
+    "sont",
+    "être",
+    "avons",
+    "j'ai",
+    "d'un",
+    "d'une",
+    "l'",
+    "problème",
 ];
 const ENGLISH: &[&str] = &[
     "the", "is", "are", "and", "to", "of", "you", "we", "for", "with", "in", "not", "on", "but",
@@ -19,7 +51,10 @@ pub fn detect(subject: &str, body: &str) -> Option<&'static str> {
         .split_whitespace()
         .chain(body.split_whitespace())
         .take(300)
-        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'').to_lowercase());
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
+                .to_lowercase()
+        });
     for w in words {
         if FRENCH.contains(&w.as_str()) {
             fr += 1;
@@ -41,8 +76,20 @@ mod tests {
 
     #[test]
     fn tells_french_from_english() {
-        assert_eq!(detect("Problème de connexion", "Bonjour, je n'arrive pas à me connecter depuis ce matin. Merci"), Some("fr"));
-        assert_eq!(detect("Cannot log in", "Hello, I cannot log in since this morning. Thanks"), Some("en"));
+        assert_eq!(
+            detect(
+                "Problème de connexion",
+                "Bonjour, je n'arrive pas à me connecter depuis ce matin. Merci"
+            ),
+            Some("fr")
+        );
+        assert_eq!(
+            detect(
+                "Cannot log in",
+                "Hello, I cannot log in since this morning. Thanks"
+            ),
+            Some("en")
+        );
         assert_eq!(detect("", "12345"), None);
     }
 }

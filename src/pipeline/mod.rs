@@ -36,7 +36,11 @@ pub enum Outcome {
     Commented(TicketNumber),
     /// Automatic mail: nothing opened, nobody answered. A bounce of one of our
     /// notifications is still recorded on its ticket, named here.
-    Ignored { kind: &'static str, reason: String, ticket: Option<TicketNumber> },
+    Ignored {
+        kind: &'static str,
+        reason: String,
+        ticket: Option<TicketNumber>,
+    },
     /// The same message was handled before.
     Duplicate(Option<TicketNumber>),
 }
@@ -64,7 +68,11 @@ pub enum ProcessError {
 
 impl From<StoreError> for ProcessError {
     fn from(e: StoreError) -> Self {
-        if e.is_transient() { ProcessError::Temporary(e.to_string()) } else { ProcessError::Rejected(e.to_string()) }
+        if e.is_transient() {
+            ProcessError::Temporary(e.to_string())
+        } else {
+            ProcessError::Rejected(e.to_string())
+        }
     }
 }
 
@@ -95,17 +103,33 @@ pub struct Trace {
 
 impl Trace {
     fn note(&mut self, stage: &'static str, detail: impl Into<String>) {
-        self.steps.push(Step { stage, detail: detail.into() });
+        self.steps.push(Step {
+            stage,
+            detail: detail.into(),
+        });
     }
 }
 
 /// What the pipeline decided to do with a message, before writing anything.
 #[derive(Debug)]
 enum Decision {
-    Ignore { kind: &'static str, reason: String, bounced: Option<TicketRecord> },
+    Ignore {
+        kind: &'static str,
+        reason: String,
+        bounced: Option<TicketRecord>,
+    },
     Duplicate(Option<TicketNumber>),
-    Comment { ticket: TicketRecord, sender: Mailbox, authorization: Authorization },
-    Open { requester: Mailbox, follow_up_of: Option<TicketRecord>, note: Option<String>, rule: Option<usize> },
+    Comment {
+        ticket: TicketRecord,
+        sender: Mailbox,
+        authorization: Authorization,
+    },
+    Open {
+        requester: Mailbox,
+        follow_up_of: Option<TicketRecord>,
+        note: Option<String>,
+        rule: Option<usize>,
+    },
 }
 
 /// The mail-to-ticket pipeline, with everything it writes to.
@@ -120,7 +144,12 @@ pub struct Pipeline {
 impl Pipeline {
     /// A pipeline writing to `store` and to files under the settings' data directory.
     pub fn new(store: Store, settings: Arc<Settings>, clock: Arc<dyn Clock>) -> Self {
-        Self { files: FileStore::new(&settings.data_dir), store, settings, clock }
+        Self {
+            files: FileStore::new(&settings.data_dir),
+            store,
+            settings,
+            clock,
+        }
     }
 
     /// The store this pipeline writes to.
@@ -184,16 +213,29 @@ impl Pipeline {
         };
         for a in &mail.attachments {
             if let Some(reason) = self.refusal(a.bytes.len()) {
-                trace.note("attachment", format!("{:?} refused: {reason}", a.filename.as_deref().unwrap_or("(unnamed)")));
+                trace.note(
+                    "attachment",
+                    format!(
+                        "{:?} refused: {reason}",
+                        a.filename.as_deref().unwrap_or("(unnamed)")
+                    ),
+                );
             }
         }
         let verdict = match &decision {
-            Decision::Ignore { kind, bounced: Some(t), .. } => format!("ignored ({kind}), recorded on {}", t.number),
+            Decision::Ignore {
+                kind,
+                bounced: Some(t),
+                ..
+            } => format!("ignored ({kind}), recorded on {}", t.number),
             Decision::Ignore { kind, .. } => format!("ignored ({kind})"),
             Decision::Duplicate(Some(n)) => format!("duplicate ({n})"),
             Decision::Duplicate(None) => "duplicate".into(),
             Decision::Comment { ticket, .. } => format!("comment on {}", ticket.number),
-            Decision::Open { follow_up_of: Some(t), .. } => format!("new ticket, follow-up of {}", t.number),
+            Decision::Open {
+                follow_up_of: Some(t),
+                ..
+            } => format!("new ticket, follow-up of {}", t.number),
             Decision::Open { .. } => "new ticket".into(),
         };
         trace.note("verdict", verdict);
@@ -209,28 +251,48 @@ impl Pipeline {
                 raw.len()
             )));
         }
-        parse::parse_message(raw).map_err(|e| ProcessError::Rejected(format!("cannot parse the message: {e}")))
+        parse::parse_message(raw)
+            .map_err(|e| ProcessError::Rejected(format!("cannot parse the message: {e}")))
     }
 
     /// The reason an attachment of `size` bytes is not stored, if it is not.
     fn refusal(&self, size: usize) -> Option<String> {
         let limit = self.settings.max_attachment_bytes;
-        (size as u64 > limit).then(|| format!("{} is over the {} limit per file", human_size(size as u64), human_size(limit)))
+        (size as u64 > limit).then(|| {
+            format!(
+                "{} is over the {} limit per file",
+                human_size(size as u64),
+                human_size(limit)
+            )
+        })
     }
 
-    async fn decide(&self, mail: &InboundMail<'_>, trace: &mut Trace) -> Result<Decision, ProcessError> {
+    async fn decide(
+        &self,
+        mail: &InboundMail<'_>,
+        trace: &mut Trace,
+    ) -> Result<Decision, ProcessError> {
         let settings = &self.settings;
         // From names the sender; Reply-To stands in where configured (web forms sending on
         // a customer's behalf) or where From has no usable address.
-        let (sender, sender_header) = match (&mail.from, &mail.reply_to, settings.sender_from_reply_to) {
-            (_, Some(reply_to), true) => (Some(reply_to), "Reply-To"),
-            (Some(from), _, _) => (Some(from), "From"),
-            (None, Some(reply_to), false) => (Some(reply_to), "Reply-To, From having no usable address"),
-            (None, None, _) => (None, "From"),
-        };
+        let (sender, sender_header) =
+            match (&mail.from, &mail.reply_to, settings.sender_from_reply_to) {
+                (_, Some(reply_to), true) => (Some(reply_to), "Reply-To"),
+                (Some(from), _, _) => (Some(from), "From"),
+                (None, Some(reply_to), false) => {
+                    (Some(reply_to), "Reply-To, From having no usable address")
+                }
+                (None, None, _) => (None, "From"),
+            };
         match sender {
             Some(s) => trace.note("sender", format!("{} (from {sender_header})", s.address)),
-            None => trace.note("sender", format!("none usable (From: {})", mail.from_raw.as_deref().unwrap_or("absent"))),
+            None => trace.note(
+                "sender",
+                format!(
+                    "none usable (From: {})",
+                    mail.from_raw.as_deref().unwrap_or("absent")
+                ),
+            ),
         }
 
         let class = classify::classify(mail, sender.map(|s| &s.address), &settings.own_addresses);
@@ -238,16 +300,28 @@ impl Pipeline {
         match class {
             Classification::Human => {}
             Classification::Bounce { reason } => {
-                let bounced = thread::find_bounced_ticket(&self.store, &settings.subject_tag, mail).await?;
+                let bounced =
+                    thread::find_bounced_ticket(&self.store, &settings.subject_tag, mail).await?;
                 match &bounced {
-                    Some(t) => trace.note("thread", format!("the report concerns {}: recorded there as a note", t.number)),
+                    Some(t) => trace.note(
+                        "thread",
+                        format!("the report concerns {}: recorded there as a note", t.number),
+                    ),
                     None => trace.note("thread", "the report names no ticket of ours"),
                 }
-                return Ok(Decision::Ignore { kind: "bounce", reason, bounced });
+                return Ok(Decision::Ignore {
+                    kind: "bounce",
+                    reason,
+                    bounced,
+                });
             }
             other => {
                 let kind = other.label();
-                return Ok(Decision::Ignore { kind, reason: other.reason().to_string(), bounced: None });
+                return Ok(Decision::Ignore {
+                    kind,
+                    reason: other.reason().to_string(),
+                    bounced: None,
+                });
             }
         }
         let Some(sender) = sender.cloned() else {
@@ -258,57 +332,122 @@ impl Pipeline {
         };
 
         let message_id = mail.message_id.as_deref().unwrap_or("");
-        if let Some(earlier) = self.store.find_duplicate(message_id, &mail.content_digest).await? {
-            trace.note("dedup", "the same Message-ID and content were handled before");
+        if let Some(earlier) = self
+            .store
+            .find_duplicate(message_id, &mail.content_digest)
+            .await?
+        {
+            trace.note(
+                "dedup",
+                "the same Message-ID and content were handled before",
+            );
             return Ok(Decision::Duplicate(earlier));
         }
         if !message_id.is_empty() && self.store.message_id_seen(message_id).await? {
-            tracing::warn!(message_id, "Message-ID seen before with other content: handled as a different mail");
-            trace.note("dedup", format!("Message-ID <{message_id}> was seen with other content: a different mail"));
+            tracing::warn!(
+                message_id,
+                "Message-ID seen before with other content: handled as a different mail"
+            );
+            trace.note(
+                "dedup",
+                format!("Message-ID <{message_id}> was seen with other content: a different mail"),
+            );
         } else {
             trace.note("dedup", "not seen before");
         }
 
         let threading = thread::find_ticket(&self.store, &settings.subject_tag, mail).await?;
         if let Some(n) = &threading.unknown_tag {
-            trace.note("thread", format!("the subject tags {n}, which does not exist"));
+            trace.note(
+                "thread",
+                format!("the subject tags {n}, which does not exist"),
+            );
         }
         let mut note = None;
         if let Some(threaded) = threading.threaded {
             let ticket = threaded.ticket;
-            trace.note("thread", format!("{} by {}", ticket.number, threaded.signal));
-            let authorization =
-                authorize::authorize(&sender.address, &ticket, &settings.agents, &settings.public_domains);
+            trace.note(
+                "thread",
+                format!("{} by {}", ticket.number, threaded.signal),
+            );
+            let authorization = authorize::authorize(
+                &sender.address,
+                &ticket,
+                &settings.agents,
+                &settings.public_domains,
+            );
             trace.note("authorize", format!("{}: {authorization}", sender.address));
             if authorization.allowed() {
                 if ticket.status.is_open() {
-                    return Ok(Decision::Comment { ticket, sender, authorization });
+                    return Ok(Decision::Comment {
+                        ticket,
+                        sender,
+                        authorization,
+                    });
                 }
-                trace.note("thread", format!("{} is closed: a new ticket follows it up", ticket.number));
+                trace.note(
+                    "thread",
+                    format!("{} is closed: a new ticket follows it up", ticket.number),
+                );
                 let note = format!("Follow-up of closed ticket {}.", ticket.number);
-                return Ok(Decision::Open { requester: sender, follow_up_of: Some(ticket), note: Some(note), rule: None }
-                    .routed(self, mail, trace));
+                return Ok(Decision::Open {
+                    requester: sender,
+                    follow_up_of: Some(ticket),
+                    note: Some(note),
+                    rule: None,
+                }
+                .routed(self, mail, trace));
             }
             tracing::warn!(sender = %sender.address, ticket = %ticket.number, "sender may not write on the ticket: opening a ticket of their own");
-            note = Some(format!("The sender was not allowed to write on {}; opened as a new ticket.", ticket.number));
+            note = Some(format!(
+                "The sender was not allowed to write on {}; opened as a new ticket.",
+                ticket.number
+            ));
         } else {
-            trace.note("thread", "no tag, In-Reply-To or References of ours: new ticket");
+            trace.note(
+                "thread",
+                "no tag, In-Reply-To or References of ours: new ticket",
+            );
         }
-        Ok(Decision::Open { requester: sender, follow_up_of: None, note, rule: None }.routed(self, mail, trace))
+        Ok(Decision::Open {
+            requester: sender,
+            follow_up_of: None,
+            note,
+            rule: None,
+        }
+        .routed(self, mail, trace))
     }
 }
 
 impl Decision {
     /// Applies the routing rules to a new ticket, noting which one matched.
     fn routed(self, pipeline: &Pipeline, mail: &InboundMail<'_>, trace: &mut Trace) -> Decision {
-        let Decision::Open { requester, follow_up_of, note, .. } = self else { return self };
+        let Decision::Open {
+            requester,
+            follow_up_of,
+            note,
+            ..
+        } = self
+        else {
+            return self;
+        };
         let rules: &[RoutingRule] = &pipeline.settings.routing;
-        let rule = rules.iter().position(|r| r.matches(mail, &requester.address));
+        let rule = rules
+            .iter()
+            .position(|r| r.matches(mail, &requester.address));
         match rule {
-            Some(i) => trace.note("route", format!("rule {:?} matched: {:?}", rules[i].name, rules[i].effect)),
+            Some(i) => trace.note(
+                "route",
+                format!("rule {:?} matched: {:?}", rules[i].name, rules[i].effect),
+            ),
             None => trace.note("route", "no routing rule matched: configured defaults"),
         }
-        Decision::Open { requester, follow_up_of, note, rule }
+        Decision::Open {
+            requester,
+            follow_up_of,
+            note,
+            rule,
+        }
     }
 }
 

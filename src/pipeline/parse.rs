@@ -6,7 +6,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
-use crate::domain::{AutomationHeaders, EmailAddress, EmbeddedHeaders, InboundMail, MailAttachment, Mailbox};
+use crate::domain::{
+    AutomationHeaders, EmailAddress, EmbeddedHeaders, InboundMail, MailAttachment, Mailbox,
+};
 
 /// Why bytes could not be read as a message. Permanent: the same bytes fail again.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -40,7 +42,9 @@ pub fn parse_message(raw: &[u8]) -> Result<Message<'_>, ParseError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
-    let message = MessageParser::default().parse(skip_preamble(raw)).ok_or(ParseError::NotAMessage)?;
+    let message = MessageParser::default()
+        .parse(skip_preamble(raw))
+        .ok_or(ParseError::NotAMessage)?;
     if message.headers().is_empty() {
         return Err(ParseError::NotAMessage);
     }
@@ -53,7 +57,10 @@ pub fn parse_message(raw: &[u8]) -> Result<Message<'_>, ParseError> {
 fn skip_preamble(raw: &[u8]) -> &[u8] {
     let mut rest = raw;
     loop {
-        let line_end = rest.iter().position(|&b| b == b'\n').map_or(rest.len(), |i| i + 1);
+        let line_end = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest.len(), |i| i + 1);
         let line = &rest[..line_end];
         let blank = line.iter().all(u8::is_ascii_whitespace);
         if line_end < rest.len() && (blank || line.starts_with(b"From ")) {
@@ -71,7 +78,10 @@ pub fn inbound_mail<'m>(message: &'m Message<'m>) -> InboundMail<'m> {
     // (`"John Smith"@example.com>`): take it rather than lose the sender.
     let from = first_mailbox(message.from()).or_else(|| {
         let address = EmailAddress::parse(from_raw.as_deref()?).ok()?;
-        Some(Mailbox { address, name: None })
+        Some(Mailbox {
+            address,
+            name: None,
+        })
     });
     let subject = message.subject().map(clean_header_text).unwrap_or_default();
     let text = message
@@ -94,7 +104,9 @@ pub fn inbound_mail<'m>(message: &'m Message<'m>) -> InboundMail<'m> {
         to: message.all_to().flat_map(mailboxes).collect(),
         cc: message.all_cc().flat_map(mailboxes).collect(),
         subject,
-        date: message.date().and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single()),
+        date: message
+            .date()
+            .and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single()),
         message_id: message.message_id().and_then(clean_id),
         in_reply_to: ids(message.in_reply_to()),
         references: ids(message.references()),
@@ -110,7 +122,11 @@ pub fn inbound_mail<'m>(message: &'m Message<'m>) -> InboundMail<'m> {
 }
 
 fn clean_header_text(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_string()
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 fn mailboxes<'a>(address: &'a Address<'a>) -> impl Iterator<Item = Mailbox> + 'a {
@@ -127,7 +143,11 @@ fn first_mailbox(address: Option<&Address<'_>>) -> Option<Mailbox> {
 
 /// A Message-ID without brackets or spaces; `None` when nothing is left.
 fn clean_id(id: &str) -> Option<String> {
-    let id = id.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    let id = id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
     (!id.is_empty() && id.len() <= 998).then(|| id.to_string())
 }
 
@@ -152,23 +172,35 @@ fn attachment<'m>(part: &'m mail_parser::MessagePart<'m>) -> MailAttachment<'m> 
             _ => "application/octet-stream".into(),
         })
         .to_ascii_lowercase();
-    let filename = part.attachment_name().map(str::to_string).or_else(|| match &part.body {
-        PartType::Message(m) => Some(format!("{}.eml", m.subject().unwrap_or("message"))),
-        _ => None,
-    });
+    let filename = part
+        .attachment_name()
+        .map(str::to_string)
+        .or_else(|| match &part.body {
+            PartType::Message(m) => Some(format!("{}.eml", m.subject().unwrap_or("message"))),
+            _ => None,
+        });
     let content_id = part.content_id().and_then(clean_id);
     let inline = part
         .content_disposition()
         .map(|cd| cd.ctype().eq_ignore_ascii_case("inline"))
         .unwrap_or(content_id.is_some());
-    let uuencoded = part
-        .content_transfer_encoding()
-        .is_some_and(|cte| matches!(cte.trim().to_ascii_lowercase().as_str(), "x-uuencode" | "uuencode" | "x-uue"));
+    let uuencoded = part.content_transfer_encoding().is_some_and(|cte| {
+        matches!(
+            cte.trim().to_ascii_lowercase().as_str(),
+            "x-uuencode" | "uuencode" | "x-uue"
+        )
+    });
     let bytes = match uuencoded.then(|| uudecode(part.contents())).flatten() {
         Some(decoded) => Cow::Owned(decoded),
         None => Cow::Borrowed(part.contents()),
     };
-    MailAttachment { filename, content_type, content_id, inline, bytes }
+    MailAttachment {
+        filename,
+        content_type,
+        content_id,
+        inline,
+        bytes,
+    }
 }
 
 /// Decodes a uuencoded body (mail-parser leaves x-uuencode undecoded), with or without
@@ -176,8 +208,15 @@ fn attachment<'m>(part: &'m mail_parser::MessagePart<'m>) -> MailAttachment<'m> 
 /// so the bytes are kept as they came.
 fn uudecode(body: &[u8]) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(body).ok()?;
-    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).filter(|l| !l.is_empty()).collect();
-    let start = lines.iter().position(|l| l.starts_with("begin ")).map_or(0, |i| i + 1);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("begin "))
+        .map_or(0, |i| i + 1);
     let mut out = Vec::new();
     for line in &lines[start..] {
         let line = line.as_bytes();
@@ -190,7 +229,9 @@ fn uudecode(body: &[u8]) -> Option<Vec<u8>> {
         let len = usize::from((line[0] - b' ') & 0x3f);
         let mut decoded = Vec::with_capacity(len + 2);
         for q in line[1..].chunks(4) {
-            let n = q.iter().enumerate().fold(0u32, |acc, (i, &c)| acc | (u32::from((c - b' ') & 0x3f) << (18 - 6 * i)));
+            let n = q.iter().enumerate().fold(0u32, |acc, (i, &c)| {
+                acc | (u32::from((c - b' ') & 0x3f) << (18 - 6 * i))
+            });
             decoded.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
         }
         if decoded.len() < len {
@@ -205,7 +246,11 @@ fn uudecode(body: &[u8]) -> Option<Vec<u8>> {
 fn automation_headers(message: &Message<'_>) -> AutomationHeaders {
     let present = AUTOMATION_HEADERS
         .iter()
-        .filter_map(|&name| message.header_raw(name).map(|v| (name, clean_header_text(v))))
+        .filter_map(|&name| {
+            message
+                .header_raw(name)
+                .map(|v| (name, clean_header_text(v)))
+        })
         .collect();
     let root = message.root_part().content_type();
     AutomationHeaders {
@@ -213,7 +258,9 @@ fn automation_headers(message: &Message<'_>) -> AutomationHeaders {
         top_content_type: root
             .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("")).to_ascii_lowercase())
             .unwrap_or_else(|| "text/plain".into()),
-        report_type: root.and_then(|ct| ct.attribute("report-type")).map(|s| s.to_ascii_lowercase()),
+        report_type: root
+            .and_then(|ct| ct.attribute("report-type"))
+            .map(|s| s.to_ascii_lowercase()),
     }
 }
 
@@ -247,7 +294,13 @@ fn content_digest(mail: &InboundMail<'_>, date_raw: Option<&str>) -> String {
         hasher.update((bytes.len() as u64).to_le_bytes());
         hasher.update(bytes);
     };
-    field(mail.from.as_ref().map(|m| m.address.key()).unwrap_or_default().as_bytes());
+    field(
+        mail.from
+            .as_ref()
+            .map(|m| m.address.key())
+            .unwrap_or_default()
+            .as_bytes(),
+    );
     field(mail.subject.as_bytes());
     field(date_raw.unwrap_or("").trim().as_bytes());
     field(mail.text.as_bytes());
@@ -294,7 +347,11 @@ Date: Tue, 24 Nov 2026 10:00:00 +0100\r\nReceived: from a by b\r\n\r\nBonjour\r\
     #[test]
     fn digest_ignores_transport_headers_but_not_content() {
         let a = parse_message(SIMPLE).unwrap();
-        let relayed = [b"Received: from relay by mx\r\nDelivered-To: other@ours.test\r\n".as_slice(), SIMPLE].concat();
+        let relayed = [
+            b"Received: from relay by mx\r\nDelivered-To: other@ours.test\r\n".as_slice(),
+            SIMPLE,
+        ]
+        .concat();
         let b = parse_message(&relayed).unwrap();
         let edited = String::from_utf8_lossy(SIMPLE).replace("Bonjour", "Bonsoir");
         let c = parse_message(edited.as_bytes()).unwrap();
@@ -305,14 +362,24 @@ Date: Tue, 24 Nov 2026 10:00:00 +0100\r\nReceived: from a by b\r\n\r\nBonjour\r\
 
     #[test]
     fn uuencoded_attachments_are_decoded() {
-        assert_eq!(uudecode(b"begin 644 hello.txt\n,2&5L;&\\@6F%M;6%D\n`\nend\n").unwrap(), b"Hello Zammad");
-        assert_eq!(uudecode(b",2&5L;&\\@6F%M;6%D\r\n`\r\n").unwrap(), b"Hello Zammad");
+        assert_eq!(
+            uudecode(b"begin 644 hello.txt\n,2&5L;&\\@6F%M;6%D\n`\nend\n").unwrap(),
+            b"Hello Zammad"
+        );
+        assert_eq!(
+            uudecode(b",2&5L;&\\@6F%M;6%D\r\n`\r\n").unwrap(),
+            b"Hello Zammad"
+        );
         assert_eq!(uudecode(b"no uuencode here"), None);
     }
 
     #[test]
     fn leading_blank_lines_and_mbox_separator_are_skipped() {
-        let raw = [b"   \r\nFrom alice@example.org Tue Nov 24 10:00:00 2026\n".as_slice(), SIMPLE].concat();
+        let raw = [
+            b"   \r\nFrom alice@example.org Tue Nov 24 10:00:00 2026\n".as_slice(),
+            SIMPLE,
+        ]
+        .concat();
         let msg = parse_message(&raw).unwrap();
         assert_eq!(inbound_mail(&msg).subject, "Problème de VPN");
     }

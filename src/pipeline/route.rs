@@ -60,32 +60,67 @@ impl RoutingRule {
         let key = |field: &str| format!("routing[{index}].{field}");
         let mut regex = |field: &str, src: &Option<String>| {
             src.as_deref().and_then(|s| {
-                Regex::new(s).map_err(|e| errors.push(format!("{}: invalid regular expression: {e}", key(field)))).ok()
+                Regex::new(s)
+                    .map_err(|e| {
+                        errors.push(format!("{}: invalid regular expression: {e}", key(field)))
+                    })
+                    .ok()
             })
         };
-        let (from, to, subject, body) =
-            (regex("from", &spec.from), regex("to", &spec.to), regex("subject", &spec.subject), regex("body", &spec.body));
-        let mut value = |field: &str, src: &Option<String>, parse: &dyn Fn(&str) -> Result<(), String>| {
-            if let Some(s) = src
-                && let Err(e) = parse(s)
-            {
-                errors.push(format!("{}: {e}", key(field)));
-            }
-        };
-        value("type", &spec.ticket_type, &|s| s.parse::<TicketType>().map(drop).map_err(|e| e.to_string()));
-        value("urgency", &spec.urgency, &|s| s.parse::<Urgency>().map(drop).map_err(|e| e.to_string()));
-        value("impact", &spec.impact, &|s| s.parse::<Impact>().map(drop).map_err(|e| e.to_string()));
-        if [&spec.from, &spec.to, &spec.subject, &spec.body].iter().all(|m| m.is_none()) {
-            errors.push(format!("{}: a rule needs at least one of from, to, subject, body", key("*")));
+        let (from, to, subject, body) = (
+            regex("from", &spec.from),
+            regex("to", &spec.to),
+            regex("subject", &spec.subject),
+            regex("body", &spec.body),
+        );
+        let mut value =
+            |field: &str, src: &Option<String>, parse: &dyn Fn(&str) -> Result<(), String>| {
+                if let Some(s) = src
+                    && let Err(e) = parse(s)
+                {
+                    errors.push(format!("{}: {e}", key(field)));
+                }
+            };
+        value("type", &spec.ticket_type, &|s| {
+            s.parse::<TicketType>().map(drop).map_err(|e| e.to_string())
+        });
+        value("urgency", &spec.urgency, &|s| {
+            s.parse::<Urgency>().map(drop).map_err(|e| e.to_string())
+        });
+        value("impact", &spec.impact, &|s| {
+            s.parse::<Impact>().map(drop).map_err(|e| e.to_string())
+        });
+        if [&spec.from, &spec.to, &spec.subject, &spec.body]
+            .iter()
+            .all(|m| m.is_none())
+        {
+            errors.push(format!(
+                "{}: a rule needs at least one of from, to, subject, body",
+                key("*")
+            ));
         }
-        if [&spec.ticket_type, &spec.category, &spec.urgency, &spec.impact].iter().all(|m| m.is_none()) {
-            errors.push(format!("{}: a rule must set at least one of type, category, urgency, impact", key("*")));
+        if [
+            &spec.ticket_type,
+            &spec.category,
+            &spec.urgency,
+            &spec.impact,
+        ]
+        .iter()
+        .all(|m| m.is_none())
+        {
+            errors.push(format!(
+                "{}: a rule must set at least one of type, category, urgency, impact",
+                key("*")
+            ));
         }
         if !errors.is_empty() {
             return Err(errors);
         }
         Ok(RoutingRule {
-            name: spec.name.clone().unwrap_or_else(|| format!("routing[{index}]")),
+            name: spec
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("routing[{index}]")),
             from,
             to,
             subject,
@@ -103,7 +138,10 @@ impl RoutingRule {
     pub fn matches(&self, mail: &InboundMail<'_>, sender: &EmailAddress) -> bool {
         let ok = |re: &Option<Regex>, text: &str| re.as_ref().is_none_or(|r| r.is_match(text));
         ok(&self.from, sender.as_str())
-            && self.to.as_ref().is_none_or(|r| mail.recipients().any(|m| r.is_match(m.address.as_str())))
+            && self
+                .to
+                .as_ref()
+                .is_none_or(|r| mail.recipients().any(|m| r.is_match(m.address.as_str())))
             && ok(&self.subject, &mail.subject)
             && ok(&self.body, &mail.text)
     }

@@ -43,12 +43,19 @@ pub struct ThreadResult {
 }
 
 /// Finds the ticket `mail` answers, if any.
-pub async fn find_ticket(store: &Store, tag: &SubjectTag, mail: &InboundMail<'_>) -> Result<ThreadResult, StoreError> {
+pub async fn find_ticket(
+    store: &Store,
+    tag: &SubjectTag,
+    mail: &InboundMail<'_>,
+) -> Result<ThreadResult, StoreError> {
     let mut result = ThreadResult::default();
     if let Some(number) = tag.find(&mail.subject) {
         match store.ticket_by_number(&number).await? {
             Some(ticket) => {
-                result.threaded = Some(Threaded { ticket, signal: ThreadSignal::Tag });
+                result.threaded = Some(Threaded {
+                    ticket,
+                    signal: ThreadSignal::Tag,
+                });
                 return Ok(result);
             }
             None => result.unknown_tag = Some(number),
@@ -58,7 +65,12 @@ pub async fn find_ticket(store: &Store, tag: &SubjectTag, mail: &InboundMail<'_>
         .in_reply_to
         .iter()
         .map(|id| (id, ThreadSignal::InReplyTo(id.clone())))
-        .chain(mail.references.iter().rev().map(|id| (id, ThreadSignal::References(id.clone()))));
+        .chain(
+            mail.references
+                .iter()
+                .rev()
+                .map(|id| (id, ThreadSignal::References(id.clone()))),
+        );
     for (id, signal) in candidates {
         if let Some(number) = store.ticket_for_message_id(id).await?
             && let Some(ticket) = store.ticket_by_number(&number).await?
@@ -89,7 +101,8 @@ pub async fn find_bounced_ticket(
             return Ok(Some(ticket));
         }
     }
-    let subjects = std::iter::once(mail.subject.as_str()).chain(mail.embedded.iter().filter_map(|e| e.subject.as_deref()));
+    let subjects = std::iter::once(mail.subject.as_str())
+        .chain(mail.embedded.iter().filter_map(|e| e.subject.as_deref()));
     for subject in subjects {
         if let Some(number) = tag.find(subject)
             && let Some(ticket) = store.ticket_by_number(&number).await?

@@ -7,7 +7,8 @@ use sqlx::{Any, Row, Transaction};
 
 use super::{Doing, Store, StoreError, to_millis};
 use crate::domain::{
-    Direction, EmailAddress, Impact, Notification, Priority, Status, TicketNumber, TicketType, Urgency, Visibility,
+    Direction, EmailAddress, Impact, Notification, Priority, Status, TicketNumber, TicketType,
+    Urgency, Visibility,
 };
 
 /// A ticket to open.
@@ -73,7 +74,11 @@ pub enum InboundWrite {
     /// Open a new ticket with the article as its first one.
     Open(Box<NewTicket>),
     /// Add a comment to a ticket, moving it to `new_status` when given.
-    Comment { ticket_id: i64, new_status: Option<Status>, add_observers: Vec<EmailAddress> },
+    Comment {
+        ticket_id: i64,
+        new_status: Option<Status>,
+        add_observers: Vec<EmailAddress>,
+    },
     /// Record a system note on a ticket (a bounce of a notification), notifying nobody.
     Note { ticket_id: i64 },
 }
@@ -152,17 +157,25 @@ impl Store {
         .doing("recording the message")?;
         let Some(message_row) = message_row else {
             tx.rollback().await.doing("rolling back a duplicate")?;
-            let earlier = self.find_duplicate(&commit.message.message_id, &commit.message.content_digest).await?;
+            let earlier = self
+                .find_duplicate(&commit.message.message_id, &commit.message.content_digest)
+                .await?;
             return Ok(Committed::Duplicate(earlier.flatten()));
         };
-        let message_row_id: i64 = message_row.try_get("id").doing("reading the message row id")?;
+        let message_row_id: i64 = message_row
+            .try_get("id")
+            .doing("reading the message row id")?;
 
         let (ticket_id, number, outcome) = match &commit.write {
             InboundWrite::Open(ticket) => {
                 let (id, number) = insert_ticket(&mut tx, ticket, commit.at).await?;
                 (id, number.clone(), Committed::Opened(number))
             }
-            InboundWrite::Comment { ticket_id, new_status, add_observers } => {
+            InboundWrite::Comment {
+                ticket_id,
+                new_status,
+                add_observers,
+            } => {
                 let number = touch_ticket(&mut tx, *ticket_id, *new_status, at).await?;
                 for observer in add_observers {
                     insert_observer(&mut tx, *ticket_id, observer, at).await?;
@@ -176,13 +189,15 @@ impl Store {
         };
         let article_id = insert_article(&mut tx, ticket_id, &commit.article, at).await?;
         if let Some(message_id) = &commit.article.message_id {
-            sqlx::query("INSERT INTO thread_refs (message_id, ticket_id, created_at) VALUES ($1, $2, $3)")
-                .bind(message_id.clone())
-                .bind(ticket_id)
-                .bind(at)
-                .execute(&mut *tx)
-                .await
-                .doing("recording a threading reference")?;
+            sqlx::query(
+                "INSERT INTO thread_refs (message_id, ticket_id, created_at) VALUES ($1, $2, $3)",
+            )
+            .bind(message_id.clone())
+            .bind(ticket_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .doing("recording a threading reference")?;
         }
         for n in &commit.notifications {
             sqlx::query(
@@ -203,14 +218,16 @@ impl Store {
             Committed::Commented(_) => "commented",
             _ => "noted",
         };
-        sqlx::query("UPDATE messages SET outcome = $1, ticket_id = $2, article_id = $3 WHERE id = $4")
-            .bind(outcome_name)
-            .bind(ticket_id)
-            .bind(article_id)
-            .bind(message_row_id)
-            .execute(&mut *tx)
-            .await
-            .doing("linking the message to its ticket")?;
+        sqlx::query(
+            "UPDATE messages SET outcome = $1, ticket_id = $2, article_id = $3 WHERE id = $4",
+        )
+        .bind(outcome_name)
+        .bind(ticket_id)
+        .bind(article_id)
+        .bind(message_row_id)
+        .execute(&mut *tx)
+        .await
+        .doing("linking the message to its ticket")?;
         tx.commit().await.doing("committing the message")?;
         tracing::debug!(ticket = %number, article_id, "committed");
         Ok(outcome)
@@ -231,7 +248,9 @@ async fn insert_ticket(
     .fetch_one(&mut **tx)
     .await
     .doing("allocating a ticket number")?;
-    let counter: i64 = counter.try_get("last_value").doing("reading the ticket counter")?;
+    let counter: i64 = counter
+        .try_get("last_value")
+        .doing("reading the ticket counter")?;
     let number = TicketNumber::new(at, counter.max(1) as u64);
     let millis = to_millis(at);
     let row = sqlx::query(

@@ -17,7 +17,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use inbound::{Committed, InboundCommit, InboundWrite, MessageRecord, NewArticle, NewAttachment, NewTicket};
+pub use inbound::{
+    Committed, InboundCommit, InboundWrite, MessageRecord, NewArticle, NewAttachment, NewTicket,
+};
 pub use records::{ArticleRecord, AttachmentRecord, TicketDetails, TicketRecord, TicketSummary};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -34,14 +36,24 @@ pub enum Backend {
 /// same operation may succeed later (and so whether the mail must be kept for a retry).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the database {url}: {source}; check [database] url and that the server or directory is reachable")]
+    #[error(
+        "cannot open the database {url}: {source}; check [database] url and that the server or directory is reachable"
+    )]
     Connect { url: String, source: sqlx::Error },
     #[error("cannot prepare the directory {path} for the SQLite database: {source}")]
-    CreateDir { path: String, source: std::io::Error },
-    #[error("cannot apply the database migrations: {0}; run `ticketgate migrate` to see the failing step")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "cannot apply the database migrations: {0}; run `ticketgate migrate` to see the failing step"
+    )]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the database failed while {doing}: {source}")]
-    Query { doing: &'static str, source: sqlx::Error },
+    Query {
+        doing: &'static str,
+        source: sqlx::Error,
+    },
     #[error("the database holds a value ticketgate cannot read ({0}); was it edited by hand?")]
     Corrupt(String),
 }
@@ -56,11 +68,19 @@ impl StoreError {
             StoreError::Migrate(_) | StoreError::Corrupt(_) => return false,
         };
         match sqlx_error {
-            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_) => true,
             sqlx::Error::Database(db) => {
                 let msg = db.message().to_ascii_lowercase();
-                msg.contains("locked") || msg.contains("busy") || msg.contains("disk") || msg.contains("full")
-                    || db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("53") || c == "40001" || c == "40P01")
+                msg.contains("locked")
+                    || msg.contains("busy")
+                    || msg.contains("disk")
+                    || msg.contains("full")
+                    || db.code().is_some_and(|c| {
+                        c.starts_with("08") || c.starts_with("53") || c == "40001" || c == "40P01"
+                    })
             }
             _ => false,
         }
@@ -90,19 +110,37 @@ impl Store {
     /// file and its directory when missing. Does not migrate: call [`Store::migrate`].
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
         let redacted = crate::config::DatabaseUrl::redact(url);
-        let connect_err = |source| StoreError::Connect { url: redacted.clone(), source };
+        let connect_err = |source| StoreError::Connect {
+            url: redacted.clone(),
+            source,
+        };
         let mut full_url = url.to_string();
         if backend == Backend::Sqlite {
-            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
             let path = path.split('?').next().unwrap_or(path);
-            if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|source| StoreError::CreateDir { path: dir.display().to_string(), source })?;
+            if let Some(dir) = Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
             }
             if !url.contains("mode=") {
-                full_url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+                full_url.push_str(if url.contains('?') {
+                    "&mode=rwc"
+                } else {
+                    "?mode=rwc"
+                });
             }
         }
         let options = AnyConnectOptions::from_str(&full_url).map_err(connect_err)?;
@@ -157,9 +195,13 @@ fn to_millis(at: DateTime<Utc>) -> i64 {
 }
 
 fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
-    Utc.timestamp_millis_opt(ms).single().ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
 }
 
 fn parse_stored<T: FromStr>(column: &str, value: &str) -> Result<T, StoreError> {
-    value.parse().map_err(|_| StoreError::Corrupt(format!("{column} = {value:?}")))
+    value
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("{column} = {value:?}")))
 }

@@ -6,7 +6,10 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{StoreError, from_millis, parse_stored};
-use crate::domain::{Direction, EmailAddress, Impact, Priority, Status, TicketNumber, TicketType, Urgency, Visibility};
+use crate::domain::{
+    Direction, EmailAddress, Impact, Priority, Status, TicketNumber, TicketType, Urgency,
+    Visibility,
+};
 
 /// A ticket's own fields, as listed.
 #[derive(Debug, Clone, Serialize)]
@@ -87,8 +90,14 @@ pub struct TicketDetails {
     pub articles: Vec<ArticleRecord>,
 }
 
-fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(row: &'r AnyRow, column: &'static str) -> Result<T, StoreError> {
-    row.try_get(column).map_err(|source| StoreError::Query { doing: "reading a row", source })
+fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
+    row: &'r AnyRow,
+    column: &'static str,
+) -> Result<T, StoreError> {
+    row.try_get(column).map_err(|source| StoreError::Query {
+        doing: "reading a row",
+        source,
+    })
 }
 
 fn opt_millis(v: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -135,7 +144,9 @@ impl TicketRecord {
             customer_reference: get(row, "customer_reference")?,
             language: get(row, "language")?,
             assignee: get(row, "assignee")?,
-            follow_up_of: follow_up.map(|n| parse_stored("follow_up_of", &n)).transpose()?,
+            follow_up_of: follow_up
+                .map(|n| parse_stored("follow_up_of", &n))
+                .transpose()?,
             observers: Vec::new(),
             created_at: from_millis(get(row, "created_at")?)?,
             updated_at: from_millis(get(row, "updated_at")?)?,

@@ -2,12 +2,18 @@
 
 use sqlx::Row;
 
-use super::{ArticleRecord, AttachmentRecord, Doing, Store, StoreError, TicketDetails, TicketRecord, TicketSummary};
+use super::{
+    ArticleRecord, AttachmentRecord, Doing, Store, StoreError, TicketDetails, TicketRecord,
+    TicketSummary,
+};
 use crate::domain::{EmailAddress, Status, TicketNumber};
 
 impl Store {
     /// The ticket with this number, with its observers.
-    pub async fn ticket_by_number(&self, number: &TicketNumber) -> Result<Option<TicketRecord>, StoreError> {
+    pub async fn ticket_by_number(
+        &self,
+        number: &TicketNumber,
+    ) -> Result<Option<TicketRecord>, StoreError> {
         const SQL: &str = "SELECT t.*, f.number AS follow_up_number FROM tickets t \
              LEFT JOIN tickets f ON f.id = t.follow_up_of WHERE t.number = $1";
         let row = sqlx::query(SQL)
@@ -22,22 +28,28 @@ impl Store {
     }
 
     async fn observers(&self, ticket_id: i64) -> Result<Vec<EmailAddress>, StoreError> {
-        let rows = sqlx::query("SELECT email FROM observers WHERE ticket_id = $1 ORDER BY added_at, email")
-            .bind(ticket_id)
-            .fetch_all(&self.pool)
-            .await
-            .doing("reading a ticket's observers")?;
+        let rows = sqlx::query(
+            "SELECT email FROM observers WHERE ticket_id = $1 ORDER BY added_at, email",
+        )
+        .bind(ticket_id)
+        .fetch_all(&self.pool)
+        .await
+        .doing("reading a ticket's observers")?;
         rows.iter()
             .map(|r| {
                 let email: String = r.try_get("email").doing("reading an observer")?;
-                EmailAddress::parse(&email).map_err(|_| StoreError::Corrupt(format!("observer {email:?}")))
+                EmailAddress::parse(&email)
+                    .map_err(|_| StoreError::Corrupt(format!("observer {email:?}")))
             })
             .collect()
     }
 
     /// The ticket a Message-ID belongs to (a customer's mail or one of our notifications).
     /// The most recent reference wins when broken mailers reused an id.
-    pub async fn ticket_for_message_id(&self, message_id: &str) -> Result<Option<TicketNumber>, StoreError> {
+    pub async fn ticket_for_message_id(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<TicketNumber>, StoreError> {
         let row = sqlx::query(
             "SELECT t.number FROM thread_refs r JOIN tickets t ON t.id = r.ticket_id \
              WHERE r.message_id = $1 ORDER BY r.created_at DESC LIMIT 1",
@@ -54,39 +66,47 @@ impl Store {
     }
 
     /// Tickets, most recently updated first, optionally of one status.
-    pub async fn list_tickets(&self, status: Option<Status>) -> Result<Vec<TicketSummary>, StoreError> {
-        let rows = match status {
-            Some(s) => {
-                sqlx::query(
+    pub async fn list_tickets(
+        &self,
+        status: Option<Status>,
+    ) -> Result<Vec<TicketSummary>, StoreError> {
+        let rows =
+            match status {
+                Some(s) => sqlx::query(
                     "SELECT number, title, status, priority, requester, updated_at FROM tickets \
                      WHERE status = $1 ORDER BY updated_at DESC, id DESC",
                 )
                 .bind(s.as_str().to_string())
                 .fetch_all(&self.pool)
-                .await
-            }
-            None => {
-                sqlx::query(
+                .await,
+                None => sqlx::query(
                     "SELECT number, title, status, priority, requester, updated_at FROM tickets \
                      ORDER BY updated_at DESC, id DESC",
                 )
                 .fetch_all(&self.pool)
-                .await
+                .await,
             }
-        }
-        .doing("listing tickets")?;
+            .doing("listing tickets")?;
         rows.iter().map(TicketSummary::from_row).collect()
     }
 
     /// A ticket with every article and attachment, oldest article first.
-    pub async fn ticket_details(&self, number: &TicketNumber) -> Result<Option<TicketDetails>, StoreError> {
-        let Some(ticket) = self.ticket_by_number(number).await? else { return Ok(None) };
+    pub async fn ticket_details(
+        &self,
+        number: &TicketNumber,
+    ) -> Result<Option<TicketDetails>, StoreError> {
+        let Some(ticket) = self.ticket_by_number(number).await? else {
+            return Ok(None);
+        };
         let rows = sqlx::query("SELECT * FROM articles WHERE ticket_id = $1 ORDER BY id")
             .bind(ticket.id)
             .fetch_all(&self.pool)
             .await
             .doing("reading a ticket's articles")?;
-        let mut articles = rows.iter().map(ArticleRecord::from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut articles = rows
+            .iter()
+            .map(ArticleRecord::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         let rows = sqlx::query(
             "SELECT a.* FROM attachments a JOIN articles r ON r.id = a.article_id \
              WHERE r.ticket_id = $1 ORDER BY a.id",
