@@ -166,7 +166,8 @@ pub fn write_atomically(
     result.map_err(err)
 }
 
-fn unique_suffix() -> u64 {
+/// A number no other call in this process got: for temporary file names.
+pub(crate) fn unique_suffix() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     COUNTER.fetch_add(1, Ordering::Relaxed)

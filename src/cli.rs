@@ -13,7 +13,7 @@ use ticketgate::clock::SystemClock;
 use ticketgate::config::Settings;
 use ticketgate::domain::{Status, TicketNumber};
 use ticketgate::intake::paths::{Input, expand};
-use ticketgate::intake::{Ingestor, RawMessage, Report, RetryPolicy};
+use ticketgate::intake::{Ingestor, RawMessage, Received, Report, RetryPolicy};
 use ticketgate::pipeline::{Pipeline, human_size};
 use ticketgate::quarantine::Quarantine;
 
@@ -151,7 +151,6 @@ async fn ingest(settings: Settings, paths: &[PathBuf], json: bool) -> ExitCode {
         }
     };
     let from_stdin = inputs.contains(&Input::Stdin);
-    let limit = settings.max_message_bytes;
     let ingestor = match pipeline(settings).await {
         Ok(p) => Ingestor::new(p),
         Err(e) => {
@@ -166,8 +165,16 @@ async fn ingest(settings: Settings, paths: &[PathBuf], json: bool) -> ExitCode {
     };
     let mut any_quarantined = false;
     for input in inputs {
-        let message = match input.read(limit) {
-            Ok(m) => m,
+        let received = input
+            .open()
+            .and_then(|reader| ingestor.read_message(&input.name(), reader));
+        let message = match received {
+            Ok(Received::Message(m)) => m,
+            Ok(Received::TooLarge(report)) => {
+                any_quarantined = true;
+                print_report(&report, json);
+                continue;
+            }
             Err(e) => {
                 eprintln!("ticketgate: cannot read {}: {e}", input.name());
                 if input == Input::Stdin {
@@ -233,12 +240,9 @@ fn print_report(report: &Report, json: bool) {
 }
 
 async fn explain(settings: Settings, file: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let limit = settings.max_message_bytes;
-    let message = Input::File(file.to_path_buf())
-        .read(limit)
-        .with_context(|| format!("cannot read {}", file.display()))?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let pipeline = pipeline(settings).await?;
-    let trace = pipeline.explain(&message.bytes).await?;
+    let trace = pipeline.explain(&bytes).await?;
     for step in &trace.steps {
         println!("{step}");
     }
@@ -385,9 +389,9 @@ async fn quarantine(settings: Settings, command: QuarantineCommand) -> anyhow::R
             {
                 Ok(outcome) => {
                     q.remove(&id)?;
-                    let report = ticketgate::intake::Report {
+                    let report = Report {
                         source: id.clone(),
-                        ..report_of(&message.source, outcome)
+                        ..Report::from_outcome(&message.source, &outcome)
                     };
                     println!("{}", report.line());
                     Ok(ExitCode::SUCCESS)
@@ -404,10 +408,6 @@ async fn quarantine(settings: Settings, command: QuarantineCommand) -> anyhow::R
             }
         }
     }
-}
-
-fn report_of(source: &str, outcome: ticketgate::pipeline::Outcome) -> Report {
-    Report::from_outcome(source, &outcome)
 }
 
 async fn migrate(settings: Settings) -> anyhow::Result<ExitCode> {

@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::attachments::{FileStoreError, sha256_hex, write_atomically};
+use std::io::{Read, Write};
+
+use sha2::{Digest, Sha256};
+
+use crate::attachments::{FileStoreError, write_atomically};
 
 /// Why the quarantine could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -65,25 +69,60 @@ impl Quarantine {
         attempts: u32,
         at: DateTime<Utc>,
     ) -> Result<QuarantineEntry, QuarantineError> {
+        self.put_reader(raw, source, reason, attempts, at)
+    }
+
+    /// Keeps a message read from `reader`, streamed to disk so that a giant message is
+    /// kept whole without being held in memory.
+    pub fn put_reader(
+        &self,
+        mut reader: impl Read,
+        source: &str,
+        reason: &str,
+        attempts: u32,
+        at: DateTime<Utc>,
+    ) -> Result<QuarantineEntry, QuarantineError> {
+        let staging = self.dir.join(format!(
+            ".incoming-{}-{}",
+            std::process::id(),
+            crate::attachments::unique_suffix()
+        ));
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        write_atomically(&staging, |file| {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = reader.read(&mut buf)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                hasher.update(&buf[..n]);
+                size += n as u64;
+                file.write_all(&buf[..n])?;
+            }
+        })?;
+        let digest = hex::encode(hasher.finalize());
         let existing = self
             .list()?
             .into_iter()
-            .find(|e| e.id.ends_with(&sha256_hex(raw)[..8]) && e.size == raw.len() as u64);
+            .find(|e| e.id.ends_with(&digest[..8]) && e.size == size);
         let id = match &existing {
             Some(e) => e.id.clone(),
-            None => format!("{}-{}", at.format("%Y%m%dT%H%M%S"), &sha256_hex(raw)[..8]),
+            None => format!("{}-{}", at.format("%Y%m%dT%H%M%S"), &digest[..8]),
         };
+        let target = self.dir.join(format!("{id}.eml"));
+        std::fs::rename(&staging, &target).map_err(|source| QuarantineError::Read {
+            path: target,
+            source,
+        })?;
         let entry = QuarantineEntry {
-            id: id.clone(),
+            id,
             source: source.to_string(),
             reason: reason.to_string(),
             attempts: attempts + existing.map_or(0, |e| e.attempts),
             quarantined_at: at,
-            size: raw.len() as u64,
+            size,
         };
-        write_atomically(&self.dir.join(format!("{id}.eml")), |f| {
-            std::io::Write::write_all(f, raw)
-        })?;
         self.save(&entry)?;
         Ok(entry)
     }
@@ -91,7 +130,7 @@ impl Quarantine {
     fn save(&self, entry: &QuarantineEntry) -> Result<(), QuarantineError> {
         let json = serde_json::to_vec_pretty(entry).expect("entries always serialize");
         write_atomically(&self.dir.join(format!("{}.json", entry.id)), |f| {
-            std::io::Write::write_all(f, &json)
+            f.write_all(&json)
         })?;
         Ok(())
     }

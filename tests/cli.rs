@@ -157,6 +157,22 @@ fn quarantine_retry_succeeds_once_the_cause_is_fixed() {
 }
 
 #[test]
+fn a_giant_message_on_stdin_is_streamed_whole_into_quarantine() {
+    let cli = Cli::new();
+    let giant = mail_with_attachment("giant-stdin@acme.example", 300 * 1024);
+    let mut cmd = cli.command(&["ingest", "--json"]);
+    cmd.env("TICKETGATE_MAX_MESSAGE_BYTES", "65536");
+    let out = cli.run_with(cmd, Some(&giant));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(report["outcome"], "quarantined");
+    let list: serde_json::Value =
+        serde_json::from_slice(&cli.run(&["quarantine", "list", "--json"], None).stdout).unwrap();
+    assert_eq!(list[0]["size"], giant.len());
+    assert_eq!(list[0]["source"], "stdin");
+}
+
+#[test]
 fn stdin_that_cannot_be_stored_exits_75_so_the_mta_retries() {
     let cli = Cli::new();
     let mut cmd = cli.command(&["ingest"]);

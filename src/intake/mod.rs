@@ -5,6 +5,7 @@
 pub mod maildir;
 pub mod paths;
 
+use std::io::Read;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -20,6 +21,15 @@ pub struct RawMessage {
     pub source: String,
     /// The exact bytes.
     pub bytes: Vec<u8>,
+}
+
+/// What reading a message from a source gave.
+#[derive(Debug)]
+pub enum Received {
+    /// The message, to run through the pipeline.
+    Message(RawMessage),
+    /// It was too large and went to the quarantine unread.
+    TooLarge(Report),
 }
 
 /// The outcome names of `ingest`, stable for scripts reading `--json`.
@@ -179,6 +189,33 @@ impl Ingestor {
                 }
             }
         }
+    }
+
+    /// Reads one message from `reader`. Past `max_message_bytes` it stops holding the
+    /// message in memory and streams it whole into the quarantine instead.
+    pub fn read_message(&self, source: &str, mut reader: impl Read) -> std::io::Result<Received> {
+        let limit = self.pipeline.settings().max_message_bytes;
+        let mut head = Vec::new();
+        (&mut reader).take(limit + 1).read_to_end(&mut head)?;
+        if head.len() as u64 <= limit {
+            return Ok(Received::Message(RawMessage {
+                source: source.to_string(),
+                bytes: head,
+            }));
+        }
+        let reason = crate::pipeline::too_large(limit);
+        let now = self.pipeline.clock().now();
+        let entry = self
+            .quarantine
+            .put_reader(head.chain(reader), source, &reason, 1, now)
+            .map_err(std::io::Error::other)?;
+        tracing::warn!(source, id = %entry.id, size = entry.size, "message too large: quarantined unread");
+        Ok(Received::TooLarge(Report {
+            source: source.to_string(),
+            outcome: OutcomeKind::Quarantined,
+            ticket: None,
+            reason: Some(format!("{reason} [quarantine id {}]", entry.id)),
+        }))
     }
 
     /// Puts `message` in quarantine with `reason`, after `attempts` tries.

@@ -3,7 +3,6 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::RawMessage;
 use super::maildir::Maildir;
 
 /// One thing to read a message from.
@@ -24,22 +23,11 @@ impl Input {
         }
     }
 
-    /// Reads the whole message, refusing to read more than `limit` + 1 bytes so that a giant
-    /// input is recognised as too large without being held in memory.
-    pub fn read(&self, limit: u64) -> std::io::Result<RawMessage> {
-        let mut bytes = Vec::new();
-        match self {
-            Input::Stdin => std::io::stdin()
-                .lock()
-                .take(limit + 1)
-                .read_to_end(&mut bytes)?,
-            Input::File(p) => std::fs::File::open(p)?
-                .take(limit + 1)
-                .read_to_end(&mut bytes)?,
-        };
-        Ok(RawMessage {
-            source: self.name(),
-            bytes,
+    /// Opens the input for reading.
+    pub fn open(&self) -> std::io::Result<Box<dyn Read>> {
+        Ok(match self {
+            Input::Stdin => Box::new(std::io::stdin().lock()),
+            Input::File(p) => Box::new(std::fs::File::open(p)?),
         })
     }
 }

@@ -246,10 +246,7 @@ impl Pipeline {
     fn read<'r>(&self, raw: &'r [u8]) -> Result<mail_parser::Message<'r>, ProcessError> {
         let limit = self.settings.max_message_bytes;
         if raw.len() as u64 > limit {
-            return Err(ProcessError::Rejected(format!(
-                "the message is {} bytes, over max_message_bytes = {limit}; raise the limit and retry it if it is wanted",
-                raw.len()
-            )));
+            return Err(ProcessError::Rejected(too_large(limit)));
         }
         parse::parse_message(raw)
             .map_err(|e| ProcessError::Rejected(format!("cannot parse the message: {e}")))
@@ -449,6 +446,13 @@ impl Decision {
             rule,
         }
     }
+}
+
+/// Why a message over `max_message_bytes` is quarantined unread, and what to do about it.
+pub fn too_large(limit: u64) -> String {
+    format!(
+        "the message is over max_message_bytes = {limit}; raise the limit and retry it if it is wanted"
+    )
 }
 
 /// `2.0 MB`, `350 KB`: sizes as people read them.

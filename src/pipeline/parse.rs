@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
@@ -310,11 +310,6 @@ fn content_digest(mail: &InboundMail<'_>, date_raw: Option<&str>) -> String {
         field(&a.bytes);
     }
     hex::encode(hasher.finalize())
-}
-
-/// When the message says it was written; falls back to `now` for the digest-free uses.
-pub fn written_at(mail: &InboundMail<'_>, now: DateTime<Utc>) -> DateTime<Utc> {
-    mail.date.unwrap_or(now)
 }
 
 #[cfg(test)]
