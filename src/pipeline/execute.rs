@@ -149,7 +149,11 @@ impl Pipeline {
             message,
             at,
         };
-        let committed = self.store.commit_inbound(&commit).instrument(span).await?;
+        let committed = self.store.commit_inbound(&commit).instrument(span.clone()).await?;
+        if let Committed::Opened(n) = &committed {
+            span.record("number", n.as_str());
+            span.in_scope(|| tracing::info!(requester = %commit.article.author, "ticket opened"));
+        }
         Ok(match committed {
             Committed::Opened(n) => Outcome::Created(n),
             Committed::Commented(n) | Committed::Noted(n) => Outcome::Commented(n),
