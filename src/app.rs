@@ -6,8 +6,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::Settings;
+use crate::config::{MailboxSettings, Settings};
 use crate::intake::Ingestor;
+use crate::intake::imap;
 use crate::intake::maildir::{self, Maildir};
 use crate::pipeline::Pipeline;
 use crate::store::{Store, StoreError};
@@ -36,6 +37,7 @@ pub async fn open_store(settings: &Settings) -> Result<Store, StoreError> {
 pub struct App {
     ingestor: Ingestor,
     maildir: Maildir,
+    mailboxes: Vec<MailboxSettings>,
     poll: Duration,
     retry_budget: u32,
 }
@@ -59,27 +61,41 @@ impl App {
         })?;
         let poll = Duration::from_millis(settings.poll_interval_ms);
         let retry_budget = settings.retry_budget;
+        let mailboxes = settings.mailboxes.clone();
         let pipeline = Pipeline::new(store, Arc::new(settings), clock);
         Ok(App {
             ingestor: Ingestor::new(pipeline),
             maildir,
+            mailboxes,
             poll,
             retry_budget,
         })
     }
 
-    /// Runs every intake until `shutdown` is cancelled, then closes the store.
+    /// Runs every intake (the Maildir and each IMAP mailbox, each in its own task, so one
+    /// failing never stops the others) until `shutdown` is cancelled, then closes the store.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) {
         let store = self.ingestor.pipeline().store().clone();
-        let watcher = tokio::spawn(maildir::watch(
+        let mut tasks = tokio::task::JoinSet::new();
+        for mailbox in self.mailboxes {
+            tasks.spawn(imap::watch(
+                mailbox,
+                self.ingestor.clone(),
+                self.retry_budget,
+                shutdown.clone(),
+            ));
+        }
+        tasks.spawn(maildir::watch(
             self.maildir,
             self.ingestor,
             self.poll,
             self.retry_budget,
             shutdown,
         ));
-        if let Err(e) = watcher.await {
-            tracing::error!(error = %e, "the Maildir watcher stopped abnormally");
+        while let Some(done) = tasks.join_next().await {
+            if let Err(e) = done {
+                tracing::error!(error = %e, "an intake task stopped abnormally");
+            }
         }
         store.close().await;
         tracing::info!("stopped");

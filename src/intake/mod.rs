@@ -2,6 +2,7 @@
 //! runs them through the pipeline and quarantines what cannot be handled, and the source
 //! acknowledges a message (moves, deletes, flags it) only once that returned.
 
+pub mod imap;
 pub mod maildir;
 pub mod paths;
 

@@ -149,7 +149,11 @@ impl Pipeline {
             message,
             at,
         };
-        let committed = self.store.commit_inbound(&commit).instrument(span.clone()).await?;
+        let committed = self
+            .store
+            .commit_inbound(&commit)
+            .instrument(span.clone())
+            .await?;
         if let Committed::Opened(n) = &committed {
             span.record("number", n.as_str());
             span.in_scope(|| tracing::info!(requester = %commit.article.author, "ticket opened"));
@@ -241,6 +245,7 @@ impl Pipeline {
         }
         let ticket_type: TicketType = effect
             .and_then(|e| e.ticket_type)
+            .or(self.defaults.ticket_type)
             .unwrap_or(s.ticket_defaults.ticket_type);
         let impact = effect
             .and_then(|e| e.impact)
@@ -260,6 +265,7 @@ impl Pipeline {
             requester_name: requester.name.clone(),
             organisation: organisation_of(&requester.address, &s.public_domains),
             language: language::detect(&mail.subject, &mail.text)
+                .or(self.defaults.language.as_deref())
                 .unwrap_or(&s.ticket_defaults.language)
                 .to_string(),
             follow_up_of,

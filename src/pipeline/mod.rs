@@ -132,6 +132,14 @@ enum Decision {
     },
 }
 
+/// Values for tickets opened through one intake (an IMAP mailbox), between the routing
+/// rules and the configuration's defaults.
+#[derive(Debug, Clone, Default)]
+pub struct IntakeDefaults {
+    pub ticket_type: Option<crate::domain::TicketType>,
+    pub language: Option<String>,
+}
+
 /// The mail-to-ticket pipeline, with everything it writes to.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -139,6 +147,7 @@ pub struct Pipeline {
     files: FileStore,
     settings: Arc<Settings>,
     clock: Arc<dyn Clock>,
+    defaults: IntakeDefaults,
 }
 
 impl Pipeline {
@@ -149,6 +158,15 @@ impl Pipeline {
             store,
             settings,
             clock,
+            defaults: IntakeDefaults::default(),
+        }
+    }
+
+    /// The same pipeline, giving new tickets the defaults of one intake.
+    pub fn with_defaults(&self, defaults: IntakeDefaults) -> Self {
+        Self {
+            defaults,
+            ..self.clone()
         }
     }
 

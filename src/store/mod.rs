@@ -6,6 +6,7 @@
 //! folder because their DDL differs.
 
 mod inbound;
+mod mailboxes;
 mod records;
 mod tickets;
 
@@ -20,6 +21,7 @@ use sqlx::{AnyPool, Executor};
 pub use inbound::{
     Committed, InboundCommit, InboundWrite, MessageRecord, NewArticle, NewAttachment, NewTicket,
 };
+pub use mailboxes::MailboxCursor;
 pub use records::{ArticleRecord, AttachmentRecord, TicketDetails, TicketRecord, TicketSummary};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

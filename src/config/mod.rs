@@ -8,6 +8,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod mailbox;
+
+pub use mailbox::{
+    MailboxAuth, MailboxSettings, OAuth2Endpoint, ProcessedAction, SecretSource, TlsMode,
+    TokenSource,
+};
+
 use crate::domain::{EmailAddress, Impact, SubjectTag, TicketType, Urgency};
 use crate::pipeline::route::{RoutingRule, RoutingRuleSpec};
 
@@ -106,6 +113,7 @@ struct RawConfig {
     intake: RawIntake,
     routing: Vec<RoutingRuleSpec>,
     agent: Vec<RawAgent>,
+    mailbox: Vec<mailbox::RawMailbox>,
 }
 
 impl Default for RawConfig {
@@ -124,6 +132,7 @@ impl Default for RawConfig {
             intake: RawIntake::default(),
             routing: Vec::new(),
             agent: Vec::new(),
+            mailbox: Vec::new(),
         }
     }
 }
@@ -293,6 +302,8 @@ pub struct Settings {
     pub routing: Vec<RoutingRule>,
     /// Known agents.
     pub agents: Vec<Agent>,
+    /// IMAP mailboxes to watch.
+    pub mailboxes: Vec<MailboxSettings>,
 }
 
 impl Settings {
@@ -463,6 +474,23 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
             Err(errs) => errors.extend(errs),
         }
     }
+    let mut mailboxes: Vec<MailboxSettings> = Vec::new();
+    for (i, m) in raw.mailbox.into_iter().enumerate() {
+        match m.validate(i) {
+            Ok(m) if mailboxes.iter().any(|o| o.name == m.name) => errors.push(format!(
+                "mailbox[{i}].name: `{}` is used by another mailbox",
+                m.name
+            )),
+            Ok(m) => mailboxes.push(m),
+            Err(errs) => errors.extend(errs),
+        }
+    }
+    let mut own_addresses = own_addresses;
+    for m in &mailboxes {
+        if !own_addresses.iter().any(|a| a.same_mailbox(&m.address)) {
+            own_addresses.push(m.address.clone());
+        }
+    }
     let database_url =
         raw.database.url.clone().unwrap_or_else(|| {
             format!("sqlite://{}", raw.data_dir.join("ticketgate.db").display())
@@ -514,6 +542,7 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         retry_budget: raw.intake.retry_budget,
         routing,
         agents,
+        mailboxes,
     })
 }
 
@@ -589,7 +618,7 @@ mod tests {
 
     #[test]
     fn example_file_documents_a_valid_configuration() {
-        let text = include_str!("../config/ticketgate.example.toml");
+        let text = include_str!("../../config/ticketgate.example.toml");
         load(text, &[]).unwrap();
     }
 }

@@ -1,0 +1,177 @@
+//! IMAP intake: each configured mailbox is watched by its own task, with IDLE where the
+//! server offers it. A message is moved (or flagged, or deleted) on the server only after
+//! its ticket is committed; a crash in between makes it come back as a duplicate, which is
+//! then acknowledged. Lost connections and refused logins are retried with capped
+//! exponential backoff, each change of state logged once.
+
+mod connection;
+mod session;
+mod token;
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::Ingestor;
+use crate::config::MailboxSettings;
+use crate::store::StoreError;
+use connection::{open_session, tls_config};
+use session::MailboxWorker;
+use token::TokenProvider;
+
+/// What went wrong with a mailbox. Every variant says what to check.
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error("cannot connect to {address}: {source}")]
+    Connect {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("TLS with {host} failed: {message}")]
+    Tls { host: String, message: String },
+    #[error("cannot use ca_file {path}: {message}")]
+    CaFile { path: String, message: String },
+    #[error("no answer from {host}:{port} within 30 s")]
+    Timeout { host: String, port: u16 },
+    #[error(
+        "login refused for {user} at {address}: {message}; check the username and the password or token"
+    )]
+    LoginRefused {
+        user: String,
+        address: String,
+        message: String,
+    },
+    #[error("cannot read the mailbox password: {0}")]
+    Secret(String),
+    #[error("cannot get an XOAUTH2 token: {0}")]
+    Token(String),
+    #[error("the server failed while {doing}: {source}")]
+    Protocol {
+        doing: &'static str,
+        source: async_imap::error::Error,
+    },
+    #[error("the folder {folder} cannot be used: {message}")]
+    Folder { folder: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Capped exponential backoff with jitter, so that many daemons do not reconnect in step.
+#[derive(Debug)]
+struct Backoff {
+    first: Duration,
+    max: Duration,
+    failures: u32,
+}
+
+impl Backoff {
+    fn new(first: Duration, max: Duration) -> Self {
+        Self {
+            first,
+            max,
+            failures: 0,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.failures = 0;
+    }
+
+    /// The pause before the next attempt: doubling from `first` up to `max`, then a random
+    /// half of it taken off.
+    fn next(&mut self) -> Duration {
+        let exp = self
+            .first
+            .saturating_mul(1 << self.failures.min(16))
+            .min(self.max);
+        self.failures += 1;
+        exp.mul_f64(0.5 + fastrand::f64() * 0.5)
+    }
+}
+
+/// Watches one mailbox until `shutdown`, reconnecting as long as it takes. Returns only on
+/// shutdown, or at once when its TLS settings cannot be used (a configuration error).
+pub async fn watch(
+    mailbox: MailboxSettings,
+    ingestor: Ingestor,
+    retry_budget: u32,
+    shutdown: CancellationToken,
+) {
+    use tracing::Instrument;
+    let span = tracing::info_span!("mailbox", name = %mailbox.name);
+    supervise(mailbox, ingestor, retry_budget, shutdown)
+        .instrument(span)
+        .await
+}
+
+async fn supervise(
+    mailbox: MailboxSettings,
+    ingestor: Ingestor,
+    retry_budget: u32,
+    shutdown: CancellationToken,
+) {
+    let tls = match tls_config(&mailbox) {
+        Ok(tls) => tls,
+        Err(e) => {
+            tracing::error!(error = %e, "mailbox not watched");
+            return;
+        }
+    };
+    let tokens = TokenProvider::new(&mailbox, tls.clone());
+    let mut worker = MailboxWorker::new(mailbox.clone(), ingestor, retry_budget);
+    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(300));
+    let mut last_error: Option<String> = None;
+    while !shutdown.is_cancelled() {
+        let opened = tokio::select! {
+            r = open_session(&mailbox, &tls, &tokens) => r,
+            _ = shutdown.cancelled() => break,
+        };
+        let error = match opened {
+            Ok(session) => {
+                match last_error.take() {
+                    Some(_) => tracing::info!(host = %mailbox.host, "connected again"),
+                    None => {
+                        tracing::info!(host = %mailbox.host, folder = %mailbox.folder, "connected")
+                    }
+                }
+                backoff.reset();
+                match worker.run(session, &shutdown).await {
+                    Ok(()) => break,
+                    Err(e) => e,
+                }
+            }
+            Err(e) => e,
+        };
+        let text = error.to_string();
+        let pause = backoff.next();
+        if last_error.as_deref() != Some(text.as_str()) {
+            tracing::error!(error = %text, "mailbox unavailable; retrying with backoff");
+        } else {
+            tracing::debug!(error = %text, retry_in = ?pause, "still unavailable");
+        }
+        last_error = Some(text);
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = shutdown.cancelled() => break,
+        }
+    }
+    tracing::info!("mailbox watcher stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap_with_jitter() {
+        let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(8));
+        let pauses: Vec<Duration> = (0..6).map(|_| b.next()).collect();
+        for (i, p) in pauses.iter().enumerate() {
+            let full = Duration::from_secs(1 << i.min(3));
+            assert!(*p <= full && *p >= full / 2, "pause {i}: {p:?}");
+        }
+        b.reset();
+        assert!(b.next() <= Duration::from_secs(1));
+    }
+}

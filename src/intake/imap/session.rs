@@ -1,0 +1,416 @@
+//! One connected session on a mailbox: select the folder, take every message after the
+//! cursor in UID order and in bounded batches, run each through the pipeline, acknowledge
+//! the batch on the server, save the cursor; then IDLE (or poll) and do it again.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use tokio_util::sync::CancellationToken;
+
+use super::ImapError;
+use super::connection::ImapSession;
+use crate::config::{MailboxSettings, ProcessedAction};
+use crate::intake::{Ingestor, Received};
+use crate::pipeline::IntakeDefaults;
+use crate::store::MailboxCursor;
+
+/// What the server can do, read once per session.
+#[derive(Debug, Clone, Copy)]
+struct Capabilities {
+    idle: bool,
+    r#move: bool,
+    uidplus: bool,
+}
+
+/// How a pass over the folder ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Pass {
+    /// Everything after the cursor was handled.
+    Done,
+    /// A message failed for a temporary reason and was kept: wait, then try again.
+    Deferred,
+    /// Shutdown was asked for.
+    Stopped,
+}
+
+/// Works one mailbox, across reconnections (it keeps the retry counts).
+pub(super) struct MailboxWorker {
+    mailbox: MailboxSettings,
+    ingestor: Ingestor,
+    retry_budget: u32,
+    /// Temporary failures per UID, for the retry budget.
+    attempts: HashMap<u32, u32>,
+}
+
+fn protocol(doing: &'static str) -> impl Fn(async_imap::error::Error) -> ImapError {
+    move |source| ImapError::Protocol { doing, source }
+}
+
+impl MailboxWorker {
+    pub(super) fn new(mailbox: MailboxSettings, ingestor: Ingestor, retry_budget: u32) -> Self {
+        let defaults = IntakeDefaults {
+            ticket_type: mailbox.ticket_type,
+            language: mailbox.language.clone(),
+        };
+        let ingestor = Ingestor::new(ingestor.pipeline().with_defaults(defaults));
+        Self {
+            mailbox,
+            ingestor,
+            retry_budget,
+            attempts: HashMap::new(),
+        }
+    }
+
+    /// Runs the session until shutdown (`Ok`) or until the connection fails (`Err`).
+    pub(super) async fn run(
+        &mut self,
+        mut session: ImapSession,
+        shutdown: &CancellationToken,
+    ) -> Result<(), ImapError> {
+        let caps = session
+            .capabilities()
+            .await
+            .map_err(protocol("reading capabilities"))?;
+        let caps = Capabilities {
+            idle: caps.has_str("IDLE"),
+            r#move: caps.has_str("MOVE"),
+            uidplus: caps.has_str("UIDPLUS"),
+        };
+        if let ProcessedAction::Move(folder) = &self.mailbox.processed {
+            // Creating an existing folder fails harmlessly; a real problem shows at MOVE.
+            let _ = session.create(folder).await;
+        }
+        let selected =
+            session
+                .select(&self.mailbox.folder)
+                .await
+                .map_err(|e| ImapError::Folder {
+                    folder: self.mailbox.folder.clone(),
+                    message: e.to_string(),
+                })?;
+        let uid_validity = selected.uid_validity.ok_or_else(|| ImapError::Folder {
+            folder: self.mailbox.folder.clone(),
+            message: "the server gives no UIDVALIDITY".into(),
+        })?;
+        let mut cursor = self.cursor(uid_validity).await?;
+        let mut deferred_pause = Duration::from_secs(1);
+        loop {
+            while session.unsolicited_responses.try_recv().is_ok() {}
+            match self.pass(&mut session, &mut cursor, caps, shutdown).await? {
+                Pass::Stopped => break,
+                Pass::Deferred => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(deferred_pause) => {}
+                        _ = shutdown.cancelled() => break,
+                    }
+                    deferred_pause = (deferred_pause * 2).min(Duration::from_secs(300));
+                    session
+                        .noop()
+                        .await
+                        .map_err(protocol("checking the connection"))?;
+                    continue;
+                }
+                Pass::Done => deferred_pause = Duration::from_secs(1),
+            }
+            if shutdown.is_cancelled() {
+                break;
+            }
+            let stop = if caps.idle {
+                let (s, stop) = self.idle(session, shutdown).await?;
+                session = s;
+                stop
+            } else {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.mailbox.poll_interval) => false,
+                    _ = shutdown.cancelled() => true,
+                }
+            };
+            if stop {
+                break;
+            }
+        }
+        if let Err(e) = session.logout().await {
+            tracing::debug!(error = %e, "logout failed");
+        }
+        Ok(())
+    }
+
+    /// The saved cursor, reset when the folder's UIDVALIDITY changed.
+    async fn cursor(&self, uid_validity: u32) -> Result<MailboxCursor, ImapError> {
+        let store = self.ingestor.pipeline().store();
+        let fresh = MailboxCursor {
+            uid_validity,
+            last_uid: 0,
+        };
+        match store.mailbox_cursor(&self.mailbox.name).await? {
+            Some(c) if c.uid_validity == uid_validity => Ok(c),
+            Some(c) => {
+                tracing::warn!(
+                    old = c.uid_validity,
+                    new = uid_validity,
+                    "the folder's UIDVALIDITY changed: reading it all again (known mail is recognised as duplicate)"
+                );
+                Ok(fresh)
+            }
+            None => Ok(fresh),
+        }
+    }
+
+    /// Handles every message after the cursor, a batch at a time.
+    async fn pass(
+        &mut self,
+        session: &mut ImapSession,
+        cursor: &mut MailboxCursor,
+        caps: Capabilities,
+        shutdown: &CancellationToken,
+    ) -> Result<Pass, ImapError> {
+        let mut uids: Vec<u32> = session
+            .uid_search(format!("UID {}:*", cursor.last_uid.saturating_add(1)))
+            .await
+            .map_err(protocol("searching new messages"))?
+            .into_iter()
+            .filter(|uid| *uid > cursor.last_uid)
+            .collect();
+        uids.sort_unstable();
+        for batch in uids.chunks(self.mailbox.batch_size as usize) {
+            let bodies = fetch(session, batch).await?;
+            let mut handled = Vec::new();
+            let mut outcome = Pass::Done;
+            let mut passed = cursor.last_uid;
+            for &uid in batch {
+                if shutdown.is_cancelled() {
+                    outcome = Pass::Stopped;
+                    break;
+                }
+                let Some(bytes) = bodies.get(&uid) else {
+                    tracing::error!(
+                        uid,
+                        "the server did not give this message; it is left on the server"
+                    );
+                    passed = uid;
+                    continue;
+                };
+                if self.handle(uid, bytes).await {
+                    handled.push(uid);
+                    passed = uid;
+                } else {
+                    outcome = Pass::Deferred;
+                    break;
+                }
+            }
+            self.acknowledge(session, &handled, caps).await?;
+            if passed != cursor.last_uid {
+                cursor.last_uid = passed;
+                let now = self.ingestor.pipeline().clock().now();
+                self.ingestor
+                    .pipeline()
+                    .store()
+                    .save_mailbox_cursor(&self.mailbox.name, *cursor, now)
+                    .await?;
+            }
+            if outcome != Pass::Done {
+                return Ok(outcome);
+            }
+        }
+        Ok(if shutdown.is_cancelled() {
+            Pass::Stopped
+        } else {
+            Pass::Done
+        })
+    }
+
+    /// Runs one message through the pipeline; `true` when it may be acknowledged.
+    async fn handle(&mut self, uid: u32, bytes: &[u8]) -> bool {
+        let source = format!("imap:{}:{uid}", self.mailbox.name);
+        let message = match self.ingestor.read_message(&source, bytes) {
+            Ok(Received::Message(m)) => m,
+            Ok(Received::TooLarge(_)) => return true,
+            Err(e) => {
+                tracing::error!(uid, error = %e, "cannot quarantine an oversized message; it is left on the server");
+                return false;
+            }
+        };
+        let attempts = self.attempts.get(&uid).copied().unwrap_or(0);
+        match self.ingestor.try_once(&message, attempts).await {
+            Ok(_) => {
+                self.attempts.remove(&uid);
+                true
+            }
+            Err(deferred) if attempts + 1 >= self.retry_budget => {
+                let reason = format!(
+                    "gave up after {} attempts: {}",
+                    attempts + 1,
+                    deferred.reason
+                );
+                match self
+                    .ingestor
+                    .quarantine_message(&message, &reason, attempts + 1)
+                {
+                    Ok(_) => {
+                        self.attempts.remove(&uid);
+                        true
+                    }
+                    Err(e) => {
+                        tracing::error!(uid, error = %e, "cannot quarantine; the message stays on the server");
+                        false
+                    }
+                }
+            }
+            Err(deferred) => {
+                tracing::warn!(uid, attempt = attempts + 1, reason = %deferred.reason, "message kept on the server for a retry");
+                self.attempts.insert(uid, attempts + 1);
+                false
+            }
+        }
+    }
+
+    /// Moves, flags or deletes handled messages, as configured.
+    async fn acknowledge(
+        &self,
+        session: &mut ImapSession,
+        uids: &[u32],
+        caps: Capabilities,
+    ) -> Result<(), ImapError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let set = uids
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        match &self.mailbox.processed {
+            ProcessedAction::Move(folder) if caps.r#move => session
+                .uid_mv(&set, folder)
+                .await
+                .map_err(protocol("moving handled messages"))?,
+            ProcessedAction::Move(folder) => {
+                session
+                    .uid_copy(&set, folder)
+                    .await
+                    .map_err(protocol("copying handled messages"))?;
+                delete(session, &set, caps).await?;
+            }
+            ProcessedAction::Seen => {
+                let updates = session
+                    .uid_store(&set, "+FLAGS.SILENT (\\Seen)")
+                    .await
+                    .map_err(protocol("flagging messages"))?;
+                updates
+                    .try_collect::<Vec<_>>()
+                    .await
+                    .map_err(protocol("flagging messages"))?;
+            }
+            ProcessedAction::Delete => delete(session, &set, caps).await?,
+        }
+        tracing::debug!(uids = %set, "acknowledged on the server");
+        Ok(())
+    }
+
+    /// IDLEs until the server reports something, the renewal time, or shutdown (`true`).
+    async fn idle(
+        &self,
+        session: ImapSession,
+        shutdown: &CancellationToken,
+    ) -> Result<(ImapSession, bool), ImapError> {
+        let mut idle = session.idle();
+        idle.init().await.map_err(protocol("starting IDLE"))?;
+        let stop = {
+            let (wait, _interrupt) = idle.wait_with_timeout(self.mailbox.idle_timeout);
+            tokio::select! {
+                r = wait => {
+                    r.map_err(protocol("waiting in IDLE"))?;
+                    false
+                }
+                _ = shutdown.cancelled() => true,
+            }
+        };
+        let session = idle.done().await.map_err(protocol("ending IDLE"))?;
+        Ok((session, stop))
+    }
+}
+
+async fn delete(session: &mut ImapSession, set: &str, caps: Capabilities) -> Result<(), ImapError> {
+    let updates = session
+        .uid_store(set, "+FLAGS.SILENT (\\Deleted)")
+        .await
+        .map_err(protocol("deleting messages"))?;
+    updates
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(protocol("deleting messages"))?;
+    if caps.uidplus {
+        let gone = session
+            .uid_expunge(set)
+            .await
+            .map_err(protocol("expunging messages"))?;
+        gone.try_collect::<Vec<_>>()
+            .await
+            .map_err(protocol("expunging messages"))?;
+    } else {
+        let gone = session
+            .expunge()
+            .await
+            .map_err(protocol("expunging messages"))?;
+        gone.try_collect::<Vec<_>>()
+            .await
+            .map_err(protocol("expunging messages"))?;
+    }
+    Ok(())
+}
+
+/// The bodies of `uids`, fetched at once; when the server refuses the batch, one by one so
+/// that a single message it will not give does not hold back the others.
+async fn fetch(
+    session: &mut ImapSession,
+    uids: &[u32],
+) -> Result<HashMap<u32, Vec<u8>>, ImapError> {
+    let set = uids
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    match fetch_set(session, &set).await {
+        Ok(bodies) => Ok(bodies),
+        Err(ImapError::Protocol {
+            source: async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_),
+            ..
+        }) if uids.len() > 1 => {
+            let mut bodies = HashMap::new();
+            for uid in uids {
+                match fetch_set(session, &uid.to_string()).await {
+                    Ok(one) => bodies.extend(one),
+                    Err(ImapError::Protocol {
+                        source:
+                            e @ (async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_)),
+                        ..
+                    }) => {
+                        tracing::error!(uid, error = %e, "the server refuses to give this message; it is left there")
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(bodies)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn fetch_set(
+    session: &mut ImapSession,
+    set: &str,
+) -> Result<HashMap<u32, Vec<u8>>, ImapError> {
+    let stream = session
+        .uid_fetch(set, "(UID BODY.PEEK[])")
+        .await
+        .map_err(protocol("fetching messages"))?;
+    let fetched: Vec<_> = stream
+        .try_collect()
+        .await
+        .map_err(protocol("fetching messages"))?;
+    Ok(fetched
+        .iter()
+        .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+        .collect())
+}
