@@ -617,6 +617,38 @@ mod tests {
     }
 
     #[test]
+    fn mailboxes_are_validated_and_their_addresses_become_ours() {
+        let ok = load(
+            "[[mailbox]]\nname = \"a\"\naddress = \"help@Example.com\"\nhost = \"127.0.0.1\"\ntls = \"none\"\n\
+             username = \"u\"\npassword = \"hunter2\"\nprocessed = \"seen\"\n",
+            &[],
+        )
+        .unwrap();
+        let m = &ok.mailboxes[0];
+        assert_eq!((m.port, m.tls, &m.processed), (143, TlsMode::None, &ProcessedAction::Seen));
+        assert!(ok.own_addresses.iter().any(|a| a.as_str() == "help@example.com"));
+        assert!(!format!("{m:?}").contains("hunter2"), "secrets stay out of logs");
+
+        let err = load(
+            "[[mailbox]]\nname = \"a\"\naddress = \"x@y.z\"\nhost = \"imap.example.com\"\ntls = \"none\"\n\
+             username = \"u\"\npassword = \"p\"\npassword_file = \"f\"\nprocessed = \"archive\"\nidle_timeout_secs = 3600\n\
+             [[mailbox]]\nname = \"b\"\naddress = \"b@y.z\"\nhost = \"h\"\nusername = \"u\"\nauth = \"xoauth2\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        for key in [
+            "mailbox[0].tls",
+            "mailbox[0].password",
+            "mailbox[0].processed",
+            "mailbox[0].idle_timeout_secs",
+            "mailbox[1].auth",
+        ] {
+            assert!(err.contains(key), "{key} missing from: {err}");
+        }
+    }
+
+    #[test]
     fn example_file_documents_a_valid_configuration() {
         let text = include_str!("../../config/ticketgate.example.toml");
         load(text, &[]).unwrap();
