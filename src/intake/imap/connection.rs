@@ -195,16 +195,22 @@ async fn handshake(
     })
 }
 
-/// The XOAUTH2 initial response (RFC 7628 style, as Google and Microsoft take it).
+/// The XOAUTH2 exchange, as Google, Microsoft and Dovecot take it: the credentials first;
+/// a second challenge carries the server's error, which is answered with an empty line so
+/// that the server ends with NO instead of waiting.
 struct XOAuth2 {
     user: String,
     token: String,
+    sent: bool,
 }
 
 impl async_imap::Authenticator for XOAuth2 {
     type Response = String;
 
     fn process(&mut self, _challenge: &[u8]) -> String {
+        if std::mem::replace(&mut self.sent, true) {
+            return String::new();
+        }
         format!("user={}\x01auth=Bearer {}\x01\x01", self.user, self.token)
     }
 }
@@ -229,10 +235,7 @@ async fn login(
         }
         MailboxAuth::XOAuth2(_) => {
             let token = tokens.access_token().await?;
-            let auth = XOAuth2 {
-                user: mailbox.username.clone(),
-                token,
-            };
+            let auth = XOAuth2 { user: mailbox.username.clone(), token, sent: false };
             client
                 .authenticate("XOAUTH2", auth)
                 .await
