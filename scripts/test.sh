@@ -15,6 +15,33 @@ for component in rustfmt clippy; do
     fi
 done
 
+# The IMAP tests start private Dovecot instances of their own (tests/dovecot.rs) and skip
+# when Dovecot is missing. Debian keeps it in /usr/sbin, off a normal user's PATH. The
+# package may start a system Dovecot on 143/993: stop it, the tests need none.
+# openssl makes their self-signed certificates.
+if { ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; } || ! command -v openssl >/dev/null 2>&1; then
+    as_root=()
+    can_install=yes
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+            as_root=(sudo -n)
+        else
+            can_install=no
+        fi
+    fi
+    command -v apt-get >/dev/null 2>&1 || can_install=no
+    if [ "$can_install" = no ]; then
+        echo "dovecot or openssl not found: the IMAP tests will be skipped (install them with: sudo apt-get install dovecot-imapd openssl)" >&2
+    elif "${as_root[@]}" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd openssl >/dev/null'; then
+        if [ -d /run/systemd/system ]; then
+            "${as_root[@]}" systemctl stop dovecot.socket dovecot.service >/dev/null 2>&1 || true
+        fi
+        "${as_root[@]}" /usr/sbin/dovecot stop >/dev/null 2>&1 || true
+    else
+        echo "installing dovecot-imapd failed: the IMAP tests will be skipped" >&2
+    fi
+fi
+
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::helpers::{Cli, fixture, stdout};
 use crate::pipeline_rules::mail_with_attachment;
 
-fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+pub fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
         assert!(
@@ -35,35 +35,53 @@ fn deliver(inbox: &Path, name: &str, bytes: &[u8]) {
     std::fs::rename(inbox.join("tmp").join(name), inbox.join("new").join(name)).unwrap();
 }
 
-fn start(cli: &Cli, env: &[(&str, &str)]) -> Child {
+/// Starts `ticketgate run`; its log goes to `daemon.log` in the working directory (a pipe
+/// nobody reads could fill up and stall it).
+pub fn start(cli: &Cli, env: &[(&str, &str)]) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(cli.dir.path().join("daemon.log"))
+        .unwrap();
     let mut cmd = cli.command(&["run"]);
     cmd.env("TICKETGATE_INTAKE__POLL_INTERVAL_MS", "50")
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(log);
     for (k, v) in env {
         cmd.env(k, v);
     }
     cmd.spawn().unwrap()
 }
 
-fn stop(mut child: Child) -> std::process::Output {
+/// What a stopped daemon left: its exit status, its standard output and its log.
+pub struct Stopped {
+    pub status: std::process::ExitStatus,
+    pub stdout: Vec<u8>,
+    pub log: String,
+}
+
+/// Sends SIGTERM and waits (5 s at most) for the daemon to exit.
+pub fn stop(cli: &Cli, mut child: Child) -> Stopped {
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
+    while child.try_wait().unwrap().is_none() {
         assert!(
             start.elapsed() < Duration::from_secs(5),
             "the daemon did not stop within 5 s of SIGTERM"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    child.wait_with_output().unwrap()
+    let output = child.wait_with_output().unwrap();
+    let log = std::fs::read_to_string(cli.dir.path().join("daemon.log")).unwrap_or_default();
+    Stopped {
+        status: output.status,
+        stdout: output.stdout,
+        log,
+    }
 }
 
 #[test]
@@ -98,14 +116,9 @@ fn run_processes_waiting_and_new_mail_then_stops_on_sigterm() {
     });
     assert!(files_in(&inbox.join("new")).is_empty());
 
-    let output = stop(child);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let log = String::from_utf8_lossy(&output.stderr);
+    let output = stop(&cli, child);
+    assert_eq!(output.status.code(), Some(0), "{}", output.log);
+    let log = &output.log;
     assert!(log.contains("SIGTERM"), "{log}");
     assert!(
         output.stdout.is_empty(),
@@ -143,8 +156,8 @@ fn run_quarantines_a_message_that_keeps_failing_after_its_retry_budget() {
         Duration::from_secs(15),
         || files_in(&inbox.join("new")).is_empty(),
     );
-    let output = stop(child);
-    assert_eq!(output.status.code(), Some(0));
+    let output = stop(&cli, child);
+    assert_eq!(output.status.code(), Some(0), "{}", output.log);
     assert_eq!(
         files_in(&inbox.join("cur")),
         ["1700000001.2.host:2,S"],

@@ -6,4 +6,6 @@ mod helpers;
 mod cli;
 mod corpus;
 mod daemon;
+mod dovecot;
+mod imap;
 mod pipeline_rules;

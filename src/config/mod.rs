@@ -625,9 +625,19 @@ mod tests {
         )
         .unwrap();
         let m = &ok.mailboxes[0];
-        assert_eq!((m.port, m.tls, &m.processed), (143, TlsMode::None, &ProcessedAction::Seen));
-        assert!(ok.own_addresses.iter().any(|a| a.as_str() == "help@example.com"));
-        assert!(!format!("{m:?}").contains("hunter2"), "secrets stay out of logs");
+        assert_eq!(
+            (m.port, m.tls, &m.processed),
+            (143, TlsMode::None, &ProcessedAction::Seen)
+        );
+        assert!(
+            ok.own_addresses
+                .iter()
+                .any(|a| a.as_str() == "help@example.com")
+        );
+        assert!(
+            !format!("{m:?}").contains("hunter2"),
+            "secrets stay out of logs"
+        );
 
         let err = load(
             "[[mailbox]]\nname = \"a\"\naddress = \"x@y.z\"\nhost = \"imap.example.com\"\ntls = \"none\"\n\

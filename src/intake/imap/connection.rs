@@ -235,7 +235,11 @@ async fn login(
         }
         MailboxAuth::XOAuth2(_) => {
             let token = tokens.access_token().await?;
-            let auth = XOAuth2 { user: mailbox.username.clone(), token, sent: false };
+            let auth = XOAuth2 {
+                user: mailbox.username.clone(),
+                token,
+                sent: false,
+            };
             client
                 .authenticate("XOAUTH2", auth)
                 .await

@@ -1,0 +1,415 @@
+//! `ticketgate run` against a real Dovecot: IDLE, acknowledgement after commit, reconnects,
+//! crashes, refused logins, TLS, several mailboxes and XOAUTH2.
+
+use std::time::{Duration, Instant};
+
+use crate::daemon::{start, stop, wait_for};
+use crate::dovecot::Dovecot;
+use crate::helpers::Cli;
+
+const USER: &str = "support";
+const PASSWORD: &str = "s3cret-pass";
+
+/// A `[[mailbox]]` section for `user` on the harness's plain port.
+fn mailbox(dovecot: &Dovecot, name: &str, user: &str, password: &str, extra: &str) -> String {
+    format!(
+        "[[mailbox]]\nname = \"{name}\"\naddress = \"{user}@localhost\"\nhost = \"{}\"\nport = {}\ntls = \"none\"\n\
+         username = \"{user}\"\npassword = \"{password}\"\n{extra}\n",
+        dovecot.host(),
+        dovecot.port()
+    )
+}
+
+/// A working directory whose config/ticketgate.toml holds `config`.
+fn cli_with(config: &str) -> Cli {
+    let cli = Cli::new();
+    std::fs::create_dir_all(cli.dir.path().join("config")).unwrap();
+    cli.write("config/ticketgate.toml", config.as_bytes());
+    cli
+}
+
+/// A distinct, human-looking mail.
+fn mail(n: u32) -> Vec<u8> {
+    format!(
+        "From: Customer {n} <customer{n}@client{n}.example>\r\nTo: support@localhost\r\nSubject: Problem number {n}\r\n\
+         Message-ID: <imap-{n}@client.example>\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\r\nHello, thing {n} is broken. Thanks\r\n"
+    )
+    .into_bytes()
+}
+
+/// Tickets in the daemon's SQLite database (read directly: quick enough to poll).
+fn ticket_count(cli: &Cli) -> usize {
+    let db = cli.dir.path().join("data/ticketgate.db");
+    if !db.exists() {
+        return 0;
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ticketgate"))
+        .args(["tickets", "list", "--json"])
+        .current_dir(cli.dir.path())
+        .output()
+        .unwrap();
+    serde_json::from_slice::<serde_json::Value>(&out.stdout)
+        .map(|v| v.as_array().map_or(0, Vec::len))
+        .unwrap_or(0)
+}
+
+fn tickets(cli: &Cli) -> Vec<serde_json::Value> {
+    let out = cli.run(&["tickets", "list", "--json"], None);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let n = t["number"].as_str().unwrap();
+            serde_json::from_slice(&cli.run(&["tickets", "show", n, "--json"], None).stdout)
+                .unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_mail_is_handled_then_idle_picks_up_new_mail_within_a_second() {
+    let Some(dovecot) = Dovecot::start(&[(USER, PASSWORD)]).await else {
+        return;
+    };
+    dovecot.append(USER, "INBOX", &mail(1)).await;
+    dovecot.append(USER, "INBOX", &mail(2)).await;
+    let cli = cli_with(&mailbox(&dovecot, "support", USER, PASSWORD, ""));
+    let child = start(&cli, &[]);
+
+    wait_for("the two waiting mails", Duration::from_secs(20), || {
+        ticket_count(&cli) == 2
+    });
+    // Give the daemon time to enter IDLE, then deliver while it idles.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(dovecot.count(USER, "Processed").await, 2);
+    let appended = Instant::now();
+    dovecot.append(USER, "INBOX", &mail(3)).await;
+    wait_for(
+        "the mail appended during IDLE",
+        Duration::from_secs(10),
+        || ticket_count(&cli) == 3,
+    );
+    let latency = appended.elapsed();
+    assert!(latency < Duration::from_secs(1), "IDLE took {latency:?}");
+
+    let stopped = stop(&cli, child);
+    assert_eq!(stopped.status.code(), Some(0), "{}", stopped.log);
+    assert_eq!(dovecot.count(USER, "INBOX").await, 0);
+    assert_eq!(dovecot.count(USER, "Processed").await, 3);
+    let processed = dovecot.messages(USER, "Processed").await;
+    assert_eq!(processed[0], mail(1), "the message is moved untouched");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dovecot_restart_mid_run_is_survived_without_loss() {
+    let Some(mut dovecot) = Dovecot::start(&[(USER, PASSWORD)]).await else {
+        return;
+    };
+    let cli = cli_with(&mailbox(&dovecot, "support", USER, PASSWORD, ""));
+    let child = start(&cli, &[]);
+    dovecot.append(USER, "INBOX", &mail(1)).await;
+    wait_for("the first mail", Duration::from_secs(20), || {
+        ticket_count(&cli) == 1
+    });
+
+    dovecot.stop().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    dovecot.restart().await;
+    dovecot.append(USER, "INBOX", &mail(2)).await;
+    dovecot.append(USER, "INBOX", &mail(3)).await;
+    wait_for(
+        "the mails after the restart",
+        Duration::from_secs(30),
+        || ticket_count(&cli) == 3,
+    );
+    let stopped = stop(&cli, child);
+    assert!(stopped.log.contains("connected again"), "{}", stopped.log);
+    assert_eq!(dovecot.count(USER, "Processed").await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_commit_and_move_gives_no_second_ticket() {
+    let Some(dovecot) = Dovecot::start(&[(USER, PASSWORD)]).await else {
+        return;
+    };
+    dovecot.append(USER, "INBOX", &mail(1)).await;
+    // The move cannot succeed: the ticket is committed, the message stays in INBOX.
+    let cli = cli_with(&mailbox(
+        &dovecot,
+        "support",
+        USER,
+        PASSWORD,
+        "processed = \"move:Bad&Name\"",
+    ));
+    let mut child = start(&cli, &[]);
+    wait_for("the commit", Duration::from_secs(20), || {
+        ticket_count(&cli) == 1
+    });
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    assert_eq!(dovecot.count(USER, "INBOX").await, 1, "not acknowledged");
+
+    cli.write(
+        "config/ticketgate.toml",
+        mailbox(&dovecot, "support", USER, PASSWORD, "").as_bytes(),
+    );
+    let child = start(&cli, &[]);
+    let start_wait = Instant::now();
+    while dovecot.count(USER, "INBOX").await != 0 {
+        assert!(
+            start_wait.elapsed() < Duration::from_secs(20),
+            "the message was never acknowledged"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop(&cli, child);
+    assert_eq!(ticket_count(&cli), 1);
+    assert_eq!(dovecot.count(USER, "Processed").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_one_clear_error_then_retries_with_backoff() {
+    let Some(dovecot) = Dovecot::start(&[(USER, PASSWORD)]).await else {
+        return;
+    };
+    let cli = cli_with(&mailbox(&dovecot, "support", USER, "wrong", ""));
+    let child = start(&cli, &[("TICKETGATE_LOG", "ticketgate=debug")]);
+    let started = Instant::now();
+    // Dovecot delays repeated failures from one address, so wait for the retry to show.
+    wait_for("a second login attempt", Duration::from_secs(30), || {
+        std::fs::read_to_string(cli.dir.path().join("daemon.log"))
+            .is_ok_and(|l| l.contains("still unavailable"))
+    });
+    let elapsed = started.elapsed();
+    let stopped = stop(&cli, child);
+    assert_eq!(stopped.status.code(), Some(0));
+    let errors: Vec<&str> = stopped
+        .log
+        .lines()
+        .filter(|l| l.contains("ERROR"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", stopped.log);
+    assert!(
+        errors[0].contains("login refused for support"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        stopped.log.contains("still unavailable"),
+        "retried: {}",
+        stopped.log
+    );
+    let retries = stopped.log.matches("still unavailable").count() as u64;
+    assert!(
+        retries <= elapsed.as_secs() + 1,
+        "backoff, not a tight loop: {retries} retries in {elapsed:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn implicit_tls_with_a_self_signed_certificate_trusted_through_ca_file() {
+    let Some(dovecot) = Dovecot::start(&[(USER, PASSWORD)]).await else {
+        return;
+    };
+    dovecot.append(USER, "INBOX", &mail(1)).await;
+    let config = format!(
+        "[[mailbox]]\nname = \"tls\"\naddress = \"support@localhost\"\nhost = \"localhost\"\nport = {}\ntls = \"implicit\"\n\
+         username = \"{USER}\"\npassword_file = \"secret\"\nca_file = '{}'\n",
+        dovecot.tls_port(),
+        dovecot.ca_file().display()
+    );
+    let cli = cli_with(&config);
+    cli.write("secret", format!("{PASSWORD}\n").as_bytes());
+    let child = start(&cli, &[]);
+    wait_for("the mail over TLS", Duration::from_secs(20), || {
+        ticket_count(&cli) == 1
+    });
+    stop(&cli, child);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_mailboxes_at_once_with_their_own_defaults() {
+    let Some(dovecot) = Dovecot::start(&[(USER, PASSWORD), ("sales", "sales-pass")]).await else {
+        return;
+    };
+    let short = |n: u32| {
+        format!(
+            "From: c{n}@client.example\r\nTo: x@localhost\r\nSubject: {n}\r\nMessage-ID: <two-{n}@client.example>\r\n\r\n#{n}\r\n"
+        )
+        .into_bytes()
+    };
+    dovecot.append(USER, "INBOX", &short(1)).await;
+    dovecot.append("sales", "INBOX", &short(2)).await;
+    let config = format!(
+        "{}{}",
+        mailbox(
+            &dovecot,
+            "support",
+            USER,
+            PASSWORD,
+            "type = \"incident\"\nlanguage = \"en\""
+        ),
+        mailbox(
+            &dovecot,
+            "sales",
+            "sales",
+            "sales-pass",
+            "type = \"request\"\nlanguage = \"fr\""
+        )
+    );
+    let cli = cli_with(&config);
+    let child = start(&cli, &[]);
+    wait_for("both mailboxes", Duration::from_secs(20), || {
+        ticket_count(&cli) == 2
+    });
+    stop(&cli, child);
+    let all = tickets(&cli);
+    let by_title = |t: &str| all.iter().find(|x| x["title"] == t).unwrap().clone();
+    assert_eq!(
+        (
+            by_title("1")["type"].as_str(),
+            by_title("1")["language"].as_str()
+        ),
+        (Some("incident"), Some("en"))
+    );
+    assert_eq!(
+        (
+            by_title("2")["type"].as_str(),
+            by_title("2")["language"].as_str()
+        ),
+        (Some("request"), Some("fr"))
+    );
+}
+
+/// A one-shot OAuth2 token endpoint: answers every POST with a fresh access token (the
+/// user's password, which the harness's Dovecot takes as XOAUTH2 token) and a rotated
+/// refresh token; returns the form bodies it received.
+async fn token_endpoint(access_token: &'static str) -> (u16, tokio::task::JoinHandle<Vec<String>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = tokio::spawn(async move {
+        let mut bodies = Vec::new();
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = socket.read(&mut buf).await.unwrap();
+            request.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&request);
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
+                    .unwrap_or(0);
+                if body.len() >= len {
+                    bodies.push(body.to_string());
+                    break;
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        let json = format!(
+            "{{\"access_token\":\"{access_token}\",\"expires_in\":3600,\"refresh_token\":\"rotated-2\"}}"
+        );
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+            json.len()
+        );
+        socket.write_all(response.as_bytes()).await.unwrap();
+        bodies
+    });
+    (port, handle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xoauth2_with_a_refresh_token_that_the_provider_rotates() {
+    let Some(dovecot) = Dovecot::start(&[(USER, PASSWORD)]).await else {
+        return;
+    };
+    dovecot.append(USER, "INBOX", &mail(1)).await;
+    let (port, endpoint) = token_endpoint(PASSWORD).await;
+    let config = format!(
+        "[[mailbox]]\nname = \"oauth\"\naddress = \"support@localhost\"\nhost = \"{}\"\nport = {}\ntls = \"none\"\n\
+         username = \"{USER}\"\nauth = \"xoauth2\"\noauth2_token_url = \"http://127.0.0.1:{port}/token\"\n\
+         oauth2_client_id = \"ticketgate-test\"\noauth2_client_secret = \"client-secret\"\noauth2_refresh_token_file = \"refresh\"\n",
+        dovecot.host(),
+        dovecot.port()
+    );
+    let cli = cli_with(&config);
+    cli.write("refresh", b"refresh-1\n");
+    let child = start(&cli, &[]);
+    wait_for("the mail through XOAUTH2", Duration::from_secs(20), || {
+        ticket_count(&cli) == 1
+    });
+    stop(&cli, child);
+    let bodies = endpoint.await.unwrap();
+    assert!(
+        bodies[0].contains("grant_type=refresh_token")
+            && bodies[0].contains("refresh_token=refresh-1"),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies[0].contains("client_id=ticketgate-test"),
+        "{bodies:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(cli.dir.path().join("refresh")).unwrap(),
+        "rotated-2"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_uidvalidity_change_rereads_the_folder_without_second_tickets() {
+    let Some(dovecot) = Dovecot::start(&[(USER, PASSWORD)]).await else {
+        return;
+    };
+    dovecot.recreate_folder(USER, "Support").await;
+    dovecot.append(USER, "Support", &mail(1)).await;
+    let config = mailbox(
+        &dovecot,
+        "support",
+        USER,
+        PASSWORD,
+        "folder = \"Support\"\nprocessed = \"seen\"",
+    );
+    let cli = cli_with(&config);
+    let child = start(&cli, &[]);
+    wait_for("the first mail", Duration::from_secs(20), || {
+        ticket_count(&cli) == 1
+    });
+    stop(&cli, child);
+
+    // The folder is recreated (a restore, a migration): new UIDVALIDITY, same mail.
+    dovecot.recreate_folder(USER, "Support").await;
+    dovecot.append(USER, "Support", &mail(1)).await;
+    dovecot.append(USER, "Support", &mail(2)).await;
+    let child = start(&cli, &[]);
+    wait_for("the new mail", Duration::from_secs(20), || {
+        ticket_count(&cli) == 2
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopped = stop(&cli, child);
+    assert!(
+        stopped.log.contains("UIDVALIDITY changed"),
+        "{}",
+        stopped.log
+    );
+    assert_eq!(
+        ticket_count(&cli),
+        2,
+        "mail 1 was read again but not ticketed twice"
+    );
+    assert_eq!(
+        dovecot.count(USER, "Support").await,
+        2,
+        "seen mode leaves the messages"
+    );
+}
