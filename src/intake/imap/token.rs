@@ -210,36 +210,35 @@ async fn post_form(
     let tcp = TcpStream::connect((host, port))
         .await
         .map_err(|e| err(e.to_string()))?;
-    let mut response = Vec::new();
     let exchange = async {
         if https {
             let name = rustls_pki_types::ServerName::try_from(host.to_string())
                 .map_err(|e| err(e.to_string()))?;
-            let mut s = TlsConnector::from(tls.clone())
+            let stream = TlsConnector::from(tls.clone())
                 .connect(name, tcp)
                 .await
                 .map_err(|e| err(e.to_string()))?;
-            s.write_all(request.as_bytes())
-                .await
-                .map_err(|e| err(e.to_string()))?;
-            s.read_to_end(&mut response)
-                .await
-                .map_err(|e| err(e.to_string()))?;
+            send_and_read(stream, &request).await
         } else {
-            let mut s = tcp;
-            s.write_all(request.as_bytes())
-                .await
-                .map_err(|e| err(e.to_string()))?;
-            s.read_to_end(&mut response)
-                .await
-                .map_err(|e| err(e.to_string()))?;
+            send_and_read(tcp, &request).await
         }
-        Ok::<_, ImapError>(())
+        .map_err(|e| err(e.to_string()))
     };
-    tokio::time::timeout(Duration::from_secs(30), exchange)
+    let response = tokio::time::timeout(Duration::from_secs(30), exchange)
         .await
         .map_err(|_| err("no answer within 30 s".into()))??;
     parse_response(&response).ok_or_else(|| err("the answer is not HTTP".into()))
+}
+
+/// Writes the request, then reads until the server closes (the request says `Connection: close`).
+async fn send_and_read<S>(mut stream: S, request: &str) -> std::io::Result<Vec<u8>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    Ok(response)
 }
 
 /// Status and body of an HTTP/1.1 response, de-chunked.
