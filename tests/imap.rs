@@ -256,14 +256,34 @@ async fn two_mailboxes_at_once_with_their_own_defaults() {
             "sales",
             "sales-pass",
             "type = \"request\"\nlanguage = \"fr\""
-        )
+        ),
     );
-    let cli = cli_with(&config);
+    // A third mailbox whose login is refused must not hold the others back.
+    let broken = mailbox(&dovecot, "broken", USER, "not-the-password", "");
+    let cli = cli_with(&format!(
+        "{config}{}",
+        broken.replace("support@localhost", "broken@localhost")
+    ));
     let child = start(&cli, &[]);
     wait_for("both mailboxes", Duration::from_secs(20), || {
         ticket_count(&cli) == 2
     });
-    stop(&cli, child);
+    wait_for(
+        "the broken mailbox's error",
+        Duration::from_secs(20),
+        || {
+            std::fs::read_to_string(cli.dir.path().join("daemon.log"))
+                .is_ok_and(|l| l.contains("mailbox{name=broken}: mailbox unavailable"))
+        },
+    );
+    let stopped = stop(&cli, child);
+    assert!(
+        stopped
+            .log
+            .contains("mailbox{name=broken}: mailbox unavailable"),
+        "{}",
+        stopped.log
+    );
     let all = tickets(&cli);
     let by_title = |t: &str| all.iter().find(|x| x["title"] == t).unwrap().clone();
     assert_eq!(
