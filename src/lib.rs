@@ -26,6 +26,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod intake;
+pub mod notify;
 pub mod pipeline;
 pub mod quarantine;
 pub mod shutdown;

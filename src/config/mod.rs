@@ -111,6 +111,7 @@ struct RawConfig {
     mail: RawMail,
     tickets: RawTickets,
     intake: RawIntake,
+    portal: RawPortal,
     routing: Vec<RoutingRuleSpec>,
     agent: Vec<RawAgent>,
     mailbox: Vec<mailbox::RawMailbox>,
@@ -130,6 +131,7 @@ impl Default for RawConfig {
             mail: RawMail::default(),
             tickets: RawTickets::default(),
             intake: RawIntake::default(),
+            portal: RawPortal::default(),
             routing: Vec::new(),
             agent: Vec::new(),
             mailbox: Vec::new(),
@@ -181,6 +183,39 @@ impl Default for RawTickets {
             default_language: "en".into(),
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawPortal {
+    base_url: String,
+    link_secret: Option<String>,
+    link_secret_env: Option<String>,
+    link_secret_file: Option<PathBuf>,
+    link_lifetime_days: u32,
+}
+
+impl Default for RawPortal {
+    fn default() -> Self {
+        Self {
+            base_url: "http://localhost:8080".into(),
+            link_secret: None,
+            link_secret_env: None,
+            link_secret_file: None,
+            link_lifetime_days: 30,
+        }
+    }
+}
+
+/// Where direct links in notifications point, and how they are signed.
+#[derive(Debug, Clone)]
+pub struct PortalSettings {
+    /// The portal's address; links are `BASE_URL/tickets/NUMBER?token=…`.
+    pub base_url: String,
+    /// The signing secret; without one, a random key is kept in `data_dir/link-secret`.
+    pub link_secret: Option<SecretSource>,
+    /// How long a link stays valid.
+    pub link_lifetime_days: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -304,6 +339,8 @@ pub struct Settings {
     pub agents: Vec<Agent>,
     /// IMAP mailboxes to watch.
     pub mailboxes: Vec<MailboxSettings>,
+    /// Direct links in notifications.
+    pub portal: PortalSettings,
 }
 
 impl Settings {
@@ -491,6 +528,31 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
             own_addresses.push(m.address.clone());
         }
     }
+    let p = raw.portal;
+    let link_secret = match (p.link_secret, p.link_secret_env, p.link_secret_file) {
+        (Some(v), None, None) => Some(SecretSource::Inline(v)),
+        (None, Some(v), None) => Some(SecretSource::Env(v)),
+        (None, None, Some(f)) => Some(SecretSource::File(f)),
+        (None, None, None) => None,
+        _ => {
+            errors.push("portal.link_secret: give only one of link_secret, link_secret_env, link_secret_file".into());
+            None
+        }
+    };
+    if !(p.base_url.starts_with("https://") || p.base_url.starts_with("http://")) {
+        errors.push(format!(
+            "portal.base_url: `{}` must start with https:// (or http://)",
+            p.base_url
+        ));
+    }
+    if p.link_lifetime_days == 0 {
+        errors.push("portal.link_lifetime_days: must be at least 1".into());
+    }
+    let portal = PortalSettings {
+        base_url: p.base_url,
+        link_secret,
+        link_lifetime_days: p.link_lifetime_days,
+    };
     let database_url =
         raw.database.url.clone().unwrap_or_else(|| {
             format!("sqlite://{}", raw.data_dir.join("ticketgate.db").display())
@@ -543,6 +605,7 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         routing,
         agents,
         mailboxes,
+        portal,
     })
 }
 
