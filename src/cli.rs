@@ -60,6 +60,11 @@ enum Command {
         #[command(subcommand)]
         command: QuarantineCommand,
     },
+    /// Notification templates.
+    Templates {
+        #[command(subcommand)]
+        command: TemplatesCommand,
+    },
     /// Apply the database migrations (also done at every start).
     Migrate,
     /// Validate the configuration and print the values in effect (secrets hidden).
@@ -81,6 +86,22 @@ enum TicketsCommand {
         number: TicketNumber,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TemplatesCommand {
+    /// Render every template in every language with sample data; fail on any error.
+    Check,
+    /// Print one notification rendered with sample data.
+    Preview {
+        /// The event: ticket_opened, customer_comment, agent_comment, status_changed,
+        /// solution_proposed, ticket_reopened, ticket_closed, ticket_auto_closed,
+        /// attachment_refused, mail_refused.
+        event: String,
+        /// en or fr.
+        #[arg(long, default_value = "en")]
+        lang: String,
     },
 }
 
@@ -112,6 +133,7 @@ pub async fn run(args: Args) -> ExitCode {
         Command::Explain { file } => explain(settings, &file).await,
         Command::Tickets { command } => tickets(settings, command).await,
         Command::Quarantine { command } => quarantine(settings, command).await,
+        Command::Templates { command } => templates(&settings, command),
         Command::Migrate => migrate(settings).await,
         Command::CheckConfig => check_config(&settings),
     };
@@ -408,6 +430,35 @@ async fn quarantine(settings: Settings, command: QuarantineCommand) -> anyhow::R
             }
         }
     }
+}
+
+fn templates(settings: &Settings, command: TemplatesCommand) -> anyhow::Result<ExitCode> {
+    use ticketgate::notify::templates::{EVENTS, LANGUAGES, Templates, sample_data};
+    let templates = Templates::load(settings.template_dir.as_deref())?;
+    match command {
+        TemplatesCommand::Check => {
+            let errors = templates.check();
+            for e in &errors {
+                eprintln!("ticketgate: {e}");
+            }
+            if !errors.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
+            println!(
+                "{} templates render in {}",
+                EVENTS.len() * 3,
+                LANGUAGES.join(" and ")
+            );
+        }
+        TemplatesCommand::Preview { event, lang } => {
+            let mail = templates.render(&event, &lang, &sample_data(&lang))?;
+            println!(
+                "Subject: {}\n\n{}\n----- text/html -----\n{}",
+                mail.subject, mail.text, mail.html
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn migrate(settings: Settings) -> anyhow::Result<ExitCode> {

@@ -296,3 +296,37 @@ fn migrate_and_explain_work_on_a_fresh_directory() {
         serde_json::from_slice(&cli.run(&["tickets", "list", "--json"], None).stdout).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn templates_check_and_preview_and_an_operator_override_that_breaks() {
+    let cli = Cli::new();
+    let ok = cli.run(&["templates", "check"], None);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    let preview = stdout(&cli.run(
+        &["templates", "preview", "ticket_closed", "--lang", "fr"],
+        None,
+    ));
+    assert!(
+        preview.starts_with("Subject: [#2611N00042] Le ticket 2611N00042 est clôturé"),
+        "{preview}"
+    );
+    assert!(
+        preview.contains("text/html") && preview.contains("<html lang=\"fr\">"),
+        "{preview}"
+    );
+
+    std::fs::create_dir_all(cli.dir.path().join("tpl/en")).unwrap();
+    cli.write(
+        "tpl/en/ticket_opened.text.hbs",
+        b"Hello {{recipient.nickname}}",
+    );
+    let mut broken = cli.command(&["templates", "check"]);
+    broken.env("TICKETGATE_NOTIFICATIONS__TEMPLATE_DIR", "tpl");
+    let out = cli.run_with(broken, None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("ticket_opened.text (en) cannot be rendered"),
+        "{}",
+        stderr(&out)
+    );
+}

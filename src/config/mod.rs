@@ -112,6 +112,7 @@ struct RawConfig {
     tickets: RawTickets,
     intake: RawIntake,
     portal: RawPortal,
+    notifications: RawNotifications,
     routing: Vec<RoutingRuleSpec>,
     agent: Vec<RawAgent>,
     mailbox: Vec<mailbox::RawMailbox>,
@@ -132,6 +133,7 @@ impl Default for RawConfig {
             tickets: RawTickets::default(),
             intake: RawIntake::default(),
             portal: RawPortal::default(),
+            notifications: RawNotifications::default(),
             routing: Vec::new(),
             agent: Vec::new(),
             mailbox: Vec::new(),
@@ -183,6 +185,12 @@ impl Default for RawTickets {
             default_language: "en".into(),
         }
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawNotifications {
+    template_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -341,6 +349,8 @@ pub struct Settings {
     pub mailboxes: Vec<MailboxSettings>,
     /// Direct links in notifications.
     pub portal: PortalSettings,
+    /// Where an operator's templates override the embedded ones (`LANG/EVENT.PART.hbs`).
+    pub template_dir: Option<PathBuf>,
 }
 
 impl Settings {
@@ -606,6 +616,7 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         agents,
         mailboxes,
         portal,
+        template_dir: raw.notifications.template_dir,
     })
 }
 
