@@ -10,12 +10,23 @@ use crate::config::{MailboxSettings, Settings};
 use crate::intake::Ingestor;
 use crate::intake::imap;
 use crate::intake::maildir::{self, Maildir};
+use crate::notify::compose::Composer;
+use crate::notify::links::LinkSigner;
+use crate::notify::outbox_worker::OutboxWorker;
+use crate::notify::templates::Templates;
+use crate::notify::transport::Transport;
 use crate::pipeline::Pipeline;
 use crate::store::{Store, StoreError};
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error(transparent)]
+    Templates(#[from] crate::notify::templates::TemplateError),
+    #[error(transparent)]
+    Links(#[from] crate::notify::links::LinkKeyError),
+    #[error(transparent)]
+    Transport(#[from] crate::notify::transport::TransportError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot create the Maildir {path}: {source}")]
@@ -38,6 +49,7 @@ pub struct App {
     ingestor: Ingestor,
     maildir: Maildir,
     mailboxes: Vec<MailboxSettings>,
+    outbox: OutboxWorker,
     poll: Duration,
     retry_budget: u32,
 }
@@ -62,11 +74,20 @@ impl App {
         let poll = Duration::from_millis(settings.poll_interval_ms);
         let retry_budget = settings.retry_budget;
         let mailboxes = settings.mailboxes.clone();
+        let templates = Templates::load(settings.template_dir.as_deref())?;
+        let composer = Composer::new(&settings, templates, LinkSigner::from_settings(&settings)?);
+        let outbox = OutboxWorker::new(
+            store.clone(),
+            composer,
+            Transport::from_settings(&settings)?,
+            clock.clone(),
+        );
         let pipeline = Pipeline::new(store, Arc::new(settings), clock);
         Ok(App {
             ingestor: Ingestor::new(pipeline),
             maildir,
             mailboxes,
+            outbox,
             poll,
             retry_budget,
         })
@@ -85,6 +106,10 @@ impl App {
                 shutdown.clone(),
             ));
         }
+        tasks.spawn(
+            self.outbox
+                .run(Duration::from_millis(250), shutdown.clone()),
+        );
         tasks.spawn(maildir::watch(
             self.maildir,
             self.ingestor,

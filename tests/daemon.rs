@@ -170,3 +170,74 @@ fn run_quarantines_a_message_that_keeps_failing_after_its_retry_budget() {
     );
     assert!(list.contains("maildir:1700000000.1.host"), "{list}");
 }
+
+#[test]
+fn run_writes_acknowledgements_with_the_tag_threading_headers_and_a_signed_link() {
+    use ticketgate::domain::EmailAddress;
+    use ticketgate::notify::links::LinkSigner;
+    use ticketgate::pipeline::parse::{inbound_mail, parse_message};
+
+    let cli = Cli::new();
+    let inbox = cli.dir.path().join("data/inbox");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(inbox.join(sub)).unwrap();
+    }
+    deliver(&inbox, "1.host", &fixture("french_latin1.eml", None));
+    let child = start(&cli, &[]);
+    let outbox = cli.dir.path().join("data/outbox");
+    wait_for("the acknowledgement", Duration::from_secs(20), || {
+        files_in(&outbox).len() == 1
+    });
+    let stopped = stop(&cli, child);
+    assert_eq!(stopped.status.code(), Some(0), "{}", stopped.log);
+
+    let raw = std::fs::read(outbox.join(&files_in(&outbox)[0])).unwrap();
+    let message = parse_message(&raw).unwrap();
+    let ack = inbound_mail(&message);
+    let number = ack
+        .subject
+        .split(']')
+        .next()
+        .unwrap()
+        .trim_start_matches("[#")
+        .to_string();
+    assert!(
+        ack.subject
+            .ends_with("Nous avons bien reçu votre demande : Problème d'accès à la messagerie"),
+        "{}",
+        ack.subject
+    );
+    assert_eq!(ack.to[0].address.as_str(), "renee@client.example");
+    assert_eq!(ack.in_reply_to, ["fr-1@client.example"]);
+    assert!(ack.text.contains("Bonjour Renée François"), "{}", ack.text);
+    assert!(ack.html.as_deref().unwrap().contains("<html lang=\"fr\">"));
+    assert_eq!(ack.automation.get("Auto-Submitted"), Some("auto-replied"));
+
+    // The link opens that ticket for that recipient.
+    let token = ack
+        .text
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    let key = std::fs::read(cli.dir.path().join("data/link-secret")).unwrap();
+    let signer =
+        LinkSigner::new(&key, "http://localhost:8080", chrono::Duration::days(30)).unwrap();
+    let grant = signer.verify(token, chrono::Utc::now()).unwrap();
+    assert_eq!(grant.ticket.as_str(), number);
+    assert_eq!(
+        grant.recipient,
+        EmailAddress::parse("renee@client.example").unwrap()
+    );
+
+    // A reply to the acknowledgement, subject edited and tag removed, threads by In-Reply-To.
+    let reply = format!(
+        "From: renee@client.example\r\nTo: support@localhost\r\nSubject: Re: merci\r\nMessage-ID: <fr-2@client.example>\r\n\
+         In-Reply-To: <{}>\r\n\r\nToujours en panne.\r\n",
+        ack.message_id.as_deref().unwrap()
+    );
+    let out = cli.run(&["ingest"], Some(reply.as_bytes()));
+    assert_eq!(stdout(&out), format!("stdin: commented {number}\n"));
+}

@@ -113,6 +113,7 @@ struct RawConfig {
     intake: RawIntake,
     portal: RawPortal,
     notifications: RawNotifications,
+    smtp: RawSmtp,
     routing: Vec<RoutingRuleSpec>,
     agent: Vec<RawAgent>,
     mailbox: Vec<mailbox::RawMailbox>,
@@ -134,6 +135,7 @@ impl Default for RawConfig {
             intake: RawIntake::default(),
             portal: RawPortal::default(),
             notifications: RawNotifications::default(),
+            smtp: RawSmtp::default(),
             routing: Vec::new(),
             agent: Vec::new(),
             mailbox: Vec::new(),
@@ -185,6 +187,49 @@ impl Default for RawTickets {
             default_language: "en".into(),
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawSmtp {
+    transport: String,
+    host: String,
+    port: Option<u16>,
+    tls: String,
+    username: Option<String>,
+    password: Option<String>,
+    password_env: Option<String>,
+    password_file: Option<PathBuf>,
+}
+
+impl Default for RawSmtp {
+    fn default() -> Self {
+        Self {
+            transport: "file".into(),
+            host: "localhost".into(),
+            port: None,
+            tls: "starttls".into(),
+            username: None,
+            password: None,
+            password_env: None,
+            password_file: None,
+        }
+    }
+}
+
+/// How notifications leave.
+#[derive(Debug, Clone)]
+pub enum SmtpSettings {
+    /// `.eml` files under `data_dir/outbox/`.
+    Files,
+    /// An SMTP server.
+    Server {
+        host: String,
+        port: u16,
+        tls: TlsMode,
+        username: Option<String>,
+        password: Option<SecretSource>,
+    },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -351,6 +396,8 @@ pub struct Settings {
     pub portal: PortalSettings,
     /// Where an operator's templates override the embedded ones (`LANG/EVENT.PART.hbs`).
     pub template_dir: Option<PathBuf>,
+    /// How notifications leave.
+    pub smtp: SmtpSettings,
 }
 
 impl Settings {
@@ -563,6 +610,62 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         link_secret,
         link_lifetime_days: p.link_lifetime_days,
     };
+    let m = raw.smtp;
+    let smtp_password = match (m.password, m.password_env, m.password_file) {
+        (Some(v), None, None) => Some(SecretSource::Inline(v)),
+        (None, Some(v), None) => Some(SecretSource::Env(v)),
+        (None, None, Some(f)) => Some(SecretSource::File(f)),
+        (None, None, None) => None,
+        _ => {
+            errors.push(
+                "smtp.password: give only one of password, password_env, password_file".into(),
+            );
+            None
+        }
+    };
+    let loopback = m.host == "localhost"
+        || m.host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let smtp_tls = match m.tls.as_str() {
+        "starttls" => Some(TlsMode::StartTls),
+        "implicit" => Some(TlsMode::Implicit),
+        "none" if loopback => Some(TlsMode::None),
+        "none" => {
+            errors.push(format!(
+                "smtp.tls: `none` is accepted only for a loopback host, not {}",
+                m.host
+            ));
+            None
+        }
+        other => {
+            errors.push(format!(
+                "smtp.tls: `{other}` is not one of starttls, implicit, none"
+            ));
+            None
+        }
+    };
+    let smtp = match (m.transport.as_str(), smtp_tls) {
+        ("file", _) => SmtpSettings::Files,
+        ("smtp", Some(tls)) => SmtpSettings::Server {
+            port: m.port.unwrap_or(match tls {
+                TlsMode::Implicit => 465,
+                TlsMode::StartTls => 587,
+                TlsMode::None => 25,
+            }),
+            host: m.host,
+            tls,
+            username: m.username,
+            password: smtp_password,
+        },
+        ("smtp", None) => SmtpSettings::Files,
+        (other, _) => {
+            errors.push(format!(
+                "smtp.transport: `{other}` is not one of file, smtp"
+            ));
+            SmtpSettings::Files
+        }
+    };
     let database_url =
         raw.database.url.clone().unwrap_or_else(|| {
             format!("sqlite://{}", raw.data_dir.join("ticketgate.db").display())
@@ -617,6 +720,7 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         mailboxes,
         portal,
         template_dir: raw.notifications.template_dir,
+        smtp,
     })
 }
 

@@ -1,6 +1,8 @@
-//! Telling people what happened to their tickets: signed direct links and the bilingual
-//! templates of every notification. The outbox worker and the SMTP transport come with
-//! the rest of the notifications work.
+//! Telling people what happened to their tickets: templates, signed links, composing
+//! the MIME message, the transport, and the outbox worker, the only code that sends mail.
 
+pub mod compose;
 pub mod links;
+pub mod outbox_worker;
 pub mod templates;
+pub mod transport;

@@ -7,6 +7,7 @@
 
 mod inbound;
 mod mailboxes;
+mod outbox;
 mod records;
 mod tickets;
 
@@ -22,6 +23,7 @@ pub use inbound::{
     Committed, InboundCommit, InboundWrite, MessageRecord, NewArticle, NewAttachment, NewTicket,
 };
 pub use mailboxes::MailboxCursor;
+pub use outbox::OutboxJob;
 pub use records::{ArticleRecord, AttachmentRecord, TicketDetails, TicketRecord, TicketSummary};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

@@ -124,3 +124,32 @@ impl Store {
         Ok(Some(TicketDetails { ticket, articles }))
     }
 }
+
+impl Store {
+    /// One article, without its attachments.
+    pub async fn article(&self, article_id: i64) -> Result<Option<ArticleRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM articles WHERE id = $1")
+            .bind(article_id)
+            .fetch_optional(&self.pool)
+            .await
+            .doing("reading an article")?;
+        row.as_ref().map(ArticleRecord::from_row).transpose()
+    }
+}
+
+impl Store {
+    /// The files of one article.
+    pub async fn article_attachments(
+        &self,
+        article_id: i64,
+    ) -> Result<Vec<AttachmentRecord>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM attachments WHERE article_id = $1 ORDER BY id")
+            .bind(article_id)
+            .fetch_all(&self.pool)
+            .await
+            .doing("reading an article's attachments")?;
+        rows.iter()
+            .map(|r| AttachmentRecord::from_row(r).map(|(_, a)| a))
+            .collect()
+    }
+}

@@ -1,0 +1,204 @@
+//! Turning an outbox row into a MIME message: the rendered templates as
+//! multipart/alternative, the ticket tag in the subject, a Message-ID that threads replies
+//! back, In-Reply-To/References to the customer's last mail, Reply-To our address, and
+//! `Auto-Submitted` so that other robots do not answer.
+
+use chrono::{DateTime, Utc};
+use lettre::Message;
+use lettre::message::header::{Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox as LettreMailbox, MultiPart};
+use serde_json::json;
+
+use super::links::LinkSigner;
+use super::templates::{Templates, status_label};
+use crate::config::Settings;
+use crate::pipeline::human_size;
+use crate::store::{OutboxJob, Store, StoreError, TicketRecord};
+
+/// Why a notification cannot be written. Permanent: retrying gives the same result.
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the ticket {0} of the notification no longer exists")]
+    NoTicket(String),
+    #[error(transparent)]
+    Template(#[from] super::templates::TemplateError),
+    #[error("cannot build the message: {0}")]
+    Build(String),
+}
+
+/// A message ready to send, with the Message-ID to record once it is accepted.
+#[derive(Debug)]
+pub struct ComposedMail {
+    pub message: Message,
+    pub message_id: String,
+}
+
+/// Builds notifications from outbox rows.
+#[derive(Debug)]
+pub struct Composer {
+    templates: Templates,
+    links: LinkSigner,
+    from: LettreMailbox,
+    domain: String,
+    tag: crate::domain::SubjectTag,
+    max_attachment_bytes: u64,
+    company: String,
+}
+
+macro_rules! text_header {
+    ($(#[$m:meta])* $ty:ident, $name:literal) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        struct $ty(String);
+
+        impl Header for $ty {
+            fn name() -> HeaderName {
+                HeaderName::new_from_ascii_str($name)
+            }
+            fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+                Ok(Self(s.to_string()))
+            }
+            fn display(&self) -> HeaderValue {
+                HeaderValue::new(Self::name(), self.0.clone())
+            }
+        }
+    };
+}
+
+text_header!(
+    /// RFC 3834: this mail was sent by a program, do not answer it automatically.
+    AutoSubmitted, "Auto-Submitted"
+);
+text_header!(
+    /// Marks our own mail, so that it is recognised if it ever comes back to our mailbox.
+    LoopMarker, "X-Ticketgate-Loop"
+);
+
+impl Composer {
+    /// A composer sending from the first of our own addresses.
+    pub fn new(settings: &Settings, templates: Templates, links: LinkSigner) -> Self {
+        let from = settings
+            .own_addresses
+            .first()
+            .map(|a| a.as_str().to_string())
+            .unwrap_or_else(|| "support@localhost".into());
+        let domain = from
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_string())
+            .unwrap_or_else(|| "localhost".into());
+        Self {
+            templates,
+            links,
+            from: from
+                .parse()
+                .unwrap_or_else(|_| "support@localhost".parse().expect("a valid literal")),
+            domain,
+            tag: settings.subject_tag.clone(),
+            max_attachment_bytes: settings.max_attachment_bytes,
+            company: "Support".into(),
+        }
+    }
+
+    /// Writes the notification of `job`.
+    pub async fn compose(
+        &self,
+        store: &Store,
+        job: &OutboxJob,
+        now: DateTime<Utc>,
+    ) -> Result<ComposedMail, ComposeError> {
+        let ticket = store
+            .ticket_by_number(&job.ticket)
+            .await?
+            .ok_or_else(|| ComposeError::NoTicket(job.ticket.to_string()))?;
+        let article = match job.article_id {
+            Some(id) => store.article(id).await?,
+            None => None,
+        };
+        let lang = if ticket.language == "fr" { "fr" } else { "en" };
+        let refused: Vec<serde_json::Value> = match job.article_id {
+            Some(id) => store
+                .article_attachments(id)
+                .await?
+                .into_iter()
+                .filter_map(|f| {
+                    Some(json!({ "filename": f.filename, "reason": f.refused_reason? }))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let actor_name = article
+            .as_ref()
+            .map(|a| a.author_name.clone().unwrap_or_else(|| a.author.clone()))
+            .unwrap_or_default();
+        let data = json!({
+            "tag": self.tag.render(&ticket.number),
+            "company": self.company,
+            "link": self.links.link(&ticket.number, &job.recipient, now),
+            "recipient": { "name": recipient_name(&ticket, job), "email": job.recipient.as_str() },
+            "actor": { "name": actor_name },
+            "ticket": {
+                "number": ticket.number.as_str(),
+                "title": ticket.title,
+                "status_label": status_label(ticket.status, lang),
+                "priority": ticket.priority.label(),
+            },
+            "previous_status_label": status_label(ticket.status, lang),
+            "article": { "text": article.as_ref().map(|a| a.body_text.as_str()).unwrap_or("") },
+            "auto_close_days": 7,
+            "max_attachment_size": human_size(self.max_attachment_bytes),
+            "refused": refused,
+            "reason": "",
+            "what_to_do": "",
+        });
+        let rendered = self.templates.render(&job.event, lang, &data)?;
+        let message_id = format!(
+            "tg.{}.{}.{}@{}",
+            ticket.number,
+            job.id,
+            hex::encode(fastrand::u64(..).to_le_bytes()),
+            self.domain
+        );
+        let auto = if job.event == "ticket_opened" {
+            "auto-replied"
+        } else {
+            "auto-generated"
+        };
+        let to: LettreMailbox = job
+            .recipient
+            .as_str()
+            .parse()
+            .map_err(|e| ComposeError::Build(format!("{e}")))?;
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .reply_to(self.from.clone())
+            .to(to)
+            .subject(rendered.subject)
+            .message_id(Some(format!("<{message_id}>")))
+            .header(AutoSubmitted(auto.into()))
+            .header(LoopMarker(ticket.number.to_string()));
+        if let Some(parent) = store.last_inbound_message_id(ticket.id).await? {
+            builder = builder
+                .in_reply_to(format!("<{parent}>"))
+                .references(format!("<{parent}>"));
+        }
+        let message = builder
+            .multipart(MultiPart::alternative_plain_html(
+                rendered.text,
+                rendered.html,
+            ))
+            .map_err(|e| ComposeError::Build(e.to_string()))?;
+        Ok(ComposedMail {
+            message,
+            message_id,
+        })
+    }
+}
+
+fn recipient_name(ticket: &TicketRecord, job: &OutboxJob) -> String {
+    match &ticket.requester_name {
+        Some(name) if ticket.requester.same_mailbox(&job.recipient) => name.clone(),
+        _ => job.recipient.as_str().to_string(),
+    }
+}

@@ -1,0 +1,140 @@
+//! The only place that sends mail: claims due outbox rows one at a time, writes and sends
+//! each, and records the outcome. Temporary failures come back later with a capped,
+//! doubling pause; permanent ones are marked failed with the server's answer.
+//!
+//! The one window where a notification can go out twice: the server accepted it and the
+//! process died before recording that. The row's lease then runs out and it is sent again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Duration as ChronoDuration;
+use tokio_util::sync::CancellationToken;
+
+use super::compose::Composer;
+use super::transport::{SendError, Transport};
+use crate::clock::Clock;
+use crate::store::{Store, StoreError};
+
+/// How long a claimed row is ours before another worker may take it.
+const LEASE: ChronoDuration = ChronoDuration::minutes(5);
+/// Pause between tries: doubles from this, up to [`MAX_RETRY_PAUSE`].
+const FIRST_RETRY_PAUSE: ChronoDuration = ChronoDuration::seconds(30);
+const MAX_RETRY_PAUSE: ChronoDuration = ChronoDuration::hours(1);
+/// Temporary failures allowed before a notification is given up.
+const MAX_ATTEMPTS: u32 = 12;
+
+/// What one step did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// A notification was handled (sent, put back, or failed).
+    Handled,
+    /// Nothing is due.
+    Idle,
+}
+
+/// Sends notifications from the outbox.
+#[derive(Debug)]
+pub struct OutboxWorker {
+    store: Store,
+    composer: Composer,
+    transport: Transport,
+    clock: Arc<dyn Clock>,
+}
+
+impl OutboxWorker {
+    pub fn new(
+        store: Store,
+        composer: Composer,
+        transport: Transport,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            composer,
+            transport,
+            clock,
+        }
+    }
+
+    /// Handles the next due notification, if any.
+    pub async fn step(&self) -> Result<Step, StoreError> {
+        let now = self.clock.now();
+        let Some(job) = self.store.claim_notification(now, LEASE).await? else {
+            return Ok(Step::Idle);
+        };
+        let span = tracing::info_span!("notification", id = job.id, event = %job.event, ticket = %job.ticket);
+        tracing::Instrument::instrument(self.deliver(job, now), span).await?;
+        Ok(Step::Handled)
+    }
+
+    async fn deliver(
+        &self,
+        job: crate::store::OutboxJob,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        let composed = match self.composer.compose(&self.store, &job, now).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot write the notification; marked failed");
+                return self.store.fail_notification(job.id, &e.to_string()).await;
+            }
+        };
+        match self.transport.send(job.id, &composed.message).await {
+            Ok(()) => {
+                self.store
+                    .mark_notification_sent(&job, &composed.message_id, self.clock.now())
+                    .await?;
+                tracing::info!(recipient = %job.recipient, "notification sent");
+            }
+            Err(SendError::Permanent(answer)) => {
+                tracing::warn!(recipient = %job.recipient, %answer, "notification refused for good");
+                self.store.fail_notification(job.id, &answer).await?;
+            }
+            Err(SendError::Temporary(error)) if job.attempts >= MAX_ATTEMPTS => {
+                tracing::warn!(%error, attempts = job.attempts, "notification given up after its retries");
+                self.store
+                    .fail_notification(
+                        job.id,
+                        &format!("gave up after {} attempts: {error}", job.attempts),
+                    )
+                    .await?;
+            }
+            Err(SendError::Temporary(error)) => {
+                let pause = (FIRST_RETRY_PAUSE * 2i32.pow(job.attempts.saturating_sub(1).min(10)))
+                    .min(MAX_RETRY_PAUSE);
+                tracing::warn!(%error, retry_in = %pause, "notification not sent; will retry");
+                self.store
+                    .retry_notification(job.id, &error, self.clock.now() + pause)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends until `shutdown`, sleeping `idle_pause` when nothing is due.
+    pub async fn run(self, idle_pause: Duration, shutdown: CancellationToken) {
+        let mut store_failing = false;
+        while !shutdown.is_cancelled() {
+            let pause = match self.step().await {
+                Ok(Step::Handled) => {
+                    store_failing = false;
+                    continue;
+                }
+                Ok(Step::Idle) => idle_pause,
+                Err(e) => {
+                    if !store_failing {
+                        tracing::error!(error = %e, "the outbox cannot be read; retrying");
+                        store_failing = true;
+                    }
+                    Duration::from_secs(5)
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = shutdown.cancelled() => break,
+            }
+        }
+        tracing::info!("outbox worker stopped");
+    }
+}

@@ -1,0 +1,140 @@
+//! The notification outbox: rows written with the operation that caused them, claimed by
+//! the delivery worker under a lease, then marked sent, retried later or failed.
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::Row;
+
+use super::{Doing, Store, StoreError, from_millis, parse_stored, to_millis};
+use crate::domain::{EmailAddress, TicketNumber};
+
+/// A notification claimed for delivery, with what it needs to be written.
+#[derive(Debug, Clone)]
+pub struct OutboxJob {
+    pub id: i64,
+    pub event: String,
+    pub recipient: EmailAddress,
+    pub attempts: u32,
+    pub ticket_id: i64,
+    pub ticket: TicketNumber,
+    pub article_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Claims the oldest due notification for `lease`, or `None` when nothing is due. A
+    /// row whose lease ran out (its worker died mid-send) is due again.
+    pub async fn claim_notification(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<OutboxJob>, StoreError> {
+        let now_ms = to_millis(now);
+        let row = sqlx::query(
+            "UPDATE outbox SET status = 'sending', lease_until = $2, attempts = attempts + 1 \
+             WHERE id = (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) \
+                         OR (status = 'sending' AND lease_until < $1) ORDER BY id LIMIT 1) \
+             RETURNING id, event, recipient, attempts, ticket_id, article_id, created_at",
+        )
+        .bind(now_ms)
+        .bind(to_millis(now + lease))
+        .fetch_optional(&self.pool)
+        .await
+        .doing("claiming a notification")?;
+        let Some(row) = row else { return Ok(None) };
+        let ticket_id: i64 = row.try_get("ticket_id").doing("reading a notification")?;
+        let number = sqlx::query("SELECT number FROM tickets WHERE id = $1")
+            .bind(ticket_id)
+            .fetch_one(&self.pool)
+            .await
+            .doing("reading a notification's ticket")?;
+        let number: String = number.try_get("number").doing("reading a ticket number")?;
+        let recipient: String = row.try_get("recipient").doing("reading a notification")?;
+        Ok(Some(OutboxJob {
+            id: row.try_get("id").doing("reading a notification")?,
+            event: row.try_get("event").doing("reading a notification")?,
+            recipient: EmailAddress::parse(&recipient)
+                .map_err(|_| StoreError::Corrupt(format!("recipient {recipient:?}")))?,
+            attempts: row
+                .try_get::<i64, _>("attempts")
+                .doing("reading a notification")?
+                .max(0) as u32,
+            ticket_id,
+            ticket: parse_stored("number", &number)?,
+            article_id: row.try_get("article_id").doing("reading a notification")?,
+            created_at: from_millis(row.try_get("created_at").doing("reading a notification")?)?,
+        }))
+    }
+
+    /// Records a notification as sent with `message_id`, which from now on threads replies
+    /// to its ticket.
+    pub async fn mark_notification_sent(
+        &self,
+        job: &OutboxJob,
+        message_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.doing("starting a transaction")?;
+        sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, message_id = $2, lease_until = NULL, last_error = NULL WHERE id = $3")
+            .bind(to_millis(at))
+            .bind(message_id.to_string())
+            .bind(job.id)
+            .execute(&mut *tx)
+            .await
+            .doing("marking a notification sent")?;
+        sqlx::query(
+            "INSERT INTO thread_refs (message_id, ticket_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(message_id.to_string())
+        .bind(job.ticket_id)
+        .bind(to_millis(at))
+        .execute(&mut *tx)
+        .await
+        .doing("recording a notification's Message-ID")?;
+        tx.commit().await.doing("committing a sent notification")
+    }
+
+    /// Puts a notification back for another try at `next_attempt`.
+    pub async fn retry_notification(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET status = 'pending', lease_until = NULL, last_error = $1, next_attempt_at = $2 WHERE id = $3")
+            .bind(error.to_string())
+            .bind(to_millis(next_attempt))
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .doing("scheduling a notification retry")?;
+        Ok(())
+    }
+
+    /// Gives up on a notification, keeping the server's answer.
+    pub async fn fail_notification(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = $1 WHERE id = $2")
+            .bind(error.to_string())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .doing("marking a notification failed")?;
+        Ok(())
+    }
+
+    /// The Message-ID of the newest customer mail on a ticket: what a notification answers.
+    pub async fn last_inbound_message_id(
+        &self,
+        ticket_id: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT message_id FROM articles WHERE ticket_id = $1 AND direction = 'inbound' \
+             AND message_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+        )
+        .bind(ticket_id)
+        .fetch_optional(&self.pool)
+        .await
+        .doing("reading a ticket's last message")?;
+        row.map(|r| r.try_get("message_id").doing("reading a Message-ID"))
+            .transpose()
+    }
+}
