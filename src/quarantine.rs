@@ -150,7 +150,11 @@ impl Quarantine {
         for entry in entries {
             let path = entry.map_err(read_err)?.path();
             if path.extension().is_some_and(|e| e == "json") {
-                out.push(self.read_entry(&path)?);
+                // One damaged entry must not hide the others nor block new ones.
+                match self.read_entry(&path) {
+                    Ok(entry) => out.push(entry),
+                    Err(e) => tracing::warn!(error = %e, "skipping a damaged quarantine entry"),
+                }
             }
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));

@@ -444,3 +444,65 @@ async fn a_uidvalidity_change_rereads_the_folder_without_second_tickets() {
         "seen mode leaves the messages"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_announced_while_a_pass_runs_is_not_left_until_the_idle_renewal() {
+    let Some(dovecot) = Dovecot::start(&[(USER, PASSWORD)]).await else {
+        return;
+    };
+    let cli = cli_with(&mailbox(&dovecot, "support", USER, PASSWORD, ""));
+    let child = start(&cli, &[("TICKETGATE_LOG", "ticketgate=debug")]);
+    wait_for("the daemon to connect", Duration::from_secs(20), || {
+        std::fs::read_to_string(cli.dir.path().join("daemon.log"))
+            .is_ok_and(|l| l.contains("connected"))
+    });
+    // A long message keeps the pass busy; the second one arrives meanwhile.
+    let mut big = String::from(
+        "From: Big <big@client.example>\r\nTo: support@localhost\r\nSubject: big\r\nMessage-ID: <big@client.example>\r\n\r\n",
+    );
+    for i in 0..100_000 {
+        big.push_str(&format!("line {i} of a long body, hello the world\r\n"));
+    }
+    dovecot.append(USER, "INBOX", big.as_bytes()).await;
+    wait_for(
+        "the long message to be taken",
+        Duration::from_secs(20),
+        || {
+            std::fs::read_to_string(cli.dir.path().join("daemon.log"))
+                .is_ok_and(|l| l.contains("imap:support:1"))
+        },
+    );
+    dovecot.append(USER, "INBOX", &mail(2)).await;
+    wait_for(
+        "the second message, well before any IDLE renewal",
+        Duration::from_secs(10),
+        || ticket_count(&cli) == 2,
+    );
+    stop(&cli, child);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_after_login_backs_off_and_is_logged_once() {
+    let Some(dovecot) = Dovecot::start(&[(USER, PASSWORD)]).await else {
+        return;
+    };
+    let cli = cli_with(&mailbox(
+        &dovecot,
+        "support",
+        USER,
+        PASSWORD,
+        "folder = \"NoSuchFolder\"",
+    ));
+    let child = start(&cli, &[]);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let stopped = stop(&cli, child);
+    let errors = stopped.log.lines().filter(|l| l.contains("ERROR")).count();
+    let logins = stopped.log.matches("connected").count();
+    assert_eq!(errors, 1, "{}", stopped.log);
+    assert!(stopped.log.contains("NoSuchFolder"), "{}", stopped.log);
+    assert!(
+        logins <= 1,
+        "one 'connected' line, not one per retry: {}",
+        stopped.log
+    );
+}

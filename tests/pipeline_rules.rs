@@ -1,6 +1,7 @@
 //! Each rule of the pipeline on our own fixtures, in-process on a real SQLite file.
 
 use crate::helpers::{TestEnv, created, fixture, number};
+use ticketgate::clock::Clock;
 use ticketgate::domain::{Direction, Impact, Priority, Status, Urgency, Visibility};
 use ticketgate::intake::OutcomeKind;
 use ticketgate::pipeline::Outcome;
@@ -218,6 +219,17 @@ async fn automatic_mail_never_opens_a_ticket() {
 async fn a_bounce_of_our_notification_is_recorded_on_its_ticket_as_an_internal_note() {
     let env = TestEnv::new().await;
     let n = created(&env.fixture("new_ticket.eml", None).await);
+    // Our acknowledgement went out as <notification-2@localhost> (the id the report encloses).
+    let job = env
+        .store()
+        .claim_notification(env.clock.now(), chrono::Duration::minutes(5))
+        .await
+        .unwrap()
+        .unwrap();
+    env.store()
+        .mark_notification_sent(&job, "notification-2@localhost", env.clock.now())
+        .await
+        .unwrap();
     match env.fixture("bounce_of_notification.eml", Some(&n)).await {
         Outcome::Ignored {
             kind: "bounce",
@@ -232,22 +244,65 @@ async fn a_bounce_of_our_notification_is_recorded_on_its_ticket_as_an_internal_n
         (note.direction, note.visibility),
         (Direction::System, Visibility::Internal)
     );
-    assert!(note.body_text.contains("User unknown"));
-    // A bounce that names no ticket of ours is ignored without a trace.
-    let unrelated = String::from_utf8(fixture(
-        "bounce_of_notification.eml",
-        Some(&number("2611N99999")),
-    ))
-    .unwrap()
-    .replace("bounce-1@", "bounce-2@");
+    assert!(
+        note.body_text.contains("could not be delivered"),
+        "{}",
+        note.body_text
+    );
+    assert!(note.attachments.is_empty() && note.raw_ref.is_some());
+}
+
+#[tokio::test]
+async fn a_fake_report_quoting_a_ticket_tag_adds_nothing_to_the_ticket() {
+    let env = TestEnv::new().await;
+    let n = created(&env.fixture("new_ticket.eml", None).await);
+    // The tag is in the enclosed subject, but no notification of ours has that Message-ID.
+    let fake = String::from_utf8(fixture("bounce_of_notification.eml", Some(&n)))
+        .unwrap()
+        .replace("notification-2@", "forged@");
     assert!(matches!(
-        env.process(unrelated.as_bytes()).await,
+        env.process(fake.as_bytes()).await,
         Outcome::Ignored {
             kind: "bounce",
             ticket: None,
             ..
         }
     ));
+    assert_eq!(env.details(&n).await.articles.len(), 1);
+}
+
+#[tokio::test]
+async fn a_person_writing_about_auto_replies_is_not_an_auto_reply() {
+    let env = TestEnv::new().await;
+    let n = created(&env.fixture("new_ticket.eml", None).await);
+    let mail = String::from_utf8(fixture("reply_with_tag.eml", Some(&n)))
+        .unwrap()
+        .replace(
+            "VPN is down since this morning",
+            "the auto-reply of our portal is out of office",
+        );
+    assert_eq!(env.process(mail.as_bytes()).await, Outcome::Commented(n));
+}
+
+#[tokio::test]
+async fn a_reused_message_id_cannot_pull_replies_to_another_ticket() {
+    let env = TestEnv::new().await;
+    let n = created(&env.fixture("new_ticket.eml", None).await);
+    // Someone else sends a new mail reusing Alice's Message-ID, with other content.
+    let copy = String::from_utf8(fixture("outsider_quotes_tag.eml", Some(&n)))
+        .unwrap()
+        .replace(
+            "Message-ID: <outsider-1@elsewhere.example>",
+            "Message-ID: <new-ticket-1@acme.example>",
+        )
+        .replace("Re: [#", "About [");
+    let other = created(&env.process(copy.as_bytes()).await);
+    assert_ne!(other, n);
+    // Bob's untagged reply to Alice's mail still goes to Alice's ticket.
+    assert_eq!(
+        env.fixture("reply_in_reply_to.eml", None).await,
+        Outcome::Commented(n)
+    );
 }
 
 #[tokio::test]

@@ -108,6 +108,16 @@ pub async fn watch(
         attempts: u32,
         not_before: Instant,
     }
+    impl Retry {
+        /// The next try after `attempts` failed ones: a pause doubling from 1 s to 5 min.
+        fn after(attempts: u32) -> Self {
+            let pause = Duration::from_secs(1 << attempts.min(8)).min(Duration::from_secs(300));
+            Retry {
+                attempts: attempts + 1,
+                not_before: Instant::now() + pause,
+            }
+        }
+    }
     let mut retries: HashMap<PathBuf, Retry> = HashMap::new();
     let mut scan_failing = false;
     tracing::info!(maildir = %maildir.root().display(), "watching Maildir");
@@ -139,23 +149,30 @@ pub async fn watch(
             {
                 continue;
             }
-            let bytes = match std::fs::read(&path) {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => {
-                    tracing::error!(file = %path.display(), error = %e, "cannot read a delivered message");
-                    continue;
-                }
-            };
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let message = super::RawMessage {
-                source: format!("maildir:{name}"),
-                bytes,
-            };
+            let source = format!("maildir:{name}");
             let attempts = retries.get(&path).map_or(0, |r| r.attempts);
+            let received =
+                std::fs::File::open(&path).and_then(|file| ingestor.read_message(&source, file));
+            let message = match received {
+                Ok(super::Received::Message(m)) => m,
+                Ok(super::Received::TooLarge(_)) => {
+                    if let Err(e) = maildir.remove(&path) {
+                        tracing::error!(file = %path.display(), error = %e, "quarantined, but cannot remove it from new/");
+                        retries.insert(path.clone(), Retry::after(attempts));
+                    }
+                    continue;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    tracing::error!(file = %path.display(), error = %e, "cannot read a delivered message; will retry");
+                    retries.insert(path.clone(), Retry::after(attempts));
+                    continue;
+                }
+            };
             let acknowledged = match ingestor.try_once(&message, attempts).await {
                 Ok(report) if report.handled() => maildir.mark_handled(&path).map(drop),
                 Ok(_) => maildir.remove(&path),
@@ -169,26 +186,20 @@ pub async fn watch(
                         Ok(_) => maildir.remove(&path),
                         Err(e) => {
                             tracing::error!(file = %path.display(), error = %e, "cannot quarantine; the message stays in new/");
+                            retries.insert(path.clone(), Retry::after(attempts));
                             Ok(())
                         }
                     }
                 }
                 Err(deferred) => {
-                    let pause =
-                        Duration::from_secs(1 << attempts.min(8)).min(Duration::from_secs(300));
-                    tracing::warn!(file = %path.display(), attempt = attempts + 1, retry_in = ?pause, reason = %deferred.reason, "message kept for a retry");
-                    retries.insert(
-                        path.clone(),
-                        Retry {
-                            attempts: attempts + 1,
-                            not_before: Instant::now() + pause,
-                        },
-                    );
+                    tracing::warn!(file = %path.display(), attempt = attempts + 1, reason = %deferred.reason, "message kept for a retry");
+                    retries.insert(path.clone(), Retry::after(attempts));
                     Ok(())
                 }
             };
             if let Err(e) = acknowledged {
                 tracing::error!(file = %path.display(), error = %e, "handled, but cannot move the file out of new/; it will be seen as a duplicate next time");
+                retries.insert(path.clone(), Retry::after(attempts));
             }
         }
         tokio::select! {

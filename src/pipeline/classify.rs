@@ -71,18 +71,6 @@ const AUTO_REPLY_SUBJECT_PREFIXES: &[&str] = &[
     "automatisch antwoord",
 ];
 
-/// Phrases that mark an out-of-office anywhere in a subject.
-const AUTO_REPLY_SUBJECT_PHRASES: &[&str] = &[
-    "out of office",
-    "out of the office",
-    "absence du bureau",
-    "réponse automatique",
-    "automatic reply",
-    "abwesenheitsnotiz",
-    "autoreply",
-    "auto-reply",
-];
-
 /// Headers that mark an auto-reply whatever their value, unless it is a plain "no".
 const AUTO_REPLY_FLAGS: &[&str] = &[
     "X-Autoreply",
@@ -219,18 +207,20 @@ fn auto_reply_signal(mail: &InboundMail<'_>) -> Option<String> {
     {
         return Some(format!("X-POST-MessageClass: {v}"));
     }
-    let subject = mail.subject.to_lowercase();
-    let subject = subject.trim();
-    if let Some(p) = AUTO_REPLY_SUBJECT_PREFIXES
+    // Only the beginning counts, after reply prefixes and a leading [tag]: a person may
+    // well write "Re: [#2611N00001] the auto-reply of our portal is broken".
+    let subject = super::execute::title_from_subject(&mail.subject).to_lowercase();
+    let subject = match subject
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once(']'))
+    {
+        Some((_, rest)) => rest.trim_start().to_string(),
+        None => subject,
+    };
+    AUTO_REPLY_SUBJECT_PREFIXES
         .iter()
         .find(|p| subject.starts_with(*p))
-    {
-        return Some(format!("subject begins with \"{p}\" (out-of-office)"));
-    }
-    AUTO_REPLY_SUBJECT_PHRASES
-        .iter()
-        .find(|p| subject.contains(*p))
-        .map(|p| format!("subject contains \"{p}\" (out-of-office)"))
+        .map(|p| format!("subject begins with \"{p}\" (out-of-office)"))
 }
 
 #[cfg(test)]

@@ -48,10 +48,7 @@ impl Pipeline {
                 reason,
                 bounced: Some(ticket),
             } => {
-                let mut article =
-                    self.article(mail, raw, at, mail.from.as_ref(), Direction::System)?;
-                article.visibility = Visibility::Internal;
-                article.note = Some(format!("Delivery report ({reason}); nobody was notified."));
+                let article = self.delivery_report_note(mail, raw, at, &reason)?;
                 let span = tracing::info_span!("ticket", number = %ticket.number);
                 let commit = InboundCommit {
                     write: InboundWrite::Note {
@@ -162,6 +159,55 @@ impl Pipeline {
             Committed::Opened(n) => Outcome::Created(n),
             Committed::Commented(n) | Committed::Noted(n) => Outcome::Commented(n),
             Committed::Duplicate(n) => Outcome::Duplicate(n),
+        })
+    }
+
+    /// An internal note recording a delivery report about one of our notifications. Only a
+    /// summary and the kept raw report: nothing the report's sender wrote becomes ticket
+    /// content, since reports are recorded without a sender check.
+    fn delivery_report_note(
+        &self,
+        mail: &InboundMail<'_>,
+        raw: &[u8],
+        at: chrono::DateTime<chrono::Utc>,
+        reason: &str,
+    ) -> Result<NewArticle, ProcessError> {
+        let reporter = mail
+            .from
+            .as_ref()
+            .map_or("an unknown mail system".to_string(), |m| {
+                m.address.to_string()
+            });
+        let subjects: Vec<String> = mail
+            .embedded
+            .iter()
+            .filter_map(|e| e.subject.clone())
+            .collect();
+        Ok(NewArticle {
+            author: mail.from.as_ref().map_or_else(
+                || EmailAddress::parse("mailer-daemon@invalid").expect("a valid literal"),
+                |m| m.address.clone(),
+            ),
+            author_name: None,
+            direction: Direction::System,
+            visibility: Visibility::Internal,
+            subject: mail.subject.clone(),
+            body_text: format!(
+                "A notification could not be delivered: {reporter} sent a delivery report ({reason}).{}",
+                if subjects.is_empty() {
+                    String::new()
+                } else {
+                    format!(" Original subject: {}.", subjects.join("; "))
+                }
+            ),
+            body_html: None,
+            message_id: None,
+            raw_ref: Some(self.files.put_raw(raw, at)?),
+            note: Some(
+                "Delivery report; nobody was notified. The full report is kept with the raw mail."
+                    .into(),
+            ),
+            attachments: Vec::new(),
         })
     }
 

@@ -315,8 +315,7 @@ impl Pipeline {
         match class {
             Classification::Human => {}
             Classification::Bounce { reason } => {
-                let bounced =
-                    thread::find_bounced_ticket(&self.store, &settings.subject_tag, mail).await?;
+                let bounced = thread::find_bounced_ticket(&self.store, mail).await?;
                 match &bounced {
                     Some(t) => trace.note(
                         "thread",

@@ -82,11 +82,12 @@ pub async fn find_ticket(
     Ok(result)
 }
 
-/// The ticket a delivery report concerns: the bounced notification's Message-ID or tag,
-/// found in the report's threading headers or in the enclosed original message.
+/// The ticket a delivery report concerns: only by the Message-ID of a notification we
+/// sent, found in the report's threading headers or in the enclosed original. A subject tag
+/// or a customer's Message-ID proves nothing here: anyone can write those into a fake
+/// report, and a report is recorded without any sender check.
 pub async fn find_bounced_ticket(
     store: &Store,
-    tag: &SubjectTag,
     mail: &InboundMail<'_>,
 ) -> Result<Option<TicketRecord>, StoreError> {
     let ids = mail
@@ -95,16 +96,7 @@ pub async fn find_bounced_ticket(
         .chain(mail.references.iter().rev())
         .chain(mail.embedded.iter().filter_map(|e| e.message_id.as_ref()));
     for id in ids {
-        if let Some(number) = store.ticket_for_message_id(id).await?
-            && let Some(ticket) = store.ticket_by_number(&number).await?
-        {
-            return Ok(Some(ticket));
-        }
-    }
-    let subjects = std::iter::once(mail.subject.as_str())
-        .chain(mail.embedded.iter().filter_map(|e| e.subject.as_deref()));
-    for subject in subjects {
-        if let Some(number) = tag.find(subject)
+        if let Some(number) = store.ticket_for_notification(id).await?
             && let Some(ticket) = store.ticket_by_number(&number).await?
         {
             return Ok(Some(ticket));

@@ -138,3 +138,25 @@ impl Store {
             .transpose()
     }
 }
+
+impl Store {
+    /// The ticket of the notification sent with `message_id`, if one was: what a delivery
+    /// report about our own mail is recorded on.
+    pub async fn ticket_for_notification(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<TicketNumber>, StoreError> {
+        let row = sqlx::query(
+            "SELECT t.number FROM outbox o JOIN tickets t ON t.id = o.ticket_id WHERE o.message_id = $1 LIMIT 1",
+        )
+        .bind(message_id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .doing("looking up a sent notification")?;
+        row.map(|r| {
+            let n: String = r.try_get("number").doing("reading a ticket number")?;
+            parse_stored("number", &n)
+        })
+        .transpose()
+    }
+}

@@ -45,14 +45,15 @@ impl Store {
     }
 
     /// The ticket a Message-ID belongs to (a customer's mail or one of our notifications).
-    /// The most recent reference wins when broken mailers reused an id.
+    /// The first ticket that recorded the id wins: a later mail reusing it (a broken
+    /// mailer, or someone copying a Message-ID) cannot pull replies away from that ticket.
     pub async fn ticket_for_message_id(
         &self,
         message_id: &str,
     ) -> Result<Option<TicketNumber>, StoreError> {
         let row = sqlx::query(
             "SELECT t.number FROM thread_refs r JOIN tickets t ON t.id = r.ticket_id \
-             WHERE r.message_id = $1 ORDER BY r.created_at DESC LIMIT 1",
+             WHERE r.message_id = $1 ORDER BY r.created_at ASC LIMIT 1",
         )
         .bind(message_id.to_string())
         .fetch_optional(&self.pool)

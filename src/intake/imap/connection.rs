@@ -240,10 +240,14 @@ async fn login(
                 token,
                 sent: false,
             };
-            client
-                .authenticate("XOAUTH2", auth)
-                .await
-                .map_err(|(e, _)| refused(e))
+            match client.authenticate("XOAUTH2", auth).await {
+                Ok(session) => Ok(session),
+                Err((e, _)) => {
+                    // A revoked token must not be offered again until it expires.
+                    tokens.invalidate().await;
+                    Err(refused(e))
+                }
+            }
         }
     }
 }

@@ -56,6 +56,32 @@ pub enum ImapError {
     Store(#[from] StoreError),
 }
 
+impl ImapError {
+    /// Whether failures of `kind` happen before a session exists (so a login ends them).
+    fn is_connection_kind(kind: &str) -> bool {
+        matches!(
+            kind,
+            "connect" | "tls" | "timeout" | "login" | "secret" | "token"
+        )
+    }
+
+    /// What kind of failure this is, without the details that change between tries.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ImapError::Connect { .. } => "connect",
+            ImapError::Tls { .. } => "tls",
+            ImapError::CaFile { .. } => "ca_file",
+            ImapError::Timeout { .. } => "timeout",
+            ImapError::LoginRefused { .. } => "login",
+            ImapError::Secret(_) => "secret",
+            ImapError::Token(_) => "token",
+            ImapError::Protocol { doing, .. } => doing,
+            ImapError::Folder { .. } => "folder",
+            ImapError::Store(_) => "store",
+        }
+    }
+}
+
 /// Capped exponential backoff with jitter, so that many daemons do not reconnect in step.
 #[derive(Debug)]
 struct Backoff {
@@ -128,28 +154,39 @@ async fn supervise(
         };
         let error = match opened {
             Ok(session) => {
-                match last_error.take() {
-                    Some(_) => tracing::info!(host = %mailbox.host, "connected again"),
+                match last_error.as_deref() {
                     None => {
                         tracing::info!(host = %mailbox.host, folder = %mailbox.folder, "connected")
                     }
+                    Some(kind) if ImapError::is_connection_kind(kind) => {
+                        tracing::info!(host = %mailbox.host, "connected again");
+                        last_error = None;
+                    }
+                    // A failure after login (missing folder, refused move) is not over
+                    // because login worked: stay quiet until it changes.
+                    Some(_) => {}
                 }
-                backoff.reset();
-                match worker.run(session, &shutdown).await {
+                let result = worker.run(session, &shutdown).await;
+                // Only a session that got work done resets the backoff.
+                if worker.take_healthy() {
+                    backoff.reset();
+                }
+                match result {
                     Ok(()) => break,
                     Err(e) => e,
                 }
             }
             Err(e) => e,
         };
-        let text = error.to_string();
         let pause = backoff.next();
-        if last_error.as_deref() != Some(text.as_str()) {
-            tracing::error!(error = %text, "mailbox unavailable; retrying with backoff");
+        // Servers put timings and ids in their texts: compare what kind of failure it is.
+        let kind = error.kind();
+        if last_error.as_deref() != Some(kind) {
+            tracing::error!(error = %error, "mailbox unavailable; retrying with backoff");
         } else {
-            tracing::debug!(error = %text, retry_in = ?pause, "still unavailable");
+            tracing::debug!(error = %error, retry_in = ?pause, "still unavailable");
         }
-        last_error = Some(text);
+        last_error = Some(kind.to_string());
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
             _ = shutdown.cancelled() => break,

@@ -41,6 +41,9 @@ pub(super) struct MailboxWorker {
     retry_budget: u32,
     /// Temporary failures per UID, for the retry budget.
     attempts: HashMap<u32, u32>,
+    /// Whether a pass went through since the supervisor last asked: only then is a later
+    /// failure a new problem rather than the same one again.
+    healthy: bool,
 }
 
 fn protocol(doing: &'static str) -> impl Fn(async_imap::error::Error) -> ImapError {
@@ -59,7 +62,13 @@ impl MailboxWorker {
             ingestor,
             retry_budget,
             attempts: HashMap::new(),
+            healthy: false,
         }
+    }
+
+    /// Whether a full pass succeeded since the last call.
+    pub(super) fn take_healthy(&mut self) -> bool {
+        std::mem::take(&mut self.healthy)
     }
 
     /// Runs the session until shutdown (`Ok`) or until the connection fails (`Err`).
@@ -111,10 +120,26 @@ impl MailboxWorker {
                         .map_err(protocol("checking the connection"))?;
                     continue;
                 }
-                Pass::Done => deferred_pause = Duration::from_secs(1),
+                Pass::Done => {
+                    deferred_pause = Duration::from_secs(1);
+                    self.healthy = true;
+                }
             }
             if shutdown.is_cancelled() {
                 break;
+            }
+            // Mail that arrived during the pass was announced then, and the server will not
+            // announce it again: look before going idle.
+            let mut announced = false;
+            while let Ok(response) = session.unsolicited_responses.try_recv() {
+                announced |= matches!(
+                    response,
+                    async_imap::types::UnsolicitedResponse::Exists(_)
+                        | async_imap::types::UnsolicitedResponse::Recent(_)
+                );
+            }
+            if announced {
+                continue;
             }
             let stop = if caps.idle {
                 let (s, stop) = self.idle(session, shutdown).await?;
@@ -130,8 +155,11 @@ impl MailboxWorker {
                 break;
             }
         }
-        if let Err(e) = session.logout().await {
-            tracing::debug!(error = %e, "logout failed");
+        // A dead connection must not hold up shutdown.
+        match tokio::time::timeout(Duration::from_secs(5), session.logout()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!(error = %e, "logout failed"),
+            Err(_) => tracing::debug!("logout timed out"),
         }
         Ok(())
     }
@@ -326,7 +354,15 @@ impl MailboxWorker {
                 _ = shutdown.cancelled() => true,
             }
         };
-        let session = idle.done().await.map_err(protocol("ending IDLE"))?;
+        let session = match tokio::time::timeout(Duration::from_secs(10), idle.done()).await {
+            Ok(done) => done.map_err(protocol("ending IDLE"))?,
+            Err(_) => {
+                return Err(ImapError::Timeout {
+                    host: self.mailbox.host.clone(),
+                    port: self.mailbox.port,
+                });
+            }
+        };
         Ok((session, stop))
     }
 }

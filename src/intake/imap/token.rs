@@ -20,14 +20,27 @@ const EARLY_REFRESH: Duration = Duration::from_secs(120);
 const EXPIRY_WARNING: Duration = Duration::from_secs(14 * 24 * 3600);
 
 /// Hands out access tokens for one mailbox.
-#[derive(Debug)]
 pub struct TokenProvider {
     source: Option<TokenSource>,
     tls: Arc<ClientConfig>,
     cached: Mutex<Option<(String, Instant)>>,
 }
 
+impl std::fmt::Debug for TokenProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the cached token.
+        f.debug_struct("TokenProvider")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
 impl TokenProvider {
+    /// Forgets the cached access token, after the server refused it.
+    pub async fn invalidate(&self) {
+        *self.cached.lock().await = None;
+    }
+
     /// The provider for `mailbox` (none needed with password login).
     pub fn new(mailbox: &MailboxSettings, tls: Arc<ClientConfig>) -> Self {
         let source = match &mailbox.auth {
@@ -52,6 +65,7 @@ impl TokenProvider {
             Some(TokenSource::Command(cmd)) => {
                 let out = tokio::process::Command::new("sh")
                     .args(["-c", cmd])
+                    .kill_on_drop(true)
                     .output()
                     .await
                     .map_err(|e| token_err(format!("cannot run token_command: {e}")))?;
