@@ -43,6 +43,30 @@ impl std::fmt::Debug for SecretSource {
 }
 
 impl SecretSource {
+    /// The secret given by at most one of `NAME`, `NAME_env` and `NAME_file` (`key` is the
+    /// full key of NAME, for the error).
+    pub(super) fn one_of(
+        key: &str,
+        inline: Option<String>,
+        env: Option<String>,
+        file: Option<PathBuf>,
+        errors: &mut Vec<String>,
+    ) -> Option<SecretSource> {
+        match (inline, env, file) {
+            (Some(v), None, None) => Some(SecretSource::Inline(v)),
+            (None, Some(v), None) => Some(SecretSource::Env(v)),
+            (None, None, Some(f)) => Some(SecretSource::File(f)),
+            (None, None, None) => None,
+            _ => {
+                let name = key.rsplit('.').next().unwrap_or(key);
+                errors.push(format!(
+                    "{key}: give only one of {name}, {name}_env, {name}_file"
+                ));
+                None
+            }
+        }
+    }
+
     /// Reads the secret now.
     pub fn read(&self) -> Result<String, String> {
         match self {
@@ -229,19 +253,13 @@ impl RawMailbox {
                 None
             }
         };
-        let password = match (self.password, self.password_env, self.password_file) {
-            (Some(p), None, None) => Some(SecretSource::Inline(p)),
-            (None, Some(v), None) => Some(SecretSource::Env(v)),
-            (None, None, Some(f)) => Some(SecretSource::File(f)),
-            (None, None, None) => None,
-            _ => {
-                errors.push(format!(
-                    "{}: give only one of password, password_env, password_file",
-                    key("password")
-                ));
-                None
-            }
-        };
+        let password = SecretSource::one_of(
+            &key("password"),
+            self.password,
+            self.password_env,
+            self.password_file,
+            &mut errors,
+        );
         let auth = match self.auth.as_str() {
             "password" => match password {
                 Some(p) => Some(MailboxAuth::Password(p)),

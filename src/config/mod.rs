@@ -586,16 +586,13 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         }
     }
     let p = raw.portal;
-    let link_secret = match (p.link_secret, p.link_secret_env, p.link_secret_file) {
-        (Some(v), None, None) => Some(SecretSource::Inline(v)),
-        (None, Some(v), None) => Some(SecretSource::Env(v)),
-        (None, None, Some(f)) => Some(SecretSource::File(f)),
-        (None, None, None) => None,
-        _ => {
-            errors.push("portal.link_secret: give only one of link_secret, link_secret_env, link_secret_file".into());
-            None
-        }
-    };
+    let link_secret = SecretSource::one_of(
+        "portal.link_secret",
+        p.link_secret,
+        p.link_secret_env,
+        p.link_secret_file,
+        &mut errors,
+    );
     if !(p.base_url.starts_with("https://") || p.base_url.starts_with("http://")) {
         errors.push(format!(
             "portal.base_url: `{}` must start with https:// (or http://)",
@@ -611,18 +608,13 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         link_lifetime_days: p.link_lifetime_days,
     };
     let m = raw.smtp;
-    let smtp_password = match (m.password, m.password_env, m.password_file) {
-        (Some(v), None, None) => Some(SecretSource::Inline(v)),
-        (None, Some(v), None) => Some(SecretSource::Env(v)),
-        (None, None, Some(f)) => Some(SecretSource::File(f)),
-        (None, None, None) => None,
-        _ => {
-            errors.push(
-                "smtp.password: give only one of password, password_env, password_file".into(),
-            );
-            None
-        }
-    };
+    let smtp_password = SecretSource::one_of(
+        "smtp.password",
+        m.password,
+        m.password_env,
+        m.password_file,
+        &mut errors,
+    );
     let loopback = m.host == "localhost"
         || m.host
             .parse::<std::net::IpAddr>()
