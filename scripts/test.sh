@@ -42,6 +42,13 @@ if { ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; } || ! 
     fi
 fi
 
+# The SMTP tests run a real SMTP server written with aiosmtpd (tests/support/smtp_sink.py).
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import aiosmtpd" 2>/dev/null; then
+    python3 -m pip install --quiet aiosmtpd 2>/dev/null \
+        || python3 -m pip install --quiet --user aiosmtpd 2>/dev/null \
+        || echo "aiosmtpd could not be installed: the SMTP tests will be skipped (pip install aiosmtpd)" >&2
+fi
+
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked

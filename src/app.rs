@@ -81,6 +81,7 @@ impl App {
             composer,
             Transport::from_settings(&settings)?,
             clock.clone(),
+            settings.notification_retry_first,
         );
         let pipeline = Pipeline::new(store, Arc::new(settings), clock);
         Ok(App {

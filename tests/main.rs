@@ -9,3 +9,4 @@ mod daemon;
 mod dovecot;
 mod imap;
 mod pipeline_rules;
+mod smtp;

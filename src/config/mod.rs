@@ -232,10 +232,20 @@ pub enum SmtpSettings {
     },
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct RawNotifications {
     template_dir: Option<PathBuf>,
+    retry_first_secs: u64,
+}
+
+impl Default for RawNotifications {
+    fn default() -> Self {
+        Self {
+            template_dir: None,
+            retry_first_secs: 30,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -398,6 +408,9 @@ pub struct Settings {
     pub template_dir: Option<PathBuf>,
     /// How notifications leave.
     pub smtp: SmtpSettings,
+    /// The first pause before a notification that failed for a temporary reason is tried
+    /// again; it doubles each time, up to an hour.
+    pub notification_retry_first: std::time::Duration,
 }
 
 impl Settings {
@@ -711,6 +724,9 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         agents,
         mailboxes,
         portal,
+        notification_retry_first: std::time::Duration::from_secs(
+            raw.notifications.retry_first_secs.max(1),
+        ),
         template_dir: raw.notifications.template_dir,
         smtp,
     })

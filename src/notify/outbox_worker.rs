@@ -18,8 +18,7 @@ use crate::store::{Store, StoreError};
 
 /// How long a claimed row is ours before another worker may take it.
 const LEASE: ChronoDuration = ChronoDuration::minutes(5);
-/// Pause between tries: doubles from this, up to [`MAX_RETRY_PAUSE`].
-const FIRST_RETRY_PAUSE: ChronoDuration = ChronoDuration::seconds(30);
+/// Pause between tries: doubles from the configured first one, up to this.
 const MAX_RETRY_PAUSE: ChronoDuration = ChronoDuration::hours(1);
 /// Temporary failures allowed before a notification is given up.
 const MAX_ATTEMPTS: u32 = 12;
@@ -40,20 +39,26 @@ pub struct OutboxWorker {
     composer: Composer,
     transport: Transport,
     clock: Arc<dyn Clock>,
+    first_retry_pause: ChronoDuration,
 }
 
 impl OutboxWorker {
+    /// A worker whose temporary failures are first retried after `first_retry_pause`.
     pub fn new(
         store: Store,
         composer: Composer,
         transport: Transport,
         clock: Arc<dyn Clock>,
+        first_retry_pause: std::time::Duration,
     ) -> Self {
+        let first_retry_pause =
+            ChronoDuration::from_std(first_retry_pause).unwrap_or(ChronoDuration::seconds(30));
         Self {
             store,
             composer,
             transport,
             clock,
+            first_retry_pause,
         }
     }
 
@@ -101,8 +106,9 @@ impl OutboxWorker {
                     .await?;
             }
             Err(SendError::Temporary(error)) => {
-                let pause = (FIRST_RETRY_PAUSE * 2i32.pow(job.attempts.saturating_sub(1).min(10)))
-                    .min(MAX_RETRY_PAUSE);
+                let pause = (self.first_retry_pause
+                    * 2i32.pow(job.attempts.saturating_sub(1).min(10)))
+                .min(MAX_RETRY_PAUSE);
                 tracing::warn!(%error, retry_in = %pause, "notification not sent; will retry");
                 self.store
                     .retry_notification(job.id, &error, self.clock.now() + pause)

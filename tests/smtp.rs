@@ -1,0 +1,168 @@
+//! Notifications over real SMTP: a Python aiosmtpd server on loopback (tests/support/
+//! smtp_sink.py) greylists one recipient once (451) and refuses another (550).
+
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::daemon::{start, stop, wait_for};
+use crate::helpers::Cli;
+
+/// The SMTP server process; killed when dropped.
+struct SmtpSink {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl SmtpSink {
+    /// Starts the server, or says in one line why it cannot (and the test passes by).
+    fn start() -> Option<SmtpSink> {
+        let has_aiosmtpd = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !has_aiosmtpd {
+            eprintln!(
+                "skipping SMTP tests: python3 with aiosmtpd is missing (pip install aiosmtpd)"
+            );
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args(["--port", &port.to_string(), "--dir"])
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.starts_with("ready"),
+            "the SMTP sink did not start: {line:?}"
+        );
+        Some(SmtpSink { child, port, dir })
+    }
+
+    /// The messages received, as (file name, content).
+    fn received(&self) -> Vec<(String, String)> {
+        let mut files: Vec<(String, String)> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
+            .map(|n| {
+                let content = std::fs::read_to_string(self.dir.path().join(&n)).unwrap();
+                (n, content)
+            })
+            .collect();
+        files.sort();
+        files
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_are_retried_after_4xx_failed_on_5xx_and_sent_once() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let cli = Cli::new();
+    std::fs::create_dir_all(cli.dir.path().join("config")).unwrap();
+    let config = format!(
+        "[smtp]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n[notifications]\nretry_first_secs = 1\n",
+        sink.port
+    );
+    cli.write("config/ticketgate.toml", config.as_bytes());
+    let inbox = cli.dir.path().join("data/inbox");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(inbox.join(sub)).unwrap();
+    }
+    let mail = "From: Alice <alice@acme.example>\r\nTo: support@localhost\r\nCc: temp-bob@acme.example, perm-carol@acme.example\r\n\
+                Subject: Printer on fire\r\nMessage-ID: <smtp-1@acme.example>\r\n\r\nHello, the printer is on fire. Thanks\r\n";
+    std::fs::write(inbox.join("new/1.host"), mail).unwrap();
+    let child = start(&cli, &[]);
+    wait_for(
+        "the acknowledgement and the greylisted notice",
+        Duration::from_secs(20),
+        || sink.received().len() == 2,
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await; // nothing more may come
+    let stopped = stop(&cli, child);
+
+    let received = sink.received();
+    assert_eq!(
+        received.len(),
+        2,
+        "each notification exactly once: {:?}",
+        received.iter().map(|r| &r.0).collect::<Vec<_>>()
+    );
+    assert!(
+        received
+            .iter()
+            .any(|(n, _)| n.ends_with("alice@acme.example.eml"))
+    );
+    assert!(
+        received
+            .iter()
+            .any(|(n, _)| n.ends_with("temp-bob@acme.example.eml")),
+        "sent after the 451"
+    );
+    let (_, ack) = received.iter().find(|(n, _)| n.contains("alice")).unwrap();
+    assert!(
+        ack.contains("Subject: [#") && ack.contains("Printer on fire"),
+        "{ack}"
+    );
+    assert!(ack.contains("In-Reply-To: <smtp-1@acme.example>"), "{ack}");
+    assert!(
+        ack.contains("multipart/alternative") && ack.contains("text/html"),
+        "{ack}"
+    );
+    assert!(ack.contains("Auto-Submitted: auto-replied"), "{ack}");
+
+    use sqlx::{Connection, Row};
+    let url = format!(
+        "sqlite://{}",
+        cli.dir.path().join("data/ticketgate.db").display()
+    );
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let rows =
+        sqlx::query("SELECT recipient, status, attempts, last_error FROM outbox ORDER BY id")
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+    let status: Vec<(String, String, i64)> = rows
+        .iter()
+        .map(|r| (r.get("recipient"), r.get("status"), r.get("attempts")))
+        .collect();
+    assert!(
+        status.contains(&("temp-bob@acme.example".into(), "sent".into(), 2)),
+        "{status:?}"
+    );
+    let carol = rows
+        .iter()
+        .find(|r| r.get::<String, _>("recipient") == "perm-carol@acme.example")
+        .unwrap();
+    assert_eq!(carol.get::<String, _>("status"), "failed");
+    assert!(
+        carol.get::<String, _>("last_error").contains("550"),
+        "the server's answer is kept"
+    );
+    assert!(stopped.log.contains("refused for good"), "{}", stopped.log);
+}

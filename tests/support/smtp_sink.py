@@ -1,0 +1,55 @@
+"""A real SMTP server for the tests, on loopback: it keeps every accepted message as a
+file, answers 451 to a recipient whose local part starts with "temp" the first time it
+is offered, and 550 to one starting with "perm", as real servers do on greylisting and
+unknown users. Prints "ready PORT" once it listens."""
+
+import argparse
+import os
+import time
+
+from aiosmtpd.controller import Controller
+
+
+class Sink:
+    def __init__(self, folder):
+        self.folder = folder
+        self.deferred = set()
+        self.count = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        local = address.split("@")[0].lower()
+        if local.startswith("perm"):
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        if local.startswith("temp") and address not in self.deferred:
+            self.deferred.add(address)
+            return "451 4.7.1 <%s>: Recipient address rejected: Greylisted, try again later" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.count += 1
+        name = "%06d-%s.eml" % (self.count, envelope.rcpt_tos[0])
+        tmp = os.path.join(self.folder, "." + name)
+        with open(tmp, "wb") as f:
+            f.write(envelope.original_content)
+        os.rename(tmp, os.path.join(self.folder, name))
+        return "250 Message accepted for delivery"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--dir", required=True)
+    args = parser.parse_args()
+    controller = Controller(Sink(args.dir), hostname="127.0.0.1", port=args.port)
+    controller.start()
+    print("ready %d" % args.port, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        controller.stop()
+
+
+if __name__ == "__main__":
+    main()
