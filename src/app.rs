@@ -43,6 +43,25 @@ pub async fn open_store(settings: &Settings) -> Result<Store, StoreError> {
     Ok(store)
 }
 
+/// The notification sender the settings describe: templates, link key and transport are
+/// all checked here, so a bad one stops the start instead of every notification.
+pub fn outbox_worker(
+    settings: &Settings,
+    store: Store,
+    clock: Arc<dyn Clock>,
+) -> Result<OutboxWorker, StartError> {
+    let templates = Templates::load(settings.template_dir.as_deref())?;
+    let composer = Composer::new(settings, templates, LinkSigner::from_settings(settings)?);
+    let transport = Transport::from_settings(settings)?;
+    Ok(OutboxWorker::new(
+        store,
+        composer,
+        transport,
+        clock,
+        settings.notification_retry_first,
+    ))
+}
+
 /// A built daemon, ready to run.
 #[derive(Debug)]
 pub struct App {
@@ -74,15 +93,7 @@ impl App {
         let poll = Duration::from_millis(settings.poll_interval_ms);
         let retry_budget = settings.retry_budget;
         let mailboxes = settings.mailboxes.clone();
-        let templates = Templates::load(settings.template_dir.as_deref())?;
-        let composer = Composer::new(&settings, templates, LinkSigner::from_settings(&settings)?);
-        let outbox = OutboxWorker::new(
-            store.clone(),
-            composer,
-            Transport::from_settings(&settings)?,
-            clock.clone(),
-            settings.notification_retry_first,
-        );
+        let outbox = outbox_worker(&settings, store.clone(), clock.clone())?;
         let pipeline = Pipeline::new(store, Arc::new(settings), clock);
         Ok(App {
             ingestor: Ingestor::new(pipeline),

@@ -60,6 +60,11 @@ enum Command {
         #[command(subcommand)]
         command: QuarantineCommand,
     },
+    /// Notifications waiting, sent or failed.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
     /// Notification templates.
     Templates {
         #[command(subcommand)]
@@ -87,6 +92,24 @@ enum TicketsCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum OutboxCommand {
+    /// List notifications, newest first, with their state and last error.
+    List {
+        /// Only pending, sending, sent or failed ones.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a failed or waiting notification due now (the daemon sends it).
+    Retry { id: i64 },
+    /// Send every due and waiting notification now, then exit.
+    Flush,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +156,7 @@ pub async fn run(args: Args) -> ExitCode {
         Command::Explain { file } => explain(settings, &file).await,
         Command::Tickets { command } => tickets(settings, command).await,
         Command::Quarantine { command } => quarantine(settings, command).await,
+        Command::Outbox { command } => outbox(settings, command).await,
         Command::Templates { command } => templates(&settings, command),
         Command::Migrate => migrate(settings).await,
         Command::CheckConfig => check_config(&settings),
@@ -430,6 +454,56 @@ async fn quarantine(settings: Settings, command: QuarantineCommand) -> anyhow::R
             }
         }
     }
+}
+
+async fn outbox(settings: Settings, command: OutboxCommand) -> anyhow::Result<ExitCode> {
+    let store = open_store(&settings).await?;
+    let now = chrono::Utc::now();
+    match command {
+        OutboxCommand::List {
+            status,
+            limit,
+            json,
+        } => {
+            let entries = store.list_outbox(status.as_deref(), limit).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            }
+            for e in entries.iter().filter(|_| !json) {
+                println!(
+                    "{:>6}  {}  {:<18} {:<8} tries {}  {}{}",
+                    e.id,
+                    e.ticket,
+                    e.event,
+                    e.status,
+                    e.attempts,
+                    e.recipient,
+                    e.last_error
+                        .as_deref()
+                        .map(|m| format!("  ({m})"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        OutboxCommand::Retry { id } => {
+            if !store.requeue_notification(id, now).await? {
+                anyhow::bail!(
+                    "no waiting or failed notification {id}; `ticketgate outbox list` shows them"
+                );
+            }
+            println!("notification {id} is due now");
+        }
+        OutboxCommand::Flush => {
+            store.make_pending_due(now).await?;
+            let worker = ticketgate::app::outbox_worker(&settings, store, Arc::new(SystemClock))?;
+            let mut handled = 0;
+            while worker.step().await? == ticketgate::notify::outbox_worker::Step::Handled {
+                handled += 1;
+            }
+            println!("{handled} notification(s) handled");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn templates(settings: &Settings, command: TemplatesCommand) -> anyhow::Result<ExitCode> {

@@ -330,3 +330,45 @@ fn templates_check_and_preview_and_an_operator_override_that_breaks() {
         stderr(&out)
     );
 }
+
+#[test]
+fn outbox_list_flush_and_retry() {
+    let cli = Cli::new();
+    cli.run(
+        &[
+            "ingest",
+            fixtures_dir().join("new_ticket.eml").to_str().unwrap(),
+        ],
+        None,
+    );
+    let list = stdout(&cli.run(&["outbox", "list"], None));
+    assert_eq!(list.matches("pending").count(), 2, "{list}");
+    assert!(
+        list.contains("ticket_opened") && list.contains("bob@acme.example"),
+        "{list}"
+    );
+
+    let flush = cli.run(&["outbox", "flush"], None);
+    assert_eq!(flush.status.code(), Some(0), "{}", stderr(&flush));
+    assert_eq!(stdout(&flush), "2 notification(s) handled\n");
+    assert_eq!(
+        std::fs::read_dir(cli.dir.path().join("data/outbox"))
+            .unwrap()
+            .count(),
+        2
+    );
+
+    let sent: serde_json::Value = serde_json::from_slice(
+        &cli.run(&["outbox", "list", "--status", "sent", "--json"], None)
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(sent.as_array().unwrap().len(), 2);
+    let id = sent[0]["id"].as_i64().unwrap().to_string();
+    let retry = cli.run(&["outbox", "retry", &id], None);
+    assert_eq!(
+        retry.status.code(),
+        Some(1),
+        "a sent notification is not sent again"
+    );
+}

@@ -23,7 +23,7 @@ pub use inbound::{
     Committed, InboundCommit, InboundWrite, MessageRecord, NewArticle, NewAttachment, NewTicket,
 };
 pub use mailboxes::MailboxCursor;
-pub use outbox::OutboxJob;
+pub use outbox::{OutboxEntry, OutboxJob};
 pub use records::{ArticleRecord, AttachmentRecord, TicketDetails, TicketRecord, TicketSummary};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
