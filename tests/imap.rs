@@ -506,3 +506,29 @@ async fn a_failure_after_login_backs_off_and_is_logged_once() {
         stopped.log
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_over_the_size_limit_is_left_on_the_server_undownloaded() {
+    let Some(dovecot) = Dovecot::start(&[(USER, PASSWORD)]).await else {
+        return;
+    };
+    let mut big = String::from_utf8(mail(1)).unwrap();
+    big.push_str(&"x".repeat(8000));
+    dovecot.append(USER, "INBOX", big.as_bytes()).await;
+    dovecot.append(USER, "INBOX", &mail(2)).await;
+    let cli = cli_with(&mailbox(&dovecot, "support", USER, PASSWORD, ""));
+    let child = start(&cli, &[("TICKETGATE_MAX_MESSAGE_BYTES", "4096")]);
+    wait_for("the small message", Duration::from_secs(20), || {
+        ticket_count(&cli) == 1
+    });
+    let stopped = stop(&cli, child);
+    assert!(
+        stopped
+            .log
+            .contains("over max_message_bytes: left on the server"),
+        "{}",
+        stopped.log
+    );
+    assert_eq!(dovecot.count(USER, "INBOX").await, 1, "the big one stays");
+    assert_eq!(dovecot.count(USER, "Processed").await, 1);
+}

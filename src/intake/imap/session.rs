@@ -15,6 +15,32 @@ use crate::intake::{Ingestor, Received};
 use crate::pipeline::IntakeDefaults;
 use crate::store::MailboxCursor;
 
+/// The most bytes fetched in one batch (a single message up to `max_message_bytes` still
+/// comes alone).
+const MAX_BATCH_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Groups UIDs (with their sizes) into batches of at most `count` messages and about
+/// `bytes` bytes. Messages over `limit` are kept in the batches so the cursor passes them,
+/// but are not fetched.
+fn batches(uids: &[(u32, u64)], count: usize, bytes: u64, limit: u64) -> Vec<Vec<u32>> {
+    let mut out: Vec<Vec<u32>> = Vec::new();
+    let mut current: Vec<u32> = Vec::new();
+    let mut current_bytes = 0u64;
+    for &(uid, size) in uids {
+        let size = if size > limit { 0 } else { size };
+        if !current.is_empty() && (current.len() >= count || current_bytes + size > bytes) {
+            out.push(std::mem::take(&mut current));
+            current_bytes = 0;
+        }
+        current.push(uid);
+        current_bytes += size;
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
 /// What the server can do, read once per session.
 #[derive(Debug, Clone, Copy)]
 struct Capabilities {
@@ -193,16 +219,56 @@ impl MailboxWorker {
         caps: Capabilities,
         shutdown: &CancellationToken,
     ) -> Result<Pass, ImapError> {
-        let mut uids: Vec<u32> = session
-            .uid_search(format!("UID {}:*", cursor.last_uid.saturating_add(1)))
+        // Sizes first: batches are bounded in count and in bytes, and a message over the
+        // size limit is never downloaded.
+        let sizes = session
+            .uid_fetch(
+                format!("{}:*", cursor.last_uid.saturating_add(1)),
+                "(UID RFC822.SIZE)",
+            )
             .await
-            .map_err(protocol("searching new messages"))?
-            .into_iter()
-            .filter(|uid| *uid > cursor.last_uid)
+            .map_err(protocol("listing new messages"))?;
+        let mut sizes: Vec<(u32, u64)> = sizes
+            .try_collect::<Vec<_>>()
+            .await
+            .map_err(protocol("listing new messages"))?
+            .iter()
+            .filter_map(|f| Some((f.uid?, u64::from(f.size.unwrap_or(0)))))
+            .filter(|(uid, _)| *uid > cursor.last_uid)
             .collect();
-        uids.sort_unstable();
-        for batch in uids.chunks(self.mailbox.batch_size as usize) {
-            let bodies = fetch(session, batch).await?;
+        sizes.sort_unstable();
+        let limit = self.ingestor.pipeline().settings().max_message_bytes;
+        let mut uids = Vec::with_capacity(sizes.len());
+        let mut oversized = std::collections::HashSet::new();
+        for (uid, size) in sizes {
+            if size > limit {
+                oversized.insert(uid);
+                tracing::error!(
+                    uid,
+                    size,
+                    limit,
+                    "message over max_message_bytes: left on the server, not downloaded; raise the limit to take it"
+                );
+            }
+            uids.push((uid, size));
+        }
+        let batches = batches(
+            &uids,
+            self.mailbox.batch_size as usize,
+            MAX_BATCH_BYTES.max(limit),
+            limit,
+        );
+        for batch in &batches {
+            let wanted: Vec<u32> = batch
+                .iter()
+                .copied()
+                .filter(|uid| !oversized.contains(uid))
+                .collect();
+            let bodies = if wanted.is_empty() {
+                HashMap::new()
+            } else {
+                fetch(session, &wanted).await?
+            };
             let mut handled = Vec::new();
             let mut outcome = Pass::Done;
             let mut passed = cursor.last_uid;
@@ -210,6 +276,10 @@ impl MailboxWorker {
                 if shutdown.is_cancelled() {
                     outcome = Pass::Stopped;
                     break;
+                }
+                if oversized.contains(&uid) {
+                    passed = uid;
+                    continue;
                 }
                 let Some(bytes) = bodies.get(&uid) else {
                     tracing::error!(
@@ -449,4 +519,23 @@ async fn fetch_set(
         .iter()
         .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batches;
+
+    #[test]
+    fn batches_are_bounded_in_count_and_bytes() {
+        let uids = [(1, 10), (2, 10), (3, 10), (4, 50), (5, 1000), (6, 5)];
+        assert_eq!(
+            batches(&uids, 2, 100, 500),
+            vec![vec![1, 2], vec![3, 4], vec![5, 6]]
+        );
+        assert_eq!(
+            batches(&uids, 10, 25, 500),
+            vec![vec![1, 2], vec![3], vec![4], vec![5, 6]]
+        );
+        assert!(batches(&[], 5, 5, 5).is_empty());
+    }
 }
