@@ -468,8 +468,9 @@ async fn outbox(settings: Settings, command: OutboxCommand) -> anyhow::Result<Ex
             let entries = store.list_outbox(status.as_deref(), limit).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&entries)?);
+                return Ok(ExitCode::SUCCESS);
             }
-            for e in entries.iter().filter(|_| !json) {
+            for e in &entries {
                 println!(
                     "{:>6}  {}  {:<18} {:<8} tries {}  {}{}",
                     e.id,

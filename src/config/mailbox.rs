@@ -221,7 +221,7 @@ fn default_refresh_lifetime() -> u32 {
 }
 
 /// Whether `host` is this machine, where an unencrypted connection exposes nothing.
-fn is_loopback(host: &str) -> bool {
+pub(super) fn is_loopback(host: &str) -> bool {
     host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 

@@ -628,10 +628,7 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         m.password_file,
         &mut errors,
     );
-    let loopback = m.host == "localhost"
-        || m.host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
+    let loopback = mailbox::is_loopback(&m.host);
     let smtp_tls = match m.tls.as_str() {
         "starttls" => Some(TlsMode::StartTls),
         "implicit" => Some(TlsMode::Implicit),
