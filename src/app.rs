@@ -11,6 +11,7 @@ use crate::intake::Ingestor;
 use crate::intake::imap;
 use crate::intake::maildir::{self, Maildir};
 use crate::notify::compose::Composer;
+use crate::notify::governor::Governor;
 use crate::notify::links::LinkSigner;
 use crate::notify::outbox_worker::OutboxWorker;
 use crate::notify::templates::Templates;
@@ -56,6 +57,7 @@ pub fn outbox_worker(
     Ok(OutboxWorker::new(
         store,
         composer,
+        Governor::new(settings.loop_limits.clone()),
         transport,
         clock,
         settings.notification_retry_first,
@@ -94,7 +96,7 @@ impl App {
         let retry_budget = settings.retry_budget;
         let mailboxes = settings.mailboxes.clone();
         let outbox = outbox_worker(&settings, store.clone(), clock.clone())?;
-        let pipeline = Pipeline::new(store, Arc::new(settings), clock);
+        let pipeline = Pipeline::new(store, Arc::new(settings), clock)?;
         Ok(App {
             ingestor: Ingestor::new(pipeline),
             maildir,

@@ -176,7 +176,7 @@ async fn pipeline(settings: Settings) -> anyhow::Result<Pipeline> {
         store,
         Arc::new(settings),
         Arc::new(SystemClock),
-    ))
+    )?)
 }
 
 async fn run_daemon(settings: Settings) -> anyhow::Result<ExitCode> {

@@ -63,7 +63,7 @@ impl TestEnv {
         let clock = Arc::new(FixedClock::new(
             Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap(),
         ));
-        let pipeline = Pipeline::new(store, Arc::new(settings), clock.clone());
+        let pipeline = Pipeline::new(store, Arc::new(settings), clock.clone()).unwrap();
         Self {
             dir,
             ingestor: Ingestor::new(pipeline),

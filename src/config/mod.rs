@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod limits;
 mod mailbox;
 
+pub use limits::{LoopLimits, RateLimit};
 pub use mailbox::{
     MailboxAuth, MailboxSettings, OAuth2Endpoint, ProcessedAction, SecretSource, TlsMode,
     TokenSource,
@@ -175,6 +177,7 @@ struct RawTickets {
     default_impact: String,
     default_urgency: String,
     default_language: String,
+    auto_close_days: u32,
 }
 
 impl Default for RawTickets {
@@ -185,6 +188,7 @@ impl Default for RawTickets {
             default_impact: "degraded".into(),
             default_urgency: "medium".into(),
             default_language: "en".into(),
+            auto_close_days: 7,
         }
     }
 }
@@ -237,6 +241,9 @@ pub enum SmtpSettings {
 struct RawNotifications {
     template_dir: Option<PathBuf>,
     retry_first_secs: u64,
+    recipient_limits: Vec<String>,
+    ticket_limits: Vec<String>,
+    undeliverable_days: u32,
 }
 
 impl Default for RawNotifications {
@@ -244,6 +251,9 @@ impl Default for RawNotifications {
         Self {
             template_dir: None,
             retry_first_secs: 30,
+            recipient_limits: vec!["10/10m".into(), "40/1d".into()],
+            ticket_limits: vec!["60/1h".into(), "300/1d".into()],
+            undeliverable_days: 3,
         }
     }
 }
@@ -411,6 +421,11 @@ pub struct Settings {
     /// The first pause before a notification that failed for a temporary reason is tried
     /// again; it doubles each time, up to an hour.
     pub notification_retry_first: std::time::Duration,
+    /// What the loop governor allows.
+    pub loop_limits: LoopLimits,
+    /// Days a resolved ticket waits for its requester before it is closed automatically
+    /// (the solution mail says so).
+    pub auto_close_days: u32,
 }
 
 impl Settings {
@@ -668,6 +683,23 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
             SmtpSettings::Files
         }
     };
+    let mut limits = |key: &str, values: &[String]| -> Vec<RateLimit> {
+        values
+            .iter()
+            .filter_map(|v| {
+                v.parse()
+                    .map_err(|e| errors.push(format!("notifications.{key}: {e}")))
+                    .ok()
+            })
+            .collect()
+    };
+    let loop_limits = LoopLimits {
+        per_recipient: limits("recipient_limits", &raw.notifications.recipient_limits),
+        per_ticket: limits("ticket_limits", &raw.notifications.ticket_limits),
+        undeliverable_for: std::time::Duration::from_secs(
+            u64::from(raw.notifications.undeliverable_days) * 86_400,
+        ),
+    };
     let database_url =
         raw.database.url.clone().unwrap_or_else(|| {
             format!("sqlite://{}", raw.data_dir.join("ticketgate.db").display())
@@ -726,6 +758,8 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         ),
         template_dir: raw.notifications.template_dir,
         smtp,
+        loop_limits,
+        auto_close_days: raw.tickets.auto_close_days,
     })
 }
 

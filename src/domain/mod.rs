@@ -9,8 +9,11 @@ mod ticket_number;
 
 pub use address::{AddressError, EmailAddress};
 pub use mail::{AutomationHeaders, EmbeddedHeaders, InboundMail, MailAttachment, Mailbox};
-pub use notification::{Audience, Event, Notification};
+pub use notification::{
+    Actor, Audience, Event, EventCategory, EventContext, MailRefusal, Notification, RefusalReason,
+    with_context,
+};
 pub use ticket::{
-    Direction, Impact, Priority, Status, TicketType, UnknownValue, Urgency, Visibility,
+    Direction, Impact, InvalidMove, Priority, Status, TicketType, UnknownValue, Urgency, Visibility,
 };
 pub use ticket_number::{SubjectTag, SubjectTagError, TicketNumber, TicketNumberError};

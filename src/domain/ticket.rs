@@ -129,10 +129,46 @@ impl Priority {
     }
 }
 
+/// A status change the status machine does not allow, with what to do instead.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("ticket status cannot go from {from} to {to}: {hint}")]
+pub struct InvalidMove {
+    pub from: Status,
+    pub to: Status,
+    pub hint: &'static str,
+}
+
 impl Status {
     /// Whether the ticket still accepts comments as it is (closed ones need a reopen first).
     pub fn is_open(self) -> bool {
         self != Status::Closed
+    }
+
+    /// The one place that says which moves are allowed, and the event each is told as:
+    /// new → in_progress → waiting_customer → resolved → closed, with reopen from resolved
+    /// or closed back to in_progress. Resolving is proposing a solution.
+    pub fn move_to(self, to: Status) -> Result<crate::domain::Event, InvalidMove> {
+        use crate::domain::Event;
+        use Status::*;
+        let refuse = |hint| {
+            Err(InvalidMove {
+                from: self,
+                to,
+                hint,
+            })
+        };
+        match (self, to) {
+            (from, to) if from == to => refuse("it already is"),
+            (_, New) => refuse("no ticket goes back to new"),
+            (Closed, InProgress) | (Resolved, InProgress) => Ok(Event::TicketReopened),
+            (Closed, _) => refuse("reopen it first"),
+            (Resolved, WaitingCustomer) => refuse("reopen it first"),
+            (_, Resolved) => Ok(Event::SolutionProposed),
+            (_, Closed) => Ok(Event::TicketClosed),
+            (New | InProgress | WaitingCustomer, InProgress | WaitingCustomer) => {
+                Ok(Event::StatusChanged)
+            }
+        }
     }
 
     /// The status a ticket takes when its customer writes to it: a customer who answers a
@@ -199,6 +235,35 @@ mod tests {
         assert_eq!(Status::WaitingCustomer.to_string(), "waiting_customer");
         let err = "urgent".parse::<Urgency>().unwrap_err().to_string();
         assert!(err.contains("high medium"), "{err}");
+    }
+
+    #[test]
+    fn the_status_machine_names_each_move() {
+        use crate::domain::Event;
+        use Status::*;
+        assert_eq!(New.move_to(InProgress), Ok(Event::StatusChanged));
+        assert_eq!(
+            InProgress.move_to(WaitingCustomer),
+            Ok(Event::StatusChanged)
+        );
+        assert_eq!(
+            WaitingCustomer.move_to(Resolved),
+            Ok(Event::SolutionProposed)
+        );
+        assert_eq!(Resolved.move_to(Closed), Ok(Event::TicketClosed));
+        assert_eq!(Resolved.move_to(InProgress), Ok(Event::TicketReopened));
+        assert_eq!(Closed.move_to(InProgress), Ok(Event::TicketReopened));
+        assert_eq!(New.move_to(Closed), Ok(Event::TicketClosed));
+        for (from, to) in [
+            (Closed, Resolved),
+            (Closed, WaitingCustomer),
+            (InProgress, New),
+            (Resolved, Resolved),
+            (Resolved, WaitingCustomer),
+        ] {
+            let err = from.move_to(to).unwrap_err();
+            assert!(err.to_string().contains(from.as_str()), "{err}");
+        }
     }
 
     #[test]

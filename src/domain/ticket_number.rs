@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, Utc};
 use regex::Regex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a string is not a ticket number.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -16,9 +16,17 @@ pub struct TicketNumberError(String);
 
 /// A ticket number: year and month of opening (`YYMM`), the letter `N`, and a counter that
 /// restarts each month, padded to five digits (it grows past 99999 rather than wrapping).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct TicketNumber(String);
+pub struct TicketNumber(#[serde(deserialize_with = "deserialize_number")] String);
+
+/// Reads a stored number back through the same validation as any other input.
+fn deserialize_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse::<TicketNumber>()
+        .map(|n| n.0)
+        .map_err(serde::de::Error::custom)
+}
 
 impl TicketNumber {
     /// Builds the number of the `counter`-th ticket of the month of `opened`.

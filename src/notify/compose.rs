@@ -12,8 +12,9 @@ use serde_json::json;
 use super::links::LinkSigner;
 use super::templates::{Templates, status_label};
 use crate::config::Settings;
+use crate::domain::{Event, MailRefusal, RefusalReason};
 use crate::pipeline::human_size;
-use crate::store::{OutboxJob, Store, StoreError, TicketRecord};
+use crate::store::{Contact, OutboxJob, Store, StoreError, TicketRecord};
 
 /// Why a notification cannot be written. Permanent: retrying gives the same result.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,7 @@ pub struct Composer {
     domain: String,
     tag: crate::domain::SubjectTag,
     max_attachment_bytes: u64,
+    auto_close_days: u32,
     company: String,
 }
 
@@ -97,26 +99,29 @@ impl Composer {
             domain,
             tag: settings.subject_tag.clone(),
             max_attachment_bytes: settings.max_attachment_bytes,
+            auto_close_days: settings.auto_close_days,
             company: "Support".into(),
         }
     }
 
-    /// Writes the notification of `job`.
+    /// Writes the notification of `job` about `ticket` to the person `contact` describes,
+    /// in their language if they chose one, else the ticket's.
     pub async fn compose(
         &self,
         store: &Store,
         job: &OutboxJob,
+        ticket: &TicketRecord,
+        contact: &Contact,
         now: DateTime<Utc>,
     ) -> Result<ComposedMail, ComposeError> {
-        let ticket = store
-            .ticket_by_number(&job.ticket)
-            .await?
-            .ok_or_else(|| ComposeError::NoTicket(job.ticket.to_string()))?;
         let article = match job.article_id {
             Some(id) => store.article(id).await?,
             None => None,
         };
-        let lang = if ticket.language == "fr" { "fr" } else { "en" };
+        let lang = match contact.language.as_deref().unwrap_or(&ticket.language) {
+            "fr" => "fr",
+            _ => "en",
+        };
         let refused: Vec<serde_json::Value> = match job.article_id {
             Some(id) => store
                 .article_attachments(id)
@@ -136,7 +141,7 @@ impl Composer {
             "tag": self.tag.render(&ticket.number),
             "company": self.company,
             "link": self.links.link(&ticket.number, &job.recipient, now),
-            "recipient": { "name": recipient_name(&ticket, job), "email": job.recipient.as_str() },
+            "recipient": { "name": recipient_name(ticket, job), "email": job.recipient.as_str() },
             "actor": { "name": actor_name },
             "ticket": {
                 "number": ticket.number.as_str(),
@@ -144,23 +149,24 @@ impl Composer {
                 "status_label": status_label(ticket.status, lang),
                 "priority": ticket.priority.label(),
             },
-            "previous_status_label": status_label(ticket.status, lang),
+            "previous_status_label": status_label(
+                job.context.previous_status.unwrap_or(ticket.status),
+                lang
+            ),
             "article": { "text": article.as_ref().map(|a| a.body_text.as_str()).unwrap_or("") },
-            "auto_close_days": 7,
+            "auto_close_days": self.auto_close_days,
             "max_attachment_size": human_size(self.max_attachment_bytes),
             "refused": refused,
-            "reason": "",
-            "what_to_do": "",
+            "refusal": refusal_data(job.context.refusal.as_ref()),
         });
-        let rendered = self.templates.render(&job.event, lang, &data)?;
-        let message_id = format!(
-            "tg.{}.{}.{}@{}",
-            ticket.number,
+        let rendered = self.templates.render(job.event.as_str(), lang, &data)?;
+        let message_id = self.links.notification_message_id(
+            &ticket.number,
+            &job.recipient,
             job.id,
-            hex::encode(fastrand::u64(..).to_le_bytes()),
-            self.domain
+            &self.domain,
         );
-        let auto = if job.event == "ticket_opened" {
+        let auto = if job.event == Event::TicketOpened {
             "auto-replied"
         } else {
             "auto-generated"
@@ -194,6 +200,17 @@ impl Composer {
             message_id,
         })
     }
+}
+
+/// What the `mail_refused` templates choose their wording by: one flag per reason, so
+/// that a template names each case with `{{#if refusal.closed}}`.
+fn refusal_data(refusal: Option<&MailRefusal>) -> serde_json::Value {
+    let reason = refusal.map(|r| r.reason);
+    json!({
+        "ticket": refusal.map(|r| r.ticket.as_str()).unwrap_or(""),
+        "closed": reason == Some(RefusalReason::Closed),
+        "not_allowed": reason == Some(RefusalReason::NotAllowed),
+    })
 }
 
 fn recipient_name(ticket: &TicketRecord, job: &OutboxJob) -> String {

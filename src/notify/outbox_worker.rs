@@ -11,10 +11,11 @@ use std::time::Duration;
 use chrono::Duration as ChronoDuration;
 use tokio_util::sync::CancellationToken;
 
-use super::compose::Composer;
+use super::compose::{ComposeError, Composer};
+use super::governor::{Governor, Verdict};
 use super::transport::{SendError, Transport};
 use crate::clock::Clock;
-use crate::store::{Store, StoreError};
+use crate::store::{HoldKind, Store, StoreError};
 
 /// How long a claimed row is ours before another worker may take it.
 const LEASE: ChronoDuration = ChronoDuration::minutes(5);
@@ -37,6 +38,7 @@ pub enum Step {
 pub struct OutboxWorker {
     store: Store,
     composer: Composer,
+    governor: Governor,
     transport: Transport,
     clock: Arc<dyn Clock>,
     first_retry_pause: ChronoDuration,
@@ -47,6 +49,7 @@ impl OutboxWorker {
     pub fn new(
         store: Store,
         composer: Composer,
+        governor: Governor,
         transport: Transport,
         clock: Arc<dyn Clock>,
         first_retry_pause: std::time::Duration,
@@ -56,6 +59,7 @@ impl OutboxWorker {
         Self {
             store,
             composer,
+            governor,
             transport,
             clock,
             first_retry_pause,
@@ -78,7 +82,38 @@ impl OutboxWorker {
         job: crate::store::OutboxJob,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
-        let composed = match self.composer.compose(&self.store, &job, now).await {
+        let Some(ticket) = self.store.ticket_by_number(&job.ticket).await? else {
+            let e = ComposeError::NoTicket(job.ticket.to_string());
+            tracing::error!(error = %e, "cannot write the notification; marked failed");
+            return self.store.fail_notification(job.id, &e.to_string()).await;
+        };
+        let contact = self.store.contact(&job.recipient).await?;
+        match self
+            .governor
+            .judge(&self.store, &job, &ticket, &contact, now)
+            .await?
+        {
+            Verdict::Send => {}
+            Verdict::Skip(reason) => {
+                tracing::info!(recipient = %job.recipient, %reason, "notification skipped");
+                return self
+                    .store
+                    .hold_notification(job.id, HoldKind::Skipped, &reason)
+                    .await;
+            }
+            Verdict::Hold(reason) => {
+                tracing::warn!(recipient = %job.recipient, %reason, "notification held back");
+                return self
+                    .store
+                    .hold_notification(job.id, HoldKind::Held, &reason)
+                    .await;
+            }
+        }
+        let composed = match self
+            .composer
+            .compose(&self.store, &job, &ticket, &contact, now)
+            .await
+        {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "cannot write the notification; marked failed");

@@ -572,8 +572,7 @@ pub fn sample_data(lang: &str) -> Value {
         "auto_close_days": 7,
         "max_attachment_size": "2.0 MB",
         "refused": [{ "filename": "capture.mov", "reason": "3.1 MB is over the 2.0 MB limit per file" }],
-        "reason": "the ticket is closed",
-        "what_to_do": "Write a new mail without the ticket number to open a new ticket.",
+        "refusal": { "ticket": "2610N00007", "closed": true, "not_allowed": false },
     })
 }
 

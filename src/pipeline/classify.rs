@@ -142,6 +142,22 @@ pub fn classify(
     Classification::Human
 }
 
+/// Whether a delivery report says delivery failed, as opposed to only delayed (RFC 3464
+/// `Action:` fields; a report without any is taken as a failure, as most are).
+pub fn reports_failure(raw: &[u8]) -> bool {
+    static ACTION: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+        regex::bytes::Regex::new(r"(?im)^action:[ \t]*([a-z]+)").expect("a valid pattern")
+    });
+    let mut actions = ACTION
+        .captures_iter(raw)
+        .map(|c| c[1].to_ascii_lowercase())
+        .peekable();
+    if actions.peek().is_none() {
+        return true;
+    }
+    actions.any(|a| a == b"failed")
+}
+
 fn bounce_signal(mail: &InboundMail<'_>, sender: Option<&EmailAddress>) -> Option<String> {
     let h = &mail.automation;
     match (h.top_content_type.as_str(), h.report_type.as_deref()) {
@@ -221,6 +237,24 @@ fn auto_reply_signal(mail: &InboundMail<'_>) -> Option<String> {
         .iter()
         .find(|p| subject.starts_with(*p))
         .map(|p| format!("subject begins with \"{p}\" (out-of-office)"))
+}
+
+#[cfg(test)]
+mod report_tests {
+    use super::reports_failure;
+
+    #[test]
+    fn only_failed_deliveries_count_as_failures() {
+        assert!(reports_failure(
+            b"Final-Recipient: rfc822; a@b\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        ));
+        assert!(!reports_failure(
+            b"Final-Recipient: rfc822; a@b\r\nAction: delayed\r\nStatus: 4.4.7\r\n"
+        ));
+        assert!(reports_failure(
+            b"This is the mail system at host x. I'm sorry..."
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -4,13 +4,14 @@ use tracing::Instrument;
 
 use super::{Decision, Outcome, Pipeline, ProcessError};
 use crate::domain::{
-    Audience, Direction, EmailAddress, Event, InboundMail, Mailbox, Priority, TicketType,
-    Visibility,
+    Actor, Audience, Direction, EmailAddress, Event, EventContext, InboundMail, Mailbox, Priority,
+    TicketType, Visibility, with_context,
 };
 use crate::pipeline::authorize::{Authorization, organisation_of};
 use crate::pipeline::language;
 use crate::store::{
     Committed, InboundCommit, InboundWrite, MessageRecord, NewArticle, NewAttachment, NewTicket,
+    Undeliverable,
 };
 
 /// The longest title kept from a subject, in characters.
@@ -46,9 +47,27 @@ impl Pipeline {
             Decision::Ignore {
                 kind,
                 reason,
-                bounced: Some(ticket),
+                bounced: Some(bounced),
             } => {
+                let ticket = bounced.ticket;
                 let article = self.delivery_report_note(mail, raw, at, &reason)?;
+                // A failed delivery stops mail to that address for a while; a report that
+                // only says "delayed" changes nothing.
+                let undeliverable = super::classify::reports_failure(raw).then(|| {
+                    let pause = chrono::Duration::from_std(
+                        self.settings.loop_limits.undeliverable_for,
+                    )
+                    .unwrap_or(chrono::Duration::days(3));
+                    tracing::warn!(address = %bounced.recipient, ticket = %ticket.number, "a notification bounced: address marked undeliverable");
+                    Undeliverable {
+                        address: bounced.recipient.clone(),
+                        until: at + pause,
+                        reason: format!(
+                        "our notification on {} bounced: {reason}",
+                        ticket.number
+                    ),
+                    }
+                });
                 let span = tracing::info_span!("ticket", number = %ticket.number);
                 let commit = InboundCommit {
                     write: InboundWrite::Note {
@@ -58,6 +77,7 @@ impl Pipeline {
                     notifications: Vec::new(),
                     message,
                     at,
+                    undeliverable,
                 };
                 return match self.store.commit_inbound(&commit).instrument(span).await? {
                     Committed::Duplicate(n) => Ok(Outcome::Duplicate(n)),
@@ -89,13 +109,13 @@ impl Pipeline {
                     observers: &ticket.observers,
                     agents: assignee.as_ref().or(self.settings.agents_address.as_ref()),
                 };
-                let event = if is_agent {
-                    Event::AgentComment
+                let (event, actor) = if is_agent {
+                    (Event::AgentComment, Actor::Agent(&sender.address))
                 } else {
-                    Event::CustomerComment
+                    (Event::CustomerComment, Actor::Customer(&sender.address))
                 };
-                let mut notifications = audience.notifications(event, &sender.address);
-                notifications.extend(refusal_notices(&article, &audience, &sender.address));
+                let mut notifications = audience.notifications(event, actor);
+                notifications.extend(refusal_notices(&article, &audience, actor));
                 let new_status = (!is_agent)
                     .then(|| ticket.status.after_customer_comment())
                     .filter(|s| *s != ticket.status);
@@ -111,6 +131,7 @@ impl Pipeline {
                 requester,
                 follow_up_of,
                 note,
+                refusal,
                 rule,
             } => {
                 let mut article =
@@ -127,9 +148,22 @@ impl Pipeline {
                     observers: &ticket.observers,
                     agents: self.settings.agents_address.as_ref(),
                 };
-                let mut notifications =
-                    audience.notifications(Event::TicketOpened, &requester.address);
-                notifications.extend(refusal_notices(&article, &audience, &requester.address));
+                let actor = Actor::Customer(&requester.address);
+                let mut notifications = audience.notifications(Event::TicketOpened, actor);
+                if let Some(refusal) = refusal {
+                    // The requester learns why their mail did not go where they sent it,
+                    // and where it went, instead of a plain acknowledgement.
+                    let context = EventContext {
+                        refusal: Some(refusal),
+                        ..EventContext::default()
+                    };
+                    notifications.retain(|n| !n.recipient.same_mailbox(&requester.address));
+                    notifications.splice(
+                        0..0,
+                        with_context(audience.notifications(Event::MailRefused, actor), &context),
+                    );
+                }
+                notifications.extend(refusal_notices(&article, &audience, actor));
                 let span = tracing::info_span!("ticket", number = tracing::field::Empty);
                 (
                     InboundWrite::Open(Box::new(ticket)),
@@ -145,6 +179,7 @@ impl Pipeline {
             notifications,
             message,
             at,
+            undeliverable: None,
         };
         let committed = self
             .store
@@ -324,7 +359,7 @@ impl Pipeline {
 fn refusal_notices(
     article: &NewArticle,
     audience: &Audience<'_>,
-    sender: &EmailAddress,
+    sender: Actor<'_>,
 ) -> Vec<crate::domain::Notification> {
     if article
         .attachments

@@ -21,7 +21,8 @@ use serde::Serialize;
 use crate::attachments::FileStore;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::domain::{InboundMail, Mailbox, TicketNumber};
+use crate::domain::{InboundMail, MailRefusal, Mailbox, RefusalReason, TicketNumber};
+use crate::notify::links::{LinkKeyError, LinkSigner};
 use crate::store::{Store, StoreError, TicketRecord};
 use authorize::Authorization;
 use classify::Classification;
@@ -116,7 +117,7 @@ enum Decision {
     Ignore {
         kind: &'static str,
         reason: String,
-        bounced: Option<TicketRecord>,
+        bounced: Option<thread::Bounced>,
     },
     Duplicate(Option<TicketNumber>),
     Comment {
@@ -128,6 +129,8 @@ enum Decision {
         requester: Mailbox,
         follow_up_of: Option<TicketRecord>,
         note: Option<String>,
+        /// The ticket the mail was meant for, when it could not go there.
+        refusal: Option<MailRefusal>,
         rule: Option<usize>,
     },
 }
@@ -148,18 +151,26 @@ pub struct Pipeline {
     settings: Arc<Settings>,
     clock: Arc<dyn Clock>,
     defaults: IntakeDefaults,
+    links: LinkSigner,
 }
 
 impl Pipeline {
-    /// A pipeline writing to `store` and to files under the settings' data directory.
-    pub fn new(store: Store, settings: Arc<Settings>, clock: Arc<dyn Clock>) -> Self {
-        Self {
+    /// A pipeline writing to `store` and to files under the settings' data directory. It
+    /// reads the link key too (creating it on first use): replies are threaded by the
+    /// tokens it signed into our notifications' Message-IDs.
+    pub fn new(
+        store: Store,
+        settings: Arc<Settings>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, LinkKeyError> {
+        Ok(Self {
             files: FileStore::new(&settings.data_dir),
+            links: LinkSigner::from_settings(&settings)?,
             store,
             settings,
             clock,
             defaults: IntakeDefaults::default(),
-        }
+        })
     }
 
     /// The same pipeline, giving new tickets the defaults of one intake.
@@ -243,9 +254,17 @@ impl Pipeline {
         let verdict = match &decision {
             Decision::Ignore {
                 kind,
-                bounced: Some(t),
+                bounced: Some(b),
                 ..
-            } => format!("ignored ({kind}), recorded on {}", t.number),
+            } if classify::reports_failure(raw) => format!(
+                "ignored ({kind}), recorded on {}; {} marked undeliverable",
+                b.ticket.number, b.recipient
+            ),
+            Decision::Ignore {
+                kind,
+                bounced: Some(b),
+                ..
+            } => format!("ignored ({kind}), recorded on {}", b.ticket.number),
             Decision::Ignore { kind, .. } => format!("ignored ({kind})"),
             Decision::Duplicate(Some(n)) => format!("duplicate ({n})"),
             Decision::Duplicate(None) => "duplicate".into(),
@@ -317,9 +336,12 @@ impl Pipeline {
             Classification::Bounce { reason } => {
                 let bounced = thread::find_bounced_ticket(&self.store, mail).await?;
                 match &bounced {
-                    Some(t) => trace.note(
+                    Some(b) => trace.note(
                         "thread",
-                        format!("the report concerns {}: recorded there as a note", t.number),
+                        format!(
+                            "the report concerns our notification to {} on {}: recorded there as a note",
+                            b.recipient, b.ticket.number
+                        ),
                     ),
                     None => trace.note("thread", "the report names no ticket of ours"),
                 }
@@ -370,7 +392,18 @@ impl Pipeline {
             trace.note("dedup", "not seen before");
         }
 
-        let threading = thread::find_ticket(&self.store, &settings.subject_tag, mail).await?;
+        let threader = thread::Threader {
+            store: &self.store,
+            tag: &settings.subject_tag,
+            signer: &self.links,
+        };
+        let threading = thread::find_ticket(threader, &sender.address, mail).await?;
+        for id in &threading.forged {
+            trace.note(
+                "thread",
+                format!("<{id}> looks like one of our notifications but its token does not verify: ignored"),
+            );
+        }
         if let Some(n) = &threading.unknown_tag {
             trace.note(
                 "thread",
@@ -378,6 +411,7 @@ impl Pipeline {
             );
         }
         let mut note = None;
+        let mut refusal = None;
         if let Some(threaded) = threading.threaded {
             let ticket = threaded.ticket;
             trace.note(
@@ -404,10 +438,15 @@ impl Pipeline {
                     format!("{} is closed: a new ticket follows it up", ticket.number),
                 );
                 let note = format!("Follow-up of closed ticket {}.", ticket.number);
+                let refusal = MailRefusal {
+                    ticket: ticket.number.clone(),
+                    reason: RefusalReason::Closed,
+                };
                 return Ok(Decision::Open {
                     requester: sender,
                     follow_up_of: Some(ticket),
                     note: Some(note),
+                    refusal: Some(refusal),
                     rule: None,
                 }
                 .routed(self, mail, trace));
@@ -417,6 +456,10 @@ impl Pipeline {
                 "The sender was not allowed to write on {}; opened as a new ticket.",
                 ticket.number
             ));
+            refusal = Some(MailRefusal {
+                ticket: ticket.number.clone(),
+                reason: RefusalReason::NotAllowed,
+            });
         } else {
             trace.note(
                 "thread",
@@ -427,6 +470,7 @@ impl Pipeline {
             requester: sender,
             follow_up_of: None,
             note,
+            refusal,
             rule: None,
         }
         .routed(self, mail, trace))
@@ -440,6 +484,7 @@ impl Decision {
             requester,
             follow_up_of,
             note,
+            refusal,
             ..
         } = self
         else {
@@ -460,6 +505,7 @@ impl Decision {
             requester,
             follow_up_of,
             note,
+            refusal,
             rule,
         }
     }

@@ -1,9 +1,15 @@
 //! Which existing ticket a mail belongs to: the ticket tag in the subject first (it survives
 //! every mail client), then In-Reply-To, then References from the newest.
+//!
+//! A reference to one of our notifications counts only when its thread token verifies: for
+//! the sender (the recipient answering), or for the recipient we recorded sending it to (a
+//! reply from someone else, whom the authorization step then checks). A made-up or altered
+//! notification id threads nowhere.
 
 use std::fmt;
 
-use crate::domain::{InboundMail, SubjectTag, TicketNumber};
+use crate::domain::{EmailAddress, InboundMail, SubjectTag, TicketNumber};
+use crate::notify::links::{LinkSigner, NotificationId};
 use crate::store::{Store, StoreError, TicketRecord};
 
 /// The signal that threaded a mail.
@@ -40,14 +46,25 @@ pub struct ThreadResult {
     pub threaded: Option<Threaded>,
     /// A tag that named no ticket we have.
     pub unknown_tag: Option<TicketNumber>,
+    /// References shaped like our notification ids whose token did not verify.
+    pub forged: Vec<String>,
 }
 
-/// Finds the ticket `mail` answers, if any.
+/// What threading reads: the subject tag's form, and the key that signed our ids.
+#[derive(Debug, Clone, Copy)]
+pub struct Threader<'a> {
+    pub store: &'a Store,
+    pub tag: &'a SubjectTag,
+    pub signer: &'a LinkSigner,
+}
+
+/// Finds the ticket `mail` from `sender` answers, if any.
 pub async fn find_ticket(
-    store: &Store,
-    tag: &SubjectTag,
+    threader: Threader<'_>,
+    sender: &EmailAddress,
     mail: &InboundMail<'_>,
 ) -> Result<ThreadResult, StoreError> {
+    let Threader { store, tag, signer } = threader;
     let mut result = ThreadResult::default();
     if let Some(number) = tag.find(&mail.subject) {
         match store.ticket_by_number(&number).await? {
@@ -72,7 +89,23 @@ pub async fn find_ticket(
                 .map(|id| (id, ThreadSignal::References(id.clone()))),
         );
     for (id, signal) in candidates {
-        if let Some(number) = store.ticket_for_message_id(id).await?
+        let number = match NotificationId::parse(id) {
+            Some(ours) => {
+                let genuine = signer.thread_token_matches(&ours, sender)
+                    || store.sent_notification(id).await?.is_some_and(|sent| {
+                        sent.ticket == ours.ticket
+                            && signer.thread_token_matches(&ours, &sent.recipient)
+                    });
+                if !genuine {
+                    tracing::warn!(message_id = %id, %sender, "a reference to one of our notifications has a token that does not verify: ignored");
+                    result.forged.push(id.clone());
+                    continue;
+                }
+                Some(ours.ticket)
+            }
+            None => store.ticket_for_message_id(id).await?,
+        };
+        if let Some(number) = number
             && let Some(ticket) = store.ticket_by_number(&number).await?
         {
             result.threaded = Some(Threaded { ticket, signal });
@@ -82,24 +115,35 @@ pub async fn find_ticket(
     Ok(result)
 }
 
-/// The ticket a delivery report concerns: only by the Message-ID of a notification we
-/// sent, found in the report's threading headers or in the enclosed original. A subject tag
-/// or a customer's Message-ID proves nothing here: anyone can write those into a fake
+/// A notification of ours that a delivery report is about.
+#[derive(Debug, Clone)]
+pub struct Bounced {
+    pub ticket: TicketRecord,
+    /// Whom the notification was sent to.
+    pub recipient: EmailAddress,
+}
+
+/// The notification a delivery report concerns: only by the Message-ID of a notification
+/// we sent, found in the report's threading headers or in the enclosed original. A subject
+/// tag or a customer's Message-ID proves nothing here: anyone can write those into a fake
 /// report, and a report is recorded without any sender check.
 pub async fn find_bounced_ticket(
     store: &Store,
     mail: &InboundMail<'_>,
-) -> Result<Option<TicketRecord>, StoreError> {
+) -> Result<Option<Bounced>, StoreError> {
     let ids = mail
         .in_reply_to
         .iter()
         .chain(mail.references.iter().rev())
         .chain(mail.embedded.iter().filter_map(|e| e.message_id.as_ref()));
     for id in ids {
-        if let Some(number) = store.ticket_for_notification(id).await?
-            && let Some(ticket) = store.ticket_by_number(&number).await?
+        if let Some(sent) = store.sent_notification(id).await?
+            && let Some(ticket) = store.ticket_by_number(&sent.ticket).await?
         {
-            return Ok(Some(ticket));
+            return Ok(Some(Bounced {
+                ticket,
+                recipient: sent.recipient,
+            }));
         }
     }
     Ok(None)

@@ -91,6 +91,17 @@ pub struct InboundCommit {
     pub notifications: Vec<Notification>,
     pub message: MessageRecord,
     pub at: DateTime<Utc>,
+    /// A delivery report's verdict on one of our recipients, recorded with the report.
+    pub undeliverable: Option<Undeliverable>,
+}
+
+/// An address that bounced one of our notifications: nothing more is sent to it until
+/// `until`.
+#[derive(Debug, Clone)]
+pub struct Undeliverable {
+    pub address: EmailAddress,
+    pub until: DateTime<Utc>,
+    pub reason: String,
 }
 
 /// What the commit did.
@@ -199,19 +210,16 @@ impl Store {
             .await
             .doing("recording a threading reference")?;
         }
-        for n in &commit.notifications {
-            sqlx::query(
-                "INSERT INTO outbox (ticket_id, article_id, event, recipient, next_attempt_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $5)",
-            )
-            .bind(ticket_id)
-            .bind(article_id)
-            .bind(n.event.as_str())
-            .bind(n.recipient.as_str().to_string())
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .doing("queueing a notification")?;
+        super::outbox::queue_notifications(
+            &mut tx,
+            ticket_id,
+            Some(article_id),
+            &commit.notifications,
+            at,
+        )
+        .await?;
+        if let Some(mark) = &commit.undeliverable {
+            super::contacts::mark_undeliverable(&mut tx, mark, at).await?;
         }
         let outcome_name = match outcome {
             Committed::Opened(_) => "created",
@@ -283,7 +291,7 @@ async fn insert_ticket(
     Ok((id, number))
 }
 
-async fn insert_observer(
+pub(super) async fn insert_observer(
     tx: &mut Transaction<'static, Any>,
     ticket_id: i64,
     email: &EmailAddress,
@@ -303,7 +311,7 @@ async fn insert_observer(
 }
 
 /// Marks the ticket updated (and moves its status), returning its number.
-async fn touch_ticket(
+pub(super) async fn touch_ticket(
     tx: &mut Transaction<'static, Any>,
     ticket_id: i64,
     new_status: Option<Status>,
@@ -322,7 +330,7 @@ async fn touch_ticket(
     super::parse_stored("number", &n)
 }
 
-async fn insert_article(
+pub(super) async fn insert_article(
     tx: &mut Transaction<'static, Any>,
     ticket_id: i64,
     a: &NewArticle,

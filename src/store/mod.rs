@@ -5,6 +5,8 @@
 //! placeholders and SQL that both dialects accept; each backend has its own migrations
 //! folder because their DDL differs.
 
+mod actions;
+mod contacts;
 mod inbound;
 mod mailboxes;
 mod outbox;
@@ -19,11 +21,14 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use actions::{ActionCommitted, TicketAction};
+pub use contacts::Contact;
 pub use inbound::{
     Committed, InboundCommit, InboundWrite, MessageRecord, NewArticle, NewAttachment, NewTicket,
+    Undeliverable,
 };
 pub use mailboxes::MailboxCursor;
-pub use outbox::{OutboxEntry, OutboxJob};
+pub use outbox::{HoldKind, OutboxEntry, OutboxJob, SentNotification};
 pub use records::{ArticleRecord, AttachmentRecord, TicketDetails, TicketRecord, TicketSummary};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

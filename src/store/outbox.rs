@@ -4,14 +4,45 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
 
+use sqlx::{Any, Transaction};
+
 use super::{Doing, Store, StoreError, from_millis, parse_stored, to_millis};
-use crate::domain::{EmailAddress, TicketNumber};
+use crate::domain::{EmailAddress, Event, EventContext, Notification, TicketNumber};
+
+/// Writes `notifications` to the outbox inside the operation's transaction, due at `at`.
+pub(super) async fn queue_notifications(
+    tx: &mut Transaction<'static, Any>,
+    ticket_id: i64,
+    article_id: Option<i64>,
+    notifications: &[Notification],
+    at: i64,
+) -> Result<(), StoreError> {
+    for n in notifications {
+        let context = (!n.context.is_empty())
+            .then(|| serde_json::to_string(&n.context).expect("the context serializes"));
+        sqlx::query(
+            "INSERT INTO outbox (ticket_id, article_id, event, recipient, context, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(ticket_id)
+        .bind(article_id)
+        .bind(n.event.as_str())
+        .bind(n.recipient.as_str().to_string())
+        .bind(context)
+        .bind(at)
+        .execute(&mut **tx)
+        .await
+        .doing("queueing a notification")?;
+    }
+    Ok(())
+}
 
 /// A notification claimed for delivery, with what it needs to be written.
 #[derive(Debug, Clone)]
 pub struct OutboxJob {
     pub id: i64,
-    pub event: String,
+    pub event: Event,
+    pub context: EventContext,
     pub recipient: EmailAddress,
     pub attempts: u32,
     pub ticket_id: i64,
@@ -33,7 +64,7 @@ impl Store {
             "UPDATE outbox SET status = 'sending', lease_until = $2, attempts = attempts + 1 \
              WHERE id = (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) \
                          OR (status = 'sending' AND lease_until < $1) ORDER BY id LIMIT 1) \
-             RETURNING id, event, recipient, attempts, ticket_id, article_id, created_at",
+             RETURNING id, event, context, recipient, attempts, ticket_id, article_id, created_at",
         )
         .bind(now_ms)
         .bind(to_millis(now + lease))
@@ -49,9 +80,17 @@ impl Store {
             .doing("reading a notification's ticket")?;
         let number: String = number.try_get("number").doing("reading a ticket number")?;
         let recipient: String = row.try_get("recipient").doing("reading a notification")?;
+        let event: String = row.try_get("event").doing("reading a notification")?;
+        let context: Option<String> = row.try_get("context").doing("reading a notification")?;
+        let context = match context {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| StoreError::Corrupt(format!("outbox context {json:?}: {e}")))?,
+            None => EventContext::default(),
+        };
         Ok(Some(OutboxJob {
             id: row.try_get("id").doing("reading a notification")?,
-            event: row.try_get("event").doing("reading a notification")?,
+            event: parse_stored("event", &event)?,
+            context,
             recipient: EmailAddress::parse(&recipient)
                 .map_err(|_| StoreError::Corrupt(format!("recipient {recipient:?}")))?,
             attempts: row
@@ -121,6 +160,64 @@ impl Store {
         Ok(())
     }
 
+    /// Sets a notification aside without sending it: `held` by the loop governor (limits,
+    /// an undeliverable address) or `skipped` for the recipient's preferences. `outbox
+    /// retry` puts it back.
+    pub async fn hold_notification(
+        &self,
+        id: i64,
+        status: HoldKind,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET status = $1, lease_until = NULL, held_reason = $2 WHERE id = $3",
+        )
+        .bind(status.as_str())
+        .bind(reason.to_string())
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .doing("holding a notification back")?;
+        Ok(())
+    }
+
+    /// How many notifications went to `recipient` since `since`: what the per-recipient
+    /// limits count.
+    pub async fn sent_to_recipient_since(
+        &self,
+        recipient: &EmailAddress,
+        since: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM outbox WHERE lower(recipient) = $1 AND sent_at >= $2",
+        )
+        .bind(recipient.key())
+        .bind(to_millis(since))
+        .fetch_one(&self.pool)
+        .await
+        .doing("counting a recipient's recent notifications")?;
+        let n: i64 = row.try_get("n").doing("counting notifications")?;
+        Ok(n.max(0) as u32)
+    }
+
+    /// How many notifications a ticket caused since `since`: what the per-ticket limits
+    /// count.
+    pub async fn sent_for_ticket_since(
+        &self,
+        ticket_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE ticket_id = $1 AND sent_at >= $2")
+                .bind(ticket_id)
+                .bind(to_millis(since))
+                .fetch_one(&self.pool)
+                .await
+                .doing("counting a ticket's recent notifications")?;
+        let n: i64 = row.try_get("n").doing("counting notifications")?;
+        Ok(n.max(0) as u32)
+    }
+
     /// The Message-ID of the newest customer mail on a ticket: what a notification answers.
     pub async fn last_inbound_message_id(
         &self,
@@ -139,15 +236,41 @@ impl Store {
     }
 }
 
+/// Why a notification was set aside instead of sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldKind {
+    /// Held back by the loop governor: a limit, or an address that bounces.
+    Held,
+    /// Not wanted: the recipient's preferences exclude it.
+    Skipped,
+}
+
+impl HoldKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            HoldKind::Held => "held",
+            HoldKind::Skipped => "skipped",
+        }
+    }
+}
+
+/// A notification we sent, found again by its Message-ID.
+#[derive(Debug, Clone)]
+pub struct SentNotification {
+    pub ticket: TicketNumber,
+    pub recipient: EmailAddress,
+}
+
 impl Store {
-    /// The ticket of the notification sent with `message_id`, if one was: what a delivery
-    /// report about our own mail is recorded on.
-    pub async fn ticket_for_notification(
+    /// The notification sent with `message_id`, if one was: what a delivery report about
+    /// our own mail is recorded on, and whose thread token a reply is checked against.
+    pub async fn sent_notification(
         &self,
         message_id: &str,
-    ) -> Result<Option<TicketNumber>, StoreError> {
+    ) -> Result<Option<SentNotification>, StoreError> {
         let row = sqlx::query(
-            "SELECT t.number FROM outbox o JOIN tickets t ON t.id = o.ticket_id WHERE o.message_id = $1 LIMIT 1",
+            "SELECT t.number, o.recipient FROM outbox o JOIN tickets t ON t.id = o.ticket_id \
+             WHERE o.message_id = $1 LIMIT 1",
         )
         .bind(message_id.to_string())
         .fetch_optional(&self.pool)
@@ -155,7 +278,12 @@ impl Store {
         .doing("looking up a sent notification")?;
         row.map(|r| {
             let n: String = r.try_get("number").doing("reading a ticket number")?;
-            parse_stored("number", &n)
+            let recipient: String = r.try_get("recipient").doing("reading a recipient")?;
+            Ok(SentNotification {
+                ticket: parse_stored("number", &n)?,
+                recipient: EmailAddress::parse(&recipient)
+                    .map_err(|_| StoreError::Corrupt(format!("recipient {recipient:?}")))?,
+            })
         })
         .transpose()
     }
@@ -171,6 +299,8 @@ pub struct OutboxEntry {
     pub status: String,
     pub attempts: i64,
     pub last_error: Option<String>,
+    /// Why the governor held it back, or why preferences skipped it.
+    pub held_reason: Option<String>,
     pub next_attempt_at: DateTime<Utc>,
 }
 
@@ -183,7 +313,7 @@ impl Store {
     ) -> Result<Vec<OutboxEntry>, StoreError> {
         let rows = match status {
             Some(status) => sqlx::query(
-                "SELECT o.id, t.number, o.event, o.recipient, o.status, o.attempts, o.last_error, o.next_attempt_at \
+                "SELECT o.id, t.number, o.event, o.recipient, o.status, o.attempts, o.last_error, o.held_reason, o.next_attempt_at \
                  FROM outbox o JOIN tickets t ON t.id = o.ticket_id WHERE o.status = $1 ORDER BY o.id DESC LIMIT $2",
             )
             .bind(status.to_string())
@@ -191,7 +321,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await,
             None => sqlx::query(
-                "SELECT o.id, t.number, o.event, o.recipient, o.status, o.attempts, o.last_error, o.next_attempt_at \
+                "SELECT o.id, t.number, o.event, o.recipient, o.status, o.attempts, o.last_error, o.held_reason, o.next_attempt_at \
                  FROM outbox o JOIN tickets t ON t.id = o.ticket_id ORDER BY o.id DESC LIMIT $1",
             )
             .bind(limit)
@@ -210,6 +340,7 @@ impl Store {
                     status: r.try_get("status").doing("reading the outbox")?,
                     attempts: r.try_get("attempts").doing("reading the outbox")?,
                     last_error: r.try_get("last_error").doing("reading the outbox")?,
+                    held_reason: r.try_get("held_reason").doing("reading the outbox")?,
                     next_attempt_at: from_millis(
                         r.try_get("next_attempt_at").doing("reading the outbox")?,
                     )?,
@@ -218,16 +349,16 @@ impl Store {
             .collect()
     }
 
-    /// Makes a failed or waiting notification due now; `false` when there is no such row
-    /// (or it was already sent).
+    /// Makes a failed, held, skipped or waiting notification due now (it meets the
+    /// governor again); `false` when there is no such row (or it was already sent).
     pub async fn requeue_notification(
         &self,
         id: i64,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE outbox SET status = 'pending', next_attempt_at = $1, attempts = 0, lease_until = NULL \
-             WHERE id = $2 AND status IN ('pending', 'failed')",
+            "UPDATE outbox SET status = 'pending', next_attempt_at = $1, attempts = 0, lease_until = NULL, held_reason = NULL \
+             WHERE id = $2 AND status IN ('pending', 'failed', 'held', 'skipped')",
         )
         .bind(to_millis(now))
         .bind(id)

@@ -1,0 +1,98 @@
+//! The loop governor: the last word on every notification before it is written. It skips
+//! what the recipient's preferences exclude, holds back mail to an address that bounced,
+//! and holds back whatever would go over the per-recipient or per-ticket limits, so that
+//! two robots answering each other cannot make ticketgate send without end.
+//!
+//! What it sets aside stays in the outbox as `skipped` or `held` with its reason, for
+//! `ticketgate outbox list` to show and `ticketgate outbox retry` to release.
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{LoopLimits, RateLimit};
+use crate::store::{Contact, OutboxJob, Store, StoreError, TicketRecord};
+
+/// What to do with one notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Send,
+    /// Not wanted by its recipient.
+    Skip(String),
+    /// Not safe to send now.
+    Hold(String),
+}
+
+/// Applies preferences, bounces and limits.
+#[derive(Debug, Clone)]
+pub struct Governor {
+    limits: LoopLimits,
+}
+
+impl Governor {
+    pub fn new(limits: LoopLimits) -> Self {
+        Self { limits }
+    }
+
+    /// How long a bounced address is left alone.
+    pub fn undeliverable_for(&self) -> std::time::Duration {
+        self.limits.undeliverable_for
+    }
+
+    /// The verdict on `job`, about `ticket`, for the recipient described by `contact`.
+    pub async fn judge(
+        &self,
+        store: &Store,
+        job: &OutboxJob,
+        ticket: &TicketRecord,
+        contact: &Contact,
+        now: DateTime<Utc>,
+    ) -> Result<Verdict, StoreError> {
+        let recipient = &job.recipient;
+        let as_observer = !ticket.requester.same_mailbox(recipient)
+            && ticket.observers.iter().any(|o| o.same_mailbox(recipient));
+        if !contact.wants(job.event.category(), as_observer) {
+            return Ok(Verdict::Skip(format!(
+                "{recipient}'s preferences exclude {} mails{}",
+                job.event,
+                if as_observer { " as an observer" } else { "" }
+            )));
+        }
+        if let Some(until) = contact.undeliverable_until
+            && until > now
+        {
+            return Ok(Verdict::Hold(format!(
+                "{recipient} is undeliverable until {} ({})",
+                until.format("%Y-%m-%d %H:%M UTC"),
+                contact
+                    .undeliverable_reason
+                    .as_deref()
+                    .unwrap_or("a delivery report")
+            )));
+        }
+        for limit in &self.limits.per_recipient {
+            let sent = store
+                .sent_to_recipient_since(recipient, since(now, limit))
+                .await?;
+            if sent >= limit.max {
+                return Ok(Verdict::Hold(format!(
+                    "recipient limit {limit} reached: {sent} sent to {recipient}"
+                )));
+            }
+        }
+        for limit in &self.limits.per_ticket {
+            let sent = store
+                .sent_for_ticket_since(ticket.id, since(now, limit))
+                .await?;
+            if sent >= limit.max {
+                return Ok(Verdict::Hold(format!(
+                    "ticket limit {limit} reached: {sent} sent about {}",
+                    ticket.number
+                )));
+            }
+        }
+        Ok(Verdict::Send)
+    }
+}
+
+fn since(now: DateTime<Utc>, limit: &RateLimit) -> DateTime<Utc> {
+    now - chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::days(365))
+}

@@ -1,0 +1,160 @@
+//! What each person wants to receive, and whether their address bounces. A person without
+//! a row gets everything, in their ticket's language.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{Any, Row, Transaction};
+
+use super::inbound::Undeliverable;
+use super::{Doing, Store, StoreError, from_millis, to_millis};
+use crate::domain::{EmailAddress, EventCategory};
+
+/// One person's notification preferences, as the support portals offer them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Contact {
+    pub email: String,
+    /// `en` or `fr`; `None` follows the ticket.
+    pub language: Option<String>,
+    /// Opening, solution and closing of their tickets.
+    pub opening_closing: bool,
+    /// Other processing steps: status changes, reopening.
+    pub processing: bool,
+    /// Messages written on the ticket.
+    pub messages: bool,
+    /// As an observer, every update; otherwise only opening and closing.
+    pub observer_every_update: bool,
+    /// Nothing is sent to the address before this time: it bounced.
+    pub undeliverable_until: Option<DateTime<Utc>>,
+    pub undeliverable_reason: Option<String>,
+}
+
+impl Contact {
+    /// The preferences of someone who never set any.
+    pub fn default_for(email: &EmailAddress) -> Self {
+        Self {
+            email: email.key(),
+            language: None,
+            opening_closing: true,
+            processing: true,
+            messages: true,
+            observer_every_update: true,
+            undeliverable_until: None,
+            undeliverable_reason: None,
+        }
+    }
+
+    /// Whether they want mail of `category`, `as_observer` or as a main party.
+    pub fn wants(&self, category: EventCategory, as_observer: bool) -> bool {
+        let wanted = match category {
+            EventCategory::OpeningClosing => self.opening_closing,
+            EventCategory::Processing => self.processing,
+            EventCategory::Messages => self.messages,
+            EventCategory::Answer => return true,
+        };
+        wanted
+            && (!as_observer
+                || self.observer_every_update
+                || category == EventCategory::OpeningClosing)
+    }
+}
+
+impl Store {
+    /// The contact's preferences, or the defaults when they never set any.
+    pub async fn contact(&self, email: &EmailAddress) -> Result<Contact, StoreError> {
+        let row = sqlx::query(
+            "SELECT email, language, opening_closing, processing, messages, observer_every_update, \
+             undeliverable_until, undeliverable_reason FROM contacts WHERE email = $1",
+        )
+        .bind(email.key())
+        .fetch_optional(&self.pool)
+        .await
+        .doing("reading a contact")?;
+        let Some(r) = row else {
+            return Ok(Contact::default_for(email));
+        };
+        let flag = |name: &'static str| -> Result<bool, StoreError> {
+            Ok(r.try_get::<i64, _>(name).doing("reading a contact")? != 0)
+        };
+        Ok(Contact {
+            email: r.try_get("email").doing("reading a contact")?,
+            language: r.try_get("language").doing("reading a contact")?,
+            opening_closing: flag("opening_closing")?,
+            processing: flag("processing")?,
+            messages: flag("messages")?,
+            observer_every_update: flag("observer_every_update")?,
+            undeliverable_until: r
+                .try_get::<Option<i64>, _>("undeliverable_until")
+                .doing("reading a contact")?
+                .map(from_millis)
+                .transpose()?,
+            undeliverable_reason: r
+                .try_get("undeliverable_reason")
+                .doing("reading a contact")?,
+        })
+    }
+
+    /// Saves a contact's preferences (and their undeliverable mark, so that clearing it
+    /// is saving a contact without one).
+    pub async fn save_contact(&self, c: &Contact, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO contacts (email, language, opening_closing, processing, messages, observer_every_update, \
+             undeliverable_until, undeliverable_reason, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (email) DO UPDATE SET language = $2, opening_closing = $3, processing = $4, messages = $5, \
+             observer_every_update = $6, undeliverable_until = $7, undeliverable_reason = $8, updated_at = $9",
+        )
+        .bind(c.email.clone())
+        .bind(c.language.clone())
+        .bind(i64::from(c.opening_closing))
+        .bind(i64::from(c.processing))
+        .bind(i64::from(c.messages))
+        .bind(i64::from(c.observer_every_update))
+        .bind(c.undeliverable_until.map(to_millis))
+        .bind(c.undeliverable_reason.clone())
+        .bind(to_millis(at))
+        .execute(&self.pool)
+        .await
+        .doing("saving a contact")?;
+        Ok(())
+    }
+}
+
+/// Marks an address undeliverable inside the transaction that records its bounce.
+pub(super) async fn mark_undeliverable(
+    tx: &mut Transaction<'static, Any>,
+    mark: &Undeliverable,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO contacts (email, undeliverable_until, undeliverable_reason, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (email) DO UPDATE SET undeliverable_until = $2, undeliverable_reason = $3, updated_at = $4",
+    )
+    .bind(mark.address.key())
+    .bind(to_millis(mark.until))
+    .bind(mark.reason.clone())
+    .bind(at)
+    .execute(&mut **tx)
+    .await
+    .doing("marking an address undeliverable")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn observers_may_keep_to_opening_and_closing() {
+        let mut c = Contact::default_for(&EmailAddress::parse("bob@example.com").unwrap());
+        assert!(c.wants(EventCategory::Messages, true));
+        c.observer_every_update = false;
+        assert!(!c.wants(EventCategory::Messages, true));
+        assert!(c.wants(EventCategory::Messages, false));
+        assert!(c.wants(EventCategory::OpeningClosing, true));
+        c.opening_closing = false;
+        assert!(!c.wants(EventCategory::OpeningClosing, false));
+        assert!(
+            c.wants(EventCategory::Answer, true),
+            "answers to their own mail always go"
+        );
+    }
+}
