@@ -60,7 +60,12 @@ enum Command {
         #[command(subcommand)]
         command: QuarantineCommand,
     },
-    /// Notifications waiting, sent or failed.
+    /// People's notification preferences, and addresses that bounce.
+    Contacts {
+        #[command(subcommand)]
+        command: ContactsCommand,
+    },
+    /// Notifications waiting, sent, failed, held back or skipped.
     Outbox {
         #[command(subcommand)]
         command: OutboxCommand,
@@ -92,13 +97,99 @@ enum TicketsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write on a ticket as an agent; the requester and observers are told, unless it is
+    /// internal.
+    Comment {
+        number: TicketNumber,
+        #[arg(long)]
+        body: String,
+        /// Seen by agents only; nobody is notified.
+        #[arg(long)]
+        internal: bool,
+        /// The agent acting (name or address from [[agent]]).
+        #[arg(long = "as", value_name = "AGENT")]
+        acting: Option<String>,
+    },
+    /// Move a ticket to another status (in_progress, waiting_customer, closed).
+    Status {
+        number: TicketNumber,
+        status: Status,
+        #[arg(long = "as", value_name = "AGENT")]
+        acting: Option<String>,
+    },
+    /// Propose a solution: the ticket is resolved and waits for the requester's approval.
+    Resolve {
+        number: TicketNumber,
+        #[arg(long)]
+        solution: String,
+        #[arg(long = "as", value_name = "AGENT")]
+        acting: Option<String>,
+    },
+    /// Close a ticket.
+    Close {
+        number: TicketNumber,
+        #[arg(long = "as", value_name = "AGENT")]
+        acting: Option<String>,
+    },
+    /// Take a resolved or closed ticket up again.
+    Reopen {
+        number: TicketNumber,
+        #[arg(long = "as", value_name = "AGENT")]
+        acting: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ContactsCommand {
+    /// Show a person's notification preferences and delivery state.
+    Show {
+        email: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a person's notification preferences.
+    Set {
+        email: String,
+        /// en, fr, or `ticket` to follow each ticket's language.
+        #[arg(long)]
+        language: Option<String>,
+        /// Opening, solution and closing of their tickets.
+        #[arg(long, value_name = "on|off")]
+        opening_closing: Option<OnOff>,
+        /// Other processing steps: status changes, reopening.
+        #[arg(long, value_name = "on|off")]
+        processing: Option<OnOff>,
+        /// Messages written on their tickets.
+        #[arg(long, value_name = "on|off")]
+        messages: Option<OnOff>,
+        /// As an observer, every update (on) or only opening and closing (off).
+        #[arg(long, value_name = "on|off")]
+        observer_updates: Option<OnOff>,
+        /// Lift an undeliverable mark left by a bounce.
+        #[arg(long)]
+        deliverable: bool,
+    },
+}
+
+/// A switch on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
+impl OnOff {
+    fn is_on(self) -> bool {
+        matches!(self, OnOff::On)
+    }
 }
 
 #[derive(Debug, Subcommand)]
 enum OutboxCommand {
     /// List notifications, newest first, with their state and last error.
     List {
-        /// Only pending, sending, sent or failed ones.
+        /// Only pending, sending, sent, failed, held (by the loop governor) or skipped (by
+        /// the recipient's preferences) ones.
         #[arg(long)]
         status: Option<String>,
         #[arg(long, default_value_t = 50)]
@@ -106,7 +197,8 @@ enum OutboxCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Make a failed or waiting notification due now (the daemon sends it).
+    /// Make a failed, held, skipped or waiting notification due now (the daemon sends it,
+    /// if the loop governor lets it through this time).
     Retry { id: i64 },
     /// Send every due and waiting notification now, then exit.
     Flush,
@@ -157,6 +249,7 @@ pub async fn run(args: Args) -> ExitCode {
         Command::Tickets { command } => tickets(settings, command).await,
         Command::Quarantine { command } => quarantine(settings, command).await,
         Command::Outbox { command } => outbox(settings, command).await,
+        Command::Contacts { command } => contacts(settings, command).await,
         Command::Templates { command } => templates(&settings, command),
         Command::Migrate => migrate(settings).await,
         Command::CheckConfig => check_config(&settings),
@@ -325,6 +418,132 @@ async fn tickets(settings: Settings, command: TicketsCommand) -> anyhow::Result<
                 print_ticket(&details);
             }
         }
+        action => return ticket_action(settings, store, action).await,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The commands that change a ticket, through the service layer.
+async fn ticket_action(
+    settings: Settings,
+    store: ticketgate::store::Store,
+    command: TicketsCommand,
+) -> anyhow::Result<ExitCode> {
+    use ticketgate::service::TicketService;
+    let service = TicketService::new(store, Arc::new(settings), Arc::new(SystemClock));
+    let done = match command {
+        TicketsCommand::Comment {
+            number,
+            body,
+            internal,
+            acting,
+        } => {
+            let acting = service.agent(acting.as_deref())?;
+            service.comment(&number, &acting, &body, internal).await?
+        }
+        TicketsCommand::Status {
+            number,
+            status,
+            acting,
+        } => {
+            let acting = service.agent(acting.as_deref())?;
+            service.change_status(&number, status, &acting).await?
+        }
+        TicketsCommand::Resolve {
+            number,
+            solution,
+            acting,
+        } => {
+            let acting = service.agent(acting.as_deref())?;
+            service.resolve(&number, &solution, &acting).await?
+        }
+        TicketsCommand::Close { number, acting } => {
+            let acting = service.agent(acting.as_deref())?;
+            service.close(&number, &acting).await?
+        }
+        TicketsCommand::Reopen { number, acting } => {
+            let acting = service.agent(acting.as_deref())?;
+            service.reopen(&number, &acting).await?
+        }
+        TicketsCommand::List { .. } | TicketsCommand::Show { .. } => {
+            unreachable!("read-only commands are handled by `tickets`")
+        }
+    };
+    println!(
+        "{}: {} ({} notification(s) queued)",
+        done.ticket, done.status, done.notifications
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn contacts(settings: Settings, command: ContactsCommand) -> anyhow::Result<ExitCode> {
+    use ticketgate::domain::EmailAddress;
+    let store = open_store(&settings).await?;
+    let (ContactsCommand::Show { email, .. } | ContactsCommand::Set { email, .. }) = &command;
+    let address = EmailAddress::parse(email).with_context(|| format!("`{email}`"))?;
+    let mut contact = store.contact(&address).await?;
+    match command {
+        ContactsCommand::Show { json, .. } => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&contact)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+        ContactsCommand::Set {
+            language,
+            opening_closing,
+            processing,
+            messages,
+            observer_updates,
+            deliverable,
+            ..
+        } => {
+            if let Some(lang) = language {
+                contact.language = match lang.as_str() {
+                    "en" | "fr" => Some(lang),
+                    "ticket" => None,
+                    other => anyhow::bail!("language `{other}`: use en, fr or ticket"),
+                };
+            }
+            let set = |flag: &mut bool, value: Option<OnOff>| {
+                if let Some(v) = value {
+                    *flag = v.is_on();
+                }
+            };
+            set(&mut contact.opening_closing, opening_closing);
+            set(&mut contact.processing, processing);
+            set(&mut contact.messages, messages);
+            set(&mut contact.observer_every_update, observer_updates);
+            if deliverable {
+                contact.undeliverable_until = None;
+                contact.undeliverable_reason = None;
+            }
+            store.save_contact(&contact, chrono::Utc::now()).await?;
+        }
+    }
+    let on = |b: bool| if b { "on" } else { "off" };
+    println!("{}", contact.email);
+    println!(
+        "  language {}",
+        contact.language.as_deref().unwrap_or("(the ticket's)")
+    );
+    println!(
+        "  opening/closing {}  processing {}  messages {}  observer updates {}",
+        on(contact.opening_closing),
+        on(contact.processing),
+        on(contact.messages),
+        if contact.observer_every_update {
+            "all"
+        } else {
+            "opening/closing only"
+        }
+    );
+    match (&contact.undeliverable_until, &contact.undeliverable_reason) {
+        (Some(until), reason) if *until > chrono::Utc::now() => println!(
+            "  undeliverable until {until}: {}",
+            reason.as_deref().unwrap_or("bounced")
+        ),
+        _ => println!("  deliverable"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -479,8 +698,9 @@ async fn outbox(settings: Settings, command: OutboxCommand) -> anyhow::Result<Ex
                     e.status,
                     e.attempts,
                     e.recipient,
-                    e.last_error
+                    e.held_reason
                         .as_deref()
+                        .or(e.last_error.as_deref())
                         .map(|m| format!("  ({m})"))
                         .unwrap_or_default()
                 );
@@ -489,7 +709,7 @@ async fn outbox(settings: Settings, command: OutboxCommand) -> anyhow::Result<Ex
         OutboxCommand::Retry { id } => {
             if !store.requeue_notification(id, now).await? {
                 anyhow::bail!(
-                    "no waiting or failed notification {id}; `ticketgate outbox list` shows them"
+                    "no waiting, failed, held or skipped notification {id}; `ticketgate outbox list` shows them"
                 );
             }
             println!("notification {id} is due now");

@@ -35,6 +35,12 @@ impl FixedClock {
     pub fn set(&self, at: DateTime<Utc>) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = at;
     }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut now = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *now += by;
+    }
 }
 
 impl Clock for FixedClock {

@@ -8,5 +8,6 @@ mod corpus;
 mod daemon;
 mod dovecot;
 mod imap;
+mod notifications;
 mod pipeline_rules;
 mod smtp;

@@ -9,9 +9,9 @@ use crate::daemon::{start, stop, wait_for};
 use crate::helpers::Cli;
 
 /// The SMTP server process; killed when dropped.
-struct SmtpSink {
+pub struct SmtpSink {
     child: Child,
-    port: u16,
+    pub port: u16,
     dir: tempfile::TempDir,
 }
 
@@ -24,9 +24,10 @@ impl Drop for SmtpSink {
 
 impl SmtpSink {
     /// Starts the server, or says in one line why it cannot (and the test passes by).
-    fn start() -> Option<SmtpSink> {
+    pub fn start() -> Option<SmtpSink> {
         let has_aiosmtpd = Command::new("python3")
             .args(["-c", "import aiosmtpd"])
+            .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
         if !has_aiosmtpd {
@@ -62,7 +63,7 @@ impl SmtpSink {
     }
 
     /// The messages received, as (file name, content).
-    fn received(&self) -> Vec<(String, String)> {
+    pub fn received(&self) -> Vec<(String, String)> {
         let mut files: Vec<(String, String)> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .filter_map(|e| e.ok())

@@ -244,6 +244,7 @@ struct RawNotifications {
     recipient_limits: Vec<String>,
     ticket_limits: Vec<String>,
     undeliverable_days: u32,
+    company: Option<String>,
 }
 
 impl Default for RawNotifications {
@@ -254,6 +255,7 @@ impl Default for RawNotifications {
             recipient_limits: vec!["10/10m".into(), "40/1d".into()],
             ticket_limits: vec!["60/1h".into(), "300/1d".into()],
             undeliverable_days: 3,
+            company: None,
         }
     }
 }
@@ -423,6 +425,9 @@ pub struct Settings {
     pub notification_retry_first: std::time::Duration,
     /// What the loop governor allows.
     pub loop_limits: LoopLimits,
+    /// The name notifications sign with ("Acme support"); by default the domain of our
+    /// first address.
+    pub company: String,
     /// Days a resolved ticket waits for its requester before it is closed automatically
     /// (the solution mail says so).
     pub auto_close_days: u32,
@@ -722,6 +727,12 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
     else {
         unreachable!("every missing value pushed an error");
     };
+    let company = raw.notifications.company.clone().unwrap_or_else(|| {
+        own_addresses
+            .first()
+            .map_or("localhost", |a| a.domain())
+            .to_string()
+    });
     Ok(Settings {
         source,
         maildir: raw
@@ -758,6 +769,7 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         ),
         template_dir: raw.notifications.template_dir,
         smtp,
+        company,
         loop_limits,
         auto_close_days: raw.tickets.auto_close_days,
     })

@@ -77,6 +77,10 @@ text_header!(
     /// Marks our own mail, so that it is recognised if it ever comes back to our mailbox.
     LoopMarker, "X-Ticketgate-Loop"
 );
+text_header!(
+    /// Names the event, for recipients' mail filters and for tests.
+    EventName, "X-Ticketgate-Event"
+);
 
 impl Composer {
     /// A composer sending from the first of our own addresses.
@@ -100,7 +104,7 @@ impl Composer {
             tag: settings.subject_tag.clone(),
             max_attachment_bytes: settings.max_attachment_bytes,
             auto_close_days: settings.auto_close_days,
-            company: "Support".into(),
+            company: settings.company.clone(),
         }
     }
 
@@ -183,7 +187,8 @@ impl Composer {
             .subject(rendered.subject)
             .message_id(Some(format!("<{message_id}>")))
             .header(AutoSubmitted(auto.into()))
-            .header(LoopMarker(ticket.number.to_string()));
+            .header(LoopMarker(ticket.number.to_string()))
+            .header(EventName(job.event.as_str().into()));
         if let Some(parent) = store.last_inbound_message_id(ticket.id).await? {
             builder = builder
                 .in_reply_to(format!("<{parent}>"))

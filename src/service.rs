@@ -1,0 +1,399 @@
+//! Operations on existing tickets, for every front end: the CLI today, the HTTP API and the
+//! scheduler later. Each one checks the move against the status machine, records an
+//! article, and queues its notifications in the same transaction; nobody hears of their own
+//! action.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::domain::{
+    Actor, Audience, Direction, EmailAddress, Event, EventContext, InvalidMove, Status,
+    TicketNumber, Visibility, with_context,
+};
+use crate::store::{ActionCommitted, NewArticle, Store, StoreError, TicketAction, TicketRecord};
+
+/// Why an operation was not carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("there is no ticket {0}; `ticketgate tickets list` shows the existing ones")]
+    NoTicket(TicketNumber),
+    #[error("{0}")]
+    InvalidMove(#[from] InvalidMove),
+    #[error(
+        "a resolved ticket needs its solution: use `ticketgate tickets resolve NUMBER --solution TEXT`"
+    )]
+    SolutionRequired,
+    #[error(
+        "`{0}` is not a configured agent; add it under [[agent]] or pass a known name or address to --as"
+    )]
+    UnknownAgent(String),
+    #[error("ticket {0} changed while this operation ran; look at it again and retry")]
+    Changed(TicketNumber),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Who carries out an operation.
+#[derive(Debug, Clone)]
+pub enum Acting {
+    /// An agent, by name and address.
+    Agent { name: String, email: EmailAddress },
+    /// A customer, through a mail or a signed link.
+    Customer(EmailAddress),
+    /// ticketgate itself (the scheduler).
+    System,
+}
+
+impl Acting {
+    fn actor(&self) -> Actor<'_> {
+        match self {
+            Acting::Agent { email, .. } => Actor::Agent(email),
+            Acting::Customer(email) => Actor::Customer(email),
+            Acting::System => Actor::System,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Acting::Agent { name, .. } => name.clone(),
+            Acting::Customer(email) => email.to_string(),
+            Acting::System => "ticketgate".into(),
+        }
+    }
+
+    fn author(&self, settings: &Settings) -> (EmailAddress, Option<String>) {
+        match self {
+            Acting::Agent { name, email } => (email.clone(), Some(name.clone())),
+            Acting::Customer(email) => (email.clone(), None),
+            Acting::System => (system_address(settings), Some("ticketgate".into())),
+        }
+    }
+}
+
+/// What an operation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    pub ticket: TicketNumber,
+    pub status: Status,
+    /// How many notifications it queued.
+    pub notifications: usize,
+}
+
+/// Carries out operations on tickets.
+#[derive(Debug, Clone)]
+pub struct TicketService {
+    store: Store,
+    settings: Arc<Settings>,
+    clock: Arc<dyn Clock>,
+}
+
+impl TicketService {
+    pub fn new(store: Store, settings: Arc<Settings>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            settings,
+            clock,
+        }
+    }
+
+    /// The agent named `who` (name or address, any case); without one, the team itself
+    /// under the agents' (or our first) address.
+    pub fn agent(&self, who: Option<&str>) -> Result<Acting, ServiceError> {
+        let s = &self.settings;
+        let Some(who) = who else {
+            return Ok(Acting::Agent {
+                name: "Support".into(),
+                email: s
+                    .agents_address
+                    .clone()
+                    .unwrap_or_else(|| system_address(s)),
+            });
+        };
+        s.agents
+            .iter()
+            .find(|a| {
+                a.name.eq_ignore_ascii_case(who)
+                    || EmailAddress::parse(who).is_ok_and(|e| e.same_mailbox(&a.email))
+            })
+            .map(|a| Acting::Agent {
+                name: a.name.clone(),
+                email: a.email.clone(),
+            })
+            .ok_or_else(|| ServiceError::UnknownAgent(who.to_string()))
+    }
+
+    /// An agent's comment; an internal one is seen by agents only and tells nobody.
+    #[tracing::instrument(name = "ticket", skip_all, fields(number = %number))]
+    pub async fn comment(
+        &self,
+        number: &TicketNumber,
+        acting: &Acting,
+        body: &str,
+        internal: bool,
+    ) -> Result<Done, ServiceError> {
+        let ticket = self.ticket(number).await?;
+        let visibility = if internal {
+            Visibility::Internal
+        } else {
+            Visibility::Public
+        };
+        let article = self.article(&ticket, acting, Direction::Outbound, visibility, body);
+        let event = match acting {
+            Acting::Customer(_) => Event::CustomerComment,
+            _ => Event::AgentComment,
+        };
+        let notifications = if internal {
+            Vec::new()
+        } else {
+            self.audience_notifications(&ticket, event, acting, &EventContext::default())
+        };
+        let new_status = matches!(acting, Acting::Customer(_))
+            .then(|| ticket.status.after_customer_comment())
+            .filter(|s| *s != ticket.status);
+        self.commit(&ticket, new_status, Some(article), notifications)
+            .await
+    }
+
+    /// Moves a ticket to `to`, telling people as the status machine names the move.
+    /// Resolving needs a solution: see [`TicketService::resolve`].
+    #[tracing::instrument(name = "ticket", skip_all, fields(number = %number, to = %to))]
+    pub async fn change_status(
+        &self,
+        number: &TicketNumber,
+        to: Status,
+        acting: &Acting,
+    ) -> Result<Done, ServiceError> {
+        if to == Status::Resolved {
+            return Err(ServiceError::SolutionRequired);
+        }
+        let ticket = self.ticket(number).await?;
+        let event = ticket.status.move_to(to)?;
+        let note = format!(
+            "Status changed from {} to {to} by {}.",
+            ticket.status,
+            acting.describe()
+        );
+        self.moved(&ticket, to, event, acting, note).await
+    }
+
+    /// Proposes `solution` and marks the ticket resolved: the requester approves or
+    /// refuses it, or it closes by itself after `auto_close_days`.
+    #[tracing::instrument(name = "ticket", skip_all, fields(number = %number))]
+    pub async fn resolve(
+        &self,
+        number: &TicketNumber,
+        solution: &str,
+        acting: &Acting,
+    ) -> Result<Done, ServiceError> {
+        let ticket = self.ticket(number).await?;
+        let event = ticket.status.move_to(Status::Resolved)?;
+        let article = self.article(
+            &ticket,
+            acting,
+            Direction::Outbound,
+            Visibility::Public,
+            solution,
+        );
+        let context = EventContext {
+            previous_status: Some(ticket.status),
+            ..EventContext::default()
+        };
+        let notifications = self.audience_notifications(&ticket, event, acting, &context);
+        self.commit(
+            &ticket,
+            Some(Status::Resolved),
+            Some(article),
+            notifications,
+        )
+        .await
+    }
+
+    /// Closes a ticket.
+    pub async fn close(
+        &self,
+        number: &TicketNumber,
+        acting: &Acting,
+    ) -> Result<Done, ServiceError> {
+        self.change_status(number, Status::Closed, acting).await
+    }
+
+    /// Takes a resolved or closed ticket up again.
+    #[tracing::instrument(name = "ticket", skip_all, fields(number = %number))]
+    pub async fn reopen(
+        &self,
+        number: &TicketNumber,
+        acting: &Acting,
+    ) -> Result<Done, ServiceError> {
+        let ticket = self.ticket(number).await?;
+        if !matches!(ticket.status, Status::Resolved | Status::Closed) {
+            return Err(InvalidMove {
+                from: ticket.status,
+                to: Status::InProgress,
+                hint: "only resolved or closed tickets are reopened; change its status instead",
+            }
+            .into());
+        }
+        self.change_status(number, Status::InProgress, acting).await
+    }
+
+    /// Closes, as auto-closed, the resolved ticket `number` whose solution had no answer.
+    /// `None` when it is no longer resolved (answered meanwhile, or closed by another run):
+    /// a ticket is never closed twice.
+    #[tracing::instrument(name = "ticket", skip_all, fields(number = %number))]
+    pub async fn auto_close(&self, number: &TicketNumber) -> Result<Option<Done>, ServiceError> {
+        let ticket = self.ticket(number).await?;
+        if ticket.status != Status::Resolved {
+            return Ok(None);
+        }
+        let note = format!(
+            "Closed automatically: the solution had no answer within {} days.",
+            self.settings.auto_close_days
+        );
+        match self
+            .moved(
+                &ticket,
+                Status::Closed,
+                Event::TicketAutoClosed,
+                &Acting::System,
+                note,
+            )
+            .await
+        {
+            Ok(done) => Ok(Some(done)),
+            Err(ServiceError::Changed(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Auto-closes every resolved ticket whose solution waited `auto_close_days` or more,
+    /// oldest first; what it closed.
+    pub async fn auto_close_due(&self) -> Result<Vec<Done>, ServiceError> {
+        let days = i64::from(self.settings.auto_close_days);
+        let due = self
+            .store
+            .resolved_before(self.clock.now() - chrono::Duration::days(days), 10_000)
+            .await?;
+        let mut closed = Vec::new();
+        for number in due {
+            if let Some(done) = self.auto_close(&number).await? {
+                closed.push(done);
+            }
+        }
+        Ok(closed)
+    }
+
+    async fn moved(
+        &self,
+        ticket: &TicketRecord,
+        to: Status,
+        event: Event,
+        acting: &Acting,
+        note: String,
+    ) -> Result<Done, ServiceError> {
+        let article = self.article(
+            ticket,
+            acting,
+            Direction::System,
+            Visibility::Internal,
+            &note,
+        );
+        let context = EventContext {
+            previous_status: Some(ticket.status),
+            ..EventContext::default()
+        };
+        let notifications = self.audience_notifications(ticket, event, acting, &context);
+        self.commit(ticket, Some(to), Some(article), notifications)
+            .await
+    }
+
+    async fn ticket(&self, number: &TicketNumber) -> Result<TicketRecord, ServiceError> {
+        self.store
+            .ticket_by_number(number)
+            .await?
+            .ok_or_else(|| ServiceError::NoTicket(number.clone()))
+    }
+
+    fn audience_notifications(
+        &self,
+        ticket: &TicketRecord,
+        event: Event,
+        acting: &Acting,
+        context: &EventContext,
+    ) -> Vec<crate::domain::Notification> {
+        let assignee = ticket
+            .assignee
+            .as_deref()
+            .and_then(|a| EmailAddress::parse(a).ok());
+        let audience = Audience {
+            requester: &ticket.requester,
+            observers: &ticket.observers,
+            agents: assignee.as_ref().or(self.settings.agents_address.as_ref()),
+        };
+        with_context(audience.notifications(event, acting.actor()), context)
+    }
+
+    fn article(
+        &self,
+        ticket: &TicketRecord,
+        acting: &Acting,
+        direction: Direction,
+        visibility: Visibility,
+        body: &str,
+    ) -> NewArticle {
+        let (author, author_name) = acting.author(&self.settings);
+        NewArticle {
+            author,
+            author_name,
+            direction,
+            visibility,
+            subject: ticket.title.clone(),
+            body_text: body.to_string(),
+            body_html: None,
+            message_id: None,
+            raw_ref: None,
+            note: None,
+            attachments: Vec::new(),
+        }
+    }
+
+    async fn commit(
+        &self,
+        ticket: &TicketRecord,
+        new_status: Option<Status>,
+        article: Option<NewArticle>,
+        notifications: Vec<crate::domain::Notification>,
+    ) -> Result<Done, ServiceError> {
+        let count = notifications.len();
+        let action = TicketAction {
+            ticket_id: ticket.id,
+            expected_status: ticket.status,
+            new_status,
+            article,
+            add_observers: Vec::new(),
+            notifications,
+            at: self.clock.now(),
+        };
+        match self.store.commit_action(&action).await? {
+            ActionCommitted::Stale => Err(ServiceError::Changed(ticket.number.clone())),
+            ActionCommitted::Done { .. } => {
+                let status = new_status.unwrap_or(ticket.status);
+                tracing::info!(%status, notifications = count, "ticket updated");
+                Ok(Done {
+                    ticket: ticket.number.clone(),
+                    status,
+                    notifications: count,
+                })
+            }
+        }
+    }
+}
+
+/// The address ticketgate's own articles are written under.
+fn system_address(settings: &Settings) -> EmailAddress {
+    settings
+        .own_addresses
+        .first()
+        .cloned()
+        .unwrap_or_else(|| EmailAddress::parse("support@localhost").expect("a valid literal"))
+}
