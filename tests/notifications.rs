@@ -715,3 +715,73 @@ async fn auto_submitted_no_is_a_human_and_auto_replies_get_no_answer() {
     }
     assert!(h.deliver().await.is_empty(), "no mail answers a robot");
 }
+
+/// A sendmail stand-in: keeps each message with its arguments, exits 75 (EX_TEMPFAIL) the
+/// first time for a `temp…` recipient and 67 (EX_NOUSER) for a `perm…` one.
+const FAKE_SENDMAIL: &str = r#"#!/bin/sh
+dir="$(dirname "$0")"
+for rcpt; do :; done
+case "$rcpt" in
+  temp*) if [ ! -e "$dir/deferred-$rcpt" ]; then touch "$dir/deferred-$rcpt"; echo "queue busy" >&2; exit 75; fi ;;
+  perm*) echo "$rcpt: user unknown" >&2; exit 67 ;;
+esac
+echo "$@" > "$dir/$rcpt.args"
+cat > "$dir/$rcpt.eml"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sendmail_transport_hands_mail_to_the_local_mta() {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = tempfile::tempdir().unwrap();
+    let script = bin.path().join("sendmail");
+    std::fs::write(&script, FAKE_SENDMAIL).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let env = TestEnv::with_config(&format!(
+        "{CONFIG}\n[smtp]\ntransport = \"sendmail\"\nsendmail_command = '{}'\n[notifications]\nretry_first_secs = 60\n",
+        script.display()
+    ))
+    .await;
+    let worker = outbox_worker(
+        env.pipeline().settings(),
+        env.store().clone(),
+        env.clock.clone(),
+    )
+    .unwrap();
+    env.process(
+        b"From: alice@acme.example\r\nTo: support@ours.test\r\nCc: temp-bob@acme.example, perm-carol@acme.example\r\n\
+          Subject: Scanner\r\nMessage-ID: <s-1@acme.example>\r\n\r\nThe scanner is off.\r\n",
+    )
+    .await;
+    while worker.step().await.unwrap() == Step::Handled {}
+    let args = std::fs::read_to_string(bin.path().join("alice@acme.example.args")).unwrap();
+    assert_eq!(args.trim(), "-i -f support@ours.test -- alice@acme.example");
+    let mail = std::fs::read_to_string(bin.path().join("alice@acme.example.eml")).unwrap();
+    assert!(mail.contains("X-Ticketgate-Event: ticket_opened"), "{mail}");
+
+    let outbox = env.store().list_outbox(None, 10).await.unwrap();
+    let state = |who: &str| {
+        outbox
+            .iter()
+            .find(|e| e.recipient.starts_with(who))
+            .map(|e| (e.status.clone(), e.last_error.clone().unwrap_or_default()))
+            .unwrap()
+    };
+    assert_eq!(state("alice").0, "sent");
+    let (status, error) = state("temp-bob");
+    assert!(
+        status == "pending" && error.contains("queue busy"),
+        "{status} {error}"
+    );
+    let (status, error) = state("perm-carol");
+    assert!(
+        status == "failed" && error.contains("user unknown"),
+        "{status} {error}"
+    );
+
+    env.clock.advance(Duration::minutes(2));
+    while worker.step().await.unwrap() == Step::Handled {}
+    assert!(
+        bin.path().join("temp-bob@acme.example.eml").exists(),
+        "sent on the retry"
+    );
+}

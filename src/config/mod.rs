@@ -204,6 +204,7 @@ struct RawSmtp {
     password: Option<String>,
     password_env: Option<String>,
     password_file: Option<PathBuf>,
+    sendmail_command: PathBuf,
 }
 
 impl Default for RawSmtp {
@@ -217,6 +218,7 @@ impl Default for RawSmtp {
             password: None,
             password_env: None,
             password_file: None,
+            sendmail_command: PathBuf::from("/usr/sbin/sendmail"),
         }
     }
 }
@@ -234,6 +236,8 @@ pub enum SmtpSettings {
         username: Option<String>,
         password: Option<SecretSource>,
     },
+    /// The local MTA's sendmail command, which queues the mail itself.
+    Sendmail { command: PathBuf },
 }
 
 #[derive(Debug, Deserialize)]
@@ -669,6 +673,9 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
     };
     let smtp = match (m.transport.as_str(), smtp_tls) {
         ("file", _) => SmtpSettings::Files,
+        ("sendmail", _) => SmtpSettings::Sendmail {
+            command: m.sendmail_command,
+        },
         ("smtp", Some(tls)) => SmtpSettings::Server {
             port: m.port.unwrap_or(match tls {
                 TlsMode::Implicit => 465,
@@ -683,7 +690,7 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         ("smtp", None) => SmtpSettings::Files,
         (other, _) => {
             errors.push(format!(
-                "smtp.transport: `{other}` is not one of file, smtp"
+                "smtp.transport: `{other}` is not one of file, smtp, sendmail"
             ));
             SmtpSettings::Files
         }

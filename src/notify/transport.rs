@@ -1,5 +1,6 @@
 //! Where notifications go: `.eml` files under the data directory (the embedded default,
-//! so a fresh install shows real notifications with no mail server), or an SMTP server.
+//! so a fresh install shows real notifications with no mail server), an SMTP server, or
+//! the local MTA's sendmail command.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,7 +26,13 @@ pub enum Transport {
     Files(PathBuf),
     /// Sends through an SMTP server, over a pooled connection.
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// Hands the message to `COMMAND -i -f FROM -- RECIPIENT…` on its standard input.
+    Sendmail(PathBuf),
 }
+
+/// sysexits.h codes after which sendmail may succeed later: unavailable, software, OS,
+/// cannot create, I/O error, temporary failure.
+const SENDMAIL_TEMPORARY_EXITS: &[i32] = &[69, 70, 71, 73, 74, 75];
 
 /// How long one SMTP exchange may take: lettre's own timeout covers only connecting.
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -42,6 +49,7 @@ impl Transport {
                 })
                 .map_err(|e| SendError::Temporary(e.to_string()))
             }
+            Transport::Sendmail(command) => sendmail(command, message).await,
             Transport::Smtp(smtp) => {
                 match tokio::time::timeout(SEND_TIMEOUT, smtp.send(message.clone())).await {
                     Err(_) => Err(SendError::Temporary(format!(
@@ -56,6 +64,62 @@ impl Transport {
     }
 }
 
+/// Runs the sendmail command with the envelope of `message`; its exit status says whether
+/// the MTA took it, and whether a refusal is for good.
+async fn sendmail(command: &std::path::Path, message: &Message) -> Result<(), SendError> {
+    use std::process::Stdio;
+    use tokio::io::AsyncWriteExt;
+    let envelope = message.envelope();
+    let mut cmd = tokio::process::Command::new(command);
+    cmd.arg("-i");
+    if let Some(from) = envelope.from() {
+        cmd.arg("-f").arg(from.to_string());
+    }
+    cmd.arg("--")
+        .args(envelope.to().iter().map(ToString::to_string))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let run = async {
+        let mut child = cmd.spawn()?;
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        stdin.write_all(&message.formatted()).await?;
+        drop(stdin);
+        child.wait_with_output().await
+    };
+    let output = match tokio::time::timeout(SEND_TIMEOUT, run).await {
+        Err(_) => {
+            return Err(SendError::Temporary(format!(
+                "{} did not finish within {SEND_TIMEOUT:?}",
+                command.display()
+            )));
+        }
+        Ok(Err(e)) => {
+            return Err(SendError::Temporary(format!(
+                "cannot run {}: {e}",
+                command.display()
+            )));
+        }
+        Ok(Ok(output)) => output,
+    };
+    if output.status.success() {
+        return Ok(());
+    }
+    let answer = format!(
+        "{} exited with {}: {}",
+        command.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    match output.status.code() {
+        Some(code) if !SENDMAIL_TEMPORARY_EXITS.contains(&code) => {
+            Err(SendError::Permanent(answer))
+        }
+        _ => Err(SendError::Temporary(answer)),
+    }
+}
+
 /// Why the configured transport cannot be set up.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot set up the SMTP transport: {0}; check the [smtp] section")]
@@ -66,15 +130,16 @@ impl Transport {
     pub fn from_settings(settings: &crate::config::Settings) -> Result<Transport, TransportError> {
         use crate::config::{SmtpSettings, TlsMode};
         use lettre::transport::smtp::authentication::Credentials;
-        let SmtpSettings::Server {
-            host,
-            port,
-            tls,
-            username,
-            password,
-        } = &settings.smtp
-        else {
-            return Ok(Transport::Files(settings.data_dir.join("outbox")));
+        let (host, port, tls, username, password) = match &settings.smtp {
+            SmtpSettings::Files => return Ok(Transport::Files(settings.data_dir.join("outbox"))),
+            SmtpSettings::Sendmail { command } => return Ok(Transport::Sendmail(command.clone())),
+            SmtpSettings::Server {
+                host,
+                port,
+                tls,
+                username,
+                password,
+            } => (host, port, tls, username, password),
         };
         let builder = match tls {
             TlsMode::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
