@@ -73,7 +73,7 @@ async fn sendmail(command: &std::path::Path, message: &Message) -> Result<(), Se
     let mut cmd = tokio::process::Command::new(command);
     cmd.arg("-i");
     if let Some(from) = envelope.from() {
-        cmd.arg("-f").arg(from.to_string());
+        cmd.arg("-f").arg(from);
     }
     cmd.arg("--")
         .args(envelope.to().iter().map(ToString::to_string))
