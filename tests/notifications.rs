@@ -662,7 +662,8 @@ async fn replies_thread_by_our_message_ids_only_when_their_token_verifies() {
     let signer =
         ticketgate::notify::links::LinkSigner::from_settings(h.env.pipeline().settings()).unwrap();
     let alice = EmailAddress::parse("alice@acme.example").unwrap();
-    let unrecorded = signer.notification_message_id(&n, &alice, 999_999, "ours.test");
+    let unrecorded =
+        signer.notification_message_id(&n, &alice, 999_999, h.env.clock.now(), "ours.test");
     assert_eq!(
         h.mail(&reply("alice@acme.example", &unrecorded, "r6"))
             .await,

@@ -168,6 +168,7 @@ impl Composer {
             &ticket.number,
             &job.recipient,
             job.id,
+            job.created_at,
             &self.domain,
         );
         let auto = if job.event == Event::TicketOpened {

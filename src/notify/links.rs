@@ -5,7 +5,7 @@
 //! recipient's address in unpadded base64url, and MAC the unpadded base64url of
 //! HMAC-SHA256(key, "NUMBER\nEXPIRY\nrecipient-lower-cased").
 //!
-//! The same key signs the Message-IDs of notifications (`tg.NUMBER.ID.NONCE.TOKEN@domain`,
+//! The same key signs the Message-IDs of notifications (`tg.NUMBER.ID.QUEUED.TOKEN@domain`,
 //! TOKEN the first 96 bits, in hex, of HMAC-SHA256(key, "thread\nNUMBER\nrecipient")), so
 //! that a reply threading by In-Reply-To names a ticket only through an id we signed for
 //! someone: a made-up or altered id threads nowhere.
@@ -36,12 +36,12 @@ pub struct NotificationId {
 }
 
 impl NotificationId {
-    /// Reads `tg.NUMBER.ID.NONCE.TOKEN@domain` (angle brackets already removed); `None`
+    /// Reads `tg.NUMBER.ID.QUEUED.TOKEN@domain` (angle brackets already removed); `None`
     /// for any other Message-ID.
     pub fn parse(message_id: &str) -> Option<NotificationId> {
         let (local, _domain) = message_id.rsplit_once('@')?;
         let parts: Vec<&str> = local.split('.').collect();
-        let ["tg", number, _id, _nonce, token] = parts[..] else {
+        let ["tg", number, _id, _queued, token] = parts[..] else {
             return None;
         };
         Some(NotificationId {
@@ -198,19 +198,22 @@ impl LinkSigner {
         mac
     }
 
-    /// The Message-ID of notification `outbox_id` about `ticket` for `recipient`, without
-    /// angle brackets. The nonce keeps ids unique across databases that reuse row ids.
+    /// The Message-ID of notification `outbox_id` (queued at `queued_at`) about `ticket`
+    /// for `recipient`, without angle brackets. It is the same on every attempt, so a
+    /// resend after a crash is recognised as the same mail; the queueing time keeps ids
+    /// unique across databases that reuse row ids.
     pub fn notification_message_id(
         &self,
         ticket: &TicketNumber,
         recipient: &EmailAddress,
         outbox_id: i64,
+        queued_at: DateTime<Utc>,
         domain: &str,
     ) -> String {
         let token = hex::encode(self.thread_mac(ticket, recipient).finalize().into_bytes());
         format!(
-            "tg.{ticket}.{outbox_id}.{:08x}.{}@{domain}",
-            fastrand::u32(..),
+            "tg.{ticket}.{outbox_id}.{:x}.{}@{domain}",
+            queued_at.timestamp_millis().max(0),
             &token[..THREAD_TOKEN_HEX]
         )
     }
@@ -334,7 +337,12 @@ mod tests {
         let n: TicketNumber = "2611N00042".parse().unwrap();
         let alice = EmailAddress::parse("alice@acme.example").unwrap();
         let bob = EmailAddress::parse("bob@acme.example").unwrap();
-        let id = s.notification_message_id(&n, &alice, 17, "support.example");
+        let id = s.notification_message_id(&n, &alice, 17, at(1), "support.example");
+        assert_eq!(
+            id,
+            s.notification_message_id(&n, &alice, 17, at(1), "support.example"),
+            "the same notification keeps its id across attempts"
+        );
         assert!(
             id.starts_with("tg.2611N00042.17.") && id.ends_with("@support.example"),
             "{id}"
