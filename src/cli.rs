@@ -728,7 +728,7 @@ async fn outbox(settings: Settings, command: OutboxCommand) -> anyhow::Result<Ex
 }
 
 fn templates(settings: &Settings, command: TemplatesCommand) -> anyhow::Result<ExitCode> {
-    use ticketgate::notify::templates::{EVENTS, LANGUAGES, Templates, sample_data};
+    use ticketgate::notify::templates::{LANGUAGES, Templates, sample_data};
     let templates = Templates::load(settings.template_dir.as_deref())?;
     match command {
         TemplatesCommand::Check => {
@@ -741,7 +741,7 @@ fn templates(settings: &Settings, command: TemplatesCommand) -> anyhow::Result<E
             }
             println!(
                 "{} templates render in {}",
-                EVENTS.len() * 3,
+                ticketgate::domain::Event::ALL.len() * 3,
                 LANGUAGES.join(" and ")
             );
         }

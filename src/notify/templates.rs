@@ -14,19 +14,6 @@ use serde_json::{Value, json};
 /// The languages shipped.
 pub const LANGUAGES: &[&str] = &["en", "fr"];
 
-/// Every event that has templates, as stored in the outbox.
-pub const EVENTS: &[&str] = &[
-    "ticket_opened",
-    "customer_comment",
-    "agent_comment",
-    "status_changed",
-    "solution_proposed",
-    "ticket_reopened",
-    "ticket_closed",
-    "ticket_auto_closed",
-    "attachment_refused",
-    "mail_refused",
-];
 
 /// The embedded templates: (language, name without `.hbs`, source).
 const EMBEDDED: &[(&str, &str, &str)] = &[
@@ -493,7 +480,7 @@ impl Templates {
             event: event.to_string(),
             lang: lang.to_string(),
         };
-        if !EVENTS.contains(&event) {
+        if event.parse::<crate::domain::Event>().is_err() {
             return Err(unknown());
         }
         let language = self.languages.get(lang).ok_or_else(unknown)?;
@@ -525,8 +512,8 @@ impl Templates {
     pub fn check(&self) -> Vec<TemplateError> {
         let mut errors = Vec::new();
         for &lang in LANGUAGES {
-            for &event in EVENTS {
-                if let Err(e) = self.render(event, lang, &sample_data(lang)) {
+            for event in crate::domain::Event::ALL {
+                if let Err(e) = self.render(event.as_str(), lang, &sample_data(lang)) {
                     errors.push(e);
                 }
             }
@@ -585,7 +572,7 @@ mod tests {
         let templates = Templates::load(None).unwrap();
         let errors = templates.check();
         assert!(errors.is_empty(), "{errors:#?}");
-        assert_eq!(EMBEDDED.len(), LANGUAGES.len() * (EVENTS.len() * 3 + 5));
+        assert_eq!(EMBEDDED.len(), LANGUAGES.len() * (crate::domain::Event::ALL.len() * 3 + 5));
     }
 
     #[test]
