@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 /// The languages shipped.
 pub const LANGUAGES: &[&str] = &["en", "fr"];
 
-
 /// The embedded templates: (language, name without `.hbs`, source).
 const EMBEDDED: &[(&str, &str, &str)] = &[
     (
@@ -572,7 +571,10 @@ mod tests {
         let templates = Templates::load(None).unwrap();
         let errors = templates.check();
         assert!(errors.is_empty(), "{errors:#?}");
-        assert_eq!(EMBEDDED.len(), LANGUAGES.len() * (crate::domain::Event::ALL.len() * 3 + 5));
+        assert_eq!(
+            EMBEDDED.len(),
+            LANGUAGES.len() * (crate::domain::Event::ALL.len() * 3 + 5)
+        );
     }
 
     #[test]
