@@ -591,7 +591,7 @@ fn write_users(dir: &Path, users: &[(&str, &str)], accounts: &SystemAccounts) {
 /// (CA:FALSE) with subjectAltName, as rustls refuses CA certificates as end entities and
 /// ignores the common name. An EC key, because it takes milliseconds where RSA takes up to a
 /// second. False when openssl is not installed.
-async fn make_certificate(dir: &Path) -> bool {
+pub async fn make_certificate(dir: &Path) -> bool {
     let output = tokio::process::Command::new("openssl")
         .args(["req", "-x509", "-newkey", "ec"])
         .args(["-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])

@@ -25,6 +25,11 @@ impl Drop for SmtpSink {
 impl SmtpSink {
     /// Starts the server, or says in one line why it cannot (and the test passes by).
     pub fn start() -> Option<SmtpSink> {
+        Self::start_with(&[])
+    }
+
+    /// Starts the server with extra arguments (`--tls MODE --cert F --key F`).
+    pub fn start_with(extra: &[&std::ffi::OsStr]) -> Option<SmtpSink> {
         let has_aiosmtpd = Command::new("python3")
             .args(["-c", "import aiosmtpd"])
             .stderr(Stdio::null())
@@ -48,6 +53,7 @@ impl SmtpSink {
             .arg(script)
             .args(["--port", &port.to_string(), "--dir"])
             .arg(dir.path())
+            .args(extra)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -166,4 +172,50 @@ async fn notifications_are_retried_after_4xx_failed_on_5xx_and_sent_once() {
         "the server's answer is kept"
     );
     assert!(stopped.log.contains("refused for good"), "{}", stopped.log);
+}
+
+/// STARTTLS (the server refuses mail before it) and implicit TLS, each with the server's
+/// self-signed certificate trusted through `[smtp] ca_file`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_go_over_starttls_and_implicit_tls() {
+    use std::ffi::OsStr;
+    let certs = tempfile::tempdir().unwrap();
+    if !crate::dovecot::make_certificate(certs.path()).await {
+        eprintln!("skipping SMTP TLS tests: openssl is not installed");
+        return;
+    }
+    let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    for mode in ["starttls", "implicit"] {
+        let Some(sink) = SmtpSink::start_with(&[
+            OsStr::new("--tls"),
+            OsStr::new(mode),
+            OsStr::new("--cert"),
+            cert.as_os_str(),
+            OsStr::new("--key"),
+            key.as_os_str(),
+        ]) else {
+            return;
+        };
+        let env = crate::helpers::TestEnv::with_config(&format!(
+            "[mail]\naddresses = [\"support@ours.test\"]\n[smtp]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"{mode}\"\nca_file = '{}'\n",
+            sink.port,
+            cert.display()
+        ))
+        .await;
+        let worker = ticketgate::app::outbox_worker(
+            env.pipeline().settings(),
+            env.store().clone(),
+            env.clock.clone(),
+        )
+        .unwrap();
+        env.process(
+            b"From: alice@acme.example\r\nTo: support@ours.test\r\nSubject: Fax\r\n\
+              Message-ID: <tls-1@acme.example>\r\n\r\nThe fax is silent.\r\n",
+        )
+        .await;
+        while worker.step().await.unwrap() == ticketgate::notify::outbox_worker::Step::Handled {}
+        let outbox = env.store().list_outbox(None, 5).await.unwrap();
+        assert_eq!(outbox[0].status, "sent", "{mode}: {outbox:?}");
+        assert_eq!(sink.received().len(), 1, "{mode}");
+    }
 }

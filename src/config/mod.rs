@@ -204,6 +204,7 @@ struct RawSmtp {
     password: Option<String>,
     password_env: Option<String>,
     password_file: Option<PathBuf>,
+    ca_file: Option<PathBuf>,
     sendmail_command: PathBuf,
 }
 
@@ -218,6 +219,7 @@ impl Default for RawSmtp {
             password: None,
             password_env: None,
             password_file: None,
+            ca_file: None,
             sendmail_command: PathBuf::from("/usr/sbin/sendmail"),
         }
     }
@@ -235,6 +237,8 @@ pub enum SmtpSettings {
         tls: TlsMode,
         username: Option<String>,
         password: Option<SecretSource>,
+        /// A PEM certificate to trust besides the public roots (an internal CA).
+        ca_file: Option<PathBuf>,
     },
     /// The local MTA's sendmail command, which queues the mail itself.
     Sendmail { command: PathBuf },
@@ -686,6 +690,7 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
             tls,
             username: m.username,
             password: smtp_password,
+            ca_file: m.ca_file,
         },
         ("smtp", None) => SmtpSettings::Files,
         (other, _) => {

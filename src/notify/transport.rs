@@ -130,7 +130,7 @@ impl Transport {
     pub fn from_settings(settings: &crate::config::Settings) -> Result<Transport, TransportError> {
         use crate::config::{SmtpSettings, TlsMode};
         use lettre::transport::smtp::authentication::Credentials;
-        let (host, port, tls, username, password) = match &settings.smtp {
+        let (host, port, tls, username, password, ca_file) = match &settings.smtp {
             SmtpSettings::Files => return Ok(Transport::Files(settings.data_dir.join("outbox"))),
             SmtpSettings::Sendmail { command } => return Ok(Transport::Sendmail(command.clone())),
             SmtpSettings::Server {
@@ -139,7 +139,8 @@ impl Transport {
                 tls,
                 username,
                 password,
-            } => (host, port, tls, username, password),
+                ca_file,
+            } => (host, port, tls, username, password, ca_file),
         };
         let builder = match tls {
             TlsMode::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
@@ -148,7 +149,26 @@ impl Transport {
                 host,
             )),
         }
-        .map_err(|e| TransportError(e.to_string()))?
+        .map_err(|e| TransportError(e.to_string()))?;
+        let builder = match (ca_file, tls) {
+            (Some(file), TlsMode::Implicit | TlsMode::StartTls) => {
+                use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+                let pem = std::fs::read(file)
+                    .map_err(|e| TransportError(format!("smtp.ca_file {}: {e}", file.display())))?;
+                let certificate = Certificate::from_pem(&pem)
+                    .map_err(|e| TransportError(format!("smtp.ca_file {}: {e}", file.display())))?;
+                let parameters = TlsParameters::builder(host.clone())
+                    .add_root_certificate(certificate)
+                    .build_rustls()
+                    .map_err(|e| TransportError(e.to_string()))?;
+                builder.tls(if *tls == TlsMode::Implicit {
+                    Tls::Wrapper(parameters)
+                } else {
+                    Tls::Required(parameters)
+                })
+            }
+            _ => builder,
+        }
         .port(*port)
         .timeout(Some(Duration::from_secs(30)));
         let builder = match (username, password) {

@@ -1,10 +1,12 @@
 """A real SMTP server for the tests, on loopback: it keeps every accepted message as a
 file, answers 451 to a recipient whose local part starts with "temp" the first time it
 is offered, and 550 to one starting with "perm", as real servers do on greylisting and
-unknown users. Prints "ready PORT" once it listens."""
+unknown users. With --tls starttls it refuses mail until the client switched to TLS; with
+--tls implicit it speaks TLS from the first byte. Prints "ready PORT" once it listens."""
 
 import argparse
 import os
+import ssl
 import time
 
 from aiosmtpd.controller import Controller
@@ -40,8 +42,20 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dir", required=True)
+    parser.add_argument("--tls", choices=["none", "starttls", "implicit"], default="none")
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
     args = parser.parse_args()
-    controller = Controller(Sink(args.dir), hostname="127.0.0.1", port=args.port)
+    options = {}
+    if args.tls != "none":
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.cert, args.key)
+        if args.tls == "starttls":
+            # Mail is refused until the client has switched to TLS.
+            options = {"tls_context": context, "require_starttls": True}
+        else:
+            options = {"ssl_context": context}
+    controller = Controller(Sink(args.dir), hostname="127.0.0.1", port=args.port, **options)
     controller.start()
     print("ready %d" % args.port, flush=True)
     try:
