@@ -57,7 +57,7 @@ pub fn outbox_worker(
     Ok(OutboxWorker::new(
         store,
         composer,
-        Governor::new(settings.loop_limits.clone()),
+        Governor::from_settings(settings),
         transport,
         clock,
         settings.notification_retry_first,

@@ -388,12 +388,15 @@ async fn the_governor_holds_back_what_goes_over_a_limit_and_shows_it() {
         return;
     };
     // A robot without auto-reply headers opens ticket after ticket.
+    let mut alerts = Vec::new();
     for i in 0..5 {
-        h.mail(&format!(
-            "From: robot@acme.example\nTo: support@ours.test\nSubject: Alert {i}\n\
-             Message-ID: <alert-{i}@acme.example>\n\nDisk full.\n"
-        ))
-        .await;
+        alerts.push(created(
+            h.mail(&format!(
+                "From: robot@acme.example\nTo: support@ours.test\nSubject: Alert {i}\n\
+                 Message-ID: <alert-{i}@acme.example>\n\nDisk full.\n"
+            ))
+            .await,
+        ));
     }
     assert_eq!(
         h.deliver().await.len(),
@@ -428,6 +431,18 @@ async fn the_governor_holds_back_what_goes_over_a_limit_and_shows_it() {
             .unwrap()
     );
     assert_eq!(h.deliver().await.len(), 1);
+
+    // The agents' address is the team, not a robot: it gets every customer comment.
+    for (i, n) in alerts.iter().enumerate() {
+        h.mail(&format!(
+            "From: robot@acme.example\nTo: support@ours.test\nSubject: [#{n}] still full\n\
+             Message-ID: <again-{i}@acme.example>\n\nStill full.\n"
+        ))
+        .await;
+    }
+    let to_agents = h.deliver().await;
+    assert_eq!(to_agents.len(), 5, "{:?}", pairs(&to_agents));
+    assert!(to_agents.iter().all(|m| m.recipient == "agents@ours.test"));
 
     // Per ticket: comments by several people on one ticket stop at the ticket's limit.
     let n = created(

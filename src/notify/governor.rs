@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::config::{LoopLimits, RateLimit};
+use crate::domain::EmailAddress;
 use crate::store::{Contact, OutboxJob, Store, StoreError, TicketRecord};
 
 /// What to do with one notification.
@@ -25,16 +26,28 @@ pub enum Verdict {
 #[derive(Debug, Clone)]
 pub struct Governor {
     limits: LoopLimits,
+    /// Our agents and the agents' address: a busy team gets more than a customer's limit
+    /// of customer comments, and they are no robot to loop with (only the per-ticket
+    /// limits apply to them).
+    team: Vec<EmailAddress>,
 }
 
 impl Governor {
-    pub fn new(limits: LoopLimits) -> Self {
-        Self { limits }
+    /// A governor with `limits`, exempting the team's addresses from the per-recipient
+    /// ones.
+    pub fn new(limits: LoopLimits, team: Vec<EmailAddress>) -> Self {
+        Self { limits, team }
     }
 
-    /// How long a bounced address is left alone.
-    pub fn undeliverable_for(&self) -> std::time::Duration {
-        self.limits.undeliverable_for
+    /// The governor the settings describe.
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        let team = settings
+            .agents
+            .iter()
+            .map(|a| a.email.clone())
+            .chain(settings.agents_address.clone())
+            .collect();
+        Self::new(settings.loop_limits.clone(), team)
     }
 
     /// The verdict on `job`, about `ticket`, for the recipient described by `contact`.
@@ -68,7 +81,8 @@ impl Governor {
                     .unwrap_or("a delivery report")
             )));
         }
-        for limit in &self.limits.per_recipient {
+        let team = self.team.iter().any(|t| t.same_mailbox(recipient));
+        for limit in self.limits.per_recipient.iter().filter(|_| !team) {
             let sent = store
                 .sent_to_recipient_since(recipient, since(now, limit))
                 .await?;
