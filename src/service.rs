@@ -18,7 +18,7 @@ use crate::store::{ActionCommitted, NewArticle, Store, StoreError, TicketAction,
 pub enum ServiceError {
     #[error("there is no ticket {0}; `ticketgate tickets list` shows the existing ones")]
     NoTicket(TicketNumber),
-    #[error("{0}")]
+    #[error(transparent)]
     InvalidMove(#[from] InvalidMove),
     #[error(
         "a resolved ticket needs its solution: use `ticketgate tickets resolve NUMBER --solution TEXT`"
