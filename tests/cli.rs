@@ -372,3 +372,65 @@ fn outbox_list_flush_and_retry() {
         "a sent notification is not sent again"
     );
 }
+
+#[test]
+fn agents_move_a_ticket_from_the_command_line_and_invalid_moves_are_refused() {
+    let cli = Cli::new();
+    let out = cli.run(
+        &[
+            "ingest",
+            fixtures_dir().join("new_ticket.eml").to_str().unwrap(),
+        ],
+        None,
+    );
+    let n = ticket_of(&stdout(&out));
+    let run = |args: &[&str]| cli.run(args, None);
+    let ok = |args: &[&str]| {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    assert!(
+        ok(&[
+            "tickets",
+            "comment",
+            n.as_str(),
+            "--body",
+            "Looking into it."
+        ])
+        .contains("new")
+    );
+    assert!(ok(&["tickets", "status", n.as_str(), "in_progress"]).contains("in_progress"));
+    let resolved = ok(&[
+        "tickets",
+        "resolve",
+        n.as_str(),
+        "--solution",
+        "Replaced the toner.",
+    ]);
+    assert!(resolved.contains("resolved"), "{resolved}");
+    assert!(ok(&["tickets", "close", n.as_str()]).contains("closed"));
+
+    let again = run(&["tickets", "close", n.as_str()]);
+    assert_eq!(again.status.code(), Some(1));
+    let err = stderr(&again);
+    assert_eq!(
+        err.matches("cannot go from closed to closed").count(),
+        1,
+        "said once: {err}"
+    );
+    let unknown = run(&["tickets", "reopen", n.as_str(), "--as", "nobody"]);
+    assert!(stderr(&unknown).contains("`nobody` is not a configured agent"));
+
+    let details = ok(&["tickets", "show", n.as_str()]);
+    assert!(
+        details.contains("Replaced the toner.") && details.contains("Status changed from"),
+        "{details}"
+    );
+    let outbox = ok(&["outbox", "list", "--json"]);
+    let events: Vec<serde_json::Value> = serde_json::from_str(&outbox).unwrap();
+    assert!(
+        events.iter().any(|e| e["event"] == "solution_proposed"),
+        "{outbox}"
+    );
+}
