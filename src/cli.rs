@@ -514,11 +514,11 @@ async fn contacts(settings: Settings, command: ContactsCommand) -> anyhow::Resul
             set(&mut contact.processing, processing);
             set(&mut contact.messages, messages);
             set(&mut contact.observer_every_update, observer_updates);
+            store.save_preferences(&contact, chrono::Utc::now()).await?;
             if deliverable {
-                contact.undeliverable_until = None;
-                contact.undeliverable_reason = None;
+                store.clear_undeliverable(&address).await?;
             }
-            store.save_contact(&contact, chrono::Utc::now()).await?;
+            contact = store.contact(&address).await?;
         }
     }
     let on = |b: bool| if b { "on" } else { "off" };

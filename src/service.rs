@@ -28,6 +28,8 @@ pub enum ServiceError {
         "`{0}` is not a configured agent; add it under [[agent]] or pass a known name or address to --as"
     )]
     UnknownAgent(String),
+    #[error("ticket {0} is closed; reopen it first (`ticketgate tickets reopen {0}`)")]
+    Closed(TicketNumber),
     #[error("ticket {0} changed while this operation ran; look at it again and retry")]
     Changed(TicketNumber),
     #[error(transparent)]
@@ -133,12 +135,19 @@ impl TicketService {
         internal: bool,
     ) -> Result<Done, ServiceError> {
         let ticket = self.ticket(number).await?;
+        if !ticket.status.is_open() {
+            return Err(ServiceError::Closed(ticket.number));
+        }
         let visibility = if internal {
             Visibility::Internal
         } else {
             Visibility::Public
         };
-        let article = self.article(&ticket, acting, Direction::Outbound, visibility, body);
+        let direction = match acting {
+            Acting::Customer(_) => Direction::Inbound,
+            _ => Direction::Outbound,
+        };
+        let article = self.article(&ticket, acting, direction, visibility, body);
         let event = match acting {
             Acting::Customer(_) => Event::CustomerComment,
             _ => Event::AgentComment,

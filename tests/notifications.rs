@@ -216,6 +216,17 @@ async fn every_event_reaches_the_right_people_exactly_once() {
         ])
     );
 
+    // Someone the writer sent the mail to already has it: no notification repeats it.
+    let reply_cc = format!(
+        "From: alice@acme.example\nTo: support@ours.test\nCc: bob@acme.example\nSubject: Re: [#{n}] VPN down\n\
+         Message-ID: <reply-2@acme.example>\n\nStill down after lunch.\n"
+    );
+    assert_eq!(h.mail(&reply_cc).await, Outcome::Commented(n.clone()));
+    assert_eq!(
+        pairs(&h.deliver().await),
+        expect(&[("agents@ours.test", "customer_comment")])
+    );
+
     // Status moves, each told once to requester and observer, with the previous status.
     h.service
         .change_status(&n, Status::WaitingCustomer, &camille)
@@ -281,6 +292,13 @@ async fn every_event_reaches_the_right_people_exactly_once() {
     assert!(
         h.service.close(&n, &camille).await.is_err(),
         "a closed ticket cannot be closed again"
+    );
+    assert!(
+        h.service
+            .comment(&n, &camille, "Late note", false)
+            .await
+            .is_err(),
+        "a closed ticket takes no comment before it is reopened"
     );
     assert!(h.deliver().await.is_empty());
 
@@ -477,6 +495,26 @@ async fn a_bounce_of_a_notification_marks_the_address_undeliverable() {
         .await,
     );
     let ack = h.deliver().await.remove(0);
+    // A "bounce" anyone could write (no machine-readable report) is recorded, nothing more.
+    let fake = format!(
+        "From: MAILER-DAEMON@evil.example\nTo: support@ours.test\nSubject: Undeliverable\n\
+         In-Reply-To: <{}>\nMessage-ID: <fake-dsn@evil.example>\n\n\
+         Your mail to gone@acme.example could not be delivered. Action: failed\n",
+        ack.message_id
+    );
+    assert!(matches!(h.mail(&fake).await, Outcome::Ignored { .. }));
+    let gone = EmailAddress::parse("gone@acme.example").unwrap();
+    assert!(
+        h.env
+            .store()
+            .contact(&gone)
+            .await
+            .unwrap()
+            .undeliverable_until
+            .is_none(),
+        "a text that only looks like a bounce silences nobody"
+    );
+
     let dsn = format!(
         "From: MAILER-DAEMON@mx.acme.example\nTo: support@ours.test\nSubject: Undelivered Mail Returned to Sender\n\
          Message-ID: <dsn-1@mx.acme.example>\nMIME-Version: 1.0\n\
@@ -495,7 +533,6 @@ async fn a_bounce_of_a_notification_marks_the_address_undeliverable() {
         }
         other => panic!("a bounce opens nothing: {other:?}"),
     }
-    let gone = EmailAddress::parse("gone@acme.example").unwrap();
     let contact = h.env.store().contact(&gone).await.unwrap();
     assert!(contact.undeliverable_until.unwrap() > h.env.clock.now());
 

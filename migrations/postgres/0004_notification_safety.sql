@@ -6,6 +6,7 @@ ALTER TABLE outbox ADD COLUMN context TEXT;
 ALTER TABLE outbox ADD COLUMN held_reason TEXT;
 CREATE INDEX outbox_recipient_sent ON outbox(lower(recipient), sent_at);
 CREATE INDEX outbox_ticket_sent ON outbox(ticket_id, sent_at);
+CREATE INDEX outbox_message_id ON outbox(message_id);
 
 -- What each person wants to receive, and whether their address currently bounces.
 CREATE TABLE contacts (

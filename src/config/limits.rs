@@ -5,6 +5,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// The longest window a limit may span.
+const MAX_WINDOW_SECS: u64 = 366 * 86_400;
+
 /// At most `max` notifications within any `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
@@ -29,12 +32,13 @@ impl FromStr for RateLimit {
             "d" => 86_400,
             _ => return Err(bad()),
         };
-        if count == 0 {
-            return Err(bad());
-        }
+        let window = count
+            .checked_mul(seconds)
+            .filter(|w| (1..=MAX_WINDOW_SECS).contains(w))
+            .ok_or_else(|| format!("`{s}`: the window must be between 1s and 366d"))?;
         Ok(RateLimit {
             max,
-            window: Duration::from_secs(count * seconds),
+            window: Duration::from_secs(window),
         })
     }
 }
@@ -74,7 +78,16 @@ mod tests {
         assert_eq!(l.window, Duration::from_secs(600));
         assert_eq!(l.to_string(), "10/10m");
         assert_eq!("40/1d".parse::<RateLimit>().unwrap().to_string(), "40/1d");
-        for bad in ["10", "x/1m", "10/m", "10/0m", "10/3w", ""] {
+        for bad in [
+            "10",
+            "x/1m",
+            "10/m",
+            "10/0m",
+            "10/3w",
+            "",
+            "1/400d",
+            "1/99999999999999999d",
+        ] {
             assert!(bad.parse::<RateLimit>().is_err(), "{bad}");
         }
     }

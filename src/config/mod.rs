@@ -700,6 +700,27 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
             SmtpSettings::Files
         }
     };
+    for (key, value, max) in [
+        (
+            "notifications.undeliverable_days",
+            raw.notifications.undeliverable_days as u64,
+            365,
+        ),
+        (
+            "notifications.retry_first_secs",
+            raw.notifications.retry_first_secs,
+            3600,
+        ),
+        (
+            "tickets.auto_close_days",
+            raw.tickets.auto_close_days as u64,
+            3650,
+        ),
+    ] {
+        if value > max {
+            errors.push(format!("{key}: {value} is over the most accepted, {max}"));
+        }
+    }
     let mut limits = |key: &str, values: &[String]| -> Vec<RateLimit> {
         values
             .iter()

@@ -115,6 +115,14 @@ impl OutboxWorker {
             .await
         {
             Ok(c) => c,
+            Err(ComposeError::Store(e)) => {
+                // The database, not the notification: try again after the usual pause.
+                tracing::warn!(error = %e, "cannot read what the notification needs; will retry");
+                return self
+                    .store
+                    .retry_notification(job.id, &e.to_string(), now + self.pause(job.attempts))
+                    .await;
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot write the notification; marked failed");
                 return self.store.fail_notification(job.id, &e.to_string()).await;
@@ -141,9 +149,7 @@ impl OutboxWorker {
                     .await?;
             }
             Err(SendError::Temporary(error)) => {
-                let pause = (self.first_retry_pause
-                    * 2i32.pow(job.attempts.saturating_sub(1).min(10)))
-                .min(MAX_RETRY_PAUSE);
+                let pause = self.pause(job.attempts);
                 tracing::warn!(%error, retry_in = %pause, "notification not sent; will retry");
                 self.store
                     .retry_notification(job.id, &error, self.clock.now() + pause)
@@ -151,6 +157,11 @@ impl OutboxWorker {
             }
         }
         Ok(())
+    }
+
+    /// The pause before attempt `attempts + 1`: doubling from the first, capped.
+    fn pause(&self, attempts: u32) -> ChronoDuration {
+        (self.first_retry_pause * 2i32.pow(attempts.saturating_sub(1).min(10))).min(MAX_RETRY_PAUSE)
     }
 
     /// Sends until `shutdown`, sleeping `idle_pause` when nothing is due.

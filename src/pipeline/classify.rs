@@ -142,20 +142,28 @@ pub fn classify(
     Classification::Human
 }
 
-/// Whether a delivery report says delivery failed, as opposed to only delayed (RFC 3464
-/// `Action:` fields; a report without any is taken as a failure, as most are).
-pub fn reports_failure(raw: &[u8]) -> bool {
-    static ACTION: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
-        regex::bytes::Regex::new(r"(?im)^action:[ \t]*([a-z]+)").expect("a valid pattern")
+/// Whether a delivery report says that delivery to `recipient` failed: an RFC 3464
+/// `Action: failed` and a `Final-Recipient` or `Original-Recipient` naming that address.
+/// A report that is only "delayed", names someone else, or has no machine-readable part
+/// changes nothing: anyone can send a text that looks like a bounce.
+pub fn reports_failure_for(raw: &[u8], recipient: &crate::domain::EmailAddress) -> bool {
+    use std::sync::LazyLock;
+    static ACTION: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+        regex::bytes::Regex::new(r"(?im)^action:[ \t]*failed\b").expect("a valid pattern")
     });
-    let mut actions = ACTION
-        .captures_iter(raw)
-        .map(|c| c[1].to_ascii_lowercase())
-        .peekable();
-    if actions.peek().is_none() {
-        return true;
-    }
-    actions.any(|a| a == b"failed")
+    static RECIPIENT: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+        regex::bytes::Regex::new(
+            r"(?im)^(?:final|original)-recipient:[^;\r\n]*;[ \t]*<?([^>\s]+)>?",
+        )
+        .expect("a valid pattern")
+    });
+    ACTION.is_match(raw)
+        && RECIPIENT.captures_iter(raw).any(|c| {
+            std::str::from_utf8(&c[1])
+                .ok()
+                .and_then(|a| crate::domain::EmailAddress::parse(a).ok())
+                .is_some_and(|a| a.same_mailbox(recipient))
+        })
 }
 
 fn bounce_signal(mail: &InboundMail<'_>, sender: Option<&EmailAddress>) -> Option<String> {
@@ -241,18 +249,23 @@ fn auto_reply_signal(mail: &InboundMail<'_>) -> Option<String> {
 
 #[cfg(test)]
 mod report_tests {
-    use super::reports_failure;
+    use super::reports_failure_for;
+    use crate::domain::EmailAddress;
 
     #[test]
-    fn only_failed_deliveries_count_as_failures() {
-        assert!(reports_failure(
-            b"Final-Recipient: rfc822; a@b\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-        ));
-        assert!(!reports_failure(
-            b"Final-Recipient: rfc822; a@b\r\nAction: delayed\r\nStatus: 4.4.7\r\n"
-        ));
-        assert!(reports_failure(
-            b"This is the mail system at host x. I'm sorry..."
+    fn only_a_failed_delivery_to_that_recipient_counts() {
+        let gone = EmailAddress::parse("Gone@acme.example").unwrap();
+        let failed =
+            b"Final-Recipient: rfc822; gone@acme.example\r\nAction: failed\r\nStatus: 5.1.1\r\n";
+        assert!(reports_failure_for(failed, &gone));
+        let delayed =
+            b"Final-Recipient: rfc822; gone@acme.example\r\nAction: delayed\r\nStatus: 4.4.7\r\n";
+        assert!(!reports_failure_for(delayed, &gone));
+        let other = b"Final-Recipient: rfc822;<other@acme.example>\r\nAction: failed\r\n";
+        assert!(!reports_failure_for(other, &gone));
+        assert!(!reports_failure_for(
+            b"I'm sorry, gone@acme.example could not be reached.",
+            &gone
         ));
     }
 }

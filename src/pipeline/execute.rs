@@ -51,9 +51,9 @@ impl Pipeline {
             } => {
                 let ticket = bounced.ticket;
                 let article = self.delivery_report_note(mail, raw, at, &reason)?;
-                // A failed delivery stops mail to that address for a while; a report that
-                // only says "delayed" changes nothing.
-                let undeliverable = super::classify::reports_failure(raw).then(|| {
+                // A failed delivery to the notification's recipient stops mail to that
+                // address for a while; any other report is only recorded.
+                let undeliverable = super::classify::reports_failure_for(raw, &bounced.recipient).then(|| {
                     let pause = chrono::Duration::from_std(
                         self.settings.loop_limits.undeliverable_for,
                     )
@@ -115,6 +115,12 @@ impl Pipeline {
                     (Event::CustomerComment, Actor::Customer(&sender.address))
                 };
                 let mut notifications = audience.notifications(event, actor);
+                // Whoever the writer sent the mail to already has it.
+                notifications.retain(|n| {
+                    !mail
+                        .recipients()
+                        .any(|m| m.address.same_mailbox(&n.recipient))
+                });
                 notifications.extend(refusal_notices(&article, &audience, actor));
                 let new_status = (!is_agent)
                     .then(|| ticket.status.after_customer_comment())

@@ -256,7 +256,7 @@ impl Pipeline {
                 kind,
                 bounced: Some(b),
                 ..
-            } if classify::reports_failure(raw) => format!(
+            } if classify::reports_failure_for(raw, &b.recipient) => format!(
                 "ignored ({kind}), recorded on {}; {} marked undeliverable",
                 b.ticket.number, b.recipient
             ),

@@ -93,14 +93,14 @@ impl Store {
         })
     }
 
-    /// Saves a contact's preferences (and their undeliverable mark, so that clearing it
-    /// is saving a contact without one).
-    pub async fn save_contact(&self, c: &Contact, at: DateTime<Utc>) -> Result<(), StoreError> {
+    /// Saves a contact's preferences. The undeliverable mark is left as it is: a bounce
+    /// recorded meanwhile must not be undone by an unrelated change.
+    pub async fn save_preferences(&self, c: &Contact, at: DateTime<Utc>) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO contacts (email, language, opening_closing, processing, messages, observer_every_update, \
-             undeliverable_until, undeliverable_reason, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+            "INSERT INTO contacts (email, language, opening_closing, processing, messages, observer_every_update, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (email) DO UPDATE SET language = $2, opening_closing = $3, processing = $4, messages = $5, \
-             observer_every_update = $6, undeliverable_until = $7, undeliverable_reason = $8, updated_at = $9",
+             observer_every_update = $6, updated_at = $7",
         )
         .bind(c.email.clone())
         .bind(c.language.clone())
@@ -108,12 +108,22 @@ impl Store {
         .bind(i64::from(c.processing))
         .bind(i64::from(c.messages))
         .bind(i64::from(c.observer_every_update))
-        .bind(c.undeliverable_until.map(to_millis))
-        .bind(c.undeliverable_reason.clone())
         .bind(to_millis(at))
         .execute(&self.pool)
         .await
         .doing("saving a contact")?;
+        Ok(())
+    }
+
+    /// Lifts an address's undeliverable mark (the operator fixed it).
+    pub async fn clear_undeliverable(&self, email: &EmailAddress) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE contacts SET undeliverable_until = NULL, undeliverable_reason = NULL WHERE email = $1",
+        )
+        .bind(email.key())
+        .execute(&self.pool)
+        .await
+        .doing("clearing an undeliverable mark")?;
         Ok(())
     }
 }

@@ -61,9 +61,12 @@ impl Store {
     ) -> Result<Option<OutboxJob>, StoreError> {
         let now_ms = to_millis(now);
         let row = sqlx::query(
+            // The due condition is checked again on the row itself: on PostgreSQL a worker
+            // that waited for another's lock re-reads the row and must not take it too.
             "UPDATE outbox SET status = 'sending', lease_until = $2, attempts = attempts + 1 \
              WHERE id = (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) \
                          OR (status = 'sending' AND lease_until < $1) ORDER BY id LIMIT 1) \
+             AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1)) \
              RETURNING id, event, context, recipient, attempts, ticket_id, article_id, created_at",
         )
         .bind(now_ms)
@@ -189,9 +192,10 @@ impl Store {
         since: DateTime<Utc>,
     ) -> Result<u32, StoreError> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM outbox WHERE lower(recipient) = $1 AND sent_at >= $2",
+            // lower() on both sides: the database's own case folding, whatever the letters.
+            "SELECT COUNT(*) AS n FROM outbox WHERE lower(recipient) = lower($1) AND sent_at >= $2",
         )
-        .bind(recipient.key())
+        .bind(recipient.as_str().to_string())
         .bind(to_millis(since))
         .fetch_one(&self.pool)
         .await
