@@ -8,8 +8,8 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{
-    Actor, Audience, Direction, EmailAddress, Event, EventContext, InvalidMove, Status,
-    TicketNumber, Visibility, with_context,
+    Actor, Direction, EmailAddress, Event, EventContext, InvalidMove, Status, TicketNumber,
+    Visibility, with_context,
 };
 use crate::store::{ActionCommitted, NewArticle, Store, StoreError, TicketAction, TicketRecord};
 
@@ -68,7 +68,7 @@ impl Acting {
         match self {
             Acting::Agent { name, email } => (email.clone(), Some(name.clone())),
             Acting::Customer(email) => (email.clone(), None),
-            Acting::System => (system_address(settings), Some("ticketgate".into())),
+            Acting::System => (settings.sender_address(), Some("ticketgate".into())),
         }
     }
 }
@@ -109,7 +109,7 @@ impl TicketService {
                 email: s
                     .agents_address
                     .clone()
-                    .unwrap_or_else(|| system_address(s)),
+                    .unwrap_or_else(|| s.sender_address()),
             });
         };
         s.agents
@@ -330,15 +330,8 @@ impl TicketService {
         acting: &Acting,
         context: &EventContext,
     ) -> Vec<crate::domain::Notification> {
-        let assignee = ticket
-            .assignee
-            .as_deref()
-            .and_then(|a| EmailAddress::parse(a).ok());
-        let audience = Audience {
-            requester: &ticket.requester,
-            observers: &ticket.observers,
-            agents: assignee.as_ref().or(self.settings.agents_address.as_ref()),
-        };
+        let agents = ticket.agents_to_tell(self.settings.agents_address.as_ref());
+        let audience = ticket.audience(agents.as_ref());
         with_context(audience.notifications(event, acting.actor()), context)
     }
 
@@ -396,13 +389,4 @@ impl TicketService {
             }
         }
     }
-}
-
-/// The address ticketgate's own articles are written under.
-fn system_address(settings: &Settings) -> EmailAddress {
-    settings
-        .own_addresses
-        .first()
-        .cloned()
-        .unwrap_or_else(|| EmailAddress::parse("support@localhost").expect("a valid literal"))
 }

@@ -13,7 +13,7 @@ use ticketgate::notify::outbox_worker::{OutboxWorker, Step};
 use ticketgate::pipeline::Outcome;
 use ticketgate::service::{Acting, TicketService};
 
-use crate::helpers::{Cli, TestEnv, stderr, stdout};
+use crate::helpers::{Cli, TestEnv, created, stderr, stdout};
 use crate::smtp::SmtpSink;
 
 /// One mail the SMTP server accepted.
@@ -141,13 +141,6 @@ fn expect(pairs_: &[(&str, &str)]) -> Vec<(String, String)> {
     p
 }
 
-fn created(o: Outcome) -> TicketNumber {
-    match o {
-        Outcome::Created(n) => n,
-        other => panic!("expected a new ticket, got {other:?}"),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_reaches_the_right_people_exactly_once() {
     let Some(mut h) = Harness::new("").await else {
@@ -157,7 +150,7 @@ async fn every_event_reaches_the_right_people_exactly_once() {
 
     // Opened: acknowledgement to the requester, notice to the observer in Cc.
     let n = created(
-        h.mail(
+        &h.mail(
             "From: Alice <alice@acme.example>\nTo: support@ours.test\nCc: bob@acme.example\n\
              Subject: VPN down\nMessage-ID: <open-1@acme.example>\n\nThe VPN is down since 8am.\n",
         )
@@ -307,7 +300,7 @@ async fn every_event_reaches_the_right_people_exactly_once() {
         "From: alice@acme.example\nTo: support@ours.test\nSubject: Re: [#{n}] VPN down\n\
          Message-ID: <late-1@acme.example>\n\nIt is down again.\n"
     );
-    let follow_up = created(h.mail(&late).await);
+    let follow_up = created(&h.mail(&late).await);
     let mails = h.deliver().await;
     assert_eq!(
         pairs(&mails),
@@ -356,7 +349,7 @@ async fn every_event_reaches_the_right_people_exactly_once() {
         "From: mallory@elsewhere.example\nTo: support@ours.test\nSubject: Re: [#{follow_up}] logs\n\
          Message-ID: <out-1@elsewhere.example>\n\nLet me in.\n"
     );
-    let own = created(h.mail(&outsider).await);
+    let own = created(&h.mail(&outsider).await);
     let mails = h.deliver().await;
     assert_eq!(
         pairs(&mails),
@@ -409,7 +402,7 @@ async fn the_governor_holds_back_what_goes_over_a_limit_and_shows_it() {
     let mut alerts = Vec::new();
     for i in 0..5 {
         alerts.push(created(
-            h.mail(&format!(
+            &h.mail(&format!(
                 "From: robot@acme.example\nTo: support@ours.test\nSubject: Alert {i}\n\
                  Message-ID: <alert-{i}@acme.example>\n\nDisk full.\n"
             ))
@@ -463,7 +456,7 @@ async fn the_governor_holds_back_what_goes_over_a_limit_and_shows_it() {
     assert!(to_agents.iter().all(|m| m.recipient == "agents@ours.test"));
 
     // Per ticket: comments by several people on one ticket stop at the ticket's limit.
-    let n = created(
+    let n = created(&
         h.mail(
             "From: carol@acme.example\nTo: support@ours.test\nCc: d1@acme.example, d2@acme.example, d3@acme.example, d4@acme.example\n\
              Subject: Shared\nMessage-ID: <shared@acme.example>\n\nFor all of us.\n",
@@ -488,7 +481,7 @@ async fn a_bounce_of_a_notification_marks_the_address_undeliverable() {
         return;
     };
     let n = created(
-        h.mail(
+        &h.mail(
             "From: gone@acme.example\nTo: support@ours.test\nSubject: Printer\n\
              Message-ID: <p-1@acme.example>\n\nPrinter jammed.\n",
         )
@@ -590,7 +583,7 @@ async fn preferences_choose_events_and_language() {
     ] {
         h.cli(args);
     }
-    let n = created(
+    let n = created(&
         h.mail(
             "From: alice@acme.example\nTo: support@ours.test\nCc: bob@acme.example\nSubject: Printer broken\n\
              Message-ID: <pref-1@acme.example>\n\nThe printer prints nothing at all since this morning.\n",
@@ -658,7 +651,7 @@ async fn replies_thread_by_our_message_ids_only_when_their_token_verifies() {
     let Some(mut h) = Harness::new("").await else {
         return;
     };
-    let n = created(
+    let n = created(&
         h.mail(
             "From: alice@acme.example\nTo: support@ours.test\nCc: bob@acme.example\nSubject: Badge reader\n\
              Message-ID: <t-1@acme.example>\n\nMy badge does not open the door.\n",
@@ -739,7 +732,7 @@ async fn auto_submitted_no_is_a_human_and_auto_replies_get_no_answer() {
         return;
     };
     created(
-        h.mail(
+        &h.mail(
             "From: alice@acme.example\nTo: support@ours.test\nSubject: Help\nAuto-Submitted: no\n\
              Message-ID: <h-1@acme.example>\n\nI need help.\n",
         )

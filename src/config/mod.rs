@@ -442,6 +442,15 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The address notifications are sent from and ticketgate's own articles are written
+    /// under: the first of our addresses, or `support@localhost` when none is configured.
+    pub fn sender_address(&self) -> EmailAddress {
+        self.own_addresses
+            .first()
+            .cloned()
+            .unwrap_or_else(|| EmailAddress::parse("support@localhost").expect("a valid literal"))
+    }
+
     /// Loads the configuration: `explicit` (from `--config`), else [`CONFIG_ENV`], else
     /// [`DEFAULT_CONFIG_PATH`] when it exists, else the embedded defaults; then applies
     /// `TICKETGATE_*` variables from `env`.

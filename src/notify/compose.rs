@@ -85,15 +85,9 @@ text_header!(
 impl Composer {
     /// A composer sending from the first of our own addresses.
     pub fn new(settings: &Settings, templates: Templates, links: LinkSigner) -> Self {
-        let from = settings
-            .own_addresses
-            .first()
-            .map(|a| a.as_str().to_string())
-            .unwrap_or_else(|| "support@localhost".into());
-        let domain = from
-            .rsplit_once('@')
-            .map(|(_, d)| d.to_string())
-            .unwrap_or_else(|| "localhost".into());
+        let sender = settings.sender_address();
+        let from = sender.as_str();
+        let domain = sender.domain().to_string();
         Self {
             templates,
             links,

@@ -100,15 +100,8 @@ impl Pipeline {
                     Direction::Inbound
                 };
                 let article = self.article(mail, raw, at, Some(&sender), direction)?;
-                let assignee = ticket
-                    .assignee
-                    .as_deref()
-                    .and_then(|a| EmailAddress::parse(a).ok());
-                let audience = Audience {
-                    requester: &ticket.requester,
-                    observers: &ticket.observers,
-                    agents: assignee.as_ref().or(self.settings.agents_address.as_ref()),
-                };
+                let agents = ticket.agents_to_tell(self.settings.agents_address.as_ref());
+                let audience = ticket.audience(agents.as_ref());
                 let (event, actor) = if is_agent {
                     (Event::AgentComment, Actor::Agent(&sender.address))
                 } else {

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 
 use super::{StoreError, from_millis, parse_stored};
 use crate::domain::{
-    Direction, EmailAddress, Impact, Priority, Status, TicketNumber, TicketType, Urgency,
+    Audience, Direction, EmailAddress, Impact, Priority, Status, TicketNumber, TicketType, Urgency,
     Visibility,
 };
 
@@ -50,6 +50,26 @@ pub struct TicketRecord {
     pub updated_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl TicketRecord {
+    /// Where customer activity on the ticket is reported: its assigned agent, else
+    /// `fallback` (the agents' address).
+    pub fn agents_to_tell(&self, fallback: Option<&EmailAddress>) -> Option<EmailAddress> {
+        self.assignee
+            .as_deref()
+            .and_then(|a| EmailAddress::parse(a).ok())
+            .or_else(|| fallback.cloned())
+    }
+
+    /// The people its notifications go to, customer activity being reported to `agents`.
+    pub fn audience<'a>(&'a self, agents: Option<&'a EmailAddress>) -> Audience<'a> {
+        Audience {
+            requester: &self.requester,
+            observers: &self.observers,
+            agents,
+        }
+    }
 }
 
 /// A file of an article; `sha256` is absent when the file was refused.
