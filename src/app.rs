@@ -10,6 +10,7 @@ use crate::config::{MailboxSettings, Settings};
 use crate::intake::Ingestor;
 use crate::intake::imap;
 use crate::intake::maildir::{self, Maildir};
+use crate::jobs::Jobs;
 use crate::notify::compose::Composer;
 use crate::notify::governor::Governor;
 use crate::notify::links::LinkSigner;
@@ -71,6 +72,7 @@ pub struct App {
     maildir: Maildir,
     mailboxes: Vec<MailboxSettings>,
     outbox: OutboxWorker,
+    jobs: Jobs,
     poll: Duration,
     retry_budget: u32,
 }
@@ -96,12 +98,15 @@ impl App {
         let retry_budget = settings.retry_budget;
         let mailboxes = settings.mailboxes.clone();
         let outbox = outbox_worker(&settings, store.clone(), clock.clone())?;
-        let pipeline = Pipeline::new(store, Arc::new(settings), clock)?;
+        let settings = Arc::new(settings);
+        let jobs = Jobs::new(store.clone(), settings.clone(), clock.clone());
+        let pipeline = Pipeline::new(store, settings, clock)?;
         Ok(App {
             ingestor: Ingestor::new(pipeline),
             maildir,
             mailboxes,
             outbox,
+            jobs,
             poll,
             retry_budget,
         })
@@ -124,6 +129,7 @@ impl App {
             self.outbox
                 .run(Duration::from_millis(250), shutdown.clone()),
         );
+        tasks.spawn(crate::jobs::scheduler::run(self.jobs, shutdown.clone()));
         tasks.spawn(maildir::watch(
             self.maildir,
             self.ingestor,

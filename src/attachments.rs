@@ -129,6 +129,33 @@ impl FileStore {
         Ok(relative)
     }
 
+    /// Deletes a raw message kept by [`FileStore::put_raw`] (the purge job). Only a path
+    /// of the form `put_raw` gives is accepted, so a damaged row cannot delete anything
+    /// else; an already missing file is fine.
+    pub fn remove_raw(&self, relative: &str) -> Result<(), FileStoreError> {
+        let path = std::path::Path::new(relative);
+        let safe = relative.starts_with("raw/")
+            && relative.ends_with(".eml.gz")
+            && path
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        let full = self.root.join(path);
+        if !safe {
+            return Err(FileStoreError {
+                path: full,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "not a raw mail path; left in place",
+                ),
+            });
+        }
+        match std::fs::remove_file(&full) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(FileStoreError { path: full, source }),
+        }
+    }
+
     /// Reads back a raw message kept by [`FileStore::put_raw`].
     pub fn read_raw(&self, relative: &str) -> std::io::Result<Vec<u8>> {
         use std::io::Read;

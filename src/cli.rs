@@ -14,6 +14,7 @@ use ticketgate::config::Settings;
 use ticketgate::domain::{Status, TicketNumber};
 use ticketgate::intake::paths::{Input, expand};
 use ticketgate::intake::{Ingestor, RawMessage, Received, Report, RetryPolicy};
+use ticketgate::jobs::{JobKind, Jobs};
 use ticketgate::pipeline::{Pipeline, human_size};
 use ticketgate::quarantine::Quarantine;
 
@@ -75,10 +76,30 @@ enum Command {
         #[command(subcommand)]
         command: TemplatesCommand,
     },
+    /// The periodic jobs (auto-close, reminders, purge) that `run` schedules.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// Apply the database migrations (also done at every start).
     Migrate,
     /// Validate the configuration and print the values in effect (secrets hidden).
     CheckConfig,
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsCommand {
+    /// Each job with its schedule, what it does, and its last run.
+    List,
+    /// Run one job now and print what it did.
+    Run {
+        /// auto-close, resolution-reminder, waiting-reminder or purge.
+        name: JobKind,
+        /// Act as of this moment instead of now (RFC 3339, e.g. 2026-12-01T09:00:00Z):
+        /// to see what a run on that day would do, or to catch up by hand.
+        #[arg(long, value_name = "RFC3339")]
+        now: Option<chrono::DateTime<chrono::FixedOffset>>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,6 +272,7 @@ pub async fn run(args: Args) -> ExitCode {
         Command::Outbox { command } => outbox(settings, command).await,
         Command::Contacts { command } => contacts(settings, command).await,
         Command::Templates { command } => templates(&settings, command),
+        Command::Jobs { command } => jobs(settings, command).await,
         Command::Migrate => migrate(settings).await,
         Command::CheckConfig => check_config(&settings),
     };
@@ -754,6 +776,57 @@ fn templates(settings: &Settings, command: TemplatesCommand) -> anyhow::Result<E
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn jobs(settings: Settings, command: JobsCommand) -> anyhow::Result<ExitCode> {
+    let store = open_store(&settings).await?;
+    let clock: Arc<dyn ticketgate::clock::Clock> = match &command {
+        JobsCommand::Run { now: Some(at), .. } => Arc::new(ticketgate::clock::FixedClock::new(
+            at.with_timezone(&chrono::Utc),
+        )),
+        _ => Arc::new(SystemClock),
+    };
+    let jobs = Jobs::new(store.clone(), Arc::new(settings), clock);
+    match command {
+        JobsCommand::List => {
+            for job in JobKind::ALL {
+                let s = jobs.settings();
+                let state = if job.enabled(s) { "" } else { " (off)" };
+                println!(
+                    "{:<20} {:<16} {}{state}",
+                    job.name(),
+                    job.schedule(s),
+                    job.describe(s)
+                );
+                match store.last_job_run(job.name()).await? {
+                    Some(r) => println!(
+                        "{:<20} last run {} ({}, as of {}): {}{}",
+                        "",
+                        r.started_at.format("%Y-%m-%d %H:%M:%S"),
+                        r.started_by,
+                        r.as_of.format("%Y-%m-%d %H:%M:%S"),
+                        r.summary.as_deref().unwrap_or("did not finish"),
+                        r.error.map(|e| format!(": {e}")).unwrap_or_default()
+                    ),
+                    None => println!("{:<20} never run", ""),
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        JobsCommand::Run { name, .. } => {
+            let report = jobs.run(name, "manual").await?;
+            println!(
+                "{}: as of {}: {}",
+                report.job,
+                report.as_of.to_rfc3339(),
+                report.summary()
+            );
+            for line in &report.lines {
+                println!("  {line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 async fn migrate(settings: Settings) -> anyhow::Result<ExitCode> {

@@ -17,6 +17,7 @@
 //! - [`pipeline`]: one message → one decision → one transaction; also `explain`.
 //! - [`service`]: operations on existing tickets (comment, status moves, resolve, close,
 //!   reopen, auto-close) for the CLI and later front ends.
+//! - [`jobs`]: the scheduler's periodic work (auto-close, reminders, purge).
 //! - [`notify`]: templates, signed links and thread tokens, the loop governor, delivery.
 //! - [`store`]: the only module that writes SQL (SQLite or PostgreSQL through one handle).
 //! - [`attachments`]: content-addressed files and kept raw messages.
@@ -29,6 +30,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod intake;
+pub mod jobs;
 pub mod notify;
 pub mod pipeline;
 pub mod quarantine;

@@ -115,6 +115,15 @@ impl TestEnv {
             .unwrap_or_else(|| panic!("no ticket {n}"))
     }
 
+    /// The agents' operations, on the same store and clock as the pipeline.
+    pub fn service(&self) -> ticketgate::service::TicketService {
+        ticketgate::service::TicketService::new(
+            self.store().clone(),
+            Arc::new(self.pipeline().settings().clone()),
+            self.clock.clone(),
+        )
+    }
+
     /// Runs one SQL statement on the SQLite file: to put a ticket in a state that only
     /// later issues' commands can reach.
     pub async fn sql(&self, statement: &'static str) {

@@ -295,7 +295,9 @@ async fn every_event_reaches_the_right_people_exactly_once() {
     );
     assert!(h.deliver().await.is_empty());
 
-    // A mail to the closed ticket opens a follow-up; its writer is told which, once.
+    // Past the 14-day reopen window, a mail to the closed ticket opens a follow-up; its
+    // writer is told which, once.
+    h.env.clock.advance(Duration::days(15));
     let late = format!(
         "From: alice@acme.example\nTo: support@ours.test\nSubject: Re: [#{n}] VPN down\n\
          Message-ID: <late-1@acme.example>\n\nIt is down again.\n"

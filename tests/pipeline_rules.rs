@@ -469,10 +469,44 @@ async fn routing_rules_set_type_category_urgency_and_impact() {
 async fn a_reply_to_a_closed_ticket_opens_a_follow_up() {
     let env = TestEnv::new().await;
     let n = created(&env.fixture("new_ticket.eml", None).await);
-    env.sql("UPDATE tickets SET status = 'closed'").await;
+    let service = env.service();
+    service
+        .close(&n, &service.agent(None).unwrap())
+        .await
+        .unwrap();
+    // 15 days later: past the 14-day reopen window.
+    env.clock.advance(chrono::Duration::days(15));
     let follow_up = created(&env.fixture("reply_with_tag.eml", Some(&n)).await);
     let d = env.details(&follow_up).await;
-    assert_eq!(d.ticket.follow_up_of, Some(n));
+    assert_eq!(d.ticket.follow_up_of, Some(n.clone()));
+    assert_eq!(env.details(&n).await.ticket.status, Status::Closed);
+}
+
+#[tokio::test]
+async fn a_reply_within_the_reopen_window_reopens_the_closed_ticket() {
+    let env = TestEnv::new().await;
+    let n = created(&env.fixture("new_ticket.eml", None).await);
+    let service = env.service();
+    service
+        .close(&n, &service.agent(None).unwrap())
+        .await
+        .unwrap();
+    env.clock.advance(chrono::Duration::days(13));
+    assert_eq!(
+        env.fixture("reply_with_tag.eml", Some(&n)).await,
+        Outcome::Commented(n.clone())
+    );
+    let d = env.details(&n).await;
+    assert_eq!(d.ticket.status, Status::InProgress);
+    assert!(d.ticket.closed_at.is_none());
+    let reopened = d.articles.last().unwrap();
+    assert!(
+        reopened
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("reopen window")),
+        "{reopened:?}"
+    );
 }
 
 #[tokio::test]

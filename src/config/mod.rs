@@ -8,9 +8,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod lifecycle;
 mod limits;
 mod mailbox;
 
+pub use lifecycle::{JobsSettings, check_cron};
 pub use limits::{LoopLimits, RateLimit};
 pub use mailbox::{
     MailboxAuth, MailboxSettings, OAuth2Endpoint, ProcessedAction, SecretSource, TlsMode,
@@ -116,6 +118,7 @@ struct RawConfig {
     portal: RawPortal,
     notifications: RawNotifications,
     smtp: RawSmtp,
+    jobs: lifecycle::RawJobs,
     routing: Vec<RoutingRuleSpec>,
     agent: Vec<RawAgent>,
     mailbox: Vec<mailbox::RawMailbox>,
@@ -138,6 +141,7 @@ impl Default for RawConfig {
             portal: RawPortal::default(),
             notifications: RawNotifications::default(),
             smtp: RawSmtp::default(),
+            jobs: lifecycle::RawJobs::default(),
             routing: Vec::new(),
             agent: Vec::new(),
             mailbox: Vec::new(),
@@ -178,6 +182,9 @@ struct RawTickets {
     default_urgency: String,
     default_language: String,
     auto_close_days: u32,
+    reopen_window_days: u32,
+    approval_words: Vec<String>,
+    refusal_words: Vec<String>,
 }
 
 impl Default for RawTickets {
@@ -189,6 +196,9 @@ impl Default for RawTickets {
             default_urgency: "medium".into(),
             default_language: "en".into(),
             auto_close_days: 7,
+            reopen_window_days: 14,
+            approval_words: lifecycle::default_approval_words(),
+            refusal_words: lifecycle::default_refusal_words(),
         }
     }
 }
@@ -439,6 +449,16 @@ pub struct Settings {
     /// Days a resolved ticket waits for its requester before it is closed automatically
     /// (the solution mail says so).
     pub auto_close_days: u32,
+    /// Days after closing during which a customer's mail reopens the ticket; later, it
+    /// opens a new ticket that follows the closed one up.
+    pub reopen_window_days: u32,
+    /// Lower-cased words that, first in a reply to a resolved ticket, approve its solution.
+    pub approval_words: Vec<String>,
+    /// Lower-cased words that refuse it (any other reply refuses it too; these are only
+    /// recognised, and not kept as the comment's text).
+    pub refusal_words: Vec<String>,
+    /// The scheduler's jobs.
+    pub jobs: JobsSettings,
 }
 
 impl Settings {
@@ -725,6 +745,11 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
             raw.tickets.auto_close_days as u64,
             3650,
         ),
+        (
+            "tickets.reopen_window_days",
+            raw.tickets.reopen_window_days as u64,
+            3650,
+        ),
     ] {
         if value > max {
             errors.push(format!("{key}: {value} is over the most accepted, {max}"));
@@ -747,6 +772,13 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
             u64::from(raw.notifications.undeliverable_days) * 86_400,
         ),
     };
+    if raw.tickets.auto_close_days == 0 {
+        errors.push("tickets.auto_close_days: must be at least 1".into());
+    }
+    let approval_words =
+        lifecycle::words("approval_words", &raw.tickets.approval_words, &mut errors);
+    let refusal_words = lifecycle::words("refusal_words", &raw.tickets.refusal_words, &mut errors);
+    let jobs = lifecycle::jobs(raw.jobs, raw.tickets.auto_close_days, &mut errors);
     let database_url =
         raw.database.url.clone().unwrap_or_else(|| {
             format!("sqlite://{}", raw.data_dir.join("ticketgate.db").display())
@@ -814,6 +846,10 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         company,
         loop_limits,
         auto_close_days: raw.tickets.auto_close_days,
+        reopen_window_days: raw.tickets.reopen_window_days,
+        approval_words,
+        refusal_words,
+        jobs,
     })
 }
 

@@ -31,6 +31,11 @@ pub enum Event {
     AttachmentRefused,
     /// A mail could not be added where its sender wanted (closed ticket…): to its sender.
     MailRefused,
+    /// The solution still waits for the requester's answer; the ticket closes by itself
+    /// soon (sent once, a configured number of days before the auto-close).
+    ResolutionReminder,
+    /// An agent still waits for the requester's answer (sent once per wait).
+    WaitingReminder,
 }
 
 /// The groups a contact can switch on or off, as the support portals offer them.
@@ -59,6 +64,8 @@ impl Event {
         Event::TicketAutoClosed,
         Event::AttachmentRefused,
         Event::MailRefused,
+        Event::ResolutionReminder,
+        Event::WaitingReminder,
     ];
 
     /// The name stored in the outbox and used to pick templates.
@@ -74,6 +81,8 @@ impl Event {
             Event::TicketAutoClosed => "ticket_auto_closed",
             Event::AttachmentRefused => "attachment_refused",
             Event::MailRefused => "mail_refused",
+            Event::ResolutionReminder => "resolution_reminder",
+            Event::WaitingReminder => "waiting_reminder",
         }
     }
 
@@ -84,9 +93,12 @@ impl Event {
             Event::TicketOpened
             | Event::SolutionProposed
             | Event::TicketClosed
-            | Event::TicketAutoClosed => EventCategory::OpeningClosing,
+            | Event::TicketAutoClosed
+            | Event::ResolutionReminder => EventCategory::OpeningClosing,
             Event::StatusChanged | Event::TicketReopened => EventCategory::Processing,
-            Event::CustomerComment | Event::AgentComment => EventCategory::Messages,
+            Event::CustomerComment | Event::AgentComment | Event::WaitingReminder => {
+                EventCategory::Messages
+            }
             Event::AttachmentRefused | Event::MailRefused => EventCategory::Answer,
         }
     }

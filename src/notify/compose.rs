@@ -12,7 +12,7 @@ use serde_json::json;
 use super::links::LinkSigner;
 use super::templates::{Templates, status_label};
 use crate::config::Settings;
-use crate::domain::{Event, MailRefusal, RefusalReason};
+use crate::domain::{Event, MailRefusal, RefusalReason, Visibility};
 use crate::pipeline::human_size;
 use crate::store::{Contact, OutboxJob, Store, StoreError, TicketRecord};
 
@@ -151,7 +151,18 @@ impl Composer {
                 job.context.previous_status.unwrap_or(ticket.status),
                 lang
             ),
-            "article": { "text": article.as_ref().map(|a| a.body_text.as_str()).unwrap_or("") },
+            // Only what customers may see: a status move's own note is internal.
+            "article": { "text": article
+                .as_ref()
+                .filter(|a| a.visibility == Visibility::Public)
+                .map(|a| a.body_text.as_str())
+                .unwrap_or("") },
+            "auto_close_on": ticket
+                .resolved_at
+                .map(|r| (r + chrono::Duration::days(i64::from(self.auto_close_days)))
+                    .format("%Y-%m-%d")
+                    .to_string())
+                .unwrap_or_default(),
             "auto_close_days": self.auto_close_days,
             "max_attachment_size": human_size(self.max_attachment_bytes),
             "refused": refused,

@@ -168,6 +168,36 @@ const EMBEDDED: &[(&str, &str, &str)] = &[
     ),
     (
         "en",
+        "resolution_reminder.subject",
+        include_str!("../../templates/email/en/resolution_reminder.subject.hbs"),
+    ),
+    (
+        "en",
+        "resolution_reminder.text",
+        include_str!("../../templates/email/en/resolution_reminder.text.hbs"),
+    ),
+    (
+        "en",
+        "resolution_reminder.html",
+        include_str!("../../templates/email/en/resolution_reminder.html.hbs"),
+    ),
+    (
+        "en",
+        "waiting_reminder.subject",
+        include_str!("../../templates/email/en/waiting_reminder.subject.hbs"),
+    ),
+    (
+        "en",
+        "waiting_reminder.text",
+        include_str!("../../templates/email/en/waiting_reminder.text.hbs"),
+    ),
+    (
+        "en",
+        "waiting_reminder.html",
+        include_str!("../../templates/email/en/waiting_reminder.html.hbs"),
+    ),
+    (
+        "en",
         "partials/footer.text",
         include_str!("../../templates/email/en/partials/footer.text.hbs"),
     ),
@@ -340,6 +370,36 @@ const EMBEDDED: &[(&str, &str, &str)] = &[
         "fr",
         "mail_refused.html",
         include_str!("../../templates/email/fr/mail_refused.html.hbs"),
+    ),
+    (
+        "fr",
+        "resolution_reminder.subject",
+        include_str!("../../templates/email/fr/resolution_reminder.subject.hbs"),
+    ),
+    (
+        "fr",
+        "resolution_reminder.text",
+        include_str!("../../templates/email/fr/resolution_reminder.text.hbs"),
+    ),
+    (
+        "fr",
+        "resolution_reminder.html",
+        include_str!("../../templates/email/fr/resolution_reminder.html.hbs"),
+    ),
+    (
+        "fr",
+        "waiting_reminder.subject",
+        include_str!("../../templates/email/fr/waiting_reminder.subject.hbs"),
+    ),
+    (
+        "fr",
+        "waiting_reminder.text",
+        include_str!("../../templates/email/fr/waiting_reminder.text.hbs"),
+    ),
+    (
+        "fr",
+        "waiting_reminder.html",
+        include_str!("../../templates/email/fr/waiting_reminder.html.hbs"),
     ),
     (
         "fr",
@@ -556,6 +616,7 @@ pub fn sample_data(lang: &str) -> Value {
         "previous_status_label": status_label(Status::InProgress, lang),
         "article": { "text": "Please restart the VPN client.\n<script>alert(1)</script>" },
         "auto_close_days": 7,
+        "auto_close_on": "2026-12-01",
         "max_attachment_size": "2.0 MB",
         "refused": [{ "filename": "capture.mov", "reason": "3.1 MB is over the 2.0 MB limit per file" }],
         "refusal": { "ticket": "2610N00007", "closed": true, "not_allowed": false },

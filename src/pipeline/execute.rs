@@ -2,10 +2,10 @@
 
 use tracing::Instrument;
 
-use super::{Decision, Outcome, Pipeline, ProcessError};
+use super::{CommentEffect, Decision, Outcome, Pipeline, ProcessError};
 use crate::domain::{
     Actor, Audience, Direction, EmailAddress, Event, EventContext, InboundMail, Mailbox, Priority,
-    TicketType, Visibility, with_context,
+    Status, TicketType, Visibility, with_context,
 };
 use crate::pipeline::authorize::{Authorization, organisation_of};
 use crate::pipeline::language;
@@ -92,6 +92,7 @@ impl Pipeline {
                 ticket,
                 sender,
                 authorization,
+                effect,
             } => {
                 let is_agent = matches!(authorization, Authorization::Agent(_));
                 let direction = if is_agent {
@@ -99,15 +100,36 @@ impl Pipeline {
                 } else {
                     Direction::Inbound
                 };
-                let article = self.article(mail, raw, at, Some(&sender), direction)?;
+                let mut article = self.article(mail, raw, at, Some(&sender), direction)?;
+                let plan = CommentPlan::of(&effect, ticket.status, is_agent);
+                article.visibility = plan.visibility;
+                if let Some(body) = plan.body {
+                    article
+                        .body_original
+                        .get_or_insert(article.body_text.clone());
+                    article.body_text = body;
+                }
+                if let Some(note) = plan.note {
+                    article.note = Some(match article.note.take() {
+                        Some(existing) => format!("{note} {existing}"),
+                        None => note,
+                    });
+                }
                 let agents = ticket.agents_to_tell(self.settings.agents_address.as_ref());
                 let audience = ticket.audience(agents.as_ref());
-                let (event, actor) = if is_agent {
-                    (Event::AgentComment, Actor::Agent(&sender.address))
+                let actor = if is_agent {
+                    Actor::Agent(&sender.address)
                 } else {
-                    (Event::CustomerComment, Actor::Customer(&sender.address))
+                    Actor::Customer(&sender.address)
                 };
-                let mut notifications = audience.notifications(event, actor);
+                let context = EventContext {
+                    previous_status: plan.new_status.map(|_| ticket.status),
+                    ..EventContext::default()
+                };
+                let mut notifications = match plan.event {
+                    Some(event) => with_context(audience.notifications(event, actor), &context),
+                    None => Vec::new(),
+                };
                 // Whoever the writer sent the mail to already has it.
                 notifications.retain(|n| {
                     !mail
@@ -115,13 +137,11 @@ impl Pipeline {
                         .any(|m| m.address.same_mailbox(&n.recipient))
                 });
                 notifications.extend(refusal_notices(&article, &audience, actor));
-                let new_status = (!is_agent)
-                    .then(|| ticket.status.after_customer_comment())
-                    .filter(|s| *s != ticket.status);
                 let span = tracing::info_span!("ticket", number = %ticket.number);
                 let write = InboundWrite::Comment {
                     ticket_id: ticket.id,
-                    new_status,
+                    expected_status: ticket.status,
+                    new_status: plan.new_status,
                     add_observers: Vec::new(),
                 };
                 (write, article, notifications, span)
@@ -193,6 +213,11 @@ impl Pipeline {
             Committed::Opened(n) => Outcome::Created(n),
             Committed::Commented(n) | Committed::Noted(n) => Outcome::Commented(n),
             Committed::Duplicate(n) => Outcome::Duplicate(n),
+            Committed::Stale(n) => {
+                return Err(ProcessError::Temporary(format!(
+                    "ticket {n} changed status while the mail was handled; the mail is handled again"
+                )));
+            }
         })
     }
 
@@ -235,6 +260,7 @@ impl Pipeline {
                 }
             ),
             body_html: None,
+            body_original: None,
             message_id: None,
             raw_ref: Some(self.files.put_raw(raw, at)?),
             note: Some(
@@ -290,6 +316,7 @@ impl Pipeline {
             subject: mail.subject.clone(),
             body_text: mail.text.clone(),
             body_html: mail.html.clone(),
+            body_original: None,
             message_id: mail.message_id.clone(),
             raw_ref: Some(raw_ref),
             note: (!refused.is_empty())
@@ -350,6 +377,77 @@ impl Pipeline {
                 .to_string(),
             follow_up_of,
             observers,
+        }
+    }
+}
+
+/// What a mail's comment does to its ticket: the move, the event told, whether customers
+/// see it, and the text kept when a command line is taken off.
+struct CommentPlan {
+    new_status: Option<Status>,
+    event: Option<Event>,
+    visibility: Visibility,
+    body: Option<String>,
+    note: Option<String>,
+}
+
+impl CommentPlan {
+    fn of(effect: &CommentEffect, status: Status, is_agent: bool) -> CommentPlan {
+        let plain = |new_status: Option<Status>, event: Event, note: Option<&str>| CommentPlan {
+            new_status,
+            event: Some(event),
+            visibility: Visibility::Public,
+            body: None,
+            note: note.map(String::from),
+        };
+        match effect {
+            CommentEffect::Comment if is_agent => plain(None, Event::AgentComment, None),
+            CommentEffect::Comment => {
+                let after = status.after_customer_comment();
+                plain(
+                    (after != status).then_some(after),
+                    Event::CustomerComment,
+                    None,
+                )
+            }
+            CommentEffect::Approve => plain(
+                Some(Status::Closed),
+                Event::TicketClosed,
+                Some("The requester approved the solution."),
+            ),
+            CommentEffect::Refuse => plain(
+                Some(Status::InProgress),
+                Event::TicketReopened,
+                Some("The requester did not approve the solution: reopened."),
+            ),
+            CommentEffect::Reopen => plain(
+                Some(Status::InProgress),
+                Event::TicketReopened,
+                Some("Reopened by the customer's mail within the reopen window."),
+            ),
+            CommentEffect::Command(command, rest) => match command.apply(status) {
+                Ok(Some((to, event))) => CommentPlan {
+                    new_status: Some(to),
+                    event: Some(event),
+                    visibility: Visibility::Public,
+                    body: Some(rest.clone()),
+                    note: Some(format!("Agent command {command}.")),
+                },
+                _ => CommentPlan {
+                    new_status: None,
+                    event: None,
+                    visibility: Visibility::Internal,
+                    body: Some(rest.clone()),
+                    note: Some(format!("Agent command {command}.")),
+                },
+            },
+            CommentEffect::InternalNote(why) => CommentPlan {
+                new_status: None,
+                event: None,
+                visibility: Visibility::Internal,
+                body: None,
+                note: Some(why.clone()),
+            },
         }
     }
 }

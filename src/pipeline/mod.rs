@@ -6,6 +6,7 @@
 
 pub mod authorize;
 pub mod classify;
+pub mod effect;
 pub mod language;
 pub mod parse;
 pub mod route;
@@ -21,7 +22,7 @@ use serde::Serialize;
 use crate::attachments::FileStore;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::domain::{InboundMail, MailRefusal, Mailbox, RefusalReason, TicketNumber};
+use crate::domain::{InboundMail, MailRefusal, Mailbox, RefusalReason, Status, TicketNumber};
 use crate::notify::links::{LinkKeyError, LinkSigner};
 use crate::store::{Store, StoreError, TicketRecord};
 use authorize::Authorization;
@@ -124,6 +125,7 @@ enum Decision {
         ticket: TicketRecord,
         sender: Mailbox,
         authorization: Authorization,
+        effect: CommentEffect,
     },
     Open {
         requester: Mailbox,
@@ -133,6 +135,24 @@ enum Decision {
         refusal: Option<MailRefusal>,
         rule: Option<usize>,
     },
+}
+
+/// What a mail on an existing ticket does to it besides adding its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CommentEffect {
+    /// A plain comment; a customer's moves a waiting ticket back to the agents.
+    Comment,
+    /// The requester approved the proposed solution: the ticket closes.
+    Approve,
+    /// A reply to a proposed solution that does not approve it: the ticket reopens.
+    Refuse,
+    /// A customer wrote to a ticket closed within the reopen window: it reopens.
+    Reopen,
+    /// An agent's command, with the text after the command line.
+    Command(effect::AgentCommand, String),
+    /// An agent's mail that cannot act as written (unknown command, a move the status
+    /// machine refuses, a closed ticket): kept as an internal note saying why.
+    InternalNote(String),
 }
 
 /// Values for tickets opened through one intake (an IMAP mailbox), between the routing
@@ -426,16 +446,21 @@ impl Pipeline {
             );
             trace.note("authorize", format!("{}: {authorization}", sender.address));
             if authorization.allowed() {
-                if ticket.status.is_open() {
+                if let Some(effect) = self.comment_effect(&ticket, &authorization, mail) {
+                    trace.note("effect", effect.describe(&ticket));
                     return Ok(Decision::Comment {
                         ticket,
                         sender,
                         authorization,
+                        effect,
                     });
                 }
                 trace.note(
                     "thread",
-                    format!("{} is closed: a new ticket follows it up", ticket.number),
+                    format!(
+                        "{} was closed more than {} days ago (the reopen window): a new ticket follows it up",
+                        ticket.number, settings.reopen_window_days
+                    ),
                 );
                 let note = format!("Follow-up of closed ticket {}.", ticket.number);
                 let refusal = MailRefusal {
@@ -474,6 +499,91 @@ impl Pipeline {
             rule: None,
         }
         .routed(self, mail, trace))
+    }
+}
+
+impl Pipeline {
+    /// What an allowed mail does to `ticket`; `None` when it cannot go there at all (a
+    /// customer's mail to a ticket closed longer than the reopen window).
+    fn comment_effect(
+        &self,
+        ticket: &TicketRecord,
+        authorization: &Authorization,
+        mail: &InboundMail<'_>,
+    ) -> Option<CommentEffect> {
+        let settings = &self.settings;
+        if let Authorization::Agent(_) = authorization {
+            return Some(match effect::agent_command(&mail.text) {
+                effect::CommandLine::Known(command, rest) => match command.apply(ticket.status) {
+                    Ok(_) => CommentEffect::Command(command, rest),
+                    Err(e) => CommentEffect::InternalNote(format!("{command} was not applied: {e}.")),
+                },
+                effect::CommandLine::Unknown(word) => CommentEffect::InternalNote(format!(
+                    "{word} is not a command ({}); nothing was sent or changed.",
+                    effect::AgentCommand::ALL
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+                effect::CommandLine::None if ticket.status == Status::Closed => {
+                    CommentEffect::InternalNote(
+                        "The ticket is closed: kept as an internal note and nothing was sent; write #reopen on the first line to reopen it and tell the customer.".into(),
+                    )
+                }
+                effect::CommandLine::None => CommentEffect::Comment,
+            });
+        }
+        match ticket.status {
+            Status::Resolved => {
+                let answer = effect::SolutionAnswer::read(
+                    &mail.text,
+                    &settings.approval_words,
+                    &settings.refusal_words,
+                );
+                match answer {
+                    effect::SolutionAnswer::Approve
+                        if *authorization == Authorization::Requester =>
+                    {
+                        Some(CommentEffect::Approve)
+                    }
+                    // Only the requester approves; others' thanks are comments.
+                    effect::SolutionAnswer::Approve => Some(CommentEffect::Comment),
+                    effect::SolutionAnswer::Refuse | effect::SolutionAnswer::Other => {
+                        Some(CommentEffect::Refuse)
+                    }
+                }
+            }
+            Status::Closed => {
+                let window = chrono::Duration::days(i64::from(settings.reopen_window_days));
+                let closed_at = ticket.closed_at.unwrap_or(ticket.updated_at);
+                (self.clock.now() - closed_at < window).then_some(CommentEffect::Reopen)
+            }
+            _ => Some(CommentEffect::Comment),
+        }
+    }
+}
+
+impl CommentEffect {
+    /// What `explain` says of it.
+    fn describe(&self, ticket: &TicketRecord) -> String {
+        match self {
+            CommentEffect::Comment => match ticket.status.after_customer_comment() {
+                s if s != ticket.status => format!("comment; the ticket goes back to {s}"),
+                _ => "comment".into(),
+            },
+            CommentEffect::Approve => {
+                "the requester approves the solution: the ticket closes".into()
+            }
+            CommentEffect::Refuse => {
+                "the answer does not approve the solution: the ticket reopens with it".into()
+            }
+            CommentEffect::Reopen => {
+                "the ticket was closed within the reopen window: it reopens".into()
+            }
+            CommentEffect::Command(c, _) => format!("agent command {c}"),
+            CommentEffect::InternalNote(why) => format!("internal note: {why}"),
+        }
     }
 }
 

@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+mod approval;
+
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{
@@ -32,6 +34,10 @@ pub enum ServiceError {
     Closed(TicketNumber),
     #[error("ticket {0} changed while this operation ran; look at it again and retry")]
     Changed(TicketNumber),
+    #[error("only the requester of ticket {0} answers its solution")]
+    NotRequester(TicketNumber),
+    #[error("ticket {0} has no solution waiting for an answer: it is {1}")]
+    NoSolutionPending(TicketNumber, Status),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -275,13 +281,13 @@ impl TicketService {
         }
     }
 
-    /// Auto-closes every resolved ticket whose solution waited `auto_close_days` or more,
-    /// oldest first; what it closed.
+    /// Auto-closes every resolved ticket whose solution waited `auto_close_days` or more
+    /// without a customer reply, oldest first; what it closed.
     pub async fn auto_close_due(&self) -> Result<Vec<Done>, ServiceError> {
         let days = i64::from(self.settings.auto_close_days);
         let due = self
             .store
-            .resolved_before(self.clock.now() - chrono::Duration::days(days), 10_000)
+            .due_for_auto_close(self.clock.now() - chrono::Duration::days(days), 10_000)
             .await?;
         let mut closed = Vec::new();
         for number in due {
@@ -352,6 +358,7 @@ impl TicketService {
             subject: ticket.title.clone(),
             body_text: body.to_string(),
             body_html: None,
+            body_original: None,
             message_id: None,
             raw_ref: None,
             note: None,

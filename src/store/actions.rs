@@ -33,6 +33,43 @@ pub enum ActionCommitted {
     Stale,
 }
 
+/// Moves ticket `ticket_id` to `new_status` (or only touches it) if it is still in
+/// `expected`; its number, or `None` when another writer moved it first. The one place that
+/// keeps the status's dates: `resolved_at` dates the current proposal (auto-close counts
+/// from it), `closed_at` the current closing (the reopen window counts from it), and
+/// `status_since` when the ticket entered its status (reminders count from it). A reopen
+/// clears the first two.
+pub(super) async fn update_status(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    ticket_id: i64,
+    expected: Status,
+    new_status: Option<Status>,
+    at: i64,
+) -> Result<Option<crate::domain::TicketNumber>, StoreError> {
+    let status = new_status.unwrap_or(expected);
+    let row = sqlx::query(
+        "UPDATE tickets SET status = $1, updated_at = $2, \
+         resolved_at = CASE WHEN $1 = 'resolved' AND status <> 'resolved' THEN $2 \
+                            WHEN $1 IN ('resolved', 'closed') THEN resolved_at ELSE NULL END, \
+         closed_at = CASE WHEN $1 = 'closed' AND status <> 'closed' THEN $2 \
+                          WHEN $1 = 'closed' THEN closed_at ELSE NULL END, \
+         status_since = CASE WHEN $1 <> status THEN $2 ELSE status_since END \
+         WHERE id = $3 AND status = $4 RETURNING number",
+    )
+    .bind(status.as_str())
+    .bind(at)
+    .bind(ticket_id)
+    .bind(expected.as_str())
+    .fetch_optional(&mut **tx)
+    .await
+    .doing("updating a ticket")?;
+    row.map(|r| {
+        let n: String = r.try_get("number").doing("reading a ticket number")?;
+        super::parse_stored("number", &n)
+    })
+    .transpose()
+}
+
 impl Store {
     /// Commits `action`, or nothing when the ticket moved since it was read.
     pub async fn commit_action(
@@ -41,25 +78,15 @@ impl Store {
     ) -> Result<ActionCommitted, StoreError> {
         let mut tx = self.pool.begin().await.doing("starting a transaction")?;
         let at = to_millis(action.at);
-        let status = action.new_status.unwrap_or(action.expected_status);
-        // resolved_at dates the current proposal (auto-close counts from it); closed_at the
-        // current closing. A reopen clears both.
-        let updated = sqlx::query(
-            "UPDATE tickets SET status = $1, updated_at = $2, \
-             resolved_at = CASE WHEN $1 = 'resolved' AND status <> 'resolved' THEN $2 \
-                                WHEN $1 IN ('resolved', 'closed') THEN resolved_at ELSE NULL END, \
-             closed_at = CASE WHEN $1 = 'closed' AND status <> 'closed' THEN $2 \
-                              WHEN $1 = 'closed' THEN closed_at ELSE NULL END \
-             WHERE id = $3 AND status = $4",
+        let updated = update_status(
+            &mut tx,
+            action.ticket_id,
+            action.expected_status,
+            action.new_status,
+            at,
         )
-        .bind(status.as_str())
-        .bind(at)
-        .bind(action.ticket_id)
-        .bind(action.expected_status.as_str())
-        .execute(&mut *tx)
-        .await
-        .doing("updating a ticket")?;
-        if updated.rows_affected() == 0 {
+        .await?;
+        if updated.is_none() {
             tx.rollback().await.doing("rolling back a stale action")?;
             return Ok(ActionCommitted::Stale);
         }
@@ -80,29 +107,5 @@ impl Store {
         .await?;
         tx.commit().await.doing("committing a ticket action")?;
         Ok(ActionCommitted::Done { article_id })
-    }
-
-    /// Resolved tickets whose solution has waited since before `resolved_before`: what
-    /// the auto-close closes, oldest first.
-    pub async fn resolved_before(
-        &self,
-        resolved_before: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<crate::domain::TicketNumber>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT number FROM tickets WHERE status = 'resolved' AND resolved_at < $1 \
-             ORDER BY resolved_at LIMIT $2",
-        )
-        .bind(to_millis(resolved_before))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .doing("listing tickets due for auto-close")?;
-        rows.iter()
-            .map(|r| {
-                let n: String = r.try_get("number").doing("reading a ticket number")?;
-                super::parse_stored("number", &n)
-            })
-            .collect()
     }
 }

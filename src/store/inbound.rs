@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Row, Transaction};
 
+use super::actions::update_status;
 use super::{Doing, Store, StoreError, to_millis};
 use crate::domain::{
     Direction, EmailAddress, Impact, Notification, Priority, Status, TicketNumber, TicketType,
@@ -52,6 +53,8 @@ pub struct NewArticle {
     pub subject: String,
     pub body_text: String,
     pub body_html: Option<String>,
+    /// The mail's whole text when `body_text` keeps only the new reply.
+    pub body_original: Option<String>,
     pub message_id: Option<String>,
     pub raw_ref: Option<String>,
     pub note: Option<String>,
@@ -73,9 +76,11 @@ pub struct MessageRecord {
 pub enum InboundWrite {
     /// Open a new ticket with the article as its first one.
     Open(Box<NewTicket>),
-    /// Add a comment to a ticket, moving it to `new_status` when given.
+    /// Add a comment to a ticket, moving it to `new_status` when given, provided it is
+    /// still in `expected_status` (else nothing is written: [`Committed::Stale`]).
     Comment {
         ticket_id: i64,
+        expected_status: Status,
         new_status: Option<Status>,
         add_observers: Vec<EmailAddress>,
     },
@@ -112,6 +117,9 @@ pub enum Committed {
     Noted(TicketNumber),
     /// The same message was committed before (by another delivery or another instance).
     Duplicate(Option<TicketNumber>),
+    /// The ticket changed status while the message was handled: nothing written; handling
+    /// the message again decides on the new status.
+    Stale(TicketNumber),
 }
 
 impl Store {
@@ -184,17 +192,30 @@ impl Store {
             }
             InboundWrite::Comment {
                 ticket_id,
+                expected_status,
                 new_status,
                 add_observers,
             } => {
-                let number = touch_ticket(&mut tx, *ticket_id, *new_status, at).await?;
+                let Some(number) =
+                    update_status(&mut tx, *ticket_id, *expected_status, *new_status, at).await?
+                else {
+                    tx.rollback().await.doing("rolling back a stale comment")?;
+                    let number = number_of(&self.pool, *ticket_id).await?;
+                    return Ok(Committed::Stale(number));
+                };
                 for observer in add_observers {
                     insert_observer(&mut tx, *ticket_id, observer, at).await?;
                 }
                 (*ticket_id, number.clone(), Committed::Commented(number))
             }
             InboundWrite::Note { ticket_id } => {
-                let number = touch_ticket(&mut tx, *ticket_id, None, at).await?;
+                sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
+                    .bind(at)
+                    .bind(*ticket_id)
+                    .execute(&mut *tx)
+                    .await
+                    .doing("updating a ticket")?;
+                let number = number_of(&mut *tx, *ticket_id).await?;
                 (*ticket_id, number.clone(), Committed::Noted(number))
             }
         };
@@ -263,8 +284,8 @@ async fn insert_ticket(
     let millis = to_millis(at);
     let row = sqlx::query(
         "INSERT INTO tickets (number, title, description, ticket_type, category, impact, urgency, priority, \
-         status, requester, requester_name, organisation, language, follow_up_of, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id",
+         status, requester, requester_name, organisation, language, follow_up_of, created_at, updated_at, status_since) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $15) RETURNING id",
     )
     .bind(number.as_str().to_string())
     .bind(t.title.clone())
@@ -311,21 +332,16 @@ pub(super) async fn insert_observer(
 }
 
 /// Marks the ticket updated (and moves its status), returning its number.
-pub(super) async fn touch_ticket(
-    tx: &mut Transaction<'static, Any>,
+/// The number of ticket `ticket_id`.
+async fn number_of<'e>(
+    executor: impl sqlx::Executor<'e, Database = Any>,
     ticket_id: i64,
-    new_status: Option<Status>,
-    at: i64,
 ) -> Result<TicketNumber, StoreError> {
-    let row = sqlx::query(
-        "UPDATE tickets SET updated_at = $1, status = COALESCE($2, status) WHERE id = $3 RETURNING number",
-    )
-    .bind(at)
-    .bind(new_status.map(|s| s.as_str()))
-    .bind(ticket_id)
-    .fetch_one(&mut **tx)
-    .await
-    .doing("updating a ticket")?;
+    let row = sqlx::query("SELECT number FROM tickets WHERE id = $1")
+        .bind(ticket_id)
+        .fetch_one(executor)
+        .await
+        .doing("reading a ticket number")?;
     let n: String = row.try_get("number").doing("reading a ticket number")?;
     super::parse_stored("number", &n)
 }
@@ -338,8 +354,8 @@ pub(super) async fn insert_article(
 ) -> Result<i64, StoreError> {
     let row = sqlx::query(
         "INSERT INTO articles (ticket_id, author, author_name, direction, visibility, subject, body_text, \
-         body_html, message_id, raw_ref, note, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+         body_html, message_id, raw_ref, note, created_at, body_original) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(ticket_id)
     .bind(a.author.as_str().to_string())
@@ -353,6 +369,7 @@ pub(super) async fn insert_article(
     .bind(a.raw_ref.clone())
     .bind(a.note.clone())
     .bind(at)
+    .bind(a.body_original.clone())
     .fetch_one(&mut **tx)
     .await
     .doing("inserting an article")?;

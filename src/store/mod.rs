@@ -8,6 +8,7 @@
 mod actions;
 mod contacts;
 mod inbound;
+mod lifecycle;
 mod mailboxes;
 mod outbox;
 mod records;
@@ -27,6 +28,7 @@ pub use inbound::{
     Committed, InboundCommit, InboundWrite, MessageRecord, NewArticle, NewAttachment, NewTicket,
     Undeliverable,
 };
+pub use lifecycle::{DueReminder, JobRun, ReminderCommit};
 pub use mailboxes::MailboxCursor;
 pub use outbox::{HoldKind, OutboxEntry, OutboxJob, SentNotification};
 pub use records::{ArticleRecord, AttachmentRecord, TicketDetails, TicketRecord, TicketSummary};
