@@ -18,20 +18,20 @@ use crate::smtp::SmtpSink;
 
 /// One mail the SMTP server accepted.
 #[derive(Debug, Clone)]
-struct Received {
-    recipient: String,
-    event: String,
-    message_id: String,
-    subject: String,
-    text: String,
+pub(crate) struct Received {
+    pub(crate) recipient: String,
+    pub(crate) event: String,
+    pub(crate) message_id: String,
+    pub(crate) subject: String,
+    pub(crate) text: String,
 }
 
 /// A ticketgate on a fresh database whose notifications go to `sink`.
-struct Harness {
-    env: TestEnv,
+pub(crate) struct Harness {
+    pub(crate) env: TestEnv,
     sink: SmtpSink,
     worker: OutboxWorker,
-    service: TicketService,
+    pub(crate) service: TicketService,
     seen: usize,
 }
 
@@ -45,7 +45,7 @@ email = "camille@ours.test"
 "#;
 
 impl Harness {
-    async fn new(extra: &str) -> Option<Harness> {
+    pub(crate) async fn new(extra: &str) -> Option<Harness> {
         let sink = SmtpSink::start()?;
         let config = format!(
             "{CONFIG}\n[smtp]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n{extra}",
@@ -66,7 +66,7 @@ impl Harness {
     }
 
     /// Sends everything due, and returns what the server received since the last call.
-    async fn deliver(&mut self) -> Vec<Received> {
+    pub(crate) async fn deliver(&mut self) -> Vec<Received> {
         while self.worker.step().await.unwrap() == Step::Handled {}
         let all = self.sink.received();
         let new: Vec<Received> = all[self.seen..]
@@ -77,17 +77,17 @@ impl Harness {
         new
     }
 
-    async fn mail(&self, raw: &str) -> Outcome {
+    pub(crate) async fn mail(&self, raw: &str) -> Outcome {
         self.env.process(raw.replace('\n', "\r\n").as_bytes()).await
     }
 
-    fn camille(&self) -> Acting {
+    pub(crate) fn camille(&self) -> Acting {
         self.service.agent(Some("camille")).unwrap()
     }
 
     /// Runs the binary on the same data directory (its embedded default `data`), and
     /// returns its standard output; it must succeed.
-    fn cli(&self, args: &[&str]) -> String {
+    pub(crate) fn cli(&self, args: &[&str]) -> String {
         let mut cmd = Cli::new().command(args);
         cmd.current_dir(self.env.dir.path());
         let out = Cli::new().run_with(cmd, None);
@@ -95,7 +95,7 @@ impl Harness {
         stdout(&out)
     }
 
-    async fn status(&self, n: &TicketNumber) -> Status {
+    pub(crate) async fn status(&self, n: &TicketNumber) -> Status {
         self.env.details(n).await.ticket.status
     }
 }
@@ -123,7 +123,7 @@ fn parse_received(name: &str, content: &str) -> Received {
 }
 
 /// (recipient, event) pairs, sorted, so that "exactly these, once each" is one comparison.
-fn pairs(mails: &[Received]) -> Vec<(String, String)> {
+pub(crate) fn pairs(mails: &[Received]) -> Vec<(String, String)> {
     let mut p: Vec<(String, String)> = mails
         .iter()
         .map(|m| (m.recipient.clone(), m.event.clone()))
@@ -132,7 +132,7 @@ fn pairs(mails: &[Received]) -> Vec<(String, String)> {
     p
 }
 
-fn expect(pairs_: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn expect(pairs_: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut p: Vec<(String, String)> = pairs_
         .iter()
         .map(|(r, e)| (r.to_string(), e.to_string()))
