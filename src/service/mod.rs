@@ -366,16 +366,28 @@ impl TicketService {
         article: Option<NewArticle>,
         notifications: Vec<crate::domain::Notification>,
     ) -> Result<Done, ServiceError> {
-        let count = notifications.len();
         let action = TicketAction {
-            ticket_id: ticket.id,
-            expected_status: ticket.status,
             new_status,
             article,
-            add_observers: Vec::new(),
             notifications,
-            at: self.clock.now(),
+            ..self.action(ticket)
         };
+        self.commit_action(ticket, action).await
+    }
+
+    /// An action on `ticket` as read now, changing nothing yet.
+    fn action(&self, ticket: &TicketRecord) -> TicketAction {
+        TicketAction::new(ticket.id, ticket.status, self.clock.now())
+    }
+
+    /// Commits `action`, or reports that `ticket` changed since it was read.
+    async fn commit_action(
+        &self,
+        ticket: &TicketRecord,
+        action: TicketAction,
+    ) -> Result<Done, ServiceError> {
+        let count = action.notifications.len();
+        let new_status = action.new_status;
         match self.store.commit_action(&action).await? {
             ActionCommitted::Stale => Err(ServiceError::Changed(ticket.number.clone())),
             ActionCommitted::Done { .. } => {
