@@ -58,17 +58,62 @@ pub fn sanitize_filename(name: Option<&str>, content_type: &str) -> String {
     clean
 }
 
-fn default_extension(content_type: &str) -> &'static str {
-    match content_type {
-        "message/rfc822" => ".eml",
-        "text/plain" => ".txt",
-        "text/html" => ".html",
-        "application/pdf" => ".pdf",
-        "image/png" => ".png",
-        "image/jpeg" | "image/jpg" => ".jpg",
-        "image/gif" => ".gif",
-        _ => ".bin",
-    }
+/// Content types by file extension, both ways: the extension a nameless file gets from its
+/// type, and the type an agent's file gets from its name (a file on disk has no type).
+/// The first extension of a type is the one a nameless file gets.
+const KNOWN_TYPES: &[(&str, &str)] = &[
+    ("eml", "message/rfc822"),
+    ("txt", "text/plain"),
+    ("log", "text/plain"),
+    ("csv", "text/csv"),
+    ("html", "text/html"),
+    ("htm", "text/html"),
+    ("pdf", "application/pdf"),
+    ("png", "image/png"),
+    ("jpg", "image/jpeg"),
+    ("jpeg", "image/jpeg"),
+    ("gif", "image/gif"),
+    ("webp", "image/webp"),
+    ("json", "application/json"),
+    ("xml", "application/xml"),
+    ("zip", "application/zip"),
+    ("gz", "application/gzip"),
+    ("doc", "application/msword"),
+    (
+        "docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+    ("xls", "application/vnd.ms-excel"),
+    (
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    ("odt", "application/vnd.oasis.opendocument.text"),
+    ("ods", "application/vnd.oasis.opendocument.spreadsheet"),
+];
+
+fn default_extension(content_type: &str) -> String {
+    let content_type = match content_type {
+        "image/jpg" => "image/jpeg",
+        other => other,
+    };
+    let ext = KNOWN_TYPES
+        .iter()
+        .find(|(_, t)| *t == content_type)
+        .map_or("bin", |(ext, _)| ext);
+    format!(".{ext}")
+}
+
+/// The content type of a file named `name`, guessed from its extension (any case);
+/// `application/octet-stream` when the extension is unknown or absent.
+pub fn content_type_from_name(name: &str) -> &'static str {
+    name.rsplit_once('.')
+        .and_then(|(_, ext)| {
+            KNOWN_TYPES
+                .iter()
+                .find(|(known, _)| known.eq_ignore_ascii_case(ext))
+        })
+        .map_or("application/octet-stream", |(_, t)| t)
 }
 
 /// Hex SHA-256 of `bytes`: the attachment's address.
@@ -231,6 +276,21 @@ mod tests {
             cut.len() <= MAX_FILENAME_BYTES && cut.ends_with(".pdf"),
             "{cut}"
         );
+    }
+
+    #[test]
+    fn content_types_follow_the_extension() {
+        assert_eq!(content_type_from_name("crash.LOG"), "text/plain");
+        assert_eq!(content_type_from_name("scan.final.pdf"), "application/pdf");
+        assert_eq!(content_type_from_name("photo.JPEG"), "image/jpeg");
+        assert_eq!(
+            content_type_from_name("firmware.bin"),
+            "application/octet-stream"
+        );
+        assert_eq!(content_type_from_name("README"), "application/octet-stream");
+        assert_eq!(sanitize_filename(None, "image/jpg"), "attachment.jpg");
+        assert_eq!(sanitize_filename(None, "text/plain"), "attachment.txt");
+        assert_eq!(sanitize_filename(None, "video/x-unknown"), "attachment.bin");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use ticketgate::app::{App, open_store};
 use ticketgate::clock::SystemClock;
 use ticketgate::config::Settings;
-use ticketgate::domain::{Status, TicketNumber};
+use ticketgate::domain::{Impact, Status, TicketNumber, TicketType, Urgency};
 use ticketgate::intake::paths::{Input, expand};
 use ticketgate::intake::{Ingestor, RawMessage, Received, Report, RetryPolicy};
 use ticketgate::jobs::{JobKind, Jobs};
@@ -127,7 +127,47 @@ enum TicketsCommand {
         /// Seen by agents only; nobody is notified.
         #[arg(long)]
         internal: bool,
+        /// A file to store with the comment (repeat for several); each within
+        /// max_attachment_bytes. Every file is checked before anything is written.
+        #[arg(long = "attach", value_name = "FILE")]
+        attach: Vec<PathBuf>,
         /// The agent acting (name or address from [[agent]]).
+        #[arg(long = "as", value_name = "AGENT")]
+        acting: Option<String>,
+    },
+    /// Give a ticket to an agent: customer activity is reported to them, a new ticket moves
+    /// to in_progress, and the agent is told (unless they took it themselves).
+    Assign {
+        number: TicketNumber,
+        /// The agent to give it to (name or address from [[agent]]).
+        agent: String,
+        #[arg(long = "as", value_name = "AGENT")]
+        acting: Option<String>,
+    },
+    /// Add or remove people who hear of a ticket's updates (and may write on it).
+    Observers {
+        #[command(subcommand)]
+        command: ObserversCommand,
+    },
+    /// Change a ticket's type, category, impact, urgency or privacy; the priority follows
+    /// from impact and urgency.
+    Set {
+        number: TicketNumber,
+        /// incident, request, question or feature.
+        #[arg(long = "type", value_name = "TYPE")]
+        ticket_type: Option<TicketType>,
+        /// A free category name; '' clears it.
+        #[arg(long)]
+        category: Option<String>,
+        /// not_disturbed, degraded, severely_degraded or interrupted.
+        #[arg(long)]
+        impact: Option<Impact>,
+        /// high or medium.
+        #[arg(long)]
+        urgency: Option<Urgency>,
+        /// Whether the requester's colleagues (same mail domain) are kept off it: yes or no.
+        #[arg(long, value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+        private: Option<bool>,
         #[arg(long = "as", value_name = "AGENT")]
         acting: Option<String>,
     },
@@ -161,6 +201,24 @@ enum TicketsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum ObserversCommand {
+    /// Add someone who hears of the ticket's updates and may write on it from now on.
+    Add {
+        number: TicketNumber,
+        email: String,
+        #[arg(long = "as", value_name = "AGENT")]
+        acting: Option<String>,
+    },
+    /// Remove an observer: they hear of the ticket no more.
+    Remove {
+        number: TicketNumber,
+        email: String,
+        #[arg(long = "as", value_name = "AGENT")]
+        acting: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ContactsCommand {
     /// Show a person's notification preferences and delivery state.
     Show {
@@ -177,7 +235,7 @@ enum ContactsCommand {
         /// Opening, solution and closing of their tickets.
         #[arg(long, value_name = "on|off")]
         opening_closing: Option<OnOff>,
-        /// Other processing steps: status changes, reopening.
+        /// Other processing steps: status changes, assignment, reopening.
         #[arg(long, value_name = "on|off")]
         processing: Option<OnOff>,
         /// Messages written on their tickets.
@@ -232,8 +290,8 @@ enum TemplatesCommand {
     /// Print one notification rendered with sample data.
     Preview {
         /// The event: ticket_opened, customer_comment, agent_comment, status_changed,
-        /// solution_proposed, ticket_reopened, ticket_closed, ticket_auto_closed,
-        /// attachment_refused, mail_refused.
+        /// ticket_assigned, solution_proposed, ticket_reopened, ticket_closed,
+        /// ticket_auto_closed, attachment_refused, mail_refused.
         event: String,
         /// en or fr.
         #[arg(long, default_value = "en")]
@@ -451,17 +509,44 @@ async fn ticket_action(
     store: ticketgate::store::Store,
     command: TicketsCommand,
 ) -> anyhow::Result<ExitCode> {
-    use ticketgate::service::TicketService;
+    use ticketgate::service::{CommentInput, TicketService};
     let service = TicketService::new(store, Arc::new(settings), Arc::new(SystemClock));
     let done = match command {
         TicketsCommand::Comment {
             number,
             body,
             internal,
+            attach,
             acting,
         } => {
             let acting = service.agent(acting.as_deref())?;
-            service.comment(&number, &acting, &body, internal).await?
+            // Every file is read and checked before anything is written.
+            let attachments = attach
+                .iter()
+                .map(|path| service.read_attachment(path))
+                .collect::<Result<Vec<_>, _>>()?;
+            let files: Vec<String> = attachments
+                .iter()
+                .map(|f| {
+                    format!(
+                        "  [file] {} ({}, {})",
+                        f.filename,
+                        f.content_type,
+                        human_size(f.bytes.len() as u64)
+                    )
+                })
+                .collect();
+            let input = CommentInput {
+                body,
+                internal,
+                attachments,
+            };
+            let done = service.comment_with(&number, &acting, input).await?;
+            print_done(&done);
+            for line in files {
+                println!("{line}");
+            }
+            return Ok(ExitCode::SUCCESS);
         }
         TicketsCommand::Status {
             number,
@@ -487,15 +572,94 @@ async fn ticket_action(
             let acting = service.agent(acting.as_deref())?;
             service.reopen(&number, &acting).await?
         }
-        TicketsCommand::List { .. } | TicketsCommand::Show { .. } => {
-            unreachable!("read-only commands are handled by `tickets`")
-        }
+        edit => return ticket_edit(&service, edit).await,
     };
+    print_done(&done);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The commands that change a ticket's assignee, observers or fields: each prints the
+/// usual outcome line, then the note it recorded on the ticket.
+async fn ticket_edit(
+    service: &ticketgate::service::TicketService,
+    command: TicketsCommand,
+) -> anyhow::Result<ExitCode> {
+    use ticketgate::domain::EmailAddress;
+    use ticketgate::service::FieldEdits;
+    // The address error names the address already.
+    let address = |email: &str| EmailAddress::parse(email);
+    let edited = match command {
+        TicketsCommand::Assign {
+            number,
+            agent,
+            acting,
+        } => {
+            let acting = service.agent(acting.as_deref())?;
+            service.assign(&number, &agent, &acting).await?
+        }
+        TicketsCommand::Observers {
+            command:
+                ObserversCommand::Add {
+                    number,
+                    email,
+                    acting,
+                },
+        } => {
+            let acting = service.agent(acting.as_deref())?;
+            service
+                .add_observer(&number, &address(&email)?, &acting)
+                .await?
+        }
+        TicketsCommand::Observers {
+            command:
+                ObserversCommand::Remove {
+                    number,
+                    email,
+                    acting,
+                },
+        } => {
+            let acting = service.agent(acting.as_deref())?;
+            service
+                .remove_observer(&number, &address(&email)?, &acting)
+                .await?
+        }
+        TicketsCommand::Set {
+            number,
+            ticket_type,
+            category,
+            impact,
+            urgency,
+            private,
+            acting,
+        } => {
+            let acting = service.agent(acting.as_deref())?;
+            let edits = FieldEdits {
+                ticket_type,
+                category: category.map(|c| Some(c).filter(|c| !c.trim().is_empty())),
+                impact,
+                urgency,
+                private,
+            };
+            match service.set_fields(&number, &edits, &acting).await? {
+                Some(edited) => edited,
+                None => {
+                    println!("{number}: nothing changed, every value given is already set");
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+        }
+        other => unreachable!("{other:?} is not an edit"),
+    };
+    print_done(&edited.done);
+    println!("  {}", edited.note);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_done(done: &ticketgate::service::Done) {
     println!(
         "{}: {} ({} notification(s) queued)",
         done.ticket, done.status, done.notifications
     );
-    Ok(ExitCode::SUCCESS)
 }
 
 async fn contacts(settings: Settings, command: ContactsCommand) -> anyhow::Result<ExitCode> {

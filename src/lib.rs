@@ -15,8 +15,9 @@
 //! - [`intake`]: where raw mail comes from (files, standard input, a watched Maildir) and
 //!   the [`intake::Ingestor`] that quarantines what cannot be handled.
 //! - [`pipeline`]: one message → one decision → one transaction; also `explain`.
-//! - [`service`]: operations on existing tickets (comment, status moves, resolve, close,
-//!   reopen, auto-close) for the CLI and later front ends.
+//! - [`service`]: operations on existing tickets (comment with files, status moves,
+//!   resolve, close, reopen, auto-close, assignment, observers, hand-set fields) for the
+//!   CLI and later front ends.
 //! - [`jobs`]: the scheduler's periodic work (auto-close, reminders, purge).
 //! - [`notify`]: templates, signed links and thread tokens, the loop governor, delivery.
 //! - [`store`]: the only module that writes SQL (SQLite or PostgreSQL through one handle).

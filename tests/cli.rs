@@ -434,3 +434,438 @@ fn agents_move_a_ticket_from_the_command_line_and_invalid_moves_are_refused() {
         "{outbox}"
     );
 }
+
+/// Two agents in the working directory's configuration, and a ticket opened by Alice with
+/// Bob in copy; its number.
+fn with_agents_and_a_ticket(cli: &Cli) -> TicketNumber {
+    std::fs::create_dir_all(cli.dir.path().join("config")).unwrap();
+    cli.write(
+        "config/ticketgate.toml",
+        b"[[agent]]\nname = \"Camille\"\nemail = \"camille@ours.test\"\n\
+          [[agent]]\nname = \"Dominique\"\nemail = \"dominique@ours.test\"\n",
+    );
+    let out = cli.run(
+        &[
+            "ingest",
+            fixtures_dir().join("new_ticket.eml").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    ticket_of(&stdout(&out))
+}
+
+/// Runs the binary, asserts it succeeded, returns its standard output.
+fn ok(cli: &Cli, args: &[&str]) -> String {
+    let out = cli.run(args, None);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// Runs the binary, asserts it failed with one line on standard error, returns that line.
+fn refused(cli: &Cli, args: &[&str]) -> String {
+    let out = cli.run(args, None);
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stdout(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "one clear line: {err}");
+    err
+}
+
+fn show_json(cli: &Cli, n: &TicketNumber) -> serde_json::Value {
+    serde_json::from_str(&ok(cli, &["tickets", "show", n.as_str(), "--json"])).unwrap()
+}
+
+/// The queued notifications, as (event, recipient) pairs.
+fn queued(cli: &Cli) -> Vec<(String, String)> {
+    let list: Vec<serde_json::Value> = serde_json::from_str(&ok(
+        cli,
+        &["outbox", "list", "--status", "pending", "--json"],
+    ))
+    .unwrap();
+    list.iter()
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap().to_string(),
+                e["recipient"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn count(list: &[(String, String)], event: &str, recipient: &str) -> usize {
+    list.iter()
+        .filter(|(e, r)| e == event && r == recipient)
+        .count()
+}
+
+#[test]
+fn an_agent_attaches_files_to_a_comment_and_an_oversized_one_is_refused_before_anything_is_written()
+{
+    let cli = Cli::new();
+    let n = with_agents_and_a_ticket(&cli);
+    let log = cli.write("crash:report.log", b"panic at line 42\n");
+    let out = ok(
+        &cli,
+        &[
+            "tickets",
+            "comment",
+            n.as_str(),
+            "--body",
+            "The log.",
+            "--attach",
+            &log,
+            "--as",
+            "camille",
+        ],
+    );
+    assert!(
+        out.contains("[file] crash_report.log (text/plain, 17 bytes)"),
+        "{out}"
+    );
+    let show = show_json(&cli, &n);
+    let article = show["articles"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(article["body_text"], "The log.");
+    assert_eq!(article["author"], "camille@ours.test");
+    let file = &article["attachments"][0];
+    let sha = ticketgate::attachments::sha256_hex(b"panic at line 42\n");
+    assert_eq!(file["filename"], "crash_report.log");
+    assert_eq!(file["content_type"], "text/plain");
+    assert_eq!(file["size"], 17);
+    assert_eq!(file["sha256"], sha.as_str());
+    let stored = cli
+        .dir
+        .path()
+        .join("data/attachments")
+        .join(&sha[..2])
+        .join(&sha[2..4])
+        .join(&sha);
+    assert_eq!(std::fs::read(stored).unwrap(), b"panic at line 42\n");
+
+    // A second, new file beside one over the 2 MB limit: neither is stored, nothing else
+    // is written.
+    let articles = show["articles"].as_array().unwrap().len();
+    let notifications = queued(&cli).len();
+    let small = cli.write("notes.txt", b"fresh content");
+    let big = cli.write("capture.mov", &vec![0u8; 2 * 1024 * 1024 + 1]);
+    let err = refused(
+        &cli,
+        &[
+            "tickets",
+            "comment",
+            n.as_str(),
+            "--body",
+            "Two files.",
+            "--attach",
+            &small,
+            "--attach",
+            &big,
+        ],
+    );
+    assert!(
+        err.contains("capture.mov is 2.0 MB, over the 2.0 MB limit per file"),
+        "{err}"
+    );
+    let missing = refused(
+        &cli,
+        &[
+            "tickets",
+            "comment",
+            n.as_str(),
+            "--body",
+            "No file.",
+            "--attach",
+            "gone.pdf",
+        ],
+    );
+    assert!(
+        missing.contains("cannot read gone.pdf: No such file or directory"),
+        "{missing}"
+    );
+    assert_eq!(
+        show_json(&cli, &n)["articles"].as_array().unwrap().len(),
+        articles
+    );
+    assert_eq!(queued(&cli).len(), notifications);
+    let fresh = ticketgate::attachments::sha256_hex(b"fresh content");
+    assert!(
+        !cli.dir
+            .path()
+            .join("data/attachments")
+            .join(&fresh[..2])
+            .join(&fresh[2..4])
+            .join(&fresh)
+            .exists(),
+        "the smaller file of the refused comment was not stored either"
+    );
+}
+
+#[test]
+fn assigning_a_ticket_tells_the_agent_and_moves_a_new_ticket_to_in_progress() {
+    let cli = Cli::new();
+    let n = with_agents_and_a_ticket(&cli);
+    let out = ok(
+        &cli,
+        &[
+            "tickets",
+            "assign",
+            n.as_str(),
+            "camille",
+            "--as",
+            "dominique",
+        ],
+    );
+    assert_eq!(
+        out,
+        format!(
+            "{n}: in_progress (3 notification(s) queued)\n  \
+             Assigned to Camille by Dominique. Status changed from new to in_progress.\n"
+        )
+    );
+    let show = show_json(&cli, &n);
+    assert_eq!(show["assignee"], "camille@ours.test");
+    assert_eq!(show["status"], "in_progress");
+    let last = show["articles"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["visibility"], "internal");
+    assert_eq!(last["direction"], "system");
+    let pending = queued(&cli);
+    assert_eq!(
+        count(&pending, "ticket_assigned", "camille@ours.test"),
+        1,
+        "{pending:?}"
+    );
+    assert_eq!(count(&pending, "status_changed", "alice@acme.example"), 1);
+    assert_eq!(count(&pending, "status_changed", "bob@acme.example"), 1);
+    assert_eq!(
+        pending
+            .iter()
+            .filter(|(e, _)| e == "ticket_assigned")
+            .count(),
+        1,
+        "only the assigned agent hears of it: {pending:?}"
+    );
+
+    let err = refused(&cli, &["tickets", "assign", n.as_str(), "nobody"]);
+    assert!(
+        err.contains("`nobody` is not a configured agent") && err.contains("[[agent]]"),
+        "{err}"
+    );
+    let err = refused(
+        &cli,
+        &["tickets", "assign", n.as_str(), "camille@ours.test"],
+    );
+    assert!(err.contains("already assigned to Camille"), "{err}");
+
+    // An agent who takes the ticket is not told of it; no status moves twice.
+    let out = ok(
+        &cli,
+        &[
+            "tickets",
+            "assign",
+            n.as_str(),
+            "Dominique",
+            "--as",
+            "dominique",
+        ],
+    );
+    assert!(
+        out.starts_with(&format!("{n}: in_progress (0 notification(s) queued)")),
+        "{out}"
+    );
+    assert_eq!(show_json(&cli, &n)["assignee"], "dominique@ours.test");
+
+    // The customer's next mail is reported to the assigned agent.
+    let reply = cli.write("reply.eml", &fixture("reply_with_tag.eml", Some(&n)));
+    ok(&cli, &["ingest", &reply]);
+    assert_eq!(
+        count(&queued(&cli), "customer_comment", "dominique@ours.test"),
+        1
+    );
+}
+
+#[test]
+fn observers_are_added_and_removed_and_hear_of_the_comments_in_between() {
+    let cli = Cli::new();
+    let n = with_agents_and_a_ticket(&cli);
+    let out = ok(
+        &cli,
+        &[
+            "tickets",
+            "observers",
+            "add",
+            n.as_str(),
+            "Carol@Acme.example",
+            "--as",
+            "camille",
+        ],
+    );
+    assert!(
+        out.contains("Observer carol@acme.example added by Camille."),
+        "{out}"
+    );
+    assert_eq!(
+        show_json(&cli, &n)["observers"],
+        serde_json::json!(["bob@acme.example", "carol@acme.example"])
+    );
+    let err = refused(
+        &cli,
+        &[
+            "tickets",
+            "observers",
+            "add",
+            n.as_str(),
+            "carol@acme.example",
+        ],
+    );
+    assert!(
+        err.contains("carol@acme.example is already an observer"),
+        "{err}"
+    );
+    let err = refused(
+        &cli,
+        &[
+            "tickets",
+            "observers",
+            "add",
+            n.as_str(),
+            "alice@acme.example",
+        ],
+    );
+    assert!(err.contains("is the requester"), "{err}");
+
+    ok(
+        &cli,
+        &["tickets", "comment", n.as_str(), "--body", "On it."],
+    );
+    assert_eq!(
+        count(&queued(&cli), "agent_comment", "carol@acme.example"),
+        1
+    );
+
+    let out = ok(
+        &cli,
+        &[
+            "tickets",
+            "observers",
+            "remove",
+            n.as_str(),
+            "CAROL@acme.example",
+        ],
+    );
+    assert!(
+        out.contains("Observer carol@acme.example removed by Support."),
+        "{out}"
+    );
+    assert_eq!(
+        show_json(&cli, &n)["observers"],
+        serde_json::json!(["bob@acme.example"])
+    );
+    let err = refused(
+        &cli,
+        &[
+            "tickets",
+            "observers",
+            "remove",
+            n.as_str(),
+            "carol@acme.example",
+        ],
+    );
+    assert!(
+        err.contains("carol@acme.example is not an observer"),
+        "{err}"
+    );
+
+    ok(
+        &cli,
+        &["tickets", "comment", n.as_str(), "--body", "Fixed?"],
+    );
+    let pending = queued(&cli);
+    assert_eq!(
+        count(&pending, "agent_comment", "carol@acme.example"),
+        1,
+        "no mail after the removal: {pending:?}"
+    );
+    assert_eq!(count(&pending, "agent_comment", "bob@acme.example"), 2);
+}
+
+#[test]
+fn set_changes_fields_rederives_the_priority_and_a_no_op_says_nothing_changed() {
+    let cli = Cli::new();
+    let n = with_agents_and_a_ticket(&cli);
+    let before = show_json(&cli, &n);
+    assert_eq!(before["priority"], "p4");
+    let out = ok(
+        &cli,
+        &[
+            "tickets",
+            "set",
+            n.as_str(),
+            "--type",
+            "request",
+            "--impact",
+            "interrupted",
+            "--urgency",
+            "high",
+            "--category",
+            "network",
+            "--private",
+            "yes",
+            "--as",
+            "camille",
+        ],
+    );
+    assert_eq!(
+        out,
+        format!(
+            "{n}: new (0 notification(s) queued)\n  Changed by Camille: type incident → request; \
+             category (none) → network; impact degraded → interrupted; urgency medium → high; \
+             private no → yes; priority P4 → P1.\n"
+        )
+    );
+    let after = show_json(&cli, &n);
+    assert_eq!(after["type"], "request");
+    assert_eq!(after["impact"], "interrupted");
+    assert_eq!(after["urgency"], "high");
+    assert_eq!(after["priority"], "p1");
+    assert_eq!(after["category"], "network");
+    assert_eq!(after["private"], true);
+    let articles = after["articles"].as_array().unwrap().len();
+    assert_eq!(articles, before["articles"].as_array().unwrap().len() + 1);
+
+    let out = ok(
+        &cli,
+        &[
+            "tickets",
+            "set",
+            n.as_str(),
+            "--impact",
+            "interrupted",
+            "--private",
+            "true",
+        ],
+    );
+    assert_eq!(
+        out,
+        format!("{n}: nothing changed, every value given is already set\n")
+    );
+    assert_eq!(
+        show_json(&cli, &n)["articles"].as_array().unwrap().len(),
+        articles,
+        "a no-op writes nothing"
+    );
+
+    ok(&cli, &["tickets", "set", n.as_str(), "--urgency", "medium"]);
+    assert_eq!(show_json(&cli, &n)["priority"], "p2");
+
+    let err = refused(&cli, &["tickets", "set", n.as_str()]);
+    assert!(err.contains("give at least one of --type"), "{err}");
+    let bad = cli.run(
+        &["tickets", "set", n.as_str(), "--impact", "apocalyptic"],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("`apocalyptic` is not a valid impact"),
+        "{}",
+        stderr(&bad)
+    );
+}

@@ -11,3 +11,4 @@ mod imap;
 mod notifications;
 mod pipeline_rules;
 mod smtp;
+mod ticket_edits;

@@ -241,6 +241,26 @@ async fn every_event_reaches_the_right_people_exactly_once() {
         mails[0].text
     );
 
+    // An assignment: only the agent given the ticket hears of it, not the customers.
+    let support = h.service.agent(None).unwrap();
+    h.service.assign(&n, "camille", &support).await.unwrap();
+    let mails = h.deliver().await;
+    assert_eq!(
+        pairs(&mails),
+        expect(&[("camille@ours.test", "ticket_assigned")])
+    );
+    assert!(
+        mails[0]
+            .subject
+            .contains(&format!("Ticket {n} is assigned to you"))
+            && mails[0]
+                .text
+                .contains(&format!("Support assigned ticket {n} to you")),
+        "{} / {}",
+        mails[0].subject,
+        mails[0].text
+    );
+
     h.service
         .resolve(&n, "We replaced the VPN gateway.", &camille)
         .await

@@ -19,6 +19,8 @@ pub enum Event {
     AgentComment,
     /// The status moved in a way no other event names (in progress, waiting for you…).
     StatusChanged,
+    /// An agent was given the ticket: to that agent, unless they took it themselves.
+    TicketAssigned,
     /// The ticket is resolved and waits for the requester to approve or refuse.
     SolutionProposed,
     /// A resolved or closed ticket was taken up again.
@@ -43,7 +45,7 @@ pub enum Event {
 pub enum EventCategory {
     /// "Ouverture et clôture": opened, solution proposed, closed, auto-closed.
     OpeningClosing,
-    /// "Autres étapes de traitement": status changes and reopening.
+    /// "Autres étapes de traitement": status changes, assignment and reopening.
     Processing,
     /// "Messages des techniciens": comments written on the ticket.
     Messages,
@@ -58,6 +60,7 @@ impl Event {
         Event::CustomerComment,
         Event::AgentComment,
         Event::StatusChanged,
+        Event::TicketAssigned,
         Event::SolutionProposed,
         Event::TicketReopened,
         Event::TicketClosed,
@@ -75,6 +78,7 @@ impl Event {
             Event::CustomerComment => "customer_comment",
             Event::AgentComment => "agent_comment",
             Event::StatusChanged => "status_changed",
+            Event::TicketAssigned => "ticket_assigned",
             Event::SolutionProposed => "solution_proposed",
             Event::TicketReopened => "ticket_reopened",
             Event::TicketClosed => "ticket_closed",
@@ -95,7 +99,9 @@ impl Event {
             | Event::TicketClosed
             | Event::TicketAutoClosed
             | Event::ResolutionReminder => EventCategory::OpeningClosing,
-            Event::StatusChanged | Event::TicketReopened => EventCategory::Processing,
+            Event::StatusChanged | Event::TicketAssigned | Event::TicketReopened => {
+                EventCategory::Processing
+            }
             Event::CustomerComment | Event::AgentComment | Event::WaitingReminder => {
                 EventCategory::Messages
             }
@@ -196,29 +202,36 @@ pub struct Audience<'a> {
     /// The ticket's observers.
     pub observers: &'a [EmailAddress],
     /// Where customer activity is reported: the assigned agent, or the agents' address.
+    /// For [`Event::TicketAssigned`], the agent the ticket is being given to.
     pub agents: Option<&'a EmailAddress>,
 }
 
 impl Audience<'_> {
     /// The notifications for `event` caused by `actor`. Nobody is told of their own action
     /// (except the requester's acknowledgement of the ticket they opened), and nobody is
-    /// told twice. Agents hear of what customers do; customers of what anyone does.
+    /// told twice. Agents hear of what customers do; customers of what anyone does; an
+    /// assignment concerns the assigned agent only.
     pub fn notifications(&self, event: Event, actor: Actor<'_>) -> Vec<Notification> {
         let mut recipients: Vec<&EmailAddress> = Vec::new();
-        if let Event::AttachmentRefused | Event::MailRefused = event {
-            // An answer to the actor's own mail, and to nobody else.
-            return actor
-                .address()
-                .map(|a| self.notification(event, a))
-                .into_iter()
-                .collect();
+        match event {
+            Event::AttachmentRefused | Event::MailRefused => {
+                // An answer to the actor's own mail, and to nobody else.
+                return actor
+                    .address()
+                    .map(|a| self.notification(event, a))
+                    .into_iter()
+                    .collect();
+            }
+            Event::TicketAssigned => recipients.extend(self.agents),
+            _ => {
+                let customer_acted = matches!(actor, Actor::Customer(_));
+                if customer_acted && event != Event::TicketOpened {
+                    recipients.extend(self.agents);
+                }
+                recipients.push(self.requester);
+                recipients.extend(self.observers);
+            }
         }
-        let customer_acted = matches!(actor, Actor::Customer(_));
-        if customer_acted && event != Event::TicketOpened {
-            recipients.extend(self.agents);
-        }
-        recipients.push(self.requester);
-        recipients.extend(self.observers);
 
         let mut out: Vec<Notification> = Vec::new();
         for r in recipients {
@@ -356,6 +369,12 @@ mod tests {
                 &["alice@example.com"],
             ),
             (Event::MailRefused, Actor::System, &[]),
+            (
+                Event::TicketAssigned,
+                Actor::Agent(&agent),
+                &["support@ours.test"],
+            ),
+            (Event::TicketAssigned, Actor::Agent(&agents), &[]),
         ];
         for (event, actor, expected) in table {
             let got = audience.notifications(*event, *actor);

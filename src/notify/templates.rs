@@ -78,6 +78,21 @@ const EMBEDDED: &[(&str, &str, &str)] = &[
     ),
     (
         "en",
+        "ticket_assigned.subject",
+        include_str!("../../templates/email/en/ticket_assigned.subject.hbs"),
+    ),
+    (
+        "en",
+        "ticket_assigned.text",
+        include_str!("../../templates/email/en/ticket_assigned.text.hbs"),
+    ),
+    (
+        "en",
+        "ticket_assigned.html",
+        include_str!("../../templates/email/en/ticket_assigned.html.hbs"),
+    ),
+    (
+        "en",
         "solution_proposed.subject",
         include_str!("../../templates/email/en/solution_proposed.subject.hbs"),
     ),
@@ -280,6 +295,21 @@ const EMBEDDED: &[(&str, &str, &str)] = &[
         "fr",
         "status_changed.html",
         include_str!("../../templates/email/fr/status_changed.html.hbs"),
+    ),
+    (
+        "fr",
+        "ticket_assigned.subject",
+        include_str!("../../templates/email/fr/ticket_assigned.subject.hbs"),
+    ),
+    (
+        "fr",
+        "ticket_assigned.text",
+        include_str!("../../templates/email/fr/ticket_assigned.text.hbs"),
+    ),
+    (
+        "fr",
+        "ticket_assigned.html",
+        include_str!("../../templates/email/fr/ticket_assigned.html.hbs"),
     ),
     (
         "fr",

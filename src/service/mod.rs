@@ -3,10 +3,15 @@
 //! article, and queues its notifications in the same transaction; nobody hears of their own
 //! action.
 
+mod edit;
+
 use std::sync::Arc;
 
 mod approval;
 
+pub use edit::{CommentInput, Edited, FieldEdits, Upload};
+
+use crate::attachments::FileStoreError;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{
@@ -38,8 +43,58 @@ pub enum ServiceError {
     NotRequester(TicketNumber),
     #[error("ticket {0} has no solution waiting for an answer: it is {1}")]
     NoSolutionPending(TicketNumber, Status),
+    /// Tickets go to configured agents only: their address is where the ticket's customer
+    /// activity is then reported.
+    #[error(
+        "`{0}` is not a configured agent; a ticket is assigned to an agent listed under [[agent]], by name or address"
+    )]
+    UnknownAssignee(String),
+    /// Assigning a ticket to its assignee again would only notify them twice.
+    #[error("ticket {ticket} is already assigned to {agent}; nothing changed")]
+    AlreadyAssigned { ticket: TicketNumber, agent: String },
+    /// A file an agent attaches must fit the limit customers' files have.
+    #[error(
+        "{path} is {size}, over the {limit} limit per file (max_attachment_bytes); attach a smaller file or put it somewhere the customer can fetch it"
+    )]
+    AttachmentTooLarge {
+        path: String,
+        size: String,
+        limit: String,
+    },
+    /// A file to attach could not be read: nothing was written. The cause is part of the
+    /// message rather than a source, so that the CLI's one line says it once.
+    #[error("cannot read {path}: {cause}; check the path and its permissions")]
+    AttachmentUnreadable { path: String, cause: std::io::Error },
+    /// The attached files could not be stored under the data directory. Its message
+    /// names the cause already (hence no source).
+    #[error("{0}")]
+    Files(FileStoreError),
+    /// Each observer is added once; `tickets show` lists them.
+    #[error(
+        "{email} is already an observer of ticket {ticket}; `ticketgate tickets show {ticket}` lists them"
+    )]
+    AlreadyObserver { ticket: TicketNumber, email: String },
+    /// The requester hears of everything already; as an observer they would not be told more.
+    #[error("{email} is the requester of ticket {ticket}, who is told of it already")]
+    RequesterAsObserver { ticket: TicketNumber, email: String },
+    /// Only an observer can be removed.
+    #[error(
+        "{email} is not an observer of ticket {ticket}; `ticketgate tickets show {ticket}` lists them"
+    )]
+    NotObserver { ticket: TicketNumber, email: String },
+    /// `tickets set` without a value to set.
+    #[error(
+        "nothing to set: give at least one of --type, --category, --impact, --urgency, --private"
+    )]
+    NothingToSet,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<FileStoreError> for ServiceError {
+    fn from(e: FileStoreError) -> Self {
+        ServiceError::Files(e)
+    }
 }
 
 /// Who carries out an operation.
@@ -118,12 +173,7 @@ impl TicketService {
                     .unwrap_or_else(|| s.sender_address()),
             });
         };
-        s.agents
-            .iter()
-            .find(|a| {
-                a.name.eq_ignore_ascii_case(who)
-                    || EmailAddress::parse(who).is_ok_and(|e| e.same_mailbox(&a.email))
-            })
+        self.configured_agent(who)
             .map(|a| Acting::Agent {
                 name: a.name.clone(),
                 email: a.email.clone(),
@@ -131,8 +181,16 @@ impl TicketService {
             .ok_or_else(|| ServiceError::UnknownAgent(who.to_string()))
     }
 
-    /// An agent's comment; an internal one is seen by agents only and tells nobody.
-    #[tracing::instrument(name = "ticket", skip_all, fields(number = %number))]
+    /// The `[[agent]]` named `who` (name or address, any case).
+    fn configured_agent(&self, who: &str) -> Option<&crate::config::Agent> {
+        self.settings.agents.iter().find(|a| {
+            a.name.eq_ignore_ascii_case(who)
+                || EmailAddress::parse(who).is_ok_and(|e| e.same_mailbox(&a.email))
+        })
+    }
+
+    /// An agent's comment; an internal one is seen by agents only and tells nobody. With
+    /// files: [`TicketService::comment_with`].
     pub async fn comment(
         &self,
         number: &TicketNumber,
@@ -140,34 +198,12 @@ impl TicketService {
         body: &str,
         internal: bool,
     ) -> Result<Done, ServiceError> {
-        let ticket = self.ticket(number).await?;
-        if !ticket.status.is_open() {
-            return Err(ServiceError::Closed(ticket.number));
-        }
-        let visibility = if internal {
-            Visibility::Internal
-        } else {
-            Visibility::Public
+        let input = CommentInput {
+            body: body.to_string(),
+            internal,
+            attachments: Vec::new(),
         };
-        let direction = match acting {
-            Acting::Customer(_) => Direction::Inbound,
-            _ => Direction::Outbound,
-        };
-        let article = self.article(&ticket, acting, direction, visibility, body);
-        let event = match acting {
-            Acting::Customer(_) => Event::CustomerComment,
-            _ => Event::AgentComment,
-        };
-        let notifications = if internal {
-            Vec::new()
-        } else {
-            self.audience_notifications(&ticket, event, acting, &EventContext::default())
-        };
-        let new_status = matches!(acting, Acting::Customer(_))
-            .then(|| ticket.status.after_customer_comment())
-            .filter(|s| *s != ticket.status);
-        self.commit(&ticket, new_status, Some(article), notifications)
-            .await
+        self.comment_with(number, acting, input).await
     }
 
     /// Moves a ticket to `to`, telling people as the status machine names the move.
@@ -373,16 +409,28 @@ impl TicketService {
         article: Option<NewArticle>,
         notifications: Vec<crate::domain::Notification>,
     ) -> Result<Done, ServiceError> {
-        let count = notifications.len();
         let action = TicketAction {
-            ticket_id: ticket.id,
-            expected_status: ticket.status,
             new_status,
             article,
-            add_observers: Vec::new(),
             notifications,
-            at: self.clock.now(),
+            ..self.action(ticket)
         };
+        self.commit_action(ticket, action).await
+    }
+
+    /// An action on `ticket` as read now, changing nothing yet.
+    fn action(&self, ticket: &TicketRecord) -> TicketAction {
+        TicketAction::new(ticket.id, ticket.status, self.clock.now())
+    }
+
+    /// Commits `action`, or reports that `ticket` changed since it was read.
+    async fn commit_action(
+        &self,
+        ticket: &TicketRecord,
+        action: TicketAction,
+    ) -> Result<Done, ServiceError> {
+        let count = action.notifications.len();
+        let new_status = action.new_status;
         match self.store.commit_action(&action).await? {
             ActionCommitted::Stale => Err(ServiceError::Changed(ticket.number.clone())),
             ActionCommitted::Done { .. } => {

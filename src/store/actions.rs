@@ -1,13 +1,13 @@
-//! Writing an operation on an existing ticket (a status move, an agent's comment), with its
-//! article and notifications, in one transaction that only applies if the ticket is still
-//! in the status the operation was decided on.
+//! Writing an operation on an existing ticket (a status move, an agent's comment, an
+//! assignment, observers, hand-set fields), with its article and notifications, in one
+//! transaction that only applies if the ticket is still as the operation read it.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 use super::inbound::{NewArticle, insert_article, insert_observer};
 use super::{Doing, Store, StoreError, to_millis};
-use crate::domain::{EmailAddress, Notification, Status};
+use crate::domain::{EmailAddress, Impact, Notification, Priority, Status, TicketType, Urgency};
 
 /// One operation on a ticket.
 #[derive(Debug, Clone)]
@@ -18,10 +18,72 @@ pub struct TicketAction {
     pub expected_status: Status,
     /// The status to move to, if any.
     pub new_status: Option<Status>,
+    /// A new assignee (the stored address), with the one the operation was decided on: if
+    /// another writer assigned the ticket meanwhile, nothing is written.
+    pub assignee: Option<Change<Option<String>>>,
+    /// New values of the fields agents set by hand, with the ones the operation was decided
+    /// on: if any of them changed meanwhile, nothing is written (the priority derived from
+    /// them would be wrong).
+    pub fields: Option<Change<TicketFields>>,
     pub article: Option<NewArticle>,
+    /// People to add as observers; each must be new to the ticket, else nothing is written
+    /// (someone added them meanwhile).
     pub add_observers: Vec<EmailAddress>,
+    /// Observers to remove; each must still be one, else nothing is written.
+    pub remove_observers: Vec<EmailAddress>,
     pub notifications: Vec<Notification>,
     pub at: DateTime<Utc>,
+}
+
+impl TicketAction {
+    /// An action on the ticket `ticket_id`, read in `expected_status`, that changes nothing
+    /// yet: the caller fills in what it does.
+    pub fn new(ticket_id: i64, expected_status: Status, at: DateTime<Utc>) -> Self {
+        Self {
+            ticket_id,
+            expected_status,
+            new_status: None,
+            assignee: None,
+            fields: None,
+            article: None,
+            add_observers: Vec::new(),
+            remove_observers: Vec::new(),
+            notifications: Vec::new(),
+            at,
+        }
+    }
+}
+
+/// A value as the operation read it, and what it becomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change<T> {
+    /// The value the operation was decided on: the write applies only if it still is.
+    pub from: T,
+    /// The value to write.
+    pub to: T,
+}
+
+/// The fields of a ticket that agents set by hand (`tickets set`). The priority is not one
+/// of them: it always follows from impact and urgency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketFields {
+    /// What the customer asks for.
+    pub ticket_type: TicketType,
+    /// A free category name, for routing and reporting.
+    pub category: Option<String>,
+    /// How badly the service is affected.
+    pub impact: Impact,
+    /// How soon an answer is needed.
+    pub urgency: Urgency,
+    /// Closed to the requester's organisation: their colleagues may not write on it.
+    pub private: bool,
+}
+
+impl TicketFields {
+    /// The priority these fields give.
+    pub fn priority(&self) -> Priority {
+        Priority::derive(self.impact, self.urgency)
+    }
 }
 
 /// What committing an action did.
@@ -29,7 +91,7 @@ pub struct TicketAction {
 pub enum ActionCommitted {
     /// Written; the id of its article, if it had one.
     Done { article_id: Option<i64> },
-    /// The ticket was no longer in the expected status: nothing written.
+    /// The ticket was no longer as the action read it: nothing written.
     Stale,
 }
 
@@ -71,7 +133,8 @@ pub(super) async fn update_status(
 }
 
 impl Store {
-    /// Commits `action`, or nothing when the ticket moved since it was read.
+    /// Commits `action`, or nothing when the ticket changed since it was read (its status,
+    /// or what the action changes).
     pub async fn commit_action(
         &self,
         action: &TicketAction,
@@ -86,7 +149,8 @@ impl Store {
             at,
         )
         .await?;
-        if updated.is_none() {
+        let still_as_read = updated.is_some() && apply_changes(&mut tx, action, at).await?;
+        if !still_as_read {
             tx.rollback().await.doing("rolling back a stale action")?;
             return Ok(ActionCommitted::Stale);
         }
@@ -94,9 +158,6 @@ impl Store {
             Some(article) => Some(insert_article(&mut tx, action.ticket_id, article, at).await?),
             None => None,
         };
-        for observer in &action.add_observers {
-            insert_observer(&mut tx, action.ticket_id, observer, at).await?;
-        }
         super::outbox::queue_notifications(
             &mut tx,
             action.ticket_id,
@@ -108,4 +169,71 @@ impl Store {
         tx.commit().await.doing("committing a ticket action")?;
         Ok(ActionCommitted::Done { article_id })
     }
+}
+
+/// Writes the assignee, fields and observers of `action`; `false` when one of them was no
+/// longer as the action read it (the caller rolls back).
+async fn apply_changes(
+    tx: &mut Transaction<'static, Any>,
+    action: &TicketAction,
+    at: i64,
+) -> Result<bool, StoreError> {
+    if let Some(change) = &action.assignee {
+        let updated = sqlx::query(
+            "UPDATE tickets SET assignee = $1 \
+             WHERE id = $2 AND COALESCE(assignee, '') = COALESCE($3, '')",
+        )
+        .bind(change.to.clone())
+        .bind(action.ticket_id)
+        .bind(change.from.clone())
+        .execute(&mut **tx)
+        .await
+        .doing("assigning a ticket")?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+    }
+    if let Some(Change { from, to }) = &action.fields {
+        let updated = sqlx::query(
+            "UPDATE tickets SET ticket_type = $1, category = $2, impact = $3, urgency = $4, \
+             priority = $5, private = $6 \
+             WHERE id = $7 AND ticket_type = $8 AND COALESCE(category, '') = COALESCE($9, '') \
+             AND impact = $10 AND urgency = $11 AND private = $12",
+        )
+        .bind(to.ticket_type.as_str())
+        .bind(to.category.clone())
+        .bind(to.impact.as_str())
+        .bind(to.urgency.as_str())
+        .bind(to.priority().as_str())
+        .bind(i64::from(to.private))
+        .bind(action.ticket_id)
+        .bind(from.ticket_type.as_str())
+        .bind(from.category.clone())
+        .bind(from.impact.as_str())
+        .bind(from.urgency.as_str())
+        .bind(i64::from(from.private))
+        .execute(&mut **tx)
+        .await
+        .doing("changing a ticket's fields")?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+    }
+    for observer in &action.add_observers {
+        if !insert_observer(tx, action.ticket_id, observer, at).await? {
+            return Ok(false);
+        }
+    }
+    for observer in &action.remove_observers {
+        let removed = sqlx::query("DELETE FROM observers WHERE ticket_id = $1 AND email = $2")
+            .bind(action.ticket_id)
+            .bind(observer.key())
+            .execute(&mut **tx)
+            .await
+            .doing("removing an observer")?;
+        if removed.rows_affected() == 0 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

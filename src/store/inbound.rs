@@ -312,13 +312,15 @@ async fn insert_ticket(
     Ok((id, number))
 }
 
+/// Adds `email` to the ticket's observers; whether it was new to them (an address already
+/// there is left as it is).
 pub(super) async fn insert_observer(
     tx: &mut Transaction<'static, Any>,
     ticket_id: i64,
     email: &EmailAddress,
     at: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(
         "INSERT INTO observers (ticket_id, email, added_at) VALUES ($1, $2, $3) \
          ON CONFLICT (ticket_id, email) DO NOTHING",
     )
@@ -328,7 +330,7 @@ pub(super) async fn insert_observer(
     .execute(&mut **tx)
     .await
     .doing("adding an observer")?;
-    Ok(())
+    Ok(inserted.rows_affected() > 0)
 }
 
 /// Marks the ticket updated (and moves its status), returning its number.

@@ -22,7 +22,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use actions::{ActionCommitted, TicketAction};
+pub use actions::{ActionCommitted, Change, TicketAction, TicketFields};
 pub use contacts::Contact;
 pub use inbound::{
     Committed, InboundCommit, InboundWrite, MessageRecord, NewArticle, NewAttachment, NewTicket,

@@ -62,6 +62,17 @@ impl TicketRecord {
             .or_else(|| fallback.cloned())
     }
 
+    /// The fields agents set by hand, as they are now: what `tickets set` compares with.
+    pub fn fields(&self) -> super::TicketFields {
+        super::TicketFields {
+            ticket_type: self.ticket_type,
+            category: self.category.clone(),
+            impact: self.impact,
+            urgency: self.urgency,
+            private: self.private,
+        }
+    }
+
     /// The people its notifications go to, customer activity being reported to `agents`.
     pub fn audience<'a>(&'a self, agents: Option<&'a EmailAddress>) -> Audience<'a> {
         Audience {
