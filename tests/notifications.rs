@@ -95,6 +95,15 @@ impl Harness {
         stdout(&out)
     }
 
+    /// Runs the binary like [`Harness::cli`] and returns its standard error; it must fail.
+    pub(crate) fn cli_fails(&self, args: &[&str]) -> String {
+        let mut cmd = Cli::new().command(args);
+        cmd.current_dir(self.env.dir.path());
+        let out = Cli::new().run_with(cmd, None);
+        assert!(!out.status.success(), "{args:?} should fail");
+        stderr(&out)
+    }
+
     pub(crate) async fn status(&self, n: &TicketNumber) -> Status {
         self.env.details(n).await.ticket.status
     }
