@@ -241,3 +241,63 @@ fn run_writes_acknowledgements_with_the_tag_threading_headers_and_a_signed_link(
     let out = cli.run(&["ingest"], Some(reply.as_bytes()));
     assert_eq!(stdout(&out), format!("stdin: commented {number}\n"));
 }
+
+#[test]
+fn run_catches_up_on_jobs_that_fell_due_while_it_was_stopped() {
+    let cli = Cli::new();
+    let path = cli.dir.path().join("mail.eml");
+    std::fs::write(&path, fixture("new_ticket.eml", None)).unwrap();
+    assert!(
+        cli.run(&["ingest", path.to_str().unwrap()], None)
+            .status
+            .success()
+    );
+    let list: serde_json::Value =
+        serde_json::from_slice(&cli.run(&["tickets", "list", "--json"], None).stdout).unwrap();
+    let number = list[0]["number"].as_str().unwrap().to_string();
+    let resolved = cli.run(
+        &["tickets", "resolve", &number, "--solution", "Fixed."],
+        None,
+    );
+    assert!(resolved.status.success());
+    // The solution was proposed 8 days ago, while the daemon was stopped.
+    let db = cli.dir.path().join("data/ticketgate.db");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        let eight_days = chrono::Duration::days(8).num_milliseconds();
+        for statement in [
+            "UPDATE tickets SET created_at = created_at - $1, resolved_at = resolved_at - $1, \
+             status_since = status_since - $1",
+            "UPDATE articles SET created_at = created_at - $1",
+        ] {
+            sqlx::query(statement)
+                .bind(eight_days)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    });
+
+    let child = start(&cli, &[]);
+    let status = || {
+        let out = cli.run(&["tickets", "list", "--json"], None);
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        list[0]["status"].as_str().unwrap_or_default().to_string()
+    };
+    wait_for(
+        "the overdue ticket to be auto-closed at start",
+        Duration::from_secs(20),
+        || status() == "closed",
+    );
+    let output = stop(&cli, child);
+    assert!(
+        output.log.contains("auto-closed") && output.log.contains("job scheduled"),
+        "{}",
+        output.log
+    );
+    let jobs = stdout(&cli.run(&["jobs", "list"], None));
+    assert!(jobs.contains("(start, as of"), "{jobs}");
+}
