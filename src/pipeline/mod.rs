@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod classify;
 pub mod language;
 pub mod parse;
+pub mod reply_text;
 pub mod route;
 pub mod thread;
 
