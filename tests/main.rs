@@ -10,4 +10,5 @@ mod dovecot;
 mod imap;
 mod notifications;
 mod pipeline_rules;
+mod reply_text;
 mod smtp;
