@@ -11,5 +11,6 @@ mod imap;
 mod lifecycle;
 mod notifications;
 mod pipeline_rules;
+mod reply_text;
 mod smtp;
 mod ticket_edits;

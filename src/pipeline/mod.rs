@@ -9,6 +9,7 @@ pub mod classify;
 pub mod effect;
 pub mod language;
 pub mod parse;
+pub mod reply_text;
 pub mod route;
 pub mod thread;
 
