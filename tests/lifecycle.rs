@@ -67,12 +67,29 @@ async fn a_ticket_goes_from_opened_to_approved_by_mail() {
     );
     assert_eq!(h.mail(&answer).await, Outcome::Commented(n.clone()));
     assert_eq!(h.status(&n).await, Status::InProgress);
+    let comment = h.env.details(&n).await.articles.pop().unwrap();
+    assert_eq!(comment.body_text, "Version 5.2.");
+    assert!(
+        comment
+            .body_original
+            .as_deref()
+            .is_some_and(|o| o.contains("> Which client version?")),
+        "the full mail stays on the article: {comment:?}"
+    );
+    let mails = h.deliver().await;
     assert_eq!(
-        pairs(&h.deliver().await),
+        pairs(&mails),
         expect(&[
             ("agents@ours.test", "customer_comment"),
             ("bob@acme.example", "customer_comment"),
         ])
+    );
+    assert!(
+        mails
+            .iter()
+            .all(|m| m.text.contains("Version 5.2.") && !m.text.contains("> Which client")),
+        "{}",
+        mails[0].text
     );
 
     // The agent resolves by mail with a command line: the text after it is the solution.

@@ -93,6 +93,7 @@ impl Pipeline {
                 sender,
                 authorization,
                 effect,
+                reply,
             } => {
                 let is_agent = matches!(authorization, Authorization::Agent(_));
                 let direction = if is_agent {
@@ -101,6 +102,10 @@ impl Pipeline {
                     Direction::Inbound
                 };
                 let mut article = self.article(mail, raw, at, Some(&sender), direction)?;
+                if reply.removed {
+                    article.body_original =
+                        Some(std::mem::replace(&mut article.body_text, reply.text));
+                }
                 let plan = CommentPlan::of(&effect, ticket.status, is_agent);
                 article.visibility = plan.visibility;
                 if let Some(body) = plan.body {

@@ -127,6 +127,8 @@ enum Decision {
         sender: Mailbox,
         authorization: Authorization,
         effect: CommentEffect,
+        /// The mail's new text, without the quoted history and signature.
+        reply: reply_text::StrippedReply,
     },
     Open {
         requester: Mailbox,
@@ -447,13 +449,25 @@ impl Pipeline {
             );
             trace.note("authorize", format!("{}: {authorization}", sender.address));
             if authorization.allowed() {
-                if let Some(effect) = self.comment_effect(&ticket, &authorization, mail) {
+                let reply = reply_text::strip_reply(&mail.text);
+                if let Some(effect) = self.comment_effect(&ticket, &authorization, &reply.text) {
+                    if reply.removed {
+                        trace.note(
+                            "reply",
+                            format!(
+                                "{} of {} characters kept: the rest is quoted history or signature",
+                                reply.text.chars().count(),
+                                mail.text.chars().count()
+                            ),
+                        );
+                    }
                     trace.note("effect", effect.describe(&ticket));
                     return Ok(Decision::Comment {
                         ticket,
                         sender,
                         authorization,
                         effect,
+                        reply,
                     });
                 }
                 trace.note(
@@ -510,11 +524,11 @@ impl Pipeline {
         &self,
         ticket: &TicketRecord,
         authorization: &Authorization,
-        mail: &InboundMail<'_>,
+        reply: &str,
     ) -> Option<CommentEffect> {
         let settings = &self.settings;
         if let Authorization::Agent(_) = authorization {
-            return Some(match effect::agent_command(&mail.text) {
+            return Some(match effect::agent_command(reply) {
                 effect::CommandLine::Known(command, rest) => match command.apply(ticket.status) {
                     Ok(_) => CommentEffect::Command(command, rest),
                     Err(e) => CommentEffect::InternalNote(format!("{command} was not applied: {e}.")),
@@ -538,7 +552,7 @@ impl Pipeline {
         match ticket.status {
             Status::Resolved => {
                 let answer = effect::SolutionAnswer::read(
-                    &mail.text,
+                    reply,
                     &settings.approval_words,
                     &settings.refusal_words,
                 );

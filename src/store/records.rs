@@ -106,6 +106,8 @@ pub struct ArticleRecord {
     pub subject: String,
     pub body_text: String,
     pub body_html: Option<String>,
+    /// The mail's whole text when `body_text` keeps only the new reply.
+    pub body_original: Option<String>,
     pub message_id: Option<String>,
     pub raw_ref: Option<String>,
     pub note: Option<String>,
@@ -198,6 +200,7 @@ impl ArticleRecord {
             subject: get(row, "subject")?,
             body_text: get(row, "body_text")?,
             body_html: get(row, "body_html")?,
+            body_original: get(row, "body_original")?,
             message_id: get(row, "message_id")?,
             raw_ref: get(row, "raw_ref")?,
             note: get(row, "note")?,
