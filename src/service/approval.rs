@@ -3,7 +3,7 @@
 //! machine): approving closes the ticket, refusing reopens it with the reason.
 
 use super::{Acting, Done, ServiceError, TicketService};
-use crate::domain::{Direction, Event, EventContext, Status, TicketNumber, Visibility};
+use crate::domain::{Direction, Event, Status, TicketNumber, Visibility};
 
 impl TicketService {
     /// The requester approves the solution of resolved ticket `number`: it closes.
@@ -40,18 +40,8 @@ impl TicketService {
             reason,
         );
         article.note = Some("The requester refused the solution: reopened.".into());
-        let context = EventContext {
-            previous_status: Some(ticket.status),
-            ..EventContext::default()
-        };
-        let notifications = self.audience_notifications(&ticket, event, acting, &context);
-        self.commit(
-            &ticket,
-            Some(Status::InProgress),
-            Some(article),
-            notifications,
-        )
-        .await
+        self.moved_with(&ticket, Status::InProgress, event, acting, article)
+            .await
     }
 
     /// The ticket, if it waits for an answer that `acting` may give: only its requester

@@ -246,18 +246,8 @@ impl TicketService {
             Visibility::Public,
             solution,
         );
-        let context = EventContext {
-            previous_status: Some(ticket.status),
-            ..EventContext::default()
-        };
-        let notifications = self.audience_notifications(&ticket, event, acting, &context);
-        self.commit(
-            &ticket,
-            Some(Status::Resolved),
-            Some(article),
-            notifications,
-        )
-        .await
+        self.moved_with(&ticket, Status::Resolved, event, acting, article)
+            .await
     }
 
     /// Closes a ticket.
@@ -349,6 +339,19 @@ impl TicketService {
             Visibility::Internal,
             &note,
         );
+        self.moved_with(ticket, to, event, acting, article).await
+    }
+
+    /// Moves `ticket` to `to` with `article`, telling its audience of `event` and of the
+    /// status it left.
+    async fn moved_with(
+        &self,
+        ticket: &TicketRecord,
+        to: Status,
+        event: Event,
+        acting: &Acting,
+        article: NewArticle,
+    ) -> Result<Done, ServiceError> {
         let context = EventContext {
             previous_status: Some(ticket.status),
             ..EventContext::default()
@@ -386,20 +389,14 @@ impl TicketService {
         body: &str,
     ) -> NewArticle {
         let (author, author_name) = acting.author(&self.settings);
-        NewArticle {
+        NewArticle::written(
             author,
             author_name,
             direction,
             visibility,
-            subject: ticket.title.clone(),
-            body_text: body.to_string(),
-            body_html: None,
-            body_original: None,
-            message_id: None,
-            raw_ref: None,
-            note: None,
-            attachments: Vec::new(),
-        }
+            &ticket.title,
+            body,
+        )
     }
 
     async fn commit(

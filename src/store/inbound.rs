@@ -61,6 +61,34 @@ pub struct NewArticle {
     pub attachments: Vec<NewAttachment>,
 }
 
+impl NewArticle {
+    /// An article written here (by an agent at the CLI, or by ticketgate itself) rather
+    /// than received: text only, no files, no mail behind it.
+    pub fn written(
+        author: EmailAddress,
+        author_name: Option<String>,
+        direction: Direction,
+        visibility: Visibility,
+        subject: &str,
+        body: &str,
+    ) -> NewArticle {
+        NewArticle {
+            author,
+            author_name,
+            direction,
+            visibility,
+            subject: subject.to_string(),
+            body_text: body.to_string(),
+            body_html: None,
+            body_original: None,
+            message_id: None,
+            raw_ref: None,
+            note: None,
+            attachments: Vec::new(),
+        }
+    }
+}
+
 /// The identity of an inbound message, by which a second delivery is recognised.
 #[derive(Debug, Clone)]
 pub struct MessageRecord {
