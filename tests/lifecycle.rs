@@ -234,16 +234,26 @@ async fn agent_mail_commands_act_and_mistakes_stay_internal() {
     h.mail(&internal).await;
     let typo = on_ticket(camille, &n, "c-2", "#resolv\nFixed by the upgrade.");
     h.mail(&typo).await;
+    let empty = on_ticket(camille, &n, "c-2b", "#resolve\n");
+    h.mail(&empty).await;
     assert!(
         h.deliver().await.is_empty(),
         "neither an internal note nor a mistyped command reaches anyone"
     );
     let d = h.env.details(&n).await;
     assert_eq!(d.ticket.status, Status::New);
-    let notes: Vec<_> = d.articles.iter().rev().take(2).collect();
+    let notes: Vec<_> = d.articles.iter().rev().take(3).collect();
     assert!(notes.iter().all(|a| a.visibility == Visibility::Internal));
     assert!(
         notes[0]
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("#resolve needs the solution")),
+        "{:?}",
+        notes[0]
+    );
+    assert!(
+        notes[1]
             .note
             .as_deref()
             .is_some_and(|n| n.contains("#resolv is not a command")),

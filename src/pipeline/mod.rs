@@ -529,6 +529,13 @@ impl Pipeline {
         let settings = &self.settings;
         if let Authorization::Agent(_) = authorization {
             return Some(match effect::agent_command(reply) {
+                effect::CommandLine::Known(effect::AgentCommand::Resolve, rest)
+                    if rest.is_empty() =>
+                {
+                    CommentEffect::InternalNote(
+                        "#resolve needs the solution on the lines below it; nothing was sent or changed.".into(),
+                    )
+                }
                 effect::CommandLine::Known(command, rest) => match command.apply(ticket.status) {
                     Ok(_) => CommentEffect::Command(command, rest),
                     Err(e) => CommentEffect::InternalNote(format!("{command} was not applied: {e}.")),
