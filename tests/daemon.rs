@@ -292,6 +292,11 @@ fn run_catches_up_on_jobs_that_fell_due_while_it_was_stopped() {
         Duration::from_secs(20),
         || status() == "closed",
     );
+    // The catch-up runs first, then the jobs are put on their schedules.
+    let log = cli.dir.path().join("daemon.log");
+    wait_for("the jobs to be scheduled", Duration::from_secs(10), || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.matches("job scheduled").count() == 4)
+    });
     let output = stop(&cli, child);
     assert!(
         output.log.contains("auto-closed") && output.log.contains("job scheduled"),
