@@ -171,6 +171,19 @@ impl Status {
         }
     }
 
+    /// Taking a resolved or closed ticket up again (back to in_progress). Unlike a plain
+    /// move to in_progress, it refuses tickets that are still being worked on.
+    pub fn reopen(self) -> Result<crate::domain::Event, InvalidMove> {
+        if !matches!(self, Status::Resolved | Status::Closed) {
+            return Err(InvalidMove {
+                from: self,
+                to: Status::InProgress,
+                hint: "only resolved or closed tickets are reopened; change its status instead",
+            });
+        }
+        self.move_to(Status::InProgress)
+    }
+
     /// The status a ticket takes when its customer writes to it: a customer who answers a
     /// question puts the ticket back in the agents' hands.
     pub fn after_customer_comment(self) -> Status {

@@ -268,71 +268,48 @@ impl Jobs {
         let close_after = Duration::days(i64::from(s.auto_close_days));
         let remind_after = close_after - Duration::days(i64::from(s.jobs.resolution_reminder_days));
         // Tickets already due for closing are the auto-close's, not the reminder's.
-        let due = self
-            .store
-            .due_for_reminder(
-                "resolution",
-                Status::Resolved,
-                as_of - remind_after,
-                Some(as_of - close_after),
-                BATCH,
-            )
-            .await?;
         self.remind(
-            due,
             Event::ResolutionReminder,
-            "resolution",
-            Status::Resolved,
             as_of,
+            as_of - remind_after,
+            Some(as_of - close_after),
         )
         .await
     }
 
     async fn waiting_reminders(&self, as_of: DateTime<Utc>) -> Result<Vec<String>, JobError> {
         let after = Duration::days(i64::from(self.settings.jobs.waiting_reminder_days));
-        let due = self
-            .store
-            .due_for_reminder(
-                "waiting",
-                Status::WaitingCustomer,
-                as_of - after,
-                None,
-                BATCH,
-            )
-            .await?;
-        self.remind(
-            due,
-            Event::WaitingReminder,
-            "waiting",
-            Status::WaitingCustomer,
-            as_of,
-        )
-        .await
+        self.remind(Event::WaitingReminder, as_of, as_of - after, None)
+            .await
     }
 
+    /// Sends `event` (a reminder) to the requester of each ticket that entered the status
+    /// it is about between `since_not_before` and `since_before`, once per wait.
     async fn remind(
         &self,
-        due: Vec<crate::store::DueReminder>,
         event: Event,
-        kind: &'static str,
-        status: Status,
         as_of: DateTime<Utc>,
+        since_before: DateTime<Utc>,
+        since_not_before: Option<DateTime<Utc>>,
     ) -> Result<Vec<String>, JobError> {
+        let (kind, status, awaited) = match event {
+            Event::ResolutionReminder => (
+                "resolution",
+                Status::Resolved,
+                "the solution waits for an answer",
+            ),
+            _ => ("waiting", Status::WaitingCustomer, "an answer is awaited"),
+        };
+        let due = self
+            .store
+            .due_for_reminder(kind, status, since_before, since_not_before, BATCH)
+            .await?;
         let mut lines = Vec::new();
         for d in due {
             let Some(ticket) = self.store.ticket_by_number(&d.number).await? else {
                 continue;
             };
-            let note = match event {
-                Event::ResolutionReminder => format!(
-                    "Reminder sent to {}: the solution waits for an answer.",
-                    ticket.requester
-                ),
-                _ => format!(
-                    "Reminder sent to {}: an answer is awaited.",
-                    ticket.requester
-                ),
-            };
+            let note = format!("Reminder sent to {}: {awaited}.", ticket.requester);
             let reminder = ReminderCommit {
                 ticket_id: d.ticket_id,
                 kind,

@@ -57,20 +57,16 @@ impl AgentCommand {
         }
     }
 
-    /// The move and its event on a ticket in `from`, as the status machine allows it; a
-    /// reopen is only for resolved or closed tickets.
+    /// The move and its event on a ticket in `from`, as the status machine allows it.
     pub fn apply(self, from: Status) -> Result<Option<(Status, Event)>, InvalidMove> {
         let Some(to) = self.target() else {
             return Ok(None);
         };
-        if self == AgentCommand::Reopen && !matches!(from, Status::Resolved | Status::Closed) {
-            return Err(InvalidMove {
-                from,
-                to,
-                hint: "only resolved or closed tickets are reopened",
-            });
-        }
-        from.move_to(to).map(|event| Some((to, event)))
+        let event = match self {
+            AgentCommand::Reopen => from.reopen()?,
+            _ => from.move_to(to)?,
+        };
+        Ok(Some((to, event)))
     }
 }
 

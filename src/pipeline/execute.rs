@@ -106,12 +106,12 @@ impl Pipeline {
                     article.body_original =
                         Some(std::mem::replace(&mut article.body_text, reply.text));
                 }
-                let plan = CommentPlan::of(&effect, ticket.status, is_agent);
+                let plan = CommentPlan::of(effect, ticket.status, is_agent);
                 article.visibility = plan.visibility;
                 if let Some(body) = plan.body {
                     article
                         .body_original
-                        .get_or_insert(article.body_text.clone());
+                        .get_or_insert_with(|| article.body_text.clone());
                     article.body_text = body;
                 }
                 if let Some(note) = plan.note {
@@ -397,7 +397,7 @@ struct CommentPlan {
 }
 
 impl CommentPlan {
-    fn of(effect: &CommentEffect, status: Status, is_agent: bool) -> CommentPlan {
+    fn of(effect: CommentEffect, status: Status, is_agent: bool) -> CommentPlan {
         let plain = |new_status: Option<Status>, event: Event, note: Option<&str>| CommentPlan {
             new_status,
             event: Some(event),
@@ -430,28 +430,25 @@ impl CommentPlan {
                 Event::TicketReopened,
                 Some("Reopened by the customer's mail within the reopen window."),
             ),
-            CommentEffect::Command(command, rest) => match command.apply(status) {
-                Ok(Some((to, event))) => CommentPlan {
-                    new_status: Some(to),
-                    event: Some(event),
-                    visibility: Visibility::Public,
-                    body: Some(rest.clone()),
-                    note: Some(format!("Agent command {command}.")),
+            // A command that moves the ticket tells people; `#internal` moves nothing and
+            // stays among agents.
+            CommentEffect::Command(command, rest, moved) => CommentPlan {
+                new_status: moved.map(|(to, _)| to),
+                event: moved.map(|(_, event)| event),
+                visibility: if moved.is_some() {
+                    Visibility::Public
+                } else {
+                    Visibility::Internal
                 },
-                _ => CommentPlan {
-                    new_status: None,
-                    event: None,
-                    visibility: Visibility::Internal,
-                    body: Some(rest.clone()),
-                    note: Some(format!("Agent command {command}.")),
-                },
+                body: Some(rest),
+                note: Some(format!("Agent command {command}.")),
             },
             CommentEffect::InternalNote(why) => CommentPlan {
                 new_status: None,
                 event: None,
                 visibility: Visibility::Internal,
                 body: None,
-                note: Some(why.clone()),
+                note: Some(why),
             },
         }
     }

@@ -23,7 +23,9 @@ use serde::Serialize;
 use crate::attachments::FileStore;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::domain::{InboundMail, MailRefusal, Mailbox, RefusalReason, Status, TicketNumber};
+use crate::domain::{
+    Event, InboundMail, MailRefusal, Mailbox, RefusalReason, Status, TicketNumber,
+};
 use crate::notify::links::{LinkKeyError, LinkSigner};
 use crate::store::{Store, StoreError, TicketRecord};
 use authorize::Authorization;
@@ -151,8 +153,9 @@ enum CommentEffect {
     Refuse,
     /// A customer wrote to a ticket closed within the reopen window: it reopens.
     Reopen,
-    /// An agent's command, with the text after the command line.
-    Command(effect::AgentCommand, String),
+    /// An agent's command, with the text after the command line and the move it makes
+    /// (none for `#internal`), checked against the status machine.
+    Command(effect::AgentCommand, String, Option<(Status, Event)>),
     /// An agent's mail that cannot act as written (unknown command, a move the status
     /// machine refuses, a closed ticket): kept as an internal note saying why.
     InternalNote(String),
@@ -537,7 +540,7 @@ impl Pipeline {
                     )
                 }
                 effect::CommandLine::Known(command, rest) => match command.apply(ticket.status) {
-                    Ok(_) => CommentEffect::Command(command, rest),
+                    Ok(moved) => CommentEffect::Command(command, rest, moved),
                     Err(e) => CommentEffect::InternalNote(format!("{command} was not applied: {e}.")),
                 },
                 effect::CommandLine::Unknown(word) => CommentEffect::InternalNote(format!(
@@ -603,7 +606,7 @@ impl CommentEffect {
             CommentEffect::Reopen => {
                 "the ticket was closed within the reopen window: it reopens".into()
             }
-            CommentEffect::Command(c, _) => format!("agent command {c}"),
+            CommentEffect::Command(c, ..) => format!("agent command {c}"),
             CommentEffect::InternalNote(why) => format!("internal note: {why}"),
         }
     }

@@ -220,22 +220,22 @@ impl TicketService {
         acting: &Acting,
     ) -> Result<Edited, ServiceError> {
         let ticket = self.open_ticket(number).await?;
-        let email = email.key();
-        if ticket.requester.key() == email {
+        let key = email.key();
+        if ticket.requester.key() == key {
             return Err(ServiceError::RequesterAsObserver {
                 ticket: ticket.number,
-                email,
+                email: key,
             });
         }
-        if ticket.observers.iter().any(|o| o.key() == email) {
+        if ticket.observers.iter().any(|o| o.key() == key) {
             return Err(ServiceError::AlreadyObserver {
                 ticket: ticket.number,
-                email,
+                email: key,
             });
         }
-        let note = format!("Observer {email} added by {}.", acting.describe());
+        let note = format!("Observer {key} added by {}.", acting.describe());
         let action = TicketAction {
-            add_observers: vec![parse_key(&email)],
+            add_observers: vec![email.clone()],
             ..self.action(&ticket)
         };
         self.commit_note(&ticket, action, acting, note).await
@@ -252,16 +252,16 @@ impl TicketService {
         acting: &Acting,
     ) -> Result<Edited, ServiceError> {
         let ticket = self.open_ticket(number).await?;
-        let email = email.key();
-        if !ticket.observers.iter().any(|o| o.key() == email) {
+        let key = email.key();
+        if !ticket.observers.iter().any(|o| o.key() == key) {
             return Err(ServiceError::NotObserver {
                 ticket: ticket.number,
-                email,
+                email: key,
             });
         }
-        let note = format!("Observer {email} removed by {}.", acting.describe());
+        let note = format!("Observer {key} removed by {}.", acting.describe());
         let action = TicketAction {
-            remove_observers: vec![parse_key(&email)],
+            remove_observers: vec![email.clone()],
             ..self.action(&ticket)
         };
         self.commit_note(&ticket, action, acting, note).await
@@ -357,11 +357,6 @@ impl TicketService {
             })
             .collect()
     }
-}
-
-/// An address in the lower-cased form observers are stored in.
-fn parse_key(key: &str) -> EmailAddress {
-    EmailAddress::parse(key).expect("the key of a valid address is a valid address")
 }
 
 /// Each field that differs, as `name old → new`, the derived priority included.

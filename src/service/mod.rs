@@ -267,14 +267,7 @@ impl TicketService {
         acting: &Acting,
     ) -> Result<Done, ServiceError> {
         let ticket = self.ticket(number).await?;
-        if !matches!(ticket.status, Status::Resolved | Status::Closed) {
-            return Err(InvalidMove {
-                from: ticket.status,
-                to: Status::InProgress,
-                hint: "only resolved or closed tickets are reopened; change its status instead",
-            }
-            .into());
-        }
+        ticket.status.reopen()?;
         self.change_status(number, Status::InProgress, acting).await
     }
 
