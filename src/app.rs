@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
+use crate::cluster::Instance;
 use crate::config::{MailboxSettings, Settings};
 use crate::intake::Ingestor;
 use crate::intake::imap;
@@ -73,6 +74,7 @@ pub struct App {
     mailboxes: Vec<MailboxSettings>,
     outbox: OutboxWorker,
     jobs: Jobs,
+    instance: Instance,
     poll: Duration,
     retry_budget: u32,
 }
@@ -97,6 +99,7 @@ impl App {
         let poll = Duration::from_millis(settings.poll_interval_ms);
         let retry_budget = settings.retry_budget;
         let mailboxes = settings.mailboxes.clone();
+        let instance = Instance::new(&settings.cluster);
         let outbox = outbox_worker(&settings, store.clone(), clock.clone())?;
         let settings = Arc::new(settings);
         let jobs = Jobs::new(store.clone(), settings.clone(), clock.clone());
@@ -107,6 +110,7 @@ impl App {
             mailboxes,
             outbox,
             jobs,
+            instance,
             poll,
             retry_budget,
         })
@@ -117,11 +121,13 @@ impl App {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) {
         let store = self.ingestor.pipeline().store().clone();
         let mut tasks = tokio::task::JoinSet::new();
+        let shutdown_jobs = shutdown.clone();
         for mailbox in self.mailboxes {
             tasks.spawn(imap::watch(
                 mailbox,
                 self.ingestor.clone(),
                 self.retry_budget,
+                self.instance.clone(),
                 shutdown.clone(),
             ));
         }
@@ -129,7 +135,10 @@ impl App {
             self.outbox
                 .run(Duration::from_millis(250), shutdown.clone()),
         );
-        tasks.spawn(crate::jobs::scheduler::run(self.jobs, shutdown.clone()));
+        let instance = self.instance.name().to_string();
+        tasks.spawn(async move {
+            crate::jobs::scheduler::run(self.jobs, &instance, shutdown_jobs).await
+        });
         tasks.spawn(maildir::watch(
             self.maildir,
             self.ingestor,

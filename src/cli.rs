@@ -81,6 +81,9 @@ enum Command {
         #[command(subcommand)]
         command: JobsCommand,
     },
+    /// Which instance reads which mailbox (the leases instances share through the
+    /// database), and until when.
+    Leases,
     /// Apply the database migrations (also done at every start).
     Migrate,
     /// Validate the configuration and print the values in effect (secrets hidden).
@@ -331,6 +334,7 @@ pub async fn run(args: Args) -> ExitCode {
         Command::Contacts { command } => contacts(settings, command).await,
         Command::Templates { command } => templates(&settings, command),
         Command::Jobs { command } => jobs(settings, command).await,
+        Command::Leases => leases(settings).await,
         Command::Migrate => migrate(settings).await,
         Command::CheckConfig => check_config(&settings),
     };
@@ -938,6 +942,34 @@ fn templates(settings: &Settings, command: TemplatesCommand) -> anyhow::Result<E
                 mail.subject, mail.text, mail.html
             );
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn leases(settings: Settings) -> anyhow::Result<ExitCode> {
+    let store = open_store(&settings).await?;
+    let leases = store.leases().await?;
+    if leases.is_empty() {
+        println!("no leases: no instance has read a mailbox yet");
+    }
+    let now = chrono::Utc::now();
+    for lease in leases {
+        let state = if lease.expires_at > now {
+            format!(
+                "held, renewed until {} (in {} s)",
+                lease.expires_at.format("%Y-%m-%d %H:%M:%S"),
+                (lease.expires_at - now).num_seconds()
+            )
+        } else {
+            "free (released or expired): the next instance to ask takes it".into()
+        };
+        println!(
+            "{:<24} {:<40} since {}, token {}: {state}",
+            lease.name,
+            lease.holder,
+            lease.acquired_at.format("%Y-%m-%d %H:%M:%S"),
+            lease.token
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -28,6 +28,7 @@
 pub mod app;
 pub mod attachments;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod intake;

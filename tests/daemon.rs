@@ -304,5 +304,5 @@ fn run_catches_up_on_jobs_that_fell_due_while_it_was_stopped() {
         output.log
     );
     let jobs = stdout(&cli.run(&["jobs", "list"], None));
-    assert!(jobs.contains("(start, as of"), "{jobs}");
+    assert!(jobs.contains("(start on "), "{jobs}");
 }

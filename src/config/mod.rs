@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod cluster;
 mod lifecycle;
 mod limits;
 mod mailbox;
 
+pub use cluster::ClusterSettings;
 pub use lifecycle::{JobsSettings, check_cron};
 pub use limits::{LoopLimits, RateLimit};
 pub use mailbox::{
@@ -119,6 +121,7 @@ struct RawConfig {
     notifications: RawNotifications,
     smtp: RawSmtp,
     jobs: lifecycle::RawJobs,
+    cluster: cluster::RawCluster,
     routing: Vec<RoutingRuleSpec>,
     agent: Vec<RawAgent>,
     mailbox: Vec<mailbox::RawMailbox>,
@@ -142,6 +145,7 @@ impl Default for RawConfig {
             notifications: RawNotifications::default(),
             smtp: RawSmtp::default(),
             jobs: lifecycle::RawJobs::default(),
+            cluster: cluster::RawCluster::default(),
             routing: Vec::new(),
             agent: Vec::new(),
             mailbox: Vec::new(),
@@ -459,6 +463,8 @@ pub struct Settings {
     pub refusal_words: Vec<String>,
     /// The scheduler's jobs.
     pub jobs: JobsSettings,
+    /// How this instance shares mailboxes and jobs with others on the same database.
+    pub cluster: ClusterSettings,
 }
 
 impl Settings {
@@ -779,6 +785,7 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         lifecycle::words("approval_words", &raw.tickets.approval_words, &mut errors);
     let refusal_words = lifecycle::words("refusal_words", &raw.tickets.refusal_words, &mut errors);
     let jobs = lifecycle::jobs(raw.jobs, raw.tickets.auto_close_days, &mut errors);
+    let cluster = cluster::cluster(raw.cluster, &mut errors);
     let database_url =
         raw.database.url.clone().unwrap_or_else(|| {
             format!("sqlite://{}", raw.data_dir.join("ticketgate.db").display())
@@ -850,6 +857,7 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         approval_words,
         refusal_words,
         jobs,
+        cluster,
     })
 }
 

@@ -204,15 +204,41 @@ impl Jobs {
         &self.store
     }
 
-    /// Runs `job` once as of the clock's time, records the run (`started_by`: schedule,
-    /// start, manual) and logs what it did.
-    #[tracing::instrument(name = "job", skip_all, fields(job = %job, started_by))]
+    /// Runs `job` once as of the clock's time, whatever ran before, records the run
+    /// (`started_by`: manual, or a test) and logs what it did.
     pub async fn run(&self, job: JobKind, started_by: &str) -> Result<JobReport, JobError> {
+        let report = self.run_claimed(job, started_by, None).await?;
+        Ok(report.expect("a run without a tick is never claimed by another instance"))
+    }
+
+    /// Runs `job` for the schedule's `tick`, unless an instance sharing the database
+    /// already claimed that tick (`None`): however many instances fire on one tick, one
+    /// of them acts.
+    pub async fn run_tick(
+        &self,
+        job: JobKind,
+        tick: DateTime<Utc>,
+        started_by: &str,
+    ) -> Result<Option<JobReport>, JobError> {
+        self.run_claimed(job, started_by, Some(tick)).await
+    }
+
+    #[tracing::instrument(name = "job", skip_all, fields(job = %job, started_by))]
+    async fn run_claimed(
+        &self,
+        job: JobKind,
+        started_by: &str,
+        tick: Option<DateTime<Utc>>,
+    ) -> Result<Option<JobReport>, JobError> {
         let as_of = self.clock.now();
-        let run_id = self
+        let Some(run_id) = self
             .store
-            .start_job_run(job.name(), started_by, as_of, chrono::Utc::now())
-            .await?;
+            .start_job_run(job.name(), started_by, tick, as_of, chrono::Utc::now())
+            .await?
+        else {
+            tracing::debug!(tick = ?tick, "this tick was run by another instance");
+            return Ok(None);
+        };
         let result = match job {
             _ if !job.enabled(&self.settings) => Ok(Vec::new()),
             JobKind::AutoClose => self.auto_close().await,
@@ -233,7 +259,7 @@ impl Jobs {
                 } else {
                     tracing::info!(%as_of, "{summary}");
                 }
-                Ok(report)
+                Ok(Some(report))
             }
             Err(e) => {
                 let message = e.to_string();

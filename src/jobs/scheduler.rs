@@ -1,41 +1,97 @@
 //! Runs the jobs inside `ticketgate run`: each once at start (what fell due while the
 //! daemon was stopped is done at once), then on its cron schedule, never two runs of one
-//! job at the same time in this process.
+//! job at the same time in this process. Every run answers a tick of its schedule and
+//! claims it in the database first, so that instances sharing a database run each tick
+//! once between them.
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+use croner::Cron;
+use croner::parser::{CronParser, Seconds};
 use tokio::sync::Mutex;
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 use tokio_util::sync::CancellationToken;
 
 use super::{JobKind, Jobs};
 
-/// Runs one job and logs its failure; a failed run is tried again at the next tick.
-async fn run_logged(jobs: &Jobs, job: JobKind, started_by: &str, guard: &Mutex<()>) {
+/// A job's schedule, read the way the scheduler reads it (six fields, seconds first, UTC).
+#[derive(Debug)]
+struct Schedule(Cron);
+
+impl Schedule {
+    fn parse(expr: &str) -> Option<Schedule> {
+        CronParser::builder()
+            .seconds(Seconds::Required)
+            .dom_and_dow(true)
+            .build()
+            .parse(expr)
+            .ok()
+            .map(Schedule)
+    }
+
+    /// The tick a run started at `now` answers: the latest time of the schedule at or
+    /// before it. Half a second of slack lets a scheduler that fires a little early still
+    /// name the tick it fired for; every instance firing for one tick names the same one.
+    fn tick(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        use chrono::Timelike;
+        let slack = now + chrono::Duration::milliseconds(500);
+        let whole_second = slack.with_nanosecond(0).unwrap_or(slack);
+        self.0.find_previous_occurrence(&whole_second, true).ok()
+    }
+}
+
+/// Runs one job for the tick at hand and logs its failure; a failed run is tried again at
+/// the next tick.
+async fn run_logged(
+    jobs: &Jobs,
+    job: JobKind,
+    schedule: &Schedule,
+    started_by: &str,
+    guard: &Mutex<()>,
+) {
     let Ok(_running) = guard.try_lock() else {
         tracing::info!(job = %job, "the previous run is still going: this tick is skipped");
         return;
     };
-    if let Err(e) = jobs.run(job, started_by).await {
+    let Some(tick) = schedule.tick(Utc::now()) else {
+        tracing::error!(job = %job, "the schedule has no time before now: the job is not run");
+        return;
+    };
+    if let Err(e) = jobs.run_tick(job, tick, started_by).await {
         tracing::error!(job = %job, error = %e, "job failed; it runs again at its next time");
     }
 }
 
-/// Catches up, then runs every enabled job on its schedule until `shutdown`.
-pub async fn run(jobs: Jobs, shutdown: CancellationToken) {
-    let enabled: Vec<(JobKind, Arc<Mutex<()>>)> = JobKind::ALL
-        .iter()
-        .copied()
-        .filter(|j| j.enabled(jobs.settings()))
-        .map(|j| (j, Arc::new(Mutex::new(()))))
-        .collect();
-    for (job, guard) in &enabled {
+/// A job to run, with its schedule and the lock that keeps its runs from overlapping.
+type Enabled = (JobKind, Arc<Schedule>, Arc<Mutex<()>>);
+
+/// Catches up, then runs every enabled job on its schedule until `shutdown`. Runs are
+/// recorded as started by the schedule (or the start) on `instance`.
+pub async fn run(jobs: Jobs, instance: &str, shutdown: CancellationToken) {
+    let at_start = format!("start on {instance}");
+    let on_schedule: Arc<str> = format!("schedule on {instance}").into();
+    let mut enabled: Vec<Enabled> = Vec::new();
+    for job in JobKind::ALL.iter().copied() {
+        if !job.enabled(jobs.settings()) {
+            continue;
+        }
+        // The settings checked every schedule when they were loaded.
+        let Some(schedule) = Schedule::parse(job.schedule(jobs.settings())) else {
+            tracing::error!(job = %job, "the schedule cannot be read: the job is not run");
+            continue;
+        };
+        enabled.push((job, Arc::new(schedule), Arc::new(Mutex::new(()))));
+    }
+    // The catch-up answers the schedule's last tick: done already (by this instance
+    // before a restart, or by another one), it is not done again.
+    for (job, schedule, guard) in &enabled {
         if shutdown.is_cancelled() {
             return;
         }
-        run_logged(&jobs, *job, "start", guard).await;
+        run_logged(&jobs, *job, schedule, &at_start, guard).await;
     }
-    let mut scheduler = match schedule(&jobs, &enabled).await {
+    let mut scheduler = match schedule(&jobs, &enabled, on_schedule).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "the scheduler could not start: jobs run only by hand (`ticketgate jobs run`)");
@@ -50,20 +106,45 @@ pub async fn run(jobs: Jobs, shutdown: CancellationToken) {
 
 async fn schedule(
     jobs: &Jobs,
-    enabled: &[(JobKind, Arc<Mutex<()>>)],
+    enabled: &[Enabled],
+    started_by: Arc<str>,
 ) -> Result<JobScheduler, JobSchedulerError> {
     let scheduler = JobScheduler::new().await?;
-    for (job, guard) in enabled {
-        let (job, guard, jobs) = (*job, guard.clone(), jobs.clone());
+    for (job, schedule, guard) in enabled {
+        let (job, schedule, guard, jobs) = (*job, schedule.clone(), guard.clone(), jobs.clone());
+        let started_by = started_by.clone();
         let expr = job.schedule(jobs.settings()).to_string();
         scheduler
             .add(Job::new_async(expr.as_str(), move |_, _| {
-                let (jobs, guard) = (jobs.clone(), guard.clone());
-                Box::pin(async move { run_logged(&jobs, job, "schedule", &guard).await })
+                let (jobs, schedule, guard) = (jobs.clone(), schedule.clone(), guard.clone());
+                let started_by = started_by.clone();
+                Box::pin(
+                    async move { run_logged(&jobs, job, &schedule, &started_by, &guard).await },
+                )
             })?)
             .await?;
         tracing::info!(job = %job, schedule = %expr, "job scheduled");
     }
     scheduler.start().await?;
     Ok(scheduler)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Schedule;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn a_run_names_the_tick_it_answers() {
+        let every_ten_minutes = Schedule::parse("0 */10 * * * *").unwrap();
+        let at = |h, m, s| Utc.with_ymd_and_hms(2026, 11, 24, h, m, s).unwrap();
+        // Fired on time, a little late, or a little early: the same tick.
+        assert_eq!(every_ten_minutes.tick(at(9, 10, 0)), Some(at(9, 10, 0)));
+        assert_eq!(every_ten_minutes.tick(at(9, 10, 3)), Some(at(9, 10, 0)));
+        let early = at(9, 10, 0) - chrono::Duration::milliseconds(200);
+        assert_eq!(every_ten_minutes.tick(early), Some(at(9, 10, 0)));
+        // A catch-up between ticks answers the last one.
+        assert_eq!(every_ten_minutes.tick(at(9, 17, 42)), Some(at(9, 10, 0)));
+        assert!(Schedule::parse("every tuesday").is_none());
+    }
 }

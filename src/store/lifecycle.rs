@@ -192,25 +192,31 @@ impl Store {
         Ok(())
     }
 
-    /// Records that `job` started; the run's id.
+    /// Records that `job` started; the run's id. A scheduled run passes the `tick` it
+    /// answers: when another instance already claimed that tick, nothing is recorded and
+    /// the answer is `None` (that run is the other instance's).
     pub async fn start_job_run(
         &self,
         job: &str,
         started_by: &str,
+        tick: Option<DateTime<Utc>>,
         as_of: DateTime<Utc>,
         started_at: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         let row = sqlx::query(
-            "INSERT INTO job_runs (job, started_by, as_of, started_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO job_runs (job, started_by, tick_at, as_of, started_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (job, tick_at) DO NOTHING RETURNING id",
         )
         .bind(job.to_string())
         .bind(started_by.to_string())
+        .bind(tick.map(to_millis))
         .bind(to_millis(as_of))
         .bind(to_millis(started_at))
-        .fetch_one(&self.pool)
+        .fetch_optional(&self.pool)
         .await
         .doing("recording a job run")?;
-        row.try_get("id").doing("reading a job run id")
+        row.map(|r| r.try_get("id").doing("reading a job run id"))
+            .transpose()
     }
 
     /// Records how run `id` ended.

@@ -35,7 +35,9 @@ impl Store {
         .transpose()
     }
 
-    /// Records how far `mailbox` got.
+    /// Records how far `mailbox` got. Within one folder generation the cursor only moves
+    /// forward: an instance that lost the mailbox's lease while saving cannot move it back
+    /// over the work of the instance that took over.
     pub async fn save_mailbox_cursor(
         &self,
         mailbox: &str,
@@ -44,7 +46,10 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO mailbox_cursors (mailbox, uid_validity, last_uid, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (mailbox) DO UPDATE SET uid_validity = $2, last_uid = $3, updated_at = $4",
+             ON CONFLICT (mailbox) DO UPDATE SET \
+               last_uid = CASE WHEN mailbox_cursors.uid_validity = $2 AND mailbox_cursors.last_uid > $3 \
+                               THEN mailbox_cursors.last_uid ELSE $3 END, \
+               uid_validity = $2, updated_at = $4",
         )
         .bind(mailbox.to_string())
         .bind(i64::from(cursor.uid_validity))

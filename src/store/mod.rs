@@ -8,6 +8,7 @@
 mod actions;
 mod contacts;
 mod inbound;
+mod leases;
 mod lifecycle;
 mod mailboxes;
 mod outbox;
@@ -28,6 +29,7 @@ pub use inbound::{
     Committed, InboundCommit, InboundWrite, MessageRecord, NewArticle, NewAttachment, NewTicket,
     Undeliverable,
 };
+pub use leases::{Lease, LeaseClaim, LeaseRecord};
 pub use lifecycle::{DueReminder, JobRun, ReminderCommit};
 pub use mailboxes::MailboxCursor;
 pub use outbox::{HoldKind, OutboxEntry, OutboxJob, SentNotification};
@@ -60,6 +62,13 @@ pub enum StoreError {
         "cannot apply the database migrations: {0}; run `ticketgate migrate` to see the failing step"
     )]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "cannot lock {path} to apply the migrations: {source}; check that the database's directory is writable"
+    )]
+    MigrationLock {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the database failed while {doing}: {source}")]
     Query {
         doing: &'static str,
@@ -75,7 +84,7 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         let sqlx_error = match self {
             StoreError::Connect { source, .. } | StoreError::Query { source, .. } => source,
-            StoreError::CreateDir { .. } => return true,
+            StoreError::CreateDir { .. } | StoreError::MigrationLock { .. } => return true,
             StoreError::Migrate(_) | StoreError::Corrupt(_) => return false,
         };
         match sqlx_error {
@@ -114,6 +123,8 @@ impl<T> Doing<T> for Result<T, sqlx::Error> {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The SQLite database's file, beside which migrations take their lock.
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 impl Store {
@@ -132,11 +143,15 @@ impl Store {
             source,
         };
         let mut full_url = url.to_string();
+        let mut sqlite_file = None;
         if backend == Backend::Sqlite {
             let path = url
                 .trim_start_matches("sqlite://")
                 .trim_start_matches("sqlite:");
             let path = path.split('?').next().unwrap_or(path);
+            if !path.is_empty() && !path.starts_with(':') {
+                sqlite_file = Some(Path::new(path).to_path_buf());
+            }
             if let Some(dir) = Path::new(path)
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
@@ -176,17 +191,54 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(connect_err)?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            sqlite_file,
+        })
     }
 
-    /// Applies the migrations of this backend that are not applied yet.
+    /// Applies the migrations of this backend that are not applied yet. Safe when several
+    /// processes start at once: on PostgreSQL the migrator holds an advisory lock while it
+    /// works; on SQLite, a lock on a file beside the database does the same, and whoever
+    /// waited finds the migrations applied.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        let (migrator, _lock) = match self.backend {
+            Backend::Sqlite => (&SQLITE_MIGRATIONS, self.lock_sqlite_migrations().await?),
+            Backend::Postgres => (&POSTGRES_MIGRATIONS, None),
         };
         migrator.run(&self.pool).await?;
         Ok(())
+    }
+
+    /// Waits for the exclusive lock on `<database>.migrate-lock` (kept, not removed: a
+    /// removed lock file lets two processes lock two different files). Released when the
+    /// returned file is dropped.
+    async fn lock_sqlite_migrations(&self) -> Result<Option<std::fs::File>, StoreError> {
+        let Some(db) = &self.sqlite_file else {
+            return Ok(None);
+        };
+        let mut path = db.clone().into_os_string();
+        path.push(".migrate-lock");
+        let path = std::path::PathBuf::from(path);
+        let shown = path.display().to_string();
+        let locked = tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::options()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)?;
+            file.lock()?;
+            Ok::<_, std::io::Error>(file)
+        })
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))
+        .and_then(|r| r)
+        .map_err(|source| StoreError::MigrationLock {
+            path: shown,
+            source,
+        })?;
+        Ok(Some(locked))
     }
 
     /// Which database this is.

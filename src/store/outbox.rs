@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use sqlx::{Any, Transaction};
 
-use super::{Doing, Store, StoreError, from_millis, parse_stored, to_millis};
+use super::{Backend, Doing, Store, StoreError, from_millis, parse_stored, to_millis};
 use crate::domain::{EmailAddress, Event, EventContext, Notification, TicketNumber};
 
 /// Writes `notifications` to the outbox inside the operation's transaction, due at `at`.
@@ -60,20 +60,32 @@ impl Store {
         lease: Duration,
     ) -> Result<Option<OutboxJob>, StoreError> {
         let now_ms = to_millis(now);
-        let row = sqlx::query(
-            // The due condition is checked again on the row itself: on PostgreSQL a worker
-            // that waited for another's lock re-reads the row and must not take it too.
-            "UPDATE outbox SET status = 'sending', lease_until = $2, attempts = attempts + 1 \
-             WHERE id = (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) \
-                         OR (status = 'sending' AND lease_until < $1) ORDER BY id LIMIT 1) \
-             AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1)) \
-             RETURNING id, event, context, recipient, attempts, ticket_id, article_id, created_at",
-        )
-        .bind(now_ms)
-        .bind(to_millis(now + lease))
-        .fetch_optional(&self.pool)
-        .await
-        .doing("claiming a notification")?;
+        // On PostgreSQL, instances claim side by side: a row another worker is claiming is
+        // skipped, not waited for. SQLite has one writer at a time, so the plain subquery
+        // is enough there; the due condition is checked again on the row itself all the
+        // same, so that a row is never claimed twice whatever the isolation.
+        let sql = match self.backend {
+            Backend::Postgres => {
+                "UPDATE outbox SET status = 'sending', lease_until = $2, attempts = attempts + 1 \
+                 WHERE id = (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) \
+                             OR (status = 'sending' AND lease_until < $1) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+                 AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1)) \
+                 RETURNING id, event, context, recipient, attempts, ticket_id, article_id, created_at"
+            }
+            Backend::Sqlite => {
+                "UPDATE outbox SET status = 'sending', lease_until = $2, attempts = attempts + 1 \
+                 WHERE id = (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) \
+                             OR (status = 'sending' AND lease_until < $1) ORDER BY id LIMIT 1) \
+                 AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1)) \
+                 RETURNING id, event, context, recipient, attempts, ticket_id, article_id, created_at"
+            }
+        };
+        let row = sqlx::query(sql)
+            .bind(now_ms)
+            .bind(to_millis(now + lease))
+            .fetch_optional(&self.pool)
+            .await
+            .doing("claiming a notification")?;
         let Some(row) = row else { return Ok(None) };
         let ticket_id: i64 = row.try_get("ticket_id").doing("reading a notification")?;
         let number = sqlx::query("SELECT number FROM tickets WHERE id = $1")

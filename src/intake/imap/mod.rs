@@ -2,7 +2,8 @@
 //! server offers it. A message is moved (or flagged, or deleted) on the server only after
 //! its ticket is committed; a crash in between makes it come back as a duplicate, which is
 //! then acknowledged. Lost connections and refused logins are retried with capped
-//! exponential backoff, each change of state logged once.
+//! exponential backoff, each change of state logged once. Among instances sharing a
+//! database, a mailbox is read by the one holding its lease; the others stand by.
 
 mod connection;
 mod session;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::Ingestor;
+use crate::cluster::Instance;
 use crate::config::MailboxSettings;
 use crate::store::StoreError;
 use connection::{open_session, tls_config};
@@ -115,17 +117,19 @@ impl Backoff {
     }
 }
 
-/// Watches one mailbox until `shutdown`, reconnecting as long as it takes. Returns only on
-/// shutdown, or at once when its TLS settings cannot be used (a configuration error).
+/// Watches one mailbox until `shutdown`, reconnecting as long as it takes, while this
+/// instance holds the mailbox's lease. Returns only on shutdown, or at once when its TLS
+/// settings cannot be used (a configuration error).
 pub async fn watch(
     mailbox: MailboxSettings,
     ingestor: Ingestor,
     retry_budget: u32,
+    instance: Instance,
     shutdown: CancellationToken,
 ) {
     use tracing::Instrument;
     let span = tracing::info_span!("mailbox", name = %mailbox.name);
-    supervise(mailbox, ingestor, retry_budget, shutdown)
+    supervise(mailbox, ingestor, retry_budget, instance, shutdown)
         .instrument(span)
         .await
 }
@@ -134,6 +138,7 @@ async fn supervise(
     mailbox: MailboxSettings,
     ingestor: Ingestor,
     retry_budget: u32,
+    instance: Instance,
     shutdown: CancellationToken,
 ) {
     let tls = match tls_config(&mailbox) {
@@ -144,13 +149,30 @@ async fn supervise(
         }
     };
     let tokens = TokenProvider::new(&mailbox, tls.clone());
+    let store = ingestor.pipeline().store().clone();
     let mut worker = MailboxWorker::new(mailbox.clone(), ingestor, retry_budget);
+    let lease_name = format!("mailbox:{}", mailbox.name);
+    while let Some(lease) = instance.hold(&store, &lease_name, &shutdown).await {
+        read_while_held(&mailbox, &tls, &tokens, &mut worker, lease.work()).await;
+        lease.release().await;
+    }
+    tracing::info!("mailbox watcher stopped");
+}
+
+/// Reads the mailbox, reconnecting as needed, until `work` is cancelled.
+async fn read_while_held(
+    mailbox: &MailboxSettings,
+    tls: &std::sync::Arc<tokio_rustls::rustls::ClientConfig>,
+    tokens: &TokenProvider,
+    worker: &mut MailboxWorker,
+    work: &CancellationToken,
+) {
     let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(300));
     let mut last_error: Option<String> = None;
-    while !shutdown.is_cancelled() {
+    while !work.is_cancelled() {
         let opened = tokio::select! {
-            r = open_session(&mailbox, &tls, &tokens) => r,
-            _ = shutdown.cancelled() => break,
+            r = open_session(mailbox, tls, tokens) => r,
+            _ = work.cancelled() => break,
         };
         let error = match opened {
             Ok(session) => {
@@ -166,7 +188,7 @@ async fn supervise(
                     // because login worked: stay quiet until it changes.
                     Some(_) => {}
                 }
-                let result = worker.run(session, &shutdown).await;
+                let result = worker.run(session, work).await;
                 // Only a session that got work done resets the backoff.
                 if worker.take_healthy() {
                     backoff.reset();
@@ -189,10 +211,9 @@ async fn supervise(
         last_error = Some(kind.to_string());
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
-            _ = shutdown.cancelled() => break,
+            _ = work.cancelled() => break,
         }
     }
-    tracing::info!("mailbox watcher stopped");
 }
 
 #[cfg(test)]

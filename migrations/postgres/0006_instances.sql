@@ -1,0 +1,17 @@
+-- Several instances on one database. A lease gives one instance a piece of work (reading a
+-- mailbox) until it expires; its holder renews it while alive. The token grows at every
+-- change of holder, so a holder that hung and came back can tell that it lost the lease.
+-- Times are Unix milliseconds read from the database's clock, the one clock all instances
+-- share.
+CREATE TABLE leases (
+    name        TEXT PRIMARY KEY,        -- mailbox:NAME
+    holder      TEXT NOT NULL,           -- instance name and a per-process nonce
+    token       BIGINT NOT NULL,
+    acquired_at BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL
+);
+
+-- A scheduled run claims its tick (the schedule's time it answers): a second instance
+-- firing on the same tick finds it taken and does nothing. Runs started by hand have none.
+ALTER TABLE job_runs ADD COLUMN tick_at BIGINT;
+CREATE UNIQUE INDEX job_runs_tick ON job_runs(job, tick_at);
