@@ -63,6 +63,7 @@ pub fn outbox_worker(
         transport,
         clock,
         settings.notification_retry_first,
+        Instance::new(&settings.cluster),
     ))
 }
 

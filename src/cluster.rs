@@ -22,13 +22,15 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// This process, named as configured.
+    /// This process, named as configured. Every `Instance` of one process has the same
+    /// holder string.
     pub fn new(settings: &ClusterSettings) -> Instance {
+        static NONCE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
         let holder = format!(
             "{}/{}/{:08x}",
             settings.instance,
             std::process::id(),
-            fastrand::u32(..)
+            NONCE.get_or_init(|| fastrand::u32(..))
         );
         Instance {
             name: settings.instance.clone(),
@@ -55,7 +57,7 @@ impl Instance {
     /// Whether `holder` is an earlier process of this instance on this host that has
     /// died: its lease can be taken at once instead of after it expires (a daemon that
     /// crashed and was restarted by systemd goes on at once).
-    fn is_dead_predecessor(&self, holder: &str) -> bool {
+    pub fn is_dead_predecessor(&self, holder: &str) -> bool {
         let mut parts = holder.rsplitn(3, '/');
         let (Some(_nonce), Some(pid), Some(name)) = (parts.next(), parts.next(), parts.next())
         else {

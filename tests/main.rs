@@ -8,6 +8,7 @@ mod corpus;
 mod daemon;
 mod dovecot;
 mod imap;
+mod instances;
 mod lifecycle;
 mod notifications;
 mod pipeline_rules;

@@ -222,7 +222,7 @@ async fn a_bounce_of_our_notification_is_recorded_on_its_ticket_as_an_internal_n
     // Our acknowledgement went out as <notification-2@localhost> (the id the report encloses).
     let job = env
         .store()
-        .claim_notification(env.clock.now(), chrono::Duration::minutes(5))
+        .claim_notification(env.clock.now(), chrono::Duration::minutes(5), "test")
         .await
         .unwrap()
         .unwrap();

@@ -15,3 +15,7 @@ CREATE TABLE leases (
 -- firing on the same tick finds it taken and does nothing. Runs started by hand have none.
 ALTER TABLE job_runs ADD COLUMN tick_at BIGINT;
 CREATE UNIQUE INDEX job_runs_tick ON job_runs(job, tick_at);
+
+-- Which process claimed a notification being sent: when that process is found dead (it
+-- restarted), its claims are released at once instead of after the claim's lease.
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;

@@ -2,8 +2,11 @@
 //! each, and records the outcome. Temporary failures come back later with a capped,
 //! doubling pause; permanent ones are marked failed with the server's answer.
 //!
-//! The one window where a notification can go out twice: the server accepted it and the
-//! process died before recording that. The row's lease then runs out and it is sent again.
+//! Instances sharing a database each run a worker; a row is claimed by one of them. The
+//! one window where a notification can go out twice: the server accepted it and the
+//! process died before recording that. The row's claim then runs out and it is sent again
+//! (with the same Message-ID), after the claim's lease or at once when that instance
+//! restarts.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +18,7 @@ use super::compose::{ComposeError, Composer};
 use super::governor::{Governor, Verdict};
 use super::transport::{SendError, Transport};
 use crate::clock::Clock;
+use crate::cluster::Instance;
 use crate::store::{HoldKind, Store, StoreError};
 
 /// How long a claimed row is ours before another worker may take it.
@@ -42,6 +46,7 @@ pub struct OutboxWorker {
     transport: Transport,
     clock: Arc<dyn Clock>,
     first_retry_pause: ChronoDuration,
+    instance: Instance,
 }
 
 impl OutboxWorker {
@@ -53,6 +58,7 @@ impl OutboxWorker {
         transport: Transport,
         clock: Arc<dyn Clock>,
         first_retry_pause: std::time::Duration,
+        instance: Instance,
     ) -> Self {
         let first_retry_pause =
             ChronoDuration::from_std(first_retry_pause).unwrap_or(ChronoDuration::seconds(30));
@@ -63,13 +69,18 @@ impl OutboxWorker {
             transport,
             clock,
             first_retry_pause,
+            instance,
         }
     }
 
     /// Handles the next due notification, if any.
     pub async fn step(&self) -> Result<Step, StoreError> {
         let now = self.clock.now();
-        let Some(job) = self.store.claim_notification(now, LEASE).await? else {
+        let Some(job) = self
+            .store
+            .claim_notification(now, LEASE, self.instance.holder())
+            .await?
+        else {
             return Ok(Step::Idle);
         };
         let span = tracing::info_span!("notification", id = job.id, event = %job.event, ticket = %job.ticket);
@@ -164,8 +175,27 @@ impl OutboxWorker {
         (self.first_retry_pause * 2i32.pow(attempts.saturating_sub(1).min(10))).min(MAX_RETRY_PAUSE)
     }
 
+    /// Puts back what an earlier process of this instance was sending when it died, so
+    /// that it goes out now rather than when its claim runs out.
+    pub async fn release_dead_claims(&self) -> Result<(), StoreError> {
+        for claimer in self.store.notification_claimers().await? {
+            if self.instance.is_dead_predecessor(&claimer) {
+                let ids = self.store.release_notification_claims(&claimer).await?;
+                tracing::warn!(
+                    claimed_by = %claimer,
+                    ids = ?ids,
+                    "notifications an earlier process was sending when it stopped are sent again (one may arrive twice)"
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Sends until `shutdown`, sleeping `idle_pause` when nothing is due.
     pub async fn run(self, idle_pause: Duration, shutdown: CancellationToken) {
+        if let Err(e) = self.release_dead_claims().await {
+            tracing::warn!(error = %e, "cannot look for notifications left by an earlier process; they go out when their claim runs out");
+        }
         let mut store_failing = false;
         while !shutdown.is_cancelled() {
             let pause = match self.step().await {

@@ -58,6 +58,7 @@ impl Store {
         &self,
         now: DateTime<Utc>,
         lease: Duration,
+        claimed_by: &str,
     ) -> Result<Option<OutboxJob>, StoreError> {
         let now_ms = to_millis(now);
         // On PostgreSQL, instances claim side by side: a row another worker is claiming is
@@ -66,14 +67,14 @@ impl Store {
         // same, so that a row is never claimed twice whatever the isolation.
         let sql = match self.backend {
             Backend::Postgres => {
-                "UPDATE outbox SET status = 'sending', lease_until = $2, attempts = attempts + 1 \
+                "UPDATE outbox SET status = 'sending', lease_until = $2, claimed_by = $3, attempts = attempts + 1 \
                  WHERE id = (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) \
                              OR (status = 'sending' AND lease_until < $1) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
                  AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1)) \
                  RETURNING id, event, context, recipient, attempts, ticket_id, article_id, created_at"
             }
             Backend::Sqlite => {
-                "UPDATE outbox SET status = 'sending', lease_until = $2, attempts = attempts + 1 \
+                "UPDATE outbox SET status = 'sending', lease_until = $2, claimed_by = $3, attempts = attempts + 1 \
                  WHERE id = (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) \
                              OR (status = 'sending' AND lease_until < $1) ORDER BY id LIMIT 1) \
                  AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1)) \
@@ -83,6 +84,7 @@ impl Store {
         let row = sqlx::query(sql)
             .bind(now_ms)
             .bind(to_millis(now + lease))
+            .bind(claimed_by.to_string())
             .fetch_optional(&self.pool)
             .await
             .doing("claiming a notification")?;
@@ -117,6 +119,43 @@ impl Store {
             article_id: row.try_get("article_id").doing("reading a notification")?,
             created_at: from_millis(row.try_get("created_at").doing("reading a notification")?)?,
         }))
+    }
+
+    /// Who holds notifications claimed and not yet done: one of them may be a process
+    /// that died while sending.
+    pub async fn notification_claimers(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT claimed_by FROM outbox WHERE status = 'sending' AND claimed_by IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .doing("listing notification claims")?;
+        rows.iter()
+            .map(|r| {
+                r.try_get("claimed_by")
+                    .doing("reading a notification claim")
+            })
+            .collect()
+    }
+
+    /// Puts the notifications `claimed_by` (a process known to be dead) back to pending at
+    /// once; their ids. One of them may have reached the server before the process died,
+    /// and so arrive twice (with the same Message-ID).
+    pub async fn release_notification_claims(
+        &self,
+        claimed_by: &str,
+    ) -> Result<Vec<i64>, StoreError> {
+        let rows = sqlx::query(
+            "UPDATE outbox SET status = 'pending', lease_until = NULL, claimed_by = NULL \
+             WHERE status = 'sending' AND claimed_by = $1 RETURNING id",
+        )
+        .bind(claimed_by.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .doing("releasing notification claims")?;
+        rows.iter()
+            .map(|r| r.try_get("id").doing("reading a released notification"))
+            .collect()
     }
 
     /// Records a notification as sent with `message_id`, which from now on threads replies

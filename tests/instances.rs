@@ -1,0 +1,263 @@
+//! Several instances on one database: leases, scheduled ticks, outbox claims and
+//! migrations, each raced by separate connection pools as separate instances would.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use ticketgate::clock::Clock;
+use ticketgate::jobs::{JobKind, Jobs};
+use ticketgate::store::{LeaseClaim, Store};
+
+use crate::helpers::{Cli, TestEnv, stderr};
+
+/// A second connection pool on the test's database: another instance's view of it.
+async fn another_instance(env: &TestEnv) -> Store {
+    Store::connect(env.pipeline().settings().database_url.expose())
+        .await
+        .unwrap()
+}
+
+fn held(claim: LeaseClaim) -> i64 {
+    match claim {
+        LeaseClaim::Held(lease) => lease.token,
+        other => panic!("expected the lease, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_lease_has_one_holder_until_it_is_released_or_runs_out() {
+    let env = TestEnv::new().await;
+    let (a, b) = (env.store().clone(), another_instance(&env).await);
+    let long = Duration::from_secs(60);
+
+    let first = a
+        .acquire_lease("mailbox:support", "a/1/1", None, long)
+        .await
+        .unwrap();
+    let LeaseClaim::Held(lease_a) = first else {
+        panic!("{first:?}")
+    };
+    match b
+        .acquire_lease("mailbox:support", "b/2/2", None, long)
+        .await
+        .unwrap()
+    {
+        LeaseClaim::Taken { holder, expires_at } => {
+            assert_eq!(holder, "a/1/1");
+            assert!(expires_at > Utc::now() + chrono::Duration::seconds(50));
+        }
+        other => panic!("b must stand by: {other:?}"),
+    }
+    assert!(a.renew_lease(&lease_a, long).await.unwrap());
+    // Asking again for what one holds keeps the token: nobody else held it meanwhile.
+    assert_eq!(
+        held(
+            a.acquire_lease("mailbox:support", "a/1/1", None, long)
+                .await
+                .unwrap()
+        ),
+        lease_a.token
+    );
+
+    // A lease nobody renews runs out (a zero lease has already), and another takes it
+    // with a greater token; the old holder's renewal then fails and its release is void.
+    let LeaseClaim::Held(lease_a) = a
+        .acquire_lease("mailbox:support", "a/1/1", None, Duration::ZERO)
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    let LeaseClaim::Held(lease_b) = b
+        .acquire_lease("mailbox:support", "b/2/2", None, long)
+        .await
+        .unwrap()
+    else {
+        panic!("b takes over an expired lease")
+    };
+    assert!(lease_b.token > lease_a.token);
+    assert!(!a.renew_lease(&lease_a, long).await.unwrap(), "a lost it");
+    a.release_lease(&lease_a).await.unwrap();
+    assert!(matches!(
+        a.acquire_lease("mailbox:support", "a/1/1", None, long)
+            .await
+            .unwrap(),
+        LeaseClaim::Taken { .. }
+    ));
+
+    // Released, it is free at once.
+    b.release_lease(&lease_b).await.unwrap();
+    let token = held(
+        a.acquire_lease("mailbox:support", "a/1/1", None, long)
+            .await
+            .unwrap(),
+    );
+    assert!(token > lease_b.token);
+
+    // A holder known dead (an earlier process of the same instance) is replaced at once.
+    let token_c = held(
+        b.acquire_lease("mailbox:support", "a/9/9", Some("a/1/1"), long)
+            .await
+            .unwrap(),
+    );
+    assert!(token_c > token);
+    let leases = a.leases().await.unwrap();
+    assert_eq!(leases.len(), 1);
+    assert_eq!(leases[0].holder, "a/9/9");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_racing_for_a_free_lease_get_it_once() {
+    let env = TestEnv::new().await;
+    let mut racers = Vec::new();
+    for i in 0..6 {
+        let store = another_instance(&env).await;
+        racers.push(tokio::spawn(async move {
+            store
+                .acquire_lease(
+                    "mailbox:race",
+                    &format!("node-{i}/{i}/0"),
+                    None,
+                    Duration::from_secs(60),
+                )
+                .await
+                .unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for racer in racers {
+        if matches!(racer.await.unwrap(), LeaseClaim::Held(_)) {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_scheduled_tick_runs_once_whatever_the_number_of_instances() {
+    let env = TestEnv::new().await;
+    let settings = Arc::new(env.pipeline().settings().clone());
+    let tick = Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap();
+    let mut runs = Vec::new();
+    for i in 0..3 {
+        let jobs = Jobs::new(
+            another_instance(&env).await,
+            settings.clone(),
+            env.clock.clone(),
+        );
+        runs.push(tokio::spawn(async move {
+            jobs.run_tick(JobKind::AutoClose, tick, &format!("schedule on node-{i}"))
+                .await
+                .unwrap()
+                .is_some()
+        }));
+    }
+    let mut ran = 0;
+    for run in runs {
+        ran += usize::from(run.await.unwrap());
+    }
+    assert_eq!(ran, 1, "one instance runs the tick");
+    let jobs = Jobs::new(env.store().clone(), settings, env.clock.clone());
+    assert!(
+        jobs.run_tick(JobKind::AutoClose, tick, "start on node-0")
+            .await
+            .unwrap()
+            .is_none(),
+        "a catch-up after it does not run it again"
+    );
+    let next = tick + chrono::Duration::minutes(10);
+    assert!(
+        jobs.run_tick(JobKind::AutoClose, next, "schedule on node-0")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        jobs.run_tick(JobKind::Purge, tick, "schedule on node-0")
+            .await
+            .unwrap()
+            .is_some(),
+        "ticks are per job"
+    );
+    jobs.run(JobKind::AutoClose, "manual").await.unwrap();
+    jobs.run(JobKind::AutoClose, "manual").await.unwrap();
+}
+
+fn mail(n: u32) -> Vec<u8> {
+    format!(
+        "From: Customer {n} <customer{n}@client{n}.example>\r\nTo: support@localhost\r\nSubject: Claim {n}\r\n\
+         Message-ID: <claim-{n}@client.example>\r\n\r\nHello, thing {n} is broken. Thanks\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_of_several_instances_claim_each_notification_once() {
+    let env = TestEnv::new().await;
+    for n in 0..30 {
+        env.process(&mail(n)).await;
+    }
+    let queued = env
+        .store()
+        .list_outbox(Some("pending"), 1000)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(queued, 30, "one acknowledgement per ticket");
+    let now = env.clock.now();
+    let mut workers = Vec::new();
+    for i in 0..3 {
+        let store = another_instance(&env).await;
+        for w in 0..2 {
+            let store = store.clone();
+            workers.push(tokio::spawn(async move {
+                let mut claimed = Vec::new();
+                while let Some(job) = store
+                    .claim_notification(
+                        now,
+                        chrono::Duration::minutes(5),
+                        &format!("node-{i}/{w}/0"),
+                    )
+                    .await
+                    .unwrap()
+                {
+                    claimed.push(job.id);
+                }
+                claimed
+            }));
+        }
+    }
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    let distinct: HashSet<i64> = all.iter().copied().collect();
+    assert_eq!(
+        distinct.len(),
+        all.len(),
+        "no notification claimed twice: {all:?}"
+    );
+    assert_eq!(all.len(), queued);
+}
+
+#[test]
+fn instances_starting_at_once_migrate_the_database_once() {
+    let cli = Cli::new();
+    let migrations: Vec<_> = (0..4)
+        .map(|_| {
+            cli.command(&["migrate"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in migrations {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let listed = cli.run(&["tickets", "list"], None);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+}
