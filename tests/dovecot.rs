@@ -226,6 +226,27 @@ impl Dovecot {
         logout(session).await;
     }
 
+    /// APPENDs `messages` in order over one session, `pause` apart: mail arriving while
+    /// something else happens.
+    pub async fn append_all(
+        &self,
+        user: &str,
+        folder: &str,
+        messages: &[Vec<u8>],
+        pause: Duration,
+    ) {
+        let mut session = self.session(user).await;
+        for message in messages {
+            imap(
+                format!("APPEND to {folder} of {user}"),
+                session.append(folder, None, None, message),
+            )
+            .await;
+            tokio::time::sleep(pause).await;
+        }
+        logout(session).await;
+    }
+
     /// Deletes `folder` of `user` if it exists and creates it again: a new folder with a new
     /// UIDVALIDITY, as after a restore or a server migration.
     pub async fn recreate_folder(&self, user: &str, folder: &str) {

@@ -187,6 +187,14 @@ impl Cli {
         child.wait_with_output().unwrap()
     }
 
+    /// The URL of the database the binary uses.
+    pub fn database_url(&self) -> String {
+        format!(
+            "sqlite://{}",
+            self.dir.path().join("data/ticketgate.db").display()
+        )
+    }
+
     /// Writes `bytes` to a file of the working directory and returns its name.
     pub fn write(&self, name: &str, bytes: &[u8]) -> String {
         std::fs::write(self.dir.path().join(name), bytes).unwrap();
@@ -200,4 +208,13 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A connection to the database at `url` through sqlx's `Any` driver, as the store uses.
+pub async fn connect_any(url: &str) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    sqlx::AnyConnection::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
 }

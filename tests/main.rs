@@ -4,6 +4,7 @@
 mod helpers;
 
 mod cli;
+mod cluster;
 mod corpus;
 mod daemon;
 mod dovecot;
