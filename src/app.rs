@@ -32,6 +32,14 @@ pub enum StartError {
     Transport(#[from] crate::notify::transport::TransportError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(
+        "this instance's link key (fingerprint {ours}) differs from the one {recorded_by} recorded for this database ({theirs}): links and replies signed by one instance would be refused by the others; give every instance the same [portal] link_secret, or the same data_dir/link-secret file (after changing the key on purpose, stop every instance and run `ticketgate migrate --accept-link-key`)"
+    )]
+    LinkKeyMismatch {
+        ours: String,
+        theirs: String,
+        recorded_by: String,
+    },
     #[error("cannot create the Maildir {path}: {source}")]
     Maildir {
         path: String,
@@ -65,6 +73,46 @@ pub fn outbox_worker(
         settings.notification_retry_first,
         Instance::new(&settings.cluster),
     ))
+}
+
+/// The shared fact naming the link key's fingerprint.
+const LINK_KEY_FACT: &str = "link_key_fingerprint";
+
+/// Checks that this instance signs links and thread tokens with the key every other
+/// instance on the database uses (the first to start records its key's fingerprint).
+async fn agree_on_link_key(
+    store: &Store,
+    settings: &Settings,
+    instance: &Instance,
+) -> Result<(), StartError> {
+    let ours = LinkSigner::from_settings(settings)?.key_fingerprint();
+    let (theirs, recorded_by) = store
+        .agree_on(
+            "link_key_fingerprint",
+            &ours,
+            instance.name(),
+            chrono::Utc::now(),
+        )
+        .await?;
+    if theirs != ours {
+        return Err(StartError::LinkKeyMismatch {
+            ours,
+            theirs,
+            recorded_by,
+        });
+    }
+    Ok(())
+}
+
+/// Records this configuration's link key as the one every instance must use, replacing
+/// the recorded one: for an operator who changed the key on purpose.
+pub async fn accept_link_key(store: &Store, settings: &Settings) -> Result<(), StartError> {
+    let ours = LinkSigner::from_settings(settings)?.key_fingerprint();
+    let instance = Instance::new(&settings.cluster);
+    store
+        .replace_fact(LINK_KEY_FACT, &ours, instance.name(), chrono::Utc::now())
+        .await?;
+    Ok(())
 }
 
 /// A built daemon, ready to run.
@@ -101,6 +149,7 @@ impl App {
         let retry_budget = settings.retry_budget;
         let mailboxes = settings.mailboxes.clone();
         let instance = Instance::new(&settings.cluster);
+        agree_on_link_key(&store, &settings, &instance).await?;
         let outbox = outbox_worker(&settings, store.clone(), clock.clone())?;
         let settings = Arc::new(settings);
         let jobs = Jobs::new(store.clone(), settings.clone(), clock.clone());

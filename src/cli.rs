@@ -85,7 +85,13 @@ enum Command {
     /// database), and until when.
     Leases,
     /// Apply the database migrations (also done at every start).
-    Migrate,
+    Migrate {
+        /// Make this configuration's link key the one every instance on the database must
+        /// use, after changing it on purpose (stop every instance first: links and replies
+        /// signed with the old key are refused from then on).
+        #[arg(long)]
+        accept_link_key: bool,
+    },
     /// Validate the configuration and print the values in effect (secrets hidden).
     CheckConfig,
 }
@@ -335,7 +341,7 @@ pub async fn run(args: Args) -> ExitCode {
         Command::Templates { command } => templates(&settings, command),
         Command::Jobs { command } => jobs(settings, command).await,
         Command::Leases => leases(settings).await,
-        Command::Migrate => migrate(settings).await,
+        Command::Migrate { accept_link_key } => migrate(settings, accept_link_key).await,
         Command::CheckConfig => check_config(&settings),
     };
     match result {
@@ -1025,9 +1031,13 @@ async fn jobs(settings: Settings, command: JobsCommand) -> anyhow::Result<ExitCo
     }
 }
 
-async fn migrate(settings: Settings) -> anyhow::Result<ExitCode> {
-    open_store(&settings).await?;
+async fn migrate(settings: Settings, accept_link_key: bool) -> anyhow::Result<ExitCode> {
+    let store = open_store(&settings).await?;
     println!("database {} is up to date", settings.database_url);
+    if accept_link_key {
+        ticketgate::app::accept_link_key(&store, &settings).await?;
+        println!("this configuration's link key is now the one every instance must use");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -261,3 +261,65 @@ fn instances_starting_at_once_migrate_the_database_once() {
     let listed = cli.run(&["tickets", "list"], None);
     assert!(listed.status.success(), "{}", stderr(&listed));
 }
+
+#[test]
+fn an_instance_whose_link_key_differs_from_the_others_refuses_to_start() {
+    let cli = Cli::new();
+    let first = crate::daemon::start(&cli, &[]);
+    let log = cli.dir.path().join("daemon.log");
+    crate::daemon::wait_for(
+        "the first instance to start",
+        Duration::from_secs(20),
+        || std::fs::read_to_string(&log).is_ok_and(|l| l.contains("job scheduled")),
+    );
+    crate::daemon::stop(&cli, first);
+    // Another host: its own data directory (so its own generated key), the same database.
+    let mut other = cli.command(&["run"]);
+    other
+        .env("TICKETGATE_DATA_DIR", "other-host")
+        .env("TICKETGATE_DATABASE__URL", cli.database_url());
+    let out = cli.run_with(other, None);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("link key") && err.contains("link_secret"),
+        "{err}"
+    );
+    assert!(err.contains("--accept-link-key"), "{err}");
+    // A key changed on purpose is accepted by hand; then the old one is refused in turn.
+    let mut accept = cli.command(&["migrate", "--accept-link-key"]);
+    accept
+        .env("TICKETGATE_DATA_DIR", "other-host")
+        .env("TICKETGATE_DATABASE__URL", cli.database_url());
+    assert!(cli.run_with(accept, None).status.success());
+    let refused = cli.run(&["run"], None);
+    assert!(
+        stderr(&refused).contains("link key"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        cli.run(&["migrate", "--accept-link-key"], None)
+            .status
+            .success()
+    );
+    // Given the same secret file, the other host starts.
+    std::fs::copy(
+        cli.dir.path().join("data/link-secret"),
+        cli.dir.path().join("other-host/link-secret"),
+    )
+    .unwrap();
+    let second = crate::daemon::start(
+        &cli,
+        &[
+            ("TICKETGATE_DATA_DIR", "other-host"),
+            ("TICKETGATE_DATABASE__URL", &cli.database_url()),
+        ],
+    );
+    crate::daemon::wait_for(
+        "the second instance to start",
+        Duration::from_secs(20),
+        || std::fs::read_to_string(&log).is_ok_and(|l| l.matches("job scheduled").count() >= 8),
+    );
+    assert_eq!(crate::daemon::stop(&cli, second).status.code(), Some(0));
+}

@@ -19,3 +19,12 @@ CREATE UNIQUE INDEX job_runs_tick ON job_runs(job, tick_at);
 -- Which process claimed a notification being sent: when that process is found dead (it
 -- restarted), its claims are released at once instead of after the claim's lease.
 ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+
+-- What every instance on this database must agree on (the fingerprint of the link key):
+-- the first to start records it, a later one that differs refuses to start.
+CREATE TABLE shared_facts (
+    name        TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL
+);

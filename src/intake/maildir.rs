@@ -68,7 +68,8 @@ impl Maildir {
         self.messages_in("new")
     }
 
-    /// Acknowledges a handled message: moves it from new/ to cur/ flagged as seen.
+    /// Acknowledges a handled message: moves it from new/ to cur/ flagged as seen (or finds
+    /// it already moved there).
     pub fn mark_handled(&self, path: &Path) -> std::io::Result<PathBuf> {
         let name = path
             .file_name()
@@ -76,8 +77,13 @@ impl Maildir {
             .unwrap_or_default();
         let base = name.split(":2,").next().unwrap_or(&name);
         let target = self.root.join("cur").join(format!("{base}:2,S"));
-        std::fs::rename(path, &target)?;
-        Ok(target)
+        match std::fs::rename(path, &target) {
+            // Another instance watching the same (shared) Maildir handled it too and moved
+            // it first; its commit won, ours was a duplicate.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && target.exists() => Ok(target),
+            Err(e) => Err(e),
+            Ok(()) => Ok(target),
+        }
     }
 
     /// Drops a message from new/ once a copy is safe in quarantine.

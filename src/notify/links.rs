@@ -114,6 +114,14 @@ impl LinkSigner {
         })
     }
 
+    /// A short digest of the key that says nothing about it: instances sharing a database
+    /// compare theirs, since a link or a reply signed by one must be read by all.
+    pub fn key_fingerprint(&self) -> String {
+        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        mac.update(b"ticketgate link key fingerprint");
+        hex::encode(&mac.finalize().into_bytes()[..8])
+    }
+
     /// The key in `file`, created with 32 random bytes (mode 0600) when missing: links work
     /// on the embedded defaults and stay valid across restarts.
     pub fn key_from_file(file: &Path) -> Result<Vec<u8>, LinkKeyError> {

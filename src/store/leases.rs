@@ -161,3 +161,61 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// Records `value` under `name` unless a value is there already, and gives back the
+    /// value that stands (the first recorded, by whichever instance) with who recorded it.
+    pub async fn agree_on(
+        &self,
+        name: &str,
+        value: &str,
+        recorded_by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(String, String), StoreError> {
+        sqlx::query(
+            "INSERT INTO shared_facts (name, value, recorded_by, recorded_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name.to_string())
+        .bind(value.to_string())
+        .bind(recorded_by.to_string())
+        .bind(super::to_millis(at))
+        .execute(&self.pool)
+        .await
+        .doing("recording a shared setting")?;
+        let row = sqlx::query("SELECT value, recorded_by FROM shared_facts WHERE name = $1")
+            .bind(name.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .doing("reading a shared setting")?;
+        Ok((
+            row.try_get("value").doing("reading a shared setting")?,
+            row.try_get("recorded_by")
+                .doing("reading a shared setting")?,
+        ))
+    }
+}
+
+impl Store {
+    /// Sets `name` to `value` whatever was recorded before.
+    pub async fn replace_fact(
+        &self,
+        name: &str,
+        value: &str,
+        recorded_by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO shared_facts (name, value, recorded_by, recorded_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO UPDATE SET value = $2, recorded_by = $3, recorded_at = $4",
+        )
+        .bind(name.to_string())
+        .bind(value.to_string())
+        .bind(recorded_by.to_string())
+        .bind(super::to_millis(at))
+        .execute(&self.pool)
+        .await
+        .doing("recording a shared setting")?;
+        Ok(())
+    }
+}
