@@ -323,3 +323,39 @@ fn an_instance_whose_link_key_differs_from_the_others_refuses_to_start() {
     );
     assert_eq!(crate::daemon::stop(&cli, second).status.code(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tickets_opened_at_once_by_several_instances_get_distinct_numbers() {
+    let env = TestEnv::new().await;
+    let settings = Arc::new(env.pipeline().settings().clone());
+    let mut instances = Vec::new();
+    for i in 0..3u32 {
+        let pipeline = ticketgate::pipeline::Pipeline::new(
+            another_instance(&env).await,
+            settings.clone(),
+            env.clock.clone(),
+        )
+        .unwrap();
+        instances.push(tokio::spawn(async move {
+            let mut numbers = Vec::new();
+            for n in 0..15 {
+                let outcome = pipeline
+                    .process("test", &mail(1000 + i * 100 + n))
+                    .await
+                    .unwrap();
+                numbers.push(crate::helpers::created(&outcome).to_string());
+            }
+            numbers
+        }));
+    }
+    let mut numbers = Vec::new();
+    for i in instances {
+        numbers.extend(i.await.unwrap());
+    }
+    let distinct: HashSet<&String> = numbers.iter().collect();
+    assert_eq!(distinct.len(), 45, "{numbers:?}");
+    assert!(
+        numbers.iter().all(|n| n.starts_with("2611N")),
+        "{numbers:?}"
+    );
+}
