@@ -1003,6 +1003,7 @@ fn check_config(s: &Settings) -> anyhow::Result<ExitCode> {
     println!("configuration: {} (valid)", s.source);
     println!("data_dir = {}", s.data_dir.display());
     println!("database.url = {}", s.database_url);
+    println!("storage.backend = {}", s.storage.backend);
     println!("intake.maildir = {}", s.maildir.display());
     println!(
         "max_attachment_bytes = {} ({})",

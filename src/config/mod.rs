@@ -11,6 +11,7 @@ use serde::Deserialize;
 mod lifecycle;
 mod limits;
 mod mailbox;
+mod storage;
 
 pub use lifecycle::{JobsSettings, check_cron};
 pub use limits::{LoopLimits, RateLimit};
@@ -18,6 +19,7 @@ pub use mailbox::{
     MailboxAuth, MailboxSettings, OAuth2Endpoint, ProcessedAction, SecretSource, TlsMode,
     TokenSource,
 };
+pub use storage::{StorageBackend, StorageSettings};
 
 use crate::domain::{EmailAddress, Impact, SubjectTag, TicketType, Urgency};
 use crate::pipeline::route::{RoutingRule, RoutingRuleSpec};
@@ -119,6 +121,7 @@ struct RawConfig {
     notifications: RawNotifications,
     smtp: RawSmtp,
     jobs: lifecycle::RawJobs,
+    storage: storage::RawStorage,
     routing: Vec<RoutingRuleSpec>,
     agent: Vec<RawAgent>,
     mailbox: Vec<mailbox::RawMailbox>,
@@ -142,6 +145,7 @@ impl Default for RawConfig {
             notifications: RawNotifications::default(),
             smtp: RawSmtp::default(),
             jobs: lifecycle::RawJobs::default(),
+            storage: storage::RawStorage::default(),
             routing: Vec::new(),
             agent: Vec::new(),
             mailbox: Vec::new(),
@@ -459,6 +463,8 @@ pub struct Settings {
     pub refusal_words: Vec<String>,
     /// The scheduler's jobs.
     pub jobs: JobsSettings,
+    /// Where attachments and raw mail are kept.
+    pub storage: StorageSettings,
 }
 
 impl Settings {
@@ -779,6 +785,7 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         lifecycle::words("approval_words", &raw.tickets.approval_words, &mut errors);
     let refusal_words = lifecycle::words("refusal_words", &raw.tickets.refusal_words, &mut errors);
     let jobs = lifecycle::jobs(raw.jobs, raw.tickets.auto_close_days, &mut errors);
+    let storage = storage::storage(raw.storage, &mut errors);
     let database_url =
         raw.database.url.clone().unwrap_or_else(|| {
             format!("sqlite://{}", raw.data_dir.join("ticketgate.db").display())
@@ -850,6 +857,7 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         approval_words,
         refusal_words,
         jobs,
+        storage,
     })
 }
 
