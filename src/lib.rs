@@ -21,7 +21,9 @@
 //! - [`jobs`]: the scheduler's periodic work (auto-close, reminders, purge).
 //! - [`notify`]: templates, signed links and thread tokens, the loop governor, delivery.
 //! - [`store`]: the only module that writes SQL (SQLite or PostgreSQL through one handle).
-//! - [`attachments`]: content-addressed files and kept raw messages.
+//! - [`attachments`]: safe names, content types and digests of attachments; atomic writes.
+//! - [`files`]: the bytes of attachments and kept raw messages, in the backend
+//!   `[storage] backend` names (files under the data directory, or the database).
 //! - [`quarantine`]: messages that could not be handled, with their reason.
 //! - [`app`], [`shutdown`], [`telemetry`], [`clock`]: running it as a daemon.
 
@@ -30,6 +32,7 @@ pub mod attachments;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod files;
 pub mod intake;
 pub mod jobs;
 pub mod notify;

@@ -11,13 +11,13 @@ mod approval;
 
 pub use edit::{CommentInput, Edited, FieldEdits, Upload};
 
-use crate::attachments::FileStoreError;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{
     Actor, Direction, EmailAddress, Event, EventContext, InvalidMove, Status, TicketNumber,
     Visibility, with_context,
 };
+use crate::files::{Files, FilesError};
 use crate::store::{ActionCommitted, NewArticle, Store, StoreError, TicketAction, TicketRecord};
 
 /// Why an operation was not carried out.
@@ -65,10 +65,10 @@ pub enum ServiceError {
     /// message rather than a source, so that the CLI's one line says it once.
     #[error("cannot read {path}: {cause}; check the path and its permissions")]
     AttachmentUnreadable { path: String, cause: std::io::Error },
-    /// The attached files could not be stored under the data directory. Its message
+    /// The attached files could not be stored, or a stored file read back. Its message
     /// names the cause already (hence no source).
     #[error("{0}")]
-    Files(FileStoreError),
+    Files(FilesError),
     /// Each observer is added once; `tickets show` lists them.
     #[error(
         "{email} is already an observer of ticket {ticket}; `ticketgate tickets show {ticket}` lists them"
@@ -91,8 +91,8 @@ pub enum ServiceError {
     Store(#[from] StoreError),
 }
 
-impl From<FileStoreError> for ServiceError {
-    fn from(e: FileStoreError) -> Self {
+impl From<FilesError> for ServiceError {
+    fn from(e: FilesError) -> Self {
         ServiceError::Files(e)
     }
 }
@@ -147,6 +147,8 @@ pub struct Done {
 #[derive(Debug, Clone)]
 pub struct TicketService {
     store: Store,
+    /// Where attachments are kept.
+    files: Files,
     settings: Arc<Settings>,
     clock: Arc<dyn Clock>,
 }
@@ -154,6 +156,7 @@ pub struct TicketService {
 impl TicketService {
     pub fn new(store: Store, settings: Arc<Settings>, clock: Arc<dyn Clock>) -> Self {
         Self {
+            files: Files::new(&settings, &store),
             store,
             settings,
             clock,
