@@ -16,8 +16,8 @@
 //!   the [`intake::Ingestor`] that quarantines what cannot be handled.
 //! - [`pipeline`]: one message → one decision → one transaction; also `explain`.
 //! - [`service`]: operations on existing tickets (comment with files, status moves,
-//!   resolve, close, reopen, auto-close, assignment, observers, hand-set fields) for the
-//!   CLI and later front ends.
+//!   resolve, close, reopen, auto-close, assignment, observers, hand-set fields), and
+//!   reading back a ticket's files and raw mail, for the CLI and later front ends.
 //! - [`jobs`]: the scheduler's periodic work (auto-close, reminders, purge).
 //! - [`notify`]: templates, signed links and thread tokens, the loop governor, delivery.
 //! - [`store`]: the only module that writes SQL (SQLite or PostgreSQL through one handle).

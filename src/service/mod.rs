@@ -1,9 +1,11 @@
 //! Operations on existing tickets, for every front end: the CLI today, the HTTP API and the
 //! scheduler later. Each one checks the move against the status machine, records an
 //! article, and queues its notifications in the same transaction; nobody hears of their own
-//! action.
+//! action. Reading back what a ticket keeps (its files, the mail an article came from) goes
+//! through here too, whichever storage holds it.
 
 mod edit;
+mod files;
 
 use std::sync::Arc;
 
@@ -87,6 +89,20 @@ pub enum ServiceError {
         "nothing to set: give at least one of --type, --category, --impact, --urgency, --private"
     )]
     NothingToSet,
+    /// A file asked for by its SHA-256 that the ticket does not have (or was refused).
+    #[error(
+        "ticket {ticket} has no stored file with SHA-256 {sha256}; `ticketgate tickets show {ticket}` lists its files"
+    )]
+    NoAttachment {
+        ticket: TicketNumber,
+        sha256: String,
+    },
+    /// An article the ticket does not have, or one with no kept mail: written here rather
+    /// than received, or its mail deleted by the purge job.
+    #[error(
+        "ticket {ticket} has no article {article} with its raw mail kept (not received by mail, or purged); `ticketgate tickets show {ticket}` lists the articles"
+    )]
+    NoRawMail { ticket: TicketNumber, article: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -147,7 +163,7 @@ pub struct Done {
 #[derive(Debug, Clone)]
 pub struct TicketService {
     store: Store,
-    /// Where attachments are kept.
+    /// Where attachments (and raw mail, read back) are kept.
     files: Files,
     settings: Arc<Settings>,
     clock: Arc<dyn Clock>,
