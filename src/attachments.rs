@@ -1,13 +1,9 @@
-//! Files on disk: attachments stored once per content (SHA-256), and the raw messages kept
-//! so that a mail can be parsed again later. Both are written before the database
-//! transaction; a file whose transaction then fails is harmless (content-addressed, and
-//! written again identically on the retry).
+//! What is known of an attachment before it is stored: a name safe to keep and show, its
+//! content type, its SHA-256 (the address [`crate::files::Files`] stores it under); and the
+//! atomic file write that every file ticketgate keeps goes through.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 
 /// Why a file could not be written. Transient: disk full or permissions can be fixed.
@@ -121,96 +117,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Where attachments and raw messages live under the data directory.
-#[derive(Debug, Clone)]
-pub struct FileStore {
-    root: PathBuf,
-}
-
-impl FileStore {
-    /// Files under `data_dir` (`attachments/` and `raw/`).
-    pub fn new(data_dir: &Path) -> Self {
-        Self {
-            root: data_dir.to_path_buf(),
-        }
-    }
-
-    /// The path of an attachment's content, relative to nothing: absolute under the root.
-    pub fn attachment_path(&self, sha256: &str) -> PathBuf {
-        self.root
-            .join("attachments")
-            .join(&sha256[..2])
-            .join(&sha256[2..4])
-            .join(sha256)
-    }
-
-    /// Stores `bytes` under their SHA-256 unless a copy exists; returns the digest.
-    pub fn put_attachment(&self, bytes: &[u8]) -> Result<String, FileStoreError> {
-        let sha = sha256_hex(bytes);
-        let path = self.attachment_path(&sha);
-        if !path.exists() {
-            write_atomically(&path, |f| f.write_all(bytes))?;
-        }
-        Ok(sha)
-    }
-
-    /// Keeps the raw message gzip-compressed under `raw/YYYY/MM/`, named by the SHA-256 of
-    /// its bytes; returns the path relative to the data directory, as stored on articles.
-    pub fn put_raw(
-        &self,
-        raw: &[u8],
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<String, FileStoreError> {
-        let sha = sha256_hex(raw);
-        let relative = format!("raw/{}/{sha}.eml.gz", at.format("%Y/%m"));
-        let path = self.root.join(&relative);
-        if !path.exists() {
-            write_atomically(&path, |f| {
-                let mut gz = GzEncoder::new(f, Compression::fast());
-                gz.write_all(raw)?;
-                gz.finish().map(drop)
-            })?;
-        }
-        Ok(relative)
-    }
-
-    /// Deletes a raw message kept by [`FileStore::put_raw`] (the purge job). Only a path
-    /// of the form `put_raw` gives is accepted, so a damaged row cannot delete anything
-    /// else; an already missing file is fine.
-    pub fn remove_raw(&self, relative: &str) -> Result<(), FileStoreError> {
-        let path = std::path::Path::new(relative);
-        let safe = relative.starts_with("raw/")
-            && relative.ends_with(".eml.gz")
-            && path
-                .components()
-                .all(|c| matches!(c, std::path::Component::Normal(_)));
-        let full = self.root.join(path);
-        if !safe {
-            return Err(FileStoreError {
-                path: full,
-                source: std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    "not a raw mail path; left in place",
-                ),
-            });
-        }
-        match std::fs::remove_file(&full) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(FileStoreError { path: full, source }),
-        }
-    }
-
-    /// Reads back a raw message kept by [`FileStore::put_raw`].
-    pub fn read_raw(&self, relative: &str) -> std::io::Result<Vec<u8>> {
-        use std::io::Read;
-        let file = std::fs::File::open(self.root.join(relative))?;
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(file).read_to_end(&mut out)?;
-        Ok(out)
-    }
-}
-
 /// Writes through a temporary file in the same directory, synced, then renamed: a reader
 /// never sees half a file, and a crash leaves at most a stray temporary file.
 pub fn write_atomically(
@@ -291,19 +197,5 @@ mod tests {
         assert_eq!(sanitize_filename(None, "image/jpg"), "attachment.jpg");
         assert_eq!(sanitize_filename(None, "text/plain"), "attachment.txt");
         assert_eq!(sanitize_filename(None, "video/x-unknown"), "attachment.bin");
-    }
-
-    #[test]
-    fn identical_content_is_stored_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FileStore::new(dir.path());
-        let a = store.put_attachment(b"same").unwrap();
-        let b = store.put_attachment(b"same").unwrap();
-        assert_eq!(a, b);
-        assert_eq!(std::fs::read(store.attachment_path(&a)).unwrap(), b"same");
-        let raw = store
-            .put_raw(b"Subject: x\r\n\r\nbody", chrono::Utc::now())
-            .unwrap();
-        assert_eq!(store.read_raw(&raw).unwrap(), b"Subject: x\r\n\r\nbody");
     }
 }

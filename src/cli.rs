@@ -127,6 +127,26 @@ enum TicketsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write a file stored with a ticket, byte for byte, to standard output or a new file;
+    /// read from whichever storage holds it ([storage] backend).
+    Attachment {
+        number: TicketNumber,
+        /// The file's SHA-256, as `tickets show` prints it.
+        sha256: String,
+        /// A file to create (an existing one is left alone) instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Write the mail an article came from, byte for byte as received, to standard output
+    /// or a new file; kept until the purge job deletes it (jobs.purge_raw_mail_days).
+    Raw {
+        number: TicketNumber,
+        /// The article's id: the #N of `tickets show`.
+        article: i64,
+        /// A file to create (an existing one is left alone) instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Write on a ticket as an agent; the requester and observers are told, unless it is
     /// internal.
     Comment {
@@ -508,9 +528,76 @@ async fn tickets(settings: Settings, command: TicketsCommand) -> anyhow::Result<
                 print_ticket(&details);
             }
         }
+        TicketsCommand::Attachment {
+            number,
+            sha256,
+            output,
+        } => {
+            let service = ticket_service(settings, store);
+            let (file, bytes) = service.attachment_content(&number, &sha256).await?;
+            write_out(output.as_deref(), &bytes)?;
+            if let Some(path) = output {
+                println!(
+                    "{}: {} ({}, {}) written",
+                    path.display(),
+                    file.filename,
+                    file.content_type,
+                    human_size(bytes.len() as u64)
+                );
+            }
+        }
+        TicketsCommand::Raw {
+            number,
+            article,
+            output,
+        } => {
+            let service = ticket_service(settings, store);
+            let bytes = service.raw_mail(&number, article).await?;
+            write_out(output.as_deref(), &bytes)?;
+            if let Some(path) = output {
+                println!(
+                    "{}: raw mail of article #{article} ({}) written",
+                    path.display(),
+                    human_size(bytes.len() as u64)
+                );
+            }
+        }
         action => return ticket_action(settings, store, action).await,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The agents' operations on `store`, on the system clock.
+fn ticket_service(
+    settings: Settings,
+    store: ticketgate::store::Store,
+) -> ticketgate::service::TicketService {
+    ticketgate::service::TicketService::new(store, Arc::new(settings), Arc::new(SystemClock))
+}
+
+/// Writes `bytes` to a new file at `output`, never over an existing one, or to standard
+/// output.
+fn write_out(output: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    match output {
+        Some(path) => std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+            .with_context(|| {
+                format!(
+                    "cannot write {} (an existing file is left alone; choose a new name)",
+                    path.display()
+                )
+            }),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes)
+                .and_then(|()| out.flush())
+                .context("cannot write to standard output")
+        }
+    }
 }
 
 /// The commands that change a ticket, through the service layer.
@@ -519,8 +606,8 @@ async fn ticket_action(
     store: ticketgate::store::Store,
     command: TicketsCommand,
 ) -> anyhow::Result<ExitCode> {
-    use ticketgate::service::{CommentInput, TicketService};
-    let service = TicketService::new(store, Arc::new(settings), Arc::new(SystemClock));
+    use ticketgate::service::CommentInput;
+    let service = ticket_service(settings, store);
     let done = match command {
         TicketsCommand::Comment {
             number,
@@ -1045,6 +1132,7 @@ fn check_config(s: &Settings) -> anyhow::Result<ExitCode> {
     println!("configuration: {} (valid)", s.source);
     println!("data_dir = {}", s.data_dir.display());
     println!("database.url = {}", s.database_url);
+    println!("storage.backend = {}", s.storage.backend);
     println!("intake.maildir = {}", s.maildir.display());
     println!(
         "max_attachment_bytes = {} ({})",

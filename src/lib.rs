@@ -16,12 +16,14 @@
 //!   the [`intake::Ingestor`] that quarantines what cannot be handled.
 //! - [`pipeline`]: one message → one decision → one transaction; also `explain`.
 //! - [`service`]: operations on existing tickets (comment with files, status moves,
-//!   resolve, close, reopen, auto-close, assignment, observers, hand-set fields) for the
-//!   CLI and later front ends.
+//!   resolve, close, reopen, auto-close, assignment, observers, hand-set fields), and
+//!   reading back a ticket's files and raw mail, for the CLI and later front ends.
 //! - [`jobs`]: the scheduler's periodic work (auto-close, reminders, purge).
 //! - [`notify`]: templates, signed links and thread tokens, the loop governor, delivery.
 //! - [`store`]: the only module that writes SQL (SQLite or PostgreSQL through one handle).
-//! - [`attachments`]: content-addressed files and kept raw messages.
+//! - [`attachments`]: safe names, content types and digests of attachments; atomic writes.
+//! - [`files`]: the bytes of attachments and kept raw messages, in the backend
+//!   `[storage] backend` names (files under the data directory, or the database).
 //! - [`quarantine`]: messages that could not be handled, with their reason.
 //! - [`app`], [`shutdown`], [`telemetry`], [`clock`]: running it as a daemon.
 
@@ -31,6 +33,7 @@ pub mod clock;
 pub mod cluster;
 pub mod config;
 pub mod domain;
+pub mod files;
 pub mod intake;
 pub mod jobs;
 pub mod notify;

@@ -15,4 +15,5 @@ mod notifications;
 mod pipeline_rules;
 mod reply_text;
 mod smtp;
+mod storage;
 mod ticket_edits;

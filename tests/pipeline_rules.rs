@@ -33,8 +33,11 @@ async fn new_ticket_gets_a_monthly_number_observers_and_organisation() {
         article.message_id.as_deref(),
         Some("new-ticket-1@acme.example")
     );
-    let raw = ticketgate::attachments::FileStore::new(&env.data_dir())
-        .read_raw(article.raw_ref.as_deref().unwrap())
+    let raw = env
+        .pipeline()
+        .files()
+        .raw(article.raw_ref.as_deref().unwrap())
+        .await
         .unwrap();
     assert_eq!(
         raw,
@@ -360,8 +363,7 @@ async fn attachments_are_content_addressed_and_their_names_sanitized() {
     assert_eq!(screen.content_id.as_deref(), Some("shot1@client.example"));
     for f in files {
         let sha = f.sha256.as_deref().unwrap();
-        let path = ticketgate::attachments::FileStore::new(&env.data_dir()).attachment_path(sha);
-        let bytes = std::fs::read(&path).unwrap();
+        let bytes = env.pipeline().files().attachment(sha).await.unwrap();
         assert_eq!(ticketgate::attachments::sha256_hex(&bytes), sha);
         assert_eq!(bytes.len() as u64, f.size);
     }

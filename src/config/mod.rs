@@ -12,6 +12,7 @@ mod cluster;
 mod lifecycle;
 mod limits;
 mod mailbox;
+mod storage;
 
 pub use cluster::ClusterSettings;
 pub use lifecycle::{JobsSettings, check_cron};
@@ -20,6 +21,7 @@ pub use mailbox::{
     MailboxAuth, MailboxSettings, OAuth2Endpoint, ProcessedAction, SecretSource, TlsMode,
     TokenSource,
 };
+pub use storage::{StorageBackend, StorageSettings};
 
 use crate::domain::{EmailAddress, Impact, SubjectTag, TicketType, Urgency};
 use crate::pipeline::route::{RoutingRule, RoutingRuleSpec};
@@ -122,6 +124,7 @@ struct RawConfig {
     smtp: RawSmtp,
     jobs: lifecycle::RawJobs,
     cluster: cluster::RawCluster,
+    storage: storage::RawStorage,
     routing: Vec<RoutingRuleSpec>,
     agent: Vec<RawAgent>,
     mailbox: Vec<mailbox::RawMailbox>,
@@ -146,6 +149,7 @@ impl Default for RawConfig {
             smtp: RawSmtp::default(),
             jobs: lifecycle::RawJobs::default(),
             cluster: cluster::RawCluster::default(),
+            storage: storage::RawStorage::default(),
             routing: Vec::new(),
             agent: Vec::new(),
             mailbox: Vec::new(),
@@ -465,6 +469,8 @@ pub struct Settings {
     pub jobs: JobsSettings,
     /// How this instance shares mailboxes and jobs with others on the same database.
     pub cluster: ClusterSettings,
+    /// Where attachments and raw mail are kept.
+    pub storage: StorageSettings,
 }
 
 impl Settings {
@@ -786,6 +792,7 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
     let refusal_words = lifecycle::words("refusal_words", &raw.tickets.refusal_words, &mut errors);
     let jobs = lifecycle::jobs(raw.jobs, raw.tickets.auto_close_days, &mut errors);
     let cluster = cluster::cluster(raw.cluster, &mut errors);
+    let storage = storage::storage(raw.storage, &mut errors);
     let database_url =
         raw.database.url.clone().unwrap_or_else(|| {
             format!("sqlite://{}", raw.data_dir.join("ticketgate.db").display())
@@ -858,6 +865,7 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
         refusal_words,
         jobs,
         cluster,
+        storage,
     })
 }
 

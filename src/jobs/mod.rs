@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::attachments::FileStore;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{Direction, Event, EventContext, Notification, Status, Visibility};
+use crate::files::Files;
 use crate::quarantine::{Quarantine, QuarantineError};
 use crate::service::{ServiceError, TicketService};
 use crate::store::{NewArticle, ReminderCommit, Store, StoreError};
@@ -178,7 +178,7 @@ pub struct Jobs {
     settings: Arc<Settings>,
     clock: Arc<dyn Clock>,
     service: TicketService,
-    files: FileStore,
+    files: Files,
     quarantine: Quarantine,
 }
 
@@ -186,7 +186,7 @@ impl Jobs {
     pub fn new(store: Store, settings: Arc<Settings>, clock: Arc<dyn Clock>) -> Self {
         Self {
             service: TicketService::new(store.clone(), settings.clone(), clock.clone()),
-            files: FileStore::new(&settings.data_dir),
+            files: Files::new(&settings, &store),
             quarantine: Quarantine::new(&settings.data_dir),
             store,
             settings,
@@ -374,7 +374,7 @@ impl Jobs {
             let cutoff = as_of - Duration::days(i64::from(j.purge_raw_mail_days));
             for (article, path, unshared) in self.store.raw_mail_before(cutoff, BATCH).await? {
                 if unshared {
-                    if let Err(e) = self.files.remove_raw(&path) {
+                    if let Err(e) = self.files.remove_raw(&path).await {
                         tracing::warn!(error = %e, article, "raw mail not purged");
                         continue;
                     }

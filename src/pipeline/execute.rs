@@ -1,4 +1,5 @@
-//! Carrying out a decision: attachments and raw message to disk, then one transaction.
+//! Carrying out a decision: attachments and raw message to their storage, then one
+//! transaction.
 
 use tracing::Instrument;
 
@@ -50,7 +51,7 @@ impl Pipeline {
                 bounced: Some(bounced),
             } => {
                 let ticket = bounced.ticket;
-                let article = self.delivery_report_note(mail, raw, at, &reason)?;
+                let article = self.delivery_report_note(mail, raw, at, &reason).await?;
                 // A failed delivery to the notification's recipient stops mail to that
                 // address for a while; any other report is only recorded.
                 let undeliverable = super::classify::reports_failure_for(raw, &bounced.recipient).then(|| {
@@ -101,7 +102,9 @@ impl Pipeline {
                 } else {
                     Direction::Inbound
                 };
-                let mut article = self.article(mail, raw, at, Some(&sender), direction)?;
+                let mut article = self
+                    .article(mail, raw, at, Some(&sender), direction)
+                    .await?;
                 if reply.removed {
                     article.body_original =
                         Some(std::mem::replace(&mut article.body_text, reply.text));
@@ -158,8 +161,9 @@ impl Pipeline {
                 refusal,
                 rule,
             } => {
-                let mut article =
-                    self.article(mail, raw, at, Some(&requester), Direction::Inbound)?;
+                let mut article = self
+                    .article(mail, raw, at, Some(&requester), Direction::Inbound)
+                    .await?;
                 if let Some(note) = note {
                     article.note = Some(match article.note.take() {
                         Some(existing) => format!("{note} {existing}"),
@@ -229,7 +233,7 @@ impl Pipeline {
     /// An internal note recording a delivery report about one of our notifications. Only a
     /// summary and the kept raw report: nothing the report's sender wrote becomes ticket
     /// content, since reports are recorded without a sender check.
-    fn delivery_report_note(
+    async fn delivery_report_note(
         &self,
         mail: &InboundMail<'_>,
         raw: &[u8],
@@ -267,7 +271,7 @@ impl Pipeline {
             body_html: None,
             body_original: None,
             message_id: None,
-            raw_ref: Some(self.files.put_raw(raw, at)?),
+            raw_ref: Some(self.files.put_raw(raw, at).await?),
             note: Some(
                 "Delivery report; nobody was notified. The full report is kept with the raw mail."
                     .into(),
@@ -277,7 +281,7 @@ impl Pipeline {
     }
 
     /// The article for a mail, with its attachments stored (or refused) and its raw bytes kept.
-    fn article(
+    async fn article(
         &self,
         mail: &InboundMail<'_>,
         raw: &[u8],
@@ -296,7 +300,7 @@ impl Pipeline {
                     refused.push(format!("{filename}: {reason}"));
                     None
                 }
-                None => Some(self.files.put_attachment(&a.bytes)?),
+                None => Some(self.files.put_attachment(&a.bytes).await?),
             };
             attachments.push(NewAttachment {
                 filename,
@@ -308,7 +312,7 @@ impl Pipeline {
                 refused_reason,
             });
         }
-        let raw_ref = self.files.put_raw(raw, at)?;
+        let raw_ref = self.files.put_raw(raw, at).await?;
         let author_address = match author {
             Some(m) => m.address.clone(),
             None => EmailAddress::parse("mailer-daemon@invalid").expect("a valid literal"),

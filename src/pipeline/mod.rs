@@ -20,12 +20,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::attachments::FileStore;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{
     Event, InboundMail, MailRefusal, Mailbox, RefusalReason, Status, TicketNumber,
 };
+use crate::files::{Files, FilesError};
 use crate::notify::links::{LinkKeyError, LinkSigner};
 use crate::store::{Store, StoreError, TicketRecord};
 use authorize::Authorization;
@@ -81,9 +81,13 @@ impl From<StoreError> for ProcessError {
     }
 }
 
-impl From<crate::attachments::FileStoreError> for ProcessError {
-    fn from(e: crate::attachments::FileStoreError) -> Self {
-        ProcessError::Temporary(e.to_string())
+impl From<FilesError> for ProcessError {
+    fn from(e: FilesError) -> Self {
+        if e.is_transient() {
+            ProcessError::Temporary(e.to_string())
+        } else {
+            ProcessError::Rejected(e.to_string())
+        }
     }
 }
 
@@ -173,7 +177,7 @@ pub struct IntakeDefaults {
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     store: Store,
-    files: FileStore,
+    files: Files,
     settings: Arc<Settings>,
     clock: Arc<dyn Clock>,
     defaults: IntakeDefaults,
@@ -181,16 +185,17 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// A pipeline writing to `store` and to files under the settings' data directory. It
-    /// reads the link key too (creating it on first use): replies are threaded by the
-    /// tokens it signed into our notifications' Message-IDs.
+    /// A pipeline writing to `store`, and attachments and raw mail to the storage the
+    /// settings name (`[storage] backend`). It reads the link key too (creating it on
+    /// first use): replies are threaded by the tokens it signed into our notifications'
+    /// Message-IDs.
     pub fn new(
         store: Store,
         settings: Arc<Settings>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, LinkKeyError> {
         Ok(Self {
-            files: FileStore::new(&settings.data_dir),
+            files: Files::new(&settings, &store),
             links: LinkSigner::from_settings(&settings)?,
             store,
             settings,
@@ -220,6 +225,11 @@ impl Pipeline {
     /// The clock it reads.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// Where it keeps attachments and raw mail: to read them back.
+    pub fn files(&self) -> &Files {
+        &self.files
     }
 
     /// Handles one message from `source`: commits its ticket, comment or note in one

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::Path;
 
 use super::{Acting, Done, ServiceError, TicketService};
-use crate::attachments::{FileStore, content_type_from_name, sanitize_filename};
+use crate::attachments::{content_type_from_name, sanitize_filename};
 use crate::domain::{
     Direction, EmailAddress, Event, EventContext, Impact, Status, TicketNumber, TicketType,
     Urgency, Visibility, with_context,
@@ -141,7 +141,7 @@ impl TicketService {
             _ => (Direction::Outbound, Event::AgentComment),
         };
         let mut article = self.article(&ticket, acting, direction, visibility, &input.body);
-        article.attachments = self.store_files(&input.attachments)?;
+        article.attachments = self.store_files(&input.attachments).await?;
         let notifications = if input.internal {
             Vec::new()
         } else {
@@ -338,24 +338,22 @@ impl TicketService {
         Ok(())
     }
 
-    /// Stores the files under the data directory (before the transaction, as the pipeline
-    /// does: a stored file whose transaction fails is harmless) and describes them.
-    fn store_files(&self, uploads: &[Upload]) -> Result<Vec<NewAttachment>, ServiceError> {
-        let files = FileStore::new(&self.settings.data_dir);
-        uploads
-            .iter()
-            .map(|u| {
-                Ok(NewAttachment {
-                    filename: u.filename.clone(),
-                    content_type: u.content_type.clone(),
-                    size: u.bytes.len() as u64,
-                    sha256: Some(files.put_attachment(&u.bytes)?),
-                    content_id: None,
-                    inline: false,
-                    refused_reason: None,
-                })
-            })
-            .collect()
+    /// Stores the files (before the transaction, as the pipeline does: stored bytes whose
+    /// transaction fails are harmless) and describes them.
+    async fn store_files(&self, uploads: &[Upload]) -> Result<Vec<NewAttachment>, ServiceError> {
+        let mut stored = Vec::with_capacity(uploads.len());
+        for u in uploads {
+            stored.push(NewAttachment {
+                filename: u.filename.clone(),
+                content_type: u.content_type.clone(),
+                size: u.bytes.len() as u64,
+                sha256: Some(self.files.put_attachment(&u.bytes).await?),
+                content_id: None,
+                inline: false,
+                refused_reason: None,
+            });
+        }
+        Ok(stored)
     }
 }
 

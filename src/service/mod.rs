@@ -1,9 +1,11 @@
 //! Operations on existing tickets, for every front end: the CLI today, the HTTP API and the
 //! scheduler later. Each one checks the move against the status machine, records an
 //! article, and queues its notifications in the same transaction; nobody hears of their own
-//! action.
+//! action. Reading back what a ticket keeps (its files, the mail an article came from) goes
+//! through here too, whichever storage holds it.
 
 mod edit;
+mod files;
 
 use std::sync::Arc;
 
@@ -11,13 +13,13 @@ mod approval;
 
 pub use edit::{CommentInput, Edited, FieldEdits, Upload};
 
-use crate::attachments::FileStoreError;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{
     Actor, Direction, EmailAddress, Event, EventContext, InvalidMove, Status, TicketNumber,
     Visibility, with_context,
 };
+use crate::files::{Files, FilesError};
 use crate::store::{ActionCommitted, NewArticle, Store, StoreError, TicketAction, TicketRecord};
 
 /// Why an operation was not carried out.
@@ -65,10 +67,10 @@ pub enum ServiceError {
     /// message rather than a source, so that the CLI's one line says it once.
     #[error("cannot read {path}: {cause}; check the path and its permissions")]
     AttachmentUnreadable { path: String, cause: std::io::Error },
-    /// The attached files could not be stored under the data directory. Its message
+    /// The attached files could not be stored, or a stored file read back. Its message
     /// names the cause already (hence no source).
     #[error("{0}")]
-    Files(FileStoreError),
+    Files(FilesError),
     /// Each observer is added once; `tickets show` lists them.
     #[error(
         "{email} is already an observer of ticket {ticket}; `ticketgate tickets show {ticket}` lists them"
@@ -87,12 +89,26 @@ pub enum ServiceError {
         "nothing to set: give at least one of --type, --category, --impact, --urgency, --private"
     )]
     NothingToSet,
+    /// A file asked for by its SHA-256 that the ticket does not have (or was refused).
+    #[error(
+        "ticket {ticket} has no stored file with SHA-256 {sha256}; `ticketgate tickets show {ticket}` lists its files"
+    )]
+    NoAttachment {
+        ticket: TicketNumber,
+        sha256: String,
+    },
+    /// An article the ticket does not have, or one with no kept mail: written here rather
+    /// than received, or its mail deleted by the purge job.
+    #[error(
+        "ticket {ticket} has no article {article} with its raw mail kept (not received by mail, or purged); `ticketgate tickets show {ticket}` lists the articles"
+    )]
+    NoRawMail { ticket: TicketNumber, article: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-impl From<FileStoreError> for ServiceError {
-    fn from(e: FileStoreError) -> Self {
+impl From<FilesError> for ServiceError {
+    fn from(e: FilesError) -> Self {
         ServiceError::Files(e)
     }
 }
@@ -147,6 +163,8 @@ pub struct Done {
 #[derive(Debug, Clone)]
 pub struct TicketService {
     store: Store,
+    /// Where attachments (and raw mail, read back) are kept.
+    files: Files,
     settings: Arc<Settings>,
     clock: Arc<dyn Clock>,
 }
@@ -154,6 +172,7 @@ pub struct TicketService {
 impl TicketService {
     pub fn new(store: Store, settings: Arc<Settings>, clock: Arc<dyn Clock>) -> Self {
         Self {
+            files: Files::new(&settings, &store),
             store,
             settings,
             clock,

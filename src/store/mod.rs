@@ -6,6 +6,7 @@
 //! folder because their DDL differs.
 
 mod actions;
+mod blobs;
 mod contacts;
 mod inbound;
 mod leases;
@@ -24,6 +25,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use actions::{ActionCommitted, Change, TicketAction, TicketFields};
+pub use blobs::BlobKind;
 pub use contacts::Contact;
 pub use inbound::{
     Committed, InboundCommit, InboundWrite, MessageRecord, NewArticle, NewAttachment, NewTicket,
