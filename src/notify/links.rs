@@ -137,13 +137,29 @@ impl LinkSigner {
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).map_err(|e| create(std::io::Error::other(e.to_string())))?;
         let encoded = hex::encode(key);
-        crate::attachments::write_atomically(file, |f| {
+        // Written aside, then linked into place only if no other process (an instance
+        // starting at the same time on a shared data_dir) made the key first: then theirs
+        // is everybody's.
+        let aside = file.with_extension(format!(
+            "new-{}-{}",
+            std::process::id(),
+            crate::attachments::unique_suffix()
+        ));
+        crate::attachments::write_atomically(&aside, |f| {
             use std::os::unix::fs::PermissionsExt;
             f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
             std::io::Write::write_all(f, encoded.as_bytes())
         })
         .map_err(|e| create(std::io::Error::other(e.to_string())))?;
-        Ok(encoded.into_bytes())
+        let linked = std::fs::hard_link(&aside, file);
+        let _ = std::fs::remove_file(&aside);
+        match linked {
+            Ok(()) => Ok(encoded.into_bytes()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                std::fs::read(file).map_err(create)
+            }
+            Err(e) => Err(create(e)),
+        }
     }
 
     /// The signer the settings describe: their secret, or the key kept under the data
@@ -406,5 +422,21 @@ mod tests {
             std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn processes_making_the_key_at_once_all_end_up_with_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("link-secret");
+        let keys: Vec<Vec<u8>> = std::thread::scope(|s| {
+            let makers: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| LinkSigner::key_from_file(&file).unwrap()))
+                .collect();
+            makers.into_iter().map(|m| m.join().unwrap()).collect()
+        });
+        assert!(keys.iter().all(|k| *k == keys[0]));
+        assert_eq!(std::fs::read(&file).unwrap(), keys[0]);
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "only the key file stays");
     }
 }
