@@ -261,12 +261,8 @@ fn run_catches_up_on_jobs_that_fell_due_while_it_was_stopped() {
     );
     assert!(resolved.status.success());
     // The solution was proposed 8 days ago, while the daemon was stopped.
-    let db = cli.dir.path().join("data/ticketgate.db");
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        use sqlx::Connection;
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-            .await
-            .unwrap();
+        let mut conn = crate::helpers::connect_any(&cli.database_url()).await;
         let eight_days = chrono::Duration::days(8).num_milliseconds();
         for statement in [
             "UPDATE tickets SET created_at = created_at - $1, resolved_at = resolved_at - $1, \

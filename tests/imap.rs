@@ -37,15 +37,16 @@ fn mail(n: u32) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Tickets in the daemon's SQLite database (read directly: quick enough to poll).
+/// Tickets in the daemon's database, as `tickets list` shows them (quick enough to poll).
+/// Before the daemon made its SQLite file there are none, and a second process creating it
+/// at the same moment could race the daemon's migrations (PostgreSQL's migrations take a
+/// lock, so there the binary can be asked at once).
 fn ticket_count(cli: &Cli) -> usize {
-    let db = cli.dir.path().join("data/ticketgate.db");
-    if !db.exists() {
+    if cli.on_sqlite() && !cli.dir.path().join("data/ticketgate.db").exists() {
         return 0;
     }
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ticketgate"))
-        .args(["tickets", "list", "--json"])
-        .current_dir(cli.dir.path())
+    let out = cli
+        .command(&["tickets", "list", "--json"])
         .output()
         .unwrap();
     serde_json::from_slice::<serde_json::Value>(&out.stdout)
