@@ -8,6 +8,7 @@ mod postgres;
 mod cli;
 mod corpus;
 mod daemon;
+mod dialects;
 mod dovecot;
 mod imap;
 mod lifecycle;

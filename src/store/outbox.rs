@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use sqlx::{Any, Transaction};
 
-use super::{Doing, Store, StoreError, from_millis, parse_stored, to_millis};
+use super::{Doing, Store, StoreError, from_millis, parse_stored, storable, to_millis};
 use crate::domain::{EmailAddress, Event, EventContext, Notification, TicketNumber};
 
 /// Writes `notifications` to the outbox inside the operation's transaction, due at `at`.
@@ -143,7 +143,7 @@ impl Store {
         next_attempt: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query("UPDATE outbox SET status = 'pending', lease_until = NULL, last_error = $1, next_attempt_at = $2 WHERE id = $3")
-            .bind(error.to_string())
+            .bind(storable(error))
             .bind(to_millis(next_attempt))
             .bind(id)
             .execute(&self.pool)
@@ -155,7 +155,7 @@ impl Store {
     /// Gives up on a notification, keeping the server's answer.
     pub async fn fail_notification(&self, id: i64, error: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = $1 WHERE id = $2")
-            .bind(error.to_string())
+            .bind(storable(error))
             .bind(id)
             .execute(&self.pool)
             .await
@@ -276,7 +276,7 @@ impl Store {
             "SELECT t.number, o.recipient FROM outbox o JOIN tickets t ON t.id = o.ticket_id \
              WHERE o.message_id = $1 LIMIT 1",
         )
-        .bind(message_id.to_string())
+        .bind(storable(message_id))
         .fetch_optional(&self.pool)
         .await
         .doing("looking up a sent notification")?;

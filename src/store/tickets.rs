@@ -55,7 +55,7 @@ impl Store {
             "SELECT t.number FROM thread_refs r JOIN tickets t ON t.id = r.ticket_id \
              WHERE r.message_id = $1 ORDER BY r.created_at ASC LIMIT 1",
         )
-        .bind(message_id.to_string())
+        .bind(super::storable(message_id))
         .fetch_optional(&self.pool)
         .await
         .doing("looking up a threading reference")?;
