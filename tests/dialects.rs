@@ -2,6 +2,9 @@
 //! PostgreSQL cannot hold, case folding, the order of text and of ties. Each test runs on
 //! the backend of the pass (see [`crate::postgres`]), so both passes must agree.
 
+use chrono::Duration;
+use ticketgate::clock::Clock;
+use ticketgate::domain::EmailAddress;
 use ticketgate::pipeline::Outcome;
 
 use crate::helpers::{TestEnv, created};
@@ -36,4 +39,81 @@ async fn a_nul_character_in_a_mail_is_stored_as_a_replacement_character() {
                   Message-ID: <nul-2@acme.example>\r\nIn-Reply-To: <nul\x00-1@acme.example>\r\n\r\n\
                   It also jams.\r\n";
     assert_eq!(env.process(reply).await, Outcome::Commented(n));
+}
+
+fn addr(s: &str) -> EmailAddress {
+    EmailAddress::parse(s).unwrap()
+}
+
+/// The per-recipient limits count mail to the same address key: ASCII letters fold, as in
+/// `EmailAddress::key`, others do not (PostgreSQL's lower() under a UTF-8 locale would fold
+/// `Å` to `å` where SQLite's does not).
+#[tokio::test]
+async fn recipient_counts_fold_ascii_letters_only_as_address_keys_do() {
+    let env = TestEnv::new().await;
+    let since = env.clock.now();
+    created(
+        &env.process(
+            "From: \u{c5}SA@acme.example\r\nTo: support@localhost\r\nSubject: Scanner\r\n\
+             Message-ID: <fold-1@acme.example>\r\n\r\nThe scanner is off.\r\n"
+                .as_bytes(),
+        )
+        .await,
+    );
+    let store = env.store();
+    let job = store
+        .claim_notification(env.clock.now(), Duration::minutes(5))
+        .await
+        .unwrap()
+        .expect("the acknowledgement is due");
+    assert_eq!(job.recipient, addr("\u{c5}SA@acme.example"));
+    store
+        .mark_notification_sent(&job, "<ack-1@ours.test>", env.clock.now())
+        .await
+        .unwrap();
+
+    for (asked, count) in [
+        ("\u{c5}SA@acme.example", 1),
+        ("\u{c5}sa@ACME.example", 1),
+        ("\u{e5}sa@acme.example", 0),
+        ("\u{e5}SA@acme.example", 0),
+    ] {
+        let asked = addr(asked);
+        assert_eq!(
+            asked.same_mailbox(&job.recipient),
+            count == 1,
+            "the store agrees with the address type"
+        );
+        assert_eq!(
+            store.sent_to_recipient_since(&asked, since).await.unwrap(),
+            count,
+            "{asked}"
+        );
+    }
+}
+
+/// Observers added together are listed by address, byte by byte as SQLite compares text,
+/// whatever the PostgreSQL server's locale (under `en_US.UTF-8` punctuation would be
+/// skipped and `ab@` would come first).
+#[tokio::test]
+async fn observers_added_together_are_listed_in_byte_order() {
+    let env = TestEnv::new().await;
+    let n = created(
+        &env.process(
+            b"From: alice@acme.example\r\nTo: support@localhost\r\n\
+              Cc: ab@acme.example, a_b@acme.example, a.c@acme.example, A-d@acme.example\r\n\
+              Subject: Badge reader\r\nMessage-ID: <order-1@acme.example>\r\n\r\nIt beeps.\r\n",
+        )
+        .await,
+    );
+    let observers = env.details(&n).await.ticket.observers;
+    assert_eq!(
+        observers,
+        [
+            addr("a-d@acme.example"),
+            addr("a.c@acme.example"),
+            addr("a_b@acme.example"),
+            addr("ab@acme.example"),
+        ]
+    );
 }

@@ -192,10 +192,11 @@ impl Store {
         since: DateTime<Utc>,
     ) -> Result<u32, StoreError> {
         let row = sqlx::query(
-            // lower() on both sides: the database's own case folding, whatever the letters.
-            "SELECT COUNT(*) AS n FROM outbox WHERE lower(recipient) = lower($1) AND sent_at >= $2",
+            // The address's key, as EmailAddress::key folds it (ASCII letters only): lower()
+            // folds the same on SQLite and, the column being byte-ordered, on PostgreSQL.
+            "SELECT COUNT(*) AS n FROM outbox WHERE lower(recipient) = $1 AND sent_at >= $2",
         )
-        .bind(recipient.as_str().to_string())
+        .bind(recipient.key())
         .bind(to_millis(since))
         .fetch_one(&self.pool)
         .await
