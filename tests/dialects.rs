@@ -117,3 +117,37 @@ async fn observers_added_together_are_listed_in_byte_order() {
         ]
     );
 }
+
+/// Tickets resolved in the same millisecond leave the auto-close list in ticket order, so
+/// that a `limit` keeps the same ones on both backends.
+#[tokio::test]
+async fn tickets_due_at_the_same_moment_come_in_ticket_order() {
+    let env = TestEnv::new().await;
+    let service = env.service();
+    let support = service.agent(None).unwrap();
+    let mut numbers = Vec::new();
+    for i in 1..=4 {
+        let n = created(
+            &env.process(
+                format!(
+                    "From: user{i}@acme.example\r\nTo: support@localhost\r\nSubject: Issue {i}\r\n\
+                     Message-ID: <tie-{i}@acme.example>\r\n\r\nBroken {i}.\r\n"
+                )
+                .as_bytes(),
+            )
+            .await,
+        );
+        numbers.push(n);
+    }
+    // Resolved in reverse order, all at the clock's one moment.
+    for n in numbers.iter().rev() {
+        service.resolve(n, "Fixed.", &support).await.unwrap();
+    }
+    let later = env.clock.now() + Duration::days(30);
+    let store = env.store();
+    assert_eq!(
+        store.due_for_auto_close(later, 2).await.unwrap(),
+        numbers[..2]
+    );
+    assert_eq!(store.due_for_auto_close(later, 10).await.unwrap(), numbers);
+}
