@@ -151,3 +151,56 @@ async fn tickets_due_at_the_same_moment_come_in_ticket_order() {
     );
     assert_eq!(store.due_for_auto_close(later, 10).await.unwrap(), numbers);
 }
+
+/// The purge reads a NOT EXISTS flag (a boolean on PostgreSQL, an integer on SQLite) and
+/// appends to an article's note with `||`: old raw mail goes, the articles say so, and a
+/// note already there is kept.
+#[tokio::test]
+async fn purging_old_raw_mail_notes_it_on_each_article_alike() {
+    let env = TestEnv::new().await;
+    let plain = created(&env.fixture("new_ticket.eml", None).await);
+    let refused = created(
+        &env.process(&crate::pipeline_rules::mail_with_attachment(
+            "purge-big@acme.example",
+            3 * 1024 * 1024,
+        ))
+        .await,
+    );
+    env.clock.advance(Duration::days(300));
+    let recent = created(
+        &env.process(
+            b"From: carol@acme.example\r\nTo: support@localhost\r\nSubject: Later\r\n\
+              Message-ID: <purge-recent@acme.example>\r\n\r\nStill broken.\r\n",
+        )
+        .await,
+    );
+    env.clock.advance(Duration::days(66));
+    let jobs = ticketgate::jobs::Jobs::new(
+        env.store().clone(),
+        std::sync::Arc::new(env.pipeline().settings().clone()),
+        env.clock.clone(),
+    );
+    let report = jobs
+        .run(ticketgate::jobs::JobKind::Purge, "manual")
+        .await
+        .unwrap();
+    assert_eq!(report.summary(), "deleted 2 file(s)", "{:?}", report.lines);
+
+    let purged = "The original mail was purged on 2027-11-25.";
+    let first = |details: ticketgate::store::TicketDetails| details.articles[0].clone();
+    let article = first(env.details(&plain).await);
+    assert_eq!(
+        (article.raw_ref, article.note.as_deref()),
+        (None, Some(purged))
+    );
+    let article = first(env.details(&refused).await);
+    let note = article.note.unwrap();
+    assert!(
+        article.raw_ref.is_none()
+            && note.ends_with(&format!(" {purged}"))
+            && note.len() > purged.len() + 1,
+        "{note}"
+    );
+    let article = first(env.details(&recent).await);
+    assert!(article.raw_ref.is_some() && article.note.is_none());
+}
