@@ -35,9 +35,36 @@ fn deliver(inbox: &Path, name: &str, bytes: &[u8]) {
     std::fs::rename(inbox.join("tmp").join(name), inbox.join("new").join(name)).unwrap();
 }
 
+/// A running `ticketgate run`, killed when dropped: a test that fails before [`stop`]
+/// must not leave a daemon behind, polling a deleted directory (or, in the PostgreSQL
+/// pass, a dropped database) for as long as the machine runs.
+pub struct Daemon(Option<Child>);
+
+impl std::ops::Deref for Daemon {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        self.0.as_ref().expect("a daemon not yet stopped")
+    }
+}
+
+impl std::ops::DerefMut for Daemon {
+    fn deref_mut(&mut self) -> &mut Child {
+        self.0.as_mut().expect("a daemon not yet stopped")
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Starts `ticketgate run`; its log goes to `daemon.log` in the working directory (a pipe
 /// nobody reads could fill up and stall it).
-pub fn start(cli: &Cli, env: &[(&str, &str)]) -> Child {
+pub fn start(cli: &Cli, env: &[(&str, &str)]) -> Daemon {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -50,7 +77,7 @@ pub fn start(cli: &Cli, env: &[(&str, &str)]) -> Child {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.spawn().unwrap()
+    Daemon(Some(cmd.spawn().unwrap()))
 }
 
 /// What a stopped daemon left: its exit status, its standard output and its log.
@@ -61,7 +88,8 @@ pub struct Stopped {
 }
 
 /// Sends SIGTERM and waits (5 s at most) for the daemon to exit.
-pub fn stop(cli: &Cli, mut child: Child) -> Stopped {
+pub fn stop(cli: &Cli, mut daemon: Daemon) -> Stopped {
+    let mut child = daemon.0.take().expect("a daemon stopped once");
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -69,10 +97,11 @@ pub fn stop(cli: &Cli, mut child: Child) -> Stopped {
     assert!(status.success());
     let start = Instant::now();
     while child.try_wait().unwrap().is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "the daemon did not stop within 5 s of SIGTERM"
-        );
+        if start.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the daemon did not stop within 5 s of SIGTERM");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
     let output = child.wait_with_output().unwrap();
