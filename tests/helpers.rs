@@ -177,9 +177,10 @@ impl TestEnv {
 pub async fn connect_any(url: &str) -> sqlx::AnyConnection {
     use sqlx::Connection;
     sqlx::any::install_default_drivers();
-    sqlx::AnyConnection::connect(url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
+    sqlx::AnyConnection::connect(url).await.unwrap_or_else(|e| {
+        let shown = ticketgate::config::DatabaseUrl::redact(url);
+        panic!("cannot connect to {shown}: {e}")
+    })
 }
 
 /// The binary with `args`, run in `dir` without any `TICKETGATE_*` variable of the
