@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: checks formatting and lints, then every
-# unit and integration test (real SQLite files, the real binary, the shared corpus).
+# unit and integration test (real SQLite files, the real binary, the shared corpus), then
+# the PostgreSQL pass: the same tests on fresh databases of a PostgreSQL server.
 # Installs what the tests need when it is missing.
+#
+# The PostgreSQL server is $TICKETGATE_TEST_POSTGRES (a URL without a database name, whose
+# user may create databases), else postgres://postgres@127.0.0.1:5432. When that default
+# does not answer, the pass is skipped with one line; a server named explicitly must answer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +54,53 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c "import aiosmtpd" 2>/dev/n
         || echo "aiosmtpd could not be installed: the SMTP tests will be skipped (pip install aiosmtpd)" >&2
 fi
 
+# Where the PostgreSQL pass runs, and whether it was asked for by name.
+postgres_default=postgres://postgres@127.0.0.1:5432
+postgres_url=${TICKETGATE_TEST_POSTGRES:-$postgres_default}
+postgres_explicit=${TICKETGATE_TEST_POSTGRES:+yes}
+unset TICKETGATE_TEST_POSTGRES
+# The URL as printed: without its password.
+postgres_shown=$(printf '%s' "$postgres_url" | sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#')
+
+# Whether a server listens at the URL's host and port: a TCP connect through bash's
+# /dev/tcp, so that neither psql nor pg_isready is needed. Whether it lets us in is for the
+# tests to say (they fail with the server's answer).
+postgres_answers() {
+    local rest hostport host port
+    rest=${1#*://}
+    rest=${rest##*@}
+    hostport=${rest%%[/?]*}
+    case "$hostport" in
+        \[*\]*) host=${hostport%%]*}; host=${host#[}; port=${hostport##*]}; port=${port#:} ;;
+        *:*) host=${hostport%%:*}; port=${hostport##*:} ;;
+        *) host=$hostport; port= ;;
+    esac
+    host=${host:-localhost}
+    port=${port:-5432}
+    local probe=(bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$port")
+    if command -v timeout >/dev/null 2>&1; then
+        timeout 3 "${probe[@]}" 2>/dev/null
+    else
+        "${probe[@]}" 2>/dev/null
+    fi
+}
+
+# Asked for by name, the server must answer: say so now rather than after the first pass.
+postgres_pass=yes
+if ! postgres_answers "$postgres_url"; then
+    if [ -n "$postgres_explicit" ]; then
+        echo "TICKETGATE_TEST_POSTGRES=$postgres_shown: no PostgreSQL server answers there; start it or unset the variable" >&2
+        exit 1
+    fi
+    postgres_pass=no
+fi
+
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
+
+if [ "$postgres_pass" = yes ]; then
+    TICKETGATE_TEST_POSTGRES=$postgres_url cargo test --locked --lib --test integration
+else
+    echo "PostgreSQL pass skipped: no server at $postgres_shown (run it with TICKETGATE_TEST_POSTGRES=postgres://USER@HOST:PORT ./scripts/test.sh)" >&2
+fi

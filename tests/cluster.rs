@@ -5,11 +5,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use sqlx::Row;
 
+use crate::daemon::{Daemon, terminate};
 use crate::dovecot::Dovecot;
 use crate::helpers::{Cli, connect_any};
 use crate::smtp::SmtpSink;
@@ -43,20 +44,11 @@ fn mail(n: u32) -> Vec<u8> {
     .into_bytes()
 }
 
-/// The running instances, killed if the test fails.
+/// The running instances (each killed if the test fails).
 struct Nodes {
     cli: Cli,
-    children: HashMap<String, Child>,
+    children: HashMap<String, Daemon>,
     logs: Vec<PathBuf>,
-}
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for child in self.children.values_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 impl Nodes {
@@ -67,14 +59,11 @@ impl Nodes {
             .path()
             .join(format!("{name}.{}.log", self.logs.len()));
         let file = std::fs::File::create(&log).unwrap();
-        let child = self
-            .cli
-            .command(&["run"])
-            .env("TICKETGATE_CLUSTER__INSTANCE", name)
+        let mut cmd = self.cli.command(&["run"]);
+        cmd.env("TICKETGATE_CLUSTER__INSTANCE", name)
             .stdout(Stdio::null())
-            .stderr(file)
-            .spawn()
-            .unwrap();
+            .stderr(file);
+        let child = Daemon::spawn(cmd);
         self.logs.push(log);
         self.children.insert(name.to_string(), child);
     }
@@ -87,21 +76,12 @@ impl Nodes {
 
     /// SIGTERM to each; each must stop cleanly.
     fn stop_all(&mut self) {
-        for (name, mut child) in std::mem::take(&mut self.children) {
-            let status = std::process::Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status()
-                .unwrap();
-            assert!(status.success());
-            let start = Instant::now();
-            while child.try_wait().unwrap().is_none() {
-                assert!(
-                    start.elapsed() < Duration::from_secs(10),
-                    "{name} did not stop"
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            assert_eq!(child.wait().unwrap().code(), Some(0), "{name} exit status");
+        for (name, daemon) in std::mem::take(&mut self.children) {
+            assert_eq!(
+                terminate(daemon).status.code(),
+                Some(0),
+                "{name} exit status"
+            );
         }
     }
 

@@ -35,9 +35,36 @@ fn deliver(inbox: &Path, name: &str, bytes: &[u8]) {
     std::fs::rename(inbox.join("tmp").join(name), inbox.join("new").join(name)).unwrap();
 }
 
+/// A running `ticketgate run`, killed when dropped: a test that fails before [`stop`]
+/// must not leave a daemon behind, polling a deleted directory (or, in the PostgreSQL
+/// pass, a dropped database) for as long as the machine runs.
+pub struct Daemon(Option<Child>);
+
+impl std::ops::Deref for Daemon {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        self.0.as_ref().expect("a daemon not yet stopped")
+    }
+}
+
+impl std::ops::DerefMut for Daemon {
+    fn deref_mut(&mut self) -> &mut Child {
+        self.0.as_mut().expect("a daemon not yet stopped")
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Starts `ticketgate run`; its log goes to `daemon.log` in the working directory (a pipe
 /// nobody reads could fill up and stall it).
-pub fn start(cli: &Cli, env: &[(&str, &str)]) -> Child {
+pub fn start(cli: &Cli, env: &[(&str, &str)]) -> Daemon {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -50,7 +77,35 @@ pub fn start(cli: &Cli, env: &[(&str, &str)]) -> Child {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.spawn().unwrap()
+    Daemon::spawn(cmd)
+}
+
+impl Daemon {
+    /// Starts `cmd`, to be killed when dropped.
+    pub fn spawn(mut cmd: std::process::Command) -> Daemon {
+        Daemon(Some(cmd.spawn().unwrap()))
+    }
+}
+
+/// Sends SIGTERM and waits (5 s at most) for the daemon to exit; what it wrote on its
+/// standard output and its exit status.
+pub fn terminate(mut daemon: Daemon) -> std::process::Output {
+    let mut child = daemon.0.take().expect("a daemon stopped once");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the daemon did not stop within 5 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
 }
 
 /// What a stopped daemon left: its exit status, its standard output and its log.
@@ -60,22 +115,9 @@ pub struct Stopped {
     pub log: String,
 }
 
-/// Sends SIGTERM and waits (5 s at most) for the daemon to exit.
-pub fn stop(cli: &Cli, mut child: Child) -> Stopped {
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "the daemon did not stop within 5 s of SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().unwrap();
+/// Sends SIGTERM and waits (5 s at most) for the daemon to exit, with its log.
+pub fn stop(cli: &Cli, daemon: Daemon) -> Stopped {
+    let output = terminate(daemon);
     let log = std::fs::read_to_string(cli.dir.path().join("daemon.log")).unwrap_or_default();
     Stopped {
         status: output.status,
@@ -261,12 +303,8 @@ fn run_catches_up_on_jobs_that_fell_due_while_it_was_stopped() {
     );
     assert!(resolved.status.success());
     // The solution was proposed 8 days ago, while the daemon was stopped.
-    let db = cli.dir.path().join("data/ticketgate.db");
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        use sqlx::Connection;
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-            .await
-            .unwrap();
+        let mut conn = crate::helpers::connect_any(&cli.database_url()).await;
         let eight_days = chrono::Duration::days(8).num_milliseconds();
         for statement in [
             "UPDATE tickets SET created_at = created_at - $1, resolved_at = resolved_at - $1, \

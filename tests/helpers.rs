@@ -1,4 +1,6 @@
-//! Test environments: a pipeline on a fresh data directory, and the binary run in one.
+//! Test environments: a pipeline on a fresh data directory, and the binary run in one,
+//! each on a fresh database: a SQLite file in the data directory, or in the PostgreSQL pass
+//! a database of its own on that server (see [`crate::postgres`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -12,6 +14,11 @@ use ticketgate::domain::TicketNumber;
 use ticketgate::intake::{Ingestor, RawMessage, Report};
 use ticketgate::pipeline::{Outcome, Pipeline};
 use ticketgate::store::{Store, TicketDetails};
+
+use crate::postgres::{self, PgDatabase};
+
+/// The environment variable through which the binary's database is set.
+const DATABASE_URL_ENV: &str = "TICKETGATE_DATABASE__URL";
 
 /// The folder of our own fixtures.
 pub fn fixtures_dir() -> PathBuf {
@@ -35,12 +42,14 @@ pub fn number(s: &str) -> TicketNumber {
     s.parse().unwrap()
 }
 
-/// A pipeline on a fresh SQLite database and data directory, with its clock stopped on
+/// A pipeline on a fresh database and data directory, with its clock stopped on
 /// 24 November 2026 so that ticket numbers are 2611N…
 pub struct TestEnv {
     pub dir: TempDir,
     pub ingestor: Ingestor,
     pub clock: Arc<FixedClock>,
+    /// The PostgreSQL database of the pass, dropped with the environment; `None` on SQLite.
+    database: Option<PgDatabase>,
 }
 
 impl TestEnv {
@@ -48,14 +57,21 @@ impl TestEnv {
         Self::with_config("").await
     }
 
-    /// With extra TOML appended after `data_dir`.
+    /// With extra TOML appended after `data_dir`. The database is the pass's: the
+    /// default SQLite file under `data_dir`, or a fresh PostgreSQL database set the way an
+    /// operator would override it (so `extra` may hold any section).
     pub async fn with_config(extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let text = format!(
             "data_dir = '{}'\n{extra}",
             dir.path().join("data").display()
         );
-        let settings = Settings::from_toml(&text, ConfigSource::Embedded, Vec::new()).unwrap();
+        let database = postgres::fresh().await;
+        let overrides = database
+            .iter()
+            .map(|db| (DATABASE_URL_ENV.to_string(), db.url()))
+            .collect::<Vec<_>>();
+        let settings = Settings::from_toml(&text, ConfigSource::Embedded, overrides).unwrap();
         let store = Store::connect(settings.database_url.expose())
             .await
             .unwrap();
@@ -68,6 +84,7 @@ impl TestEnv {
             dir,
             ingestor: Ingestor::new(pipeline),
             clock,
+            database,
         }
     }
 
@@ -124,17 +141,77 @@ impl TestEnv {
         )
     }
 
-    /// Runs one SQL statement on the SQLite file: to put a ticket in a state that only
-    /// later issues' commands can reach.
-    pub async fn sql(&self, statement: &'static str) {
-        use sqlx::Connection;
-        let url = format!(
-            "sqlite://{}",
-            self.data_dir().join("ticketgate.db").display()
-        );
-        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        sqlx::query(statement).execute(&mut conn).await.unwrap();
+    /// The URL of this environment's database.
+    pub fn database_url(&self) -> String {
+        self.pipeline().settings().database_url.expose().to_string()
     }
+
+    /// A connection of its own to this environment's database, whichever backend it is:
+    /// for what a test reads or sets behind the store's back.
+    pub async fn connect(&self) -> sqlx::AnyConnection {
+        connect_any(&self.database_url()).await
+    }
+
+    /// Runs one SQL statement (valid on SQLite and PostgreSQL alike) on the database: to
+    /// put a ticket in a state that only later issues' commands can reach.
+    pub async fn sql(&self, statement: &'static str) {
+        let mut conn = self.connect().await;
+        sqlx::query(statement)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+
+    /// The binary, run in this environment's directory on its database (with the
+    /// embedded defaults otherwise, whose data directory is `data` there too).
+    pub fn command(&self, args: &[&str]) -> Command {
+        binary(
+            self.dir.path(),
+            self.database.as_ref().map(PgDatabase::url),
+            args,
+        )
+    }
+}
+
+/// A connection to the database at `url` through sqlx's `Any` driver, as the store uses.
+pub async fn connect_any(url: &str) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    sqlx::AnyConnection::connect(url).await.unwrap_or_else(|e| {
+        let shown = ticketgate::config::DatabaseUrl::redact(url);
+        panic!("cannot connect to {shown}: {e}")
+    })
+}
+
+/// The binary with `args`, run in `dir` without any `TICKETGATE_*` variable of the
+/// caller's, on the database at `database_url` when given (else the embedded default).
+fn binary(dir: &Path, database_url: Option<String>, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ticketgate"));
+    cmd.args(args).current_dir(dir);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("TICKETGATE_") {
+            cmd.env_remove(key);
+        }
+    }
+    if let Some(url) = database_url {
+        cmd.env(DATABASE_URL_ENV, url);
+    }
+    cmd
+}
+
+/// Runs `cmd` to completion with `stdin` (or nothing) on standard input.
+pub fn run_command(mut cmd: Command, stdin: Option<&[u8]>) -> Output {
+    use std::io::Write;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("the binary runs");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
 }
 
 pub fn created(outcome: &Outcome) -> TicketNumber {
@@ -145,27 +222,47 @@ pub fn created(outcome: &Outcome) -> TicketNumber {
 }
 
 /// The binary, run in a fresh working directory with no configuration: the embedded
-/// defaults, as a user on a fresh machine gets them.
+/// defaults, as a user on a fresh machine gets them; in the PostgreSQL pass, on a fresh
+/// database of its own, set through `TICKETGATE_DATABASE__URL`.
 pub struct Cli {
     pub dir: TempDir,
+    /// The PostgreSQL database of the pass, dropped with the directory; `None` on SQLite.
+    database: Option<PgDatabase>,
 }
 
 impl Cli {
     pub fn new() -> Self {
         Self {
             dir: tempfile::tempdir().unwrap(),
+            database: postgres::fresh_blocking(),
         }
     }
 
-    pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ticketgate"));
-        cmd.args(args).current_dir(self.dir.path());
-        for (key, _) in std::env::vars() {
-            if key.starts_with("TICKETGATE_") {
-                cmd.env_remove(key);
-            }
+    /// Whether the binary uses the embedded default, `data/ticketgate.db`: for the few
+    /// assertions that are about that file.
+    pub fn on_sqlite(&self) -> bool {
+        self.database.is_none()
+    }
+
+    /// The URL of the database the binary uses.
+    pub fn database_url(&self) -> String {
+        match &self.database {
+            Some(db) => db.url(),
+            None => format!(
+                "sqlite://{}",
+                self.dir.path().join("data/ticketgate.db").display()
+            ),
         }
-        cmd
+    }
+
+    /// The binary with `args`, in the working directory, on the test's database. A test
+    /// may still set `TICKETGATE_DATABASE__URL` itself: its value wins.
+    pub fn command(&self, args: &[&str]) -> Command {
+        binary(
+            self.dir.path(),
+            self.database.as_ref().map(PgDatabase::url),
+            args,
+        )
     }
 
     /// Runs to completion with `stdin` (or nothing) on standard input.
@@ -173,26 +270,8 @@ impl Cli {
         self.run_with(self.command(args), stdin)
     }
 
-    pub fn run_with(&self, mut cmd: Command, stdin: Option<&[u8]>) -> Output {
-        use std::io::Write;
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("the binary runs");
-        let mut input = child.stdin.take().unwrap();
-        if let Some(bytes) = stdin {
-            input.write_all(bytes).unwrap();
-        }
-        drop(input);
-        child.wait_with_output().unwrap()
-    }
-
-    /// The URL of the database the binary uses.
-    pub fn database_url(&self) -> String {
-        format!(
-            "sqlite://{}",
-            self.dir.path().join("data/ticketgate.db").display()
-        )
+    pub fn run_with(&self, cmd: Command, stdin: Option<&[u8]>) -> Output {
+        run_command(cmd, stdin)
     }
 
     /// Writes `bytes` to a file of the working directory and returns its name.
@@ -208,13 +287,4 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A connection to the database at `url` through sqlx's `Any` driver, as the store uses.
-pub async fn connect_any(url: &str) -> sqlx::AnyConnection {
-    use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    sqlx::AnyConnection::connect(url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
 }

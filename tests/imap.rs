@@ -37,20 +37,28 @@ fn mail(n: u32) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Tickets in the daemon's SQLite database (read directly: quick enough to poll).
+/// Tickets in the daemon's database, read directly: quick enough to poll, and unlike
+/// `tickets list` it migrates nothing, so it cannot race the daemon's own migrations while
+/// the daemon starts (two processes migrating one new SQLite file at once fail with "table
+/// already exists"). None until the daemon made its tables. Called from the tests'
+/// multi-threaded runtimes.
 fn ticket_count(cli: &Cli) -> usize {
-    let db = cli.dir.path().join("data/ticketgate.db");
-    if !db.exists() {
-        return 0;
-    }
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ticketgate"))
-        .args(["tickets", "list", "--json"])
-        .current_dir(cli.dir.path())
-        .output()
-        .unwrap();
-    serde_json::from_slice::<serde_json::Value>(&out.stdout)
-        .map(|v| v.as_array().map_or(0, Vec::len))
-        .unwrap_or(0)
+    use sqlx::Connection;
+    let url = cli.database_url();
+    tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(async {
+            sqlx::any::install_default_drivers();
+            let Ok(mut db) = sqlx::AnyConnection::connect(&url).await else {
+                return 0;
+            };
+            let count = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM tickets")
+                .fetch_one(&mut db)
+                .await
+                .map_or(0, |n| usize::try_from(n).unwrap_or(0));
+            let _ = db.close().await;
+            count
+        })
+    })
 }
 
 fn tickets(cli: &Cli) -> Vec<serde_json::Value> {

@@ -1,12 +1,15 @@
-//! Integration tests: the library and the `ticketgate` binary on real SQLite files, real
-//! Maildirs and real processes, on our fixtures and on the shared corpus.
+//! Integration tests: the library and the `ticketgate` binary on real SQLite files (or,
+//! with `TICKETGATE_TEST_POSTGRES` set, on real PostgreSQL databases), real Maildirs and
+//! real processes, on our fixtures and on the shared corpus.
 
 mod helpers;
+mod postgres;
 
 mod cli;
 mod cluster;
 mod corpus;
 mod daemon;
+mod dialects;
 mod dovecot;
 mod imap;
 mod instances;

@@ -13,7 +13,7 @@ use ticketgate::notify::outbox_worker::{OutboxWorker, Step};
 use ticketgate::pipeline::Outcome;
 use ticketgate::service::{Acting, TicketService};
 
-use crate::helpers::{Cli, TestEnv, created, stderr, stdout};
+use crate::helpers::{TestEnv, created, run_command, stderr, stdout};
 use crate::smtp::SmtpSink;
 
 /// One mail the SMTP server accepted.
@@ -88,18 +88,14 @@ impl Harness {
     /// Runs the binary on the same data directory (its embedded default `data`), and
     /// returns its standard output; it must succeed.
     pub(crate) fn cli(&self, args: &[&str]) -> String {
-        let mut cmd = Cli::new().command(args);
-        cmd.current_dir(self.env.dir.path());
-        let out = Cli::new().run_with(cmd, None);
+        let out = run_command(self.env.command(args), None);
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
         stdout(&out)
     }
 
     /// Runs the binary like [`Harness::cli`] and returns its standard error; it must fail.
     pub(crate) fn cli_fails(&self, args: &[&str]) -> String {
-        let mut cmd = Cli::new().command(args);
-        cmd.current_dir(self.env.dir.path());
-        let out = Cli::new().run_with(cmd, None);
+        let out = run_command(self.env.command(args), None);
         assert!(!out.status.success(), "{args:?} should fail");
         stderr(&out)
     }

@@ -1,4 +1,4 @@
-//! Each rule of the pipeline on our own fixtures, in-process on a real SQLite file.
+//! Each rule of the pipeline on our own fixtures, in-process on a real database.
 
 use crate::helpers::{TestEnv, created, fixture, number};
 use ticketgate::clock::Clock;
@@ -600,12 +600,8 @@ async fn notifications_are_queued_in_the_same_transaction() {
 }
 
 async fn outbox(env: &TestEnv) -> Vec<(String, String)> {
-    use sqlx::{Connection, Row};
-    let url = format!(
-        "sqlite://{}",
-        env.data_dir().join("ticketgate.db").display()
-    );
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    use sqlx::Row;
+    let mut conn = env.connect().await;
     sqlx::query("SELECT event, recipient FROM outbox ORDER BY id")
         .fetch_all(&mut conn)
         .await

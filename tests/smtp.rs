@@ -143,12 +143,8 @@ async fn notifications_are_retried_after_4xx_failed_on_5xx_and_sent_once() {
     );
     assert!(ack.contains("Auto-Submitted: auto-replied"), "{ack}");
 
-    use sqlx::{Connection, Row};
-    let url = format!(
-        "sqlite://{}",
-        cli.dir.path().join("data/ticketgate.db").display()
-    );
-    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    use sqlx::Row;
+    let mut db = crate::helpers::connect_any(&cli.database_url()).await;
     let rows =
         sqlx::query("SELECT recipient, status, attempts, last_error FROM outbox ORDER BY id")
             .fetch_all(&mut db)

@@ -1,10 +1,8 @@
-//! Agents' edits (assignment, fields, observers) on SQLite and, when a server answers on
-//! 127.0.0.1:5432, on PostgreSQL: each one applies only if the ticket is still as the
-//! operation read it, and a stale one writes nothing.
+//! Agents' edits (assignment, fields, observers): each one applies only if the ticket is
+//! still as the operation read it, and a stale one writes nothing.
 
 use std::sync::Arc;
 
-use sqlx::Connection;
 use ticketgate::clock::Clock;
 use ticketgate::domain::{EmailAddress, Impact, Status, Urgency};
 use ticketgate::service::{FieldEdits, TicketService};
@@ -14,62 +12,6 @@ use crate::helpers::{TestEnv, created};
 
 const AGENTS: &str = "[[agent]]\nname = \"Camille\"\nemail = \"camille@ours.test\"\n\
                       [[agent]]\nname = \"Dominique\"\nemail = \"dominique@ours.test\"\n";
-
-const SERVER: &str = "postgres://postgres@127.0.0.1:5432";
-
-/// A fresh database on the local PostgreSQL server, for one test.
-struct PgDatabase {
-    name: String,
-}
-
-impl PgDatabase {
-    /// `None` (the test is skipped) when no server answers.
-    async fn create() -> Option<Self> {
-        let mut admin = match sqlx::PgConnection::connect(&format!("{SERVER}/postgres")).await {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("no PostgreSQL server at {SERVER} ({e}): skipping its half");
-                return None;
-            }
-        };
-        let name = format!("tg_edits_{}_{}", std::process::id(), fastrand::u32(..));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        Some(Self { name })
-    }
-
-    fn url(&self) -> String {
-        format!("{SERVER}/{}", self.name)
-    }
-}
-
-/// Dropped even when the test fails, from a thread of its own (no async in `drop`).
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let mut admin = sqlx::PgConnection::connect(&format!("{SERVER}/postgres")).await?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut admin)
-                .await
-                .map(drop)
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop the test database {}", self.name);
-        }
-    }
-}
 
 fn addr(s: &str) -> EmailAddress {
     EmailAddress::parse(s).unwrap()
@@ -183,17 +125,6 @@ async fn edits_apply_only_to_the_ticket_as_read(env: &TestEnv) {
 }
 
 #[tokio::test]
-async fn edits_apply_only_to_the_ticket_as_read_on_sqlite() {
+async fn edits_apply_only_to_the_ticket_as_read_and_a_stale_one_writes_nothing() {
     edits_apply_only_to_the_ticket_as_read(&TestEnv::with_config(AGENTS).await).await;
-}
-
-#[tokio::test]
-async fn edits_apply_only_to_the_ticket_as_read_on_postgres() {
-    let Some(db) = PgDatabase::create().await else {
-        return;
-    };
-    let env = TestEnv::with_config(&format!("{AGENTS}[database]\nurl = \"{}\"\n", db.url())).await;
-    edits_apply_only_to_the_ticket_as_read(&env).await;
-    env.store().close().await;
-    drop(db);
 }

@@ -140,7 +140,7 @@ pub(super) async fn mark_undeliverable(
     )
     .bind(mark.address.key())
     .bind(to_millis(mark.until))
-    .bind(mark.reason.clone())
+    .bind(super::storable(&mark.reason))
     .bind(at)
     .execute(&mut **tx)
     .await

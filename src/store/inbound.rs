@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Any, Row, Transaction};
 
 use super::actions::update_status;
-use super::{Doing, Store, StoreError, to_millis};
+use super::{Doing, Store, StoreError, storable, storable_opt, to_millis};
 use crate::domain::{
     Direction, EmailAddress, Impact, Notification, Priority, Status, TicketNumber, TicketType,
     Urgency, Visibility,
@@ -162,7 +162,7 @@ impl Store {
             "SELECT t.number FROM messages m LEFT JOIN tickets t ON t.id = m.ticket_id \
              WHERE m.message_id = $1 AND m.content_digest = $2",
         )
-        .bind(message_id.to_string())
+        .bind(storable(message_id))
         .bind(content_digest.to_string())
         .fetch_optional(&self.pool)
         .await
@@ -177,7 +177,7 @@ impl Store {
     /// Whether a message with this Message-ID (whatever its content) was seen before.
     pub async fn message_id_seen(&self, message_id: &str) -> Result<bool, StoreError> {
         let row = sqlx::query("SELECT 1 AS seen FROM messages WHERE message_id = $1 LIMIT 1")
-            .bind(message_id.to_string())
+            .bind(storable(message_id))
             .fetch_optional(&self.pool)
             .await
             .doing("looking up a Message-ID")?;
@@ -195,9 +195,9 @@ impl Store {
             "INSERT INTO messages (message_id, content_digest, outcome, source, received_at) \
              VALUES ($1, $2, 'pending', $3, $4) ON CONFLICT (message_id, content_digest) DO NOTHING RETURNING id",
         )
-        .bind(commit.message.message_id.clone())
+        .bind(storable(&commit.message.message_id))
         .bind(commit.message.content_digest.clone())
-        .bind(commit.message.source.clone())
+        .bind(storable(&commit.message.source))
         .bind(at)
         .fetch_optional(&mut *tx)
         .await
@@ -252,7 +252,7 @@ impl Store {
             sqlx::query(
                 "INSERT INTO thread_refs (message_id, ticket_id, created_at) VALUES ($1, $2, $3)",
             )
-            .bind(message_id.clone())
+            .bind(storable(message_id))
             .bind(ticket_id)
             .bind(at)
             .execute(&mut *tx)
@@ -316,17 +316,17 @@ async fn insert_ticket(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $15) RETURNING id",
     )
     .bind(number.as_str().to_string())
-    .bind(t.title.clone())
-    .bind(t.description.clone())
+    .bind(storable(&t.title))
+    .bind(storable(&t.description))
     .bind(t.ticket_type.as_str())
-    .bind(t.category.clone())
+    .bind(storable_opt(t.category.as_deref()))
     .bind(t.impact.as_str())
     .bind(t.urgency.as_str())
     .bind(Priority::derive(t.impact, t.urgency).as_str())
     .bind(Status::New.as_str())
     .bind(t.requester.as_str().to_string())
-    .bind(t.requester_name.clone())
-    .bind(t.organisation.clone())
+    .bind(storable_opt(t.requester_name.as_deref()))
+    .bind(storable_opt(t.organisation.as_deref()))
     .bind(t.language.clone())
     .bind(t.follow_up_of)
     .bind(millis)
@@ -389,17 +389,17 @@ pub(super) async fn insert_article(
     )
     .bind(ticket_id)
     .bind(a.author.as_str().to_string())
-    .bind(a.author_name.clone())
+    .bind(storable_opt(a.author_name.as_deref()))
     .bind(a.direction.as_str())
     .bind(a.visibility.as_str())
-    .bind(a.subject.clone())
-    .bind(a.body_text.clone())
-    .bind(a.body_html.clone())
-    .bind(a.message_id.clone())
-    .bind(a.raw_ref.clone())
-    .bind(a.note.clone())
+    .bind(storable(&a.subject))
+    .bind(storable(&a.body_text))
+    .bind(storable_opt(a.body_html.as_deref()))
+    .bind(storable_opt(a.message_id.as_deref()))
+    .bind(storable_opt(a.raw_ref.as_deref()))
+    .bind(storable_opt(a.note.as_deref()))
     .bind(at)
-    .bind(a.body_original.clone())
+    .bind(storable_opt(a.body_original.as_deref()))
     .fetch_one(&mut **tx)
     .await
     .doing("inserting an article")?;
@@ -410,13 +410,13 @@ pub(super) async fn insert_article(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(article_id)
-        .bind(f.filename.clone())
-        .bind(f.content_type.clone())
+        .bind(storable(&f.filename))
+        .bind(storable(&f.content_type))
         .bind(f.size as i64)
         .bind(f.sha256.clone())
-        .bind(f.content_id.clone())
+        .bind(storable_opt(f.content_id.as_deref()))
         .bind(i64::from(f.inline))
-        .bind(f.refused_reason.clone())
+        .bind(storable_opt(f.refused_reason.as_deref()))
         .execute(&mut **tx)
         .await
         .doing("recording an attachment")?;

@@ -46,7 +46,8 @@ pub struct JobRun {
 
 impl Store {
     /// Resolved tickets with no customer reply since `cutoff` whose solution was proposed
-    /// before it: what the auto-close closes, oldest first.
+    /// before it: what the auto-close closes, oldest first (ties in ticket order: without
+    /// it, which of them a `limit` keeps would be up to each database's sort).
     pub async fn due_for_auto_close(
         &self,
         cutoff: DateTime<Utc>,
@@ -56,7 +57,7 @@ impl Store {
             "SELECT t.number FROM tickets t WHERE t.status = 'resolved' AND t.resolved_at < $1 \
              AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.ticket_id = t.id \
                              AND a.direction = 'inbound' AND a.created_at >= $1) \
-             ORDER BY t.resolved_at LIMIT $2",
+             ORDER BY t.resolved_at, t.id LIMIT $2",
         )
         .bind(to_millis(cutoff))
         .bind(limit)
@@ -72,7 +73,8 @@ impl Store {
     }
 
     /// Tickets in `status` since before `since_before` (and, when given, not before
-    /// `since_not_before`) that have no `kind` reminder for this wait yet.
+    /// `since_not_before`) that have no `kind` reminder for this wait yet, the longest
+    /// waiting first (ties in ticket order, the same on both backends).
     pub async fn due_for_reminder(
         &self,
         kind: &'static str,
@@ -86,7 +88,7 @@ impl Store {
              WHERE t.status = $1 AND t.status_since < $2 AND t.status_since >= $3 \
              AND NOT EXISTS (SELECT 1 FROM ticket_reminders r WHERE r.ticket_id = t.id \
                              AND r.kind = $4 AND r.cycle_at = t.status_since) \
-             ORDER BY t.status_since LIMIT $5",
+             ORDER BY t.status_since, t.id LIMIT $5",
         )
         .bind(status.as_str())
         .bind(to_millis(since_before))
@@ -144,7 +146,7 @@ impl Store {
     }
 
     /// Articles whose raw mail was kept since before `cutoff`, with its path, and whether
-    /// no later article shares the file.
+    /// no later article shares the file; oldest first, ties in article order.
     pub async fn raw_mail_before(
         &self,
         cutoff: DateTime<Utc>,
@@ -154,7 +156,7 @@ impl Store {
             "SELECT a.id, a.raw_ref, NOT EXISTS (SELECT 1 FROM articles b \
                  WHERE b.raw_ref = a.raw_ref AND b.created_at >= $1) AS unshared \
              FROM articles a WHERE a.raw_ref IS NOT NULL AND a.created_at < $1 \
-             ORDER BY a.created_at LIMIT $2",
+             ORDER BY a.created_at, a.id LIMIT $2",
         )
         .bind(to_millis(cutoff))
         .bind(limit)

@@ -254,6 +254,19 @@ impl Store {
     }
 }
 
+/// Text as both backends hold it. PostgreSQL refuses U+0000 in a TEXT value where SQLite
+/// keeps it, so a mail carrying one (broken mailers send them) would become a ticket on one
+/// backend and be rejected by the other. Both write U+FFFD instead, and look values up the
+/// same way, so that what was written is found again.
+fn storable(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
+}
+
+/// [`storable`] for a value that may be absent.
+fn storable_opt(text: Option<&str>) -> Option<String> {
+    text.map(storable)
+}
+
 /// Milliseconds since the epoch: how times are stored.
 fn to_millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()

@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use sqlx::{Any, Transaction};
 
-use super::{Backend, Doing, Store, StoreError, from_millis, parse_stored, to_millis};
+use super::{Backend, Doing, Store, StoreError, from_millis, parse_stored, storable, to_millis};
 use crate::domain::{EmailAddress, Event, EventContext, Notification, TicketNumber};
 
 /// Writes `notifications` to the outbox inside the operation's transaction, due at `at`.
@@ -194,7 +194,7 @@ impl Store {
         next_attempt: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query("UPDATE outbox SET status = 'pending', lease_until = NULL, last_error = $1, next_attempt_at = $2 WHERE id = $3")
-            .bind(error.to_string())
+            .bind(storable(error))
             .bind(to_millis(next_attempt))
             .bind(id)
             .execute(&self.pool)
@@ -206,7 +206,7 @@ impl Store {
     /// Gives up on a notification, keeping the server's answer.
     pub async fn fail_notification(&self, id: i64, error: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = $1 WHERE id = $2")
-            .bind(error.to_string())
+            .bind(storable(error))
             .bind(id)
             .execute(&self.pool)
             .await
@@ -243,10 +243,11 @@ impl Store {
         since: DateTime<Utc>,
     ) -> Result<u32, StoreError> {
         let row = sqlx::query(
-            // lower() on both sides: the database's own case folding, whatever the letters.
-            "SELECT COUNT(*) AS n FROM outbox WHERE lower(recipient) = lower($1) AND sent_at >= $2",
+            // The address's key, as EmailAddress::key folds it (ASCII letters only): lower()
+            // folds the same on SQLite and, the column being byte-ordered, on PostgreSQL.
+            "SELECT COUNT(*) AS n FROM outbox WHERE lower(recipient) = $1 AND sent_at >= $2",
         )
-        .bind(recipient.as_str().to_string())
+        .bind(recipient.key())
         .bind(to_millis(since))
         .fetch_one(&self.pool)
         .await
@@ -327,7 +328,7 @@ impl Store {
             "SELECT t.number, o.recipient FROM outbox o JOIN tickets t ON t.id = o.ticket_id \
              WHERE o.message_id = $1 LIMIT 1",
         )
-        .bind(message_id.to_string())
+        .bind(storable(message_id))
         .fetch_optional(&self.pool)
         .await
         .doing("looking up a sent notification")?;

@@ -47,15 +47,16 @@ impl Store {
     /// The ticket a Message-ID belongs to (a customer's mail or one of our notifications).
     /// The first ticket that recorded the id wins: a later mail reusing it (a broken
     /// mailer, or someone copying a Message-ID) cannot pull replies away from that ticket.
+    /// Within one millisecond the older ticket wins, so that both backends pick the same.
     pub async fn ticket_for_message_id(
         &self,
         message_id: &str,
     ) -> Result<Option<TicketNumber>, StoreError> {
         let row = sqlx::query(
             "SELECT t.number FROM thread_refs r JOIN tickets t ON t.id = r.ticket_id \
-             WHERE r.message_id = $1 ORDER BY r.created_at ASC LIMIT 1",
+             WHERE r.message_id = $1 ORDER BY r.created_at, r.ticket_id LIMIT 1",
         )
-        .bind(message_id.to_string())
+        .bind(super::storable(message_id))
         .fetch_optional(&self.pool)
         .await
         .doing("looking up a threading reference")?;
