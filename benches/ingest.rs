@@ -1,0 +1,199 @@
+//! Whole-process ingest throughput: generates a Maildir of the benchmark mix, then runs
+//! `ticketgate ingest MAILDIR` several times, each on a fresh data directory with the
+//! embedded defaults (SQLite, WAL, synchronous=FULL), and prints wall time, mails per
+//! second, CPU seconds per 1,000 mails (user+sys of the child) and the child's peak RSS,
+//! with the median and the spread over the runs.
+//!
+//! `cargo bench --bench ingest`; environment: `BENCH_MAILS` (default 10000), `BENCH_RUNS`
+//! (default 3), `BENCH_SEED` (default 1), `BENCH_BIN` (another ticketgate binary),
+//! `BENCH_KEEP=1` (keep the work directory and print where it is).
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// What one run of the child cost.
+struct RunCost {
+    wall_secs: f64,
+    cpu_secs: f64,
+    max_rss_kib: i64,
+    outcomes: BTreeMap<String, usize>,
+}
+
+fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a name filter that does not match skips the run.
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    if filter.is_some_and(|f| !"ingest".contains(&f)) {
+        return;
+    }
+    let mails: usize = env_or("BENCH_MAILS", 10_000);
+    let runs: usize = env_or("BENCH_RUNS", 3);
+    let seed: u64 = env_or("BENCH_SEED", 1);
+    let binary = std::env::var_os("BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ticketgate")));
+
+    let work = tempfile::Builder::new()
+        .prefix("ticketgate-bench-")
+        .tempdir()
+        .expect("cannot create the work directory");
+    let maildir = work.path().join("Maildir");
+    let started = Instant::now();
+    let summary =
+        support::mailgen::write_maildir(&maildir, mails, seed).expect("cannot write the Maildir");
+    println!(
+        "generated {} mails ({:.1} MB) in {:.1} s: {} replies, {} with a 200 KB attachment, \
+         {} HTML-only, {} ISO-8859-1 QP, {} windows-1252",
+        summary.mails,
+        summary.bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64(),
+        summary.replies,
+        summary.attachments,
+        summary.html_only,
+        summary.latin1,
+        summary.windows1252,
+    );
+    println!("binary: {}", binary.display());
+
+    let mut costs = Vec::new();
+    for run in 1..=runs {
+        let dir = work.path().join(format!("run{run}"));
+        std::fs::create_dir_all(&dir).expect("cannot create the run directory");
+        let cost = run_ingest(&binary, &maildir, &dir);
+        println!(
+            "run {run}: {:.2} s wall, {:.0} mails/s, {:.3} CPU s per 1,000 mails, \
+             peak RSS {:.0} MB, outcomes {:?}",
+            cost.wall_secs,
+            mails as f64 / cost.wall_secs,
+            cost.cpu_secs * 1000.0 / mails as f64,
+            cost.max_rss_kib as f64 / 1024.0,
+            cost.outcomes,
+        );
+        costs.push(cost);
+        // The next run gets a fresh data directory; drop this one's database and files.
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    report(mails, &costs);
+    if std::env::var_os("BENCH_KEEP").is_some() {
+        println!("kept {}", work.keep().display());
+    }
+}
+
+/// Runs `ticketgate ingest MAILDIR` in `dir` (so `data_dir = "data"` lands there), its
+/// report lines going to a file, and reads the child's rusage with wait4.
+fn run_ingest(binary: &Path, maildir: &Path, dir: &Path) -> RunCost {
+    let report = dir.join("ingest.out");
+    let mut command = Command::new(binary);
+    command
+        .arg("ingest")
+        .arg(maildir)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&report).expect("cannot create the report file"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("TICKETGATE_") {
+            command.env_remove(key);
+        }
+    }
+    let started = Instant::now();
+    let child = command.spawn().expect("cannot start ticketgate");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data that wait4 fills; the child is ours and not yet reaped
+    // (std's Child is never waited on, and dropping it does not reap).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall_secs = started.elapsed().as_secs_f64();
+    assert_eq!(
+        reaped,
+        pid,
+        "wait4 failed: {}",
+        std::io::Error::last_os_error()
+    );
+    drop(child);
+    let exited = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    // 2 (some message quarantined) is a result to report, not a failure of the bench.
+    assert!(
+        matches!(exited, Some(0) | Some(2)),
+        "ticketgate ingest ended with status {status:#x}; its report is {}",
+        report.display()
+    );
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let mut outcomes = BTreeMap::new();
+    let text = std::fs::read_to_string(&report).unwrap_or_default();
+    for line in text.lines() {
+        let outcome = line
+            .rsplit_once(": ")
+            .map(|(_, rest)| rest.split_whitespace().next().unwrap_or(""))
+            .unwrap_or("");
+        *outcomes.entry(outcome.to_string()).or_insert(0) += 1;
+    }
+    RunCost {
+        wall_secs,
+        cpu_secs: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        max_rss_kib: usage.ru_maxrss,
+        outcomes,
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+fn report(mails: usize, costs: &[RunCost]) {
+    if costs.is_empty() {
+        return;
+    }
+    let n = mails as f64;
+    let line = |label: &str, unit: &str, mut values: Vec<f64>| {
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mid = median(&mut values);
+        println!("{label:<26} median {mid:>9.3} {unit:<8} (min {min:.3}, max {max:.3})");
+    };
+    println!("--- {} runs of {mails} mails ---", costs.len());
+    line(
+        "wall time",
+        "s",
+        costs.iter().map(|c| c.wall_secs).collect(),
+    );
+    line(
+        "throughput",
+        "mails/s",
+        costs.iter().map(|c| n / c.wall_secs).collect(),
+    );
+    line(
+        "CPU per 1,000 mails",
+        "s",
+        costs.iter().map(|c| c.cpu_secs * 1000.0 / n).collect(),
+    );
+    line(
+        "CPU utilisation",
+        "cores",
+        costs.iter().map(|c| c.cpu_secs / c.wall_secs).collect(),
+    );
+    line(
+        "peak RSS",
+        "MB",
+        costs
+            .iter()
+            .map(|c| c.max_rss_kib as f64 / 1024.0)
+            .collect(),
+    );
+}
