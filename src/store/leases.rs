@@ -172,17 +172,15 @@ impl Store {
         recorded_by: &str,
         at: DateTime<Utc>,
     ) -> Result<(String, String), StoreError> {
-        sqlx::query(
+        self.write_fact(
             "INSERT INTO shared_facts (name, value, recorded_by, recorded_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO NOTHING",
+            name,
+            value,
+            recorded_by,
+            at,
         )
-        .bind(name.to_string())
-        .bind(value.to_string())
-        .bind(recorded_by.to_string())
-        .bind(super::to_millis(at))
-        .execute(&self.pool)
-        .await
-        .doing("recording a shared setting")?;
+        .await?;
         let row = sqlx::query("SELECT value, recorded_by FROM shared_facts WHERE name = $1")
             .bind(name.to_string())
             .fetch_one(&self.pool)
@@ -194,9 +192,7 @@ impl Store {
                 .doing("reading a shared setting")?,
         ))
     }
-}
 
-impl Store {
     /// Sets `name` to `value` whatever was recorded before.
     pub async fn replace_fact(
         &self,
@@ -205,17 +201,33 @@ impl Store {
         recorded_by: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        self.write_fact(
             "INSERT INTO shared_facts (name, value, recorded_by, recorded_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO UPDATE SET value = $2, recorded_by = $3, recorded_at = $4",
+            name,
+            value,
+            recorded_by,
+            at,
         )
-        .bind(name.to_string())
-        .bind(value.to_string())
-        .bind(recorded_by.to_string())
-        .bind(super::to_millis(at))
-        .execute(&self.pool)
         .await
-        .doing("recording a shared setting")?;
+    }
+
+    async fn write_fact(
+        &self,
+        sql: &'static str,
+        name: &str,
+        value: &str,
+        recorded_by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql)
+            .bind(name.to_string())
+            .bind(value.to_string())
+            .bind(recorded_by.to_string())
+            .bind(super::to_millis(at))
+            .execute(&self.pool)
+            .await
+            .doing("recording a shared setting")?;
         Ok(())
     }
 }
