@@ -1,8 +1,8 @@
-//! Runs the jobs inside `ticketgate run`: each once at start (what fell due while the
-//! daemon was stopped is done at once), then on its cron schedule, never two runs of one
-//! job at the same time in this process. Every run answers a tick of its schedule and
-//! claims it in the database first, so that instances sharing a database run each tick
-//! once between them.
+//! Runs the jobs inside `ticketgate run`: each at start for its schedule's last time
+//! unless that was run already (what fell due while the daemon was stopped is done at
+//! once), then on its cron schedule, never two runs of one job at the same time in this
+//! process. Every run answers a tick of its schedule and claims it in the database first,
+//! so that instances sharing a database run each tick once between them.
 
 use std::sync::Arc;
 
