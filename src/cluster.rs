@@ -49,11 +49,6 @@ impl Instance {
         &self.holder
     }
 
-    /// How often a held lease is renewed, and a taken one asked for again.
-    fn renew_every(&self) -> Duration {
-        (self.lease_for / 3).max(Duration::from_millis(500))
-    }
-
     /// Whether `holder` is an earlier process of this instance on this host that has
     /// died: its lease can be taken at once instead of after it expires (a daemon that
     /// crashed and was restarted by systemd goes on at once).
@@ -123,11 +118,17 @@ impl Instance {
             }
             stale = None;
             tokio::select! {
-                _ = tokio::time::sleep(self.renew_every()) => {}
+                _ = tokio::time::sleep(renewal_interval(self.lease_for)) => {}
                 _ = shutdown.cancelled() => return None,
             }
         }
     }
+}
+
+/// How often a held lease is renewed, and a taken one asked for again: a third of its
+/// time, so that two renewals may fail before it runs out.
+fn renewal_interval(lease_for: Duration) -> Duration {
+    (lease_for / 3).max(Duration::from_millis(500))
 }
 
 /// A lease held by this process, renewed in the background until released. Work done
@@ -195,7 +196,7 @@ async fn keep_renewed(
     asked_at: Instant,
     work: CancellationToken,
 ) {
-    let every = (lease_for / 3).max(Duration::from_millis(500));
+    let every = renewal_interval(lease_for);
     // A little under the lease's time, so that this instance stops before another may start.
     let margin = (lease_for / 10).min(Duration::from_secs(2));
     let mut valid_until = asked_at + lease_for - margin;

@@ -1,6 +1,7 @@
 //! How tickets move without an agent: the words that approve or refuse a solution, how
 //! long a closed ticket can still be reopened by mail, and when the scheduler's jobs run.
 
+use chrono::{DateTime, Timelike, Utc};
 use serde::Deserialize;
 
 /// The `[jobs]` table as written.
@@ -114,13 +115,38 @@ pub(super) fn jobs(raw: RawJobs, auto_close_days: u32, errors: &mut Vec<String>)
     }
 }
 
+/// A job's schedule: six fields, seconds first, UTC, read as the scheduler reads it. The
+/// configuration is checked and the scheduler names its ticks with this one reading.
+#[derive(Debug, Clone)]
+pub struct CronSchedule(croner::Cron);
+
+impl CronSchedule {
+    /// `None` when `expr` is not a schedule the scheduler accepts.
+    pub fn parse(expr: &str) -> Option<CronSchedule> {
+        croner::parser::CronParser::builder()
+            .seconds(croner::parser::Seconds::Required)
+            .dom_and_dow(true)
+            .build()
+            .parse(expr)
+            .ok()
+            .map(CronSchedule)
+    }
+
+    /// The tick a run started at `now` answers: the latest time of the schedule at or
+    /// before it. Half a second of slack lets a scheduler that fires a little early still
+    /// name the tick it fired for; every instance firing for one tick names the same one.
+    pub fn tick(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let slack = now + chrono::Duration::milliseconds(500);
+        let whole_second = slack.with_nanosecond(0).unwrap_or(slack);
+        self.0.find_previous_occurrence(&whole_second, true).ok()
+    }
+}
+
 /// Whether `expr` is a schedule the scheduler accepts (six fields, seconds first).
 pub fn check_cron(expr: &str) -> Result<(), String> {
-    tokio_cron_scheduler::Job::new(expr, |_, _| {})
-        .map(drop)
-        .map_err(|_| {
-            format!("`{expr}` is not a cron schedule like \"0 */10 * * * *\" (sec min hour day month weekday, UTC)")
-        })
+    CronSchedule::parse(expr).map(drop).ok_or_else(|| {
+        format!("`{expr}` is not a cron schedule like \"0 */10 * * * *\" (sec min hour day month weekday, UTC)")
+    })
 }
 
 /// Lower-cased, trimmed words; an empty list is an error, as nobody could approve.
@@ -145,6 +171,20 @@ mod tests {
         assert!(check_cron("0 */10 * * * *").is_ok());
         assert!(check_cron("*/10 * * * *").is_err());
         assert!(check_cron("every day").is_err());
+    }
+
+    #[test]
+    fn a_run_names_the_tick_it_answers() {
+        use chrono::TimeZone;
+        let every_ten_minutes = CronSchedule::parse("0 */10 * * * *").unwrap();
+        let at = |h, m, s| Utc.with_ymd_and_hms(2026, 11, 24, h, m, s).unwrap();
+        // Fired on time, a little late, or a little early: the same tick.
+        assert_eq!(every_ten_minutes.tick(at(9, 10, 0)), Some(at(9, 10, 0)));
+        assert_eq!(every_ten_minutes.tick(at(9, 10, 3)), Some(at(9, 10, 0)));
+        let early = at(9, 10, 0) - chrono::Duration::milliseconds(200);
+        assert_eq!(every_ten_minutes.tick(early), Some(at(9, 10, 0)));
+        // A catch-up between ticks answers the last one.
+        assert_eq!(every_ten_minutes.tick(at(9, 17, 42)), Some(at(9, 10, 0)));
     }
 
     #[test]

@@ -15,7 +15,7 @@ mod mailbox;
 mod storage;
 
 pub use cluster::ClusterSettings;
-pub use lifecycle::{JobsSettings, check_cron};
+pub use lifecycle::{CronSchedule, JobsSettings, check_cron};
 pub use limits::{LoopLimits, RateLimit};
 pub use mailbox::{
     MailboxAuth, MailboxSettings, OAuth2Endpoint, ProcessedAction, SecretSource, TlsMode,

@@ -6,47 +6,20 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use croner::Cron;
-use croner::parser::{CronParser, Seconds};
+use chrono::Utc;
 use tokio::sync::Mutex;
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 use tokio_util::sync::CancellationToken;
 
 use super::{JobKind, Jobs};
-
-/// A job's schedule, read the way the scheduler reads it (six fields, seconds first, UTC).
-#[derive(Debug)]
-struct Schedule(Cron);
-
-impl Schedule {
-    fn parse(expr: &str) -> Option<Schedule> {
-        CronParser::builder()
-            .seconds(Seconds::Required)
-            .dom_and_dow(true)
-            .build()
-            .parse(expr)
-            .ok()
-            .map(Schedule)
-    }
-
-    /// The tick a run started at `now` answers: the latest time of the schedule at or
-    /// before it. Half a second of slack lets a scheduler that fires a little early still
-    /// name the tick it fired for; every instance firing for one tick names the same one.
-    fn tick(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        use chrono::Timelike;
-        let slack = now + chrono::Duration::milliseconds(500);
-        let whole_second = slack.with_nanosecond(0).unwrap_or(slack);
-        self.0.find_previous_occurrence(&whole_second, true).ok()
-    }
-}
+use crate::config::CronSchedule;
 
 /// Runs one job for the tick at hand and logs its failure; a failed run is tried again at
 /// the next tick.
 async fn run_logged(
     jobs: &Jobs,
     job: JobKind,
-    schedule: &Schedule,
+    schedule: &CronSchedule,
     started_by: &str,
     guard: &Mutex<()>,
 ) {
@@ -64,7 +37,7 @@ async fn run_logged(
 }
 
 /// A job to run, with its schedule and the lock that keeps its runs from overlapping.
-type Enabled = (JobKind, Arc<Schedule>, Arc<Mutex<()>>);
+type Enabled = (JobKind, Arc<CronSchedule>, Arc<Mutex<()>>);
 
 /// Catches up, then runs every enabled job on its schedule until `shutdown`. Runs are
 /// recorded as started by the schedule (or the start) on `instance`.
@@ -77,7 +50,7 @@ pub async fn run(jobs: Jobs, instance: &str, shutdown: CancellationToken) {
             continue;
         }
         // The settings checked every schedule when they were loaded.
-        let Some(schedule) = Schedule::parse(job.schedule(jobs.settings())) else {
+        let Some(schedule) = CronSchedule::parse(job.schedule(jobs.settings())) else {
             tracing::error!(job = %job, "the schedule cannot be read: the job is not run");
             continue;
         };
@@ -127,24 +100,4 @@ async fn schedule(
     }
     scheduler.start().await?;
     Ok(scheduler)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Schedule;
-    use chrono::{TimeZone, Utc};
-
-    #[test]
-    fn a_run_names_the_tick_it_answers() {
-        let every_ten_minutes = Schedule::parse("0 */10 * * * *").unwrap();
-        let at = |h, m, s| Utc.with_ymd_and_hms(2026, 11, 24, h, m, s).unwrap();
-        // Fired on time, a little late, or a little early: the same tick.
-        assert_eq!(every_ten_minutes.tick(at(9, 10, 0)), Some(at(9, 10, 0)));
-        assert_eq!(every_ten_minutes.tick(at(9, 10, 3)), Some(at(9, 10, 0)));
-        let early = at(9, 10, 0) - chrono::Duration::milliseconds(200);
-        assert_eq!(every_ten_minutes.tick(early), Some(at(9, 10, 0)));
-        // A catch-up between ticks answers the last one.
-        assert_eq!(every_ten_minutes.tick(at(9, 17, 42)), Some(at(9, 10, 0)));
-        assert!(Schedule::parse("every tuesday").is_none());
-    }
 }

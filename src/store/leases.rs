@@ -40,6 +40,11 @@ pub struct LeaseRecord {
     pub expires_at: DateTime<Utc>,
 }
 
+/// `ttl` after `now` (Unix milliseconds), saturating rather than overflowing.
+fn expiry(now: i64, ttl: Duration) -> i64 {
+    now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX))
+}
+
 impl Store {
     /// The database's clock, in Unix milliseconds.
     async fn database_millis(&self) -> Result<i64, StoreError> {
@@ -69,7 +74,7 @@ impl Store {
         ttl: Duration,
     ) -> Result<LeaseClaim, StoreError> {
         let now = self.database_millis().await?;
-        let expires = now.saturating_add(ttl.as_millis().min(i64::MAX as u128) as i64);
+        let expires = expiry(now, ttl);
         // On PostgreSQL two instances racing here are serialised on the row: the second
         // sees the first's new expiry and takes nothing.
         let row = sqlx::query(
@@ -110,8 +115,7 @@ impl Store {
     /// Extends `lease` by `ttl` from now; `false` when it changed hands meanwhile (the
     /// holder must stop the work at once).
     pub async fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<bool, StoreError> {
-        let now = self.database_millis().await?;
-        let expires = now.saturating_add(ttl.as_millis().min(i64::MAX as u128) as i64);
+        let expires = expiry(self.database_millis().await?, ttl);
         let done = sqlx::query(
             "UPDATE leases SET expires_at = $4 WHERE name = $1 AND holder = $2 AND token = $3",
         )

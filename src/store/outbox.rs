@@ -64,22 +64,23 @@ impl Store {
         // On PostgreSQL, instances claim side by side: a row another worker is claiming is
         // skipped, not waited for. SQLite has one writer at a time, so the plain subquery
         // is enough there; the due condition is checked again on the row itself all the
-        // same, so that a row is never claimed twice whatever the isolation.
+        // same, so that a row is never claimed twice whatever the isolation. One statement
+        // serves both; `$lock` goes after the subquery's LIMIT.
+        macro_rules! claim {
+            ($lock:literal) => {
+                concat!(
+                    "UPDATE outbox SET status = 'sending', lease_until = $2, claimed_by = $3, attempts = attempts + 1 \
+                     WHERE id = (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) \
+                                 OR (status = 'sending' AND lease_until < $1) ORDER BY id LIMIT 1",
+                    $lock,
+                    ") AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1)) \
+                     RETURNING id, event, context, recipient, attempts, ticket_id, article_id, created_at"
+                )
+            };
+        }
         let sql = match self.backend {
-            Backend::Postgres => {
-                "UPDATE outbox SET status = 'sending', lease_until = $2, claimed_by = $3, attempts = attempts + 1 \
-                 WHERE id = (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) \
-                             OR (status = 'sending' AND lease_until < $1) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-                 AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1)) \
-                 RETURNING id, event, context, recipient, attempts, ticket_id, article_id, created_at"
-            }
-            Backend::Sqlite => {
-                "UPDATE outbox SET status = 'sending', lease_until = $2, claimed_by = $3, attempts = attempts + 1 \
-                 WHERE id = (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) \
-                             OR (status = 'sending' AND lease_until < $1) ORDER BY id LIMIT 1) \
-                 AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1)) \
-                 RETURNING id, event, context, recipient, attempts, ticket_id, article_id, created_at"
-            }
+            Backend::Postgres => claim!(" FOR UPDATE SKIP LOCKED"),
+            Backend::Sqlite => claim!(""),
         };
         let row = sqlx::query(sql)
             .bind(now_ms)
