@@ -29,7 +29,7 @@ fn cli_with(config: &str) -> Cli {
 }
 
 /// A distinct, human-looking mail.
-fn mail(n: u32) -> Vec<u8> {
+pub(crate) fn mail(n: u32) -> Vec<u8> {
     format!(
         "From: Customer {n} <customer{n}@client{n}.example>\r\nTo: support@localhost\r\nSubject: Problem number {n}\r\n\
          Message-ID: <imap-{n}@client.example>\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\r\nHello, thing {n} is broken. Thanks\r\n"

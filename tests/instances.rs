@@ -11,6 +11,7 @@ use ticketgate::jobs::{JobKind, Jobs};
 use ticketgate::store::{LeaseClaim, Store};
 
 use crate::helpers::{Cli, TestEnv, stderr};
+use crate::imap::mail;
 
 /// A second connection pool on the test's database: another instance's view of it.
 async fn another_instance(env: &TestEnv) -> Store {
@@ -183,14 +184,6 @@ async fn each_scheduled_tick_runs_once_whatever_the_number_of_instances() {
     );
     jobs.run(JobKind::AutoClose, "manual").await.unwrap();
     jobs.run(JobKind::AutoClose, "manual").await.unwrap();
-}
-
-fn mail(n: u32) -> Vec<u8> {
-    format!(
-        "From: Customer {n} <customer{n}@client{n}.example>\r\nTo: support@localhost\r\nSubject: Claim {n}\r\n\
-         Message-ID: <claim-{n}@client.example>\r\n\r\nHello, thing {n} is broken. Thanks\r\n"
-    )
-    .into_bytes()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
