@@ -13,7 +13,9 @@ use ticketgate::clock::SystemClock;
 use ticketgate::config::Settings;
 use ticketgate::domain::{Impact, Status, TicketNumber, TicketType, Urgency};
 use ticketgate::intake::paths::{Input, expand};
-use ticketgate::intake::{Ingestor, RawMessage, Received, Report, RetryPolicy};
+use ticketgate::intake::{
+    BATCH_BYTES, BATCH_MAILS, Ingestor, RawMessage, Received, Report, RetryPolicy,
+};
 use ticketgate::jobs::{JobKind, Jobs};
 use ticketgate::pipeline::{Pipeline, human_size};
 use ticketgate::quarantine::Quarantine;
@@ -339,6 +341,13 @@ enum QuarantineCommand {
     Retry { id: String },
 }
 
+impl Args {
+    /// Whether this starts the daemon (rather than running one command and exiting).
+    pub fn runs_daemon(&self) -> bool {
+        matches!(self.command, Command::Run)
+    }
+}
+
 /// Runs the command; every error ends here with a message on standard error.
 pub async fn run(args: Args) -> ExitCode {
     let quiet = !matches!(args.command, Command::Run);
@@ -413,6 +422,8 @@ async fn ingest(settings: Settings, paths: &[PathBuf], json: bool) -> ExitCode {
         first_pause: Duration::from_millis(200),
     };
     let mut any_quarantined = false;
+    let mut batch: Vec<(RawMessage, u32)> = Vec::new();
+    let mut batch_bytes = 0;
     for input in inputs {
         let received = input
             .open()
@@ -433,21 +444,21 @@ async fn ingest(settings: Settings, paths: &[PathBuf], json: bool) -> ExitCode {
                 continue;
             }
         };
-        let report = match ingestor.try_with_retries(&message, policy).await {
-            Ok(report) => report,
-            Err(deferred) if input == Input::Stdin => {
-                eprintln!("ticketgate: {deferred}");
-                return ExitCode::from(EXIT_TEMPFAIL);
+        batch_bytes += message.bytes.len();
+        batch.push((message, 0));
+        if batch.len() >= BATCH_MAILS || batch_bytes >= BATCH_BYTES {
+            let flushed = ingest_batch(&ingestor, &batch, policy, from_stdin, json).await;
+            batch.clear();
+            batch_bytes = 0;
+            match flushed {
+                Some(quarantined) => any_quarantined |= quarantined,
+                None => return ExitCode::from(EXIT_TEMPFAIL),
             }
-            Err(deferred) => {
-                match give_up(&ingestor, &message, &deferred.reason, policy.attempts) {
-                    Some(report) => report,
-                    None => return ExitCode::from(EXIT_TEMPFAIL),
-                }
-            }
-        };
-        any_quarantined |= !report.handled();
-        print_report(&report, json);
+        }
+    }
+    match ingest_batch(&ingestor, &batch, policy, from_stdin, json).await {
+        Some(quarantined) => any_quarantined |= quarantined,
+        None => return ExitCode::from(EXIT_TEMPFAIL),
     }
     ingestor.pipeline().store().close().await;
     if any_quarantined {
@@ -455,6 +466,41 @@ async fn ingest(settings: Settings, paths: &[PathBuf], json: bool) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Runs `batch` as one commit and prints a report per message once it is committed. A
+/// message the batch could not store, or did not try, is tried again on its own with
+/// pauses, and quarantined if it keeps failing. Whether any was quarantined; `None` when
+/// a message could be neither stored nor quarantined (or came from standard input, where
+/// the MTA keeps it): the caller stops with EX_TEMPFAIL.
+async fn ingest_batch(
+    ingestor: &Ingestor,
+    batch: &[(RawMessage, u32)],
+    policy: RetryPolicy,
+    from_stdin: bool,
+    json: bool,
+) -> Option<bool> {
+    if batch.is_empty() {
+        return Some(false);
+    }
+    let mut any_quarantined = false;
+    let mut results = ingestor.try_batch(batch).await.into_iter();
+    for (message, _) in batch {
+        let report = match results.next() {
+            Some(Ok(report)) => report,
+            _ => match ingestor.try_with_retries(message, policy).await {
+                Ok(report) => report,
+                Err(deferred) if from_stdin => {
+                    eprintln!("ticketgate: {deferred}");
+                    return None;
+                }
+                Err(deferred) => give_up(ingestor, message, &deferred.reason, policy.attempts)?,
+            },
+        };
+        any_quarantined |= !report.handled();
+        print_report(&report, json);
+    }
+    Some(any_quarantined)
 }
 
 /// Quarantines a file that kept failing for a temporary reason; `None` when even that fails.

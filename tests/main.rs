@@ -5,6 +5,7 @@
 mod helpers;
 mod postgres;
 
+mod batches;
 mod cli;
 mod cluster;
 mod corpus;

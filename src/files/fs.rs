@@ -6,19 +6,32 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use super::FilesError;
 use super::keys::{Digest, RawRef};
-use crate::attachments::write_atomically;
+use crate::attachments::{StagedFile, write_atomically};
 use crate::config::StorageBackend;
 
 /// Attachments and raw mail as files under one directory.
 #[derive(Debug, Clone)]
 pub(super) struct FsFiles {
     root: PathBuf,
+    /// For a batch of mails: the files being written, and those written but not synced
+    /// nor renamed yet, until [`FsFiles::settle`]. `None`: each file is synced and renamed
+    /// as it is written.
+    staging: Option<Arc<Mutex<Staging>>>,
+}
+
+/// The files of one batch that are not in place yet.
+#[derive(Debug, Default)]
+struct Staging {
+    /// Writes running on the blocking pool; each puts its file in `written`.
+    writing: Vec<tokio::task::JoinHandle<Result<(), FilesError>>>,
+    written: Vec<StagedFile>,
 }
 
 impl FsFiles {
@@ -26,7 +39,85 @@ impl FsFiles {
     pub(super) fn new(data_dir: &Path) -> Self {
         Self {
             root: data_dir.to_path_buf(),
+            staging: None,
         }
+    }
+
+    /// The same files for a batch: written in the background (compression and disk work
+    /// run on another core while the batch goes on) and staged, then synced and put in
+    /// place together by [`FsFiles::settle`].
+    pub(super) fn staging(&self) -> Self {
+        Self {
+            root: self.root.clone(),
+            staging: Some(Arc::default()),
+        }
+    }
+
+    /// Whether this is a batch's, writing in the background.
+    pub(super) fn is_staging(&self) -> bool {
+        self.staging.is_some()
+    }
+
+    /// Runs `write` on the blocking pool; [`FsFiles::settle`] waits for it. Only for a
+    /// batch's files: the caller already knows the key, which names the content.
+    pub(super) fn in_background(
+        &self,
+        write: impl FnOnce(&FsFiles) -> Result<(), FilesError> + Send + 'static,
+    ) {
+        let Some(staging) = &self.staging else {
+            unreachable!("only a batch's files write in the background");
+        };
+        let fs = self.clone();
+        let handle = tokio::task::spawn_blocking(move || write(&fs));
+        lock(staging).writing.push(handle);
+    }
+
+    /// Waits for the background writes (each syncs its file), then renames every staged
+    /// file into place. The first failure is returned; the files not put in place are
+    /// removed.
+    pub(super) async fn settle(&self) -> Result<(), FilesError> {
+        let Some(staging) = &self.staging else {
+            return Ok(());
+        };
+        let writing = std::mem::take(&mut lock(staging).writing);
+        let mut failure = None;
+        for handle in writing {
+            let written = match handle.await {
+                Ok(result) => result,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            };
+            if let Err(e) = written {
+                failure.get_or_insert(e);
+            }
+        }
+        let written = std::mem::take(&mut lock(staging).written);
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        super::blocking(move || {
+            for file in written {
+                file.finish()?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Writes `path` at once, or stages it when this is a batch's.
+    fn write(
+        &self,
+        path: &Path,
+        write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+    ) -> Result<(), FilesError> {
+        match &self.staging {
+            None => write_atomically(path, write)?,
+            Some(staging) => {
+                let mut file = StagedFile::write(path, write)?;
+                file.sync()?;
+                lock(staging).written.push(file);
+            }
+        }
+        Ok(())
     }
 
     fn attachment_path(&self, digest: &Digest) -> PathBuf {
@@ -45,11 +136,21 @@ impl FsFiles {
     /// Stores `bytes` under their SHA-256 unless a copy exists; returns the digest.
     pub(super) fn put_attachment(&self, bytes: &[u8]) -> Result<Digest, FilesError> {
         let digest = Digest::of(bytes);
-        let path = self.attachment_path(&digest);
-        if !path.exists() {
-            write_atomically(&path, |f| f.write_all(bytes))?;
-        }
+        self.put_attachment_as(&digest, bytes)?;
         Ok(digest)
+    }
+
+    /// Stores `bytes`, whose digest is `digest`, unless a copy exists.
+    pub(super) fn put_attachment_as(
+        &self,
+        digest: &Digest,
+        bytes: &[u8],
+    ) -> Result<(), FilesError> {
+        let path = self.attachment_path(digest);
+        if !path.exists() {
+            self.write(&path, |f| f.write_all(bytes))?;
+        }
+        Ok(())
     }
 
     /// The content of the attachment `digest`.
@@ -71,15 +172,21 @@ impl FsFiles {
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<RawRef, FilesError> {
         let raw_ref = RawRef::of(raw, at);
-        let path = self.raw_path(&raw_ref);
+        self.put_raw_as(&raw_ref, raw)?;
+        Ok(raw_ref)
+    }
+
+    /// Keeps `raw`, whose reference is `raw_ref`, unless a copy exists.
+    pub(super) fn put_raw_as(&self, raw_ref: &RawRef, raw: &[u8]) -> Result<(), FilesError> {
+        let path = self.raw_path(raw_ref);
         if !path.exists() {
-            write_atomically(&path, |f| {
-                let mut gz = GzEncoder::new(f, Compression::fast());
+            self.write(&path, |f| {
+                let mut gz = GzEncoder::new(std::io::BufWriter::new(f), Compression::fast());
                 gz.write_all(raw)?;
-                gz.finish().map(drop)
+                gz.finish()?.flush()
             })?;
         }
-        Ok(raw_ref)
+        Ok(())
     }
 
     /// Reads back a raw message kept by [`FsFiles::put_raw`], decompressed.
@@ -130,4 +237,9 @@ fn remove(path: PathBuf) -> Result<(), FilesError> {
             source,
         }),
     }
+}
+
+/// The staging list, even if a writer panicked while holding it (the list stays usable).
+fn lock(staging: &Mutex<Staging>) -> std::sync::MutexGuard<'_, Staging> {
+    staging.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::attachments::FileStoreError;
 use crate::config::{Settings, StorageBackend};
-use crate::store::{Store, StoreError};
+use crate::store::{Batch, Store, StoreError};
 use keys::{Digest, RawRef};
 
 /// Why bytes could not be stored, read or removed. [`FilesError::is_transient`] tells
@@ -105,6 +105,26 @@ impl Files {
         }
     }
 
+    /// The same storage for the mails of `batch`. In the database, the bytes go into the
+    /// batch's transaction. On disk, files are written without a sync each, and
+    /// [`Files::settle`] syncs them all before the batch commits.
+    pub fn for_batch(&self, batch: &Batch) -> Files {
+        let backend = match &self.backend {
+            Backend::Fs(fs) => Backend::Fs(fs.staging()),
+            Backend::Db(_) => Backend::Db(db::DbFiles::new(batch.store().clone())),
+        };
+        Files { backend }
+    }
+
+    /// Makes every file written for a batch durable and visible under its name: called
+    /// before the batch commits, so that no committed row names a file a crash could lose.
+    pub async fn settle(&self) -> Result<(), FilesError> {
+        match &self.backend {
+            Backend::Fs(fs) => fs.settle().await,
+            Backend::Db(_) => Ok(()),
+        }
+    }
+
     /// Which backend this is.
     pub fn backend(&self) -> StorageBackend {
         match self.backend {
@@ -118,6 +138,12 @@ impl Files {
     pub async fn put_attachment(&self, bytes: &[u8]) -> Result<String, FilesError> {
         let bytes = bytes.to_vec();
         let digest = match &self.backend {
+            Backend::Fs(fs) if fs.is_staging() => {
+                let digest = Digest::of(&bytes);
+                let key = digest.clone();
+                fs.in_background(move |fs| fs.put_attachment_as(&key, &bytes));
+                digest
+            }
             Backend::Fs(fs) => {
                 let fs = fs.clone();
                 blocking(move || fs.put_attachment(&bytes)).await?
@@ -161,6 +187,12 @@ impl Files {
     ) -> Result<String, FilesError> {
         let raw = raw.to_vec();
         let raw_ref = match &self.backend {
+            Backend::Fs(fs) if fs.is_staging() => {
+                let raw_ref = RawRef::of(&raw, at);
+                let key = raw_ref.clone();
+                fs.in_background(move |fs| fs.put_raw_as(&key, &raw));
+                raw_ref
+            }
             Backend::Fs(fs) => {
                 let fs = fs.clone();
                 blocking(move || fs.put_raw(&raw, at)).await?

@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use super::RawMessage;
+
 /// A Maildir folder.
 #[derive(Debug, Clone)]
 pub struct Maildir {
@@ -145,6 +147,9 @@ pub async fn watch(
             }
         };
         retries.retain(|path, _| pending.contains(path));
+        let mut batch: Vec<(RawMessage, u32)> = Vec::new();
+        let mut paths: Vec<PathBuf> = Vec::new();
+        let mut batch_bytes = 0;
         for path in pending {
             if shutdown.is_cancelled() {
                 break;
@@ -163,55 +168,89 @@ pub async fn watch(
             let attempts = retries.get(&path).map_or(0, |r| r.attempts);
             let received =
                 std::fs::File::open(&path).and_then(|file| ingestor.read_message(&source, file));
-            let message = match received {
-                Ok(super::Received::Message(m)) => m,
+            match received {
+                Ok(super::Received::Message(m)) => {
+                    batch_bytes += m.bytes.len();
+                    batch.push((m, attempts));
+                    paths.push(path);
+                }
                 Ok(super::Received::TooLarge(_)) => {
                     if let Err(e) = maildir.remove(&path) {
                         tracing::error!(file = %path.display(), error = %e, "quarantined, but cannot remove it from new/");
                         retries.insert(path.clone(), Retry::after(attempts));
                     }
-                    continue;
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
                     tracing::error!(file = %path.display(), error = %e, "cannot read a delivered message; will retry");
                     retries.insert(path.clone(), Retry::after(attempts));
-                    continue;
                 }
-            };
-            let acknowledged = match ingestor.try_once(&message, attempts).await {
-                Ok(report) if report.handled() => maildir.mark_handled(&path).map(drop),
-                Ok(_) => maildir.remove(&path),
-                Err(deferred) if attempts + 1 >= retry_budget => {
-                    let reason = format!(
-                        "gave up after {} attempts: {}",
-                        attempts + 1,
-                        deferred.reason
-                    );
-                    match ingestor.quarantine_message(&message, &reason, attempts + 1) {
-                        Ok(_) => maildir.remove(&path),
-                        Err(e) => {
-                            tracing::error!(file = %path.display(), error = %e, "cannot quarantine; the message stays in new/");
-                            retries.insert(path.clone(), Retry::after(attempts));
-                            Ok(())
-                        }
-                    }
-                }
-                Err(deferred) => {
-                    tracing::warn!(file = %path.display(), attempt = attempts + 1, reason = %deferred.reason, "message kept for a retry");
-                    retries.insert(path.clone(), Retry::after(attempts));
-                    Ok(())
-                }
-            };
-            if let Err(e) = acknowledged {
-                tracing::error!(file = %path.display(), error = %e, "handled, but cannot move the file out of new/; it will be seen as a duplicate next time");
-                retries.insert(path.clone(), Retry::after(attempts));
+            }
+            if batch.len() >= super::BATCH_MAILS || batch_bytes >= super::BATCH_BYTES {
+                let failed = handle_batch(&maildir, &ingestor, &batch, &paths, retry_budget).await;
+                retries.extend(failed.into_iter().map(|(p, a)| (p, Retry::after(a))));
+                batch.clear();
+                paths.clear();
+                batch_bytes = 0;
             }
         }
+        let failed = handle_batch(&maildir, &ingestor, &batch, &paths, retry_budget).await;
+        retries.extend(failed.into_iter().map(|(p, a)| (p, Retry::after(a))));
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = tokio::time::sleep(poll) => {}
         }
     }
     tracing::info!("Maildir watcher stopped");
+}
+
+/// Runs one batch of messages read from `paths` and acknowledges each handled one (moved
+/// to cur/, or removed once quarantined). Returns the paths to try again later, with the
+/// attempts they had; a message that failed `retry_budget` times is quarantined instead.
+async fn handle_batch(
+    maildir: &Maildir,
+    ingestor: &super::Ingestor,
+    batch: &[(RawMessage, u32)],
+    paths: &[PathBuf],
+    retry_budget: u32,
+) -> Vec<(PathBuf, u32)> {
+    if batch.is_empty() {
+        return Vec::new();
+    }
+    let mut results = ingestor.try_batch(batch).await.into_iter();
+    let mut again = Vec::new();
+    for ((message, attempts), path) in batch.iter().zip(paths) {
+        let attempts = *attempts;
+        let acknowledged = match results.next() {
+            Some(Ok(report)) if report.handled() => maildir.mark_handled(path).map(drop),
+            Some(Ok(_)) => maildir.remove(path),
+            Some(Err(deferred)) if attempts + 1 >= retry_budget => {
+                let reason = format!(
+                    "gave up after {} attempts: {}",
+                    attempts + 1,
+                    deferred.reason
+                );
+                match ingestor.quarantine_message(message, &reason, attempts + 1) {
+                    Ok(_) => maildir.remove(path),
+                    Err(e) => {
+                        tracing::error!(file = %path.display(), error = %e, "cannot quarantine; the message stays in new/");
+                        again.push((path.clone(), attempts));
+                        Ok(())
+                    }
+                }
+            }
+            Some(Err(deferred)) => {
+                tracing::warn!(file = %path.display(), attempt = attempts + 1, reason = %deferred.reason, "message kept for a retry");
+                again.push((path.clone(), attempts));
+                Ok(())
+            }
+            // Not tried: a message before it in the batch failed; the next scan offers it.
+            None => Ok(()),
+        };
+        if let Err(e) = acknowledged {
+            tracing::error!(file = %path.display(), error = %e, "handled, but cannot move the file out of new/; it will be seen as a duplicate next time");
+            again.push((path.clone(), attempts));
+        }
+    }
+    again
 }

@@ -15,6 +15,15 @@ use crate::domain::TicketNumber;
 use crate::pipeline::{Outcome, Pipeline, ProcessError};
 use crate::quarantine::Quarantine;
 
+/// The most mails one batch holds (see [`Ingestor::try_batch`]): enough to share a
+/// commit among many mails, few enough that the batch holds the database's write lock
+/// for tens of milliseconds, not seconds.
+pub const BATCH_MAILS: usize = 64;
+
+/// The most bytes of mail one batch holds in memory; a batch also ends at the first mail
+/// past this, so one large mail makes a batch of its own.
+pub const BATCH_BYTES: usize = 16 << 20;
+
 /// A message as read from a source.
 #[derive(Debug, Clone)]
 pub struct RawMessage {
@@ -167,6 +176,77 @@ impl Ingestor {
                 .quarantine_message(message, &reason, attempts_so_far + 1)
                 .map_err(|e| deferred(e.to_string())),
         }
+    }
+
+    /// Tries `messages` (each with the attempts it had so far) once, in one batch: one
+    /// transaction and one sync for all of them. Returns one result per message tried, in
+    /// order, and only once the batch is committed, so that the source may acknowledge
+    /// each handled one at once.
+    ///
+    /// A temporary failure stops the batch there: the messages before it are committed,
+    /// the failed one is deferred, and those after it are not tried (the result is
+    /// shorter; the source offers them again). When the batch cannot be committed (a file
+    /// that cannot be written, a database error), its messages are tried again one at a
+    /// time, except those already quarantined.
+    pub async fn try_batch(&self, messages: &[(RawMessage, u32)]) -> Vec<Result<Report, Deferred>> {
+        let deferred = |message: &RawMessage, reason: String| Deferred {
+            source_name: message.source.clone(),
+            reason,
+        };
+        let batch = match self.pipeline.store().begin_batch().await {
+            Ok(batch) => batch,
+            Err(e) => {
+                return messages
+                    .iter()
+                    .take(1)
+                    .map(|(m, _)| Err(deferred(m, e.to_string())))
+                    .collect();
+            }
+        };
+        let pipeline = self.pipeline.in_batch(&batch);
+        let mut results = Vec::with_capacity(messages.len());
+        for (message, attempts_so_far) in messages {
+            match pipeline.process(&message.source, &message.bytes).await {
+                Ok(outcome) => results.push(Ok(Report::from_outcome(&message.source, &outcome))),
+                Err(ProcessError::Rejected(reason)) => results.push(
+                    self.quarantine_message(message, &reason, attempts_so_far + 1)
+                        .map_err(|e| deferred(message, e.to_string())),
+                ),
+                Err(ProcessError::Temporary(reason)) => {
+                    results.push(Err(deferred(message, reason)));
+                    break;
+                }
+            }
+        }
+        let committed = match pipeline.files().settle().await {
+            Ok(()) => batch.commit().await.map_err(|e| e.to_string()),
+            Err(e) => {
+                let reason = e.to_string();
+                if let Err(e) = batch.rollback().await {
+                    tracing::warn!(error = %e, "cannot roll back a batch whose files failed");
+                }
+                Err(reason)
+            }
+        };
+        if let Err(reason) = committed {
+            // One mail's file that cannot be written fails the whole batch: the mails are
+            // tried again one at a time, each in its own transaction, so that the others
+            // go through and the failure is the failing mail's alone.
+            tracing::warn!(
+                reason,
+                mails = results.len(),
+                "a batch of mails could not be committed; trying its mails one at a time"
+            );
+            for (result, (message, attempts_so_far)) in results.iter_mut().zip(messages) {
+                let quarantined = result
+                    .as_ref()
+                    .is_ok_and(|r| r.outcome == OutcomeKind::Quarantined);
+                if !quarantined {
+                    *result = self.try_once(message, *attempts_so_far).await;
+                }
+            }
+        }
+        results
     }
 
     /// Tries `message` with pauses between temporary failures, as `policy` says. Returns

@@ -27,7 +27,7 @@ use crate::domain::{
 };
 use crate::files::{Files, FilesError};
 use crate::notify::links::{LinkKeyError, LinkSigner};
-use crate::store::{Store, StoreError, TicketRecord};
+use crate::store::{Batch, EarlierDelivery, Store, StoreError, TicketRecord};
 use authorize::Authorization;
 use classify::Classification;
 use route::RoutingRule;
@@ -208,6 +208,16 @@ impl Pipeline {
     pub fn with_defaults(&self, defaults: IntakeDefaults) -> Self {
         Self {
             defaults,
+            ..self.clone()
+        }
+    }
+
+    /// The same pipeline writing into `batch`: its mails are committed together when the
+    /// batch is, after [`Files::settle`] on this pipeline's files.
+    pub fn in_batch(&self, batch: &Batch) -> Self {
+        Self {
+            store: batch.store().clone(),
+            files: self.files.for_batch(batch),
             ..self.clone()
         }
     }
@@ -404,28 +414,31 @@ impl Pipeline {
         };
 
         let message_id = mail.message_id.as_deref().unwrap_or("");
-        if let Some(earlier) = self
+        match self
             .store
-            .find_duplicate(message_id, &mail.content_digest)
+            .earlier_delivery(message_id, &mail.content_digest)
             .await?
         {
-            trace.note(
-                "dedup",
-                "the same Message-ID and content were handled before",
-            );
-            return Ok(Decision::Duplicate(earlier));
-        }
-        if !message_id.is_empty() && self.store.message_id_seen(message_id).await? {
-            tracing::warn!(
-                message_id,
-                "Message-ID seen before with other content: handled as a different mail"
-            );
-            trace.note(
-                "dedup",
-                format!("Message-ID <{message_id}> was seen with other content: a different mail"),
-            );
-        } else {
-            trace.note("dedup", "not seen before");
+            EarlierDelivery::Same(earlier) => {
+                trace.note(
+                    "dedup",
+                    "the same Message-ID and content were handled before",
+                );
+                return Ok(Decision::Duplicate(earlier));
+            }
+            EarlierDelivery::OtherContent => {
+                tracing::warn!(
+                    message_id,
+                    "Message-ID seen before with other content: handled as a different mail"
+                );
+                trace.note(
+                    "dedup",
+                    format!(
+                        "Message-ID <{message_id}> was seen with other content: a different mail"
+                    ),
+                );
+            }
+            EarlierDelivery::None => trace.note("dedup", "not seen before"),
         }
 
         let threader = thread::Threader {

@@ -3,7 +3,7 @@
 //! transaction that only applies if the ticket is still as the operation read it.
 
 use chrono::{DateTime, Utc};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{AnyConnection, Row};
 
 use super::inbound::{NewArticle, insert_article, insert_observer};
 use super::{Doing, Store, StoreError, to_millis};
@@ -102,7 +102,7 @@ pub enum ActionCommitted {
 /// `status_since` when the ticket entered its status (reminders count from it). A reopen
 /// clears the first two.
 pub(super) async fn update_status(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     ticket_id: i64,
     expected: Status,
     new_status: Option<Status>,
@@ -122,7 +122,7 @@ pub(super) async fn update_status(
     .bind(at)
     .bind(ticket_id)
     .bind(expected.as_str())
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await
     .doing("updating a ticket")?;
     row.map(|r| {
@@ -174,7 +174,7 @@ impl Store {
 /// Writes the assignee, fields and observers of `action`; `false` when one of them was no
 /// longer as the action read it (the caller rolls back).
 async fn apply_changes(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut AnyConnection,
     action: &TicketAction,
     at: i64,
 ) -> Result<bool, StoreError> {
@@ -186,7 +186,7 @@ async fn apply_changes(
         .bind(change.to.clone())
         .bind(action.ticket_id)
         .bind(change.from.clone())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .doing("assigning a ticket")?;
         if updated.rows_affected() == 0 {
@@ -212,7 +212,7 @@ async fn apply_changes(
         .bind(from.impact.as_str())
         .bind(from.urgency.as_str())
         .bind(i64::from(from.private))
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .doing("changing a ticket's fields")?;
         if updated.rows_affected() == 0 {
@@ -228,7 +228,7 @@ async fn apply_changes(
         let removed = sqlx::query("DELETE FROM observers WHERE ticket_id = $1 AND email = $2")
             .bind(action.ticket_id)
             .bind(observer.key())
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await
             .doing("removing an observer")?;
         if removed.rows_affected() == 0 {

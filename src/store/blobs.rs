@@ -41,7 +41,7 @@ impl Store {
         let row = sqlx::query("SELECT 1 AS held FROM blobs WHERE kind = $1 AND key = $2")
             .bind(kind.as_str())
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .doing(kind.wording(
                 "looking for a stored attachment",
@@ -70,7 +70,7 @@ impl Store {
         .bind(bytes)
         .bind(i64::try_from(size).unwrap_or(i64::MAX))
         .bind(to_millis(at))
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await
         .doing(kind.wording("storing an attachment", "storing raw mail"))?;
         Ok(done.rows_affected() > 0)
@@ -81,7 +81,7 @@ impl Store {
         let row = sqlx::query("SELECT bytes FROM blobs WHERE kind = $1 AND key = $2")
             .bind(kind.as_str())
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .doing(kind.wording("reading an attachment", "reading raw mail"))?;
         row.map(|r| r.try_get::<Vec<u8>, _>("bytes"))
@@ -94,7 +94,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM blobs WHERE kind = $1 AND key = $2")
             .bind(kind.as_str())
             .bind(key)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .doing(kind.wording("deleting an attachment", "deleting raw mail"))?;
         Ok(done.rows_affected() > 0)

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{AnyConnection, Row};
 
 use super::inbound::Undeliverable;
 use super::{Doing, Store, StoreError, from_millis, to_millis};
@@ -66,7 +66,7 @@ impl Store {
              undeliverable_until, undeliverable_reason FROM contacts WHERE email = $1",
         )
         .bind(email.key())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await
         .doing("reading a contact")?;
         let Some(r) = row else {
@@ -109,7 +109,7 @@ impl Store {
         .bind(i64::from(c.messages))
         .bind(i64::from(c.observer_every_update))
         .bind(to_millis(at))
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await
         .doing("saving a contact")?;
         Ok(())
@@ -121,7 +121,7 @@ impl Store {
             "UPDATE contacts SET undeliverable_until = NULL, undeliverable_reason = NULL WHERE email = $1",
         )
         .bind(email.key())
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await
         .doing("clearing an undeliverable mark")?;
         Ok(())
@@ -130,7 +130,7 @@ impl Store {
 
 /// Marks an address undeliverable inside the transaction that records its bounce.
 pub(super) async fn mark_undeliverable(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut AnyConnection,
     mark: &Undeliverable,
     at: i64,
 ) -> Result<(), StoreError> {
@@ -142,7 +142,7 @@ pub(super) async fn mark_undeliverable(
     .bind(to_millis(mark.until))
     .bind(super::storable(&mark.reason))
     .bind(at)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .doing("marking an address undeliverable")?;
     Ok(())

@@ -3,7 +3,7 @@
 //! outbox rows. Either all of it is committed or none.
 
 use chrono::{DateTime, Utc};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, AnyConnection, Connection, Row};
 
 use super::actions::update_status;
 use super::{Doing, Store, StoreError, storable, storable_opt, to_millis};
@@ -137,6 +137,17 @@ pub struct Undeliverable {
     pub reason: String,
 }
 
+/// What an earlier delivery of a message was, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EarlierDelivery {
+    /// Never seen.
+    None,
+    /// The same Message-ID and content: handled before, on this ticket if it went to one.
+    Same(Option<TicketNumber>),
+    /// The Message-ID was seen with other content: a different mail.
+    OtherContent,
+}
+
 /// What the commit did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Committed {
@@ -151,68 +162,54 @@ pub enum Committed {
 }
 
 impl Store {
-    /// The ticket an identical message already went to, if it was seen before. `Some(None)`
-    /// means seen but attached to no ticket.
-    pub async fn find_duplicate(
+    /// Whether this message was handled before: the same Message-ID with the same
+    /// content (a second delivery), or with other content (a broken mailer reusing ids).
+    /// One query for both when there is a Message-ID.
+    pub async fn earlier_delivery(
         &self,
         message_id: &str,
         content_digest: &str,
-    ) -> Result<Option<Option<TicketNumber>>, StoreError> {
-        let row = sqlx::query(
-            "SELECT t.number FROM messages m LEFT JOIN tickets t ON t.id = m.ticket_id \
-             WHERE m.message_id = $1 AND m.content_digest = $2",
+    ) -> Result<EarlierDelivery, StoreError> {
+        let mut conn = self.conn().await?;
+        if message_id.is_empty() {
+            // Mails without an id all share the empty one: only the content tells them apart.
+            return Ok(
+                match find_duplicate(&mut conn, message_id, content_digest).await? {
+                    Some(ticket) => EarlierDelivery::Same(ticket),
+                    None => EarlierDelivery::None,
+                },
+            );
+        }
+        let rows = sqlx::query(
+            "SELECT m.content_digest, t.number FROM messages m LEFT JOIN tickets t ON t.id = m.ticket_id \
+             WHERE m.message_id = $1",
         )
         .bind(storable(message_id))
-        .bind(content_digest.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_all(&mut *conn)
         .await
         .doing("looking for an earlier delivery of the message")?;
-        row.map(|r| {
-            let n: Option<String> = r.try_get("number").doing("reading a ticket number")?;
-            n.map(|n| super::parse_stored("number", &n)).transpose()
-        })
-        .transpose()
-    }
-
-    /// Whether a message with this Message-ID (whatever its content) was seen before.
-    pub async fn message_id_seen(&self, message_id: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 AS seen FROM messages WHERE message_id = $1 LIMIT 1")
-            .bind(storable(message_id))
-            .fetch_optional(&self.pool)
-            .await
-            .doing("looking up a Message-ID")?;
-        Ok(row.is_some())
+        let mut earlier = EarlierDelivery::None;
+        for row in rows {
+            let digest: String = row.try_get("content_digest").doing("reading a digest")?;
+            if digest == content_digest {
+                let n: Option<String> = row.try_get("number").doing("reading a ticket number")?;
+                let ticket = n.map(|n| super::parse_stored("number", &n)).transpose()?;
+                return Ok(EarlierDelivery::Same(ticket));
+            }
+            earlier = EarlierDelivery::OtherContent;
+        }
+        Ok(earlier)
     }
 
     /// Commits everything a message causes, or nothing. A message committed before (same
     /// Message-ID and content) gives [`Committed::Duplicate`] and writes nothing.
+    ///
+    /// In a [`super::Batch`] the message's writes are a savepoint of the batch's
+    /// transaction, committed with the batch.
     pub async fn commit_inbound(&self, commit: &InboundCommit) -> Result<Committed, StoreError> {
-        let mut tx = self.pool.begin().await.doing("starting a transaction")?;
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin().await.doing("starting a transaction")?;
         let at = to_millis(commit.at);
-        // The dedup row goes first: it takes SQLite's write lock at once (so a concurrent
-        // writer waits instead of failing) and makes a concurrent duplicate lose the race.
-        let message_row = sqlx::query(
-            "INSERT INTO messages (message_id, content_digest, outcome, source, received_at) \
-             VALUES ($1, $2, 'pending', $3, $4) ON CONFLICT (message_id, content_digest) DO NOTHING RETURNING id",
-        )
-        .bind(storable(&commit.message.message_id))
-        .bind(commit.message.content_digest.clone())
-        .bind(storable(&commit.message.source))
-        .bind(at)
-        .fetch_optional(&mut *tx)
-        .await
-        .doing("recording the message")?;
-        let Some(message_row) = message_row else {
-            tx.rollback().await.doing("rolling back a duplicate")?;
-            let earlier = self
-                .find_duplicate(&commit.message.message_id, &commit.message.content_digest)
-                .await?;
-            return Ok(Committed::Duplicate(earlier.flatten()));
-        };
-        let message_row_id: i64 = message_row
-            .try_get("id")
-            .doing("reading the message row id")?;
-
         let (ticket_id, number, outcome) = match &commit.write {
             InboundWrite::Open(ticket) => {
                 let (id, number) = insert_ticket(&mut tx, ticket, commit.at).await?;
@@ -228,7 +225,7 @@ impl Store {
                     update_status(&mut tx, *ticket_id, *expected_status, *new_status, at).await?
                 else {
                     tx.rollback().await.doing("rolling back a stale comment")?;
-                    let number = number_of(&self.pool, *ticket_id).await?;
+                    let number = number_of(&mut *conn, *ticket_id).await?;
                     return Ok(Committed::Stale(number));
                 };
                 for observer in add_observers {
@@ -275,24 +272,64 @@ impl Store {
             Committed::Commented(_) => "commented",
             _ => "noted",
         };
-        sqlx::query(
-            "UPDATE messages SET outcome = $1, ticket_id = $2, article_id = $3 WHERE id = $4",
+        // The dedup row goes last, complete: one statement instead of a placeholder row
+        // updated at the end. A concurrent delivery of the same message (another instance)
+        // meets the unique index here, waits for the first to commit, and rolls back all
+        // it wrote, its ticket number included.
+        let recorded = sqlx::query(
+            "INSERT INTO messages (message_id, content_digest, outcome, source, received_at, ticket_id, article_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id, content_digest) DO NOTHING",
         )
+        .bind(storable(&commit.message.message_id))
+        .bind(commit.message.content_digest.clone())
         .bind(outcome_name)
+        .bind(storable(&commit.message.source))
+        .bind(at)
         .bind(ticket_id)
         .bind(article_id)
-        .bind(message_row_id)
         .execute(&mut *tx)
         .await
-        .doing("linking the message to its ticket")?;
+        .doing("recording the message")?;
+        if recorded.rows_affected() == 0 {
+            tx.rollback().await.doing("rolling back a duplicate")?;
+            let earlier = find_duplicate(
+                &mut conn,
+                &commit.message.message_id,
+                &commit.message.content_digest,
+            )
+            .await?;
+            return Ok(Committed::Duplicate(earlier.flatten()));
+        }
         tx.commit().await.doing("committing the message")?;
         tracing::debug!(ticket = %number, article_id, "committed");
         Ok(outcome)
     }
 }
 
+/// [`Store::find_duplicate`] on a connection the caller holds.
+async fn find_duplicate(
+    conn: &mut AnyConnection,
+    message_id: &str,
+    content_digest: &str,
+) -> Result<Option<Option<TicketNumber>>, StoreError> {
+    let row = sqlx::query(
+        "SELECT t.number FROM messages m LEFT JOIN tickets t ON t.id = m.ticket_id \
+         WHERE m.message_id = $1 AND m.content_digest = $2",
+    )
+    .bind(storable(message_id))
+    .bind(content_digest.to_string())
+    .fetch_optional(conn)
+    .await
+    .doing("looking for an earlier delivery of the message")?;
+    row.map(|r| {
+        let n: Option<String> = r.try_get("number").doing("reading a ticket number")?;
+        n.map(|n| super::parse_stored("number", &n)).transpose()
+    })
+    .transpose()
+}
+
 async fn insert_ticket(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut AnyConnection,
     t: &NewTicket,
     at: DateTime<Utc>,
 ) -> Result<(i64, TicketNumber), StoreError> {
@@ -302,7 +339,7 @@ async fn insert_ticket(
          ON CONFLICT (period) DO UPDATE SET last_value = ticket_counters.last_value + 1 RETURNING last_value",
     )
     .bind(period)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await
     .doing("allocating a ticket number")?;
     let counter: i64 = counter
@@ -330,7 +367,7 @@ async fn insert_ticket(
     .bind(t.language.clone())
     .bind(t.follow_up_of)
     .bind(millis)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await
     .doing("inserting a ticket")?;
     let id: i64 = row.try_get("id").doing("reading the new ticket id")?;
@@ -343,7 +380,7 @@ async fn insert_ticket(
 /// Adds `email` to the ticket's observers; whether it was new to them (an address already
 /// there is left as it is).
 pub(super) async fn insert_observer(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut AnyConnection,
     ticket_id: i64,
     email: &EmailAddress,
     at: i64,
@@ -355,7 +392,7 @@ pub(super) async fn insert_observer(
     .bind(ticket_id)
     .bind(email.key())
     .bind(at)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .doing("adding an observer")?;
     Ok(inserted.rows_affected() > 0)
@@ -377,7 +414,7 @@ async fn number_of<'e>(
 }
 
 pub(super) async fn insert_article(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut AnyConnection,
     ticket_id: i64,
     a: &NewArticle,
     at: i64,
@@ -400,7 +437,7 @@ pub(super) async fn insert_article(
     .bind(storable_opt(a.note.as_deref()))
     .bind(at)
     .bind(storable_opt(a.body_original.as_deref()))
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await
     .doing("inserting an article")?;
     let article_id: i64 = row.try_get("id").doing("reading the new article id")?;
@@ -417,7 +454,7 @@ pub(super) async fn insert_article(
         .bind(storable_opt(f.content_id.as_deref()))
         .bind(i64::from(f.inline))
         .bind(storable_opt(f.refused_reason.as_deref()))
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .doing("recording an attachment")?;
     }

@@ -57,7 +57,7 @@ impl Store {
             }
         };
         let row = sqlx::query(sql)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.conn().await?)
             .await
             .doing("reading the database's clock")?;
         row.try_get("now").doing("reading the database's clock")
@@ -91,7 +91,7 @@ impl Store {
         .bind(now)
         .bind(expires)
         .bind(stale_holder.map(str::to_string))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await
         .doing("taking a lease")?;
         if let Some(row) = row {
@@ -103,7 +103,7 @@ impl Store {
         }
         let row = sqlx::query("SELECT holder, expires_at FROM leases WHERE name = $1")
             .bind(name.to_string())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.conn().await?)
             .await
             .doing("reading a lease")?;
         Ok(LeaseClaim::Taken {
@@ -123,7 +123,7 @@ impl Store {
         .bind(lease.holder.clone())
         .bind(lease.token)
         .bind(expires)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await
         .doing("renewing a lease")?;
         Ok(done.rows_affected() == 1)
@@ -138,7 +138,7 @@ impl Store {
         .bind(lease.name.clone())
         .bind(lease.holder.clone())
         .bind(lease.token)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await
         .doing("releasing a lease")?;
         Ok(())
@@ -149,7 +149,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT name, holder, token, acquired_at, expires_at FROM leases ORDER BY name",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .doing("listing leases")?;
         rows.iter()
@@ -187,7 +187,7 @@ impl Store {
         .await?;
         let row = sqlx::query("SELECT value, recorded_by FROM shared_facts WHERE name = $1")
             .bind(name.to_string())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.conn().await?)
             .await
             .doing("reading a shared setting")?;
         Ok((
@@ -229,7 +229,7 @@ impl Store {
             .bind(value.to_string())
             .bind(recorded_by.to_string())
             .bind(super::to_millis(at))
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .doing("recording a shared setting")?;
         Ok(())

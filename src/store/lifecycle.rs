@@ -61,7 +61,7 @@ impl Store {
         )
         .bind(to_millis(cutoff))
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .doing("listing tickets due for auto-close")?;
         rows.iter()
@@ -95,7 +95,7 @@ impl Store {
         .bind(since_not_before.map_or(i64::MIN, to_millis))
         .bind(kind)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .doing("listing tickets due for a reminder")?;
         rows.iter()
@@ -160,7 +160,7 @@ impl Store {
         )
         .bind(to_millis(cutoff))
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .doing("listing old raw mail")?;
         rows.iter()
@@ -188,7 +188,7 @@ impl Store {
         )
         .bind(id)
         .bind(note)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await
         .doing("forgetting purged raw mail")?;
         Ok(())
@@ -214,7 +214,7 @@ impl Store {
         .bind(tick.map(to_millis))
         .bind(to_millis(as_of))
         .bind(to_millis(started_at))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await
         .doing("recording a job run")?;
         row.map(|r| r.try_get("id").doing("reading a job run id"))
@@ -238,7 +238,7 @@ impl Store {
         .bind(acted as i64)
         .bind(summary.to_string())
         .bind(error.map(str::to_string))
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await
         .doing("recording the end of a job run")?;
         Ok(())
@@ -251,7 +251,7 @@ impl Store {
              FROM job_runs WHERE job = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(job.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await
         .doing("reading the last job run")?;
         let Some(r) = row else { return Ok(None) };

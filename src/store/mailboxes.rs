@@ -19,7 +19,7 @@ impl Store {
         let row =
             sqlx::query("SELECT uid_validity, last_uid FROM mailbox_cursors WHERE mailbox = $1")
                 .bind(mailbox.to_string())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.conn().await?)
                 .await
                 .doing("reading a mailbox cursor")?;
         row.map(|r| {
@@ -55,7 +55,7 @@ impl Store {
         .bind(i64::from(cursor.uid_validity))
         .bind(i64::from(cursor.last_uid))
         .bind(to_millis(at))
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await
         .doing("saving a mailbox cursor")?;
         Ok(())

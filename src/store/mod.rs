@@ -6,6 +6,7 @@
 //! folder because their DDL differs.
 
 mod actions;
+mod batch;
 mod blobs;
 mod contacts;
 mod inbound;
@@ -25,11 +26,12 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use actions::{ActionCommitted, Change, TicketAction, TicketFields};
+pub use batch::Batch;
 pub use blobs::BlobKind;
 pub use contacts::Contact;
 pub use inbound::{
-    Committed, InboundCommit, InboundWrite, MessageRecord, NewArticle, NewAttachment, NewTicket,
-    Undeliverable,
+    Committed, EarlierDelivery, InboundCommit, InboundWrite, MessageRecord, NewArticle,
+    NewAttachment, NewTicket, Undeliverable,
 };
 pub use leases::{Lease, LeaseClaim, LeaseRecord};
 pub use lifecycle::{DueReminder, JobRun, ReminderCommit};
@@ -78,6 +80,9 @@ pub enum StoreError {
     },
     #[error("the database holds a value ticketgate cannot read ({0}); was it edited by hand?")]
     Corrupt(String),
+    /// A bug, not a condition: a store bound to a batch was used after the batch ended.
+    #[error("a batch of mails was used after its commit or rollback; this is a bug to report")]
+    BatchFinished,
 }
 
 impl StoreError {
@@ -87,7 +92,9 @@ impl StoreError {
         let sqlx_error = match self {
             StoreError::Connect { source, .. } | StoreError::Query { source, .. } => source,
             StoreError::CreateDir { .. } | StoreError::MigrationLock { .. } => return true,
-            StoreError::Migrate(_) | StoreError::Corrupt(_) => return false,
+            StoreError::Migrate(_) | StoreError::Corrupt(_) | StoreError::BatchFinished => {
+                return false;
+            }
         };
         match sqlx_error {
             sqlx::Error::Io(_)
@@ -127,6 +134,8 @@ pub struct Store {
     backend: Backend,
     /// The SQLite database's file, beside which migrations take their lock.
     sqlite_file: Option<std::path::PathBuf>,
+    /// The transaction of the [`Batch`] this handle is bound to, if any.
+    batch: Option<batch::SharedTransaction>,
 }
 
 impl Store {
@@ -197,6 +206,7 @@ impl Store {
             pool,
             backend,
             sqlite_file,
+            batch: None,
         })
     }
 

@@ -4,36 +4,57 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
 
-use sqlx::{Any, Transaction};
+use sqlx::AnyConnection;
 
 use super::{Backend, Doing, Store, StoreError, from_millis, parse_stored, storable, to_millis};
 use crate::domain::{EmailAddress, Event, EventContext, Notification, TicketNumber};
 
 /// Writes `notifications` to the outbox inside the operation's transaction, due at `at`.
 pub(super) async fn queue_notifications(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut AnyConnection,
     ticket_id: i64,
     article_id: Option<i64>,
     notifications: &[Notification],
     at: i64,
 ) -> Result<(), StoreError> {
+    if notifications.is_empty() {
+        return Ok(());
+    }
+    // One statement for all of them: each statement is a round trip to the database (on
+    // SQLite, to its worker thread).
+    // $1 is the time, shared by every row; each row then has five parameters of its own.
+    let mut sql = String::from(
+        "INSERT INTO outbox (ticket_id, article_id, event, recipient, context, next_attempt_at, created_at) VALUES ",
+    );
+    for i in 0..notifications.len() {
+        let p = 1 + i * 5;
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${}, $1, $1)",
+            p + 1,
+            p + 2,
+            p + 3,
+            p + 4,
+            p + 5
+        ));
+    }
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(at);
     for n in notifications {
         let context = (!n.context.is_empty())
             .then(|| serde_json::to_string(&n.context).expect("the context serializes"));
-        sqlx::query(
-            "INSERT INTO outbox (ticket_id, article_id, event, recipient, context, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
-        )
-        .bind(ticket_id)
-        .bind(article_id)
-        .bind(n.event.as_str())
-        .bind(n.recipient.as_str().to_string())
-        .bind(context)
-        .bind(at)
-        .execute(&mut **tx)
-        .await
-        .doing("queueing a notification")?;
+        query = query
+            .bind(ticket_id)
+            .bind(article_id)
+            .bind(n.event.as_str())
+            .bind(n.recipient.as_str().to_string())
+            .bind(context);
     }
+    query
+        .execute(&mut *tx)
+        .await
+        .doing("queueing notifications")?;
     Ok(())
 }
 
@@ -86,14 +107,14 @@ impl Store {
             .bind(now_ms)
             .bind(to_millis(now + lease))
             .bind(claimed_by.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .doing("claiming a notification")?;
         let Some(row) = row else { return Ok(None) };
         let ticket_id: i64 = row.try_get("ticket_id").doing("reading a notification")?;
         let number = sqlx::query("SELECT number FROM tickets WHERE id = $1")
             .bind(ticket_id)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.conn().await?)
             .await
             .doing("reading a notification's ticket")?;
         let number: String = number.try_get("number").doing("reading a ticket number")?;
@@ -128,7 +149,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT DISTINCT claimed_by FROM outbox WHERE status = 'sending' AND claimed_by IS NOT NULL",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .doing("listing notification claims")?;
         rows.iter()
@@ -151,7 +172,7 @@ impl Store {
              WHERE status = 'sending' AND claimed_by = $1 RETURNING id",
         )
         .bind(claimed_by.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .doing("releasing notification claims")?;
         rows.iter()
@@ -198,7 +219,7 @@ impl Store {
             .bind(storable(error))
             .bind(to_millis(next_attempt))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .doing("scheduling a notification retry")?;
         Ok(())
@@ -209,7 +230,7 @@ impl Store {
         sqlx::query("UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = $1 WHERE id = $2")
             .bind(storable(error))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .doing("marking a notification failed")?;
         Ok(())
@@ -230,7 +251,7 @@ impl Store {
         .bind(status.as_str())
         .bind(reason.to_string())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await
         .doing("holding a notification back")?;
         Ok(())
@@ -250,7 +271,7 @@ impl Store {
         )
         .bind(recipient.key())
         .bind(to_millis(since))
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.conn().await?)
         .await
         .doing("counting a recipient's recent notifications")?;
         let n: i64 = row.try_get("n").doing("counting notifications")?;
@@ -268,7 +289,7 @@ impl Store {
             sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE ticket_id = $1 AND sent_at >= $2")
                 .bind(ticket_id)
                 .bind(to_millis(since))
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.conn().await?)
                 .await
                 .doing("counting a ticket's recent notifications")?;
         let n: i64 = row.try_get("n").doing("counting notifications")?;
@@ -285,7 +306,7 @@ impl Store {
              AND message_id IS NOT NULL ORDER BY id DESC LIMIT 1",
         )
         .bind(ticket_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await
         .doing("reading a ticket's last message")?;
         row.map(|r| r.try_get("message_id").doing("reading a Message-ID"))
@@ -330,7 +351,7 @@ impl Store {
              WHERE o.message_id = $1 LIMIT 1",
         )
         .bind(storable(message_id))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await
         .doing("looking up a sent notification")?;
         row.map(|r| {
@@ -375,14 +396,14 @@ impl Store {
             )
             .bind(status.to_string())
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await,
             None => sqlx::query(
                 "SELECT o.id, t.number, o.event, o.recipient, o.status, o.attempts, o.last_error, o.held_reason, o.next_attempt_at \
                  FROM outbox o JOIN tickets t ON t.id = o.ticket_id ORDER BY o.id DESC LIMIT $1",
             )
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await,
         }
         .doing("listing the outbox")?;
@@ -419,7 +440,7 @@ impl Store {
         )
         .bind(to_millis(now))
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await
         .doing("requeueing a notification")?;
         Ok(done.rows_affected() == 1)
@@ -429,7 +450,7 @@ impl Store {
     pub async fn make_pending_due(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = sqlx::query("UPDATE outbox SET next_attempt_at = $1 WHERE status = 'pending' AND next_attempt_at > $1")
             .bind(to_millis(now))
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .doing("making notifications due")?;
         Ok(done.rows_affected())

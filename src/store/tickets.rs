@@ -18,7 +18,7 @@ impl Store {
              LEFT JOIN tickets f ON f.id = t.follow_up_of WHERE t.number = $1";
         let row = sqlx::query(SQL)
             .bind(number.as_str().to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .doing("looking up a ticket by number")?;
         let Some(row) = row else { return Ok(None) };
@@ -32,7 +32,7 @@ impl Store {
             "SELECT email FROM observers WHERE ticket_id = $1 ORDER BY added_at, email",
         )
         .bind(ticket_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .doing("reading a ticket's observers")?;
         rows.iter()
@@ -57,7 +57,7 @@ impl Store {
              WHERE r.message_id = $1 ORDER BY r.created_at, r.ticket_id LIMIT 1",
         )
         .bind(super::storable(message_id))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await
         .doing("looking up a threading reference")?;
         row.map(|r| {
@@ -79,13 +79,13 @@ impl Store {
                      WHERE status = $1 ORDER BY updated_at DESC, id DESC",
                 )
                 .bind(s.as_str().to_string())
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.conn().await?)
                 .await,
                 None => sqlx::query(
                     "SELECT number, title, status, priority, requester, updated_at FROM tickets \
                      ORDER BY updated_at DESC, id DESC",
                 )
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.conn().await?)
                 .await,
             }
             .doing("listing tickets")?;
@@ -102,7 +102,7 @@ impl Store {
         };
         let rows = sqlx::query("SELECT * FROM articles WHERE ticket_id = $1 ORDER BY id")
             .bind(ticket.id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await
             .doing("reading a ticket's articles")?;
         let mut articles = rows
@@ -114,7 +114,7 @@ impl Store {
              WHERE r.ticket_id = $1 ORDER BY a.id",
         )
         .bind(ticket.id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .doing("reading a ticket's attachments")?;
         for row in &rows {
@@ -132,7 +132,7 @@ impl Store {
     pub async fn article(&self, article_id: i64) -> Result<Option<ArticleRecord>, StoreError> {
         let row = sqlx::query("SELECT * FROM articles WHERE id = $1")
             .bind(article_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .doing("reading an article")?;
         row.as_ref().map(ArticleRecord::from_row).transpose()
@@ -147,7 +147,7 @@ impl Store {
     ) -> Result<Vec<AttachmentRecord>, StoreError> {
         let rows = sqlx::query("SELECT * FROM attachments WHERE article_id = $1 ORDER BY id")
             .bind(article_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await
             .doing("reading an article's attachments")?;
         rows.iter()

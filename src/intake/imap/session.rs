@@ -1,6 +1,7 @@
 //! One connected session on a mailbox: select the folder, take every message after the
-//! cursor in UID order and in bounded batches, run each through the pipeline, acknowledge
-//! the batch on the server, save the cursor; then IDLE (or poll) and do it again.
+//! cursor in UID order and in bounded batches, run each batch through the pipeline in one
+//! commit, acknowledge the batch on the server, save the cursor; then IDLE (or poll) and do
+//! it again.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::ImapError;
 use super::connection::ImapSession;
 use crate::config::{MailboxSettings, ProcessedAction};
-use crate::intake::{Ingestor, Received};
+use crate::intake::{Ingestor, RawMessage, Received};
 use crate::pipeline::IntakeDefaults;
 use crate::store::MailboxCursor;
 
@@ -269,27 +270,31 @@ impl MailboxWorker {
             } else {
                 fetch(session, &wanted).await?
             };
+            if shutdown.is_cancelled() {
+                return Ok(Pass::Stopped);
+            }
+            let wanted: Vec<(u32, &[u8])> = batch
+                .iter()
+                .filter_map(|uid| Some((*uid, bodies.get(uid)?.as_slice())))
+                .collect();
+            let acknowledged = self.handle(&wanted).await;
             let mut handled = Vec::new();
             let mut outcome = Pass::Done;
             let mut passed = cursor.last_uid;
             for &uid in batch {
-                if shutdown.is_cancelled() {
-                    outcome = Pass::Stopped;
-                    break;
-                }
                 if oversized.contains(&uid) {
                     passed = uid;
                     continue;
                 }
-                let Some(bytes) = bodies.get(&uid) else {
+                if !bodies.contains_key(&uid) {
                     tracing::error!(
                         uid,
                         "the server did not give this message; it is left on the server"
                     );
                     passed = uid;
                     continue;
-                };
-                if self.handle(uid, bytes).await {
+                }
+                if acknowledged.contains(&uid) {
                     handled.push(uid);
                     passed = uid;
                 } else {
@@ -318,49 +323,85 @@ impl MailboxWorker {
         })
     }
 
-    /// Runs one message through the pipeline; `true` when it may be acknowledged.
-    async fn handle(&mut self, uid: u32, bytes: &[u8]) -> bool {
-        let source = format!("imap:{}:{uid}", self.mailbox.name);
-        let message = match self.ingestor.read_message(&source, bytes) {
-            Ok(Received::Message(m)) => m,
-            Ok(Received::TooLarge(_)) => return true,
-            Err(e) => {
-                tracing::error!(uid, error = %e, "cannot quarantine an oversized message; it is left on the server");
-                return false;
+    /// Runs `messages` (UID and bytes, in UID order) through the pipeline, as batches of
+    /// one commit each. Returns the UIDs that may be acknowledged: those before the first
+    /// message that must stay on the server.
+    async fn handle(&mut self, messages: &[(u32, &[u8])]) -> Vec<u32> {
+        let mut acknowledged = Vec::new();
+        let mut batch: Vec<(u32, RawMessage)> = Vec::new();
+        for &(uid, bytes) in messages {
+            let source = format!("imap:{}:{uid}", self.mailbox.name);
+            let received = self.ingestor.read_message(&source, bytes);
+            if let Ok(Received::Message(m)) = received {
+                batch.push((uid, m));
+                continue;
             }
-        };
-        let attempts = self.attempts.get(&uid).copied().unwrap_or(0);
-        match self.ingestor.try_once(&message, attempts).await {
-            Ok(_) => {
-                self.attempts.remove(&uid);
-                true
+            // Whatever comes next is answered in order: the batch before it first.
+            if !self
+                .run_batch(std::mem::take(&mut batch), &mut acknowledged)
+                .await
+            {
+                return acknowledged;
             }
-            Err(deferred) if attempts + 1 >= self.retry_budget => {
-                let reason = format!(
-                    "gave up after {} attempts: {}",
-                    attempts + 1,
-                    deferred.reason
-                );
-                match self
-                    .ingestor
-                    .quarantine_message(&message, &reason, attempts + 1)
-                {
-                    Ok(_) => {
-                        self.attempts.remove(&uid);
-                        true
-                    }
-                    Err(e) => {
-                        tracing::error!(uid, error = %e, "cannot quarantine; the message stays on the server");
-                        false
-                    }
+            match received {
+                Ok(_) => acknowledged.push(uid), // too large: quarantined unread
+                Err(e) => {
+                    tracing::error!(uid, error = %e, "cannot quarantine an oversized message; it is left on the server");
+                    return acknowledged;
                 }
             }
-            Err(deferred) => {
-                tracing::warn!(uid, attempt = attempts + 1, reason = %deferred.reason, "message kept on the server for a retry");
-                self.attempts.insert(uid, attempts + 1);
-                false
-            }
         }
+        self.run_batch(batch, &mut acknowledged).await;
+        acknowledged
+    }
+
+    /// Runs one batch and adds to `acknowledged` the UIDs that may be acknowledged, up to
+    /// the first that must stay on the server; `false` when there was one.
+    async fn run_batch(
+        &mut self,
+        batch: Vec<(u32, RawMessage)>,
+        acknowledged: &mut Vec<u32>,
+    ) -> bool {
+        if batch.is_empty() {
+            return true;
+        }
+        let (uids, messages): (Vec<u32>, Vec<(RawMessage, u32)>) = batch
+            .into_iter()
+            .map(|(uid, m)| (uid, (m, self.attempts.get(&uid).copied().unwrap_or(0))))
+            .unzip();
+        let mut results = self.ingestor.try_batch(&messages).await.into_iter();
+        for (uid, (message, attempts)) in uids.into_iter().zip(&messages) {
+            let attempts = *attempts;
+            match results.next() {
+                Some(Ok(_)) => {
+                    self.attempts.remove(&uid);
+                }
+                Some(Err(deferred)) if attempts + 1 >= self.retry_budget => {
+                    let reason = format!(
+                        "gave up after {} attempts: {}",
+                        attempts + 1,
+                        deferred.reason
+                    );
+                    if let Err(e) = self
+                        .ingestor
+                        .quarantine_message(message, &reason, attempts + 1)
+                    {
+                        tracing::error!(uid, error = %e, "cannot quarantine; the message stays on the server");
+                        return false;
+                    }
+                    self.attempts.remove(&uid);
+                }
+                Some(Err(deferred)) => {
+                    tracing::warn!(uid, attempt = attempts + 1, reason = %deferred.reason, "message kept on the server for a retry");
+                    self.attempts.insert(uid, attempts + 1);
+                    return false;
+                }
+                // Not tried: one before it failed.
+                None => return false,
+            }
+            acknowledged.push(uid);
+        }
+        true
     }
 
     /// Moves, flags or deletes handled messages, as configured.

@@ -1,0 +1,158 @@
+//! Several mails in one commit (`Ingestor::try_batch`): each mail must see what the mails
+//! before it in the batch wrote, one bad mail must not hold back the others, and nothing
+//! may be reported handled before the batch is committed.
+
+use crate::helpers::{Cli, TestEnv, fixture, number, run_command, stdout};
+use ticketgate::intake::{OutcomeKind, RawMessage, Report};
+
+fn message(source: &str, bytes: Vec<u8>) -> (RawMessage, u32) {
+    (
+        RawMessage {
+            source: source.into(),
+            bytes,
+        },
+        0,
+    )
+}
+
+/// A customer's answer to their own mail, threaded by In-Reply-To only.
+fn follow_up() -> Vec<u8> {
+    b"From: Alice Martin <alice@acme.example>\r\n\
+      To: support@localhost\r\n\
+      Subject: Re: VPN is down since this morning\r\n\
+      Date: Tue, 24 Nov 2026 09:05:00 +0000\r\n\
+      Message-ID: <follow-up-1@acme.example>\r\n\
+      In-Reply-To: <new-ticket-1@acme.example>\r\n\
+      \r\n\
+      It is back for some of us.\r\n"
+        .to_vec()
+}
+
+fn reports(results: Vec<Result<Report, ticketgate::intake::Deferred>>) -> Vec<Report> {
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|d| panic!("deferred: {d}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_mail_sees_what_the_mails_before_it_in_its_batch_wrote() {
+    let env = TestEnv::new().await;
+    let original = fixture("new_ticket.eml", None);
+    let results = env
+        .ingestor
+        .try_batch(&[
+            message("original", original.clone()),
+            message("follow-up", follow_up()),
+            message("second delivery", original),
+            message("other", fixture("html_only.eml", None)),
+        ])
+        .await;
+    let reports = reports(results);
+    let outcomes: Vec<_> = reports.iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            OutcomeKind::Created,
+            OutcomeKind::Commented,
+            OutcomeKind::Duplicate,
+            OutcomeKind::Created
+        ]
+    );
+    let first = number("2611N00001");
+    assert_eq!(reports[0].ticket.as_ref(), Some(&first));
+    assert_eq!(
+        reports[1].ticket.as_ref(),
+        Some(&first),
+        "the follow-up threads onto a ticket opened earlier in the same batch"
+    );
+    assert_eq!(reports[2].ticket.as_ref(), Some(&first));
+    assert_eq!(reports[3].ticket.as_ref(), Some(&number("2611N00002")));
+
+    // Committed when try_batch returns: another connection sees it all.
+    let details = env.details(&first).await;
+    assert_eq!(details.articles.len(), 2);
+    let outbox = env.store().list_outbox(None, 100).await.unwrap();
+    assert!(
+        outbox
+            .iter()
+            .any(|e| e.ticket == first && e.event == "ticket_opened"),
+        "{outbox:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_mail_is_quarantined_and_the_rest_of_its_batch_goes_through() {
+    let env = TestEnv::new().await;
+    let results = env
+        .ingestor
+        .try_batch(&[
+            message("good", fixture("new_ticket.eml", None)),
+            message("no sender", fixture("no_sender.eml", None)),
+            message("also good", fixture("html_only.eml", None)),
+        ])
+        .await;
+    let outcomes: Vec<_> = reports(results).iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            OutcomeKind::Created,
+            OutcomeKind::Quarantined,
+            OutcomeKind::Created
+        ]
+    );
+    assert_eq!(env.ingestor.quarantine().list().unwrap().len(), 1);
+    assert_eq!(env.store().list_tickets(None).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_batch_whose_file_cannot_be_written_is_tried_again_mail_by_mail() {
+    let env = TestEnv::new().await;
+    // The attachment store cannot be created: only the mail with an attachment needs it.
+    std::fs::create_dir_all(env.data_dir()).unwrap();
+    std::fs::write(env.data_dir().join("attachments"), b"not a directory").unwrap();
+    let with_attachment = crate::pipeline_rules::mail_with_attachment("stuck@acme.example", 500);
+    let results = env
+        .ingestor
+        .try_batch(&[
+            message("good", fixture("new_ticket.eml", None)),
+            message("stuck", with_attachment),
+            message("also good", fixture("html_only.eml", None)),
+        ])
+        .await;
+    assert_eq!(results.len(), 3);
+    assert!(
+        results[0]
+            .as_ref()
+            .is_ok_and(|r| r.outcome == OutcomeKind::Created)
+    );
+    let stuck = results[1]
+        .as_ref()
+        .expect_err("the attachment cannot be stored");
+    assert!(stuck.reason.contains("cannot write"), "{}", stuck.reason);
+    assert!(
+        results[2]
+            .as_ref()
+            .is_ok_and(|r| r.outcome == OutcomeKind::Created)
+    );
+    let tickets = env.store().list_tickets(None).await.unwrap();
+    assert_eq!(tickets.len(), 2, "the stuck mail left nothing behind");
+}
+
+#[test]
+fn ingest_reports_each_mail_of_a_directory_once_its_batch_is_committed() {
+    let cli = Cli::new();
+    let dir = cli.dir.path().join("mails");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("1.eml"), fixture("new_ticket.eml", None)).unwrap();
+    std::fs::write(dir.join("2.eml"), follow_up()).unwrap();
+    std::fs::write(dir.join("3.eml"), fixture("new_ticket.eml", None)).unwrap();
+    let output = run_command(cli.command(&["ingest", dir.to_str().unwrap()]), None);
+    assert!(output.status.success(), "{output:?}");
+    let out = stdout(&output);
+    let lines: Vec<_> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].contains("1.eml: created"), "{out}");
+    assert!(lines[1].contains("2.eml: commented"), "{out}");
+    assert!(lines[2].contains("3.eml: duplicate"), "{out}");
+}
