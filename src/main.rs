@@ -11,7 +11,17 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
+    // The daemon serves mailboxes, the outbox and HTTP side by side on every core; a
+    // command does one thing at a time, and on one thread it saves waking another core
+    // for each database statement's answer.
+    let runtime = if args.runs_daemon() {
+        tokio::runtime::Runtime::new()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ticketgate: cannot start the async runtime: {e}");
