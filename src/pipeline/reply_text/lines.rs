@@ -276,11 +276,23 @@ static APP_OR_DEVICE: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// A word every [`FOOTER`] and [`SENT_WITH_APP`] line holds. Checked first: this search
+/// for plain words is many times faster than the footer patterns, and nearly every line
+/// of a mail holds none of them (the patterns were 7% of the CPU time of ingesting mail).
+static FOOTER_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    pattern(
+        r"(?i)sent|from|outlook|envoy|gesendet|verzonden|sendt|skickat|enviado|inviato|wysłane|отправлено|我的|から送信",
+    )
+});
+
 /// A client's footer line (see [`FOOTER`]), also when wrapped in `()`, `<< >>` or `[]`.
 pub(super) fn is_footer(line: &str) -> bool {
     let Some(l) = short(line) else {
         return false;
     };
+    if !FOOTER_WORD.is_match(l) {
+        return false;
+    }
     let unwrapped = l.trim_matches(['(', ')', '<', '>', '[', ']']).trim();
     if FOOTER.is_match(l) || FOOTER.is_match(unwrapped) {
         return true;
