@@ -26,9 +26,15 @@ pub(super) struct FsFiles {
     staging: Option<Arc<Mutex<Staging>>>,
 }
 
+/// How many of a batch's files are written at once. More would not be faster on a few
+/// cores, and each write holds a compressor's tables in memory.
+const WRITERS: usize = 4;
+
 /// The files of one batch that are not in place yet.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Staging {
+    /// Bounds the writes running at once to [`WRITERS`]; a mail waits for a free writer.
+    writers: Arc<tokio::sync::Semaphore>,
     /// Writes running on the blocking pool; each puts its file in `written`.
     writing: Vec<tokio::task::JoinHandle<Result<(), FilesError>>>,
     written: Vec<StagedFile>,
@@ -47,9 +53,14 @@ impl FsFiles {
     /// run on another core while the batch goes on) and staged, then synced and put in
     /// place together by [`FsFiles::settle`].
     pub(super) fn staging(&self) -> Self {
+        let staging = Staging {
+            writers: Arc::new(tokio::sync::Semaphore::new(WRITERS)),
+            writing: Vec::new(),
+            written: Vec::new(),
+        };
         Self {
             root: self.root.clone(),
-            staging: Some(Arc::default()),
+            staging: Some(Arc::new(Mutex::new(staging))),
         }
     }
 
@@ -60,15 +71,24 @@ impl FsFiles {
 
     /// Runs `write` on the blocking pool; [`FsFiles::settle`] waits for it. Only for a
     /// batch's files: the caller already knows the key, which names the content.
-    pub(super) fn in_background(
+    pub(super) async fn in_background(
         &self,
         write: impl FnOnce(&FsFiles) -> Result<(), FilesError> + Send + 'static,
     ) {
         let Some(staging) = &self.staging else {
             unreachable!("only a batch's files write in the background");
         };
+        let writers = lock(staging).writers.clone();
+        let writer = writers
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
         let fs = self.clone();
-        let handle = tokio::task::spawn_blocking(move || write(&fs));
+        let handle = tokio::task::spawn_blocking(move || {
+            let written = write(&fs);
+            drop(writer);
+            written
+        });
         lock(staging).writing.push(handle);
     }
 

@@ -141,7 +141,8 @@ impl Files {
             Backend::Fs(fs) if fs.is_staging() => {
                 let digest = Digest::of(&bytes);
                 let key = digest.clone();
-                fs.in_background(move |fs| fs.put_attachment_as(&key, &bytes));
+                fs.in_background(move |fs| fs.put_attachment_as(&key, &bytes))
+                    .await;
                 digest
             }
             Backend::Fs(fs) => {
@@ -190,7 +191,7 @@ impl Files {
             Backend::Fs(fs) if fs.is_staging() => {
                 let raw_ref = RawRef::of(&raw, at);
                 let key = raw_ref.clone();
-                fs.in_background(move |fs| fs.put_raw_as(&key, &raw));
+                fs.in_background(move |fs| fs.put_raw_as(&key, &raw)).await;
                 raw_ref
             }
             Backend::Fs(fs) => {
