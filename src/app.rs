@@ -15,7 +15,7 @@ use crate::jobs::Jobs;
 use crate::notify::compose::Composer;
 use crate::notify::governor::Governor;
 use crate::notify::links::LinkSigner;
-use crate::notify::outbox_worker::OutboxWorker;
+use crate::notify::outbox_worker::{OutboxWake, OutboxWorker};
 use crate::notify::templates::Templates;
 use crate::notify::transport::Transport;
 use crate::pipeline::Pipeline;
@@ -172,18 +172,22 @@ impl App {
         let store = self.ingestor.pipeline().store().clone();
         let mut tasks = tokio::task::JoinSet::new();
         let shutdown_jobs = shutdown.clone();
+        // The IMAP readers wake the outbox worker after each commit; the Maildir and the
+        // other writers are seen at its next look.
+        let outbox_wake = OutboxWake::default();
         for mailbox in self.mailboxes {
             tasks.spawn(imap::watch(
                 mailbox,
                 self.ingestor.clone(),
                 self.retry_budget,
                 self.instance.clone(),
+                outbox_wake.clone(),
                 shutdown.clone(),
             ));
         }
         tasks.spawn(
             self.outbox
-                .run(Duration::from_millis(250), shutdown.clone()),
+                .run(Duration::from_millis(250), outbox_wake, shutdown.clone()),
         );
         let instance = self.instance.name().to_string();
         tasks.spawn(async move {

@@ -307,8 +307,9 @@ impl Dovecot {
         messages.into_iter().map(|(_, body)| body).collect()
     }
 
-    /// A logged-in session of `user` over plain IMAP.
-    async fn session(&self, user: &str) -> Session<TcpStream> {
+    /// A logged-in session of `user` over plain IMAP, for exchanges the helpers above do
+    /// not cover (the benches time their own APPENDs on it).
+    pub async fn session(&self, user: &str) -> Session<TcpStream> {
         let password = self
             .users
             .iter()

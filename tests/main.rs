@@ -19,5 +19,6 @@ mod notifications;
 mod pipeline_rules;
 mod reply_text;
 mod smtp;
+mod smtp_sink;
 mod storage;
 mod ticket_edits;

@@ -1,89 +1,13 @@
 //! Notifications over real SMTP: a Python aiosmtpd server on loopback (tests/support/
 //! smtp_sink.py) greylists one recipient once (451) and refuses another (550).
 
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+use ticketgate::notify::outbox_worker::{OutboxWake, OutboxWorker};
 
 use crate::daemon::{start, stop, wait_for};
 use crate::helpers::Cli;
-
-/// The SMTP server process; killed when dropped.
-pub struct SmtpSink {
-    child: Child,
-    pub port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl SmtpSink {
-    /// Starts the server, or says in one line why it cannot (and the test passes by).
-    pub fn start() -> Option<SmtpSink> {
-        Self::start_with(&[])
-    }
-
-    /// Starts the server with extra arguments (`--tls MODE --cert F --key F`).
-    pub fn start_with(extra: &[&std::ffi::OsStr]) -> Option<SmtpSink> {
-        let has_aiosmtpd = Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !has_aiosmtpd {
-            eprintln!(
-                "skipping SMTP tests: python3 with aiosmtpd is missing (pip install aiosmtpd)"
-            );
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let script =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args(["--port", &port.to_string(), "--dir"])
-            .arg(dir.path())
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(
-            line.starts_with("ready"),
-            "the SMTP sink did not start: {line:?}"
-        );
-        Some(SmtpSink { child, port, dir })
-    }
-
-    /// The messages received, as (file name, content).
-    pub fn received(&self) -> Vec<(String, String)> {
-        let mut files: Vec<(String, String)> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| !n.starts_with('.'))
-            .map(|n| {
-                let content = std::fs::read_to_string(self.dir.path().join(&n)).unwrap();
-                (n, content)
-            })
-            .collect();
-        files.sort();
-        files
-    }
-}
+pub use crate::smtp_sink::SmtpSink;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notifications_are_retried_after_4xx_failed_on_5xx_and_sent_once() {
@@ -214,4 +138,73 @@ async fn notifications_go_over_starttls_and_implicit_tls() {
         assert_eq!(outbox[0].status, "sent", "{mode}: {outbox:?}");
         assert_eq!(sink.received().len(), 1, "{mode}");
     }
+}
+
+/// A new mail from its own sender, so that the loop governor's limits never come in.
+fn customer_mail(n: usize) -> Vec<u8> {
+    format!(
+        "From: customer{n}@acme.example\r\nTo: support@ours.test\r\nSubject: Broken thing {n}\r\n\
+         Message-ID: <speed-{n}@acme.example>\r\n\r\nThing {n} is broken.\r\n"
+    )
+    .into_bytes()
+}
+
+/// A test environment whose notifications go to `sink`, with a worker to send them.
+async fn smtp_env(sink: &SmtpSink) -> (crate::helpers::TestEnv, OutboxWorker) {
+    let env = crate::helpers::TestEnv::with_config(&format!(
+        "[mail]\naddresses = [\"support@ours.test\"]\n[smtp]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n",
+        sink.port
+    ))
+    .await;
+    let worker = ticketgate::app::outbox_worker(
+        env.pipeline().settings(),
+        env.store().clone(),
+        env.clock.clone(),
+    )
+    .unwrap();
+    (env, worker)
+}
+
+/// The running worker looks at the outbox when it is woken, not only after its idle pause
+/// (an hour here): the IMAP readers wake it after each commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_woken_outbox_worker_sends_at_once() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let (env, worker) = smtp_env(&sink).await;
+    env.process(&customer_mail(1)).await;
+    let wake = OutboxWake::default();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let running =
+        tokio::spawn(worker.run(Duration::from_secs(3600), wake.clone(), shutdown.clone()));
+    // The first look sends what was queued before the start; then the worker idles.
+    wait_for("the first notification", Duration::from_secs(10), || {
+        sink.received().len() == 1
+    });
+    env.process(&customer_mail(2)).await;
+    wake.notify();
+    wait_for(
+        "the notification queued while the worker idled",
+        Duration::from_secs(10),
+        || sink.received().len() == 2,
+    );
+    // The server's log (what the benches time) names each acknowledgement, its recipient
+    // and the mail it answers, in the order they arrived.
+    let arrivals = sink.arrivals();
+    let answered: Vec<(&str, &str)> = arrivals
+        .iter()
+        .map(|a| (a.recipient.as_str(), a.in_reply_to.as_str()))
+        .collect();
+    assert_eq!(
+        answered,
+        [
+            ("customer1@acme.example", "<speed-1@acme.example>"),
+            ("customer2@acme.example", "<speed-2@acme.example>")
+        ]
+    );
+    assert!(arrivals.iter().all(|a| a.message_id.starts_with("<tg.")));
+    assert!(arrivals[0].at <= arrivals[1].at);
+    shutdown.cancel();
+    running.await.unwrap();
 }

@@ -28,6 +28,20 @@ const MAX_RETRY_PAUSE: ChronoDuration = ChronoDuration::hours(1);
 /// Temporary failures allowed before a notification is given up.
 const MAX_ATTEMPTS: u32 = 12;
 
+/// Wakes a running [`OutboxWorker`] when notifications were just committed, so that they go
+/// out now rather than at its next look (it looks every quarter of a second when idle).
+/// Cloned into every in-process writer that queues notifications.
+#[derive(Debug, Clone, Default)]
+pub struct OutboxWake(Arc<tokio::sync::Notify>);
+
+impl OutboxWake {
+    /// Says that notifications are due. A wake that comes while the worker is busy is not
+    /// lost: its next idle pause ends at once.
+    pub fn notify(&self) {
+        self.0.notify_one();
+    }
+}
+
 /// What one step did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step {
@@ -191,29 +205,31 @@ impl OutboxWorker {
         Ok(())
     }
 
-    /// Sends until `shutdown`, sleeping `idle_pause` when nothing is due.
-    pub async fn run(self, idle_pause: Duration, shutdown: CancellationToken) {
+    /// Sends until `shutdown`. When nothing is due it sleeps `idle_pause`, or less when
+    /// `wake` says new notifications were committed.
+    pub async fn run(self, idle_pause: Duration, wake: OutboxWake, shutdown: CancellationToken) {
         if let Err(e) = self.release_dead_claims().await {
             tracing::warn!(error = %e, "cannot look for notifications left by an earlier process; they go out when their claim runs out");
         }
         let mut store_failing = false;
         while !shutdown.is_cancelled() {
-            let pause = match self.step().await {
+            let (pause, wakeable) = match self.step().await {
                 Ok(Step::Handled) => {
                     store_failing = false;
                     continue;
                 }
-                Ok(Step::Idle) => idle_pause,
+                Ok(Step::Idle) => (idle_pause, true),
                 Err(e) => {
                     if !store_failing {
                         tracing::error!(error = %e, "the outbox cannot be read; retrying");
                         store_failing = true;
                     }
-                    Duration::from_secs(5)
+                    (Duration::from_secs(5), false)
                 }
             };
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
+                _ = wake.0.notified(), if wakeable => {}
                 _ = shutdown.cancelled() => break,
             }
         }

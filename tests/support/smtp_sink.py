@@ -2,19 +2,25 @@
 file, answers 451 to a recipient whose local part starts with "temp" the first time it
 is offered, and 550 to one starting with "perm", as real servers do on greylisting and
 unknown users. With --tls starttls it refuses mail until the client switched to TLS; with
---tls implicit it speaks TLS from the first byte. Prints "ready PORT" once it listens."""
+--tls implicit it speaks TLS from the first byte. With --log FILE it appends one line per
+accepted message: the wall-clock time its DATA ended (seconds since the epoch), the first
+recipient, its Message-ID and its In-Reply-To, tab-separated. Prints "ready PORT" once it
+listens."""
 
 import argparse
 import os
+import re
 import ssl
 import time
+from email.parser import BytesHeaderParser
 
 from aiosmtpd.controller import Controller
 
 
 class Sink:
-    def __init__(self, folder):
+    def __init__(self, folder, log=None):
         self.folder = folder
+        self.log = log
         self.deferred = set()
         self.count = 0
 
@@ -29,13 +35,32 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        arrived = time.time()
         self.count += 1
         name = "%06d-%s.eml" % (self.count, envelope.rcpt_tos[0])
         tmp = os.path.join(self.folder, "." + name)
         with open(tmp, "wb") as f:
             f.write(envelope.original_content)
         os.rename(tmp, os.path.join(self.folder, name))
+        if self.log:
+            self.record(arrived, envelope)
         return "250 Message accepted for delivery"
+
+    def record(self, arrived, envelope):
+        headers = BytesHeaderParser().parsebytes(envelope.original_content)
+
+        def field(name):
+            return re.sub(r"\s+", " ", str(headers.get(name, ""))).strip()
+
+        line = "%.6f\t%s\t%s\t%s\n" % (
+            arrived,
+            envelope.rcpt_tos[0],
+            field("Message-ID"),
+            field("In-Reply-To"),
+        )
+        # One write per line, so that a reader never sees half of one.
+        self.log.write(line)
+        self.log.flush()
 
 
 def main():
@@ -45,6 +70,7 @@ def main():
     parser.add_argument("--tls", choices=["none", "starttls", "implicit"], default="none")
     parser.add_argument("--cert")
     parser.add_argument("--key")
+    parser.add_argument("--log")
     args = parser.parse_args()
     options = {}
     if args.tls != "none":
@@ -55,7 +81,8 @@ def main():
             options = {"tls_context": context, "require_starttls": True}
         else:
             options = {"ssl_context": context}
-    controller = Controller(Sink(args.dir), hostname="127.0.0.1", port=args.port, **options)
+    log = open(args.log, "a", buffering=1) if args.log else None
+    controller = Controller(Sink(args.dir, log), hostname="127.0.0.1", port=args.port, **options)
     controller.start()
     print("ready %d" % args.port, flush=True)
     try:

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::Ingestor;
 use crate::cluster::Instance;
 use crate::config::MailboxSettings;
+use crate::notify::outbox_worker::OutboxWake;
 use crate::store::StoreError;
 use connection::{open_session, tls_config};
 use session::MailboxWorker;
@@ -119,17 +120,19 @@ impl Backoff {
 
 /// Watches one mailbox until `shutdown`, reconnecting as long as it takes, while this
 /// instance holds the mailbox's lease. Returns only on shutdown, or at once when its TLS
-/// settings cannot be used (a configuration error).
+/// settings cannot be used (a configuration error). `outbox` is woken after each message
+/// committed, so that its acknowledgement leaves at once.
 pub async fn watch(
     mailbox: MailboxSettings,
     ingestor: Ingestor,
     retry_budget: u32,
     instance: Instance,
+    outbox: OutboxWake,
     shutdown: CancellationToken,
 ) {
     use tracing::Instrument;
     let span = tracing::info_span!("mailbox", name = %mailbox.name);
-    supervise(mailbox, ingestor, retry_budget, instance, shutdown)
+    supervise(mailbox, ingestor, retry_budget, instance, outbox, shutdown)
         .instrument(span)
         .await
 }
@@ -139,6 +142,7 @@ async fn supervise(
     ingestor: Ingestor,
     retry_budget: u32,
     instance: Instance,
+    outbox: OutboxWake,
     shutdown: CancellationToken,
 ) {
     let tls = match tls_config(&mailbox) {
@@ -150,7 +154,7 @@ async fn supervise(
     };
     let tokens = TokenProvider::new(&mailbox, tls.clone());
     let store = ingestor.pipeline().store().clone();
-    let mut worker = MailboxWorker::new(mailbox.clone(), ingestor, retry_budget);
+    let mut worker = MailboxWorker::new(mailbox.clone(), ingestor, retry_budget, outbox);
     let lease_name = format!("mailbox:{}", mailbox.name);
     while let Some(lease) = instance.hold(&store, &lease_name, &shutdown).await {
         read_while_held(&mailbox, &tls, &tokens, &mut worker, lease.work()).await;

@@ -13,6 +13,7 @@ use super::ImapError;
 use super::connection::ImapSession;
 use crate::config::{MailboxSettings, ProcessedAction};
 use crate::intake::{Ingestor, RawMessage, Received};
+use crate::notify::outbox_worker::OutboxWake;
 use crate::pipeline::IntakeDefaults;
 use crate::store::MailboxCursor;
 
@@ -71,6 +72,8 @@ pub(super) struct MailboxWorker {
     /// Whether a pass went through since the supervisor last asked: only then is a later
     /// failure a new problem rather than the same one again.
     healthy: bool,
+    /// Told after each commit: the notifications it queued are due now.
+    outbox: OutboxWake,
 }
 
 fn protocol(doing: &'static str) -> impl Fn(async_imap::error::Error) -> ImapError {
@@ -78,7 +81,12 @@ fn protocol(doing: &'static str) -> impl Fn(async_imap::error::Error) -> ImapErr
 }
 
 impl MailboxWorker {
-    pub(super) fn new(mailbox: MailboxSettings, ingestor: Ingestor, retry_budget: u32) -> Self {
+    pub(super) fn new(
+        mailbox: MailboxSettings,
+        ingestor: Ingestor,
+        retry_budget: u32,
+        outbox: OutboxWake,
+    ) -> Self {
         let defaults = IntakeDefaults {
             ticket_type: mailbox.ticket_type,
             language: mailbox.language.clone(),
@@ -90,6 +98,7 @@ impl MailboxWorker {
             retry_budget,
             attempts: HashMap::new(),
             healthy: false,
+            outbox,
         }
     }
 
@@ -369,7 +378,13 @@ impl MailboxWorker {
             .into_iter()
             .map(|(uid, m)| (uid, (m, self.attempts.get(&uid).copied().unwrap_or(0))))
             .unzip();
-        let mut results = self.ingestor.try_batch(&messages).await.into_iter();
+        let results = self.ingestor.try_batch(&messages).await;
+        if results.iter().any(Result::is_ok) {
+            // Committed: the notifications it queued may leave before the IMAP
+            // acknowledgement.
+            self.outbox.notify();
+        }
+        let mut results = results.into_iter();
         for (uid, (message, attempts)) in uids.into_iter().zip(&messages) {
             let attempts = *attempts;
             match results.next() {

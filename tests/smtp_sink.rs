@@ -1,0 +1,136 @@
+//! The SMTP server of the tests and benches: tests/support/smtp_sink.py (aiosmtpd) on a
+//! free loopback port. It keeps each accepted message as a file, and logs when it accepted
+//! it, so that a bench can time a notification from the mail that caused it.
+//!
+//! The benches include this file with `#[path]`; it needs nothing else from the tests.
+
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime};
+
+/// The SMTP server process; killed when dropped.
+pub struct SmtpSink {
+    child: Child,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+/// One message the server accepted, from its log.
+#[derive(Debug, Clone)]
+pub struct Arrival {
+    /// When the end of its DATA reached the server (wall clock), before the server said
+    /// 250.
+    pub at: SystemTime,
+    /// The first envelope recipient.
+    pub recipient: String,
+    /// Its Message-ID header, as written (angle brackets included).
+    pub message_id: String,
+    /// Its In-Reply-To header, as written; empty when absent.
+    pub in_reply_to: String,
+}
+
+/// Where the server logs its arrivals: a hidden file beside the messages, which
+/// [`SmtpSink::received`] passes over.
+const ARRIVALS: &str = ".arrivals.tsv";
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl SmtpSink {
+    /// Starts the server, or says in one line why it cannot (and the test passes by).
+    pub fn start() -> Option<SmtpSink> {
+        Self::start_with(&[])
+    }
+
+    /// Starts the server with extra arguments (`--tls MODE --cert F --key F`).
+    pub fn start_with(extra: &[&std::ffi::OsStr]) -> Option<SmtpSink> {
+        let has_aiosmtpd = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !has_aiosmtpd {
+            eprintln!(
+                "skipping SMTP tests: python3 with aiosmtpd is missing (pip install aiosmtpd)"
+            );
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args(["--port", &port.to_string(), "--dir"])
+            .arg(dir.path())
+            .arg("--log")
+            .arg(dir.path().join(ARRIVALS))
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.starts_with("ready"),
+            "the SMTP sink did not start: {line:?}"
+        );
+        Some(SmtpSink { child, port, dir })
+    }
+
+    /// The messages received, as (file name, content).
+    pub fn received(&self) -> Vec<(String, String)> {
+        let mut files: Vec<(String, String)> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
+            .map(|n| {
+                let content = std::fs::read_to_string(self.dir.path().join(&n)).unwrap();
+                (n, content)
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// Every message accepted so far, in the order the server accepted them. Cheaper than
+    /// [`SmtpSink::received`]: it reads one log, not every message.
+    pub fn arrivals(&self) -> Vec<Arrival> {
+        let text = std::fs::read_to_string(self.dir.path().join(ARRIVALS)).unwrap_or_default();
+        // A line being written has no newline yet: only whole lines count.
+        let whole = text.rfind('\n').map_or("", |end| &text[..end]);
+        whole
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split('\t');
+                let at: f64 = fields.next()?.parse().ok()?;
+                let recipient = fields.next()?.to_string();
+                let message_id = fields.next()?.to_string();
+                let in_reply_to = fields.next()?.to_string();
+                Some(Arrival {
+                    at: SystemTime::UNIX_EPOCH + Duration::from_secs_f64(at),
+                    recipient,
+                    message_id,
+                    in_reply_to,
+                })
+            })
+            .collect()
+    }
+
+    /// The server's process id, to read the CPU time it used (the benches do).
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
