@@ -6,5 +6,6 @@ pub mod compose;
 pub mod governor;
 pub mod links;
 pub mod outbox_worker;
+pub mod smtp;
 pub mod templates;
 pub mod transport;

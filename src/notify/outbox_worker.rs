@@ -218,7 +218,10 @@ impl OutboxWorker {
                     store_failing = false;
                     continue;
                 }
-                Ok(Step::Idle) => (idle_pause, true),
+                Ok(Step::Idle) => {
+                    self.transport.close_idle().await;
+                    (idle_pause, true)
+                }
                 Err(e) => {
                     if !store_failing {
                         tracing::error!(error = %e, "the outbox cannot be read; retrying");

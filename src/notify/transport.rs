@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::Message;
+
+use super::smtp::SmtpClient;
 
 /// What a failed send means for the notification.
 #[derive(Debug, thiserror::Error)]
@@ -24,8 +26,8 @@ pub enum Transport {
     /// Writes `OUTBOX-ID.eml` files into this directory; writing the same notification
     /// again replaces its file, so a retry never makes a second copy.
     Files(PathBuf),
-    /// Sends through an SMTP server, over a pooled connection.
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// Sends through an SMTP server, over a connection kept open between notifications.
+    Smtp(SmtpClient),
     /// Hands the message to `COMMAND -i -f FROM -- RECIPIENT…` on its standard input.
     Sendmail(PathBuf),
 }
@@ -51,15 +53,25 @@ impl Transport {
             }
             Transport::Sendmail(command) => sendmail(command, message).await,
             Transport::Smtp(smtp) => {
-                match tokio::time::timeout(SEND_TIMEOUT, smtp.send(message.clone())).await {
+                let bytes = message.formatted();
+                let sending = smtp.send(message.envelope(), &bytes);
+                match tokio::time::timeout(SEND_TIMEOUT, sending).await {
                     Err(_) => Err(SendError::Temporary(format!(
                         "the SMTP server did not answer within {SEND_TIMEOUT:?}"
                     ))),
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(e)) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
-                    Ok(Err(e)) => Err(SendError::Temporary(e.to_string())),
+                    Ok(result) => result,
                 }
             }
+        }
+    }
+}
+
+impl Transport {
+    /// Lets go of an SMTP connection that has been idle for a while (see
+    /// [`SmtpClient::close_idle`]); nothing to do for the other transports.
+    pub async fn close_idle(&self) {
+        if let Transport::Smtp(smtp) = self {
+            smtp.close_idle().await;
         }
     }
 }
@@ -125,10 +137,17 @@ async fn sendmail(command: &std::path::Path, message: &Message) -> Result<(), Se
 #[error("cannot set up the SMTP transport: {0}; check the [smtp] section")]
 pub struct TransportError(String);
 
+impl TransportError {
+    /// The error, with why.
+    pub(crate) fn new(reason: String) -> Self {
+        TransportError(reason)
+    }
+}
+
 impl Transport {
     /// The transport the settings describe.
     pub fn from_settings(settings: &crate::config::Settings) -> Result<Transport, TransportError> {
-        use crate::config::{SmtpSettings, TlsMode};
+        use crate::config::SmtpSettings;
         use lettre::transport::smtp::authentication::Credentials;
         let (host, port, tls, username, password, ca_file) = match &settings.smtp {
             SmtpSettings::Files => return Ok(Transport::Files(settings.data_dir.join("outbox"))),
@@ -142,42 +161,14 @@ impl Transport {
                 ca_file,
             } => (host, port, tls, username, password, ca_file),
         };
-        let builder = match tls {
-            TlsMode::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
-            TlsMode::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host),
-            TlsMode::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
-                host,
-            )),
-        }
-        .map_err(|e| TransportError(e.to_string()))?;
-        let builder = match (ca_file, tls) {
-            (Some(file), TlsMode::Implicit | TlsMode::StartTls) => {
-                use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-                let pem = std::fs::read(file)
-                    .map_err(|e| TransportError(format!("smtp.ca_file {}: {e}", file.display())))?;
-                let certificate = Certificate::from_pem(&pem)
-                    .map_err(|e| TransportError(format!("smtp.ca_file {}: {e}", file.display())))?;
-                let parameters = TlsParameters::builder(host.clone())
-                    .add_root_certificate(certificate)
-                    .build_rustls()
-                    .map_err(|e| TransportError(e.to_string()))?;
-                builder.tls(if *tls == TlsMode::Implicit {
-                    Tls::Wrapper(parameters)
-                } else {
-                    Tls::Required(parameters)
-                })
-            }
-            _ => builder,
-        }
-        .port(*port)
-        .timeout(Some(Duration::from_secs(30)));
-        let builder = match (username, password) {
-            (Some(user), Some(secret)) => builder.credentials(Credentials::new(
+        let credentials = match (username, password) {
+            (Some(user), Some(secret)) => Some(Credentials::new(
                 user.clone(),
                 secret.read().map_err(TransportError)?,
             )),
-            _ => builder,
+            _ => None,
         };
-        Ok(Transport::Smtp(builder.build()))
+        let client = SmtpClient::new(host, *port, *tls, ca_file.as_deref(), credentials)?;
+        Ok(Transport::Smtp(client))
     }
 }
