@@ -68,6 +68,14 @@ impl Daemon {
         let log = std::fs::File::create(&log_path).expect("cannot create the daemon's log");
         let mut command = command(binary, dir);
         command.arg("run").stdout(Stdio::null()).stderr(log);
+        // A bench stopped by a signal does not drop its Daemon: the daemon then dies too.
+        // SAFETY: prctl is async-signal-safe and touches only the child being started.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
         let started = SystemTime::now();
         let child = command.spawn().expect("cannot start ticketgate run");
         Daemon {
