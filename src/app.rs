@@ -172,8 +172,8 @@ impl App {
         let store = self.ingestor.pipeline().store().clone();
         let mut tasks = tokio::task::JoinSet::new();
         let shutdown_jobs = shutdown.clone();
-        // The IMAP readers wake the outbox worker after each commit; the Maildir and the
-        // other writers are seen at its next look.
+        // The mail readers wake the outbox worker after each commit; the other writers
+        // are seen at its next look.
         let outbox_wake = OutboxWake::default();
         for mailbox in self.mailboxes {
             tasks.spawn(imap::watch(
@@ -185,10 +185,11 @@ impl App {
                 shutdown.clone(),
             ));
         }
-        tasks.spawn(
-            self.outbox
-                .run(Duration::from_millis(250), outbox_wake, shutdown.clone()),
-        );
+        tasks.spawn(self.outbox.run(
+            Duration::from_millis(250),
+            outbox_wake.clone(),
+            shutdown.clone(),
+        ));
         let instance = self.instance.name().to_string();
         tasks.spawn(async move {
             crate::jobs::scheduler::run(self.jobs, &instance, shutdown_jobs).await
@@ -198,6 +199,7 @@ impl App {
             self.ingestor,
             self.poll,
             self.retry_budget,
+            outbox_wake,
             shutdown,
         ));
         while let Some(done) = tasks.join_next().await {

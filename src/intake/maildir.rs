@@ -100,12 +100,14 @@ impl Maildir {
 /// Watches a Maildir until `shutdown`: every file in new/ (those present at start first)
 /// goes through the ingestor and is moved to cur/ once handled. A message that fails for a
 /// temporary reason stays in new/ and is tried again later, with a pause that doubles each
-/// time; after `retry_budget` attempts it is quarantined.
+/// time; after `retry_budget` attempts it is quarantined. `outbox` is woken after each
+/// commit.
 pub async fn watch(
     maildir: Maildir,
     ingestor: super::Ingestor,
     poll: std::time::Duration,
     retry_budget: u32,
+    outbox: crate::notify::outbox_worker::OutboxWake,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
     use std::collections::HashMap;
@@ -188,6 +190,9 @@ pub async fn watch(
             }
             if batch.len() >= super::BATCH_MAILS || batch_bytes >= super::BATCH_BYTES {
                 let failed = handle_batch(&maildir, &ingestor, &batch, &paths, retry_budget).await;
+                if failed.len() < batch.len() {
+                    outbox.notify();
+                }
                 retries.extend(failed.into_iter().map(|(p, a)| (p, Retry::after(a))));
                 batch.clear();
                 paths.clear();
@@ -195,6 +200,11 @@ pub async fn watch(
             }
         }
         let failed = handle_batch(&maildir, &ingestor, &batch, &paths, retry_budget).await;
+        if failed.len() < batch.len() {
+            // Their acknowledgements are due: the outbox worker need not wait for its
+            // next look.
+            outbox.notify();
+        }
         retries.extend(failed.into_iter().map(|(p, a)| (p, Retry::after(a))));
         tokio::select! {
             _ = shutdown.cancelled() => break,
