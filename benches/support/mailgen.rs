@@ -329,8 +329,9 @@ impl MailGen {
         out
     }
 
-    /// Paragraphs of sentences until `target` bytes, lines wrapped under 78 columns.
-    fn text(&mut self, target: usize) -> String {
+    /// Paragraphs of sentences until `target` bytes, lines wrapped under 78 columns: the
+    /// body of a mail of the mix, also what other benches fill tickets and large mails with.
+    pub fn text(&mut self, target: usize) -> String {
         let mut text = String::from("Hello support team,\n\n");
         let mut line_len = 0;
         while text.len() < target {
