@@ -120,6 +120,10 @@ enum TicketsCommand {
         /// Only tickets with this status (new, in_progress, waiting_customer, resolved, closed).
         #[arg(long)]
         status: Option<Status>,
+        /// At most this many (the most recently updated); 0 lists every one. Standard error
+        /// says when more match.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
         #[arg(long)]
         json: bool,
     },
@@ -563,8 +567,20 @@ async fn explain(settings: Settings, file: &std::path::Path) -> anyhow::Result<E
 async fn tickets(settings: Settings, command: TicketsCommand) -> anyhow::Result<ExitCode> {
     let store = open_store(&settings).await?;
     match command {
-        TicketsCommand::List { status, json } => {
-            let list = store.list_tickets(status).await?;
+        TicketsCommand::List {
+            status,
+            limit,
+            json,
+        } => {
+            let (list, more) = store
+                .list_tickets_page(status, (limit > 0).then_some(limit))
+                .await?;
+            if more {
+                eprintln!(
+                    "ticketgate: the {limit} most recently updated shown, more match; \
+                     `--limit N` shows more, `--limit 0` all of them"
+                );
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {

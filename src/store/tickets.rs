@@ -67,29 +67,52 @@ impl Store {
         .transpose()
     }
 
-    /// Tickets, most recently updated first, optionally of one status.
+    /// Tickets, most recently updated first, optionally of one status: all of them. On a
+    /// large database prefer [`Store::list_tickets_page`].
     pub async fn list_tickets(
         &self,
         status: Option<Status>,
     ) -> Result<Vec<TicketSummary>, StoreError> {
+        let (tickets, _) = self.list_tickets_page(status, None).await?;
+        Ok(tickets)
+    }
+
+    /// The `limit` tickets most recently updated (all with `None`), optionally of one
+    /// status, and whether more match. Both forms walk an index in order and stop at the
+    /// limit: a page of a million tickets costs what a page of a hundred does.
+    pub async fn list_tickets_page(
+        &self,
+        status: Option<Status>,
+        limit: Option<u32>,
+    ) -> Result<(Vec<TicketSummary>, bool), StoreError> {
+        // One more than asked tells whether more match; no limit is the largest one.
+        let fetch = limit.map_or(i64::MAX, |l| i64::from(l) + 1);
         let rows =
             match status {
                 Some(s) => sqlx::query(
                     "SELECT number, title, status, priority, requester, updated_at FROM tickets \
-                     WHERE status = $1 ORDER BY updated_at DESC, id DESC",
+                 WHERE status = $1 ORDER BY updated_at DESC, id DESC LIMIT $2",
                 )
                 .bind(s.as_str().to_string())
+                .bind(fetch)
                 .fetch_all(&mut *self.conn().await?)
                 .await,
                 None => sqlx::query(
                     "SELECT number, title, status, priority, requester, updated_at FROM tickets \
-                     ORDER BY updated_at DESC, id DESC",
+                 ORDER BY updated_at DESC, id DESC LIMIT $1",
                 )
+                .bind(fetch)
                 .fetch_all(&mut *self.conn().await?)
                 .await,
             }
             .doing("listing tickets")?;
-        rows.iter().map(TicketSummary::from_row).collect()
+        let more = limit.is_some_and(|l| rows.len() as u64 > u64::from(l));
+        let shown = rows.len().min(limit.map_or(usize::MAX, |l| l as usize));
+        let tickets = rows[..shown]
+            .iter()
+            .map(TicketSummary::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((tickets, more))
     }
 
     /// A ticket with every article and attachment, oldest article first.
