@@ -44,9 +44,10 @@ pub struct PgDatabase {
 }
 
 impl PgDatabase {
-    /// Creates a uniquely named database. Panics when the server does not answer: the run
-    /// asked for PostgreSQL, so a silent fallback would pass without testing it.
-    async fn create(server: &str) -> PgDatabase {
+    /// Creates a uniquely named database on `server`. Panics when the server does not
+    /// answer: the run asked for PostgreSQL, so a silent fallback would pass without testing
+    /// it. Public for the benches, which name their server in a variable of their own.
+    pub async fn create(server: &str) -> PgDatabase {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let server = Server::parse(server);
         let name = format!(
