@@ -71,6 +71,45 @@ fn ingest_sequence_from_files_and_stdin_as_the_issue_describes() {
 }
 
 #[test]
+fn tickets_list_shows_a_page_and_says_when_more_match() {
+    let cli = Cli::new();
+    let mut mails = Vec::new();
+    for i in 1..=3 {
+        let mail = format!(
+            "From: Customer {i} <page{i}@acme.example>\r\nTo: support@localhost\r\n\
+             Subject: Printer {i} is broken\r\nMessage-ID: <page-{i}@acme.example>\r\n\
+             Date: Tue, 24 Nov 2026 10:0{i}:00 +0000\r\n\r\nIt stopped printing, case {i}.\r\n"
+        );
+        mails.push(cli.write(&format!("page{i}.eml"), mail.as_bytes()));
+    }
+    let mut args = vec!["ingest"];
+    args.extend(mails.iter().map(String::as_str));
+    let out = cli.run(&args, None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let page = cli.run(&["tickets", "list", "--limit", "2", "--json"], None);
+    assert!(page.status.success(), "{}", stderr(&page));
+    let page: serde_json::Value = serde_json::from_slice(&page.stdout).unwrap();
+    let page = page.as_array().unwrap();
+    assert_eq!(page.len(), 2, "{page:?}");
+    assert!(page[0]["title"].as_str().unwrap().contains("Printer 3"));
+    let note = stderr(&cli.run(&["tickets", "list", "--limit", "2"], None));
+    assert!(
+        note.contains("more match") && note.contains("--limit 0"),
+        "{note}"
+    );
+
+    for args in [
+        &["tickets", "list"][..],
+        &["tickets", "list", "--limit", "0"],
+    ] {
+        let all = cli.run(args, None);
+        assert_eq!(stdout(&all).lines().count(), 3, "{args:?}");
+        assert!(!stderr(&all).contains("more match"), "{}", stderr(&all));
+    }
+}
+
+#[test]
 fn big_attachment_is_refused_and_shown() {
     let cli = Cli::new();
     let big = cli.write(
