@@ -371,6 +371,16 @@ async fn describe(conn: &mut sqlx::AnyConnection) {
         })
         .collect();
     println!("statuses: {}", mix.join(", "));
+    let mut counts = Vec::new();
+    for table in ["articles", "messages", "outbox", "thread_refs"] {
+        let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(&mut *conn)
+            .await
+            .and_then(|r| r.try_get(0))
+            .expect("cannot count rows");
+        counts.push(format!("{table} {n}"));
+    }
+    println!("rows: {}", counts.join(", "));
     let due: i64 =
         sqlx::query("SELECT COUNT(*) FROM tickets WHERE status = 'resolved' AND resolved_at < $1")
             .bind((t0() - Duration::days(7)).timestamp_millis())
@@ -422,7 +432,7 @@ async fn size(conn: &mut sqlx::AnyConnection, backend: Backend, dir: &Path, tick
         total as f64 / 1e9,
         total as f64 / tickets as f64
     );
-    for (name, bytes) in parts.iter().take(12) {
+    for (name, bytes) in parts.iter().take(24) {
         println!(
             "  {name:<32} {:>8.1} MB {:>7.0} B/ticket",
             *bytes as f64 / 1e6,
