@@ -156,3 +156,33 @@ fn ingest_reports_each_mail_of_a_directory_once_its_batch_is_committed() {
     assert!(lines[1].contains("2.eml: commented"), "{out}");
     assert!(lines[2].contains("3.eml: duplicate"), "{out}");
 }
+
+#[tokio::test]
+async fn a_large_mail_is_its_ticket_description_too_inside_a_batch_and_alone() {
+    let env = TestEnv::new().await;
+    let text = "The export fails on every line.\r\n".repeat(4_000); // 132 KB
+    let large = |id: &str| {
+        format!(
+            "From: Alice <alice@acme.example>\r\nTo: support@localhost\r\nSubject: Export log\r\n\
+             Message-ID: <{id}@acme.example>\r\nDate: Tue, 24 Nov 2026 09:00:00 +0000\r\n\r\n{text}"
+        )
+        .into_bytes()
+    };
+    let reports = reports(
+        env.ingestor
+            .try_batch(&[message("large", large("l1"))])
+            .await,
+    );
+    let alone = env.process(&large("l2")).await;
+    for n in [
+        reports[0].ticket.clone().unwrap(),
+        crate::helpers::created(&alone),
+    ] {
+        let details = env.details(&n).await;
+        assert!(details.ticket.description.len() > 128 * 1024, "{n}");
+        assert_eq!(
+            details.ticket.description, details.articles[0].body_text,
+            "{n}: the description is the mail's text"
+        );
+    }
+}

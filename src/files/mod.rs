@@ -186,19 +186,26 @@ impl Files {
         raw: &[u8],
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<String, FilesError> {
-        let raw = raw.to_vec();
         let raw_ref = match &self.backend {
+            // A large mail is not copied for another thread: compressed and written here,
+            // as a blocking call (a 25 MB mail held once less).
+            Backend::Fs(fs) if raw.len() > COPY_TO_WRITER_BYTES => {
+                let raw_ref = RawRef::of(raw, at);
+                blocking_here(|| fs.put_raw_as(&raw_ref, raw))?;
+                raw_ref
+            }
             Backend::Fs(fs) if fs.is_staging() => {
+                let raw = raw.to_vec();
                 let raw_ref = RawRef::of(&raw, at);
                 let key = raw_ref.clone();
                 fs.in_background(move |fs| fs.put_raw_as(&key, &raw)).await;
                 raw_ref
             }
             Backend::Fs(fs) => {
-                let fs = fs.clone();
+                let (fs, raw) = (fs.clone(), raw.to_vec());
                 blocking(move || fs.put_raw(&raw, at)).await?
             }
-            Backend::Db(db) => db.put_raw(raw, at).await?,
+            Backend::Db(db) => db.put_raw(raw.to_vec(), at).await?,
         };
         Ok(raw_ref.into_string())
     }
@@ -232,6 +239,21 @@ impl Files {
 
 /// Runs `work` (file I/O, hashing, compressing) on tokio's blocking threads, so that a big
 /// mail does not hold up the async workers; a panic in it goes on in the caller.
+/// Up to this size, raw mail is copied for a writer on the blocking pool; past it, it is
+/// written on the calling thread.
+const COPY_TO_WRITER_BYTES: usize = 1024 * 1024;
+
+/// Runs blocking `work` on this thread: through `block_in_place` on the daemon's
+/// multi-thread runtime (the other tasks move to other workers meanwhile), directly on a
+/// command's current-thread runtime, which has nothing else to run.
+fn blocking_here<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
+
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
     match tokio::task::spawn_blocking(work).await {
         Ok(value) => value,

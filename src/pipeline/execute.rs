@@ -15,6 +15,11 @@ use crate::store::{
     Undeliverable,
 };
 
+/// Up to this size the ticket's description is sent to the database with the ticket; past
+/// it, the database copies it from the first article (one more statement, one copy of a
+/// large text less in memory).
+const DESCRIPTION_COPY_BYTES: usize = 64 * 1024;
+
 /// The longest title kept from a subject, in characters.
 const MAX_TITLE_CHARS: usize = 200;
 
@@ -22,7 +27,7 @@ impl Pipeline {
     pub(super) async fn execute(
         &self,
         decision: Decision,
-        mail: &InboundMail<'_>,
+        mail: &mut InboundMail<'_>,
         raw: &[u8],
         source: &str,
     ) -> Result<Outcome, ProcessError> {
@@ -161,6 +166,8 @@ impl Pipeline {
                 refusal,
                 rule,
             } => {
+                // The ticket first: the article then takes the mail's text without a copy.
+                let ticket = self.new_ticket(mail, &requester, follow_up_of.map(|t| t.id), rule);
                 let mut article = self
                     .article(mail, raw, at, Some(&requester), Direction::Inbound)
                     .await?;
@@ -170,7 +177,6 @@ impl Pipeline {
                         None => note,
                     });
                 }
-                let ticket = self.new_ticket(mail, &requester, follow_up_of.map(|t| t.id), rule);
                 let audience = Audience {
                     requester: &ticket.requester,
                     observers: &ticket.observers,
@@ -280,10 +286,11 @@ impl Pipeline {
         })
     }
 
-    /// The article for a mail, with its attachments stored (or refused) and its raw bytes kept.
+    /// The article for a mail, with its attachments stored (or refused) and its raw bytes
+    /// kept. It takes the mail's text and HTML (a big mail's text is not copied).
     async fn article(
         &self,
-        mail: &InboundMail<'_>,
+        mail: &mut InboundMail<'_>,
         raw: &[u8],
         at: chrono::DateTime<chrono::Utc>,
         author: Option<&Mailbox>,
@@ -323,8 +330,8 @@ impl Pipeline {
             direction,
             visibility: Visibility::Public,
             subject: mail.subject.clone(),
-            body_text: mail.text.clone(),
-            body_html: mail.html.clone(),
+            body_text: std::mem::take(&mut mail.text),
+            body_html: mail.html.take(),
             body_original: None,
             message_id: mail.message_id.clone(),
             raw_ref: Some(raw_ref),
@@ -372,7 +379,8 @@ impl Pipeline {
         tracing::debug!(priority = %Priority::derive(impact, urgency), "new ticket");
         NewTicket {
             title: title_from_subject(&s.subject_tag.strip(&mail.subject)),
-            description: mail.text.clone(),
+            // A big mail's text is not held twice: the store copies it from the article.
+            description: (mail.text.len() <= DESCRIPTION_COPY_BYTES).then(|| mail.text.clone()),
             ticket_type,
             category: effect.and_then(|e| e.category.clone()),
             impact,

@@ -247,13 +247,13 @@ impl Pipeline {
     #[tracing::instrument(name = "message", skip_all, fields(source = %source, message_id))]
     pub async fn process(&self, source: &str, raw: &[u8]) -> Result<Outcome, ProcessError> {
         let message = self.read(raw)?;
-        let mail = parse::inbound_mail(&message);
+        let mut mail = parse::inbound_mail(&message);
         if let Some(id) = &mail.message_id {
             tracing::Span::current().record("message_id", id.as_str());
         }
         let mut trace = Trace::default();
         let decision = self.decide(&mail, &mut trace).await?;
-        let outcome = self.execute(decision, &mail, raw, source).await?;
+        let outcome = self.execute(decision, &mut mail, raw, source).await?;
         tracing::info!(outcome = ?outcome, "message handled");
         Ok(outcome)
     }

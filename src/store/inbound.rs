@@ -16,7 +16,9 @@ use crate::domain::{
 #[derive(Debug, Clone)]
 pub struct NewTicket {
     pub title: String,
-    pub description: String,
+    /// `None`: the text of the ticket's first article, copied by the database (for large
+    /// mails, so that their text is not held twice in memory).
+    pub description: Option<String>,
     pub ticket_type: TicketType,
     pub category: Option<String>,
     pub impact: Impact,
@@ -245,6 +247,18 @@ impl Store {
             }
         };
         let article_id = insert_article(&mut tx, ticket_id, &commit.article, at).await?;
+        if let InboundWrite::Open(ticket) = &commit.write
+            && ticket.description.is_none()
+        {
+            sqlx::query(
+                "UPDATE tickets SET description = (SELECT body_text FROM articles WHERE id = $1) WHERE id = $2",
+            )
+            .bind(article_id)
+            .bind(ticket_id)
+            .execute(&mut *tx)
+            .await
+            .doing("copying a ticket's description from its article")?;
+        }
         if let Some(message_id) = &commit.article.message_id {
             sqlx::query(
                 "INSERT INTO thread_refs (message_id, ticket_id, created_at) VALUES ($1, $2, $3)",
@@ -354,7 +368,7 @@ async fn insert_ticket(
     )
     .bind(number.as_str().to_string())
     .bind(storable(&t.title))
-    .bind(storable(&t.description))
+    .bind(storable(t.description.as_deref().unwrap_or("")))
     .bind(t.ticket_type.as_str())
     .bind(storable_opt(t.category.as_deref()))
     .bind(t.impact.as_str())
