@@ -10,9 +10,10 @@
 
 mod support;
 
+use support::child;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::Instant;
 
 /// What one run of the child cost.
@@ -23,25 +24,16 @@ struct RunCost {
     outcomes: BTreeMap<String, usize>,
 }
 
-fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
-    std::env::var(key)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
     // `cargo bench` passes `--bench`; a name filter that does not match skips the run.
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     if filter.is_some_and(|f| !"ingest".contains(&f)) {
         return;
     }
-    let mails: usize = env_or("BENCH_MAILS", 10_000);
-    let runs: usize = env_or("BENCH_RUNS", 3);
-    let seed: u64 = env_or("BENCH_SEED", 1);
-    let binary = std::env::var_os("BENCH_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ticketgate")));
+    let mails: usize = child::env_or("BENCH_MAILS", 10_000);
+    let runs: usize = child::env_or("BENCH_RUNS", 3);
+    let seed: u64 = child::env_or("BENCH_SEED", 1);
+    let binary = child::binary();
 
     let work = tempfile::Builder::new()
         .prefix("ticketgate-bench-")
@@ -95,42 +87,18 @@ fn main() {
 /// report lines going to a file, and reads the child's rusage with wait4.
 fn run_ingest(binary: &Path, maildir: &Path, dir: &Path) -> RunCost {
     let report = dir.join("ingest.out");
-    let mut command = Command::new(binary);
-    command
-        .arg("ingest")
-        .arg(maildir)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&report).expect("cannot create the report file"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("TICKETGATE_") {
-            command.env_remove(key);
-        }
-    }
-    let started = Instant::now();
-    let child = command.spawn().expect("cannot start ticketgate");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data that wait4 fills; the child is ours and not yet reaped
-    // (std's Child is never waited on, and dropping it does not reap).
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall_secs = started.elapsed().as_secs_f64();
-    assert_eq!(
-        reaped,
-        pid,
-        "wait4 failed: {}",
-        std::io::Error::last_os_error()
-    );
-    drop(child);
-    let exited = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    let maildir = maildir
+        .to_str()
+        .expect("the work directory's path is UTF-8");
+    let command = child::command(binary, dir, &["ingest", maildir], &[]);
+    let cost = child::run(command, &report, &dir.join("ingest.err"));
     // 2 (some message quarantined) is a result to report, not a failure of the bench.
     assert!(
-        matches!(exited, Some(0) | Some(2)),
-        "ticketgate ingest ended with status {status:#x}; its report is {}",
+        matches!(cost.exit, Some(0) | Some(2)),
+        "ticketgate ingest ended with {:?}; its report is {}",
+        cost.exit,
         report.display()
     );
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     let mut outcomes = BTreeMap::new();
     let text = std::fs::read_to_string(&report).unwrap_or_default();
     for line in text.lines() {
@@ -141,20 +109,10 @@ fn run_ingest(binary: &Path, maildir: &Path, dir: &Path) -> RunCost {
         *outcomes.entry(outcome.to_string()).or_insert(0) += 1;
     }
     RunCost {
-        wall_secs,
-        cpu_secs: seconds(usage.ru_utime) + seconds(usage.ru_stime),
-        max_rss_kib: usage.ru_maxrss,
+        wall_secs: cost.wall_secs,
+        cpu_secs: cost.cpu_secs,
+        max_rss_kib: cost.max_rss_kib,
         outcomes,
-    }
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
     }
 }
 
@@ -164,9 +122,7 @@ fn report(mails: usize, costs: &[RunCost]) {
     }
     let n = mails as f64;
     let line = |label: &str, unit: &str, mut values: Vec<f64>| {
-        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mid = median(&mut values);
+        let (mid, min, max) = child::spread(&mut values);
         println!("{label:<26} median {mid:>9.3} {unit:<8} (min {min:.3}, max {max:.3})");
     };
     println!("--- {} runs of {mails} mails ---", costs.len());

@@ -116,18 +116,8 @@ async fn notifications_go_over_starttls_and_implicit_tls() {
         ]) else {
             return;
         };
-        let env = crate::helpers::TestEnv::with_config(&format!(
-            "[mail]\naddresses = [\"support@ours.test\"]\n[smtp]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"{mode}\"\nca_file = '{}'\n",
-            sink.port,
-            cert.display()
-        ))
-        .await;
-        let worker = ticketgate::app::outbox_worker(
-            env.pipeline().settings(),
-            env.store().clone(),
-            env.clock.clone(),
-        )
-        .unwrap();
+        let tls = format!("tls = \"{mode}\"\nca_file = '{}'\n", cert.display());
+        let (env, worker) = smtp_env_with(&sink, &tls).await;
         env.process(
             b"From: alice@acme.example\r\nTo: support@ours.test\r\nSubject: Fax\r\n\
               Message-ID: <tls-1@acme.example>\r\n\r\nThe fax is silent.\r\n",
@@ -149,10 +139,16 @@ fn customer_mail(n: usize) -> Vec<u8> {
     .into_bytes()
 }
 
-/// A test environment whose notifications go to `sink`, with a worker to send them.
+/// A test environment whose notifications go to `sink` in plain text, with a worker to
+/// send them.
 async fn smtp_env(sink: &SmtpSink) -> (crate::helpers::TestEnv, OutboxWorker) {
+    smtp_env_with(sink, "tls = \"none\"\n").await
+}
+
+/// The same with `tls` (the `[smtp]` keys of the TLS mode) for the connection.
+async fn smtp_env_with(sink: &SmtpSink, tls: &str) -> (crate::helpers::TestEnv, OutboxWorker) {
     let env = crate::helpers::TestEnv::with_config(&format!(
-        "[mail]\naddresses = [\"support@ours.test\"]\n[smtp]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n",
+        "[mail]\naddresses = [\"support@ours.test\"]\n[smtp]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\n{tls}",
         sink.port
     ))
     .await;

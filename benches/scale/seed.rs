@@ -58,14 +58,6 @@ const TOPICS: &[&str] = &[
     "Sync fails with error 0x80070005",
 ];
 
-const DOMAINS: &[&str] = &[
-    "example.com",
-    "example.org",
-    "kunde.example.de",
-    "client.example.fr",
-    "mail.example.net",
-];
-
 /// What seeding took, step by step.
 pub struct Seeded {
     pub steps: Vec<(&'static str, f64)>,
@@ -437,7 +429,7 @@ async fn fill_pool(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), sqlx
             .execute(&mut **tx)
             .await?;
     }
-    for (k, domain) in DOMAINS.iter().enumerate() {
+    for (k, domain) in crate::support::mailgen::DOMAINS.iter().enumerate() {
         sqlx::query("INSERT INTO domains (k, domain) VALUES ($1, $2)")
             .bind(k as i64)
             .bind(*domain)

@@ -101,7 +101,8 @@ const LAST: &[&str] = &[
     "Costa",
     "Wagner",
 ];
-const DOMAINS: &[&str] = &[
+/// The customers' mail domains, shared with the million-ticket seed.
+pub const DOMAINS: &[&str] = &[
     "example.com",
     "example.org",
     "kunde.example.de",
