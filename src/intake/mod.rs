@@ -188,6 +188,7 @@ impl Ingestor {
     /// shorter; the source offers them again). When the batch cannot be committed (a file
     /// that cannot be written, a database error), its messages are tried again one at a
     /// time, except those already quarantined.
+    #[tracing::instrument(name = "batch", skip_all, fields(mails = messages.len()))]
     pub async fn try_batch(&self, messages: &[(RawMessage, u32)]) -> Vec<Result<Report, Deferred>> {
         let deferred = |message: &RawMessage, reason: String| Deferred {
             source_name: message.source.clone(),
