@@ -20,8 +20,8 @@ use crate::config::StorageBackend;
 #[derive(Debug, Clone)]
 pub(super) struct FsFiles {
     root: PathBuf,
-    /// For a batch of mails: the files being written, and those written but not synced
-    /// nor renamed yet, until [`FsFiles::settle`]. `None`: each file is synced and renamed
+    /// For a batch of mails: the files being written, and those written and synced but
+    /// not renamed yet, until [`FsFiles::settle`]. `None`: each file is synced and renamed
     /// as it is written.
     staging: Option<Arc<Mutex<Staging>>>,
 }
@@ -49,9 +49,9 @@ impl FsFiles {
         }
     }
 
-    /// The same files for a batch: written in the background (compression and disk work
-    /// run on another core while the batch goes on) and staged, then synced and put in
-    /// place together by [`FsFiles::settle`].
+    /// The same files for a batch: compressed, written and synced in the background
+    /// (on another core while the batch goes on) under temporary names, then put in
+    /// place together by [`FsFiles::settle`] before the batch commits.
     pub(super) fn staging(&self) -> Self {
         let staging = Staging {
             writers: Arc::new(tokio::sync::Semaphore::new(WRITERS)),

@@ -96,7 +96,10 @@ impl Store {
 }
 
 impl Batch {
-    /// The store bound to this batch: what the pipeline reads and writes through.
+    /// The store bound to this batch: what the pipeline reads and writes through. Calls
+    /// that run single statements go into the batch; those that open a transaction of
+    /// their own (agent actions, the jobs) are not for a bound store: on SQLite they would
+    /// wait for the batch's write lock.
     pub fn store(&self) -> &Store {
         &self.store
     }
