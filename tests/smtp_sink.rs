@@ -40,6 +40,9 @@ impl Drop for SmtpSink {
     }
 }
 
+/// How many ports a start tries before giving up.
+const PORT_ATTEMPTS: usize = 3;
+
 impl SmtpSink {
     /// Starts the server, or says in one line why it cannot (and the test passes by).
     pub fn start() -> Option<SmtpSink> {
@@ -59,33 +62,41 @@ impl SmtpSink {
             );
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let dir = tempfile::tempdir().unwrap();
         let script =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args(["--port", &port.to_string(), "--dir"])
-            .arg(dir.path())
-            .arg("--log")
-            .arg(dir.path().join(ARRIVALS))
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(
-            line.starts_with("ready"),
-            "the SMTP sink did not start: {line:?}"
-        );
-        Some(SmtpSink { child, port, dir })
+        // A free port is picked by binding port 0 and releasing it; another process can
+        // take it in between (tests run side by side), so a start that finds it taken
+        // tries again with a new one, as the Dovecot helper does.
+        let mut last = String::new();
+        for _ in 0..PORT_ATTEMPTS {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut child = Command::new("python3")
+                .arg(&script)
+                .args(["--port", &port.to_string(), "--dir"])
+                .arg(dir.path())
+                .arg("--log")
+                .arg(dir.path().join(ARRIVALS))
+                .args(extra)
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut line = String::new();
+            std::io::BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            if line.starts_with("ready") {
+                return Some(SmtpSink { child, port, dir });
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            last = line;
+        }
+        panic!("the SMTP sink did not start in {PORT_ATTEMPTS} attempts: {last:?}");
     }
 
     /// The messages received, as (file name, content).
