@@ -533,12 +533,11 @@ fn give_up(
     reason: &str,
     attempts: u32,
 ) -> Option<Report> {
-    let reason = format!("gave up after {attempts} attempts: {reason}");
-    match ingestor.quarantine_message(message, &reason, attempts) {
+    match ingestor.give_up(message, attempts, reason) {
         Ok(report) => Some(report),
         Err(e) => {
             eprintln!(
-                "ticketgate: {}: {reason}; and cannot quarantine it: {e}",
+                "ticketgate: {}: gave up after {attempts} attempts: {reason}; and cannot quarantine it: {e}",
                 message.source
             );
             None

@@ -237,8 +237,6 @@ impl Files {
     }
 }
 
-/// Runs `work` (file I/O, hashing, compressing) on tokio's blocking threads, so that a big
-/// mail does not hold up the async workers; a panic in it goes on in the caller.
 /// Up to this size, raw mail is copied for a writer on the blocking pool; past it, it is
 /// written on the calling thread.
 const COPY_TO_WRITER_BYTES: usize = 1024 * 1024;
@@ -254,6 +252,8 @@ fn blocking_here<T>(work: impl FnOnce() -> T) -> T {
     }
 }
 
+/// Runs `work` (file I/O, hashing, compressing) on tokio's blocking threads, so that a big
+/// mail does not hold up the async workers; a panic in it goes on in the caller.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
     match tokio::task::spawn_blocking(work).await {
         Ok(value) => value,

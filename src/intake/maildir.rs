@@ -189,22 +189,15 @@ pub async fn watch(
                 }
             }
             if batch.len() >= super::BATCH_MAILS || batch_bytes >= super::BATCH_BYTES {
-                let failed = handle_batch(&maildir, &ingestor, &batch, &paths, retry_budget).await;
-                if failed.len() < batch.len() {
-                    outbox.notify();
-                }
+                let failed =
+                    handle_batch(&maildir, &ingestor, &batch, &paths, retry_budget, &outbox).await;
                 retries.extend(failed.into_iter().map(|(p, a)| (p, Retry::after(a))));
                 batch.clear();
                 paths.clear();
                 batch_bytes = 0;
             }
         }
-        let failed = handle_batch(&maildir, &ingestor, &batch, &paths, retry_budget).await;
-        if failed.len() < batch.len() {
-            // Their acknowledgements are due: the outbox worker need not wait for its
-            // next look.
-            outbox.notify();
-        }
+        let failed = handle_batch(&maildir, &ingestor, &batch, &paths, retry_budget, &outbox).await;
         retries.extend(failed.into_iter().map(|(p, a)| (p, Retry::after(a))));
         tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -215,19 +208,26 @@ pub async fn watch(
 }
 
 /// Runs one batch of messages read from `paths` and acknowledges each handled one (moved
-/// to cur/, or removed once quarantined). Returns the paths to try again later, with the
-/// attempts they had; a message that failed `retry_budget` times is quarantined instead.
+/// to cur/, or removed once quarantined), waking `outbox` when the batch committed any.
+/// Returns the paths to try again later, with the attempts they had; a message that
+/// failed `retry_budget` times is quarantined instead.
 async fn handle_batch(
     maildir: &Maildir,
     ingestor: &super::Ingestor,
     batch: &[(RawMessage, u32)],
     paths: &[PathBuf],
     retry_budget: u32,
+    outbox: &crate::notify::outbox_worker::OutboxWake,
 ) -> Vec<(PathBuf, u32)> {
     if batch.is_empty() {
         return Vec::new();
     }
-    let mut results = ingestor.try_batch(batch).await.into_iter();
+    let results = ingestor.try_batch(batch).await;
+    if results.iter().any(Result::is_ok) {
+        // Their acknowledgements are due: the outbox worker need not wait for its next look.
+        outbox.notify();
+    }
+    let mut results = results.into_iter();
     let mut again = Vec::new();
     for ((message, attempts), path) in batch.iter().zip(paths) {
         let attempts = *attempts;
@@ -235,12 +235,7 @@ async fn handle_batch(
             Some(Ok(report)) if report.handled() => maildir.mark_handled(path).map(drop),
             Some(Ok(_)) => maildir.remove(path),
             Some(Err(deferred)) if attempts + 1 >= retry_budget => {
-                let reason = format!(
-                    "gave up after {} attempts: {}",
-                    attempts + 1,
-                    deferred.reason
-                );
-                match ingestor.quarantine_message(message, &reason, attempts + 1) {
+                match ingestor.give_up(message, attempts + 1, &deferred.reason) {
                     Ok(_) => maildir.remove(path),
                     Err(e) => {
                         tracing::error!(file = %path.display(), error = %e, "cannot quarantine; the message stays in new/");

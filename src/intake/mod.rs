@@ -300,6 +300,18 @@ impl Ingestor {
         }))
     }
 
+    /// Quarantines `message` after `attempts` tries that each failed for a temporary
+    /// reason, the last being `reason`: the retry budget is spent.
+    pub fn give_up(
+        &self,
+        message: &RawMessage,
+        attempts: u32,
+        reason: &str,
+    ) -> Result<Report, crate::quarantine::QuarantineError> {
+        let reason = format!("gave up after {attempts} attempts: {reason}");
+        self.quarantine_message(message, &reason, attempts)
+    }
+
     /// Puts `message` in quarantine with `reason`, after `attempts` tries.
     pub fn quarantine_message(
         &self,

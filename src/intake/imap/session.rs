@@ -392,14 +392,9 @@ impl MailboxWorker {
                     self.attempts.remove(&uid);
                 }
                 Some(Err(deferred)) if attempts + 1 >= self.retry_budget => {
-                    let reason = format!(
-                        "gave up after {} attempts: {}",
-                        attempts + 1,
-                        deferred.reason
-                    );
                     if let Err(e) = self
                         .ingestor
-                        .quarantine_message(message, &reason, attempts + 1)
+                        .give_up(message, attempts + 1, &deferred.reason)
                     {
                         tracing::error!(uid, error = %e, "cannot quarantine; the message stays on the server");
                         return false;
