@@ -911,7 +911,7 @@ async fn contacts(settings: Settings, command: ContactsCommand) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_ticket(d: &ticketgate::store::TicketDetails) {
+fn print_ticket(d: &ticketgate::domain::TicketDetails) {
     let t = &d.ticket;
     println!("{}  {}", t.number, t.title);
     println!(

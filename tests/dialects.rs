@@ -187,7 +187,7 @@ async fn purging_old_raw_mail_notes_it_on_each_article_alike() {
     assert_eq!(report.summary(), "deleted 2 file(s)", "{:?}", report.lines);
 
     let purged = "The original mail was purged on 2027-11-25.";
-    let first = |details: ticketgate::store::TicketDetails| details.articles[0].clone();
+    let first = |details: ticketgate::domain::TicketDetails| details.articles[0].clone();
     let article = first(env.details(&plain).await);
     assert_eq!(
         (article.raw_ref, article.note.as_deref()),

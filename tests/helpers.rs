@@ -10,10 +10,11 @@ use chrono::{TimeZone, Utc};
 use tempfile::TempDir;
 use ticketgate::clock::FixedClock;
 use ticketgate::config::{ConfigSource, Settings};
+use ticketgate::domain::TicketDetails;
 use ticketgate::domain::TicketNumber;
 use ticketgate::intake::{Ingestor, RawMessage, Report};
 use ticketgate::pipeline::{Outcome, Pipeline};
-use ticketgate::store::{Store, TicketDetails};
+use ticketgate::store::Store;
 
 use crate::postgres::{self, PgDatabase};
 

@@ -1,19 +1,23 @@
-//! Pure types of the ticketing domain: no I/O, no database, no clock.
+//! Pure types and rules of the ticketing domain: no I/O, no database, no clock.
 //! Everything here is parsed once at the edge and trusted afterwards.
 
 mod address;
+mod article;
+mod fields;
 mod mail;
 mod notification;
+mod status;
 mod ticket;
 mod ticket_number;
 
 pub use address::{AddressError, EmailAddress};
+pub use article::{Article, Attachment, NewArticle, NewAttachment};
+pub use fields::{Direction, Impact, Priority, TicketType, UnknownValue, Urgency, Visibility};
 pub use mail::{AutomationHeaders, EmbeddedHeaders, InboundMail, MailAttachment, Mailbox};
 pub use notification::{
     Actor, Audience, Event, EventCategory, EventContext, MailRefusal, Notification, RefusalReason,
     with_context,
 };
-pub use ticket::{
-    Direction, Impact, InvalidMove, Priority, Status, TicketType, UnknownValue, Urgency, Visibility,
-};
+pub use status::{InvalidMove, Status};
+pub use ticket::{NewTicket, Ticket, TicketDetails, TicketFields, TicketSummary};
 pub use ticket_number::{SubjectTag, SubjectTagError, TicketNumber, TicketNumberError};

@@ -13,11 +13,12 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::domain::NewArticle;
 use crate::domain::{Direction, Event, EventContext, Notification, Status, Visibility};
 use crate::files::Files;
 use crate::quarantine::{Quarantine, QuarantineError};
 use crate::service::{ServiceError, TicketService};
-use crate::store::{NewArticle, ReminderCommit, Store, StoreError};
+use crate::store::{ReminderCommit, Store, StoreError};
 
 /// How many tickets or files one run handles at most; the next run goes on.
 const BATCH: i64 = 10_000;

@@ -12,9 +12,10 @@ use serde_json::json;
 use super::links::LinkSigner;
 use super::templates::{Templates, status_label};
 use crate::config::Settings;
+use crate::domain::Ticket;
 use crate::domain::{Event, MailRefusal, RefusalReason, Visibility};
 use crate::pipeline::human_size;
-use crate::store::{Contact, OutboxJob, Store, StoreError, TicketRecord};
+use crate::store::{Contact, OutboxJob, Store, StoreError};
 
 /// Why a notification cannot be written. Permanent: retrying gives the same result.
 #[derive(Debug, thiserror::Error)]
@@ -108,7 +109,7 @@ impl Composer {
         &self,
         store: &Store,
         job: &OutboxJob,
-        ticket: &TicketRecord,
+        ticket: &Ticket,
         contact: &Contact,
         now: DateTime<Utc>,
     ) -> Result<ComposedMail, ComposeError> {
@@ -224,7 +225,7 @@ fn refusal_data(refusal: Option<&MailRefusal>) -> serde_json::Value {
     })
 }
 
-fn recipient_name(ticket: &TicketRecord, job: &OutboxJob) -> String {
+fn recipient_name(ticket: &Ticket, job: &OutboxJob) -> String {
     match &ticket.requester_name {
         Some(name) if ticket.requester.same_mailbox(&job.recipient) => name.clone(),
         _ => job.recipient.as_str().to_string(),

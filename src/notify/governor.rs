@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 
 use crate::config::{LoopLimits, RateLimit};
 use crate::domain::EmailAddress;
-use crate::store::{Contact, OutboxJob, Store, StoreError, TicketRecord};
+use crate::domain::Ticket;
+use crate::store::{Contact, OutboxJob, Store, StoreError};
 
 /// What to do with one notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +56,7 @@ impl Governor {
         &self,
         store: &Store,
         job: &OutboxJob,
-        ticket: &TicketRecord,
+        ticket: &Ticket,
         contact: &Contact,
         now: DateTime<Utc>,
     ) -> Result<Verdict, StoreError> {

@@ -7,7 +7,7 @@ use std::fmt;
 
 use crate::config::Agent;
 use crate::domain::EmailAddress;
-use crate::store::TicketRecord;
+use crate::domain::Ticket;
 
 /// Why a sender may, or may not, write on a ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub fn organisation_of(
 /// Decides whether `sender` may add to `ticket`.
 pub fn authorize(
     sender: &EmailAddress,
-    ticket: &TicketRecord,
+    ticket: &Ticket,
     agents: &[Agent],
     public_domains: &BTreeSet<String>,
 ) -> Authorization {

@@ -8,12 +8,10 @@ use crate::domain::{
     Actor, Audience, Direction, EmailAddress, Event, EventContext, InboundMail, Mailbox, Priority,
     Status, TicketType, Visibility, with_context,
 };
+use crate::domain::{NewArticle, NewAttachment, NewTicket};
 use crate::pipeline::authorize::{Authorization, organisation_of};
 use crate::pipeline::language;
-use crate::store::{
-    Committed, InboundCommit, InboundWrite, MessageRecord, NewArticle, NewAttachment, NewTicket,
-    Undeliverable,
-};
+use crate::store::{Committed, InboundCommit, InboundWrite, MessageRecord, Undeliverable};
 
 /// Up to this size the ticket's description is sent to the database with the ticket; past
 /// it, the database copies it from the first article (one more statement, one copy of a

@@ -22,12 +22,13 @@ use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::domain::Ticket;
 use crate::domain::{
     Event, InboundMail, MailRefusal, Mailbox, RefusalReason, Status, TicketNumber,
 };
 use crate::files::{Files, FilesError};
 use crate::notify::links::{LinkKeyError, LinkSigner};
-use crate::store::{Batch, EarlierDelivery, Store, StoreError, TicketRecord};
+use crate::store::{Batch, EarlierDelivery, Store, StoreError};
 use authorize::Authorization;
 use classify::Classification;
 use route::RoutingRule;
@@ -129,7 +130,7 @@ enum Decision {
     },
     Duplicate(Option<TicketNumber>),
     Comment {
-        ticket: TicketRecord,
+        ticket: Ticket,
         sender: Mailbox,
         authorization: Authorization,
         effect: CommentEffect,
@@ -138,7 +139,7 @@ enum Decision {
     },
     Open {
         requester: Mailbox,
-        follow_up_of: Option<TicketRecord>,
+        follow_up_of: Option<Ticket>,
         note: Option<String>,
         /// The ticket the mail was meant for, when it could not go there.
         refusal: Option<MailRefusal>,
@@ -548,7 +549,7 @@ impl Pipeline {
     /// customer's mail to a ticket closed longer than the reopen window).
     fn comment_effect(
         &self,
-        ticket: &TicketRecord,
+        ticket: &Ticket,
         authorization: &Authorization,
         reply: &str,
     ) -> Option<CommentEffect> {
@@ -614,7 +615,7 @@ impl Pipeline {
 
 impl CommentEffect {
     /// What `explain` says of it.
-    fn describe(&self, ticket: &TicketRecord) -> String {
+    fn describe(&self, ticket: &Ticket) -> String {
         match self {
             CommentEffect::Comment => match ticket.status.after_customer_comment() {
                 s if s != ticket.status => format!("comment; the ticket goes back to {s}"),

@@ -8,9 +8,10 @@
 
 use std::fmt;
 
+use crate::domain::Ticket;
 use crate::domain::{EmailAddress, InboundMail, SubjectTag, TicketNumber};
 use crate::notify::links::{LinkSigner, NotificationId};
-use crate::store::{Store, StoreError, TicketRecord};
+use crate::store::{Store, StoreError};
 
 /// The signal that threaded a mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +37,7 @@ impl fmt::Display for ThreadSignal {
 /// The ticket a mail threads to, and why.
 #[derive(Debug, Clone)]
 pub struct Threaded {
-    pub ticket: TicketRecord,
+    pub ticket: Ticket,
     pub signal: ThreadSignal,
 }
 
@@ -118,7 +119,7 @@ pub async fn find_ticket(
 /// A notification of ours that a delivery report is about.
 #[derive(Debug, Clone)]
 pub struct Bounced {
-    pub ticket: TicketRecord,
+    pub ticket: Ticket,
     /// Whom the notification was sent to.
     pub recipient: EmailAddress,
 }

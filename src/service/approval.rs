@@ -50,7 +50,7 @@ impl TicketService {
         &self,
         number: &TicketNumber,
         acting: &Acting,
-    ) -> Result<crate::store::TicketRecord, ServiceError> {
+    ) -> Result<crate::domain::Ticket, ServiceError> {
         let ticket = self.ticket(number).await?;
         match acting {
             Acting::Customer(who) if who.same_mailbox(&ticket.requester) => {}

@@ -13,8 +13,9 @@ use crate::domain::{
     Direction, EmailAddress, Event, EventContext, Impact, Status, TicketNumber, TicketType,
     Urgency, Visibility, with_context,
 };
+use crate::domain::{NewAttachment, Ticket, TicketFields};
 use crate::pipeline::human_size;
-use crate::store::{Change, NewAttachment, TicketAction, TicketFields, TicketRecord};
+use crate::store::{Change, TicketAction};
 
 /// A file to attach to a comment, named and typed as it will be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -299,7 +300,7 @@ impl TicketService {
     }
 
     /// The ticket `number`, refused when closed: a closed ticket is final until reopened.
-    async fn open_ticket(&self, number: &TicketNumber) -> Result<TicketRecord, ServiceError> {
+    async fn open_ticket(&self, number: &TicketNumber) -> Result<Ticket, ServiceError> {
         let ticket = self.ticket(number).await?;
         if !ticket.status.is_open() {
             return Err(ServiceError::Closed(ticket.number));
@@ -310,7 +311,7 @@ impl TicketService {
     /// Commits `action` with an internal note by `acting` saying what it did.
     async fn commit_note(
         &self,
-        ticket: &TicketRecord,
+        ticket: &Ticket,
         mut action: TicketAction,
         acting: &Acting,
         note: String,

@@ -3,8 +3,8 @@
 //! an article id taken from another ticket gives nothing.
 
 use super::{ServiceError, TicketService};
+use crate::domain::Attachment;
 use crate::domain::TicketNumber;
-use crate::store::AttachmentRecord;
 
 impl TicketService {
     /// The attachment of ticket `number` whose SHA-256 is `sha256` (as `tickets show`
@@ -13,7 +13,7 @@ impl TicketService {
         &self,
         number: &TicketNumber,
         sha256: &str,
-    ) -> Result<(AttachmentRecord, Vec<u8>), ServiceError> {
+    ) -> Result<(Attachment, Vec<u8>), ServiceError> {
         let details = self
             .store
             .ticket_details(number)

@@ -19,8 +19,9 @@ use crate::domain::{
     Actor, Direction, EmailAddress, Event, EventContext, InvalidMove, Status, TicketNumber,
     Visibility, with_context,
 };
+use crate::domain::{NewArticle, Ticket};
 use crate::files::{Files, FilesError};
-use crate::store::{ActionCommitted, NewArticle, Store, StoreError, TicketAction, TicketRecord};
+use crate::store::{ActionCommitted, Store, StoreError, TicketAction};
 
 /// Why an operation was not carried out.
 #[derive(Debug, thiserror::Error)]
@@ -338,7 +339,7 @@ impl TicketService {
 
     async fn moved(
         &self,
-        ticket: &TicketRecord,
+        ticket: &Ticket,
         to: Status,
         event: Event,
         acting: &Acting,
@@ -358,7 +359,7 @@ impl TicketService {
     /// status it left.
     async fn moved_with(
         &self,
-        ticket: &TicketRecord,
+        ticket: &Ticket,
         to: Status,
         event: Event,
         acting: &Acting,
@@ -373,7 +374,7 @@ impl TicketService {
             .await
     }
 
-    async fn ticket(&self, number: &TicketNumber) -> Result<TicketRecord, ServiceError> {
+    async fn ticket(&self, number: &TicketNumber) -> Result<Ticket, ServiceError> {
         self.store
             .ticket_by_number(number)
             .await?
@@ -382,7 +383,7 @@ impl TicketService {
 
     fn audience_notifications(
         &self,
-        ticket: &TicketRecord,
+        ticket: &Ticket,
         event: Event,
         acting: &Acting,
         context: &EventContext,
@@ -394,7 +395,7 @@ impl TicketService {
 
     fn article(
         &self,
-        ticket: &TicketRecord,
+        ticket: &Ticket,
         acting: &Acting,
         direction: Direction,
         visibility: Visibility,
@@ -413,7 +414,7 @@ impl TicketService {
 
     async fn commit(
         &self,
-        ticket: &TicketRecord,
+        ticket: &Ticket,
         new_status: Option<Status>,
         article: Option<NewArticle>,
         notifications: Vec<crate::domain::Notification>,
@@ -428,14 +429,14 @@ impl TicketService {
     }
 
     /// An action on `ticket` as read now, changing nothing yet.
-    fn action(&self, ticket: &TicketRecord) -> TicketAction {
+    fn action(&self, ticket: &Ticket) -> TicketAction {
         TicketAction::new(ticket.id, ticket.status, self.clock.now())
     }
 
     /// Commits `action`, or reports that `ticket` changed since it was read.
     async fn commit_action(
         &self,
-        ticket: &TicketRecord,
+        ticket: &Ticket,
         action: TicketAction,
     ) -> Result<Done, ServiceError> {
         let count = action.notifications.len();

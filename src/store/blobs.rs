@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Doing, Store, StoreError, to_millis};
+use super::rows::to_millis;
+use super::{Doing, Store, StoreError};
 
 /// What a blob is, which also says what its key is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

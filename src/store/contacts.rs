@@ -5,9 +5,18 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
-use super::inbound::Undeliverable;
-use super::{Doing, Store, StoreError, from_millis, to_millis};
+use super::rows::{from_millis, storable, to_millis};
+use super::{Doing, Store, StoreError};
 use crate::domain::{EmailAddress, EventCategory};
+
+/// An address that bounced one of our notifications: nothing more is sent to it until
+/// `until`.
+#[derive(Debug, Clone)]
+pub struct Undeliverable {
+    pub address: EmailAddress,
+    pub until: DateTime<Utc>,
+    pub reason: String,
+}
 
 /// One person's notification preferences, as the support portals offer them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -140,7 +149,7 @@ pub(super) async fn mark_undeliverable(
     )
     .bind(mark.address.key())
     .bind(to_millis(mark.until))
-    .bind(super::storable(&mark.reason))
+    .bind(storable(&mark.reason))
     .bind(at)
     .execute(&mut *tx)
     .await

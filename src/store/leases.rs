@@ -7,7 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Backend, Doing, Store, StoreError, from_millis};
+use super::rows::{from_millis, to_millis};
+use super::{Backend, Doing, Store, StoreError};
 
 /// A lease this process holds. `token` grows each time the lease changes hands, so a
 /// holder that was stopped for a while can tell, when it renews, that it lost the lease.
@@ -228,7 +229,7 @@ impl Store {
             .bind(name.to_string())
             .bind(value.to_string())
             .bind(recorded_by.to_string())
-            .bind(super::to_millis(at))
+            .bind(to_millis(at))
             .execute(&mut *self.conn().await?)
             .await
             .doing("recording a shared setting")?;

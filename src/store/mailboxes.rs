@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Doing, Store, StoreError, to_millis};
+use super::rows::to_millis;
+use super::{Doing, Store, StoreError};
 
 /// The position of a mailbox: every UID up to `last_uid` of the folder generation
 /// `uid_validity` was handled.

@@ -5,39 +5,37 @@
 //! placeholders and SQL that both dialects accept; each backend has its own migrations
 //! folder because their DDL differs.
 
-mod actions;
+mod articles;
 mod batch;
 mod blobs;
 mod contacts;
-mod inbound;
+mod due;
+mod jobs;
 mod leases;
-mod lifecycle;
 mod mailboxes;
+mod messages;
 mod outbox;
-mod records;
+mod rows;
+mod ticket_updates;
 mod tickets;
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use actions::{ActionCommitted, Change, TicketAction, TicketFields};
 pub use batch::Batch;
 pub use blobs::BlobKind;
-pub use contacts::Contact;
-pub use inbound::{
-    Committed, EarlierDelivery, InboundCommit, InboundWrite, MessageRecord, NewArticle,
-    NewAttachment, NewTicket, Undeliverable,
-};
+pub use contacts::{Contact, Undeliverable};
+pub use due::{DueReminder, ReminderCommit};
+pub use jobs::JobRun;
 pub use leases::{Lease, LeaseClaim, LeaseRecord};
-pub use lifecycle::{DueReminder, JobRun, ReminderCommit};
 pub use mailboxes::MailboxCursor;
+pub use messages::{Committed, EarlierDelivery, InboundCommit, InboundWrite, MessageRecord};
 pub use outbox::{HoldKind, OutboxEntry, OutboxJob, SentNotification};
-pub use records::{ArticleRecord, AttachmentRecord, TicketDetails, TicketRecord, TicketSummary};
+pub use ticket_updates::{ActionCommitted, Change, TicketAction};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -262,34 +260,4 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-}
-
-/// Text as both backends hold it. PostgreSQL refuses U+0000 in a TEXT value where SQLite
-/// keeps it, so a mail carrying one (broken mailers send them) would become a ticket on one
-/// backend and be rejected by the other. Both write U+FFFD instead, and look values up the
-/// same way, so that what was written is found again.
-fn storable(text: &str) -> String {
-    text.replace('\0', "\u{FFFD}")
-}
-
-/// [`storable`] for a value that may be absent.
-fn storable_opt(text: Option<&str>) -> Option<String> {
-    text.map(storable)
-}
-
-/// Milliseconds since the epoch: how times are stored.
-fn to_millis(at: DateTime<Utc>) -> i64 {
-    at.timestamp_millis()
-}
-
-fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
-}
-
-fn parse_stored<T: FromStr>(column: &str, value: &str) -> Result<T, StoreError> {
-    value
-        .parse()
-        .map_err(|_| StoreError::Corrupt(format!("{column} = {value:?}")))
 }

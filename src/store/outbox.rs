@@ -6,7 +6,8 @@ use sqlx::Row;
 
 use sqlx::AnyConnection;
 
-use super::{Backend, Doing, Store, StoreError, from_millis, parse_stored, storable, to_millis};
+use super::rows::{from_millis, parse_stored, storable, to_millis};
+use super::{Backend, Doing, Store, StoreError};
 use crate::domain::{EmailAddress, Event, EventContext, Notification, TicketNumber};
 
 /// Writes `notifications` to the outbox inside the operation's transaction, due at `at`.

@@ -1,19 +1,26 @@
-//! Reading tickets: by number, by threading reference, and as lists.
+//! The ticket aggregate: reading tickets (by number, as lists, with their history) and the
+//! writes every writer shares: opening one, moving its status (with the dates that go with
+//! it), adding observers.
 
-use sqlx::Row;
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, Row};
 
-use super::{
-    ArticleRecord, AttachmentRecord, Doing, Store, StoreError, TicketDetails, TicketRecord,
-    TicketSummary,
+use super::rows::{
+    address, from_millis, get, opt_millis, parse_stored, storable, storable_opt, ticket_number,
+    to_millis,
 };
-use crate::domain::{EmailAddress, Status, TicketNumber};
+use super::{Doing, Store, StoreError};
+use crate::domain::{
+    EmailAddress, NewTicket, Priority, Status, Ticket, TicketDetails, TicketNumber, TicketSummary,
+};
 
 impl Store {
     /// The ticket with this number, with its observers.
     pub async fn ticket_by_number(
         &self,
         number: &TicketNumber,
-    ) -> Result<Option<TicketRecord>, StoreError> {
+    ) -> Result<Option<Ticket>, StoreError> {
         const SQL: &str = "SELECT t.*, f.number AS follow_up_number FROM tickets t \
              LEFT JOIN tickets f ON f.id = t.follow_up_of WHERE t.number = $1";
         let row = sqlx::query(SQL)
@@ -22,7 +29,7 @@ impl Store {
             .await
             .doing("looking up a ticket by number")?;
         let Some(row) = row else { return Ok(None) };
-        let mut ticket = TicketRecord::from_row(&row)?;
+        let mut ticket = ticket_from_row(&row)?;
         ticket.observers = self.observers(ticket.id).await?;
         Ok(Some(ticket))
     }
@@ -42,29 +49,6 @@ impl Store {
                     .map_err(|_| StoreError::Corrupt(format!("observer {email:?}")))
             })
             .collect()
-    }
-
-    /// The ticket a Message-ID belongs to (a customer's mail or one of our notifications).
-    /// The first ticket that recorded the id wins: a later mail reusing it (a broken
-    /// mailer, or someone copying a Message-ID) cannot pull replies away from that ticket.
-    /// Within one millisecond the older ticket wins, so that both backends pick the same.
-    pub async fn ticket_for_message_id(
-        &self,
-        message_id: &str,
-    ) -> Result<Option<TicketNumber>, StoreError> {
-        let row = sqlx::query(
-            "SELECT t.number FROM thread_refs r JOIN tickets t ON t.id = r.ticket_id \
-             WHERE r.message_id = $1 ORDER BY r.created_at, r.ticket_id LIMIT 1",
-        )
-        .bind(super::storable(message_id))
-        .fetch_optional(&mut *self.conn().await?)
-        .await
-        .doing("looking up a threading reference")?;
-        row.map(|r| {
-            let n: String = r.try_get("number").doing("reading a ticket number")?;
-            super::parse_stored("number", &n)
-        })
-        .transpose()
     }
 
     /// Tickets, most recently updated first, optionally of one status: all of them. On a
@@ -110,7 +94,7 @@ impl Store {
         let shown = rows.len().min(limit.map_or(usize::MAX, |l| l as usize));
         let tickets = rows[..shown]
             .iter()
-            .map(TicketSummary::from_row)
+            .map(summary_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         Ok((tickets, more))
     }
@@ -130,7 +114,7 @@ impl Store {
             .doing("reading a ticket's articles")?;
         let mut articles = rows
             .iter()
-            .map(ArticleRecord::from_row)
+            .map(super::articles::article_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         let rows = sqlx::query(
             "SELECT a.* FROM attachments a JOIN articles r ON r.id = a.article_id \
@@ -141,7 +125,7 @@ impl Store {
         .await
         .doing("reading a ticket's attachments")?;
         for row in &rows {
-            let (article_id, attachment) = AttachmentRecord::from_row(row)?;
+            let (article_id, attachment) = super::articles::attachment_from_row(row)?;
             if let Some(article) = articles.iter_mut().find(|a| a.id == article_id) {
                 article.attachments.push(attachment);
             }
@@ -150,31 +134,163 @@ impl Store {
     }
 }
 
-impl Store {
-    /// One article, without its attachments.
-    pub async fn article(&self, article_id: i64) -> Result<Option<ArticleRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM articles WHERE id = $1")
-            .bind(article_id)
-            .fetch_optional(&mut *self.conn().await?)
-            .await
-            .doing("reading an article")?;
-        row.as_ref().map(ArticleRecord::from_row).transpose()
+pub(super) async fn insert_ticket(
+    tx: &mut AnyConnection,
+    t: &NewTicket,
+    at: DateTime<Utc>,
+) -> Result<(i64, TicketNumber), StoreError> {
+    let period = TicketNumber::period(at);
+    let counter = sqlx::query(
+        "INSERT INTO ticket_counters (period, last_value) VALUES ($1, 1) \
+         ON CONFLICT (period) DO UPDATE SET last_value = ticket_counters.last_value + 1 RETURNING last_value",
+    )
+    .bind(period)
+    .fetch_one(&mut *tx)
+    .await
+    .doing("allocating a ticket number")?;
+    let counter: i64 = counter
+        .try_get("last_value")
+        .doing("reading the ticket counter")?;
+    let number = TicketNumber::new(at, counter.max(1) as u64);
+    let millis = to_millis(at);
+    let row = sqlx::query(
+        "INSERT INTO tickets (number, title, description, ticket_type, category, impact, urgency, priority, \
+         status, requester, requester_name, organisation, language, follow_up_of, created_at, updated_at, status_since) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $15) RETURNING id",
+    )
+    .bind(number.as_str().to_string())
+    .bind(storable(&t.title))
+    .bind(storable(t.description.as_deref().unwrap_or("")))
+    .bind(t.ticket_type.as_str())
+    .bind(storable_opt(t.category.as_deref()))
+    .bind(t.impact.as_str())
+    .bind(t.urgency.as_str())
+    .bind(Priority::derive(t.impact, t.urgency).as_str())
+    .bind(Status::New.as_str())
+    .bind(t.requester.as_str().to_string())
+    .bind(storable_opt(t.requester_name.as_deref()))
+    .bind(storable_opt(t.organisation.as_deref()))
+    .bind(t.language.clone())
+    .bind(t.follow_up_of)
+    .bind(millis)
+    .fetch_one(&mut *tx)
+    .await
+    .doing("inserting a ticket")?;
+    let id: i64 = row.try_get("id").doing("reading the new ticket id")?;
+    for observer in &t.observers {
+        insert_observer(tx, id, observer, millis).await?;
     }
+    Ok((id, number))
 }
 
-impl Store {
-    /// The files of one article.
-    pub async fn article_attachments(
-        &self,
-        article_id: i64,
-    ) -> Result<Vec<AttachmentRecord>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM attachments WHERE article_id = $1 ORDER BY id")
-            .bind(article_id)
-            .fetch_all(&mut *self.conn().await?)
-            .await
-            .doing("reading an article's attachments")?;
-        rows.iter()
-            .map(|r| AttachmentRecord::from_row(r).map(|(_, a)| a))
-            .collect()
-    }
+/// Adds `email` to the ticket's observers; whether it was new to them (an address already
+/// there is left as it is).
+pub(super) async fn insert_observer(
+    tx: &mut AnyConnection,
+    ticket_id: i64,
+    email: &EmailAddress,
+    at: i64,
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO observers (ticket_id, email, added_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (ticket_id, email) DO NOTHING",
+    )
+    .bind(ticket_id)
+    .bind(email.key())
+    .bind(at)
+    .execute(&mut *tx)
+    .await
+    .doing("adding an observer")?;
+    Ok(inserted.rows_affected() > 0)
+}
+
+/// The number of ticket `ticket_id`.
+pub(super) async fn number_of<'e>(
+    executor: impl sqlx::Executor<'e, Database = Any>,
+    ticket_id: i64,
+) -> Result<TicketNumber, StoreError> {
+    let row = sqlx::query("SELECT number FROM tickets WHERE id = $1")
+        .bind(ticket_id)
+        .fetch_one(executor)
+        .await
+        .doing("reading a ticket number")?;
+    ticket_number(&row, "number")
+}
+
+/// Moves ticket `ticket_id` to `new_status` (or only touches it) if it is still in
+/// `expected`; its number, or `None` when another writer moved it first. The one place that
+/// keeps the status's dates: `resolved_at` dates the current proposal (auto-close counts
+/// from it), `closed_at` the current closing (the reopen window counts from it), and
+/// `status_since` when the ticket entered its status (reminders count from it). A reopen
+/// clears the first two.
+pub(super) async fn update_status(
+    tx: &mut sqlx::AnyConnection,
+    ticket_id: i64,
+    expected: Status,
+    new_status: Option<Status>,
+    at: i64,
+) -> Result<Option<TicketNumber>, StoreError> {
+    let status = new_status.unwrap_or(expected);
+    let row = sqlx::query(
+        "UPDATE tickets SET status = $1, updated_at = $2, \
+         resolved_at = CASE WHEN $1 = 'resolved' AND status <> 'resolved' THEN $2 \
+                            WHEN $1 IN ('resolved', 'closed') THEN resolved_at ELSE NULL END, \
+         closed_at = CASE WHEN $1 = 'closed' AND status <> 'closed' THEN $2 \
+                          WHEN $1 = 'closed' THEN closed_at ELSE NULL END, \
+         status_since = CASE WHEN $1 <> status THEN $2 ELSE status_since END \
+         WHERE id = $3 AND status = $4 RETURNING number",
+    )
+    .bind(status.as_str())
+    .bind(at)
+    .bind(ticket_id)
+    .bind(expected.as_str())
+    .fetch_optional(&mut *tx)
+    .await
+    .doing("updating a ticket")?;
+    row.map(|r| ticket_number(&r, "number")).transpose()
+}
+
+/// Reads a row of `tickets` as listed.
+fn summary_from_row(row: &AnyRow) -> Result<TicketSummary, StoreError> {
+    Ok(TicketSummary {
+        number: parse_stored("number", &get::<String>(row, "number")?)?,
+        title: get(row, "title")?,
+        status: parse_stored("status", &get::<String>(row, "status")?)?,
+        priority: parse_stored("priority", &get::<String>(row, "priority")?)?,
+        requester: address("requester", &get::<String>(row, "requester")?)?,
+        updated_at: from_millis(get(row, "updated_at")?)?,
+    })
+}
+
+/// Reads a row of `tickets` joined with the number of the ticket it follows up (as
+/// `follow_up_number`); observers are filled in by the caller.
+fn ticket_from_row(row: &AnyRow) -> Result<Ticket, StoreError> {
+    let follow_up: Option<String> = get(row, "follow_up_number")?;
+    Ok(Ticket {
+        id: get(row, "id")?,
+        number: parse_stored("number", &get::<String>(row, "number")?)?,
+        title: get(row, "title")?,
+        description: get(row, "description")?,
+        ticket_type: parse_stored("ticket_type", &get::<String>(row, "ticket_type")?)?,
+        category: get(row, "category")?,
+        impact: parse_stored("impact", &get::<String>(row, "impact")?)?,
+        urgency: parse_stored("urgency", &get::<String>(row, "urgency")?)?,
+        priority: parse_stored("priority", &get::<String>(row, "priority")?)?,
+        status: parse_stored("status", &get::<String>(row, "status")?)?,
+        requester: address("requester", &get::<String>(row, "requester")?)?,
+        requester_name: get(row, "requester_name")?,
+        organisation: get(row, "organisation")?,
+        private: get::<i64>(row, "private")? != 0,
+        customer_reference: get(row, "customer_reference")?,
+        language: get(row, "language")?,
+        assignee: get(row, "assignee")?,
+        follow_up_of: follow_up
+            .map(|n| parse_stored("follow_up_of", &n))
+            .transpose()?,
+        observers: Vec::new(),
+        created_at: from_millis(get(row, "created_at")?)?,
+        updated_at: from_millis(get(row, "updated_at")?)?,
+        resolved_at: opt_millis(get(row, "resolved_at")?)?,
+        closed_at: opt_millis(get(row, "closed_at")?)?,
+    })
 }

@@ -1,95 +1,18 @@
-//! Writing what one inbound message causes, in one transaction: the ticket or comment, its
-//! article and attachments, the message's deduplication row, threading references and the
-//! outbox rows. Either all of it is committed or none.
+//! Received messages: whether one was handled before (same Message-ID and content), the
+//! references replies are threaded by, and everything one message causes, written in one
+//! transaction: the ticket or comment, its article and attachments, the message's
+//! deduplication row, threading references and outbox rows. Either all of it is committed
+//! or none.
 
 use chrono::{DateTime, Utc};
-use sqlx::{Any, AnyConnection, Connection, Row};
+use sqlx::{AnyConnection, Connection, Row};
 
-use super::actions::update_status;
-use super::{Doing, Store, StoreError, storable, storable_opt, to_millis};
-use crate::domain::{
-    Direction, EmailAddress, Impact, Notification, Priority, Status, TicketNumber, TicketType,
-    Urgency, Visibility,
-};
-
-/// A ticket to open.
-#[derive(Debug, Clone)]
-pub struct NewTicket {
-    pub title: String,
-    /// `None`: the text of the ticket's first article, copied by the database (for large
-    /// mails, so that their text is not held twice in memory).
-    pub description: Option<String>,
-    pub ticket_type: TicketType,
-    pub category: Option<String>,
-    pub impact: Impact,
-    pub urgency: Urgency,
-    pub requester: EmailAddress,
-    pub requester_name: Option<String>,
-    pub organisation: Option<String>,
-    pub language: String,
-    /// The closed ticket this one continues, when a customer wrote to a closed ticket.
-    pub follow_up_of: Option<i64>,
-    pub observers: Vec<EmailAddress>,
-}
-
-/// A file to record on an article. Its bytes are already stored under `sha256`, or it was
-/// refused and `refused_reason` says why.
-#[derive(Debug, Clone)]
-pub struct NewAttachment {
-    pub filename: String,
-    pub content_type: String,
-    pub size: u64,
-    pub sha256: Option<String>,
-    pub content_id: Option<String>,
-    pub inline: bool,
-    pub refused_reason: Option<String>,
-}
-
-/// An article to add.
-#[derive(Debug, Clone)]
-pub struct NewArticle {
-    pub author: EmailAddress,
-    pub author_name: Option<String>,
-    pub direction: Direction,
-    pub visibility: Visibility,
-    pub subject: String,
-    pub body_text: String,
-    pub body_html: Option<String>,
-    /// The mail's whole text when `body_text` keeps only the new reply.
-    pub body_original: Option<String>,
-    pub message_id: Option<String>,
-    pub raw_ref: Option<String>,
-    pub note: Option<String>,
-    pub attachments: Vec<NewAttachment>,
-}
-
-impl NewArticle {
-    /// An article written here (by an agent at the CLI, or by ticketgate itself) rather
-    /// than received: text only, no files, no mail behind it.
-    pub fn written(
-        author: EmailAddress,
-        author_name: Option<String>,
-        direction: Direction,
-        visibility: Visibility,
-        subject: &str,
-        body: &str,
-    ) -> NewArticle {
-        NewArticle {
-            author,
-            author_name,
-            direction,
-            visibility,
-            subject: subject.to_string(),
-            body_text: body.to_string(),
-            body_html: None,
-            body_original: None,
-            message_id: None,
-            raw_ref: None,
-            note: None,
-            attachments: Vec::new(),
-        }
-    }
-}
+use super::articles::insert_article;
+use super::contacts::{Undeliverable, mark_undeliverable};
+use super::rows::{optional_ticket_number, storable, ticket_number, to_millis};
+use super::tickets::{insert_observer, insert_ticket, number_of, update_status};
+use super::{Doing, Store, StoreError};
+use crate::domain::{EmailAddress, NewArticle, NewTicket, Notification, Status, TicketNumber};
 
 /// The identity of an inbound message, by which a second delivery is recognised.
 #[derive(Debug, Clone)]
@@ -130,15 +53,6 @@ pub struct InboundCommit {
     pub undeliverable: Option<Undeliverable>,
 }
 
-/// An address that bounced one of our notifications: nothing more is sent to it until
-/// `until`.
-#[derive(Debug, Clone)]
-pub struct Undeliverable {
-    pub address: EmailAddress,
-    pub until: DateTime<Utc>,
-    pub reason: String,
-}
-
 /// What an earlier delivery of a message was, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EarlierDelivery {
@@ -164,6 +78,25 @@ pub enum Committed {
 }
 
 impl Store {
+    /// The ticket a Message-ID belongs to (a customer's mail or one of our notifications).
+    /// The first ticket that recorded the id wins: a later mail reusing it (a broken
+    /// mailer, or someone copying a Message-ID) cannot pull replies away from that ticket.
+    /// Within one millisecond the older ticket wins, so that both backends pick the same.
+    pub async fn ticket_for_message_id(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<TicketNumber>, StoreError> {
+        let row = sqlx::query(
+            "SELECT t.number FROM thread_refs r JOIN tickets t ON t.id = r.ticket_id \
+             WHERE r.message_id = $1 ORDER BY r.created_at, r.ticket_id LIMIT 1",
+        )
+        .bind(storable(message_id))
+        .fetch_optional(&mut *self.conn().await?)
+        .await
+        .doing("looking up a threading reference")?;
+        row.map(|r| ticket_number(&r, "number")).transpose()
+    }
+
     /// Whether this message was handled before: the same Message-ID with the same
     /// content (a second delivery), or with other content (a broken mailer reusing ids).
     /// One query for both when there is a Message-ID.
@@ -194,9 +127,9 @@ impl Store {
         for row in rows {
             let digest: String = row.try_get("content_digest").doing("reading a digest")?;
             if digest == content_digest {
-                let n: Option<String> = row.try_get("number").doing("reading a ticket number")?;
-                let ticket = n.map(|n| super::parse_stored("number", &n)).transpose()?;
-                return Ok(EarlierDelivery::Same(ticket));
+                return Ok(EarlierDelivery::Same(optional_ticket_number(
+                    &row, "number",
+                )?));
             }
             earlier = EarlierDelivery::OtherContent;
         }
@@ -279,7 +212,7 @@ impl Store {
         )
         .await?;
         if let Some(mark) = &commit.undeliverable {
-            super::contacts::mark_undeliverable(&mut tx, mark, at).await?;
+            mark_undeliverable(&mut tx, mark, at).await?;
         }
         let outcome_name = match outcome {
             Committed::Opened(_) => "created",
@@ -320,7 +253,8 @@ impl Store {
     }
 }
 
-/// [`Store::find_duplicate`] on a connection the caller holds.
+/// The ticket an earlier delivery of the message went to (`Some(None)`: it went to none),
+/// on a connection the caller holds.
 async fn find_duplicate(
     conn: &mut AnyConnection,
     message_id: &str,
@@ -335,142 +269,6 @@ async fn find_duplicate(
     .fetch_optional(conn)
     .await
     .doing("looking for an earlier delivery of the message")?;
-    row.map(|r| {
-        let n: Option<String> = r.try_get("number").doing("reading a ticket number")?;
-        n.map(|n| super::parse_stored("number", &n)).transpose()
-    })
-    .transpose()
-}
-
-async fn insert_ticket(
-    tx: &mut AnyConnection,
-    t: &NewTicket,
-    at: DateTime<Utc>,
-) -> Result<(i64, TicketNumber), StoreError> {
-    let period = TicketNumber::period(at);
-    let counter = sqlx::query(
-        "INSERT INTO ticket_counters (period, last_value) VALUES ($1, 1) \
-         ON CONFLICT (period) DO UPDATE SET last_value = ticket_counters.last_value + 1 RETURNING last_value",
-    )
-    .bind(period)
-    .fetch_one(&mut *tx)
-    .await
-    .doing("allocating a ticket number")?;
-    let counter: i64 = counter
-        .try_get("last_value")
-        .doing("reading the ticket counter")?;
-    let number = TicketNumber::new(at, counter.max(1) as u64);
-    let millis = to_millis(at);
-    let row = sqlx::query(
-        "INSERT INTO tickets (number, title, description, ticket_type, category, impact, urgency, priority, \
-         status, requester, requester_name, organisation, language, follow_up_of, created_at, updated_at, status_since) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $15) RETURNING id",
-    )
-    .bind(number.as_str().to_string())
-    .bind(storable(&t.title))
-    .bind(storable(t.description.as_deref().unwrap_or("")))
-    .bind(t.ticket_type.as_str())
-    .bind(storable_opt(t.category.as_deref()))
-    .bind(t.impact.as_str())
-    .bind(t.urgency.as_str())
-    .bind(Priority::derive(t.impact, t.urgency).as_str())
-    .bind(Status::New.as_str())
-    .bind(t.requester.as_str().to_string())
-    .bind(storable_opt(t.requester_name.as_deref()))
-    .bind(storable_opt(t.organisation.as_deref()))
-    .bind(t.language.clone())
-    .bind(t.follow_up_of)
-    .bind(millis)
-    .fetch_one(&mut *tx)
-    .await
-    .doing("inserting a ticket")?;
-    let id: i64 = row.try_get("id").doing("reading the new ticket id")?;
-    for observer in &t.observers {
-        insert_observer(tx, id, observer, millis).await?;
-    }
-    Ok((id, number))
-}
-
-/// Adds `email` to the ticket's observers; whether it was new to them (an address already
-/// there is left as it is).
-pub(super) async fn insert_observer(
-    tx: &mut AnyConnection,
-    ticket_id: i64,
-    email: &EmailAddress,
-    at: i64,
-) -> Result<bool, StoreError> {
-    let inserted = sqlx::query(
-        "INSERT INTO observers (ticket_id, email, added_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (ticket_id, email) DO NOTHING",
-    )
-    .bind(ticket_id)
-    .bind(email.key())
-    .bind(at)
-    .execute(&mut *tx)
-    .await
-    .doing("adding an observer")?;
-    Ok(inserted.rows_affected() > 0)
-}
-
-/// Marks the ticket updated (and moves its status), returning its number.
-/// The number of ticket `ticket_id`.
-async fn number_of<'e>(
-    executor: impl sqlx::Executor<'e, Database = Any>,
-    ticket_id: i64,
-) -> Result<TicketNumber, StoreError> {
-    let row = sqlx::query("SELECT number FROM tickets WHERE id = $1")
-        .bind(ticket_id)
-        .fetch_one(executor)
-        .await
-        .doing("reading a ticket number")?;
-    let n: String = row.try_get("number").doing("reading a ticket number")?;
-    super::parse_stored("number", &n)
-}
-
-pub(super) async fn insert_article(
-    tx: &mut AnyConnection,
-    ticket_id: i64,
-    a: &NewArticle,
-    at: i64,
-) -> Result<i64, StoreError> {
-    let row = sqlx::query(
-        "INSERT INTO articles (ticket_id, author, author_name, direction, visibility, subject, body_text, \
-         body_html, message_id, raw_ref, note, created_at, body_original) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-    )
-    .bind(ticket_id)
-    .bind(a.author.as_str().to_string())
-    .bind(storable_opt(a.author_name.as_deref()))
-    .bind(a.direction.as_str())
-    .bind(a.visibility.as_str())
-    .bind(storable(&a.subject))
-    .bind(storable(&a.body_text))
-    .bind(storable_opt(a.body_html.as_deref()))
-    .bind(storable_opt(a.message_id.as_deref()))
-    .bind(storable_opt(a.raw_ref.as_deref()))
-    .bind(storable_opt(a.note.as_deref()))
-    .bind(at)
-    .bind(storable_opt(a.body_original.as_deref()))
-    .fetch_one(&mut *tx)
-    .await
-    .doing("inserting an article")?;
-    let article_id: i64 = row.try_get("id").doing("reading the new article id")?;
-    for f in &a.attachments {
-        sqlx::query(
-            "INSERT INTO attachments (article_id, filename, content_type, size, sha256, content_id, inline, refused_reason) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(article_id)
-        .bind(storable(&f.filename))
-        .bind(storable(&f.content_type))
-        .bind(f.size as i64)
-        .bind(f.sha256.clone())
-        .bind(storable_opt(f.content_id.as_deref()))
-        .bind(i64::from(f.inline))
-        .bind(storable_opt(f.refused_reason.as_deref()))
-        .execute(&mut *tx)
-        .await
-        .doing("recording an attachment")?;
-    }
-    Ok(article_id)
+    row.map(|r| optional_ticket_number(&r, "number"))
+        .transpose()
 }

@@ -1,13 +1,15 @@
-//! Writing an operation on an existing ticket (a status move, an agent's comment, an
-//! assignment, observers, hand-set fields), with its article and notifications, in one
+//! Updates of an existing ticket (a status move, an agent's comment, an assignment,
+//! observers, hand-set fields), each with its article and notifications, in one
 //! transaction that only applies if the ticket is still as the operation read it.
 
 use chrono::{DateTime, Utc};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
-use super::inbound::{NewArticle, insert_article, insert_observer};
-use super::{Doing, Store, StoreError, to_millis};
-use crate::domain::{EmailAddress, Impact, Notification, Priority, Status, TicketType, Urgency};
+use super::articles::insert_article;
+use super::rows::{storable_opt, to_millis};
+use super::tickets::{insert_observer, update_status};
+use super::{Doing, Store, StoreError};
+use crate::domain::{EmailAddress, NewArticle, Notification, Status, TicketFields};
 
 /// One operation on a ticket.
 #[derive(Debug, Clone)]
@@ -63,29 +65,6 @@ pub struct Change<T> {
     pub to: T,
 }
 
-/// The fields of a ticket that agents set by hand (`tickets set`). The priority is not one
-/// of them: it always follows from impact and urgency.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TicketFields {
-    /// What the customer asks for.
-    pub ticket_type: TicketType,
-    /// A free category name, for routing and reporting.
-    pub category: Option<String>,
-    /// How badly the service is affected.
-    pub impact: Impact,
-    /// How soon an answer is needed.
-    pub urgency: Urgency,
-    /// Closed to the requester's organisation: their colleagues may not write on it.
-    pub private: bool,
-}
-
-impl TicketFields {
-    /// The priority these fields give.
-    pub fn priority(&self) -> Priority {
-        Priority::derive(self.impact, self.urgency)
-    }
-}
-
 /// What committing an action did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActionCommitted {
@@ -93,43 +72,6 @@ pub enum ActionCommitted {
     Done { article_id: Option<i64> },
     /// The ticket was no longer as the action read it: nothing written.
     Stale,
-}
-
-/// Moves ticket `ticket_id` to `new_status` (or only touches it) if it is still in
-/// `expected`; its number, or `None` when another writer moved it first. The one place that
-/// keeps the status's dates: `resolved_at` dates the current proposal (auto-close counts
-/// from it), `closed_at` the current closing (the reopen window counts from it), and
-/// `status_since` when the ticket entered its status (reminders count from it). A reopen
-/// clears the first two.
-pub(super) async fn update_status(
-    tx: &mut sqlx::AnyConnection,
-    ticket_id: i64,
-    expected: Status,
-    new_status: Option<Status>,
-    at: i64,
-) -> Result<Option<crate::domain::TicketNumber>, StoreError> {
-    let status = new_status.unwrap_or(expected);
-    let row = sqlx::query(
-        "UPDATE tickets SET status = $1, updated_at = $2, \
-         resolved_at = CASE WHEN $1 = 'resolved' AND status <> 'resolved' THEN $2 \
-                            WHEN $1 IN ('resolved', 'closed') THEN resolved_at ELSE NULL END, \
-         closed_at = CASE WHEN $1 = 'closed' AND status <> 'closed' THEN $2 \
-                          WHEN $1 = 'closed' THEN closed_at ELSE NULL END, \
-         status_since = CASE WHEN $1 <> status THEN $2 ELSE status_since END \
-         WHERE id = $3 AND status = $4 RETURNING number",
-    )
-    .bind(status.as_str())
-    .bind(at)
-    .bind(ticket_id)
-    .bind(expected.as_str())
-    .fetch_optional(&mut *tx)
-    .await
-    .doing("updating a ticket")?;
-    row.map(|r| {
-        let n: String = r.try_get("number").doing("reading a ticket number")?;
-        super::parse_stored("number", &n)
-    })
-    .transpose()
 }
 
 impl Store {
@@ -201,14 +143,14 @@ async fn apply_changes(
              AND impact = $10 AND urgency = $11 AND private = $12",
         )
         .bind(to.ticket_type.as_str())
-        .bind(super::storable_opt(to.category.as_deref()))
+        .bind(storable_opt(to.category.as_deref()))
         .bind(to.impact.as_str())
         .bind(to.urgency.as_str())
         .bind(to.priority().as_str())
         .bind(i64::from(to.private))
         .bind(action.ticket_id)
         .bind(from.ticket_type.as_str())
-        .bind(super::storable_opt(from.category.as_deref()))
+        .bind(storable_opt(from.category.as_deref()))
         .bind(from.impact.as_str())
         .bind(from.urgency.as_str())
         .bind(i64::from(from.private))

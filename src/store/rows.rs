@@ -1,0 +1,80 @@
+//! How values are stored and read back: times as milliseconds, text both backends accept,
+//! enumerations and addresses parsed from their stored names. Every read of a row goes
+//! through these, so that a value edited by hand into something ticketgate cannot read is
+//! reported as such ([`StoreError::Corrupt`]) rather than as a query failure.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Doing, StoreError};
+use crate::domain::{EmailAddress, TicketNumber};
+
+/// Text as both backends hold it. PostgreSQL refuses U+0000 in a TEXT value where SQLite
+/// keeps it, so a mail carrying one (broken mailers send them) would become a ticket on one
+/// backend and be rejected by the other. Both write U+FFFD instead, and look values up the
+/// same way, so that what was written is found again.
+pub(super) fn storable(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
+}
+
+/// [`storable`] for a value that may be absent.
+pub(super) fn storable_opt(text: Option<&str>) -> Option<String> {
+    text.map(storable)
+}
+
+/// Milliseconds since the epoch: how times are stored.
+pub(super) fn to_millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+pub(super) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
+}
+
+pub(super) fn parse_stored<T: FromStr>(column: &str, value: &str) -> Result<T, StoreError> {
+    value
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("{column} = {value:?}")))
+}
+
+pub(super) fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
+    row: &'r AnyRow,
+    column: &'static str,
+) -> Result<T, StoreError> {
+    row.try_get(column).map_err(|source| StoreError::Query {
+        doing: "reading a row",
+        source,
+    })
+}
+
+pub(super) fn opt_millis(v: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    v.map(from_millis).transpose()
+}
+
+pub(super) fn address(column: &str, value: &str) -> Result<EmailAddress, StoreError> {
+    EmailAddress::parse(value).map_err(|_| StoreError::Corrupt(format!("{column} = {value:?}")))
+}
+
+/// The ticket number in `column` of `row`.
+pub(super) fn ticket_number(
+    row: &AnyRow,
+    column: &'static str,
+) -> Result<TicketNumber, StoreError> {
+    let n: String = row.try_get(column).doing("reading a ticket number")?;
+    parse_stored(column, &n)
+}
+
+/// The ticket number in `column` of `row`, where it may be absent (a message that went to
+/// no ticket).
+pub(super) fn optional_ticket_number(
+    row: &AnyRow,
+    column: &'static str,
+) -> Result<Option<TicketNumber>, StoreError> {
+    let n: Option<String> = row.try_get(column).doing("reading a ticket number")?;
+    n.map(|n| parse_stored(column, &n)).transpose()
+}
