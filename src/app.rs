@@ -12,34 +12,24 @@ use crate::intake::Ingestor;
 use crate::intake::imap;
 use crate::intake::maildir::{self, Maildir};
 use crate::jobs::Jobs;
-use crate::notify::compose::Composer;
-use crate::notify::governor::Governor;
-use crate::notify::links::LinkSigner;
 use crate::notify::outbox_worker::{OutboxWake, OutboxWorker};
-use crate::notify::templates::Templates;
-use crate::notify::transport::Transport;
 use crate::pipeline::Pipeline;
+use crate::service::Services;
 use crate::store::{Store, StoreError};
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// Templates, link key or transport cannot be used.
     #[error(transparent)]
-    Templates(#[from] crate::notify::templates::TemplateError),
+    Notifications(#[from] crate::notify::SetupError),
     #[error(transparent)]
     Links(#[from] crate::notify::links::LinkKeyError),
+    /// The link key is not the one the database's other instances use.
     #[error(transparent)]
-    Transport(#[from] crate::notify::transport::TransportError),
+    LinkKey(#[from] crate::service::LinkKeyCheckError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(
-        "this instance's link key (fingerprint {ours}) differs from the one {recorded_by} recorded for this database ({theirs}): links and replies signed by one instance would be refused by the others; give every instance the same [portal] link_secret, or the same data_dir/link-secret file (after changing the key on purpose, stop every instance and run `ticketgate migrate --accept-link-key`)"
-    )]
-    LinkKeyMismatch {
-        ours: String,
-        theirs: String,
-        recorded_by: String,
-    },
     #[error("cannot create the Maildir {path}: {source}")]
     Maildir {
         path: String,
@@ -49,70 +39,7 @@ pub enum StartError {
 
 /// Opens the store named by the settings and applies pending migrations.
 pub async fn open_store(settings: &Settings) -> Result<Store, StoreError> {
-    let store = Store::connect(settings.database_url.expose()).await?;
-    store.migrate().await?;
-    Ok(store)
-}
-
-/// The notification sender the settings describe: templates, link key and transport are
-/// all checked here, so a bad one stops the start instead of every notification.
-pub fn outbox_worker(
-    settings: &Settings,
-    store: Store,
-    clock: Arc<dyn Clock>,
-) -> Result<OutboxWorker, StartError> {
-    let templates = Templates::load(settings.template_dir.as_deref())?;
-    let composer = Composer::new(settings, templates, LinkSigner::from_settings(settings)?);
-    let transport = Transport::from_settings(settings)?;
-    Ok(OutboxWorker::new(
-        store,
-        composer,
-        Governor::from_settings(settings),
-        transport,
-        clock,
-        settings.notification_retry_first,
-        Instance::new(&settings.cluster),
-    ))
-}
-
-/// The shared fact naming the link key's fingerprint.
-const LINK_KEY_FACT: &str = "link_key_fingerprint";
-
-/// Checks that this instance signs links and thread tokens with the key every other
-/// instance on the database uses (the first to start records its key's fingerprint).
-async fn agree_on_link_key(
-    store: &Store,
-    settings: &Settings,
-    instance: &Instance,
-) -> Result<(), StartError> {
-    let ours = LinkSigner::from_settings(settings)?.key_fingerprint();
-    let (theirs, recorded_by) = store
-        .agree_on(
-            "link_key_fingerprint",
-            &ours,
-            instance.name(),
-            chrono::Utc::now(),
-        )
-        .await?;
-    if theirs != ours {
-        return Err(StartError::LinkKeyMismatch {
-            ours,
-            theirs,
-            recorded_by,
-        });
-    }
-    Ok(())
-}
-
-/// Records this configuration's link key as the one every instance must use, replacing
-/// the recorded one: for an operator who changed the key on purpose.
-pub async fn accept_link_key(store: &Store, settings: &Settings) -> Result<(), StartError> {
-    let ours = LinkSigner::from_settings(settings)?.key_fingerprint();
-    let instance = Instance::new(&settings.cluster);
-    store
-        .replace_fact(LINK_KEY_FACT, &ours, instance.name(), chrono::Utc::now())
-        .await?;
-    Ok(())
+    Store::open(settings.database_url.expose()).await
 }
 
 /// A built daemon, ready to run.
@@ -149,9 +76,12 @@ impl App {
         let retry_budget = settings.retry_budget;
         let mailboxes = settings.mailboxes.clone();
         let instance = Instance::new(&settings.cluster);
-        agree_on_link_key(&store, &settings, &instance).await?;
-        let outbox = outbox_worker(&settings, store.clone(), clock.clone())?;
         let settings = Arc::new(settings);
+        Services::new(store.clone(), settings.clone(), clock.clone())
+            .admin()
+            .agree_on_link_key()
+            .await?;
+        let outbox = OutboxWorker::from_settings(&settings, store.clone(), clock.clone())?;
         let jobs = Jobs::new(store.clone(), settings.clone(), clock.clone());
         let pipeline = Pipeline::new(store, settings, clock)?;
         Ok(App {

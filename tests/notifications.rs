@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use mail_parser::MessageParser;
-use ticketgate::app::outbox_worker;
 use ticketgate::clock::Clock;
 use ticketgate::domain::{EmailAddress, Status, TicketNumber};
 use ticketgate::notify::outbox_worker::{OutboxWorker, Step};
@@ -53,7 +52,8 @@ impl Harness {
         );
         let env = TestEnv::with_config(&config).await;
         let settings = env.pipeline().settings().clone();
-        let worker = outbox_worker(&settings, env.store().clone(), env.clock.clone()).unwrap();
+        let worker =
+            OutboxWorker::from_settings(&settings, env.store().clone(), env.clock.clone()).unwrap();
         let service =
             TicketService::new(env.store().clone(), Arc::new(settings), env.clock.clone());
         Some(Harness {
@@ -814,7 +814,7 @@ async fn the_sendmail_transport_hands_mail_to_the_local_mta() {
         script.display()
     ))
     .await;
-    let worker = outbox_worker(
+    let worker = OutboxWorker::from_settings(
         env.pipeline().settings(),
         env.store().clone(),
         env.clock.clone(),

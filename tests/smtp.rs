@@ -152,7 +152,7 @@ async fn smtp_env_with(sink: &SmtpSink, tls: &str) -> (crate::helpers::TestEnv, 
         sink.port
     ))
     .await;
-    let worker = ticketgate::app::outbox_worker(
+    let worker = ticketgate::notify::outbox_worker::OutboxWorker::from_settings(
         env.pipeline().settings(),
         env.store().clone(),
         env.clock.clone(),

@@ -6,6 +6,7 @@ mod article;
 mod fields;
 mod mail;
 mod notification;
+mod size;
 mod status;
 mod ticket;
 mod ticket_number;
@@ -18,6 +19,7 @@ pub use notification::{
     Actor, Audience, Event, EventCategory, EventContext, MailRefusal, Notification, RefusalReason,
     with_context,
 };
+pub use size::ByteSize;
 pub use status::{InvalidMove, Status};
 pub use ticket::{NewTicket, Ticket, TicketDetails, TicketFields, TicketSummary};
 pub use ticket_number::{SubjectTag, SubjectTagError, TicketNumber, TicketNumberError};

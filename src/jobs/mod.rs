@@ -11,13 +11,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::clock::Clock;
+use crate::clock::{Clock, FixedClock};
 use crate::config::Settings;
 use crate::domain::NewArticle;
 use crate::domain::{Direction, Event, EventContext, Notification, Status, Visibility};
 use crate::files::Files;
 use crate::quarantine::{Quarantine, QuarantineError};
-use crate::service::{ServiceError, TicketService};
+use crate::service::{TicketError, TicketService};
 use crate::store::{ReminderCommit, Store, StoreError};
 
 /// How many tickets or files one run handles at most; the next run goes on.
@@ -143,7 +143,7 @@ impl FromStr for JobKind {
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     #[error(transparent)]
-    Service(#[from] ServiceError),
+    Ticket(#[from] TicketError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -177,8 +177,8 @@ impl JobReport {
 pub struct Jobs {
     store: Store,
     settings: Arc<Settings>,
+    /// What a run is as of by default, and when runs are recorded to start and end.
     clock: Arc<dyn Clock>,
-    service: TicketService,
     files: Files,
     quarantine: Quarantine,
 }
@@ -186,7 +186,6 @@ pub struct Jobs {
 impl Jobs {
     pub fn new(store: Store, settings: Arc<Settings>, clock: Arc<dyn Clock>) -> Self {
         Self {
-            service: TicketService::new(store.clone(), settings.clone(), clock.clone()),
             files: Files::new(&settings, &store),
             quarantine: Quarantine::new(&settings.data_dir),
             store,
@@ -205,10 +204,26 @@ impl Jobs {
         &self.store
     }
 
+    /// The clock runs are recorded by.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     /// Runs `job` once as of the clock's time, whatever ran before, records the run
     /// (`started_by`: manual, or a test) and logs what it did.
     pub async fn run(&self, job: JobKind, started_by: &str) -> Result<JobReport, JobError> {
-        let report = self.run_claimed(job, started_by, None).await?;
+        self.run_as_of(job, started_by, self.clock.now()).await
+    }
+
+    /// Runs `job` once as of `as_of` rather than now: to see what a run on that day will
+    /// do, or to catch up by hand. The run is recorded at the clock's time.
+    pub async fn run_as_of(
+        &self,
+        job: JobKind,
+        started_by: &str,
+        as_of: DateTime<Utc>,
+    ) -> Result<JobReport, JobError> {
+        let report = self.run_claimed(job, started_by, None, as_of).await?;
         Ok(report.expect("a run without a tick is never claimed by another instance"))
     }
 
@@ -221,7 +236,8 @@ impl Jobs {
         tick: DateTime<Utc>,
         started_by: &str,
     ) -> Result<Option<JobReport>, JobError> {
-        self.run_claimed(job, started_by, Some(tick)).await
+        self.run_claimed(job, started_by, Some(tick), self.clock.now())
+            .await
     }
 
     #[tracing::instrument(name = "job", skip_all, fields(job = %job, started_by))]
@@ -230,11 +246,11 @@ impl Jobs {
         job: JobKind,
         started_by: &str,
         tick: Option<DateTime<Utc>>,
+        as_of: DateTime<Utc>,
     ) -> Result<Option<JobReport>, JobError> {
-        let as_of = self.clock.now();
         let Some(run_id) = self
             .store
-            .start_job_run(job.name(), started_by, tick, as_of, chrono::Utc::now())
+            .start_job_run(job.name(), started_by, tick, as_of, self.clock.now())
             .await?
         else {
             tracing::debug!(tick = ?tick, "this tick was run by another instance");
@@ -242,12 +258,12 @@ impl Jobs {
         };
         let result = match job {
             _ if !job.enabled(&self.settings) => Ok(Vec::new()),
-            JobKind::AutoClose => self.auto_close().await,
+            JobKind::AutoClose => self.auto_close(as_of).await,
             JobKind::ResolutionReminder => self.resolution_reminders(as_of).await,
             JobKind::WaitingReminder => self.waiting_reminders(as_of).await,
             JobKind::Purge => self.purge(as_of).await,
         };
-        let finished = chrono::Utc::now();
+        let finished = self.clock.now();
         match result {
             Ok(lines) => {
                 let report = JobReport { job, as_of, lines };
@@ -276,8 +292,11 @@ impl Jobs {
         }
     }
 
-    async fn auto_close(&self) -> Result<Vec<String>, JobError> {
-        let closed = self.service.auto_close_due().await?;
+    /// Closes what is due as of `as_of`, each closing dated then.
+    async fn auto_close(&self, as_of: DateTime<Utc>) -> Result<Vec<String>, JobError> {
+        let as_of_clock = Arc::new(FixedClock::new(as_of));
+        let service = TicketService::new(self.store.clone(), self.settings.clone(), as_of_clock);
+        let closed = service.auto_close_due().await?;
         Ok(closed
             .iter()
             .map(|d| {

@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use tokio::sync::Mutex;
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 use tokio_util::sync::CancellationToken;
@@ -27,7 +26,7 @@ async fn run_logged(
         tracing::info!(job = %job, "the previous run is still going: this tick is skipped");
         return;
     };
-    let Some(tick) = schedule.tick(Utc::now()) else {
+    let Some(tick) = schedule.tick(jobs.clock().now()) else {
         tracing::error!(job = %job, "the schedule has no time before now: the job is not run");
         return;
     };

@@ -12,9 +12,9 @@ use serde_json::json;
 use super::links::LinkSigner;
 use super::templates::{Templates, status_label};
 use crate::config::Settings;
+use crate::domain::ByteSize;
 use crate::domain::Ticket;
 use crate::domain::{Event, MailRefusal, RefusalReason, Visibility};
-use crate::pipeline::human_size;
 use crate::store::{Contact, OutboxJob, Store, StoreError};
 
 /// Why a notification cannot be written. Permanent: retrying gives the same result.
@@ -165,7 +165,7 @@ impl Composer {
                     .to_string())
                 .unwrap_or_default(),
             "auto_close_days": self.auto_close_days,
-            "max_attachment_size": human_size(self.max_attachment_bytes),
+            "max_attachment_size": ByteSize(self.max_attachment_bytes).to_string(),
             "refused": refused,
             "refusal": refusal_data(job.context.refusal.as_ref()),
         });

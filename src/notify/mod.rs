@@ -6,6 +6,9 @@ pub mod compose;
 pub mod governor;
 pub mod links;
 pub mod outbox_worker;
+mod setup;
 pub mod smtp;
 pub mod templates;
 pub mod transport;
+
+pub use setup::SetupError;

@@ -24,7 +24,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::Ticket;
 use crate::domain::{
-    Event, InboundMail, MailRefusal, Mailbox, RefusalReason, Status, TicketNumber,
+    ByteSize, Event, InboundMail, MailRefusal, Mailbox, RefusalReason, Status, TicketNumber,
 };
 use crate::files::{Files, FilesError};
 use crate::notify::links::{LinkKeyError, LinkSigner};
@@ -342,8 +342,8 @@ impl Pipeline {
         (size as u64 > limit).then(|| {
             format!(
                 "{} is over the {} limit per file",
-                human_size(size as u64),
-                human_size(limit)
+                ByteSize(size as u64),
+                ByteSize(limit)
             )
         })
     }
@@ -675,13 +675,4 @@ pub fn too_large(limit: u64) -> String {
     format!(
         "the message is over max_message_bytes = {limit}; raise the limit and retry it if it is wanted"
     )
-}
-
-/// `2.0 MB`, `350 KB`: sizes as people read them.
-pub fn human_size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1024 * 1024 => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
-        b if b >= 1024 => format!("{} KB", b / 1024),
-        b => format!("{b} bytes"),
-    }
 }

@@ -1,457 +1,140 @@
-//! Operations on existing tickets, for every front end: the CLI today, the HTTP API and the
-//! scheduler later. Each one checks the move against the status machine, records an
-//! article, and queues its notifications in the same transaction; nobody hears of their own
-//! action. Reading back what a ticket keeps (its files, the mail an article came from) goes
-//! through here too, whichever storage holds it.
+//! Every operation a person can ask for, typed in and out: agents' actions on tickets,
+//! contacts and their preferences, the outbox and the quarantine, the scheduler's jobs,
+//! the mailbox leases, the notification templates, and the link key instances share.
+//!
+//! Front ends (the CLI, the HTTP side) decode a request, call one operation here and
+//! render its answer; they never reach the store or read the clock themselves. Each
+//! service has its own error enum whose messages say what to do.
 
-mod edit;
-mod files;
+mod admin;
+mod contacts;
+mod jobs;
+mod leases;
+mod mail;
+mod outbox;
+mod quarantine;
+mod templates;
+mod tickets;
 
 use std::sync::Arc;
 
-mod approval;
-
-pub use edit::{CommentInput, Edited, FieldEdits, Upload};
+pub use admin::{AdminService, LinkKeyCheckError, LinkKeyMismatch};
+pub use contacts::{ContactChanges, ContactError, ContactService, ContactView, LanguageChoice};
+pub use jobs::{JobService, JobStatus};
+pub use leases::{LeaseService, LeaseState, LeaseView};
+pub use mail::{ExplainError, MailService};
+pub use outbox::{OutboxError, OutboxService};
+pub use quarantine::{QuarantineRetry, QuarantineService, QuarantineServiceError};
+pub use templates::{TemplateCheck, TemplateService};
+pub use tickets::{
+    Acting, CommentInput, Done, Edited, FieldEdits, TicketError, TicketPage, TicketService, Upload,
+};
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::domain::{
-    Actor, Direction, EmailAddress, Event, EventContext, InvalidMove, Status, TicketNumber,
-    Visibility, with_context,
-};
-use crate::domain::{NewArticle, Ticket};
-use crate::files::{Files, FilesError};
-use crate::store::{ActionCommitted, Store, StoreError, TicketAction};
+use crate::store::{Store, StoreError};
 
-/// Why an operation was not carried out.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    #[error("there is no ticket {0}; `ticketgate tickets list` shows the existing ones")]
-    NoTicket(TicketNumber),
-    #[error(transparent)]
-    InvalidMove(#[from] InvalidMove),
-    #[error(
-        "a resolved ticket needs its solution: use `ticketgate tickets resolve NUMBER --solution TEXT`"
-    )]
-    SolutionRequired,
-    #[error(
-        "`{0}` is not a configured agent; add it under [[agent]] or pass a known name or address to --as"
-    )]
-    UnknownAgent(String),
-    #[error("ticket {0} is closed; reopen it first (`ticketgate tickets reopen {0}`)")]
-    Closed(TicketNumber),
-    #[error("ticket {0} changed while this operation ran; look at it again and retry")]
-    Changed(TicketNumber),
-    #[error("only the requester of ticket {0} answers its solution")]
-    NotRequester(TicketNumber),
-    #[error("ticket {0} has no solution waiting for an answer: it is {1}")]
-    NoSolutionPending(TicketNumber, Status),
-    /// Tickets go to configured agents only: their address is where the ticket's customer
-    /// activity is then reported.
-    #[error(
-        "`{0}` is not a configured agent; a ticket is assigned to an agent listed under [[agent]], by name or address"
-    )]
-    UnknownAssignee(String),
-    /// Assigning a ticket to its assignee again would only notify them twice.
-    #[error("ticket {ticket} is already assigned to {agent}; nothing changed")]
-    AlreadyAssigned { ticket: TicketNumber, agent: String },
-    /// A file an agent attaches must fit the limit customers' files have.
-    #[error(
-        "{path} is {size}, over the {limit} limit per file (max_attachment_bytes); attach a smaller file or put it somewhere the customer can fetch it"
-    )]
-    AttachmentTooLarge {
-        path: String,
-        size: String,
-        limit: String,
-    },
-    /// A file to attach could not be read: nothing was written. The cause is part of the
-    /// message rather than a source, so that the CLI's one line says it once.
-    #[error("cannot read {path}: {cause}; check the path and its permissions")]
-    AttachmentUnreadable { path: String, cause: std::io::Error },
-    /// The attached files could not be stored, or a stored file read back. Its message
-    /// names the cause already (hence no source).
-    #[error("{0}")]
-    Files(FilesError),
-    /// Each observer is added once; `tickets show` lists them.
-    #[error(
-        "{email} is already an observer of ticket {ticket}; `ticketgate tickets show {ticket}` lists them"
-    )]
-    AlreadyObserver { ticket: TicketNumber, email: String },
-    /// The requester hears of everything already; as an observer they would not be told more.
-    #[error("{email} is the requester of ticket {ticket}, who is told of it already")]
-    RequesterAsObserver { ticket: TicketNumber, email: String },
-    /// Only an observer can be removed.
-    #[error(
-        "{email} is not an observer of ticket {ticket}; `ticketgate tickets show {ticket}` lists them"
-    )]
-    NotObserver { ticket: TicketNumber, email: String },
-    /// `tickets set` without a value to set.
-    #[error(
-        "nothing to set: give at least one of --type, --category, --impact, --urgency, --private"
-    )]
-    NothingToSet,
-    /// A file asked for by its SHA-256 that the ticket does not have (or was refused).
-    #[error(
-        "ticket {ticket} has no stored file with SHA-256 {sha256}; `ticketgate tickets show {ticket}` lists its files"
-    )]
-    NoAttachment {
-        ticket: TicketNumber,
-        sha256: String,
-    },
-    /// An article the ticket does not have, or one with no kept mail: written here rather
-    /// than received, or its mail deleted by the purge job.
-    #[error(
-        "ticket {ticket} has no article {article} with its raw mail kept (not received by mail, or purged); `ticketgate tickets show {ticket}` lists the articles"
-    )]
-    NoRawMail { ticket: TicketNumber, article: i64 },
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<FilesError> for ServiceError {
-    fn from(e: FilesError) -> Self {
-        ServiceError::Files(e)
-    }
-}
-
-/// Who carries out an operation.
+/// What every service works on: the store, the settings and the clock. Built once per
+/// process (a command, the daemon) and cheap to clone.
 #[derive(Debug, Clone)]
-pub enum Acting {
-    /// An agent, by name and address.
-    Agent { name: String, email: EmailAddress },
-    /// A customer, through a mail or a signed link.
-    Customer(EmailAddress),
-    /// ticketgate itself (the scheduler).
-    System,
-}
-
-impl Acting {
-    fn actor(&self) -> Actor<'_> {
-        match self {
-            Acting::Agent { email, .. } => Actor::Agent(email),
-            Acting::Customer(email) => Actor::Customer(email),
-            Acting::System => Actor::System,
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Acting::Agent { name, .. } => name.clone(),
-            Acting::Customer(email) => email.to_string(),
-            Acting::System => "ticketgate".into(),
-        }
-    }
-
-    fn author(&self, settings: &Settings) -> (EmailAddress, Option<String>) {
-        match self {
-            Acting::Agent { name, email } => (email.clone(), Some(name.clone())),
-            Acting::Customer(email) => (email.clone(), None),
-            Acting::System => (settings.sender_address(), Some("ticketgate".into())),
-        }
-    }
-}
-
-/// What an operation did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Done {
-    pub ticket: TicketNumber,
-    pub status: Status,
-    /// How many notifications it queued.
-    pub notifications: usize,
-}
-
-/// Carries out operations on tickets.
-#[derive(Debug, Clone)]
-pub struct TicketService {
+pub struct Services {
     store: Store,
-    /// Where attachments (and raw mail, read back) are kept.
-    files: Files,
     settings: Arc<Settings>,
     clock: Arc<dyn Clock>,
 }
 
-impl TicketService {
+impl Services {
+    /// Services on `store`.
     pub fn new(store: Store, settings: Arc<Settings>, clock: Arc<dyn Clock>) -> Self {
         Self {
-            files: Files::new(&settings, &store),
             store,
             settings,
             clock,
         }
     }
 
-    /// The agent named `who` (name or address, any case); without one, the team itself
-    /// under the agents' (or our first) address.
-    pub fn agent(&self, who: Option<&str>) -> Result<Acting, ServiceError> {
-        let s = &self.settings;
-        let Some(who) = who else {
-            return Ok(Acting::Agent {
-                name: "Support".into(),
-                email: s
-                    .agents_address
-                    .clone()
-                    .unwrap_or_else(|| s.sender_address()),
-            });
-        };
-        self.configured_agent(who)
-            .map(|a| Acting::Agent {
-                name: a.name.clone(),
-                email: a.email.clone(),
-            })
-            .ok_or_else(|| ServiceError::UnknownAgent(who.to_string()))
+    /// Opens the database the settings name and brings it up to date first.
+    pub async fn open(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        let store = Store::open(settings.database_url.expose()).await?;
+        Ok(Self::new(store, Arc::new(settings), clock))
     }
 
-    /// The `[[agent]]` named `who` (name or address, any case).
-    fn configured_agent(&self, who: &str) -> Option<&crate::config::Agent> {
-        self.settings.agents.iter().find(|a| {
-            a.name.eq_ignore_ascii_case(who)
-                || EmailAddress::parse(who).is_ok_and(|e| e.same_mailbox(&a.email))
-        })
+    /// The settings they run on.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
-    /// An agent's comment; an internal one is seen by agents only and tells nobody. With
-    /// files: [`TicketService::comment_with`].
-    pub async fn comment(
-        &self,
-        number: &TicketNumber,
-        acting: &Acting,
-        body: &str,
-        internal: bool,
-    ) -> Result<Done, ServiceError> {
-        let input = CommentInput {
-            body: body.to_string(),
-            internal,
-            attachments: Vec::new(),
-        };
-        self.comment_with(number, acting, input).await
-    }
-
-    /// Moves a ticket to `to`, telling people as the status machine names the move.
-    /// Resolving needs a solution: see [`TicketService::resolve`].
-    #[tracing::instrument(name = "ticket", skip_all, fields(number = %number, to = %to))]
-    pub async fn change_status(
-        &self,
-        number: &TicketNumber,
-        to: Status,
-        acting: &Acting,
-    ) -> Result<Done, ServiceError> {
-        if to == Status::Resolved {
-            return Err(ServiceError::SolutionRequired);
-        }
-        let ticket = self.ticket(number).await?;
-        let event = ticket.status.move_to(to)?;
-        let note = format!(
-            "Status changed from {} to {to} by {}.",
-            ticket.status,
-            acting.describe()
-        );
-        self.moved(&ticket, to, event, acting, note).await
-    }
-
-    /// Proposes `solution` and marks the ticket resolved: the requester approves or
-    /// refuses it, or it closes by itself after `auto_close_days`.
-    #[tracing::instrument(name = "ticket", skip_all, fields(number = %number))]
-    pub async fn resolve(
-        &self,
-        number: &TicketNumber,
-        solution: &str,
-        acting: &Acting,
-    ) -> Result<Done, ServiceError> {
-        let ticket = self.ticket(number).await?;
-        let event = ticket.status.move_to(Status::Resolved)?;
-        let article = self.article(
-            &ticket,
-            acting,
-            Direction::Outbound,
-            Visibility::Public,
-            solution,
-        );
-        self.moved_with(&ticket, Status::Resolved, event, acting, article)
-            .await
-    }
-
-    /// Closes a ticket.
-    pub async fn close(
-        &self,
-        number: &TicketNumber,
-        acting: &Acting,
-    ) -> Result<Done, ServiceError> {
-        self.change_status(number, Status::Closed, acting).await
-    }
-
-    /// Takes a resolved or closed ticket up again.
-    #[tracing::instrument(name = "ticket", skip_all, fields(number = %number))]
-    pub async fn reopen(
-        &self,
-        number: &TicketNumber,
-        acting: &Acting,
-    ) -> Result<Done, ServiceError> {
-        let ticket = self.ticket(number).await?;
-        ticket.status.reopen()?;
-        self.change_status(number, Status::InProgress, acting).await
-    }
-
-    /// Closes, as auto-closed, the resolved ticket `number` whose solution had no answer.
-    /// `None` when it is no longer resolved (answered meanwhile, or closed by another run):
-    /// a ticket is never closed twice.
-    #[tracing::instrument(name = "ticket", skip_all, fields(number = %number))]
-    pub async fn auto_close(&self, number: &TicketNumber) -> Result<Option<Done>, ServiceError> {
-        let ticket = self.ticket(number).await?;
-        if ticket.status != Status::Resolved {
-            return Ok(None);
-        }
-        let note = format!(
-            "Closed automatically: the solution had no answer within {} days.",
-            self.settings.auto_close_days
-        );
-        match self
-            .moved(
-                &ticket,
-                Status::Closed,
-                Event::TicketAutoClosed,
-                &Acting::System,
-                note,
-            )
-            .await
-        {
-            Ok(done) => Ok(Some(done)),
-            Err(ServiceError::Changed(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Auto-closes every resolved ticket whose solution waited `auto_close_days` or more
-    /// without a customer reply, oldest first; what it closed.
-    pub async fn auto_close_due(&self) -> Result<Vec<Done>, ServiceError> {
-        let days = i64::from(self.settings.auto_close_days);
-        let due = self
-            .store
-            .due_for_auto_close(self.clock.now() - chrono::Duration::days(days), 10_000)
-            .await?;
-        let mut closed = Vec::new();
-        for number in due {
-            if let Some(done) = self.auto_close(&number).await? {
-                closed.push(done);
-            }
-        }
-        Ok(closed)
-    }
-
-    async fn moved(
-        &self,
-        ticket: &Ticket,
-        to: Status,
-        event: Event,
-        acting: &Acting,
-        note: String,
-    ) -> Result<Done, ServiceError> {
-        let article = self.article(
-            ticket,
-            acting,
-            Direction::System,
-            Visibility::Internal,
-            &note,
-        );
-        self.moved_with(ticket, to, event, acting, article).await
-    }
-
-    /// Moves `ticket` to `to` with `article`, telling its audience of `event` and of the
-    /// status it left.
-    async fn moved_with(
-        &self,
-        ticket: &Ticket,
-        to: Status,
-        event: Event,
-        acting: &Acting,
-        article: NewArticle,
-    ) -> Result<Done, ServiceError> {
-        let context = EventContext {
-            previous_status: Some(ticket.status),
-            ..EventContext::default()
-        };
-        let notifications = self.audience_notifications(ticket, event, acting, &context);
-        self.commit(ticket, Some(to), Some(article), notifications)
-            .await
-    }
-
-    async fn ticket(&self, number: &TicketNumber) -> Result<Ticket, ServiceError> {
-        self.store
-            .ticket_by_number(number)
-            .await?
-            .ok_or_else(|| ServiceError::NoTicket(number.clone()))
-    }
-
-    fn audience_notifications(
-        &self,
-        ticket: &Ticket,
-        event: Event,
-        acting: &Acting,
-        context: &EventContext,
-    ) -> Vec<crate::domain::Notification> {
-        let agents = ticket.agents_to_tell(self.settings.agents_address.as_ref());
-        let audience = ticket.audience(agents.as_ref());
-        with_context(audience.notifications(event, acting.actor()), context)
-    }
-
-    fn article(
-        &self,
-        ticket: &Ticket,
-        acting: &Acting,
-        direction: Direction,
-        visibility: Visibility,
-        body: &str,
-    ) -> NewArticle {
-        let (author, author_name) = acting.author(&self.settings);
-        NewArticle::written(
-            author,
-            author_name,
-            direction,
-            visibility,
-            &ticket.title,
-            body,
+    /// Agents' and customers' operations on tickets, and reading tickets back.
+    pub fn tickets(&self) -> TicketService {
+        TicketService::new(
+            self.store.clone(),
+            self.settings.clone(),
+            self.clock.clone(),
         )
     }
 
-    async fn commit(
-        &self,
-        ticket: &Ticket,
-        new_status: Option<Status>,
-        article: Option<NewArticle>,
-        notifications: Vec<crate::domain::Notification>,
-    ) -> Result<Done, ServiceError> {
-        let action = TicketAction {
-            new_status,
-            article,
-            notifications,
-            ..self.action(ticket)
-        };
-        self.commit_action(ticket, action).await
+    /// People's notification preferences and bounce marks.
+    pub fn contacts(&self) -> ContactService {
+        ContactService::new(self.store.clone(), self.clock.clone())
     }
 
-    /// An action on `ticket` as read now, changing nothing yet.
-    fn action(&self, ticket: &Ticket) -> TicketAction {
-        TicketAction::new(ticket.id, ticket.status, self.clock.now())
+    /// Notifications waiting, sent, held or failed.
+    pub fn outbox(&self) -> OutboxService {
+        OutboxService::new(
+            self.store.clone(),
+            self.settings.clone(),
+            self.clock.clone(),
+        )
     }
 
-    /// Commits `action`, or reports that `ticket` changed since it was read.
-    async fn commit_action(
-        &self,
-        ticket: &Ticket,
-        action: TicketAction,
-    ) -> Result<Done, ServiceError> {
-        let count = action.notifications.len();
-        let new_status = action.new_status;
-        match self.store.commit_action(&action).await? {
-            ActionCommitted::Stale => Err(ServiceError::Changed(ticket.number.clone())),
-            ActionCommitted::Done { .. } => {
-                let status = new_status.unwrap_or(ticket.status);
-                tracing::info!(%status, notifications = count, "ticket updated");
-                Ok(Done {
-                    ticket: ticket.number.clone(),
-                    status,
-                    notifications: count,
-                })
-            }
-        }
+    /// Messages that could not be handled.
+    pub fn quarantine(&self) -> QuarantineService {
+        QuarantineService::new(
+            self.store.clone(),
+            self.settings.clone(),
+            self.clock.clone(),
+        )
+    }
+
+    /// Mail run through the pipeline on request: `explain`.
+    pub fn mail(&self) -> MailService {
+        MailService::new(
+            self.store.clone(),
+            self.settings.clone(),
+            self.clock.clone(),
+        )
+    }
+
+    /// The scheduler's jobs, listed or run by hand.
+    pub fn jobs(&self) -> JobService {
+        JobService::new(
+            self.store.clone(),
+            self.settings.clone(),
+            self.clock.clone(),
+        )
+    }
+
+    /// Which instance reads which mailbox.
+    pub fn leases(&self) -> LeaseService {
+        LeaseService::new(self.store.clone(), self.clock.clone())
+    }
+
+    /// The notification templates, checked or previewed.
+    pub fn templates(&self) -> TemplateService {
+        TemplateService::new(self.settings.clone())
+    }
+
+    /// The database and the link key every instance shares.
+    pub fn admin(&self) -> AdminService {
+        AdminService::new(
+            self.store.clone(),
+            self.settings.clone(),
+            self.clock.clone(),
+        )
+    }
+
+    /// Closes the database, waiting for statements in flight.
+    pub async fn close(&self) {
+        self.store.close().await;
     }
 }

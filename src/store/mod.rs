@@ -208,6 +208,14 @@ impl Store {
         })
     }
 
+    /// Opens the database at `url` and applies the migrations it lacks: what every command
+    /// and the daemon start with.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
     /// Applies the migrations of this backend that are not applied yet. Safe when several
     /// processes start at once: on PostgreSQL the migrator holds an advisory lock while it
     /// works; on SQLite, a lock on a file beside the database does the same, and whoever

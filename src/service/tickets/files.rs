@@ -2,9 +2,8 @@
 //! from whichever storage holds them. Each is looked up through the ticket, so a digest or
 //! an article id taken from another ticket gives nothing.
 
-use super::{ServiceError, TicketService};
-use crate::domain::Attachment;
-use crate::domain::TicketNumber;
+use super::{TicketError, TicketService};
+use crate::domain::{Attachment, TicketNumber};
 
 impl TicketService {
     /// The attachment of ticket `number` whose SHA-256 is `sha256` (as `tickets show`
@@ -13,19 +12,15 @@ impl TicketService {
         &self,
         number: &TicketNumber,
         sha256: &str,
-    ) -> Result<(Attachment, Vec<u8>), ServiceError> {
-        let details = self
-            .store
-            .ticket_details(number)
-            .await?
-            .ok_or_else(|| ServiceError::NoTicket(number.clone()))?;
+    ) -> Result<(Attachment, Vec<u8>), TicketError> {
+        let details = self.show(number).await?;
         let wanted = sha256.trim().to_ascii_lowercase();
         let record = details
             .articles
             .into_iter()
             .flat_map(|a| a.attachments)
             .find(|f| f.sha256.as_deref() == Some(wanted.as_str()))
-            .ok_or_else(|| ServiceError::NoAttachment {
+            .ok_or_else(|| TicketError::NoAttachment {
                 ticket: number.clone(),
                 sha256: sha256.to_string(),
             })?;
@@ -38,13 +33,9 @@ impl TicketService {
         &self,
         number: &TicketNumber,
         article: i64,
-    ) -> Result<Vec<u8>, ServiceError> {
-        let details = self
-            .store
-            .ticket_details(number)
-            .await?
-            .ok_or_else(|| ServiceError::NoTicket(number.clone()))?;
-        let no_raw = || ServiceError::NoRawMail {
+    ) -> Result<Vec<u8>, TicketError> {
+        let details = self.show(number).await?;
+        let no_raw = || TicketError::NoRawMail {
             ticket: number.clone(),
             article,
         };

@@ -7,14 +7,13 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::{Acting, Done, ServiceError, TicketService};
+use super::{Acting, Done, TicketError, TicketService};
 use crate::attachments::{content_type_from_name, sanitize_filename};
 use crate::domain::{
-    Direction, EmailAddress, Event, EventContext, Impact, Status, TicketNumber, TicketType,
-    Urgency, Visibility, with_context,
+    ByteSize, Direction, EmailAddress, Event, EventContext, Impact, Status, TicketNumber,
+    TicketType, Urgency, Visibility, with_context,
 };
 use crate::domain::{NewAttachment, Ticket, TicketFields};
-use crate::pipeline::human_size;
 use crate::store::{Change, TicketAction};
 
 /// A file to attach to a comment, named and typed as it will be stored.
@@ -94,9 +93,9 @@ impl TicketService {
     /// Reads the file at `path` to attach it. A file over `max_attachment_bytes` is refused
     /// before it is read whole, so that nothing about a comment is written when one of its
     /// files cannot go with it. The name is sanitized and the type guessed from it.
-    pub fn read_attachment(&self, path: &Path) -> Result<Upload, ServiceError> {
+    pub fn read_attachment(&self, path: &Path) -> Result<Upload, TicketError> {
         let shown = path.display().to_string();
-        let unreadable = |cause| ServiceError::AttachmentUnreadable {
+        let unreadable = |cause| TicketError::AttachmentUnreadable {
             path: shown.clone(),
             cause,
         };
@@ -127,7 +126,7 @@ impl TicketService {
         number: &TicketNumber,
         acting: &Acting,
         input: CommentInput,
-    ) -> Result<Done, ServiceError> {
+    ) -> Result<Done, TicketError> {
         for upload in &input.attachments {
             self.check_size(&upload.filename, upload.bytes.len() as u64)?;
         }
@@ -165,10 +164,10 @@ impl TicketService {
         number: &TicketNumber,
         assignee: &str,
         acting: &Acting,
-    ) -> Result<Edited, ServiceError> {
+    ) -> Result<Edited, TicketError> {
         let agent = self
             .configured_agent(assignee)
-            .ok_or_else(|| ServiceError::UnknownAssignee(assignee.to_string()))?
+            .ok_or_else(|| TicketError::UnknownAssignee(assignee.to_string()))?
             .clone();
         let ticket = self.open_ticket(number).await?;
         let current = ticket
@@ -176,7 +175,7 @@ impl TicketService {
             .as_deref()
             .and_then(|a| EmailAddress::parse(a).ok());
         if current.is_some_and(|c| c.same_mailbox(&agent.email)) {
-            return Err(ServiceError::AlreadyAssigned {
+            return Err(TicketError::AlreadyAssigned {
                 ticket: ticket.number,
                 agent: agent.name,
             });
@@ -219,17 +218,17 @@ impl TicketService {
         number: &TicketNumber,
         email: &EmailAddress,
         acting: &Acting,
-    ) -> Result<Edited, ServiceError> {
+    ) -> Result<Edited, TicketError> {
         let ticket = self.open_ticket(number).await?;
         let key = email.key();
         if ticket.requester.key() == key {
-            return Err(ServiceError::RequesterAsObserver {
+            return Err(TicketError::RequesterAsObserver {
                 ticket: ticket.number,
                 email: key,
             });
         }
         if ticket.observers.iter().any(|o| o.key() == key) {
-            return Err(ServiceError::AlreadyObserver {
+            return Err(TicketError::AlreadyObserver {
                 ticket: ticket.number,
                 email: key,
             });
@@ -251,11 +250,11 @@ impl TicketService {
         number: &TicketNumber,
         email: &EmailAddress,
         acting: &Acting,
-    ) -> Result<Edited, ServiceError> {
+    ) -> Result<Edited, TicketError> {
         let ticket = self.open_ticket(number).await?;
         let key = email.key();
         if !ticket.observers.iter().any(|o| o.key() == key) {
-            return Err(ServiceError::NotObserver {
+            return Err(TicketError::NotObserver {
                 ticket: ticket.number,
                 email: key,
             });
@@ -277,9 +276,9 @@ impl TicketService {
         number: &TicketNumber,
         edits: &FieldEdits,
         acting: &Acting,
-    ) -> Result<Option<Edited>, ServiceError> {
+    ) -> Result<Option<Edited>, TicketError> {
         if edits.is_empty() {
-            return Err(ServiceError::NothingToSet);
+            return Err(TicketError::NothingToSet);
         }
         let ticket = self.open_ticket(number).await?;
         let from = ticket.fields();
@@ -300,10 +299,10 @@ impl TicketService {
     }
 
     /// The ticket `number`, refused when closed: a closed ticket is final until reopened.
-    async fn open_ticket(&self, number: &TicketNumber) -> Result<Ticket, ServiceError> {
+    async fn open_ticket(&self, number: &TicketNumber) -> Result<Ticket, TicketError> {
         let ticket = self.ticket(number).await?;
         if !ticket.status.is_open() {
-            return Err(ServiceError::Closed(ticket.number));
+            return Err(TicketError::Closed(ticket.number));
         }
         Ok(ticket)
     }
@@ -315,7 +314,7 @@ impl TicketService {
         mut action: TicketAction,
         acting: &Acting,
         note: String,
-    ) -> Result<Edited, ServiceError> {
+    ) -> Result<Edited, TicketError> {
         action.article = Some(self.article(
             ticket,
             acting,
@@ -327,13 +326,13 @@ impl TicketService {
         Ok(Edited { done, note })
     }
 
-    fn check_size(&self, name: &str, size: u64) -> Result<(), ServiceError> {
+    fn check_size(&self, name: &str, size: u64) -> Result<(), TicketError> {
         let limit = self.settings.max_attachment_bytes;
         if size > limit {
-            return Err(ServiceError::AttachmentTooLarge {
+            return Err(TicketError::AttachmentTooLarge {
                 path: name.to_string(),
-                size: human_size(size),
-                limit: human_size(limit),
+                size: ByteSize(size).to_string(),
+                limit: ByteSize(limit).to_string(),
             });
         }
         Ok(())
@@ -341,7 +340,7 @@ impl TicketService {
 
     /// Stores the files (before the transaction, as the pipeline does: stored bytes whose
     /// transaction fails are harmless) and describes them.
-    async fn store_files(&self, uploads: &[Upload]) -> Result<Vec<NewAttachment>, ServiceError> {
+    async fn store_files(&self, uploads: &[Upload]) -> Result<Vec<NewAttachment>, TicketError> {
         let mut stored = Vec::with_capacity(uploads.len());
         for u in uploads {
             stored.push(NewAttachment {

@@ -2,7 +2,7 @@
 //! mail give it (a mail's answer goes through the pipeline, which reads the same status
 //! machine): approving closes the ticket, refusing reopens it with the reason.
 
-use super::{Acting, Done, ServiceError, TicketService};
+use super::{Acting, Done, TicketError, TicketService};
 use crate::domain::{Direction, Event, Status, TicketNumber, Visibility};
 
 impl TicketService {
@@ -12,7 +12,7 @@ impl TicketService {
         &self,
         number: &TicketNumber,
         acting: &Acting,
-    ) -> Result<Done, ServiceError> {
+    ) -> Result<Done, TicketError> {
         let ticket = self.awaiting_answer(number, acting).await?;
         let event = ticket.status.move_to(Status::Closed)?;
         let note = format!("{} approved the solution.", acting.describe());
@@ -28,7 +28,7 @@ impl TicketService {
         number: &TicketNumber,
         acting: &Acting,
         reason: &str,
-    ) -> Result<Done, ServiceError> {
+    ) -> Result<Done, TicketError> {
         let ticket = self.awaiting_answer(number, acting).await?;
         let event = ticket.status.move_to(Status::InProgress)?;
         debug_assert_eq!(event, Event::TicketReopened);
@@ -50,14 +50,14 @@ impl TicketService {
         &self,
         number: &TicketNumber,
         acting: &Acting,
-    ) -> Result<crate::domain::Ticket, ServiceError> {
+    ) -> Result<crate::domain::Ticket, TicketError> {
         let ticket = self.ticket(number).await?;
         match acting {
             Acting::Customer(who) if who.same_mailbox(&ticket.requester) => {}
-            _ => return Err(ServiceError::NotRequester(number.clone())),
+            _ => return Err(TicketError::NotRequester(number.clone())),
         }
         if ticket.status != Status::Resolved {
-            return Err(ServiceError::NoSolutionPending(
+            return Err(TicketError::NoSolutionPending(
                 number.clone(),
                 ticket.status,
             ));

@@ -1,0 +1,119 @@
+//! `ticketgate contacts …`: people's notification preferences and bounce marks.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Subcommand;
+use ticketgate::domain::EmailAddress;
+use ticketgate::service::{ContactChanges, ContactView, LanguageChoice, Services};
+
+#[derive(Debug, Subcommand)]
+pub enum ContactsCommand {
+    /// Show a person's notification preferences and delivery state.
+    Show {
+        email: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a person's notification preferences.
+    Set {
+        email: String,
+        /// en, fr, or `ticket` to follow each ticket's language.
+        #[arg(long)]
+        language: Option<String>,
+        /// Opening, solution and closing of their tickets.
+        #[arg(long, value_name = "on|off")]
+        opening_closing: Option<OnOff>,
+        /// Other processing steps: status changes, assignment, reopening.
+        #[arg(long, value_name = "on|off")]
+        processing: Option<OnOff>,
+        /// Messages written on their tickets.
+        #[arg(long, value_name = "on|off")]
+        messages: Option<OnOff>,
+        /// As an observer, every update (on) or only opening and closing (off).
+        #[arg(long, value_name = "on|off")]
+        observer_updates: Option<OnOff>,
+        /// Lift an undeliverable mark left by a bounce.
+        #[arg(long)]
+        deliverable: bool,
+    },
+}
+
+/// A switch on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+impl OnOff {
+    fn is_on(self) -> bool {
+        matches!(self, OnOff::On)
+    }
+}
+
+/// Runs a `contacts` command.
+pub async fn run(services: &Services, command: ContactsCommand) -> anyhow::Result<ExitCode> {
+    let contacts = services.contacts();
+    let (ContactsCommand::Show { email, .. } | ContactsCommand::Set { email, .. }) = &command;
+    let address = EmailAddress::parse(email).with_context(|| format!("`{email}`"))?;
+    let view = match command {
+        ContactsCommand::Show { json, .. } => {
+            let view = contacts.show(&address).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&view)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            view
+        }
+        ContactsCommand::Set {
+            language,
+            opening_closing,
+            processing,
+            messages,
+            observer_updates,
+            deliverable,
+            ..
+        } => {
+            let changes = ContactChanges {
+                language: language
+                    .as_deref()
+                    .map(str::parse::<LanguageChoice>)
+                    .transpose()?,
+                opening_closing: opening_closing.map(OnOff::is_on),
+                processing: processing.map(OnOff::is_on),
+                messages: messages.map(OnOff::is_on),
+                observer_updates: observer_updates.map(OnOff::is_on),
+                deliverable,
+            };
+            contacts.change(&address, &changes).await?
+        }
+    };
+    print_contact(&view);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_contact(view: &ContactView) {
+    let contact = &view.contact;
+    let on = |b: bool| if b { "on" } else { "off" };
+    println!("{}", contact.email);
+    println!(
+        "  language {}",
+        contact.language.as_deref().unwrap_or("(the ticket's)")
+    );
+    println!(
+        "  opening/closing {}  processing {}  messages {}  observer updates {}",
+        on(contact.opening_closing),
+        on(contact.processing),
+        on(contact.messages),
+        if contact.observer_every_update {
+            "all"
+        } else {
+            "opening/closing only"
+        }
+    );
+    match &view.undeliverable {
+        Some((until, reason)) => println!("  undeliverable until {until}: {reason}"),
+        None => println!("  deliverable"),
+    }
+}

@@ -1,0 +1,186 @@
+//! Command-line interface: it parses arguments, calls one operation of the service layer
+//! and prints its answer; one file per command group. It never reaches the store or reads
+//! the clock itself. `anyhow` lives here, at the edge.
+
+mod admin;
+mod contacts;
+mod ingest;
+mod jobs;
+mod outbox;
+mod quarantine;
+mod templates;
+mod tickets;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use ticketgate::clock::SystemClock;
+use ticketgate::config::Settings;
+use ticketgate::service::{Services, TemplateService};
+
+use contacts::ContactsCommand;
+use jobs::JobsCommand;
+use outbox::OutboxCommand;
+use quarantine::QuarantineCommand;
+use templates::TemplatesCommand;
+use tickets::TicketsCommand;
+
+/// sysexits.h EX_TEMPFAIL: the MTA keeps the mail and delivers it again later.
+pub const EXIT_TEMPFAIL: u8 = 75;
+/// Some message was quarantined, or a command failed.
+const EXIT_QUARANTINED: u8 = 1;
+/// Usage or configuration error.
+const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(name = "ticketgate", version, about = "Email-driven ticketing gateway")]
+pub struct Args {
+    /// Configuration file (default: $TICKETGATE_CONFIG, then ./config/ticketgate.toml, then
+    /// the embedded defaults).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon: watch the Maildir (default ./data/inbox) until SIGTERM or SIGINT.
+    Run,
+    /// Turn messages into tickets: files, Maildir folders, or standard input (`-` or none).
+    Ingest {
+        /// Print one JSON object per message instead of a line.
+        #[arg(long)]
+        json: bool,
+        /// Files or Maildir folders; `-` or nothing reads one message from standard input.
+        paths: Vec<PathBuf>,
+    },
+    /// Show every decision the pipeline would take on a message, writing nothing.
+    Explain {
+        /// The message file.
+        file: PathBuf,
+    },
+    /// Look at tickets.
+    Tickets {
+        #[command(subcommand)]
+        command: TicketsCommand,
+    },
+    /// Messages that could not be handled.
+    Quarantine {
+        #[command(subcommand)]
+        command: QuarantineCommand,
+    },
+    /// People's notification preferences, and addresses that bounce.
+    Contacts {
+        #[command(subcommand)]
+        command: ContactsCommand,
+    },
+    /// Notifications waiting, sent, failed, held back or skipped.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
+    /// Notification templates.
+    Templates {
+        #[command(subcommand)]
+        command: TemplatesCommand,
+    },
+    /// The periodic jobs (auto-close, reminders, purge) that `run` schedules.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+    /// Which instance reads which mailbox (the leases instances share through the
+    /// database), and until when.
+    Leases,
+    /// Apply the database migrations (also done at every start).
+    Migrate {
+        /// Make this configuration's link key the one every instance on the database must
+        /// use, after changing it on purpose (stop every instance first: links and replies
+        /// signed with the old key are refused from then on).
+        #[arg(long)]
+        accept_link_key: bool,
+    },
+    /// Validate the configuration and print the values in effect (secrets hidden).
+    CheckConfig,
+}
+
+impl Args {
+    /// Whether this starts the daemon (rather than running one command and exiting).
+    pub fn runs_daemon(&self) -> bool {
+        matches!(self.command, Command::Run)
+    }
+}
+
+/// Runs the command; every error ends here with a message on standard error.
+pub async fn run(args: Args) -> ExitCode {
+    return_large_blocks_to_the_system();
+    let quiet = !matches!(args.command, Command::Run);
+    ticketgate::telemetry::init(if quiet { "warn" } else { "info" });
+    let settings = match Settings::load(args.config.as_deref(), std::env::vars()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ticketgate: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let result = match args.command {
+        Command::Run => admin::run_daemon(settings).await,
+        Command::Ingest { json, paths } => return ingest::ingest(settings, &paths, json).await,
+        Command::Templates { command } => {
+            templates::run(&TemplateService::new(Arc::new(settings)), command)
+        }
+        Command::CheckConfig => admin::check_config(&settings),
+        command => with_services(settings, command).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ticketgate: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Makes the allocator hand blocks of 1 MB and more straight back to the system when they
+/// are freed. glibc otherwise raises its mmap threshold to the largest block freed so far
+/// (up to 32 MB), after which such blocks come from the heap and stay resident once freed:
+/// one 25 MB mail left the daemon holding some 160 MB until it stopped, and raised the peak
+/// of handling it by 35 MB (BENCHMARKS.md, memory). Fixing the mmap threshold also fixes
+/// the trim threshold, at glibc's 128 KB unless set: the heap then shrank and grew back
+/// around every batch of ordinary mail, 10% fewer mails/s; 32 MB keeps the heap as the
+/// dynamic thresholds would.
+fn return_large_blocks_to_the_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets parameters of the allocator, which serialises them with
+    // allocations made by other threads.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 32 << 20);
+    }
+}
+
+/// The commands that work on the database, through the service layer on the system clock.
+async fn with_services(settings: Settings, command: Command) -> anyhow::Result<ExitCode> {
+    let services = Services::open(settings, Arc::new(SystemClock)).await?;
+    let result = match command {
+        Command::Explain { file } => ingest::explain(&services, &file).await,
+        Command::Tickets { command } => tickets::run(&services, command).await,
+        Command::Quarantine { command } => quarantine::run(&services, command).await,
+        Command::Outbox { command } => outbox::run(&services, command).await,
+        Command::Contacts { command } => contacts::run(&services, command).await,
+        Command::Jobs { command } => jobs::run(&services, command).await,
+        Command::Leases => admin::leases(&services).await,
+        Command::Migrate { accept_link_key } => admin::migrate(&services, accept_link_key).await,
+        Command::Run
+        | Command::Ingest { .. }
+        | Command::Templates { .. }
+        | Command::CheckConfig => {
+            unreachable!("handled without the service layer")
+        }
+    };
+    services.close().await;
+    result
+}
