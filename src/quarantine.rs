@@ -233,11 +233,10 @@ mod tests {
     fn keeps_bytes_and_reason_and_refuses_path_ids() {
         let dir = tempfile::tempdir().unwrap();
         let q = Quarantine::new(dir.path());
-        let e = q
-            .put(b"garbage", "stdin", "no header", 1, Utc::now())
-            .unwrap();
+        let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 24, 9, 0, 0).unwrap();
+        let e = q.put(b"garbage", "stdin", "no header", 1, at).unwrap();
         let again = q
-            .put(b"garbage", "stdin", "still no header", 1, Utc::now())
+            .put(b"garbage", "stdin", "still no header", 1, at)
             .unwrap();
         assert_eq!(e.id, again.id);
         assert_eq!(again.attempts, 2);

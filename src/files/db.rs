@@ -23,9 +23,13 @@ impl DbFiles {
         Self { store }
     }
 
-    /// Stores `bytes` under their SHA-256 unless the database holds them already (then
-    /// they are not sent again); returns the digest.
-    pub(super) async fn put_attachment(&self, bytes: Vec<u8>) -> Result<Digest, FilesError> {
+    /// Stores `bytes`, received `at`, under their SHA-256 unless the database holds them
+    /// already (then they are not sent again); returns the digest.
+    pub(super) async fn put_attachment(
+        &self,
+        bytes: Vec<u8>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Digest, FilesError> {
         let (digest, bytes) = blocking(move || (Digest::of(&bytes), bytes)).await;
         if !self
             .store
@@ -34,13 +38,7 @@ impl DbFiles {
         {
             let size = bytes.len() as u64;
             self.store
-                .insert_blob(
-                    BlobKind::Attachment,
-                    digest.as_str(),
-                    &bytes,
-                    size,
-                    chrono::Utc::now(),
-                )
+                .insert_blob(BlobKind::Attachment, digest.as_str(), &bytes, size, at)
                 .await?;
         }
         Ok(digest)
@@ -72,13 +70,7 @@ impl DbFiles {
         let size = raw.len() as u64;
         let (raw_ref, compressed) = blocking(move || (RawRef::of(&raw, at), gzip(&raw))).await;
         self.store
-            .insert_blob(
-                BlobKind::RawMail,
-                raw_ref.as_str(),
-                &compressed,
-                size,
-                chrono::Utc::now(),
-            )
+            .insert_blob(BlobKind::RawMail, raw_ref.as_str(), &compressed, size, at)
             .await?;
         Ok(raw_ref)
     }

@@ -133,9 +133,13 @@ impl Files {
         }
     }
 
-    /// Stores an attachment's `bytes` unless the same content is stored already; returns
-    /// its hex SHA-256, by which it is read back.
-    pub async fn put_attachment(&self, bytes: &[u8]) -> Result<String, FilesError> {
+    /// Stores an attachment's `bytes`, received `at`, unless the same content is stored
+    /// already; returns its hex SHA-256, by which it is read back.
+    pub async fn put_attachment(
+        &self,
+        bytes: &[u8],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String, FilesError> {
         let bytes = bytes.to_vec();
         let digest = match &self.backend {
             Backend::Fs(fs) if fs.is_staging() => {
@@ -149,7 +153,7 @@ impl Files {
                 let fs = fs.clone();
                 blocking(move || fs.put_attachment(&bytes)).await?
             }
-            Backend::Db(db) => db.put_attachment(bytes).await?,
+            Backend::Db(db) => db.put_attachment(bytes, at).await?,
         };
         Ok(digest.as_str().to_string())
     }

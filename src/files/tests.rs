@@ -25,12 +25,12 @@ fn november() -> chrono::DateTime<chrono::Utc> {
 async fn identical_content_is_stored_once_and_read_back() {
     let (dir, backends) = backends().await;
     for files in backends {
-        let a = files.put_attachment(b"same").await.unwrap();
-        let b = files.put_attachment(b"same").await.unwrap();
+        let a = files.put_attachment(b"same", november()).await.unwrap();
+        let b = files.put_attachment(b"same", november()).await.unwrap();
         assert_eq!(a, b);
         assert_eq!(a, crate::attachments::sha256_hex(b"same"));
         assert_eq!(files.attachment(&a).await.unwrap(), b"same");
-        let empty = files.put_attachment(b"").await.unwrap();
+        let empty = files.put_attachment(b"", november()).await.unwrap();
         assert_eq!(files.attachment(&empty).await.unwrap(), b"");
 
         let mail = b"Subject: x\r\n\r\nbody\xff\x00";
@@ -59,7 +59,10 @@ async fn removal_is_idempotent_and_reads_then_say_missing() {
         assert!(!err.is_transient());
         assert!(err.to_string().contains(files.backend().name()), "{err}");
 
-        let sha = files.put_attachment(b"gone soon").await.unwrap();
+        let sha = files
+            .put_attachment(b"gone soon", november())
+            .await
+            .unwrap();
         files.remove_attachment(&sha).await.unwrap();
         files.remove_attachment(&sha).await.unwrap();
         assert!(matches!(
@@ -124,7 +127,10 @@ async fn the_settings_choose_the_backend() {
     store.migrate().await.unwrap();
     let files = Files::new(&settings, &store);
     assert_eq!(files.backend(), StorageBackend::Database);
-    let sha = files.put_attachment(b"in the database").await.unwrap();
+    let sha = files
+        .put_attachment(b"in the database", november())
+        .await
+        .unwrap();
     assert_eq!(files.attachment(&sha).await.unwrap(), b"in the database");
     assert!(
         !dir.path().join("attachments").exists(),

@@ -305,7 +305,7 @@ impl Pipeline {
                     refused.push(format!("{filename}: {reason}"));
                     None
                 }
-                None => Some(self.files.put_attachment(&a.bytes).await?),
+                None => Some(self.files.put_attachment(&a.bytes, at).await?),
             };
             attachments.push(NewAttachment {
                 filename,

@@ -342,12 +342,13 @@ impl TicketService {
     /// transaction fails are harmless) and describes them.
     async fn store_files(&self, uploads: &[Upload]) -> Result<Vec<NewAttachment>, TicketError> {
         let mut stored = Vec::with_capacity(uploads.len());
+        let now = self.clock.now();
         for u in uploads {
             stored.push(NewAttachment {
                 filename: u.filename.clone(),
                 content_type: u.content_type.clone(),
                 size: u.bytes.len() as u64,
-                sha256: Some(self.files.put_attachment(&u.bytes).await?),
+                sha256: Some(self.files.put_attachment(&u.bytes, now).await?),
                 content_id: None,
                 inline: false,
                 refused_reason: None,
