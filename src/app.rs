@@ -24,7 +24,7 @@ pub enum StartError {
     #[error(transparent)]
     Notifications(#[from] crate::notify::SetupError),
     #[error(transparent)]
-    Links(#[from] crate::notify::links::LinkKeyError),
+    Links(#[from] crate::signing::LinkKeyError),
     /// The link key is not the one the database's other instances use.
     #[error(transparent)]
     LinkKey(#[from] crate::service::LinkKeyCheckError),

@@ -41,5 +41,6 @@ pub mod pipeline;
 pub mod quarantine;
 pub mod service;
 pub mod shutdown;
+pub mod signing;
 pub mod store;
 pub mod telemetry;

@@ -216,8 +216,8 @@ fn run_quarantines_a_message_that_keeps_failing_after_its_retry_budget() {
 #[test]
 fn run_writes_acknowledgements_with_the_tag_threading_headers_and_a_signed_link() {
     use ticketgate::domain::EmailAddress;
-    use ticketgate::notify::links::LinkSigner;
     use ticketgate::pipeline::parse::{inbound_mail, parse_message};
+    use ticketgate::signing::LinkSigner;
 
     let cli = Cli::new();
     let inbox = cli.dir.path().join("data/inbox");

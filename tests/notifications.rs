@@ -732,7 +732,7 @@ async fn replies_thread_by_our_message_ids_only_when_their_token_verifies() {
     // (the process died between the server's acceptance and the record): the token alone
     // proves it. The same id from someone else is worth nothing.
     let signer =
-        ticketgate::notify::links::LinkSigner::from_settings(h.env.pipeline().settings()).unwrap();
+        ticketgate::signing::LinkSigner::from_settings(h.env.pipeline().settings()).unwrap();
     let alice = EmailAddress::parse("alice@acme.example").unwrap();
     let unrecorded =
         signer.notification_message_id(&n, &alice, 999_999, h.env.clock.now(), "ours.test");

@@ -9,12 +9,12 @@ use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox as LettreMailbox, MultiPart};
 use serde_json::json;
 
-use super::links::LinkSigner;
 use super::templates::{Templates, status_label};
 use crate::config::Settings;
 use crate::domain::ByteSize;
 use crate::domain::Ticket;
 use crate::domain::{Event, MailRefusal, RefusalReason, Visibility};
+use crate::signing::LinkSigner;
 use crate::store::{Contact, OutboxJob, Store, StoreError};
 
 /// Why a notification cannot be written. Permanent: retrying gives the same result.

@@ -1,10 +1,9 @@
-//! Telling people what happened to their tickets: templates, signed links, composing
-//! the MIME message, the loop governor, the transport, and the outbox worker, the only
+//! Telling people what happened to their tickets: templates, composing the MIME message
+//! (with the links [`crate::signing`] signs), the loop governor, the transport, and the outbox worker, the only
 //! code that sends mail.
 
 pub mod compose;
 pub mod governor;
-pub mod links;
 pub mod outbox_worker;
 mod setup;
 pub mod smtp;

@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use super::compose::Composer;
 use super::governor::Governor;
-use super::links::{LinkKeyError, LinkSigner};
 use super::outbox_worker::OutboxWorker;
 use super::templates::{TemplateError, Templates};
 use super::transport::{Transport, TransportError};
 use crate::clock::Clock;
 use crate::cluster::Instance;
 use crate::config::Settings;
+use crate::signing::{LinkKeyError, LinkSigner};
 use crate::store::Store;
 
 /// Why notifications cannot be sent with these settings.

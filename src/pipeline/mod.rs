@@ -27,7 +27,7 @@ use crate::domain::{
     ByteSize, Event, InboundMail, MailRefusal, Mailbox, RefusalReason, Status, TicketNumber,
 };
 use crate::files::{Files, FilesError};
-use crate::notify::links::{LinkKeyError, LinkSigner};
+use crate::signing::{LinkKeyError, LinkSigner};
 use crate::store::{Batch, EarlierDelivery, Store, StoreError};
 use authorize::Authorization;
 use classify::Classification;

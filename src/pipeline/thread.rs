@@ -10,7 +10,7 @@ use std::fmt;
 
 use crate::domain::Ticket;
 use crate::domain::{EmailAddress, InboundMail, SubjectTag, TicketNumber};
-use crate::notify::links::{LinkSigner, NotificationId};
+use crate::signing::{LinkSigner, NotificationId};
 use crate::store::{Store, StoreError};
 
 /// The signal that threaded a mail.

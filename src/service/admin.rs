@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::cluster::Instance;
 use crate::config::Settings;
-use crate::notify::links::{LinkKeyError, LinkSigner};
+use crate::signing::{LinkKeyError, LinkSigner};
 use crate::store::{Store, StoreError};
 
 /// The shared fact naming the link key's fingerprint.

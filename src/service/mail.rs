@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::notify::links::LinkKeyError;
 use crate::pipeline::{Pipeline, ProcessError, Trace};
+use crate::signing::LinkKeyError;
 use crate::store::Store;
 
 /// Why a message could not be explained.

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::intake::Report;
-use crate::notify::links::LinkKeyError;
 use crate::pipeline::Pipeline;
 use crate::quarantine::{Quarantine, QuarantineEntry, QuarantineError};
+use crate::signing::LinkKeyError;
 use crate::store::Store;
 
 /// Why a quarantine operation was not carried out.

@@ -1,3 +1,7 @@
+//! What ticketgate signs with its link key, so that nobody can forge it: the direct links
+//! of notifications (used by the notifications and, next, the portal) and the thread
+//! tokens in our Message-IDs (used by the pipeline to thread replies).
+//!
 //! Signed direct links: every notification links to its ticket with a token that opens
 //! that ticket, for that recipient, until it expires, and nothing more.
 //!
@@ -10,8 +14,6 @@
 //! that a reply threading by In-Reply-To names a ticket only through an id we signed for
 //! someone: a made-up or altered id threads nowhere.
 
-use std::path::Path;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -20,36 +22,13 @@ use sha2::Sha256;
 
 use crate::domain::{EmailAddress, TicketNumber};
 
+mod key;
+mod thread;
+
+pub use key::LinkKeyError;
+pub use thread::NotificationId;
+
 type HmacSha256 = Hmac<Sha256>;
-
-/// The shortest key accepted, in bytes: HMAC-SHA256 wants at least its output size.
-const MIN_KEY_BYTES: usize = 32;
-
-/// Hex digits of the thread token: 96 bits, enough against guessing, short in headers.
-const THREAD_TOKEN_HEX: usize = 24;
-
-/// The parts of one of our notification Message-IDs that matter for threading.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotificationId {
-    pub ticket: TicketNumber,
-    pub token: String,
-}
-
-impl NotificationId {
-    /// Reads `tg.NUMBER.ID.QUEUED.TOKEN@domain` (angle brackets already removed); `None`
-    /// for any other Message-ID.
-    pub fn parse(message_id: &str) -> Option<NotificationId> {
-        let (local, _domain) = message_id.rsplit_once('@')?;
-        let parts: Vec<&str> = local.split('.').collect();
-        let ["tg", number, _id, _queued, token] = parts[..] else {
-            return None;
-        };
-        Some(NotificationId {
-            ticket: number.parse().ok()?,
-            token: token.to_string(),
-        })
-    }
-}
 
 /// Why a link token does not open anything.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -60,20 +39,6 @@ pub enum LinkError {
     BadSignature,
     #[error("the link expired on {0}; the latest notification has a fresh one")]
     Expired(DateTime<Utc>),
-}
-
-/// Why the signing key cannot be had.
-#[derive(Debug, thiserror::Error)]
-pub enum LinkKeyError {
-    #[error("the link secret is shorter than {MIN_KEY_BYTES} bytes; use a long random value")]
-    TooShort,
-    #[error("cannot read the link secret: {0}")]
-    Source(String),
-    #[error("cannot create the link secret {path}: {source}")]
-    Create {
-        path: String,
-        source: std::io::Error,
-    },
 }
 
 /// What a valid token grants: one ticket, to one recipient, until `expires`.
@@ -104,7 +69,7 @@ impl std::fmt::Debug for LinkSigner {
 impl LinkSigner {
     /// A signer with `key`, making links under `base_url` valid for `lifetime`.
     pub fn new(key: &[u8], base_url: &str, lifetime: Duration) -> Result<Self, LinkKeyError> {
-        if key.len() < MIN_KEY_BYTES {
+        if key.len() < key::MIN_KEY_BYTES {
             return Err(LinkKeyError::TooShort);
         }
         Ok(Self {
@@ -122,53 +87,13 @@ impl LinkSigner {
         hex::encode(&mac.finalize().into_bytes()[..8])
     }
 
-    /// The key in `file`, created with 32 random bytes (mode 0600) when missing: links work
-    /// on the embedded defaults and stay valid across restarts.
-    pub fn key_from_file(file: &Path) -> Result<Vec<u8>, LinkKeyError> {
-        let create = |source| LinkKeyError::Create {
-            path: file.display().to_string(),
-            source,
-        };
-        match std::fs::read(file) {
-            Ok(key) => return Ok(key),
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(create(e)),
-            Err(_) => {}
-        }
-        let mut key = [0u8; 32];
-        getrandom::fill(&mut key).map_err(|e| create(std::io::Error::other(e.to_string())))?;
-        let encoded = hex::encode(key);
-        // Written aside, then linked into place only if no other process (an instance
-        // starting at the same time on a shared data_dir) made the key first: then theirs
-        // is everybody's.
-        let aside = file.with_extension(format!(
-            "new-{}-{}",
-            std::process::id(),
-            crate::attachments::unique_suffix()
-        ));
-        crate::attachments::write_atomically(&aside, |f| {
-            use std::os::unix::fs::PermissionsExt;
-            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-            std::io::Write::write_all(f, encoded.as_bytes())
-        })
-        .map_err(|e| create(std::io::Error::other(e.to_string())))?;
-        let linked = std::fs::hard_link(&aside, file);
-        let _ = std::fs::remove_file(&aside);
-        match linked {
-            Ok(()) => Ok(encoded.into_bytes()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                std::fs::read(file).map_err(create)
-            }
-            Err(e) => Err(create(e)),
-        }
-    }
-
     /// The signer the settings describe: their secret, or the key kept under the data
     /// directory (created at first use).
     pub fn from_settings(settings: &crate::config::Settings) -> Result<Self, LinkKeyError> {
         let portal = &settings.portal;
         let key = match &portal.link_secret {
             Some(source) => source.read().map_err(LinkKeyError::Source)?.into_bytes(),
-            None => Self::key_from_file(&settings.data_dir.join("link-secret"))?,
+            None => key::from_file(&settings.data_dir.join("link-secret"))?,
         };
         Self::new(
             &key,
@@ -214,44 +139,6 @@ impl LinkSigner {
             self.base_url,
             self.token(ticket, recipient, now)
         )
-    }
-
-    fn thread_mac(&self, ticket: &TicketNumber, recipient: &EmailAddress) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes keys of any length");
-        mac.update(format!("thread\n{ticket}\n{}", recipient.key()).as_bytes());
-        mac
-    }
-
-    /// The Message-ID of notification `outbox_id` (queued at `queued_at`) about `ticket`
-    /// for `recipient`, without angle brackets. It is the same on every attempt, so a
-    /// resend after a crash is recognised as the same mail; the queueing time keeps ids
-    /// unique across databases that reuse row ids.
-    pub fn notification_message_id(
-        &self,
-        ticket: &TicketNumber,
-        recipient: &EmailAddress,
-        outbox_id: i64,
-        queued_at: DateTime<Utc>,
-        domain: &str,
-    ) -> String {
-        let token = hex::encode(self.thread_mac(ticket, recipient).finalize().into_bytes());
-        format!(
-            "tg.{ticket}.{outbox_id}.{:x}.{}@{domain}",
-            queued_at.timestamp_millis().max(0),
-            &token[..THREAD_TOKEN_HEX]
-        )
-    }
-
-    /// Whether `id` was signed for `recipient`, in constant time.
-    pub fn thread_token_matches(&self, id: &NotificationId, recipient: &EmailAddress) -> bool {
-        let Ok(token) = hex::decode(&id.token) else {
-            return false;
-        };
-        token.len() * 2 == THREAD_TOKEN_HEX
-            && self
-                .thread_mac(&id.ticket, recipient)
-                .verify_truncated_left(&token)
-                .is_ok()
     }
 
     /// What `token` grants at `now`, if it is genuine and unexpired.
@@ -353,90 +240,5 @@ mod tests {
         for junk in ["", "a.b.c", "2611N00042.x.y.z", "a.1.!!.??"] {
             assert_eq!(s.verify(junk, at(2)), Err(LinkError::Malformed), "{junk}");
         }
-    }
-
-    #[test]
-    fn notification_ids_carry_a_token_only_their_recipient_matches() {
-        let s = signer(&[7; 32]);
-        let n: TicketNumber = "2611N00042".parse().unwrap();
-        let alice = EmailAddress::parse("alice@acme.example").unwrap();
-        let bob = EmailAddress::parse("bob@acme.example").unwrap();
-        let id = s.notification_message_id(&n, &alice, 17, at(1), "support.example");
-        assert_eq!(
-            id,
-            s.notification_message_id(&n, &alice, 17, at(1), "support.example"),
-            "the same notification keeps its id across attempts"
-        );
-        assert!(
-            id.starts_with("tg.2611N00042.17.") && id.ends_with("@support.example"),
-            "{id}"
-        );
-        let parsed = NotificationId::parse(&id).unwrap();
-        assert_eq!(parsed.ticket, n);
-        assert!(s.thread_token_matches(&parsed, &alice));
-        assert!(
-            s.thread_token_matches(&parsed, &EmailAddress::parse("ALICE@acme.example").unwrap())
-        );
-        assert!(!s.thread_token_matches(&parsed, &bob));
-        assert!(!signer(&[8; 32]).thread_token_matches(&parsed, &alice));
-        let moved = NotificationId::parse(&id.replace("2611N00042", "2611N00043")).unwrap();
-        assert!(
-            !s.thread_token_matches(&moved, &alice),
-            "the token is bound to its ticket"
-        );
-        let mut altered = parsed.clone();
-        altered.token.replace_range(
-            0..1,
-            if altered.token.starts_with('0') {
-                "1"
-            } else {
-                "0"
-            },
-        );
-        assert!(!s.thread_token_matches(&altered, &alice));
-        for other in [
-            "abc@example.com",
-            "tg.2611N00042.1.2@x",
-            "tg.nonsense.1.2.3@x",
-            "tg.2611N00042.1.2.zz@x",
-        ] {
-            let verdict =
-                NotificationId::parse(other).is_some_and(|p| s.thread_token_matches(&p, &alice));
-            assert!(!verdict, "{other}");
-        }
-    }
-
-    #[test]
-    fn short_keys_are_refused_and_a_missing_key_file_is_created_once() {
-        assert!(matches!(
-            LinkSigner::new(b"short", "x", Duration::days(1)),
-            Err(LinkKeyError::TooShort)
-        ));
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("secrets/link-key");
-        let first = LinkSigner::key_from_file(&file).unwrap();
-        assert_eq!(LinkSigner::key_from_file(&file).unwrap(), first);
-        assert!(first.len() >= MIN_KEY_BYTES);
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-    }
-
-    #[test]
-    fn processes_making_the_key_at_once_all_end_up_with_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("link-secret");
-        let keys: Vec<Vec<u8>> = std::thread::scope(|s| {
-            let makers: Vec<_> = (0..8)
-                .map(|_| s.spawn(|| LinkSigner::key_from_file(&file).unwrap()))
-                .collect();
-            makers.into_iter().map(|m| m.join().unwrap()).collect()
-        });
-        assert!(keys.iter().all(|k| *k == keys[0]));
-        assert_eq!(std::fs::read(&file).unwrap(), keys[0]);
-        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
-        assert_eq!(leftovers, 1, "only the key file stays");
     }
 }
