@@ -97,6 +97,11 @@ pub struct InboundMail<'m> {
     pub automation: AutomationHeaders,
     /// Headers of enclosed messages (delivery reports, forwarded mail).
     pub embedded: Vec<EmbeddedHeaders>,
+    /// The recipients a delivery report's machine-readable part (RFC 3464
+    /// `message/delivery-status`) says delivery failed to: the `Final-Recipient` (or
+    /// `Original-Recipient`) of each recipient block with `Action: failed`. Read once, at
+    /// parse time; a text that only looks like a bounce names nobody here.
+    pub delivery_failures: Vec<EmailAddress>,
     /// SHA-256 (hex) of what stays the same between two deliveries of one mail: From,
     /// Subject, Date, bodies and attachments; not Received or Delivered-To.
     pub content_digest: String,
@@ -106,5 +111,13 @@ impl InboundMail<'_> {
     /// Every address the message was sent to, To first then Cc.
     pub fn recipients(&self) -> impl Iterator<Item = &Mailbox> {
         self.to.iter().chain(self.cc.iter())
+    }
+
+    /// Whether the message is a delivery report saying that delivery to `recipient`
+    /// failed. One that is only "delayed", or names someone else, changes nothing.
+    pub fn reports_failure_for(&self, recipient: &EmailAddress) -> bool {
+        self.delivery_failures
+            .iter()
+            .any(|failed| failed.same_mailbox(recipient))
     }
 }

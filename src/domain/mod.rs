@@ -10,6 +10,7 @@ mod size;
 mod status;
 mod ticket;
 mod ticket_number;
+mod title;
 
 pub use address::{AddressError, EmailAddress};
 pub use article::{Article, Attachment, NewArticle, NewAttachment};
@@ -23,3 +24,4 @@ pub use size::ByteSize;
 pub use status::{InvalidMove, Status};
 pub use ticket::{NewTicket, Ticket, TicketDetails, TicketFields, TicketSummary};
 pub use ticket_number::{SubjectTag, SubjectTagError, TicketNumber, TicketNumberError};
+pub use title::title_from_subject;

@@ -142,30 +142,6 @@ pub fn classify(
     Classification::Human
 }
 
-/// Whether a delivery report says that delivery to `recipient` failed: an RFC 3464
-/// `Action: failed` and a `Final-Recipient` or `Original-Recipient` naming that address.
-/// A report that is only "delayed", names someone else, or has no machine-readable part
-/// changes nothing: anyone can send a text that looks like a bounce.
-pub fn reports_failure_for(raw: &[u8], recipient: &crate::domain::EmailAddress) -> bool {
-    use std::sync::LazyLock;
-    static ACTION: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
-        regex::bytes::Regex::new(r"(?im)^action:[ \t]*failed\b").expect("a valid pattern")
-    });
-    static RECIPIENT: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
-        regex::bytes::Regex::new(
-            r"(?im)^(?:final|original)-recipient:[^;\r\n]*;[ \t]*<?([^>\s]+)>?",
-        )
-        .expect("a valid pattern")
-    });
-    ACTION.is_match(raw)
-        && RECIPIENT.captures_iter(raw).any(|c| {
-            std::str::from_utf8(&c[1])
-                .ok()
-                .and_then(|a| crate::domain::EmailAddress::parse(a).ok())
-                .is_some_and(|a| a.same_mailbox(recipient))
-        })
-}
-
 fn bounce_signal(mail: &InboundMail<'_>, sender: Option<&EmailAddress>) -> Option<String> {
     let h = &mail.automation;
     match (h.top_content_type.as_str(), h.report_type.as_deref()) {
@@ -233,7 +209,7 @@ fn auto_reply_signal(mail: &InboundMail<'_>) -> Option<String> {
     }
     // Only the beginning counts, after reply prefixes and a leading [tag]: a person may
     // well write "Re: [#2611N00001] the auto-reply of our portal is broken".
-    let subject = super::execute::title_from_subject(&mail.subject).to_lowercase();
+    let subject = crate::domain::title_from_subject(&mail.subject).to_lowercase();
     let subject = match subject
         .strip_prefix('[')
         .and_then(|rest| rest.split_once(']'))
@@ -245,29 +221,6 @@ fn auto_reply_signal(mail: &InboundMail<'_>) -> Option<String> {
         .iter()
         .find(|p| subject.starts_with(*p))
         .map(|p| format!("subject begins with \"{p}\" (out-of-office)"))
-}
-
-#[cfg(test)]
-mod report_tests {
-    use super::reports_failure_for;
-    use crate::domain::EmailAddress;
-
-    #[test]
-    fn only_a_failed_delivery_to_that_recipient_counts() {
-        let gone = EmailAddress::parse("Gone@acme.example").unwrap();
-        let failed =
-            b"Final-Recipient: rfc822; gone@acme.example\r\nAction: failed\r\nStatus: 5.1.1\r\n";
-        assert!(reports_failure_for(failed, &gone));
-        let delayed =
-            b"Final-Recipient: rfc822; gone@acme.example\r\nAction: delayed\r\nStatus: 4.4.7\r\n";
-        assert!(!reports_failure_for(delayed, &gone));
-        let other = b"Final-Recipient: rfc822;<other@acme.example>\r\nAction: failed\r\n";
-        assert!(!reports_failure_for(other, &gone));
-        assert!(!reports_failure_for(
-            b"I'm sorry, gone@acme.example could not be reached.",
-            &gone
-        ));
-    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use tracing::Instrument;
 use super::{CommentEffect, Decision, Outcome, Pipeline, ProcessError};
 use crate::domain::{
     Actor, Audience, Direction, EmailAddress, Event, EventContext, InboundMail, Mailbox, Priority,
-    Status, TicketType, Visibility, with_context,
+    Status, TicketType, Visibility, title_from_subject, with_context,
 };
 use crate::domain::{NewArticle, NewAttachment, NewTicket};
 use crate::pipeline::authorize::{Authorization, organisation_of};
@@ -17,9 +17,6 @@ use crate::store::{Committed, InboundCommit, InboundWrite, MessageRecord, Undeli
 /// it, the database copies it from the first article (one more statement, one copy of a
 /// large text less in memory).
 const DESCRIPTION_COPY_BYTES: usize = 64 * 1024;
-
-/// The longest title kept from a subject, in characters.
-const MAX_TITLE_CHARS: usize = 200;
 
 impl Pipeline {
     pub(super) async fn execute(
@@ -57,7 +54,7 @@ impl Pipeline {
                 let article = self.delivery_report_note(mail, raw, at, &reason).await?;
                 // A failed delivery to the notification's recipient stops mail to that
                 // address for a while; any other report is only recorded.
-                let undeliverable = super::classify::reports_failure_for(raw, &bounced.recipient).then(|| {
+                let undeliverable = mail.reports_failure_for(&bounced.recipient).then(|| {
                     let pause = chrono::Duration::from_std(
                         self.settings.loop_limits.undeliverable_for,
                     )
@@ -478,58 +475,5 @@ fn refusal_notices(
         audience.notifications(Event::AttachmentRefused, sender)
     } else {
         Vec::new()
-    }
-}
-
-/// A ticket title from a subject: reply and forward prefixes removed (in the languages mail
-/// clients use), whitespace folded, bounded; `(no subject)` when nothing is left.
-pub fn title_from_subject(subject: &str) -> String {
-    const PREFIXES: &[&str] = &[
-        "re", "fw", "fwd", "tr", "aw", "wg", "sv", "vs", "rif", "réf", "ref", "antw", "odp", "r",
-    ];
-    let mut rest = subject.trim();
-    loop {
-        let lower = rest.to_ascii_lowercase();
-        let stripped = PREFIXES.iter().find_map(|p| {
-            let after = lower.strip_prefix(p)?;
-            let after =
-                after.trim_start_matches(|c: char| c == '[' || c.is_ascii_digit() || c == ']');
-            after
-                .trim_start()
-                .strip_prefix(':')
-                .map(|tail| rest.len() - tail.len())
-        });
-        match stripped {
-            Some(cut) => rest = rest[cut..].trim_start(),
-            None => break,
-        }
-    }
-    let title: String = rest
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(MAX_TITLE_CHARS)
-        .collect();
-    if title.is_empty() {
-        "(no subject)".into()
-    } else {
-        title
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::title_from_subject;
-
-    #[test]
-    fn titles_lose_reply_prefixes() {
-        assert_eq!(
-            title_from_subject("RE: Fwd: TR : Printer   on fire"),
-            "Printer on fire"
-        );
-        assert_eq!(title_from_subject("Re[2]: AW: Hallo"), "Hallo");
-        assert_eq!(title_from_subject("Réponse attendue"), "Réponse attendue");
-        assert_eq!(title_from_subject("   "), "(no subject)");
     }
 }

@@ -303,7 +303,7 @@ impl Pipeline {
                 kind,
                 bounced: Some(b),
                 ..
-            } if classify::reports_failure_for(raw, &b.recipient) => format!(
+            } if mail.reports_failure_for(&b.recipient) => format!(
                 "ignored ({kind}), recorded on {}; {} marked undeliverable",
                 b.ticket.number, b.recipient
             ),
