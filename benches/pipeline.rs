@@ -1,8 +1,10 @@
-//! In-process costs: parsing one mail of each kind of the benchmark mix, and
+//! In-process costs: parsing one mail of each kind of the benchmark mix,
 //! `Pipeline::process` of a mail on a SQLite file (embedded defaults: WAL,
-//! synchronous=FULL) in a temporary directory.
+//! synchronous=FULL) in a temporary directory, and reply stripping on inputs built to make
+//! a naive stripper backtrack or go quadratic.
 //!
-//! `cargo bench --bench pipeline` (criterion; `-- parse` or `-- process` to run one group).
+//! `cargo bench --bench pipeline` (criterion; `-- parse`, `-- process` or `-- reply_text`
+//! to run one group).
 
 mod support;
 
@@ -13,6 +15,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use support::mailgen::{Body, MailGen, Shape};
 use ticketgate::clock::SystemClock;
 use ticketgate::config::{ConfigSource, Settings};
+use ticketgate::pipeline::reply_text::strip_reply;
 use ticketgate::pipeline::{Pipeline, parse};
 use ticketgate::store::Store;
 
@@ -108,5 +111,37 @@ fn process_mails(c: &mut Criterion) {
     runtime.block_on(pipeline.store().close());
 }
 
-criterion_group!(benches, parse_mails, process_mails);
+/// Reply stripping on hostile shapes: one 800,000-character quote line, 100,000 attribution
+/// and signature lines, 500,000 colons, 300,000 blank lines before a quote. Each must stay
+/// linear: well under a second each.
+fn strip_pathological(c: &mut Criterion) {
+    let cases = [
+        (
+            "long_quote_line",
+            format!(
+                "Reply\n\nOn Mon, Apr 2, 2012, Bob <b@x.org> wrote:\n>{}\n",
+                ">".repeat(800_000)
+            ),
+        ),
+        ("many_signatures", "On x wrote:\n-- \n".repeat(100_000)),
+        ("colons", format!("{}\n", ":".repeat(500_000))),
+        (
+            "blank_then_quote",
+            format!(
+                "On Mon, Apr 2, 2012, Bob <b@x.org> wrote:{}> q\n",
+                "\n".repeat(300_000)
+            ),
+        ),
+    ];
+    let mut group = c.benchmark_group("reply_text");
+    group.sample_size(10);
+    for (name, input) in &cases {
+        group.bench_function(*name, |b| {
+            b.iter(|| std::hint::black_box(strip_reply(std::hint::black_box(input))).removed)
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse_mails, process_mails, strip_pathological);
 criterion_main!(benches);

@@ -171,9 +171,9 @@ impl Ingestor {
         };
         match self.pipeline.process(&message.source, &message.bytes).await {
             Ok(outcome) => Ok(Report::from_outcome(&message.source, &outcome)),
-            Err(ProcessError::Temporary(reason)) => Err(deferred(reason)),
+            Err(ProcessError::Temporary(reason)) => Err(deferred(reason.to_string())),
             Err(ProcessError::Rejected(reason)) => self
-                .quarantine_message(message, &reason, attempts_so_far + 1)
+                .quarantine_message(message, &reason.to_string(), attempts_so_far + 1)
                 .map_err(|e| deferred(e.to_string())),
         }
     }
@@ -210,11 +210,11 @@ impl Ingestor {
             match pipeline.process(&message.source, &message.bytes).await {
                 Ok(outcome) => results.push(Ok(Report::from_outcome(&message.source, &outcome))),
                 Err(ProcessError::Rejected(reason)) => results.push(
-                    self.quarantine_message(message, &reason, attempts_so_far + 1)
+                    self.quarantine_message(message, &reason.to_string(), attempts_so_far + 1)
                         .map_err(|e| deferred(message, e.to_string())),
                 ),
                 Err(ProcessError::Temporary(reason)) => {
-                    results.push(Err(deferred(message, reason)));
+                    results.push(Err(deferred(message, reason.to_string())));
                     break;
                 }
             }

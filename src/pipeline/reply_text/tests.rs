@@ -259,8 +259,11 @@ fn formatting_and_code_are_kept() {
     untouched("This is code:\n\n```\n# not a heading\n####\n```\n\n    - Item #1\n    - Item #2\n");
 }
 
+/// Inputs that a backtracking or quadratic stripper would take minutes on. How fast they
+/// go is measured by `cargo bench --bench pipeline -- reply_text`; here they must end
+/// with the reply kept.
 #[test]
-fn pathological_inputs_are_fast() {
+fn pathological_inputs_end_with_the_reply_kept() {
     let long_line = format!(
         "Reply\n\nOn Mon, Apr 2, 2012, Bob <b@x.org> wrote:\n>{}\n",
         ">".repeat(800_000)
@@ -272,10 +275,7 @@ fn pathological_inputs_are_fast() {
         "\n".repeat(300_000)
     );
     for input in [&long_line, &many_lines, &colons, &blank_then_quote] {
-        let started = std::time::Instant::now();
-        let result = strip_reply(input);
-        assert!(!result.text.is_empty());
-        assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+        assert!(!strip_reply(input).text.is_empty());
     }
     assert_eq!(kept(&long_line), "Reply");
 }

@@ -1,0 +1,302 @@
+//! Deciding what a message does, before anything is written: who sent it, whether a person
+//! wrote it, whether it came before, which ticket it answers, whether its sender may write
+//! there and what it does to it, or which rule routes the ticket it opens. Each step notes
+//! its reason in a [`Trace`], which `explain` prints.
+
+use super::authorize::{self, Authorization};
+use super::classify::{self, Classification};
+use super::explain::Trace;
+use super::reply_effect::{ReplyEffect, ReplyRules};
+use super::thread::{self, Threaded};
+use super::{Pipeline, ProcessError, Rejection, reply_text};
+use crate::domain::{InboundMail, MailRefusal, Mailbox, RefusalReason, Ticket, TicketNumber};
+use crate::store::EarlierDelivery;
+
+/// What the pipeline decided to do with a message, before writing anything.
+#[derive(Debug)]
+pub(super) enum Decision {
+    Ignore {
+        kind: &'static str,
+        reason: String,
+        bounced: Option<thread::Bounced>,
+    },
+    Duplicate(Option<TicketNumber>),
+    Comment {
+        ticket: Ticket,
+        sender: Mailbox,
+        authorization: Authorization,
+        effect: ReplyEffect,
+        /// The mail's new text, without the quoted history and signature.
+        reply: reply_text::StrippedReply,
+    },
+    Open {
+        requester: Mailbox,
+        follow_up_of: Option<Ticket>,
+        note: Option<String>,
+        /// The ticket the mail was meant for, when it could not go there.
+        refusal: Option<MailRefusal>,
+        /// The routing rule that matched, by its index in the settings.
+        rule: Option<usize>,
+    },
+}
+
+impl Pipeline {
+    /// Every decision on `mail`, in order, each noted in `trace`.
+    pub(super) async fn decide(
+        &self,
+        mail: &InboundMail<'_>,
+        trace: &mut Trace,
+    ) -> Result<Decision, ProcessError> {
+        let sender = self.sender(mail, trace);
+        if let Some(ignored) = self.automatic(mail, sender, trace).await? {
+            return Ok(ignored);
+        }
+        let Some(sender) = sender.cloned() else {
+            return Err(Rejection::NoSender {
+                from: mail.from_raw.as_deref().unwrap_or("absent").to_string(),
+            }
+            .into());
+        };
+        if let Some(duplicate) = self.earlier(mail, trace).await? {
+            return Ok(duplicate);
+        }
+        let threader = thread::Threader {
+            store: &self.store,
+            tag: &self.settings.subject_tag,
+            signer: &self.links,
+        };
+        let threading = thread::find_ticket(threader, &sender.address, mail).await?;
+        for id in &threading.forged {
+            trace.note(
+                "thread",
+                format!("<{id}> looks like one of our notifications but its token does not verify: ignored"),
+            );
+        }
+        if let Some(n) = &threading.unknown_tag {
+            trace.note(
+                "thread",
+                format!("the subject tags {n}, which does not exist"),
+            );
+        }
+        let Some(threaded) = threading.threaded else {
+            trace.note(
+                "thread",
+                "no tag, In-Reply-To or References of ours: new ticket",
+            );
+            return Ok(self.open(mail, sender, None, None, None, trace));
+        };
+        Ok(self.on_ticket(mail, sender, threaded, trace))
+    }
+
+    /// Who the mail is from: From, or Reply-To where configured (web forms sending on a
+    /// customer's behalf) or where From has no usable address.
+    fn sender<'m>(&self, mail: &'m InboundMail<'_>, trace: &mut Trace) -> Option<&'m Mailbox> {
+        let (sender, header) = match (
+            &mail.from,
+            &mail.reply_to,
+            self.settings.sender_from_reply_to,
+        ) {
+            (_, Some(reply_to), true) => (Some(reply_to), "Reply-To"),
+            (Some(from), _, _) => (Some(from), "From"),
+            (None, Some(reply_to), false) => {
+                (Some(reply_to), "Reply-To, From having no usable address")
+            }
+            (None, None, _) => (None, "From"),
+        };
+        match sender {
+            Some(s) => trace.note("sender", format!("{} (from {header})", s.address)),
+            None => trace.note(
+                "sender",
+                format!(
+                    "none usable (From: {})",
+                    mail.from_raw.as_deref().unwrap_or("absent")
+                ),
+            ),
+        }
+        sender
+    }
+
+    /// Automatic mail is ignored (a bounce of one of our notifications still noted on its
+    /// ticket); `None` for a person's mail.
+    async fn automatic(
+        &self,
+        mail: &InboundMail<'_>,
+        sender: Option<&Mailbox>,
+        trace: &mut Trace,
+    ) -> Result<Option<Decision>, ProcessError> {
+        let class = classify::classify(
+            mail,
+            sender.map(|s| &s.address),
+            &self.settings.own_addresses,
+        );
+        trace.note("classify", format!("{}: {}", class.label(), class.reason()));
+        Ok(match class {
+            Classification::Human => None,
+            Classification::Bounce { reason } => {
+                let bounced = thread::find_bounced_ticket(&self.store, mail).await?;
+                match &bounced {
+                    Some(b) => trace.note(
+                        "thread",
+                        format!(
+                            "the report concerns our notification to {} on {}: recorded there as a note",
+                            b.recipient, b.ticket.number
+                        ),
+                    ),
+                    None => trace.note("thread", "the report names no ticket of ours"),
+                }
+                Some(Decision::Ignore {
+                    kind: "bounce",
+                    reason,
+                    bounced,
+                })
+            }
+            other => Some(Decision::Ignore {
+                kind: other.label(),
+                reason: other.reason().to_string(),
+                bounced: None,
+            }),
+        })
+    }
+
+    /// A second delivery of a mail handled before; `None` for a new one.
+    async fn earlier(
+        &self,
+        mail: &InboundMail<'_>,
+        trace: &mut Trace,
+    ) -> Result<Option<Decision>, ProcessError> {
+        let message_id = mail.message_id.as_deref().unwrap_or("");
+        match self
+            .store
+            .earlier_delivery(message_id, &mail.content_digest)
+            .await?
+        {
+            EarlierDelivery::Same(earlier) => {
+                trace.note(
+                    "dedup",
+                    "the same Message-ID and content were handled before",
+                );
+                return Ok(Some(Decision::Duplicate(earlier)));
+            }
+            EarlierDelivery::OtherContent => {
+                tracing::warn!(
+                    message_id,
+                    "Message-ID seen before with other content: handled as a different mail"
+                );
+                trace.note(
+                    "dedup",
+                    format!(
+                        "Message-ID <{message_id}> was seen with other content: a different mail"
+                    ),
+                );
+            }
+            EarlierDelivery::None => trace.note("dedup", "not seen before"),
+        }
+        Ok(None)
+    }
+
+    /// A mail that threads to a ticket: a comment there when its sender may write on it and
+    /// the ticket takes it, else a ticket of its own that says why.
+    fn on_ticket(
+        &self,
+        mail: &InboundMail<'_>,
+        sender: Mailbox,
+        threaded: Threaded,
+        trace: &mut Trace,
+    ) -> Decision {
+        let settings = &self.settings;
+        let ticket = threaded.ticket;
+        trace.note(
+            "thread",
+            format!("{} by {}", ticket.number, threaded.signal),
+        );
+        let authorization = authorize::authorize(
+            &sender.address,
+            &ticket,
+            &settings.agents,
+            &settings.public_domains,
+        );
+        trace.note("authorize", format!("{}: {authorization}", sender.address));
+        if !authorization.allowed() {
+            tracing::warn!(sender = %sender.address, ticket = %ticket.number, "sender may not write on the ticket: opening a ticket of their own");
+            let note = format!(
+                "The sender was not allowed to write on {}; opened as a new ticket.",
+                ticket.number
+            );
+            let refusal = MailRefusal {
+                ticket: ticket.number.clone(),
+                reason: RefusalReason::NotAllowed,
+            };
+            return self.open(mail, sender, None, Some(note), Some(refusal), trace);
+        }
+        let reply = reply_text::strip_reply(&mail.text);
+        let rules = ReplyRules {
+            approval_words: &settings.approval_words,
+            refusal_words: &settings.refusal_words,
+            reopen_window: chrono::Duration::days(i64::from(settings.reopen_window_days)),
+            now: self.clock.now(),
+        };
+        let Some(effect) = ReplyEffect::decide(&ticket, &authorization, &reply.text, rules) else {
+            trace.note(
+                "thread",
+                format!(
+                    "{} was closed more than {} days ago (the reopen window): a new ticket follows it up",
+                    ticket.number, settings.reopen_window_days
+                ),
+            );
+            let note = format!("Follow-up of closed ticket {}.", ticket.number);
+            let refusal = MailRefusal {
+                ticket: ticket.number.clone(),
+                reason: RefusalReason::Closed,
+            };
+            return self.open(mail, sender, Some(ticket), Some(note), Some(refusal), trace);
+        };
+        if reply.removed {
+            trace.note(
+                "reply",
+                format!(
+                    "{} of {} characters kept: the rest is quoted history or signature",
+                    reply.text.chars().count(),
+                    mail.text.chars().count()
+                ),
+            );
+        }
+        trace.note("effect", effect.describe(&ticket));
+        Decision::Comment {
+            ticket,
+            sender,
+            authorization,
+            effect,
+            reply,
+        }
+    }
+
+    /// A new ticket for `requester`, routed by the first rule that matches.
+    fn open(
+        &self,
+        mail: &InboundMail<'_>,
+        requester: Mailbox,
+        follow_up_of: Option<Ticket>,
+        note: Option<String>,
+        refusal: Option<MailRefusal>,
+        trace: &mut Trace,
+    ) -> Decision {
+        let rules = &self.settings.routing;
+        let rule = rules
+            .iter()
+            .position(|r| r.matches(mail, &requester.address));
+        match rule {
+            Some(i) => trace.note(
+                "route",
+                format!("rule {:?} matched: {:?}", rules[i].name, rules[i].effect),
+            ),
+            None => trace.note("route", "no routing rule matched: configured defaults"),
+        }
+        Decision::Open {
+            requester,
+            follow_up_of,
+            note,
+            refusal,
+            rule,
+        }
+    }
+}

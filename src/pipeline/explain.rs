@@ -1,0 +1,107 @@
+//! `explain`: every decision the pipeline takes on a message, with its reason, and what
+//! `process` would do, with nothing written.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::decide::Decision;
+use super::{Pipeline, ProcessError, parse};
+
+/// One decision of the pipeline and its reason, as `explain` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub stage: &'static str,
+    pub detail: String,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:<10} {}", format!("{}:", self.stage), self.detail)
+    }
+}
+
+/// The decisions taken on one message, in order.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Trace {
+    pub steps: Vec<Step>,
+}
+
+impl Trace {
+    /// Records a decision of `stage`.
+    pub(super) fn note(&mut self, stage: &'static str, detail: impl Into<String>) {
+        self.steps.push(Step {
+            stage,
+            detail: detail.into(),
+        });
+    }
+}
+
+impl Pipeline {
+    /// Runs every decision on `raw` without writing anything, and says what `process` would
+    /// do and why.
+    pub async fn explain(&self, raw: &[u8]) -> Result<Trace, ProcessError> {
+        let mut trace = Trace::default();
+        let message = match self.read(raw) {
+            Ok(m) => m,
+            Err(e) => {
+                trace.note("verdict", format!("quarantined: {e}"));
+                return Ok(trace);
+            }
+        };
+        let mail = parse::inbound_mail(&message);
+        trace.note(
+            "message",
+            format!(
+                "Message-ID <{}>, subject {:?}, {} attachment(s)",
+                mail.message_id.as_deref().unwrap_or("none"),
+                mail.subject,
+                mail.attachments.len()
+            ),
+        );
+        let decision = match self.decide(&mail, &mut trace).await {
+            Ok(d) => d,
+            Err(e) => {
+                trace.note("verdict", format!("quarantined: {e}"));
+                return Ok(trace);
+            }
+        };
+        for a in &mail.attachments {
+            if let Some(reason) = self.refusal(a.bytes.len()) {
+                trace.note(
+                    "attachment",
+                    format!(
+                        "{:?} refused: {reason}",
+                        a.filename.as_deref().unwrap_or("(unnamed)")
+                    ),
+                );
+            }
+        }
+        let verdict = match &decision {
+            Decision::Ignore {
+                kind,
+                bounced: Some(b),
+                ..
+            } if mail.reports_failure_for(&b.recipient) => format!(
+                "ignored ({kind}), recorded on {}; {} marked undeliverable",
+                b.ticket.number, b.recipient
+            ),
+            Decision::Ignore {
+                kind,
+                bounced: Some(b),
+                ..
+            } => format!("ignored ({kind}), recorded on {}", b.ticket.number),
+            Decision::Ignore { kind, .. } => format!("ignored ({kind})"),
+            Decision::Duplicate(Some(n)) => format!("duplicate ({n})"),
+            Decision::Duplicate(None) => "duplicate".into(),
+            Decision::Comment { ticket, .. } => format!("comment on {}", ticket.number),
+            Decision::Open {
+                follow_up_of: Some(t),
+                ..
+            } => format!("new ticket, follow-up of {}", t.number),
+            Decision::Open { .. } => "new ticket".into(),
+        };
+        trace.note("verdict", verdict);
+        Ok(trace)
+    }
+}

@@ -1,0 +1,117 @@
+//! What became of a message, and why one could not be handled: either the message itself
+//! is the problem (it goes to the quarantine with the reason) or something around it failed
+//! (its source keeps it and offers it again).
+
+use super::parse::ParseError;
+use crate::domain::TicketNumber;
+use crate::files::FilesError;
+use crate::store::StoreError;
+
+/// What became of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new ticket.
+    Created(TicketNumber),
+    /// A comment on an existing ticket.
+    Commented(TicketNumber),
+    /// Automatic mail: nothing opened, nobody answered. A bounce of one of our
+    /// notifications is still recorded on its ticket, named here.
+    Ignored {
+        kind: &'static str,
+        reason: String,
+        ticket: Option<TicketNumber>,
+    },
+    /// The same message was handled before.
+    Duplicate(Option<TicketNumber>),
+}
+
+impl Outcome {
+    /// The ticket concerned, if any.
+    pub fn ticket(&self) -> Option<&TicketNumber> {
+        match self {
+            Outcome::Created(n) | Outcome::Commented(n) => Some(n),
+            Outcome::Ignored { ticket, .. } | Outcome::Duplicate(ticket) => ticket.as_ref(),
+        }
+    }
+}
+
+/// Why a message could not be handled.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// The message itself is the problem: trying again gives the same result.
+    #[error(transparent)]
+    Rejected(Rejection),
+    /// Something around it failed (database, disk): it may work later.
+    #[error(transparent)]
+    Temporary(TemporaryFailure),
+}
+
+/// Why a message is refused for good; the message says what an operator can do.
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    #[error(
+        "the message is over max_message_bytes = {limit}; raise the limit and retry it if it is wanted"
+    )]
+    TooLarge { limit: u64 },
+    #[error("cannot parse the message: {0}")]
+    Unparseable(#[source] ParseError),
+    #[error("no usable sender address (From: {from}); nobody could be answered")]
+    NoSender { from: String },
+    /// The database refused what the message would write (a constraint, a value).
+    #[error(transparent)]
+    Store(StoreError),
+    /// Its files cannot be stored, and would not be on a second try.
+    #[error(transparent)]
+    Files(FilesError),
+}
+
+/// Why a message could not be handled now, though it may be later.
+#[derive(Debug, thiserror::Error)]
+pub enum TemporaryFailure {
+    /// The database was unreachable, busy or locked.
+    #[error(transparent)]
+    Store(StoreError),
+    /// The disk (or the database keeping files) failed.
+    #[error(transparent)]
+    Files(FilesError),
+    /// Another writer moved the ticket while the message was decided on.
+    #[error("ticket {0} changed status while the mail was handled; the mail is handled again")]
+    Stale(TicketNumber),
+}
+
+impl From<Rejection> for ProcessError {
+    fn from(e: Rejection) -> Self {
+        ProcessError::Rejected(e)
+    }
+}
+
+impl From<TemporaryFailure> for ProcessError {
+    fn from(e: TemporaryFailure) -> Self {
+        ProcessError::Temporary(e)
+    }
+}
+
+impl From<StoreError> for ProcessError {
+    fn from(e: StoreError) -> Self {
+        if e.is_transient() {
+            TemporaryFailure::Store(e).into()
+        } else {
+            Rejection::Store(e).into()
+        }
+    }
+}
+
+impl From<FilesError> for ProcessError {
+    fn from(e: FilesError) -> Self {
+        if e.is_transient() {
+            TemporaryFailure::Files(e).into()
+        } else {
+            Rejection::Files(e).into()
+        }
+    }
+}
+
+/// Why a message over `max_message_bytes` is quarantined unread, and what to do about it.
+pub fn too_large(limit: u64) -> String {
+    Rejection::TooLarge { limit }.to_string()
+}
