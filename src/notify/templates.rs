@@ -5,8 +5,8 @@
 //! an empty gap in a customer's mail. Text parts are not escaped; HTML parts escape every
 //! value, so nothing a customer wrote can inject markup.
 //!
-//! Which files exist is read from the folder ([`embedded`]); the data `check` and
-//! `preview` render with is in [`sample`].
+//! Which files exist is read from the folder (`embedded.rs`); the data `check` and
+//! `preview` render with is in `sample.rs`.
 
 mod embedded;
 mod sample;

@@ -2,7 +2,7 @@
 //! OAuth2 token endpoint. Google and Microsoft 365 rotate refresh tokens: a new one is
 //! written back to its file at once, and the log warns well before the one in use expires.
 //!
-//! The HTTP exchange with the endpoint lives in [`endpoint`]; this file decides where a
+//! The HTTP exchange with the endpoint lives in `endpoint.rs`; this file decides where a
 //! token comes from, caches it, and keeps the refresh token file current.
 
 mod endpoint;
