@@ -1,28 +1,131 @@
 //! XOAUTH2 access tokens: from a file, from a command, or refreshed by ticketgate at an
 //! OAuth2 token endpoint. Google and Microsoft 365 rotate refresh tokens: a new one is
 //! written back to its file at once, and the log warns well before the one in use expires.
+//!
+//! The HTTP exchange with the endpoint lives in `endpoint.rs`; this file decides where a
+//! token comes from, caches it, and keeps the refresh token file current.
 
+mod endpoint;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::Mutex;
-use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::ClientConfig;
 
 use super::ImapError;
+use crate::attachments::FileStoreError;
 use crate::config::{MailboxAuth, MailboxSettings, OAuth2Endpoint, TokenSource};
+use endpoint::{Limits, RefreshRequest};
 
 /// Refresh an access token this long before the provider says it expires.
 const EARLY_REFRESH: Duration = Duration::from_secs(120);
 /// Warn this long before a refresh token reaches its lifetime.
 const EXPIRY_WARNING: Duration = Duration::from_secs(14 * 24 * 3600);
 
+/// Why no access token could be had. Each message names the setting or the party at
+/// fault and what to check; the underlying error stays reachable through `source()`.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("this mailbox logs in with a password")]
+    PasswordLogin,
+    #[error("cannot read token_file {}", path.display())]
+    ReadTokenFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot run token_command; check that `sh` is installed")]
+    RunCommand(#[source] std::io::Error),
+    #[error("token_command failed ({status}): {stderr}")]
+    CommandFailed {
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+    #[error("cannot read oauth2_refresh_token_file {}", path.display())]
+    ReadRefreshToken {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The secret's own reader says why in words; it has no error type to keep.
+    #[error("cannot read oauth2_client_secret: {0}")]
+    ClientSecret(String),
+    #[error(
+        "oauth2_token_url `{url}` is not an http(s) URL; it must start with https:// (or http:// for a local test server)"
+    )]
+    BadUrl {
+        url: String,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    #[error("cannot set up an HTTP client for the token endpoint")]
+    Client(#[source] reqwest::Error),
+    #[error(
+        "cannot reach the token endpoint {url}; check oauth2_token_url, that this machine can reach it and, for https, that its certificate is trusted (ca_file)"
+    )]
+    Connect { url: String, source: reqwest::Error },
+    #[error("the token endpoint {url} did not answer within {} s", .after.as_secs())]
+    Timeout { url: String, after: Duration },
+    #[error("the exchange with the token endpoint {url} failed")]
+    Exchange { url: String, source: reqwest::Error },
+    #[error(
+        "the token endpoint {url} answered more than {limit} bytes, which no token answer needs; check that oauth2_token_url is the provider's token endpoint"
+    )]
+    TooLarge { url: String, limit: usize },
+    #[error("the token endpoint answered {status} with no JSON: {excerpt}")]
+    NotJson {
+        status: u16,
+        excerpt: String,
+        source: serde_json::Error,
+    },
+    #[error(
+        "the token endpoint refused the refresh token ({status} {error}: {description}); get a new refresh token into {}",
+        file.display()
+    )]
+    Refused {
+        status: u16,
+        error: String,
+        description: String,
+        file: PathBuf,
+    },
+    #[error("the token endpoint answered without access_token")]
+    NoAccessToken,
+    #[error(
+        "the provider rotated the refresh token but it cannot be saved; make {} writable by ticketgate, or sign in again if the old token is refused",
+        file.display()
+    )]
+    SaveRotated {
+        file: PathBuf,
+        source: FileStoreError,
+    },
+}
+
+/// The IMAP side logs errors with `Display` only: the causes are spelled out here so the
+/// log line still says what went wrong underneath (a refused connection, a bad
+/// certificate), each cause once even when a message already quotes its source.
+impl From<TokenError> for ImapError {
+    fn from(e: TokenError) -> Self {
+        let mut message = e.to_string();
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            let text = c.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            cause = c.source();
+        }
+        ImapError::Token(message)
+    }
+}
+
 /// Hands out access tokens for one mailbox.
 pub struct TokenProvider {
     source: Option<TokenSource>,
+    /// The mailbox's TLS trust (web roots plus its ca_file), reused for the token endpoint.
     tls: Arc<ClientConfig>,
+    limits: Limits,
     cached: Mutex<Option<(String, Instant)>>,
 }
 
@@ -50,34 +153,26 @@ impl TokenProvider {
         Self {
             source,
             tls,
+            limits: Limits::DEFAULT,
             cached: Mutex::new(None),
         }
     }
 
     /// A token valid now.
     pub async fn access_token(&self) -> Result<String, ImapError> {
-        let token_err = |m: String| ImapError::Token(m);
+        Ok(self.token().await?)
+    }
+
+    async fn token(&self) -> Result<String, TokenError> {
         match &self.source {
-            None => Err(token_err("this mailbox logs in with a password".into())),
+            None => Err(TokenError::PasswordLogin),
             Some(TokenSource::File(path)) => std::fs::read_to_string(path)
                 .map(|t| t.trim().to_string())
-                .map_err(|e| token_err(format!("cannot read token_file {}: {e}", path.display()))),
-            Some(TokenSource::Command(cmd)) => {
-                let out = tokio::process::Command::new("sh")
-                    .args(["-c", cmd])
-                    .kill_on_drop(true)
-                    .output()
-                    .await
-                    .map_err(|e| token_err(format!("cannot run token_command: {e}")))?;
-                if !out.status.success() {
-                    return Err(token_err(format!(
-                        "token_command failed ({}): {}",
-                        out.status,
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    )));
-                }
-                Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-            }
+                .map_err(|source| TokenError::ReadTokenFile {
+                    path: path.clone(),
+                    source,
+                }),
+            Some(TokenSource::Command(cmd)) => token_from_command(cmd).await,
             Some(TokenSource::Endpoint(endpoint)) => {
                 let mut cached = self.cached.lock().await;
                 if let Some((token, until)) = cached.as_ref()
@@ -96,69 +191,66 @@ impl TokenProvider {
     }
 
     /// Trades the refresh token for an access token, keeping a rotated refresh token.
-    async fn refresh(&self, e: &OAuth2Endpoint) -> Result<(String, Duration), ImapError> {
+    async fn refresh(&self, e: &OAuth2Endpoint) -> Result<(String, Duration), TokenError> {
         let file = &e.refresh_token_file;
         let refresh_token = std::fs::read_to_string(file)
-            .map_err(|err| {
-                ImapError::Token(format!(
-                    "cannot read oauth2_refresh_token_file {}: {err}",
-                    file.display()
-                ))
+            .map_err(|source| TokenError::ReadRefreshToken {
+                path: file.clone(),
+                source,
             })?
             .trim()
             .to_string();
         warn_if_expiring(e);
-        let mut form = vec![
-            ("grant_type", "refresh_token".to_string()),
-            ("refresh_token", refresh_token.clone()),
-            ("client_id", e.client_id.clone()),
-        ];
-        if let Some(secret) = &e.client_secret {
-            form.push(("client_secret", secret.read().map_err(ImapError::Token)?));
-        }
-        if let Some(scope) = &e.scope {
-            form.push(("scope", scope.clone()));
-        }
-        let body = form
-            .iter()
-            .map(|(k, v)| format!("{k}={}", form_encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let (status, response) = post_form(&e.token_url, &body, &self.tls).await?;
-        let json: serde_json::Value = serde_json::from_slice(&response).map_err(|_| {
-            ImapError::Token(format!(
-                "the token endpoint answered {status} with no JSON: {}",
-                String::from_utf8_lossy(&response)
-            ))
-        })?;
-        if !(200..300).contains(&status) {
-            let error = json["error"].as_str().unwrap_or("error");
-            let description = json["error_description"].as_str().unwrap_or("");
-            return Err(ImapError::Token(format!(
-                "the token endpoint refused the refresh token ({status} {error}: {description}); get a new refresh token into {}",
-                file.display()
-            )));
-        }
-        let access = json["access_token"].as_str().ok_or_else(|| {
-            ImapError::Token("the token endpoint answered without access_token".into())
-        })?;
-        let lifetime = Duration::from_secs(json["expires_in"].as_u64().unwrap_or(3600));
-        if let Some(rotated) = json["refresh_token"]
-            .as_str()
+        let client_secret = match &e.client_secret {
+            Some(secret) => Some(secret.read().map_err(TokenError::ClientSecret)?),
+            None => None,
+        };
+        let request = RefreshRequest {
+            endpoint: e,
+            refresh_token: &refresh_token,
+            client_secret: client_secret.as_deref(),
+        };
+        let granted = request.send(&self.tls, &self.limits).await?;
+        if let Some(rotated) = granted
+            .refresh_token
+            .as_deref()
             .filter(|r| *r != refresh_token)
         {
-            crate::attachments::write_atomically(file, |f| {
-                std::io::Write::write_all(f, rotated.as_bytes())
-            })
-            .map_err(|err| {
-                ImapError::Token(format!(
-                    "the provider rotated the refresh token but it cannot be saved: {err}"
-                ))
-            })?;
-            tracing::info!(file = %file.display(), "refresh token rotated by the provider; the new one is saved");
+            save_rotated(file, rotated)?;
         }
-        Ok((access.to_string(), lifetime))
+        Ok((granted.access_token, granted.lifetime))
     }
+}
+
+/// Runs `token_command` through `sh -c`; its trimmed output is the token.
+async fn token_from_command(cmd: &str) -> Result<String, TokenError> {
+    let out = tokio::process::Command::new("sh")
+        .args(["-c", cmd])
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(TokenError::RunCommand)?;
+    if !out.status.success() {
+        return Err(TokenError::CommandFailed {
+            status: out.status,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Writes the provider's new refresh token over the old one at once: the old one may stop
+/// working as soon as the new one was issued.
+fn save_rotated(file: &Path, rotated: &str) -> Result<(), TokenError> {
+    crate::attachments::write_atomically(file, |f| {
+        std::io::Write::write_all(f, rotated.as_bytes())
+    })
+    .map_err(|source| TokenError::SaveRotated {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    tracing::info!(file = %file.display(), "refresh token rotated by the provider; the new one is saved");
+    Ok(())
 }
 
 /// Warns when the refresh token file has not been renewed for most of its lifetime.
@@ -177,133 +269,5 @@ fn warn_if_expiring(e: &OAuth2Endpoint) {
             days_left = left_days,
             "the OAuth2 refresh token is about to expire: sign in again to get a new one before it does"
         );
-    }
-}
-
-fn form_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            b' ' => "+".to_string(),
-            b => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// A minimal HTTP/1.1 POST (the token endpoint is the only HTTP ticketgate's intake needs).
-async fn post_form(
-    url: &str,
-    body: &str,
-    tls: &Arc<ClientConfig>,
-) -> Result<(u16, Vec<u8>), ImapError> {
-    let err = |m: String| ImapError::Token(format!("token endpoint {url}: {m}"));
-    let (https, rest) = match url.split_once("://") {
-        Some(("https", rest)) => (true, rest),
-        Some(("http", rest)) => (false, rest),
-        _ => {
-            return Err(err(
-                "the URL must start with https:// (or http:// for a local test server)".into(),
-            ));
-        }
-    };
-    let (authority, path) = rest
-        .find('/')
-        .map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if p.parse::<u16>().is_ok() => (h, p.parse().unwrap_or(443)),
-        _ => (authority, if https { 443 } else { 80 }),
-    };
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Accept: application/json\r\nContent-Length: {}\r\nConnection: close\r\nUser-Agent: ticketgate\r\n\r\n{body}",
-        body.len()
-    );
-    let tcp = TcpStream::connect((host, port))
-        .await
-        .map_err(|e| err(e.to_string()))?;
-    let exchange = async {
-        if https {
-            let name = rustls_pki_types::ServerName::try_from(host.to_string())
-                .map_err(|e| err(e.to_string()))?;
-            let stream = TlsConnector::from(tls.clone())
-                .connect(name, tcp)
-                .await
-                .map_err(|e| err(e.to_string()))?;
-            send_and_read(stream, &request).await
-        } else {
-            send_and_read(tcp, &request).await
-        }
-        .map_err(|e| err(e.to_string()))
-    };
-    let response = tokio::time::timeout(Duration::from_secs(30), exchange)
-        .await
-        .map_err(|_| err("no answer within 30 s".into()))??;
-    parse_response(&response).ok_or_else(|| err("the answer is not HTTP".into()))
-}
-
-/// Writes the request, then reads until the server closes (the request says `Connection: close`).
-async fn send_and_read<S>(mut stream: S, request: &str) -> std::io::Result<Vec<u8>>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await?;
-    Ok(response)
-}
-
-/// Status and body of an HTTP/1.1 response, de-chunked.
-fn parse_response(raw: &[u8]) -> Option<(u16, Vec<u8>)> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..split]).ok()?;
-    let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
-    let body = &raw[split + 4..];
-    let chunked = head.lines().any(|l| {
-        l.to_ascii_lowercase().starts_with("transfer-encoding:")
-            && l.to_ascii_lowercase().contains("chunked")
-    });
-    if !chunked {
-        return Some((status, body.to_vec()));
-    }
-    let mut out = Vec::new();
-    let mut rest = body;
-    loop {
-        let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
-        let size = usize::from_str_radix(
-            std::str::from_utf8(&rest[..line_end])
-                .ok()?
-                .split(';')
-                .next()?
-                .trim(),
-            16,
-        )
-        .ok()?;
-        rest = &rest[line_end + 2..];
-        if size == 0 {
-            return Some((status, out));
-        }
-        out.extend_from_slice(rest.get(..size)?);
-        rest = rest.get(size + 2..)?;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn responses_are_read_plain_or_chunked() {
-        let plain = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"a\":1}";
-        assert_eq!(parse_response(plain), Some((200, b"{\"a\":1}".to_vec())));
-        let chunked = b"HTTP/1.1 400 Bad\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n4\r\n\":1}\r\n0\r\n\r\n";
-        assert_eq!(parse_response(chunked), Some((400, b"{\"a\":1}".to_vec())));
-    }
-
-    #[test]
-    fn form_values_are_percent_encoded() {
-        assert_eq!(form_encode("a b/c+d"), "a+b%2Fc%2Bd");
     }
 }
