@@ -20,7 +20,7 @@ for component in rustfmt clippy; do
     fi
 done
 
-# The IMAP tests start private Dovecot instances of their own (tests/dovecot.rs) and skip
+# The IMAP tests start private Dovecot instances of their own (tests/support/dovecot.rs) and skip
 # when Dovecot is missing. Debian keeps it in /usr/sbin, off a normal user's PATH. The
 # package may start a system Dovecot on 143/993: stop it, the tests need none.
 # openssl makes their self-signed certificates.

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::helpers::TestEnv;
+use crate::support::helpers::TestEnv;
 use ticketgate::pipeline::parse::{inbound_mail, parse_message};
 use ticketgate::pipeline::{Outcome, ProcessError};
 

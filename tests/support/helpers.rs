@@ -1,6 +1,6 @@
 //! Test environments: a pipeline on a fresh data directory, and the binary run in one,
 //! each on a fresh database: a SQLite file in the data directory, or in the PostgreSQL pass
-//! a database of its own on that server (see [`crate::postgres`]).
+//! a database of its own on that server (see [`crate::support::postgres`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -15,7 +15,7 @@ use ticketgate::intake::{Ingestor, RawMessage, Report};
 use ticketgate::pipeline::{Outcome, Pipeline};
 use ticketgate::store::{Store, TicketDetails};
 
-use crate::postgres::{self, PgDatabase};
+use crate::support::postgres::{self, PgDatabase};
 
 /// The environment variable through which the binary's database is set.
 const DATABASE_URL_ENV: &str = "TICKETGATE_DATABASE__URL";
