@@ -3,8 +3,10 @@
 //! helpers that put mail in and read it back speak IMAP, as a mail client would, rather than
 //! writing files behind Dovecot's back.
 //!
-//! Dovecot is not a Cargo dependency: when it is not installed, [`Dovecot::start`] says so in
-//! one line and returns `None`, and the test skips (`scripts/test.sh` installs it).
+//! Dovecot is not a Cargo dependency: when it is not installed, [`Dovecot::start`] hands the
+//! matter to [`require::missing`], which fails the test in CI and otherwise says so in one
+//! line; `start` then returns `None` and the test returns early (`scripts/test.sh` installs
+//! Dovecot). `TICKETGATE_TEST_DOVECOT` names the binary when it is somewhere else.
 
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -24,6 +26,12 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, BufReader};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+// A copy of its own rather than `crate::support::require`, which the benches that include
+// this file alone do not have; every copy decides the same way.
+#[allow(clippy::duplicate_mod)]
+#[path = "require.rs"]
+mod require;
 
 const HOST: &str = "127.0.0.1";
 
@@ -91,14 +99,19 @@ impl Dovecot {
     /// PLAIN, LOGIN and XOAUTH2, where the XOAUTH2 bearer token is the user's password.
     ///
     /// Panics with Dovecot's log when it does not accept connections within 10 s. When Dovecot
-    /// (or openssl, for the certificate) is not installed, prints one line to stderr and returns
-    /// `None`: the calling test then returns early.
+    /// (or openssl, for the certificate) is not installed, fails in CI (see
+    /// [`require::missing`]); elsewhere prints one line to stderr and returns `None`, and the
+    /// calling test returns early.
     pub async fn start(users: &[(&str, &str)]) -> Option<Dovecot> {
-        let Some(binary) = dovecot_binary() else {
-            eprintln!(
-                "skipping: Dovecot is not installed (apt-get install dovecot-imapd, or run scripts/test.sh)"
-            );
-            return None;
+        let binary = match dovecot_binary() {
+            Ok(binary) => binary,
+            Err(looked_in) => {
+                require::missing(
+                    &format!("Dovecot ({looked_in})"),
+                    "apt-get install dovecot-imapd, or run scripts/test.sh",
+                );
+                return None;
+            }
         };
         for (user, password) in users {
             assert!(
@@ -112,7 +125,6 @@ impl Dovecot {
         // certificate and the mailboxes below this directory.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         if !make_certificate(dir.path()).await {
-            eprintln!("skipping: openssl is not installed, needed for Dovecot's TLS certificate");
             return None;
         }
         let accounts = SystemAccounts::for_owner_of(dir.path());
@@ -549,13 +561,25 @@ impl SystemAccounts {
     }
 }
 
-/// The Dovecot binary, from PATH or /usr/sbin (not on a normal user's PATH on Debian).
-fn dovecot_binary() -> Option<PathBuf> {
+/// The variable that names the Dovecot binary, for an installation outside PATH and sbin.
+const BINARY_ENV: &str = "TICKETGATE_TEST_DOVECOT";
+
+/// The Dovecot binary: the one [`BINARY_ENV`] names, else the first on PATH or in /usr/sbin
+/// (not on a normal user's PATH on Debian). When there is none, where it was looked for.
+fn dovecot_binary() -> Result<PathBuf, String> {
+    if let Some(named) = std::env::var_os(BINARY_ENV).filter(|v| !v.is_empty()) {
+        let named = PathBuf::from(named);
+        return match named.is_file() {
+            true => Ok(named),
+            false => Err(format!("{BINARY_ENV}={}", named.display())),
+        };
+    }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/sbin")])
         .map(|d| d.join("dovecot"))
         .find(|p| p.is_file())
+        .ok_or_else(|| "not on PATH, in /usr/sbin or /usr/local/sbin".to_string())
 }
 
 /// The lines of /etc/passwd or /etc/group, split into fields.
@@ -612,7 +636,8 @@ fn write_users(dir: &Path, users: &[(&str, &str)], accounts: &SystemAccounts) {
 /// A self-signed certificate that rustls accepts for "localhost" and 127.0.0.1: a leaf
 /// (CA:FALSE) with subjectAltName, as rustls refuses CA certificates as end entities and
 /// ignores the common name. An EC key, because it takes milliseconds where RSA takes up to a
-/// second. False when openssl is not installed.
+/// second. When openssl is not installed: false, after [`require::missing`] (which fails the
+/// test in CI).
 pub async fn make_certificate(dir: &Path) -> bool {
     let output = tokio::process::Command::new("openssl")
         .args(["req", "-x509", "-newkey", "ec"])
@@ -627,7 +652,13 @@ pub async fn make_certificate(dir: &Path) -> bool {
         .output()
         .await;
     match output {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            require::missing(
+                "openssl (for the test servers' TLS certificates)",
+                "apt-get install openssl",
+            );
+            false
+        }
         Err(e) => panic!("openssl: {e}"),
         Ok(o) => {
             assert!(
