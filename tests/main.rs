@@ -10,6 +10,7 @@ mod cluster;
 mod corpus;
 mod daemon;
 mod dialects;
+mod golden;
 mod imap;
 mod instances;
 mod lifecycle;
