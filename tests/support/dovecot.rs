@@ -8,30 +8,32 @@
 //! line; `start` then returns `None` and the test returns early (`scripts/test.sh` installs
 //! Dovecot). `TICKETGATE_TEST_DOVECOT` names the binary when it is somewhere else.
 
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_imap::types::Fetch;
-use async_imap::{Authenticator, Client, Session};
-use futures::TryStreamExt;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
 use tempfile::TempDir;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+use config::{SystemAccounts, write_users};
 
 // A copy of its own rather than `crate::support::require`, which the benches that include
 // this file alone do not have; every copy decides the same way.
 #[allow(clippy::duplicate_mod)]
 #[path = "require.rs"]
 mod require;
+
+// Nested files by path, so that they are found from wherever this file is included.
+#[path = "dovecot/config.rs"]
+mod config;
+#[path = "dovecot/mailbox.rs"]
+mod mailbox;
+#[cfg(test)]
+#[path = "dovecot/tests.rs"]
+mod tests;
 
 const HOST: &str = "127.0.0.1";
 
@@ -67,21 +69,6 @@ pub struct Dovecot {
     master: Option<Child>,
     /// Incremented by each start: names that start's runtime and state directories.
     generation: u32,
-}
-
-/// Who Dovecot's processes run as: Dovecot refuses to run logins or mail access as root, so
-/// when the tests run as root these are unprivileged system users; otherwise, every process
-/// already runs as the current user and can only be that user.
-struct SystemAccounts {
-    /// Owner of the mailboxes (userdb uid and gid).
-    mail_uid: u32,
-    mail_gid: u32,
-    /// `default_login_user`: runs imap-login.
-    login_user: String,
-    /// `default_internal_user`: runs auth, anvil and the other internal services.
-    internal_user: String,
-    /// `default_internal_group`: group of the internal services' sockets.
-    internal_group: String,
 }
 
 /// Whether a start got as far as accepting IMAP connections.
@@ -226,122 +213,6 @@ impl Dovecot {
         }
     }
 
-    /// APPENDs a message to `folder` of `user` over IMAP. The folder must exist: INBOX,
-    /// Processed, or one the code under test created.
-    pub async fn append(&self, user: &str, folder: &str, message: &[u8]) {
-        let mut session = self.session(user).await;
-        imap(
-            format!("APPEND to {folder} of {user}"),
-            session.append(folder, None, None, message),
-        )
-        .await;
-        logout(session).await;
-    }
-
-    /// APPENDs `messages` in order over one session, `pause` apart: mail arriving while
-    /// something else happens.
-    pub async fn append_all(
-        &self,
-        user: &str,
-        folder: &str,
-        messages: &[Vec<u8>],
-        pause: Duration,
-    ) {
-        let mut session = self.session(user).await;
-        for message in messages {
-            imap(
-                format!("APPEND to {folder} of {user}"),
-                session.append(folder, None, None, message),
-            )
-            .await;
-            tokio::time::sleep(pause).await;
-        }
-        logout(session).await;
-    }
-
-    /// Deletes `folder` of `user` if it exists and creates it again: a new folder with a new
-    /// UIDVALIDITY, as after a restore or a server migration.
-    pub async fn recreate_folder(&self, user: &str, folder: &str) {
-        let mut session = self.session(user).await;
-        let _ = session.delete(folder).await;
-        imap(format!("CREATE {folder} of {user}"), session.create(folder)).await;
-        logout(session).await;
-    }
-
-    /// Number of messages in `folder` of `user`, from IMAP STATUS.
-    pub async fn count(&self, user: &str, folder: &str) -> u32 {
-        let mut session = self.session(user).await;
-        let status = imap(
-            format!("STATUS of {folder} of {user}"),
-            session.status(folder, "(MESSAGES)"),
-        )
-        .await;
-        logout(session).await;
-        status.exists
-    }
-
-    /// The raw messages in `folder` of `user`, in UID order, fetched over IMAP without
-    /// setting \Seen.
-    pub async fn messages(&self, user: &str, folder: &str) -> Vec<Vec<u8>> {
-        let mut session = self.session(user).await;
-        let mailbox = imap(
-            format!("EXAMINE {folder} of {user}"),
-            session.examine(folder),
-        )
-        .await;
-        let what = format!("UID FETCH in {folder} of {user}");
-        let fetches: Vec<Fetch> = if mailbox.exists == 0 {
-            Vec::new()
-        } else {
-            imap(&what, async {
-                session
-                    .uid_fetch("1:*", "BODY.PEEK[]")
-                    .await?
-                    .try_collect()
-                    .await
-            })
-            .await
-        };
-        let mut messages: Vec<(u32, Vec<u8>)> = fetches
-            .iter()
-            .map(|f| {
-                let uid = f
-                    .uid
-                    .unwrap_or_else(|| panic!("{what}: a reply without UID"));
-                let body = f
-                    .body()
-                    .unwrap_or_else(|| panic!("{what}: no body for {uid}"));
-                (uid, body.to_vec())
-            })
-            .collect();
-        messages.sort_by_key(|(uid, _)| *uid);
-        logout(session).await;
-        messages.into_iter().map(|(_, body)| body).collect()
-    }
-
-    /// A logged-in session of `user` over plain IMAP, for exchanges the helpers above do
-    /// not cover (the benches time their own APPENDs on it).
-    pub async fn session(&self, user: &str) -> Session<TcpStream> {
-        let password = self
-            .users
-            .iter()
-            .find(|(u, _)| u == user)
-            .map(|(_, p)| p.as_str())
-            .unwrap_or_else(|| panic!("{user} is not a user of this Dovecot"));
-        let stream = imap(
-            format!("connecting to {HOST}:{}", self.port),
-            TcpStream::connect((HOST, self.port)),
-        )
-        .await;
-        let client = greeted(Client::new(stream)).await;
-        let login = tokio::time::timeout(IMAP_TIMEOUT, client.login(user, password));
-        match login.await {
-            Ok(Ok(session)) => session,
-            Ok(Err((e, _))) => panic!("LOGIN of {user}: {e}\n{}", self.log()),
-            Err(_) => panic!("LOGIN of {user}: no answer within {IMAP_TIMEOUT:?}"),
-        }
-    }
-
     /// Writes this run's configuration and starts the master, then waits until both ports
     /// accept connections and the plain one greets.
     async fn launch(&mut self, binary: &Path) -> Launch {
@@ -393,96 +264,6 @@ impl Dovecot {
         }
     }
 
-    /// Writes `dovecot.conf` for the next run and returns its path.
-    fn write_config(&self) -> PathBuf {
-        let dir = self.dir.path();
-        let base_dir = dir.join(format!("run-{}", self.generation));
-        let state_dir = dir.join(format!("state-{}", self.generation));
-        let accounts = &self.accounts;
-        // Everything not set here is Dovecot's built-in default: no system configuration is
-        // read. `protocols = imap` leaves POP3, LMTP and submission without listeners, so that
-        // instances do not compete for their well-known ports. Logins on loopback count as
-        // secured, so plaintext authentication needs no setting. XOAUTH2 in Dovecot 2.3 checks
-        // the bearer token like a password against the passdb: no oauth2 passdb is needed.
-        let text = format!(
-            "\
-base_dir = {base_dir}
-state_dir = {state_dir}
-log_path = {log}
-# Process titles read dovecot-ticketgate-test-PORT/imap and so on.
-instance_name = ticketgate-test-{port}
-listen = {HOST}
-protocols = imap
-default_login_user = {login_user}
-default_internal_user = {internal_user}
-default_internal_group = {internal_group}
-# Any user but root may own mail (the default starts at uid 500).
-first_valid_uid = 1
-auth_mechanisms = plain login xoauth2
-# Failed logins are answered at once, not after the default 2 s.
-auth_failure_delay = 0
-mail_location = maildir:~/Maildir
-mail_fsync = never
-ssl = yes
-ssl_cert = <{dir}/cert.pem
-ssl_key = <{dir}/key.pem
-
-passdb {{
-  driver = passwd-file
-  args = {dir}/users
-}}
-userdb {{
-  driver = passwd-file
-  args = {dir}/users
-}}
-
-namespace inbox {{
-  inbox = yes
-  mailbox Processed {{
-    auto = create
-  }}
-}}
-
-# No chroots: they need root, and the tests do not always run as root.
-service imap-login {{
-  chroot =
-  inet_listener imap {{
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = {tls_port}
-    ssl = yes
-  }}
-}}
-service pop3-login {{
-  chroot =
-}}
-service submission-login {{
-  chroot =
-}}
-service anvil {{
-  chroot =
-}}
-# Runs as root by default; as another user it can only be that user.
-service auth-worker {{
-  user = $default_internal_user
-}}
-",
-            base_dir = base_dir.display(),
-            state_dir = state_dir.display(),
-            log = self.log_path().display(),
-            dir = dir.display(),
-            login_user = accounts.login_user,
-            internal_user = accounts.internal_user,
-            internal_group = accounts.internal_group,
-            port = self.port,
-            tls_port = self.tls_port,
-        );
-        let path = dir.join("dovecot.conf");
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
     fn log_path(&self) -> PathBuf {
         self.dir.path().join("dovecot.log")
     }
@@ -523,44 +304,6 @@ impl Drop for Dovecot {
     }
 }
 
-impl SystemAccounts {
-    /// Accounts for a Dovecot started by the owner of `dir`, a directory we just created:
-    /// its uid is our effective uid.
-    fn for_owner_of(dir: &Path) -> Self {
-        let owner = std::fs::metadata(dir).unwrap();
-        if owner.uid() == 0 {
-            let (mail_uid, mail_gid) = system_user("nobody").unwrap_or((65534, 65534));
-            let user_or_nobody = |name: &str| match system_user(name) {
-                Some(_) => name.to_string(),
-                None => "nobody".to_string(),
-            };
-            SystemAccounts {
-                mail_uid,
-                mail_gid,
-                login_user: user_or_nobody("dovenull"),
-                internal_user: user_or_nobody("dovecot"),
-                internal_group: if group_exists("dovecot") {
-                    "dovecot".to_string()
-                } else {
-                    account_name("/etc/group", mail_gid).unwrap_or("nogroup".into())
-                },
-            }
-        } else {
-            let user = account_name("/etc/passwd", owner.uid())
-                .or_else(|| std::env::var("USER").ok())
-                .expect("the current user's name, from /etc/passwd or $USER");
-            SystemAccounts {
-                mail_uid: owner.uid(),
-                mail_gid: owner.gid(),
-                login_user: user.clone(),
-                internal_user: user,
-                internal_group: account_name("/etc/group", owner.gid())
-                    .expect("the current user's group, in /etc/group"),
-            }
-        }
-    }
-}
-
 /// The variable that names the Dovecot binary, for an installation outside PATH and sbin.
 const BINARY_ENV: &str = "TICKETGATE_TEST_DOVECOT";
 
@@ -580,57 +323,6 @@ fn dovecot_binary() -> Result<PathBuf, String> {
         .map(|d| d.join("dovecot"))
         .find(|p| p.is_file())
         .ok_or_else(|| "not on PATH, in /usr/sbin or /usr/local/sbin".to_string())
-}
-
-/// The lines of /etc/passwd or /etc/group, split into fields.
-fn account_database(file: &str) -> Vec<Vec<String>> {
-    let text = std::fs::read_to_string(file).unwrap_or_default();
-    text.lines()
-        .map(|line| line.split(':').map(str::to_string).collect())
-        .collect()
-}
-
-/// The uid and gid of a user.
-fn system_user(name: &str) -> Option<(u32, u32)> {
-    account_database("/etc/passwd")
-        .into_iter()
-        .find(|fields| fields[0] == name && fields.len() > 3)
-        .and_then(|fields| Some((fields[2].parse().ok()?, fields[3].parse().ok()?)))
-}
-
-/// The name of the user (in "/etc/passwd") or group (in "/etc/group") with this id.
-fn account_name(file: &str, id: u32) -> Option<String> {
-    account_database(file)
-        .into_iter()
-        .find(|fields| fields.get(2) == Some(&id.to_string()))
-        .map(|fields| fields[0].clone())
-}
-
-fn group_exists(name: &str) -> bool {
-    account_database("/etc/group")
-        .iter()
-        .any(|fields| fields[0] == name)
-}
-
-/// Writes the passwd-file (passdb and userdb at once) and creates each user's home, owned by
-/// the mail user.
-fn write_users(dir: &Path, users: &[(&str, &str)], accounts: &SystemAccounts) {
-    let mail = dir.join("mail");
-    std::fs::create_dir(&mail).unwrap();
-    let mut file = std::fs::File::create(dir.join("users")).unwrap();
-    for (user, password) in users {
-        let home = mail.join(user);
-        std::fs::create_dir(&home).unwrap();
-        std::os::unix::fs::chown(&home, Some(accounts.mail_uid), Some(accounts.mail_gid)).unwrap();
-        writeln!(
-            file,
-            "{user}:{{PLAIN}}{password}:{}:{}::{}::",
-            accounts.mail_uid,
-            accounts.mail_gid,
-            home.display()
-        )
-        .unwrap();
-    }
 }
 
 /// A self-signed certificate that rustls accepts for "localhost" and 127.0.0.1: a leaf
@@ -713,117 +405,4 @@ async fn greets(port: u16) -> bool {
         tokio::time::timeout(Duration::from_secs(1), read).await,
         Ok(Ok(_))
     ) && line.starts_with("* OK")
-}
-
-/// The client after reading the server's greeting, which `Client::new` does not read; without
-/// this the greeting is taken as the answer to the first command.
-async fn greeted<T>(mut client: Client<T>) -> Client<T>
-where
-    T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
-{
-    let greeting = imap("reading the greeting", client.read_response()).await;
-    assert!(greeting.is_some(), "the server closed without a greeting");
-    client
-}
-
-/// Awaits an IMAP exchange, panicking with `what` on an error or after the IMAP timeout.
-async fn imap<T, E: std::fmt::Display>(
-    what: impl std::fmt::Display,
-    exchange: impl Future<Output = Result<T, E>>,
-) -> T {
-    match tokio::time::timeout(IMAP_TIMEOUT, exchange).await {
-        Ok(Ok(value)) => value,
-        Ok(Err(e)) => panic!("{what}: {e}"),
-        Err(_) => panic!("{what}: no answer within {IMAP_TIMEOUT:?}"),
-    }
-}
-
-async fn logout<T>(mut session: Session<T>)
-where
-    T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
-{
-    imap("LOGOUT", session.logout()).await;
-}
-
-/// SASL XOAUTH2 as Gmail and Outlook take it: the user and a bearer token in one response.
-/// After a failure the server sends an error challenge, answered with an empty response.
-struct XOAuth2 {
-    user: String,
-    token: String,
-}
-
-impl Authenticator for XOAuth2 {
-    type Response = String;
-
-    fn process(&mut self, challenge: &[u8]) -> String {
-        if challenge.is_empty() {
-            format!("user={}\x01auth=Bearer {}\x01\x01", self.user, self.token)
-        } else {
-            String::new()
-        }
-    }
-}
-
-/// A TLS connection to the instance's imaps port that trusts its certificate and nothing else.
-async fn connect_tls(dovecot: &Dovecot) -> Client<tokio_rustls::client::TlsStream<TcpStream>> {
-    let mut roots = RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_file(dovecot.ca_file()).expect("the instance's certificate"))
-        .unwrap();
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let tcp = TcpStream::connect((dovecot.host(), dovecot.tls_port()))
-        .await
-        .unwrap();
-    let tls = TlsConnector::from(Arc::new(config))
-        .connect(ServerName::try_from("localhost").unwrap(), tcp)
-        .await
-        .expect("a TLS handshake that verifies the instance's certificate");
-    greeted(Client::new(tls)).await
-}
-
-#[tokio::test]
-async fn dovecot_harness_appends_counts_restarts_and_speaks_tls_and_xoauth2() {
-    let Some(mut dovecot) = Dovecot::start(&[("support", "token-7f3a")]).await else {
-        return;
-    };
-    let first = b"From: a@example.com\r\nSubject: one\r\n\r\nFirst.\r\n".to_vec();
-    let second = b"From: b@example.com\r\nSubject: two\r\n\r\nSecond.\r\n".to_vec();
-    dovecot.append("support", "INBOX", &first).await;
-    dovecot.append("support", "INBOX", &second).await;
-    assert_eq!(dovecot.count("support", "INBOX").await, 2);
-    assert_eq!(dovecot.count("support", "Processed").await, 0);
-    assert_eq!(
-        dovecot.messages("support", "INBOX").await,
-        [first.clone(), second.clone()]
-    );
-
-    let xoauth2 = |token: &str| XOAuth2 {
-        user: "support".into(),
-        token: token.into(),
-    };
-    let client = connect_tls(&dovecot).await;
-    let mut session = match client.authenticate("XOAUTH2", xoauth2("token-7f3a")).await {
-        Ok(session) => session,
-        Err((e, _)) => panic!("XOAUTH2 over TLS: {e}\n{}", dovecot.log()),
-    };
-    assert_eq!(session.examine("INBOX").await.unwrap().exists, 2);
-    logout(session).await;
-    let client = connect_tls(&dovecot).await;
-    assert!(
-        client
-            .authenticate("XOAUTH2", xoauth2("not-the-token"))
-            .await
-            .is_err(),
-        "Dovecot accepted a wrong XOAUTH2 token"
-    );
-
-    let ports = (dovecot.port(), dovecot.tls_port());
-    dovecot.restart().await;
-    assert_eq!((dovecot.port(), dovecot.tls_port()), ports);
-    assert_eq!(dovecot.messages("support", "INBOX").await, [first, second]);
 }
