@@ -23,7 +23,7 @@ mod support;
 #[path = "scale/plans.rs"]
 mod plans;
 #[allow(dead_code)]
-#[path = "../tests/postgres.rs"]
+#[path = "../tests/support/postgres.rs"]
 mod postgres;
 #[path = "scale/seed.rs"]
 mod seed;

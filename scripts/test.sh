@@ -6,7 +6,9 @@
 #
 # The PostgreSQL server is $TICKETGATE_TEST_POSTGRES (a URL without a database name, whose
 # user may create databases), else postgres://postgres@127.0.0.1:5432. When that default
-# does not answer, the pass is skipped with one line; a server named explicitly must answer.
+# does not answer, the pass is skipped with one line; a server named explicitly must answer,
+# and so must the default in CI (CI=true) or with TICKETGATE_TEST_REQUIRE=all, where a
+# missing Dovecot, aiosmtpd or corpus fails the run too instead of skipping its tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,38 +22,102 @@ for component in rustfmt clippy; do
     fi
 done
 
-# The IMAP tests start private Dovecot instances of their own (tests/dovecot.rs) and skip
-# when Dovecot is missing. Debian keeps it in /usr/sbin, off a normal user's PATH. The
-# package may start a system Dovecot on 143/993: stop it, the tests need none.
-# openssl makes their self-signed certificates.
-if { ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; } || ! command -v openssl >/dev/null 2>&1; then
-    as_root=()
-    can_install=yes
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-            as_root=(sudo -n)
-        else
-            can_install=no
-        fi
+# Whether something the tests need that is missing (Dovecot, openssl, python3 with aiosmtpd,
+# the shared corpus, the PostgreSQL server) fails the run instead of being skipped: in CI
+# (CI set to anything but empty, false or 0; CI services set CI=true) or with
+# TICKETGATE_TEST_REQUIRE=all. The tests decide the same way (tests/support/require.rs).
+strict_because=
+case "${TICKETGATE_TEST_REQUIRE:-}" in
+    "") ;;
+    [Aa][Ll][Ll]) strict_because="TICKETGATE_TEST_REQUIRE=$TICKETGATE_TEST_REQUIRE" ;;
+    *)
+        echo "TICKETGATE_TEST_REQUIRE=$TICKETGATE_TEST_REQUIRE: the only value understood is 'all'" >&2
+        exit 1
+        ;;
+esac
+if [ -z "$strict_because" ]; then
+    case "$(printf '%s' "${CI:-}" | tr '[:upper:]' '[:lower:]')" in
+        "" | false | 0) ;;
+        *) strict_because="CI=$CI" ;;
+    esac
+fi
+
+# Says that WHAT is missing, and HOW to install it: a failure when the run is strict, else
+# one line saying that TESTS will be skipped.
+missing() {
+    local what=$1 how=$2 tests=$3
+    if [ -n "$strict_because" ]; then
+        echo "$what, and $strict_because does not allow skipping $tests: $how" >&2
+        exit 1
     fi
-    command -v apt-get >/dev/null 2>&1 || can_install=no
-    if [ "$can_install" = no ]; then
-        echo "dovecot or openssl not found: the IMAP tests will be skipped (install them with: sudo apt-get install dovecot-imapd openssl)" >&2
-    elif "${as_root[@]}" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd openssl >/dev/null'; then
+    echo "$what: $tests will be skipped ($how)" >&2
+}
+
+# How to run a command as root: as we are, through sudo without a password, or not at all.
+as_root=()
+can_be_root=yes
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        as_root=(sudo -n)
+    else
+        can_be_root=no
+    fi
+fi
+
+# Installs Debian packages; fails when that cannot be done here (not root, no apt-get).
+apt_install() {
+    [ "$can_be_root" = yes ] && command -v apt-get >/dev/null 2>&1 || return 1
+    "${as_root[@]}" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null' sh "$@"
+}
+
+# The IMAP tests start private Dovecot instances of their own (tests/support/dovecot.rs).
+# Debian keeps it in /usr/sbin, off a normal user's PATH. The package may start a system
+# Dovecot on 143/993: stop it, the tests need none. openssl makes their self-signed
+# certificates. TICKETGATE_TEST_DOVECOT names a binary elsewhere, which nothing installs.
+has_dovecot() {
+    if [ -n "${TICKETGATE_TEST_DOVECOT:-}" ]; then
+        [ -f "$TICKETGATE_TEST_DOVECOT" ]
+    else
+        command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || [ -x /usr/local/sbin/dovecot ]
+    fi
+}
+if ! has_dovecot || ! command -v openssl >/dev/null 2>&1; then
+    if [ -z "${TICKETGATE_TEST_DOVECOT:-}" ] && apt_install dovecot-imapd openssl; then
         if [ -d /run/systemd/system ]; then
             "${as_root[@]}" systemctl stop dovecot.socket dovecot.service >/dev/null 2>&1 || true
         fi
         "${as_root[@]}" /usr/sbin/dovecot stop >/dev/null 2>&1 || true
-    else
-        echo "installing dovecot-imapd failed: the IMAP tests will be skipped" >&2
+    fi
+    if ! has_dovecot || ! command -v openssl >/dev/null 2>&1; then
+        missing "dovecot or openssl not found and not installed here" \
+            "sudo apt-get install dovecot-imapd openssl" "the IMAP tests"
     fi
 fi
 
 # The SMTP tests run a real SMTP server written with aiosmtpd (tests/support/smtp_sink.py).
-if command -v python3 >/dev/null 2>&1 && ! python3 -c "import aiosmtpd" 2>/dev/null; then
-    python3 -m pip install --quiet aiosmtpd 2>/dev/null \
-        || python3 -m pip install --quiet --user aiosmtpd 2>/dev/null \
-        || echo "aiosmtpd could not be installed: the SMTP tests will be skipped (pip install aiosmtpd)" >&2
+# pip first (a virtualenv, or a system that lets pip install), then Debian's package.
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -c "import aiosmtpd" 2>/dev/null; then
+    if command -v python3 >/dev/null 2>&1; then
+        python3 -m pip install --quiet aiosmtpd 2>/dev/null \
+            || python3 -m pip install --quiet --user aiosmtpd 2>/dev/null \
+            || apt_install python3-aiosmtpd \
+            || true
+    else
+        apt_install python3 python3-aiosmtpd || true
+    fi
+    if ! command -v python3 >/dev/null 2>&1 || ! python3 -c "import aiosmtpd" 2>/dev/null; then
+        missing "python3 with aiosmtpd not found and not installed here" \
+            "sudo apt-get install python3-aiosmtpd, or pip install aiosmtpd" "the SMTP tests"
+    fi
+fi
+
+# The corpus tests read the shared corpus beside this repository (or where
+# TICKETGATE_TEST_CORPUS says); nothing installs it.
+corpus=${TICKETGATE_TEST_CORPUS:-../shared/corpus}
+if [ ! -f "$corpus/MANIFEST.tsv" ]; then
+    missing "$corpus/MANIFEST.tsv not found" \
+        "put the shared corpus beside this repository, or set TICKETGATE_TEST_CORPUS" \
+        "the corpus tests"
 fi
 
 # Where the PostgreSQL pass runs, and whether it was asked for by name.
@@ -85,12 +151,18 @@ postgres_answers() {
     fi
 }
 
-# Asked for by name, the server must answer: say so now rather than after the first pass.
+# Asked for by name, or in a strict run, the server must answer: say so now rather than
+# after the first pass.
 postgres_pass=yes
 if ! postgres_answers "$postgres_url"; then
     if [ -n "$postgres_explicit" ]; then
         echo "TICKETGATE_TEST_POSTGRES=$postgres_shown: no PostgreSQL server answers there; start it or unset the variable" >&2
         exit 1
+    fi
+    if [ -n "$strict_because" ]; then
+        missing "no PostgreSQL server at $postgres_shown" \
+            "start one there, or name one with TICKETGATE_TEST_POSTGRES=postgres://USER@HOST:PORT" \
+            "the PostgreSQL pass"
     fi
     postgres_pass=no
 fi

@@ -2,7 +2,7 @@
 //! before it in the batch wrote, one bad mail must not hold back the others, and nothing
 //! may be reported handled before the batch is committed.
 
-use crate::helpers::{Cli, TestEnv, fixture, number, run_command, stdout};
+use crate::support::helpers::{Cli, TestEnv, fixture, number, run_command, stdout};
 use ticketgate::intake::{OutcomeKind, RawMessage, Report};
 
 fn message(source: &str, bytes: Vec<u8>) -> (RawMessage, u32) {
@@ -176,7 +176,7 @@ async fn a_large_mail_is_its_ticket_description_too_inside_a_batch_and_alone() {
     let alone = env.process(&large("l2")).await;
     for n in [
         reports[0].ticket.clone().unwrap(),
-        crate::helpers::created(&alone),
+        crate::support::helpers::created(&alone),
     ] {
         let details = env.details(&n).await;
         assert!(details.ticket.description.len() > 128 * 1024, "{n}");

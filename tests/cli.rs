@@ -1,7 +1,7 @@
 //! The `ticketgate` binary as users and MTAs run it, on the embedded defaults.
 
-use crate::helpers::{Cli, fixture, fixtures_dir, stderr, stdout};
 use crate::pipeline_rules::mail_with_attachment;
+use crate::support::helpers::{Cli, fixture, fixtures_dir, stderr, stdout};
 use ticketgate::domain::TicketNumber;
 
 fn ticket_of(line: &str) -> TicketNumber {

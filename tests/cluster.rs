@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use sqlx::Row;
 
 use crate::daemon::{Daemon, terminate};
-use crate::dovecot::Dovecot;
-use crate::helpers::{Cli, connect_any};
-use crate::smtp::SmtpSink;
+use crate::support::dovecot::Dovecot;
+use crate::support::helpers::{Cli, connect_any};
+use crate::support::smtp_sink::SmtpSink;
 
 const USER: &str = "support";
 const PASSWORD: &str = "s3cret-pass";

@@ -3,24 +3,11 @@
 //! the corpus says what a message holds, our parse agrees.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::helpers::TestEnv;
+use crate::support::helpers::{TestEnv, shared_corpus as corpus_dir};
 use ticketgate::pipeline::parse::{inbound_mail, parse_message};
 use ticketgate::pipeline::{Outcome, ProcessError};
-
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    if dir.join("MANIFEST.tsv").exists() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping corpus tests: {} not found (it sits beside the repository)",
-            dir.display()
-        );
-        None
-    }
-}
 
 /// The corpus's full messages, as (relative path, bytes).
 fn messages(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -42,6 +29,12 @@ async fn every_corpus_message_is_handled_or_quarantined_without_a_panic() {
     let Some(dir) = corpus_dir() else { return };
     let all = messages(&dir);
     assert!(all.len() > 200, "the manifest lists {} messages", all.len());
+    // The expectations below are keyed on these parts of the corpus: each must have given
+    // messages, or its rule was checked on nothing.
+    for part in ["autoreplies/", "bounces/", "not-bounce", "reply-parsing/"] {
+        let n = all.iter().filter(|(path, _)| path.contains(part)).count();
+        assert!(n > 0, "the manifest lists no full message under {part:?}");
+    }
     let env = std::sync::Arc::new(TestEnv::new().await);
     let mut failures = Vec::new();
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{Cli, fixture, stdout};
 use crate::pipeline_rules::mail_with_attachment;
+use crate::support::helpers::{Cli, fixture, stdout};
 
 pub fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -304,7 +304,7 @@ fn run_catches_up_on_jobs_that_fell_due_while_it_was_stopped() {
     assert!(resolved.status.success());
     // The solution was proposed 8 days ago, while the daemon was stopped.
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let mut conn = crate::helpers::connect_any(&cli.database_url()).await;
+        let mut conn = crate::support::helpers::connect_any(&cli.database_url()).await;
         let eight_days = chrono::Duration::days(8).num_milliseconds();
         for statement in [
             "UPDATE tickets SET created_at = created_at - $1, resolved_at = resolved_at - $1, \

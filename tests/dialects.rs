@@ -1,13 +1,13 @@
 //! Where SQLite and PostgreSQL would answer differently, held to one behaviour: text
 //! PostgreSQL cannot hold, case folding, the order of text and of ties. Each test runs on
-//! the backend of the pass (see [`crate::postgres`]), so both passes must agree.
+//! the backend of the pass (see [`crate::support::postgres`]), so both passes must agree.
 
 use chrono::Duration;
 use ticketgate::clock::Clock;
 use ticketgate::domain::EmailAddress;
 use ticketgate::pipeline::Outcome;
 
-use crate::helpers::{TestEnv, created};
+use crate::support::helpers::{TestEnv, created};
 
 /// PostgreSQL refuses U+0000 in text, SQLite keeps it: a mail carrying one must become the
 /// same ticket on both, be recognised when delivered again, and thread its replies.

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use crate::daemon::{start, stop, wait_for};
-use crate::dovecot::Dovecot;
-use crate::helpers::Cli;
+use crate::support::dovecot::Dovecot;
+use crate::support::helpers::Cli;
 
 const USER: &str = "support";
 const PASSWORD: &str = "s3cret-pass";

@@ -10,8 +10,8 @@ use ticketgate::clock::Clock;
 use ticketgate::jobs::{JobKind, Jobs};
 use ticketgate::store::{LeaseClaim, Store};
 
-use crate::helpers::{Cli, TestEnv, stderr};
 use crate::imap::mail;
+use crate::support::helpers::{Cli, TestEnv, stderr};
 
 /// A second connection pool on the test's database: another instance's view of it.
 async fn another_instance(env: &TestEnv) -> Store {
@@ -336,7 +336,7 @@ async fn tickets_opened_at_once_by_several_instances_get_distinct_numbers() {
                     .process("test", &mail(1000 + i * 100 + n))
                     .await
                     .unwrap();
-                numbers.push(crate::helpers::created(&outcome).to_string());
+                numbers.push(crate::support::helpers::created(&outcome).to_string());
             }
             numbers
         }));

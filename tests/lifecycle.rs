@@ -8,8 +8,8 @@ use ticketgate::domain::{EmailAddress, Status, TicketNumber, Visibility};
 use ticketgate::jobs::{JobKind, Jobs};
 use ticketgate::pipeline::Outcome;
 
-use crate::helpers::created;
 use crate::notifications::{Harness, expect, pairs};
+use crate::support::helpers::created;
 
 const OPENING: &str = "From: Alice <alice@acme.example>\nTo: support@ours.test\nCc: bob@acme.example\n\
     Subject: VPN down\nMessage-ID: <open-1@acme.example>\n\nThe VPN is down since 8am.\n";

@@ -2,8 +2,7 @@
 //! with `TICKETGATE_TEST_POSTGRES` set, on real PostgreSQL databases), real Maildirs and
 //! real processes, on our fixtures and on the shared corpus.
 
-mod helpers;
-mod postgres;
+mod support;
 
 mod batches;
 mod cli;
@@ -11,7 +10,7 @@ mod cluster;
 mod corpus;
 mod daemon;
 mod dialects;
-mod dovecot;
+mod golden;
 mod imap;
 mod instances;
 mod lifecycle;
@@ -19,6 +18,5 @@ mod notifications;
 mod pipeline_rules;
 mod reply_text;
 mod smtp;
-mod smtp_sink;
 mod storage;
 mod ticket_edits;

@@ -12,8 +12,8 @@ use ticketgate::notify::outbox_worker::{OutboxWorker, Step};
 use ticketgate::pipeline::Outcome;
 use ticketgate::service::{Acting, TicketService};
 
-use crate::helpers::{TestEnv, created, run_command, stderr, stdout};
-use crate::smtp::SmtpSink;
+use crate::support::helpers::{TestEnv, created, run_command, stderr, stdout};
+use crate::support::smtp_sink::SmtpSink;
 
 /// One mail the SMTP server accepted.
 #[derive(Debug, Clone)]

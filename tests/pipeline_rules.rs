@@ -1,6 +1,6 @@
 //! Each rule of the pipeline on our own fixtures, in-process on a real database.
 
-use crate::helpers::{TestEnv, created, fixture, number};
+use crate::support::helpers::{TestEnv, created, fixture, number};
 use ticketgate::clock::Clock;
 use ticketgate::domain::{Direction, Impact, Priority, Status, Urgency, Visibility};
 use ticketgate::intake::OutcomeKind;

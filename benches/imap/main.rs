@@ -18,10 +18,10 @@
 //! `BENCH_BIN` (another ticketgate binary), `BENCH_KEEP=1` (keep the work directory).
 
 #[allow(dead_code)]
-#[path = "../../tests/dovecot.rs"]
+#[path = "../../tests/support/dovecot.rs"]
 mod dovecot;
 #[allow(dead_code)]
-#[path = "../../tests/smtp_sink.rs"]
+#[path = "../../tests/support/smtp_sink.rs"]
 mod smtp_sink;
 #[path = "../support/mod.rs"]
 mod support;

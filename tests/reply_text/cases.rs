@@ -18,22 +18,21 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+
+use crate::support::helpers::shared_corpus;
 use ticketgate::pipeline::parse::parse_message;
 
 pub const TRIMMER: &str = "email_reply_trimmer";
 pub const GITHUB: &str = "github-email_reply_parser";
 pub const TALON: &str = "talon";
 
-/// The reply-parsing folder of the shared corpus, beside the repository; `None`, after
-/// one line saying so, when it is absent.
+/// The reply-parsing folder of the shared corpus; `None` when the corpus is absent and the
+/// run allows skipping (see [`shared_corpus`]). A corpus without this folder is broken:
+/// that fails.
 pub fn reply_corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/reply-parsing");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipped: ../shared/corpus not found");
-        None
-    }
+    let dir = shared_corpus()?.join("reply-parsing");
+    assert!(dir.is_dir(), "{} is missing from the corpus", dir.display());
+    Some(dir)
 }
 
 /// What a case is checked against.

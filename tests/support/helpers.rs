@@ -1,6 +1,6 @@
 //! Test environments: a pipeline on a fresh data directory, and the binary run in one,
 //! each on a fresh database: a SQLite file in the data directory, or in the PostgreSQL pass
-//! a database of its own on that server (see [`crate::postgres`]).
+//! a database of its own on that server (see [`crate::support::postgres`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -16,7 +16,8 @@ use ticketgate::intake::{Ingestor, RawMessage, Report};
 use ticketgate::pipeline::{Outcome, Pipeline};
 use ticketgate::store::Store;
 
-use crate::postgres::{self, PgDatabase};
+use crate::support::postgres::{self, PgDatabase};
+use crate::support::require;
 
 /// The environment variable through which the binary's database is set.
 const DATABASE_URL_ENV: &str = "TICKETGATE_DATABASE__URL";
@@ -24,6 +25,28 @@ const DATABASE_URL_ENV: &str = "TICKETGATE_DATABASE__URL";
 /// The folder of our own fixtures.
 pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The variable that points the tests at the shared corpus when it is not beside the
+/// repository.
+const CORPUS_ENV: &str = "TICKETGATE_TEST_CORPUS";
+
+/// The shared corpus (real-world mail from other projects' test suites, with their
+/// expectations): `../shared/corpus` beside the repository, or where [`CORPUS_ENV`] says.
+/// When it is absent: a failure in CI, else one line and `None` (see [`require::missing`]).
+pub fn shared_corpus() -> Option<PathBuf> {
+    let dir = match std::env::var_os(CORPUS_ENV).filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
+    };
+    if dir.join("MANIFEST.tsv").is_file() {
+        return Some(dir);
+    }
+    require::missing(
+        &format!("the shared corpus ({}/MANIFEST.tsv)", dir.display()),
+        &format!("put it beside the repository as ../shared/corpus, or set {CORPUS_ENV}"),
+    );
+    None
 }
 
 /// A fixture's bytes with `{{TICKET}}` replaced by `ticket`.

@@ -1,0 +1,15 @@
+//! The harness every capability file uses: test environments on a fresh database
+//! ([`helpers`]), the PostgreSQL pass ([`postgres`]), the real servers the tests talk to
+//! (private Dovecot instances, [`dovecot`]; an SMTP server, [`smtp_sink`], which runs
+//! `smtp_sink.py` beside it), and what a test does when one of them, or the shared corpus,
+//! is missing ([`require`]).
+//!
+//! `dovecot.rs`, `smtp_sink.rs` and `postgres.rs` are also included by the benches with
+//! `#[path]`: they must not reach for anything of this module but what they include
+//! themselves.
+
+pub mod dovecot;
+pub mod helpers;
+pub mod postgres;
+pub mod require;
+pub mod smtp_sink;
