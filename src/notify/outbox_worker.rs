@@ -162,7 +162,9 @@ impl OutboxWorker {
             }
             Err(SendError::Permanent(answer)) => {
                 tracing::warn!(recipient = %job.recipient, %answer, "notification refused for good");
-                self.store.fail_notification(job.id, &answer).await?;
+                self.store
+                    .fail_notification(job.id, &answer.to_string())
+                    .await?;
             }
             Err(SendError::Temporary(error)) if job.attempts >= MAX_ATTEMPTS => {
                 tracing::warn!(%error, attempts = job.attempts, "notification given up after its retries");
@@ -177,7 +179,7 @@ impl OutboxWorker {
                 let pause = self.pause(job.attempts);
                 tracing::warn!(%error, retry_in = %pause, "notification not sent; will retry");
                 self.store
-                    .retry_notification(job.id, &error, self.clock.now() + pause)
+                    .retry_notification(job.id, &error.to_string(), self.clock.now() + pause)
                     .await?;
             }
         }

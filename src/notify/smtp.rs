@@ -23,7 +23,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 
-use super::transport::{SendError, TransportError};
+use super::transport::{SendError, SendFailure, TransportError};
 
 /// How long connecting, the TLS handshake, the greeting, EHLO and AUTH may take together.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -163,15 +163,15 @@ impl SmtpClient {
         let opening = async {
             let tcp = TcpStream::connect((self.host.as_str(), self.port))
                 .await
-                .map_err(|e| {
-                    SendError::Temporary(format!(
-                        "cannot connect to {}:{}: {e}",
-                        self.host, self.port
-                    ))
+                .map_err(|source| {
+                    SendError::Temporary(SendFailure::Connect {
+                        address: self.address(),
+                        source,
+                    })
                 })?;
             // The reason this module exists: see the module's documentation.
             tcp.set_nodelay(true)
-                .map_err(|e| SendError::Temporary(format!("cannot set TCP_NODELAY: {e}")))?;
+                .map_err(|e| SendError::Temporary(SendFailure::NoDelay(e)))?;
             let mut connection = match &self.security {
                 Security::None => {
                     AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
@@ -193,11 +193,11 @@ impl SmtpClient {
                     let tls = TlsConnector::from(config.clone())
                         .connect(name.clone(), tcp)
                         .await
-                        .map_err(|e| {
-                            SendError::Temporary(format!(
-                                "TLS with {}:{} failed: {e}",
-                                self.host, self.port
-                            ))
+                        .map_err(|source| {
+                            SendError::Temporary(SendFailure::Tls {
+                                address: self.address(),
+                                source,
+                            })
                         })?;
                     AsyncSmtpConnection::connect_with_transport(
                         Box::new(ImplicitTls(tls)),
@@ -218,20 +218,25 @@ impl SmtpClient {
         tokio::time::timeout(CONNECT_TIMEOUT, opening)
             .await
             .unwrap_or_else(|_| {
-                Err(SendError::Temporary(format!(
-                    "{}:{} did not let us in within {CONNECT_TIMEOUT:?}",
-                    self.host, self.port
-                )))
+                Err(SendError::Temporary(SendFailure::LoginTimeout {
+                    address: self.address(),
+                    timeout: CONNECT_TIMEOUT,
+                }))
             })
+    }
+
+    /// `host:port`, as messages name the server.
+    fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
     }
 }
 
 /// A 5xx answer is for good; anything else (4xx, connection or TLS trouble) may pass.
 fn classify(e: lettre::transport::smtp::Error) -> SendError {
     if e.is_permanent() {
-        SendError::Permanent(e.to_string())
+        SendError::Permanent(SendFailure::Smtp(e))
     } else {
-        SendError::Temporary(e.to_string())
+        SendError::Temporary(SendFailure::Smtp(e))
     }
 }
 

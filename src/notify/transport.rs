@@ -13,11 +13,59 @@ use super::smtp::SmtpClient;
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
     /// Try again later (4xx answer, connection trouble, full disk).
-    #[error("{0}")]
-    Temporary(String),
+    #[error(transparent)]
+    Temporary(SendFailure),
     /// The server refused for good (5xx): retrying will not help.
+    #[error(transparent)]
+    Permanent(SendFailure),
+}
+
+/// What failed when a notification was handed over, with its cause. The message is what
+/// `outbox list` shows an operator.
+#[derive(Debug, thiserror::Error)]
+pub enum SendFailure {
+    /// The SMTP server's answer, or the protocol, TLS or connection trouble lettre met.
     #[error("{0}")]
-    Permanent(String),
+    Smtp(#[source] lettre::transport::smtp::Error),
+    #[error("cannot connect to {address}: {source}")]
+    Connect {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("cannot set TCP_NODELAY: {0}")]
+    NoDelay(#[source] std::io::Error),
+    #[error("TLS with {address} failed: {source}")]
+    Tls {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("{address} did not let us in within {timeout:?}")]
+    LoginTimeout { address: String, timeout: Duration },
+    #[error("the SMTP server did not answer within {0:?}")]
+    SendTimeout(Duration),
+    /// The file transport could not write the message.
+    #[error(transparent)]
+    File(#[from] crate::attachments::FileStoreError),
+    #[error("cannot run {command}: {source}")]
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
+    #[error("{command} did not finish within {timeout:?}")]
+    SendmailTimeout { command: String, timeout: Duration },
+    /// The sendmail command's exit status and what it wrote on standard error.
+    #[error("{command} exited with {status}: {stderr}")]
+    Sendmail {
+        command: String,
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+    /// It exited with success but stopped reading the message before its end.
+    #[error("{command} stopped reading the message: {source}")]
+    Unread {
+        command: String,
+        source: std::io::Error,
+    },
 }
 
 /// The configured way out.
@@ -49,16 +97,14 @@ impl Transport {
                 crate::attachments::write_atomically(&path, |f| {
                     std::io::Write::write_all(f, &bytes)
                 })
-                .map_err(|e| SendError::Temporary(e.to_string()))
+                .map_err(|e| SendError::Temporary(e.into()))
             }
             Transport::Sendmail(command) => sendmail(command, message).await,
             Transport::Smtp(smtp) => {
                 let bytes = message.formatted();
                 let sending = smtp.send(message.envelope(), &bytes);
                 match tokio::time::timeout(SEND_TIMEOUT, sending).await {
-                    Err(_) => Err(SendError::Temporary(format!(
-                        "the SMTP server did not answer within {SEND_TIMEOUT:?}"
-                    ))),
+                    Err(_) => Err(SendError::Temporary(SendFailure::SendTimeout(SEND_TIMEOUT))),
                     Ok(result) => result,
                 }
             }
@@ -81,6 +127,7 @@ impl Transport {
 async fn sendmail(command: &std::path::Path, message: &Message) -> Result<(), SendError> {
     use std::process::Stdio;
     use tokio::io::AsyncWriteExt;
+    let shown = command.display().to_string();
     let envelope = message.envelope();
     let mut cmd = tokio::process::Command::new(command);
     cmd.arg("-i");
@@ -96,39 +143,45 @@ async fn sendmail(command: &std::path::Path, message: &Message) -> Result<(), Se
     let run = async {
         let mut child = cmd.spawn()?;
         let mut stdin = child.stdin.take().expect("stdin is piped");
-        stdin.write_all(&message.formatted()).await?;
+        // A command that refuses a recipient may exit before reading the message: then
+        // its exit status, not the broken pipe, says why.
+        let written = stdin.write_all(&message.formatted()).await;
         drop(stdin);
-        child.wait_with_output().await
+        Ok::<_, std::io::Error>((written, child.wait_with_output().await?))
     };
-    let output = match tokio::time::timeout(SEND_TIMEOUT, run).await {
+    let (written, output) = match tokio::time::timeout(SEND_TIMEOUT, run).await {
         Err(_) => {
-            return Err(SendError::Temporary(format!(
-                "{} did not finish within {SEND_TIMEOUT:?}",
-                command.display()
-            )));
+            return Err(SendError::Temporary(SendFailure::SendmailTimeout {
+                command: shown,
+                timeout: SEND_TIMEOUT,
+            }));
         }
-        Ok(Err(e)) => {
-            return Err(SendError::Temporary(format!(
-                "cannot run {}: {e}",
-                command.display()
-            )));
+        Ok(Err(source)) => {
+            return Err(SendError::Temporary(SendFailure::Spawn {
+                command: shown,
+                source,
+            }));
         }
-        Ok(Ok(output)) => output,
+        Ok(Ok(done)) => done,
     };
     if output.status.success() {
-        return Ok(());
+        return written.map_err(|source| {
+            SendError::Temporary(SendFailure::Unread {
+                command: shown,
+                source,
+            })
+        });
     }
-    let answer = format!(
-        "{} exited with {}: {}",
-        command.display(),
-        output.status,
-        String::from_utf8_lossy(&output.stderr).trim()
-    );
+    let failure = SendFailure::Sendmail {
+        command: shown,
+        status: output.status,
+        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+    };
     match output.status.code() {
         Some(code) if !SENDMAIL_TEMPORARY_EXITS.contains(&code) => {
-            Err(SendError::Permanent(answer))
+            Err(SendError::Permanent(failure))
         }
-        _ => Err(SendError::Temporary(answer)),
+        _ => Err(SendError::Temporary(failure)),
     }
 }
 
@@ -170,5 +223,55 @@ impl Transport {
         };
         let client = SmtpClient::new(host, *port, *tls, ca_file.as_deref(), credentials)?;
         Ok(Transport::Smtp(client))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    /// A sendmail stand-in running `body`, and a message big enough (1 MB) that writing it
+    /// outlasts any pipe buffer.
+    fn setup(body: &str) -> (tempfile::TempDir, PathBuf, Message) {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("sendmail");
+        std::fs::write(&script, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let message = Message::builder()
+            .from("support@ours.test".parse().unwrap())
+            .to("gone@acme.example".parse().unwrap())
+            .subject("A large notification")
+            .body("x".repeat(1 << 20))
+            .unwrap();
+        (dir, script, message)
+    }
+
+    #[tokio::test]
+    async fn a_refusal_before_reading_the_message_is_the_commands_answer() {
+        let (_dir, script, message) = setup("echo \"$4: user unknown\" >&2; exit 67");
+        match sendmail(&script, &message).await {
+            Err(SendError::Permanent(failure)) => {
+                assert!(failure.to_string().contains("user unknown"), "{failure}")
+            }
+            other => panic!("a refusal for good, not {other:?}"),
+        }
+        let (_dir, script, message) = setup("exit 75");
+        assert!(matches!(
+            sendmail(&script, &message).await,
+            Err(SendError::Temporary(SendFailure::Sendmail { .. }))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_success_that_did_not_read_the_message_is_tried_again() {
+        let (_dir, script, message) = setup("exit 0");
+        assert!(matches!(
+            sendmail(&script, &message).await,
+            Err(SendError::Temporary(SendFailure::Unread { .. }))
+        ));
+        let (_dir, script, message) = setup("cat > /dev/null");
+        assert!(sendmail(&script, &message).await.is_ok());
     }
 }

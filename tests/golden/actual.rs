@@ -8,8 +8,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use ticketgate::clock::Clock;
 use ticketgate::domain::TicketNumber;
+use ticketgate::domain::{
+    Article as ArticleRecord, Attachment as AttachmentRecord, Ticket as TicketRecord,
+};
 use ticketgate::pipeline::{Outcome, ProcessError};
-use ticketgate::store::{ArticleRecord, AttachmentRecord, TicketRecord};
 
 use crate::support::helpers::{TestEnv, created};
 
@@ -83,7 +85,9 @@ pub async fn run(env: &TestEnv, given: Given, bytes: &[u8]) -> Actual {
             ticket,
         }) => ("ignored", Some(kind.to_string()), Some(reason), ticket),
         Ok(Outcome::Duplicate(n)) => ("duplicate", None, None, n),
-        Err(ProcessError::Rejected(reason)) => ("quarantined", None, Some(reason), None),
+        Err(ProcessError::Rejected(reason)) => {
+            ("quarantined", None, Some(reason.to_string()), None)
+        }
         Err(ProcessError::Temporary(e)) => panic!("a temporary failure on a healthy store: {e}"),
     };
     let (ticket, articles) = match &number {
