@@ -24,7 +24,7 @@ pub use mailbox::{
 pub use storage::{StorageBackend, StorageSettings};
 
 use crate::domain::{EmailAddress, Impact, SubjectTag, TicketType, Urgency};
-use crate::pipeline::route::{RoutingRule, RoutingRuleSpec};
+use crate::domain::{RoutingRule, RoutingRuleSpec};
 
 /// Where the configuration came from, for `check-config` and the start-up log.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,6 @@ pub mod effect;
 pub mod language;
 pub mod parse;
 pub mod reply_text;
-pub mod route;
 pub mod thread;
 
 mod execute;
@@ -22,6 +21,7 @@ use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::domain::RoutingRule;
 use crate::domain::Ticket;
 use crate::domain::{
     ByteSize, Event, InboundMail, MailRefusal, Mailbox, RefusalReason, Status, TicketNumber,
@@ -31,7 +31,6 @@ use crate::signing::{LinkKeyError, LinkSigner};
 use crate::store::{Batch, EarlierDelivery, Store, StoreError};
 use authorize::Authorization;
 use classify::Classification;
-use route::RoutingRule;
 
 /// What became of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::domain::{EmailAddress, Impact, InboundMail, TicketType, Urgency};
+use super::{EmailAddress, Impact, InboundMail, TicketType, Urgency};
 
 /// A rule as written in the configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
