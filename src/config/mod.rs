@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod cluster;
-mod lifecycle;
+mod jobs;
 mod limits;
 mod mailbox;
 mod storage;
 
 pub use cluster::ClusterSettings;
-pub use lifecycle::{CronSchedule, JobsSettings, check_cron};
+pub use jobs::{CronSchedule, JobsSettings, check_cron};
 pub use limits::{LoopLimits, RateLimit};
 pub use mailbox::{
     MailboxAuth, MailboxSettings, OAuth2Endpoint, ProcessedAction, SecretSource, TlsMode,
@@ -122,7 +122,7 @@ struct RawConfig {
     portal: RawPortal,
     notifications: RawNotifications,
     smtp: RawSmtp,
-    jobs: lifecycle::RawJobs,
+    jobs: jobs::RawJobs,
     cluster: cluster::RawCluster,
     storage: storage::RawStorage,
     routing: Vec<RoutingRuleSpec>,
@@ -147,7 +147,7 @@ impl Default for RawConfig {
             portal: RawPortal::default(),
             notifications: RawNotifications::default(),
             smtp: RawSmtp::default(),
-            jobs: lifecycle::RawJobs::default(),
+            jobs: jobs::RawJobs::default(),
             cluster: cluster::RawCluster::default(),
             storage: storage::RawStorage::default(),
             routing: Vec::new(),
@@ -205,8 +205,8 @@ impl Default for RawTickets {
             default_language: "en".into(),
             auto_close_days: 7,
             reopen_window_days: 14,
-            approval_words: lifecycle::default_approval_words(),
-            refusal_words: lifecycle::default_refusal_words(),
+            approval_words: jobs::default_approval_words(),
+            refusal_words: jobs::default_refusal_words(),
         }
     }
 }
@@ -787,10 +787,9 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
     if raw.tickets.auto_close_days == 0 {
         errors.push("tickets.auto_close_days: must be at least 1".into());
     }
-    let approval_words =
-        lifecycle::words("approval_words", &raw.tickets.approval_words, &mut errors);
-    let refusal_words = lifecycle::words("refusal_words", &raw.tickets.refusal_words, &mut errors);
-    let jobs = lifecycle::jobs(raw.jobs, raw.tickets.auto_close_days, &mut errors);
+    let approval_words = jobs::words("approval_words", &raw.tickets.approval_words, &mut errors);
+    let refusal_words = jobs::words("refusal_words", &raw.tickets.refusal_words, &mut errors);
+    let jobs = jobs::jobs(raw.jobs, raw.tickets.auto_close_days, &mut errors);
     let cluster = cluster::cluster(raw.cluster, &mut errors);
     let storage = storage::storage(raw.storage, &mut errors);
     let database_url =
