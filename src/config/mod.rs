@@ -4,19 +4,23 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
 mod cluster;
+mod error;
 mod jobs;
 mod limits;
+mod load;
 mod mailbox;
 mod storage;
 
 pub use cluster::ClusterSettings;
+pub use error::ConfigError;
 pub use jobs::{CronSchedule, JobsSettings, check_cron};
 pub use limits::{LoopLimits, RateLimit};
+pub use load::{CONFIG_ENV, ConfigSource, DEFAULT_CONFIG_PATH};
 pub use mailbox::{
     MailboxAuth, MailboxSettings, OAuth2Endpoint, ProcessedAction, SecretSource, TlsMode,
     TokenSource,
@@ -25,54 +29,6 @@ pub use storage::{StorageBackend, StorageSettings};
 
 use crate::domain::{EmailAddress, Impact, SubjectTag, TicketType, Urgency};
 use crate::domain::{RoutingRule, RoutingRuleSpec};
-
-/// Where the configuration came from, for `check-config` and the start-up log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigSource {
-    /// No file: the embedded defaults (plus environment overrides).
-    Embedded,
-    /// This file.
-    File(PathBuf),
-}
-
-impl fmt::Display for ConfigSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConfigSource::Embedded => f.write_str("embedded defaults"),
-            ConfigSource::File(p) => write!(f, "{}", p.display()),
-        }
-    }
-}
-
-/// Why the configuration cannot be used. Each message names the key and what to do.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read the configuration file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(
-        "the configuration in {source_name} is not valid TOML or has an unknown key: {message}"
-    )]
-    Syntax {
-        source_name: String,
-        message: String,
-    },
-    #[error("the configuration from {source_name} has {} error(s):\n  - {}", .errors.len(), .errors.join("\n  - "))]
-    Invalid {
-        source_name: String,
-        errors: Vec<String>,
-    },
-}
-
-/// The environment variable naming the configuration file.
-pub const CONFIG_ENV: &str = "TICKETGATE_CONFIG";
-/// The configuration file used when neither `--config` nor [`CONFIG_ENV`] names one.
-pub const DEFAULT_CONFIG_PATH: &str = "config/ticketgate.toml";
-const ENV_PREFIX: &str = "TICKETGATE_";
-/// Variables with the prefix that are not configuration keys.
-const ENV_NOT_KEYS: &[&str] = &["TICKETGATE_CONFIG", "TICKETGATE_LOG"];
 
 /// Public mail providers: a shared domain there says nothing about a shared organisation.
 const DEFAULT_PUBLIC_DOMAINS: &[&str] = &[
@@ -110,7 +66,7 @@ const DEFAULT_PUBLIC_DOMAINS: &[&str] = &[
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-struct RawConfig {
+pub(super) struct RawConfig {
     data_dir: PathBuf,
     max_attachment_bytes: u64,
     max_message_bytes: u64,
@@ -482,90 +438,9 @@ impl Settings {
             .cloned()
             .unwrap_or_else(|| EmailAddress::parse("support@localhost").expect("a valid literal"))
     }
-
-    /// Loads the configuration: `explicit` (from `--config`), else [`CONFIG_ENV`], else
-    /// [`DEFAULT_CONFIG_PATH`] when it exists, else the embedded defaults; then applies
-    /// `TICKETGATE_*` variables from `env`.
-    pub fn load(
-        explicit: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Settings, ConfigError> {
-        let env: Vec<(String, String)> = env.into_iter().collect();
-        let from_env = env
-            .iter()
-            .find(|(k, _)| k == CONFIG_ENV)
-            .map(|(_, v)| PathBuf::from(v));
-        let path = explicit.map(Path::to_path_buf).or(from_env).or_else(|| {
-            let default = PathBuf::from(DEFAULT_CONFIG_PATH);
-            default.exists().then_some(default)
-        });
-        let (source, text) = match path {
-            Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                (ConfigSource::File(path), text)
-            }
-            None => (ConfigSource::Embedded, String::new()),
-        };
-        Self::from_toml(&text, source, env)
-    }
-
-    /// Builds settings from TOML text and environment overrides.
-    pub fn from_toml(
-        text: &str,
-        source: ConfigSource,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Settings, ConfigError> {
-        let source_name = source.to_string();
-        let syntax = |message: String| ConfigError::Syntax {
-            source_name: source_name.clone(),
-            message,
-        };
-        let mut table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| syntax(e.to_string()))?;
-        for (key, value) in env {
-            if let Some(path) = key.strip_prefix(ENV_PREFIX)
-                && !ENV_NOT_KEYS.contains(&key.as_str())
-            {
-                apply_env_override(&mut table, path, &value);
-            }
-        }
-        let raw: RawConfig = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| syntax(e.to_string()))?;
-        validate(raw, source).map_err(|errors| ConfigError::Invalid {
-            source_name,
-            errors,
-        })
-    }
 }
 
-/// Sets `DATABASE__URL`-style keys (sections split by `__`, lower-cased) in the table. The
-/// value is read as TOML when it parses (numbers, booleans, arrays), else as a string.
-fn apply_env_override(table: &mut toml::Table, path: &str, value: &str) {
-    let keys: Vec<String> = path.split("__").map(|k| k.to_ascii_lowercase()).collect();
-    let parsed = format!("v = {value}")
-        .parse::<toml::Table>()
-        .ok()
-        .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| toml::Value::String(value.to_string()));
-    let (last, sections) = keys.split_last().expect("split yields at least one key");
-    let mut current = table;
-    for section in sections {
-        let entry = current
-            .entry(section.clone())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        if !entry.is_table() {
-            *entry = toml::Value::Table(toml::Table::new());
-        }
-        current = entry.as_table_mut().expect("just made a table");
-    }
-    current.insert(last.clone(), parsed);
-}
-
+/// Checks every key and assembles the settings, or lists every problem found.
 fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String>> {
     let mut errors = Vec::new();
     let mut address = |key: &str, value: &str| match EmailAddress::parse(value) {
@@ -890,25 +765,6 @@ mod tests {
     }
 
     #[test]
-    fn environment_overrides_single_keys() {
-        let s = load(
-            "data_dir = \"/srv/tg\"\n[tickets]\nnumber_tag = \"[#{number}]\"",
-            &[
-                ("TICKETGATE_TICKETS__NUMBER_TAG", "[Ticket#{number}]"),
-                ("TICKETGATE_MAX_ATTACHMENT_BYTES", "1000"),
-                ("TICKETGATE_DATABASE__URL", "postgres://tg:hunter2@db/tg"),
-                ("TICKETGATE_LOG", "debug"),
-            ],
-        )
-        .unwrap();
-        assert_eq!(s.max_attachment_bytes, 1000);
-        assert_eq!(s.data_dir, PathBuf::from("/srv/tg"));
-        assert!(s.subject_tag.find("[ticket#2611N00001]").is_some());
-        assert_eq!(s.database_url.to_string(), "postgres://tg:***@db/tg");
-        assert!(!format!("{s:?}").contains("hunter2"));
-    }
-
-    #[test]
     fn every_error_is_reported_with_its_key() {
         let err = load(
             "[tickets]\nnumber_tag = \"#\"\ndefault_type = \"bug\"\n[mail]\naddresses = [\"nope\"]\n[[routing]]\nsubject = \"(\"\nurgency = \"high\"",
@@ -924,18 +780,6 @@ mod tests {
         ] {
             assert!(err.contains(key), "{key} missing from: {err}");
         }
-    }
-
-    #[test]
-    fn unknown_keys_are_refused() {
-        let err = load("[tickets]\nnumbr_tag = \"x\"", &[])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("numbr_tag"), "{err}");
-        let err = load("", &[("TICKETGATE_DATABSE__URL", "x")])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("databse"), "{err}");
     }
 
     #[test]
