@@ -520,9 +520,13 @@ fn validate(raw: RawConfig, source: ConfigSource) -> Result<Settings, Vec<String
     }
     let mut routing = Vec::new();
     for (i, spec) in raw.routing.iter().enumerate() {
-        match RoutingRule::compile(i, spec) {
+        let name = spec.name.clone().unwrap_or_else(|| format!("routing[{i}]"));
+        match RoutingRule::compile(name, spec) {
             Ok(rule) => routing.push(rule),
-            Err(errs) => errors.extend(errs),
+            Err(errs) => errors.extend(
+                errs.iter()
+                    .map(|e| format!("routing[{i}].{}: {e}", e.field())),
+            ),
         }
     }
     let mut mailboxes: Vec<MailboxSettings> = Vec::new();

@@ -20,7 +20,7 @@ pub use notification::{
     Actor, Audience, Event, EventCategory, EventContext, MailRefusal, Notification, RefusalReason,
     with_context,
 };
-pub use routing::{RoutingEffect, RoutingRule, RoutingRuleSpec};
+pub use routing::{RoutingEffect, RoutingRule, RoutingRuleError, RoutingRuleSpec};
 pub use size::ByteSize;
 pub use status::{InvalidMove, Status};
 pub use ticket::{NewTicket, Ticket, TicketDetails, TicketFields, TicketSummary};
