@@ -4,7 +4,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::{ConfigError, RawConfig, Settings};
+use super::raw::RawConfig;
+use super::{ConfigError, Settings};
 
 /// The environment variable naming the configuration file.
 pub const CONFIG_ENV: &str = "TICKETGATE_CONFIG";
@@ -84,7 +85,7 @@ impl Settings {
             }
         }
         let raw: RawConfig = toml::Value::Table(table).try_into().map_err(syntax)?;
-        super::validate(raw, source).map_err(|errors| ConfigError::Invalid {
+        super::validate::validate(raw, source).map_err(|errors| ConfigError::Invalid {
             source_name,
             errors,
         })
