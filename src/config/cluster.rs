@@ -6,11 +6,15 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::error::Errors;
+
 /// The `[cluster]` table as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(super) struct RawCluster {
+    /// The name this instance goes by in leases, job runs and logs.
     instance: Option<String>,
+    /// How long a lease lasts without renewal, 2 to 3600 seconds.
     lease_seconds: u64,
 }
 
@@ -35,27 +39,33 @@ pub struct ClusterSettings {
     pub lease: Duration,
 }
 
-/// Validates `[cluster]`, pushing each error with its key.
-pub(super) fn cluster(raw: RawCluster, errors: &mut Vec<String>) -> ClusterSettings {
-    if !(2..=3600).contains(&raw.lease_seconds) {
-        errors.push(format!(
-            "cluster.lease_seconds: {} is out of range; give 2 to 3600 (30 by default)",
-            raw.lease_seconds
-        ));
-    }
-    let instance = match raw.instance.map(|i| i.trim().to_string()) {
-        Some(i) if i.is_empty() || i.len() > 64 || i.chars().any(char::is_control) => {
-            errors.push(format!(
-                "cluster.instance: `{i}` must be 1 to 64 printable characters"
-            ));
-            i
+impl RawCluster {
+    /// Validates `[cluster]`, recording each error with its key.
+    pub(super) fn validate(self, errors: &mut Errors) -> ClusterSettings {
+        if !(2..=3600).contains(&self.lease_seconds) {
+            errors.push(
+                "cluster.lease_seconds",
+                format_args!(
+                    "{} is out of range; give 2 to 3600 (30 by default)",
+                    self.lease_seconds
+                ),
+            );
         }
-        Some(i) => i,
-        None => host_name(),
-    };
-    ClusterSettings {
-        instance,
-        lease: Duration::from_secs(raw.lease_seconds.clamp(2, 3600)),
+        let instance = match self.instance.map(|i| i.trim().to_string()) {
+            Some(i) if i.is_empty() || i.len() > 64 || i.chars().any(char::is_control) => {
+                errors.push(
+                    "cluster.instance",
+                    format_args!("`{i}` must be 1 to 64 printable characters"),
+                );
+                i
+            }
+            Some(i) => i,
+            None => host_name(),
+        };
+        ClusterSettings {
+            instance,
+            lease: Duration::from_secs(self.lease_seconds.clamp(2, 3600)),
+        }
     }
 }
 
@@ -82,20 +92,26 @@ mod tests {
 
     #[test]
     fn the_instance_is_named_after_the_host_unless_configured() {
-        let mut errors = Vec::new();
-        let named = cluster(raw(Some(" web-2 "), 30), &mut errors);
+        let mut errors = Errors::default();
+        let named = raw(Some(" web-2 "), 30).validate(&mut errors);
         assert_eq!(named.instance, "web-2");
         assert_eq!(named.lease, Duration::from_secs(30));
-        assert!(!cluster(raw(None, 30), &mut errors).instance.is_empty());
-        assert!(errors.is_empty(), "{errors:?}");
+        assert!(!raw(None, 30).validate(&mut errors).instance.is_empty());
+        assert_eq!(errors.count(), 0, "{errors:?}");
     }
 
     #[test]
     fn leases_too_short_or_too_long_and_blank_names_are_refused() {
-        for (instance, secs) in [(None, 1), (None, 7200), (Some(""), 30)] {
-            let mut errors = Vec::new();
-            cluster(raw(instance, secs), &mut errors);
+        for (instance, secs, key) in [
+            (None, 1, "cluster.lease_seconds: 1 is out of range"),
+            (None, 7200, "cluster.lease_seconds: 7200 is out of range"),
+            (Some(""), 30, "cluster.instance: `` must be"),
+        ] {
+            let mut errors = Errors::default();
+            raw(instance, secs).validate(&mut errors);
+            let errors = errors.into_messages();
             assert_eq!(errors.len(), 1, "{instance:?} {secs}: {errors:?}");
+            assert!(errors[0].starts_with(key), "{errors:?}");
         }
     }
 }

@@ -11,7 +11,9 @@ const MAX_WINDOW_SECS: u64 = 366 * 86_400;
 /// At most `max` notifications within any `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
+    /// How many notifications the window allows.
     pub max: u32,
+    /// How far back they are counted: 1 second to 366 days.
     pub window: Duration,
 }
 

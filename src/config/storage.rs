@@ -5,10 +5,13 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use super::error::Errors;
+
 /// The `[storage]` table as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(super) struct RawStorage {
+    /// `fs` or `database`: see [`StorageBackend`].
     backend: String,
 }
 
@@ -56,20 +59,22 @@ pub struct StorageSettings {
     pub backend: StorageBackend,
 }
 
-/// Validates `[storage]`, pushing each error with its key.
-pub(super) fn storage(raw: RawStorage, errors: &mut Vec<String>) -> StorageSettings {
-    let wanted = raw.backend.trim();
-    let backend = StorageBackend::ALL
-        .into_iter()
-        .find(|b| b.name() == wanted)
-        .unwrap_or_else(|| {
-            errors.push(format!(
-                "storage.backend: `{}` is not one of fs, database",
-                raw.backend
-            ));
-            StorageBackend::Fs
-        });
-    StorageSettings { backend }
+impl RawStorage {
+    /// Validates `[storage]`, recording each error with its key.
+    pub(super) fn validate(self, errors: &mut Errors) -> StorageSettings {
+        let wanted = self.backend.trim();
+        let backend = StorageBackend::ALL
+            .into_iter()
+            .find(|b| b.name() == wanted)
+            .unwrap_or_else(|| {
+                errors.push(
+                    "storage.backend",
+                    format_args!("`{}` is not one of fs, database", self.backend),
+                );
+                StorageBackend::Fs
+            });
+        StorageSettings { backend }
+    }
 }
 
 #[cfg(test)]
@@ -77,17 +82,19 @@ mod tests {
     use super::*;
 
     fn parse(backend: &str) -> (StorageSettings, Vec<String>) {
-        let mut errors = Vec::new();
+        let mut errors = Errors::default();
         let raw = RawStorage {
             backend: backend.into(),
         };
-        (storage(raw, &mut errors), errors)
+        (raw.validate(&mut errors), errors.into_messages())
     }
 
     #[test]
     fn both_backends_are_read_and_fs_is_the_default() {
         assert_eq!(
-            storage(RawStorage::default(), &mut Vec::new()).backend,
+            RawStorage::default()
+                .validate(&mut Errors::default())
+                .backend,
             StorageBackend::Fs
         );
         assert_eq!(parse("database").0.backend, StorageBackend::Database);

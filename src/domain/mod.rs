@@ -6,6 +6,7 @@ mod article;
 mod fields;
 mod mail;
 mod notification;
+mod routing;
 mod size;
 mod status;
 mod ticket;
@@ -20,6 +21,7 @@ pub use notification::{
     Actor, Audience, Event, EventCategory, EventContext, MailRefusal, Notification, RefusalReason,
     with_context,
 };
+pub use routing::{RoutingEffect, RoutingRule, RoutingRuleError, RoutingRuleSpec};
 pub use size::ByteSize;
 pub use status::{InvalidMove, Status};
 pub use ticket::{NewTicket, Ticket, TicketDetails, TicketFields, TicketSummary};

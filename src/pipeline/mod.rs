@@ -10,7 +10,6 @@ pub mod language;
 pub mod parse;
 pub mod reply_effect;
 pub mod reply_text;
-pub mod route;
 pub mod thread;
 
 mod article;

@@ -1,20 +1,32 @@
-//! How tickets move without an agent: the words that approve or refuse a solution, how
-//! long a closed ticket can still be reopened by mail, and when the scheduler's jobs run.
+//! `[jobs]`: when the scheduler's periodic jobs run (auto-close, reminders, purge) and how
+//! far back each looks, and the one reading of a cron schedule that the check here and the
+//! scheduler share.
 
 use chrono::{DateTime, Timelike, Utc};
 use serde::Deserialize;
+
+use super::error::Errors;
 
 /// The `[jobs]` table as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(super) struct RawJobs {
+    /// When resolved tickets past `tickets.auto_close_days` are closed.
     auto_close: String,
+    /// When requesters are reminded of a solution awaiting their approval.
     resolution_reminder: String,
+    /// When requesters are reminded that we wait for them.
     waiting_reminder: String,
+    /// When old raw mail and quarantined messages are deleted.
     purge: String,
-    resolution_reminder_days: u32,
+    /// Days before the auto-close that the reminder goes (0: none); read by the
+    /// cross-section check against `tickets.auto_close_days`.
+    pub(super) resolution_reminder_days: u32,
+    /// Days a waiting_customer ticket waits before its reminder (0: never).
     waiting_reminder_days: u32,
+    /// Days raw mail is kept (0: forever).
     purge_raw_mail_days: u32,
+    /// Days a quarantined message is kept (0: forever).
     purge_quarantine_days: u32,
 }
 
@@ -33,36 +45,18 @@ impl Default for RawJobs {
     }
 }
 
-/// The approval words of the seeds' portals, in English and French.
-pub(super) fn default_approval_words() -> Vec<String> {
-    [
-        "approve",
-        "approved",
-        "accept",
-        "ok",
-        "approuver",
-        "approuvé",
-        "accepter",
-        "valider",
-    ]
-    .map(String::from)
-    .to_vec()
-}
-
-/// Words that refuse a solution outright.
-pub(super) fn default_refusal_words() -> Vec<String> {
-    ["refuse", "reject", "no", "refuser", "non"]
-        .map(String::from)
-        .to_vec()
-}
-
 /// When each periodic job runs and how far it looks. A day count of 0 turns the job off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobsSettings {
-    /// Cron expressions (with seconds, UTC): `sec min hour day month weekday`.
+    /// When resolved tickets past `tickets.auto_close_days` are closed. Each schedule is a
+    /// cron expression the scheduler accepts (with seconds, UTC: `sec min hour day month
+    /// weekday`).
     pub auto_close: String,
+    /// When requesters are reminded of a solution awaiting their approval.
     pub resolution_reminder: String,
+    /// When requesters are reminded that we wait for them.
     pub waiting_reminder: String,
+    /// When old raw mail and quarantined messages are deleted.
     pub purge: String,
     /// Days before the auto-close that the requester is reminded of the waiting solution.
     pub resolution_reminder_days: u32,
@@ -74,44 +68,37 @@ pub struct JobsSettings {
     pub purge_quarantine_days: u32,
 }
 
-/// Validates `[jobs]`, pushing each error with its key.
-pub(super) fn jobs(raw: RawJobs, auto_close_days: u32, errors: &mut Vec<String>) -> JobsSettings {
-    for (key, expr) in [
-        ("auto_close", &raw.auto_close),
-        ("resolution_reminder", &raw.resolution_reminder),
-        ("waiting_reminder", &raw.waiting_reminder),
-        ("purge", &raw.purge),
-    ] {
-        if let Err(e) = check_cron(expr) {
-            errors.push(format!("jobs.{key}: {e}"));
+impl RawJobs {
+    /// Validates `[jobs]`, recording each error with its key. That the resolution reminder
+    /// comes before the auto-close is checked with `[tickets]`, by the caller.
+    pub(super) fn validate(self, errors: &mut Errors) -> JobsSettings {
+        for (key, expr) in [
+            ("auto_close", &self.auto_close),
+            ("resolution_reminder", &self.resolution_reminder),
+            ("waiting_reminder", &self.waiting_reminder),
+            ("purge", &self.purge),
+        ] {
+            if let Err(e) = check_cron(expr) {
+                errors.push(format_args!("jobs.{key}"), e);
+            }
         }
-    }
-    if raw.resolution_reminder_days > 0 && raw.resolution_reminder_days >= auto_close_days {
-        errors.push(format!(
-            "jobs.resolution_reminder_days: {} must be under tickets.auto_close_days ({auto_close_days}), or 0 to turn the reminder off",
-            raw.resolution_reminder_days
-        ));
-    }
-    for (key, value) in [
-        ("waiting_reminder_days", raw.waiting_reminder_days),
-        ("purge_raw_mail_days", raw.purge_raw_mail_days),
-        ("purge_quarantine_days", raw.purge_quarantine_days),
-    ] {
-        if value > 3650 {
-            errors.push(format!(
-                "jobs.{key}: {value} is over the most accepted, 3650"
-            ));
+        for (key, value) in [
+            ("waiting_reminder_days", self.waiting_reminder_days),
+            ("purge_raw_mail_days", self.purge_raw_mail_days),
+            ("purge_quarantine_days", self.purge_quarantine_days),
+        ] {
+            errors.at_most(format_args!("jobs.{key}"), value.into(), 3650);
         }
-    }
-    JobsSettings {
-        auto_close: raw.auto_close,
-        resolution_reminder: raw.resolution_reminder,
-        waiting_reminder: raw.waiting_reminder,
-        purge: raw.purge,
-        resolution_reminder_days: raw.resolution_reminder_days,
-        waiting_reminder_days: raw.waiting_reminder_days,
-        purge_raw_mail_days: raw.purge_raw_mail_days,
-        purge_quarantine_days: raw.purge_quarantine_days,
+        JobsSettings {
+            auto_close: self.auto_close,
+            resolution_reminder: self.resolution_reminder,
+            waiting_reminder: self.waiting_reminder,
+            purge: self.purge,
+            resolution_reminder_days: self.resolution_reminder_days,
+            waiting_reminder_days: self.waiting_reminder_days,
+            purge_raw_mail_days: self.purge_raw_mail_days,
+            purge_quarantine_days: self.purge_quarantine_days,
+        }
     }
 }
 
@@ -149,19 +136,6 @@ pub fn check_cron(expr: &str) -> Result<(), String> {
     })
 }
 
-/// Lower-cased, trimmed words; an empty list is an error, as nobody could approve.
-pub(super) fn words(key: &str, raw: &[String], errors: &mut Vec<String>) -> Vec<String> {
-    let words: Vec<String> = raw
-        .iter()
-        .map(|w| w.trim().to_lowercase())
-        .filter(|w| !w.is_empty())
-        .collect();
-    if words.is_empty() {
-        errors.push(format!("tickets.{key}: give at least one word"));
-    }
-    words
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,14 +162,20 @@ mod tests {
     }
 
     #[test]
-    fn a_reminder_after_the_auto_close_is_refused() {
-        let mut errors = Vec::new();
+    fn a_schedule_or_a_day_count_out_of_range_is_named_by_its_key() {
+        let mut errors = Errors::default();
         let raw = RawJobs {
-            resolution_reminder_days: 7,
+            purge: "*/10 * * * *".into(),
+            purge_quarantine_days: 4000,
             ..RawJobs::default()
         };
-        jobs(raw, 7, &mut errors);
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(errors[0].starts_with("jobs.resolution_reminder_days"));
+        raw.validate(&mut errors);
+        let errors = errors.into_messages();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("jobs.purge: `*/10 * * * *` is not a cron schedule"));
+        assert_eq!(
+            errors[1],
+            "jobs.purge_quarantine_days: 4000 is over the most accepted, 3650"
+        );
     }
 }

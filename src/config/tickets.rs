@@ -1,0 +1,199 @@
+//! `[tickets]`: how ticket numbers appear in subjects, what a ticket opened by mail starts
+//! with, and how a resolved or closed ticket answers its requester's mail.
+
+use serde::Deserialize;
+
+use super::error::Errors;
+use crate::domain::{Impact, SubjectTag, TicketType, Urgency};
+
+/// The `[tickets]` table as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawTickets {
+    /// How the number appears in subjects; `{number}` stands for it.
+    number_tag: String,
+    /// The type of a ticket opened by mail, before routing rules.
+    default_type: String,
+    /// Its impact, before routing rules.
+    default_impact: String,
+    /// Its urgency, before routing rules.
+    default_urgency: String,
+    /// `en` or `fr`: the notifications' language when the mail's cannot be told.
+    default_language: String,
+    /// Days a resolved ticket waits for approval before it closes by itself; read by the
+    /// cross-section check of `[jobs]`.
+    pub(super) auto_close_days: u32,
+    /// Days after closing during which a customer's mail reopens the ticket.
+    reopen_window_days: u32,
+    /// Words that, first in a reply to a resolved ticket, approve its solution.
+    approval_words: Vec<String>,
+    /// Words that refuse it outright.
+    refusal_words: Vec<String>,
+}
+
+impl Default for RawTickets {
+    fn default() -> Self {
+        Self {
+            number_tag: "[#{number}]".into(),
+            default_type: "incident".into(),
+            default_impact: "degraded".into(),
+            default_urgency: "medium".into(),
+            default_language: "en".into(),
+            auto_close_days: 7,
+            reopen_window_days: 14,
+            approval_words: default_approval_words(),
+            refusal_words: default_refusal_words(),
+        }
+    }
+}
+
+/// The approval words of the seeds' portals, in English and French.
+fn default_approval_words() -> Vec<String> {
+    [
+        "approve",
+        "approved",
+        "accept",
+        "ok",
+        "approuver",
+        "approuvé",
+        "accepter",
+        "valider",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Words that refuse a solution outright.
+fn default_refusal_words() -> Vec<String> {
+    ["refuse", "reject", "no", "refuser", "non"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// Defaults given to tickets opened by mail, before routing rules apply.
+#[derive(Debug, Clone)]
+pub struct TicketDefaults {
+    /// `tickets.default_type`.
+    pub ticket_type: TicketType,
+    /// `tickets.default_impact`.
+    pub impact: Impact,
+    /// `tickets.default_urgency`.
+    pub urgency: Urgency,
+    /// `en` or `fr`: used when a mail's language cannot be told.
+    pub language: String,
+}
+
+/// The validated `[tickets]` section.
+#[derive(Debug)]
+pub(super) struct TicketSettings {
+    pub(super) subject_tag: SubjectTag,
+    pub(super) defaults: TicketDefaults,
+    /// 1 to 3650.
+    pub(super) auto_close_days: u32,
+    /// At most 3650.
+    pub(super) reopen_window_days: u32,
+    /// Lower-cased and trimmed; never empty.
+    pub(super) approval_words: Vec<String>,
+    /// Lower-cased and trimmed; never empty.
+    pub(super) refusal_words: Vec<String>,
+}
+
+impl RawTickets {
+    /// Validates `[tickets]`, recording each error with its key; `None` when a value that
+    /// has no stand-in (the tag, a default) is wrong.
+    pub(super) fn validate(self, errors: &mut Errors) -> Option<TicketSettings> {
+        let subject_tag = errors.check("tickets.number_tag", SubjectTag::new(&self.number_tag));
+        let ticket_type = errors.check("tickets.default_type", self.default_type.parse());
+        let impact = errors.check("tickets.default_impact", self.default_impact.parse());
+        let urgency = errors.check("tickets.default_urgency", self.default_urgency.parse());
+        if !matches!(self.default_language.as_str(), "en" | "fr") {
+            errors.push(
+                "tickets.default_language",
+                format_args!(
+                    "`{}` is not a shipped language; use `en` or `fr`",
+                    self.default_language
+                ),
+            );
+        }
+        errors.at_most("tickets.auto_close_days", self.auto_close_days.into(), 3650);
+        errors.at_most(
+            "tickets.reopen_window_days",
+            self.reopen_window_days.into(),
+            3650,
+        );
+        if self.auto_close_days == 0 {
+            errors.push("tickets.auto_close_days", "must be at least 1");
+        }
+        let approval_words = words("approval_words", &self.approval_words, errors);
+        let refusal_words = words("refusal_words", &self.refusal_words, errors);
+        Some(TicketSettings {
+            subject_tag: subject_tag?,
+            defaults: TicketDefaults {
+                ticket_type: ticket_type?,
+                impact: impact?,
+                urgency: urgency?,
+                language: self.default_language,
+            },
+            auto_close_days: self.auto_close_days,
+            reopen_window_days: self.reopen_window_days,
+            approval_words,
+            refusal_words,
+        })
+    }
+}
+
+/// Lower-cased, trimmed words; an empty list is an error, as nobody could approve.
+fn words(key: &str, raw: &[String], errors: &mut Errors) -> Vec<String> {
+    let words: Vec<String> = raw
+        .iter()
+        .map(|w| w.trim().to_lowercase())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() {
+        errors.push(format_args!("tickets.{key}"), "give at least one word");
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_words_are_lower_cased() {
+        let mut errors = Errors::default();
+        let raw = RawTickets {
+            approval_words: vec![" OK ".into()],
+            ..RawTickets::default()
+        };
+        let tickets = raw.validate(&mut errors).unwrap();
+        assert_eq!(errors.count(), 0, "{errors:?}");
+        assert_eq!(tickets.approval_words, ["ok"]);
+        assert_eq!(tickets.defaults.ticket_type, TicketType::Incident);
+    }
+
+    #[test]
+    fn every_bad_key_is_named() {
+        let mut errors = Errors::default();
+        let raw = RawTickets {
+            default_urgency: "whenever".into(),
+            default_language: "de".into(),
+            auto_close_days: 0,
+            refusal_words: vec![" ".into()],
+            ..RawTickets::default()
+        };
+        assert!(raw.validate(&mut errors).is_none());
+        let errors = errors.into_messages();
+        let keys: Vec<&str> = errors.iter().filter_map(|e| e.split(':').next()).collect();
+        assert_eq!(
+            keys,
+            [
+                "tickets.default_urgency",
+                "tickets.default_language",
+                "tickets.auto_close_days",
+                "tickets.refusal_words",
+            ]
+        );
+        assert_eq!(errors[2], "tickets.auto_close_days: must be at least 1");
+    }
+}
