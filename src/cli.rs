@@ -14,7 +14,7 @@ use ticketgate::config::Settings;
 use ticketgate::domain::{Impact, Status, TicketNumber, TicketType, Urgency};
 use ticketgate::intake::paths::{Input, expand};
 use ticketgate::intake::{
-    BATCH_BYTES, BATCH_MAILS, Ingestor, RawMessage, Received, Report, RetryPolicy,
+    BATCH_BYTES, BATCH_MAILS, Deferred, Ingestor, RawMessage, Received, Report, RetryPolicy,
 };
 use ticketgate::jobs::{JobKind, Jobs};
 use ticketgate::pipeline::{Pipeline, human_size};
@@ -517,7 +517,7 @@ async fn ingest_batch(
                     eprintln!("ticketgate: {deferred}");
                     return None;
                 }
-                Err(deferred) => give_up(ingestor, message, &deferred.reason, policy.attempts)?,
+                Err(deferred) => give_up(ingestor, message, &deferred, policy.attempts)?,
             },
         };
         any_quarantined |= !report.handled();
@@ -530,15 +530,15 @@ async fn ingest_batch(
 fn give_up(
     ingestor: &Ingestor,
     message: &RawMessage,
-    reason: &str,
+    last: &Deferred,
     attempts: u32,
 ) -> Option<Report> {
-    match ingestor.give_up(message, attempts, reason) {
+    match ingestor.give_up(message, attempts, last) {
         Ok(report) => Some(report),
         Err(e) => {
             eprintln!(
-                "ticketgate: {}: gave up after {attempts} attempts: {reason}; and cannot quarantine it: {e}",
-                message.source
+                "ticketgate: {}: gave up after {attempts} attempts: {}; and cannot quarantine it: {e}",
+                message.source, last.cause
             );
             None
         }

@@ -235,7 +235,7 @@ async fn handle_batch(
             Some(Ok(report)) if report.handled() => maildir.mark_handled(path).map(drop),
             Some(Ok(_)) => maildir.remove(path),
             Some(Err(deferred)) if attempts + 1 >= retry_budget => {
-                match ingestor.give_up(message, attempts + 1, &deferred.reason) {
+                match ingestor.give_up(message, attempts + 1, &deferred) {
                     Ok(_) => maildir.remove(path),
                     Err(e) => {
                         tracing::error!(file = %path.display(), error = %e, "cannot quarantine; the message stays in new/");
@@ -245,7 +245,7 @@ async fn handle_batch(
                 }
             }
             Some(Err(deferred)) => {
-                tracing::warn!(file = %path.display(), attempt = attempts + 1, reason = %deferred.reason, "message kept for a retry");
+                tracing::warn!(file = %path.display(), attempt = attempts + 1, reason = %deferred.cause, "message kept for a retry");
                 again.push((path.clone(), attempts));
                 Ok(())
             }

@@ -13,7 +13,8 @@ use serde::Serialize;
 
 use crate::domain::TicketNumber;
 use crate::pipeline::{Outcome, Pipeline, ProcessError};
-use crate::quarantine::Quarantine;
+use crate::quarantine::{Quarantine, QuarantineError};
+use crate::store::StoreError;
 
 /// The most mails one batch holds (see [`Ingestor::try_batch`]): enough to share a
 /// commit among many mails, few enough that the batch holds the database's write lock
@@ -116,11 +117,37 @@ impl Report {
 
 /// A message that could not be stored for now, and was neither handled nor quarantined:
 /// its source must keep it and offer it again.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{source_name}: could not be stored for now, kept for a retry: {reason}")]
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}: could not be stored for now, kept for a retry: {cause}")]
 pub struct Deferred {
+    /// The message's name, as its source gave it.
     pub source_name: String,
-    pub reason: String,
+    /// What failed, kept whole so that a log or a caller can tell a database from a disk.
+    #[source]
+    pub cause: DeferCause,
+}
+
+/// Why a message could not be stored for now.
+#[derive(Debug, thiserror::Error)]
+pub enum DeferCause {
+    /// The pipeline failed for a reason that may pass (the database, the disk).
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    /// The message was rejected, but the quarantine could not take it.
+    #[error("cannot quarantine it: {0}")]
+    Quarantine(#[from] QuarantineError),
+    /// The batch's transaction could not be started.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Deferred {
+    fn new(message: &RawMessage, cause: impl Into<DeferCause>) -> Self {
+        Self {
+            source_name: message.source.clone(),
+            cause: cause.into(),
+        }
+    }
 }
 
 /// How many times to try in a row before giving up on a temporary failure, and the first
@@ -165,16 +192,23 @@ impl Ingestor {
         message: &RawMessage,
         attempts_so_far: u32,
     ) -> Result<Report, Deferred> {
-        let deferred = |reason: String| Deferred {
-            source_name: message.source.clone(),
-            reason,
-        };
-        match self.pipeline.process(&message.source, &message.bytes).await {
+        let processed = self.pipeline.process(&message.source, &message.bytes).await;
+        self.answer(message, attempts_so_far, processed)
+    }
+
+    /// The report of one message's try, quarantining it when the pipeline rejected it.
+    fn answer(
+        &self,
+        message: &RawMessage,
+        attempts_so_far: u32,
+        processed: Result<crate::pipeline::Outcome, ProcessError>,
+    ) -> Result<Report, Deferred> {
+        match processed {
             Ok(outcome) => Ok(Report::from_outcome(&message.source, &outcome)),
-            Err(ProcessError::Temporary(reason)) => Err(deferred(reason)),
-            Err(ProcessError::Rejected(reason)) => self
-                .quarantine_message(message, &reason, attempts_so_far + 1)
-                .map_err(|e| deferred(e.to_string())),
+            Err(e @ ProcessError::Temporary(..)) => Err(Deferred::new(message, e)),
+            Err(rejected) => self
+                .quarantine_message(message, &rejected.to_string(), attempts_so_far + 1)
+                .map_err(|e| Deferred::new(message, e)),
         }
     }
 
@@ -190,64 +224,64 @@ impl Ingestor {
     /// time, except those already quarantined.
     #[tracing::instrument(name = "batch", skip_all, fields(mails = messages.len()))]
     pub async fn try_batch(&self, messages: &[(RawMessage, u32)]) -> Vec<Result<Report, Deferred>> {
-        let deferred = |message: &RawMessage, reason: String| Deferred {
-            source_name: message.source.clone(),
-            reason,
-        };
         let batch = match self.pipeline.store().begin_batch().await {
             Ok(batch) => batch,
             Err(e) => {
                 return messages
-                    .iter()
-                    .take(1)
-                    .map(|(m, _)| Err(deferred(m, e.to_string())))
+                    .first()
+                    .map(|(m, _)| Err(Deferred::new(m, e)))
+                    .into_iter()
                     .collect();
             }
         };
         let pipeline = self.pipeline.in_batch(&batch);
         let mut results = Vec::with_capacity(messages.len());
         for (message, attempts_so_far) in messages {
-            match pipeline.process(&message.source, &message.bytes).await {
-                Ok(outcome) => results.push(Ok(Report::from_outcome(&message.source, &outcome))),
-                Err(ProcessError::Rejected(reason)) => results.push(
-                    self.quarantine_message(message, &reason, attempts_so_far + 1)
-                        .map_err(|e| deferred(message, e.to_string())),
-                ),
-                Err(ProcessError::Temporary(reason)) => {
-                    results.push(Err(deferred(message, reason)));
-                    break;
-                }
+            let processed = pipeline.process(&message.source, &message.bytes).await;
+            let stop = matches!(processed, Err(ProcessError::Temporary(..)));
+            results.push(self.answer(message, *attempts_so_far, processed));
+            if stop {
+                break;
             }
         }
         let committed = match pipeline.files().settle().await {
             Ok(()) => batch.commit().await.map_err(|e| e.to_string()),
             Err(e) => {
-                let reason = e.to_string();
                 if let Err(e) = batch.rollback().await {
                     tracing::warn!(error = %e, "cannot roll back a batch whose files failed");
                 }
-                Err(reason)
+                Err(e.to_string())
             }
         };
         if let Err(reason) = committed {
-            // One mail's file that cannot be written fails the whole batch: the mails are
-            // tried again one at a time, each in its own transaction, so that the others
-            // go through and the failure is the failing mail's alone.
-            tracing::warn!(
-                reason,
-                mails = results.len(),
-                "a batch of mails could not be committed; trying its mails one at a time"
-            );
-            for (result, (message, attempts_so_far)) in results.iter_mut().zip(messages) {
-                let quarantined = result
-                    .as_ref()
-                    .is_ok_and(|r| r.outcome == OutcomeKind::Quarantined);
-                if !quarantined {
-                    *result = self.try_once(message, *attempts_so_far).await;
-                }
-            }
+            self.try_alone(messages, &mut results, &reason).await;
         }
         results
+    }
+
+    /// After a batch that could not be committed: one mail's file that cannot be written
+    /// fails the whole batch, so its mails are tried again one at a time, each in its own
+    /// transaction, so that the others go through and the failure is the failing mail's
+    /// alone. Those quarantined already stay so.
+    async fn try_alone(
+        &self,
+        messages: &[(RawMessage, u32)],
+        results: &mut [Result<Report, Deferred>],
+        reason: &str,
+    ) {
+        tracing::warn!(
+            reason,
+            mails = results.len(),
+            "a batch of mails could not be committed; trying its mails one at a time"
+        );
+        for (result, (message, attempts_so_far)) in results.iter_mut().zip(messages) {
+            let quarantined = result
+                .as_ref()
+                .is_ok_and(|r| r.outcome == OutcomeKind::Quarantined);
+            if !quarantined {
+                *result = self.try_once(message, *attempts_so_far).await;
+            }
+        }
     }
 
     /// Tries `message` with pauses between temporary failures, as `policy` says. Returns
@@ -264,7 +298,7 @@ impl Ingestor {
                 Ok(report) => return Ok(report),
                 Err(deferred) if attempt + 1 >= policy.attempts => return Err(deferred),
                 Err(deferred) => {
-                    tracing::warn!(source = %message.source, reason = %deferred.reason, "temporary failure, retrying");
+                    tracing::warn!(source = %message.source, reason = %deferred.cause, "temporary failure, retrying");
                     tokio::time::sleep(pause).await;
                     pause *= 2;
                     attempt += 1;
@@ -301,14 +335,14 @@ impl Ingestor {
     }
 
     /// Quarantines `message` after `attempts` tries that each failed for a temporary
-    /// reason, the last being `reason`: the retry budget is spent.
+    /// reason, the last one `last`: the retry budget is spent.
     pub fn give_up(
         &self,
         message: &RawMessage,
         attempts: u32,
-        reason: &str,
-    ) -> Result<Report, crate::quarantine::QuarantineError> {
-        let reason = format!("gave up after {attempts} attempts: {reason}");
+        last: &Deferred,
+    ) -> Result<Report, QuarantineError> {
+        let reason = format!("gave up after {attempts} attempts: {}", last.cause);
         self.quarantine_message(message, &reason, attempts)
     }
 
@@ -318,7 +352,7 @@ impl Ingestor {
         message: &RawMessage,
         reason: &str,
         attempts: u32,
-    ) -> Result<Report, crate::quarantine::QuarantineError> {
+    ) -> Result<Report, QuarantineError> {
         let now = self.pipeline.clock().now();
         let entry = self
             .quarantine

@@ -392,17 +392,14 @@ impl MailboxWorker {
                     self.attempts.remove(&uid);
                 }
                 Some(Err(deferred)) if attempts + 1 >= self.retry_budget => {
-                    if let Err(e) = self
-                        .ingestor
-                        .give_up(message, attempts + 1, &deferred.reason)
-                    {
+                    if let Err(e) = self.ingestor.give_up(message, attempts + 1, &deferred) {
                         tracing::error!(uid, error = %e, "cannot quarantine; the message stays on the server");
                         return false;
                     }
                     self.attempts.remove(&uid);
                 }
                 Some(Err(deferred)) => {
-                    tracing::warn!(uid, attempt = attempts + 1, reason = %deferred.reason, "message kept on the server for a retry");
+                    tracing::warn!(uid, attempt = attempts + 1, reason = %deferred.cause, "message kept on the server for a retry");
                     self.attempts.insert(uid, attempts + 1);
                     return false;
                 }
