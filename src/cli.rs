@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -13,9 +12,7 @@ use ticketgate::clock::SystemClock;
 use ticketgate::config::Settings;
 use ticketgate::domain::{Impact, Status, TicketNumber, TicketType, Urgency};
 use ticketgate::intake::paths::{Input, expand};
-use ticketgate::intake::{
-    BATCH_BYTES, BATCH_MAILS, Deferred, Ingestor, RawMessage, Received, Report, RetryPolicy,
-};
+use ticketgate::intake::{Ingestor, RawMessage, Report};
 use ticketgate::jobs::{JobKind, Jobs};
 use ticketgate::pipeline::{Pipeline, human_size};
 use ticketgate::quarantine::Quarantine;
@@ -431,116 +428,27 @@ async fn ingest(settings: Settings, paths: &[PathBuf], json: bool) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let from_stdin = inputs.contains(&Input::Stdin);
     let ingestor = match pipeline(settings).await {
         Ok(p) => Ingestor::new(p),
         Err(e) => {
             eprintln!("ticketgate: {e:#}");
             // The mail cannot be stored at all: the MTA must keep it.
+            let from_stdin = inputs.contains(&Input::Stdin);
             return ExitCode::from(if from_stdin { EXIT_TEMPFAIL } else { 1 });
         }
     };
-    let policy = RetryPolicy {
-        attempts: 3,
-        first_pause: Duration::from_millis(200),
-    };
-    let mut any_quarantined = false;
-    let mut batch: Vec<(RawMessage, u32)> = Vec::new();
-    let mut batch_bytes = 0;
-    for input in inputs {
-        let received = input
-            .open()
-            .and_then(|reader| ingestor.read_message(&input.name(), reader));
-        let message = match received {
-            Ok(Received::Message(m)) => m,
-            Ok(Received::TooLarge(report)) => {
-                any_quarantined = true;
-                print_report(&report, json);
-                continue;
-            }
-            Err(e) => {
-                eprintln!("ticketgate: cannot read {}: {e}", input.name());
-                if input == Input::Stdin {
-                    return ExitCode::from(EXIT_TEMPFAIL);
-                }
-                any_quarantined = true;
-                continue;
-            }
-        };
-        batch_bytes += message.bytes.len();
-        batch.push((message, 0));
-        if batch.len() >= BATCH_MAILS || batch_bytes >= BATCH_BYTES {
-            let flushed = ingest_batch(&ingestor, &batch, policy, from_stdin, json).await;
-            batch.clear();
-            batch_bytes = 0;
-            match flushed {
-                Some(quarantined) => any_quarantined |= quarantined,
-                None => return ExitCode::from(EXIT_TEMPFAIL),
-            }
-        }
-    }
-    match ingest_batch(&ingestor, &batch, policy, from_stdin, json).await {
-        Some(quarantined) => any_quarantined |= quarantined,
-        None => return ExitCode::from(EXIT_TEMPFAIL),
-    }
+    let ingested = ticketgate::intake::paths::ingest(&ingestor, inputs, |each| match each {
+        Ok(report) => print_report(report, json),
+        Err(unreadable) => eprintln!("ticketgate: {unreadable}"),
+    })
+    .await;
     ingestor.pipeline().store().close().await;
-    if any_quarantined {
-        ExitCode::from(EXIT_QUARANTINED)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// Runs `batch` as one commit and prints a report per message once it is committed. A
-/// message the batch could not store, or did not try, is tried again on its own with
-/// pauses, and quarantined if it keeps failing. Whether any was quarantined; `None` when
-/// a message could be neither stored nor quarantined (or came from standard input, where
-/// the MTA keeps it): the caller stops with EX_TEMPFAIL.
-async fn ingest_batch(
-    ingestor: &Ingestor,
-    batch: &[(RawMessage, u32)],
-    policy: RetryPolicy,
-    from_stdin: bool,
-    json: bool,
-) -> Option<bool> {
-    if batch.is_empty() {
-        return Some(false);
-    }
-    let mut any_quarantined = false;
-    let mut results = ingestor.try_batch(batch).await.into_iter();
-    for (message, _) in batch {
-        let report = match results.next() {
-            Some(Ok(report)) => report,
-            _ => match ingestor.try_with_retries(message, policy).await {
-                Ok(report) => report,
-                Err(deferred) if from_stdin => {
-                    eprintln!("ticketgate: {deferred}");
-                    return None;
-                }
-                Err(deferred) => give_up(ingestor, message, &deferred, policy.attempts)?,
-            },
-        };
-        any_quarantined |= !report.handled();
-        print_report(&report, json);
-    }
-    Some(any_quarantined)
-}
-
-/// Quarantines a file that kept failing for a temporary reason; `None` when even that fails.
-fn give_up(
-    ingestor: &Ingestor,
-    message: &RawMessage,
-    last: &Deferred,
-    attempts: u32,
-) -> Option<Report> {
-    match ingestor.give_up(message, attempts, last) {
-        Ok(report) => Some(report),
+    match ingested {
+        Ok(done) if done.all_handled => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(EXIT_QUARANTINED),
         Err(e) => {
-            eprintln!(
-                "ticketgate: {}: gave up after {attempts} attempts: {}; and cannot quarantine it: {e}",
-                message.source, last.cause
-            );
-            None
+            eprintln!("ticketgate: {e}");
+            ExitCode::from(EXIT_TEMPFAIL)
         }
     }
 }
