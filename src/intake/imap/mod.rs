@@ -4,8 +4,16 @@
 //! then acknowledged. Lost connections and refused logins are retried with capped
 //! exponential backoff, each change of state logged once. Among instances sharing a
 //! database, a mailbox is read by the one holding its lease; the others stand by.
+//!
+//! Here: the supervisor (reconnects, leases); `connection` opens a session, `session` runs
+//! it, `pass` takes the folder's new messages through the intake driver, `fetch` lists
+//! and downloads them, `acknowledge` lets go of them on the server, `idle` waits for more.
 
+mod acknowledge;
 mod connection;
+mod fetch;
+mod idle;
+mod pass;
 mod session;
 mod token;
 
@@ -90,6 +98,11 @@ impl ImapError {
 /// many daemons losing one server do not all come back in step.
 const RECONNECT_PAUSES: Backoff =
     Backoff::new(Duration::from_secs(1), Duration::from_secs(300)).with_jitter();
+
+/// Turns a failed IMAP exchange into an [`ImapError::Protocol`] saying what it was for.
+fn protocol(doing: &'static str) -> impl Fn(async_imap::error::Error) -> ImapError {
+    move |source| ImapError::Protocol { doing, source }
+}
 
 /// Watches one mailbox until `shutdown`, reconnecting as long as it takes, while this
 /// instance holds the mailbox's lease. Returns only on shutdown, or at once when its TLS
