@@ -14,6 +14,7 @@ mod dialects;
 mod dovecot;
 mod imap;
 mod instances;
+mod intake;
 mod lifecycle;
 mod notifications;
 mod pipeline_rules;
