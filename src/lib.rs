@@ -29,6 +29,7 @@
 
 pub mod app;
 pub mod attachments;
+pub mod backoff;
 pub mod clock;
 pub mod cluster;
 pub mod config;

@@ -3,7 +3,7 @@
 //! may be reported handled before the batch is committed.
 
 use crate::support::helpers::{Cli, TestEnv, fixture, number, run_command, stdout};
-use ticketgate::intake::{OutcomeKind, RawMessage, Report};
+use ticketgate::intake::{DeferCause, OutcomeKind, RawMessage, Report};
 
 fn message(source: &str, bytes: Vec<u8>) -> (RawMessage, u32) {
     (
@@ -129,7 +129,11 @@ async fn a_batch_whose_file_cannot_be_written_is_tried_again_mail_by_mail() {
     let stuck = results[1]
         .as_ref()
         .expect_err("the attachment cannot be stored");
-    assert!(stuck.reason.contains("cannot write"), "{}", stuck.reason);
+    // The pipeline's own error, kept whole as the cause.
+    assert!(matches!(stuck.cause, DeferCause::Process(_)), "{stuck:?}");
+    let reason = stuck.cause.to_string();
+    assert!(reason.contains("cannot write"), "{reason}");
+    assert!(std::error::Error::source(stuck).is_some());
     assert!(
         results[2]
             .as_ref()

@@ -240,6 +240,11 @@ fn stdin_that_cannot_be_stored_exits_75_so_the_mta_retries() {
         "{}",
         stderr(&out)
     );
+    assert_eq!(
+        stdout(&cli.run(&["quarantine", "list"], None)),
+        "quarantine is empty\n",
+        "the MTA keeps the mail: no copy in quarantine"
+    );
 }
 
 #[test]

@@ -210,7 +210,10 @@ fn run_quarantines_a_message_that_keeps_failing_after_its_retry_budget() {
         list.contains("gave up after 2 attempts: cannot write"),
         "{list}"
     );
-    assert!(list.contains("maildir:1700000000.1.host"), "{list}");
+    assert!(
+        list.contains("tries 2  maildir:1700000000.1.host"),
+        "{list}"
+    );
 }
 
 #[test]

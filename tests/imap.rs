@@ -540,3 +540,78 @@ async fn a_message_over_the_size_limit_is_left_on_the_server_undownloaded() {
     assert_eq!(dovecot.count(USER, "INBOX").await, 1, "the big one stays");
     assert_eq!(dovecot.count(USER, "Processed").await, 1);
 }
+
+/// A working directory whose attachment store cannot be created (a file stands in its
+/// way): a disk-level failure that lasts until the file is removed.
+fn cli_with_blocked_attachments(config: &str) -> Cli {
+    let cli = cli_with(config);
+    std::fs::create_dir_all(cli.dir.path().join("data")).unwrap();
+    std::fs::write(cli.dir.path().join("data/attachments"), b"not a directory").unwrap();
+    cli
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_that_cannot_be_stored_for_now_holds_back_those_after_it_until_it_can() {
+    let Some(dovecot) = Dovecot::start(&[(USER, PASSWORD)]).await else {
+        return;
+    };
+    let stuck = crate::pipeline_rules::mail_with_attachment("imap-stuck@acme.example", 500);
+    dovecot.append(USER, "INBOX", &stuck).await;
+    dovecot.append(USER, "INBOX", &mail(2)).await;
+    let cli = cli_with_blocked_attachments(&mailbox(&dovecot, "support", USER, PASSWORD, ""));
+    let child = start(&cli, &[]);
+    let log = cli.dir.path().join("daemon.log");
+    wait_for("the first retry", Duration::from_secs(20), || {
+        std::fs::read_to_string(&log)
+            .is_ok_and(|l| l.matches("message kept for a retry").count() >= 2)
+    });
+    // The mail after it may be committed, but is acknowledged only after the one before it.
+    assert_eq!(dovecot.count(USER, "INBOX").await, 2);
+    assert_eq!(dovecot.count(USER, "Processed").await, 0);
+
+    std::fs::remove_file(cli.dir.path().join("data/attachments")).unwrap();
+    let started = Instant::now();
+    while dovecot.count(USER, "Processed").await != 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the messages were never acknowledged"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stopped = stop(&cli, child);
+    assert_eq!(stopped.status.code(), Some(0), "{}", stopped.log);
+    assert_eq!(dovecot.count(USER, "INBOX").await, 0);
+    assert_eq!(ticket_count(&cli), 2);
+    let list = crate::support::helpers::stdout(&cli.run(&["quarantine", "list"], None));
+    assert_eq!(list, "quarantine is empty\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_whose_retry_budget_is_spent_is_quarantined_and_acknowledged() {
+    let Some(dovecot) = Dovecot::start(&[(USER, PASSWORD)]).await else {
+        return;
+    };
+    let stuck = crate::pipeline_rules::mail_with_attachment("imap-spent@acme.example", 500);
+    dovecot.append(USER, "INBOX", &stuck).await;
+    dovecot.append(USER, "INBOX", &mail(2)).await;
+    let cli = cli_with_blocked_attachments(&mailbox(&dovecot, "support", USER, PASSWORD, ""));
+    let child = start(&cli, &[("TICKETGATE_INTAKE__RETRY_BUDGET", "2")]);
+    let started = Instant::now();
+    while dovecot.count(USER, "Processed").await != 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the messages were never acknowledged"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stopped = stop(&cli, child);
+    assert_eq!(stopped.status.code(), Some(0), "{}", stopped.log);
+    assert_eq!(dovecot.count(USER, "INBOX").await, 0);
+    assert_eq!(ticket_count(&cli), 1, "the second mail went through");
+    let list = crate::support::helpers::stdout(&cli.run(&["quarantine", "list"], None));
+    assert!(
+        list.contains("tries 2  imap:support:1")
+            && list.contains("gave up after 2 attempts: cannot write"),
+        "{list}"
+    );
+}

@@ -13,6 +13,7 @@ mod dialects;
 mod golden;
 mod imap;
 mod instances;
+mod intake;
 mod lifecycle;
 mod notifications;
 mod pipeline_rules;

@@ -851,7 +851,14 @@ async fn the_sendmail_transport_hands_mail_to_the_local_mta() {
         "{status} {error}"
     );
 
-    env.clock.advance(Duration::minutes(2));
+    // The first pause is the configured minute.
+    env.clock.advance(Duration::seconds(50));
+    while worker.step().await.unwrap() == Step::Handled {}
+    assert!(
+        !bin.path().join("temp-bob@acme.example.eml").exists(),
+        "not retried before its pause"
+    );
+    env.clock.advance(Duration::seconds(20));
     while worker.step().await.unwrap() == Step::Handled {}
     assert!(
         bin.path().join("temp-bob@acme.example.eml").exists(),

@@ -3,30 +3,19 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
-use ticketgate::app::open_store;
 use ticketgate::clock::SystemClock;
 use ticketgate::config::Settings;
+use ticketgate::intake::Report;
 use ticketgate::intake::paths::{Input, expand};
-use ticketgate::intake::{
-    BATCH_BYTES, BATCH_MAILS, Ingestor, RawMessage, Received, Report, RetryPolicy,
-};
-use ticketgate::pipeline::Pipeline;
-use ticketgate::service::Services;
+use ticketgate::service::{MailError, Services};
 
 use super::{EXIT_QUARANTINED, EXIT_TEMPFAIL, EXIT_USAGE};
 
-async fn pipeline(settings: Settings) -> anyhow::Result<Pipeline> {
-    let store = open_store(&settings).await?;
-    Ok(Pipeline::new(
-        store,
-        Arc::new(settings),
-        Arc::new(SystemClock),
-    )?)
-}
-
+/// `ticketgate ingest [--json] [PATH…]`: one report per message. Exit status 0 when every
+/// message was handled, 1 when one was quarantined or unreadable, 75 when the mail must be
+/// delivered again (standard input could not be stored), 2 for a bad path.
 pub async fn ingest(settings: Settings, paths: &[PathBuf], json: bool) -> ExitCode {
     let inputs = match expand(paths) {
         Ok(i) => i,
@@ -35,116 +24,37 @@ pub async fn ingest(settings: Settings, paths: &[PathBuf], json: bool) -> ExitCo
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let from_stdin = inputs.contains(&Input::Stdin);
-    let ingestor = match pipeline(settings).await {
-        Ok(p) => Ingestor::new(p),
-        Err(e) => {
-            eprintln!("ticketgate: {e:#}");
-            // The mail cannot be stored at all: the MTA must keep it.
-            return ExitCode::from(if from_stdin { EXIT_TEMPFAIL } else { 1 });
-        }
-    };
-    let policy = RetryPolicy {
-        attempts: 3,
-        first_pause: Duration::from_millis(200),
-    };
-    let mut any_quarantined = false;
-    let mut batch: Vec<(RawMessage, u32)> = Vec::new();
-    let mut batch_bytes = 0;
-    for input in inputs {
-        let received = input
-            .open()
-            .and_then(|reader| ingestor.read_message(&input.name(), reader));
-        let message = match received {
-            Ok(Received::Message(m)) => m,
-            Ok(Received::TooLarge(report)) => {
-                any_quarantined = true;
-                print_report(&report, json);
-                continue;
-            }
-            Err(e) => {
-                eprintln!("ticketgate: cannot read {}: {e}", input.name());
-                if input == Input::Stdin {
-                    return ExitCode::from(EXIT_TEMPFAIL);
-                }
-                any_quarantined = true;
-                continue;
-            }
-        };
-        batch_bytes += message.bytes.len();
-        batch.push((message, 0));
-        if batch.len() >= BATCH_MAILS || batch_bytes >= BATCH_BYTES {
-            let flushed = ingest_batch(&ingestor, &batch, policy, from_stdin, json).await;
-            batch.clear();
-            batch_bytes = 0;
-            match flushed {
-                Some(quarantined) => any_quarantined |= quarantined,
-                None => return ExitCode::from(EXIT_TEMPFAIL),
-            }
-        }
-    }
-    match ingest_batch(&ingestor, &batch, policy, from_stdin, json).await {
-        Some(quarantined) => any_quarantined |= quarantined,
-        None => return ExitCode::from(EXIT_TEMPFAIL),
-    }
-    ingestor.pipeline().store().close().await;
-    if any_quarantined {
-        ExitCode::from(EXIT_QUARANTINED)
+    // Mail that cannot be stored at all must stay with the MTA that piped it.
+    let cannot_start = if inputs.contains(&Input::Stdin) {
+        EXIT_TEMPFAIL
     } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// Runs `batch` as one commit and prints a report per message once it is committed. A
-/// message the batch could not store, or did not try, is tried again on its own with
-/// pauses, and quarantined if it keeps failing. Whether any was quarantined; `None` when
-/// a message could be neither stored nor quarantined (or came from standard input, where
-/// the MTA keeps it): the caller stops with EX_TEMPFAIL.
-async fn ingest_batch(
-    ingestor: &Ingestor,
-    batch: &[(RawMessage, u32)],
-    policy: RetryPolicy,
-    from_stdin: bool,
-    json: bool,
-) -> Option<bool> {
-    if batch.is_empty() {
-        return Some(false);
-    }
-    let mut any_quarantined = false;
-    let mut results = ingestor.try_batch(batch).await.into_iter();
-    for (message, _) in batch {
-        let report = match results.next() {
-            Some(Ok(report)) => report,
-            _ => match ingestor.try_with_retries(message, policy).await {
-                Ok(report) => report,
-                Err(deferred) if from_stdin => {
-                    eprintln!("ticketgate: {deferred}");
-                    return None;
-                }
-                Err(deferred) => give_up(ingestor, message, &deferred.reason, policy.attempts)?,
-            },
-        };
-        any_quarantined |= !report.handled();
-        print_report(&report, json);
-    }
-    Some(any_quarantined)
-}
-
-/// Quarantines a file that kept failing for a temporary reason; `None` when even that fails.
-fn give_up(
-    ingestor: &Ingestor,
-    message: &RawMessage,
-    reason: &str,
-    attempts: u32,
-) -> Option<Report> {
-    match ingestor.give_up(message, attempts, reason) {
-        Ok(report) => Some(report),
+        1
+    };
+    let services = match Services::open(settings, Arc::new(SystemClock)).await {
+        Ok(services) => services,
         Err(e) => {
-            eprintln!(
-                "ticketgate: {}: gave up after {attempts} attempts: {reason}; and cannot quarantine it: {e}",
-                message.source
-            );
-            None
+            eprintln!("ticketgate: {e}");
+            return ExitCode::from(cannot_start);
+        }
+    };
+    let ingested = services
+        .mail()
+        .ingest(inputs, |each| match each {
+            Ok(report) => print_report(report, json),
+            Err(unreadable) => eprintln!("ticketgate: {unreadable}"),
+        })
+        .await;
+    services.close().await;
+    match ingested {
+        Ok(done) if done.all_handled => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(EXIT_QUARANTINED),
+        Err(e @ MailError::Links(_)) => {
+            eprintln!("ticketgate: {e}");
+            ExitCode::from(cannot_start)
+        }
+        Err(e) => {
+            eprintln!("ticketgate: {e}");
+            ExitCode::from(EXIT_TEMPFAIL)
         }
     }
 }

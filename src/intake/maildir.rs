@@ -1,10 +1,20 @@
 //! A Maildir (new/, cur/, tmp/) as a mail source: an MTA delivers into new/, ticketgate
 //! takes each file from there and moves it to cur/ only after its ticket is committed.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use super::RawMessage;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::{Driver, Ingestor, Received, Report, Retry, Rules, Source};
+use crate::backoff::Backoff;
+use crate::notify::outbox_worker::OutboxWake;
+
+/// The pause before a file that failed (to be stored, read or moved) is looked at again:
+/// doubling from a second to five minutes, per file.
+const PAUSES: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(300));
 
 /// A Maildir folder.
 #[derive(Debug, Clone)]
@@ -98,107 +108,41 @@ impl Maildir {
 }
 
 /// Watches a Maildir until `shutdown`: every file in new/ (those present at start first)
-/// goes through the ingestor and is moved to cur/ once handled. A message that fails for a
-/// temporary reason stays in new/ and is tried again later, with a pause that doubles each
-/// time; after `retry_budget` attempts it is quarantined. `outbox` is woken after each
+/// goes through the intake driver and is moved to cur/ once its batch is committed (removed
+/// once quarantined). A message that fails for a temporary reason stays in new/ and is
+/// tried again later, with a pause that doubles each time, without holding back the
+/// others; after `retry_budget` attempts it is quarantined. `outbox` is woken after each
 /// commit.
 pub async fn watch(
     maildir: Maildir,
-    ingestor: super::Ingestor,
-    poll: std::time::Duration,
+    ingestor: Ingestor,
+    poll: Duration,
     retry_budget: u32,
-    outbox: crate::notify::outbox_worker::OutboxWake,
-    shutdown: tokio_util::sync::CancellationToken,
+    outbox: OutboxWake,
+    shutdown: CancellationToken,
 ) {
-    use std::collections::HashMap;
-    use tokio::time::{Duration, Instant};
-
-    /// A message that failed for a temporary reason: how often, and when to try again.
-    struct Retry {
-        attempts: u32,
-        not_before: Instant,
-    }
-    impl Retry {
-        /// The next try after `attempts` failed ones: a pause doubling from 1 s to 5 min.
-        fn after(attempts: u32) -> Self {
-            let pause = Duration::from_secs(1 << attempts.min(8)).min(Duration::from_secs(300));
-            Retry {
-                attempts: attempts + 1,
-                not_before: Instant::now() + pause,
-            }
-        }
-    }
-    let mut retries: HashMap<PathBuf, Retry> = HashMap::new();
+    let rules = Rules {
+        budget: retry_budget,
+        retry: Retry::Later,
+        quarantine_when_spent: true,
+    };
+    let mut driver = Driver::new(ingestor, rules).waking(outbox);
+    let mut postponed: HashMap<PathBuf, Postponed> = HashMap::new();
     let mut scan_failing = false;
     tracing::info!(maildir = %maildir.root().display(), "watching Maildir");
     while !shutdown.is_cancelled() {
-        let pending = match maildir.pending() {
-            Ok(p) => {
-                if scan_failing {
-                    tracing::info!("Maildir readable again");
-                    scan_failing = false;
-                }
-                p
-            }
-            Err(e) => {
-                if !scan_failing {
-                    tracing::error!(error = %e, maildir = %maildir.root().display(), "cannot read the Maildir; will keep trying");
-                    scan_failing = true;
-                }
-                Vec::new()
-            }
+        let pending = maildir.scan(&mut scan_failing);
+        let present: HashSet<&PathBuf> = pending.iter().collect();
+        driver.forget_unless(|path| present.contains(path));
+        postponed.retain(|path, _| present.contains(path));
+        let mut look = Look {
+            maildir: &maildir,
+            pending: pending.into_iter(),
+            postponed: &mut postponed,
+            shutdown: &shutdown,
         };
-        retries.retain(|path, _| pending.contains(path));
-        let mut batch: Vec<(RawMessage, u32)> = Vec::new();
-        let mut paths: Vec<PathBuf> = Vec::new();
-        let mut batch_bytes = 0;
-        for path in pending {
-            if shutdown.is_cancelled() {
-                break;
-            }
-            if retries
-                .get(&path)
-                .is_some_and(|r| Instant::now() < r.not_before)
-            {
-                continue;
-            }
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let source = format!("maildir:{name}");
-            let attempts = retries.get(&path).map_or(0, |r| r.attempts);
-            let received =
-                std::fs::File::open(&path).and_then(|file| ingestor.read_message(&source, file));
-            match received {
-                Ok(super::Received::Message(m)) => {
-                    batch_bytes += m.bytes.len();
-                    batch.push((m, attempts));
-                    paths.push(path);
-                }
-                Ok(super::Received::TooLarge(_)) => {
-                    if let Err(e) = maildir.remove(&path) {
-                        tracing::error!(file = %path.display(), error = %e, "quarantined, but cannot remove it from new/");
-                        retries.insert(path.clone(), Retry::after(attempts));
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    tracing::error!(file = %path.display(), error = %e, "cannot read a delivered message; will retry");
-                    retries.insert(path.clone(), Retry::after(attempts));
-                }
-            }
-            if batch.len() >= super::BATCH_MAILS || batch_bytes >= super::BATCH_BYTES {
-                let failed =
-                    handle_batch(&maildir, &ingestor, &batch, &paths, retry_budget, &outbox).await;
-                retries.extend(failed.into_iter().map(|(p, a)| (p, Retry::after(a))));
-                batch.clear();
-                paths.clear();
-                batch_bytes = 0;
-            }
-        }
-        let failed = handle_batch(&maildir, &ingestor, &batch, &paths, retry_budget, &outbox).await;
-        retries.extend(failed.into_iter().map(|(p, a)| (p, Retry::after(a))));
+        // Each file on its own: a look never stops at a file that failed.
+        let _ = driver.run(&mut look).await;
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = tokio::time::sleep(poll) => {}
@@ -207,55 +151,115 @@ pub async fn watch(
     tracing::info!("Maildir watcher stopped");
 }
 
-/// Runs one batch of messages read from `paths` and acknowledges each handled one (moved
-/// to cur/, or removed once quarantined), waking `outbox` when the batch committed any.
-/// Returns the paths to try again later, with the attempts they had; a message that
-/// failed `retry_budget` times is quarantined instead.
-async fn handle_batch(
-    maildir: &Maildir,
-    ingestor: &super::Ingestor,
-    batch: &[(RawMessage, u32)],
-    paths: &[PathBuf],
-    retry_budget: u32,
-    outbox: &crate::notify::outbox_worker::OutboxWake,
-) -> Vec<(PathBuf, u32)> {
-    if batch.is_empty() {
-        return Vec::new();
-    }
-    let results = ingestor.try_batch(batch).await;
-    if results.iter().any(Result::is_ok) {
-        // Their acknowledgements are due: the outbox worker need not wait for its next look.
-        outbox.notify();
-    }
-    let mut results = results.into_iter();
-    let mut again = Vec::new();
-    for ((message, attempts), path) in batch.iter().zip(paths) {
-        let attempts = *attempts;
-        let acknowledged = match results.next() {
-            Some(Ok(report)) if report.handled() => maildir.mark_handled(path).map(drop),
-            Some(Ok(_)) => maildir.remove(path),
-            Some(Err(deferred)) if attempts + 1 >= retry_budget => {
-                match ingestor.give_up(message, attempts + 1, &deferred.reason) {
-                    Ok(_) => maildir.remove(path),
-                    Err(e) => {
-                        tracing::error!(file = %path.display(), error = %e, "cannot quarantine; the message stays in new/");
-                        again.push((path.clone(), attempts));
-                        Ok(())
-                    }
+impl Maildir {
+    /// The files waiting in new/, logging once when the folder becomes unreadable and once
+    /// when it is readable again (`failing` carries that between looks).
+    fn scan(&self, failing: &mut bool) -> Vec<PathBuf> {
+        match self.pending() {
+            Ok(pending) => {
+                if std::mem::take(failing) {
+                    tracing::info!("Maildir readable again");
                 }
+                pending
             }
-            Some(Err(deferred)) => {
-                tracing::warn!(file = %path.display(), attempt = attempts + 1, reason = %deferred.reason, "message kept for a retry");
-                again.push((path.clone(), attempts));
-                Ok(())
+            Err(e) => {
+                if !std::mem::replace(failing, true) {
+                    tracing::error!(error = %e, maildir = %self.root.display(), "cannot read the Maildir; will keep trying");
+                }
+                Vec::new()
             }
-            // Not tried: a message before it in the batch failed; the next scan offers it.
-            None => Ok(()),
-        };
-        if let Err(e) = acknowledged {
-            tracing::error!(file = %path.display(), error = %e, "handled, but cannot move the file out of new/; it will be seen as a duplicate next time");
-            again.push((path.clone(), attempts));
         }
     }
-    again
+}
+
+/// A file that failed `times` times in a row (to be stored, read or moved): not looked at
+/// again before `until`.
+#[derive(Debug)]
+struct Postponed {
+    times: u32,
+    until: Instant,
+}
+
+/// One look at new/: the files found there, oldest first, as a source for the driver.
+struct Look<'a> {
+    maildir: &'a Maildir,
+    pending: std::vec::IntoIter<PathBuf>,
+    postponed: &'a mut HashMap<PathBuf, Postponed>,
+    shutdown: &'a CancellationToken,
+}
+
+impl Look<'_> {
+    fn postpone(&mut self, path: PathBuf) {
+        let times = self.postponed.get(&path).map_or(0, |p| p.times);
+        let until = Instant::now() + PAUSES.delay(times);
+        self.postponed.insert(
+            path,
+            Postponed {
+                times: times + 1,
+                until,
+            },
+        );
+    }
+
+    fn is_postponed(&self, path: &Path) -> bool {
+        self.postponed
+            .get(path)
+            .is_some_and(|p| Instant::now() < p.until)
+    }
+}
+
+impl Source for Look<'_> {
+    type Key = PathBuf;
+
+    fn next(&mut self, ingestor: &Ingestor) -> Option<(PathBuf, Received)> {
+        while let Some(path) = self.pending.next() {
+            if self.shutdown.is_cancelled() {
+                return None;
+            }
+            if self.is_postponed(&path) {
+                continue;
+            }
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let source = format!("maildir:{name}");
+            match std::fs::File::open(&path).and_then(|file| ingestor.read_message(&source, file)) {
+                Ok(received) => return Some((path, received)),
+                // Taken meanwhile (another instance watching the same Maildir).
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::error!(file = %path.display(), error = %e, "cannot read a delivered message; will retry");
+                    self.postpone(path);
+                }
+            }
+        }
+        None
+    }
+
+    /// Moves a handled file to cur/, or removes one whose copy is safe in quarantine.
+    fn acknowledge(&mut self, path: PathBuf, report: &Report) {
+        let done = if report.handled() {
+            self.maildir.mark_handled(&path).map(drop)
+        } else {
+            self.maildir.remove(&path)
+        };
+        match done {
+            Ok(()) => {
+                self.postponed.remove(&path);
+            }
+            Err(e) => {
+                if report.handled() {
+                    tracing::error!(file = %path.display(), error = %e, "handled, but cannot move the file out of new/; it will be seen as a duplicate next time");
+                } else {
+                    tracing::error!(file = %path.display(), error = %e, "quarantined, but cannot remove it from new/");
+                }
+                self.postpone(path);
+            }
+        }
+    }
+
+    fn keep(&mut self, path: PathBuf, _attempts: u32) {
+        self.postpone(path);
+    }
 }

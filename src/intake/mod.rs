@@ -1,27 +1,33 @@
-//! Where raw mail comes from. Each source yields raw bytes with a name; the [`Ingestor`]
-//! runs them through the pipeline and quarantines what cannot be handled, and the source
-//! acknowledges a message (moves, deletes, flags it) only once that returned.
+//! Where raw mail comes from, and the one way it goes into the store.
+//!
+//! Each source (an IMAP folder in [`imap`], a Maildir in [`maildir`], the files and standard
+//! input of `ticketgate ingest` in [`paths`]) yields raw bytes with a name and knows how to
+//! acknowledge a message: move it, flag it, delete it, print its report. The [`Driver`]
+//! does the rest for all of them: batches, one commit per batch through the [`Ingestor`],
+//! acknowledgements only once the batch is committed, retries within a budget, the
+//! quarantine when the budget is spent, and a wake for the outbox worker.
 
+mod driver;
 pub mod imap;
+mod ingestor;
 pub mod maildir;
 pub mod paths;
-
-use std::io::Read;
-use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::domain::TicketNumber;
-use crate::pipeline::{Outcome, Pipeline, ProcessError};
-use crate::quarantine::Quarantine;
+use crate::pipeline::Outcome;
+
+pub use driver::{Driver, Ended, Halt, Retry, Rules, Source};
+pub use ingestor::{DeferCause, Deferred, Ingestor};
 
 /// The most mails one batch holds (see [`Ingestor::try_batch`]): enough to share a
 /// commit among many mails, few enough that the batch holds the database's write lock
 /// for tens of milliseconds, not seconds.
 pub const BATCH_MAILS: usize = 64;
 
-/// The most bytes of mail one batch holds in memory; a batch also ends at the first mail
-/// past this, so one large mail makes a batch of its own.
+/// The most bytes of mail one batch holds in memory: a mail that would take a batch past
+/// this starts the next one, so one large mail makes a batch of its own.
 pub const BATCH_BYTES: usize = 16 << 20;
 
 /// A message as read from a source.
@@ -111,224 +117,5 @@ impl Report {
     /// Whether the message was handled (anything but quarantined).
     pub fn handled(&self) -> bool {
         self.outcome != OutcomeKind::Quarantined
-    }
-}
-
-/// A message that could not be stored for now, and was neither handled nor quarantined:
-/// its source must keep it and offer it again.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{source_name}: could not be stored for now, kept for a retry: {reason}")]
-pub struct Deferred {
-    pub source_name: String,
-    pub reason: String,
-}
-
-/// How many times to try in a row before giving up on a temporary failure, and the first
-/// pause (doubled each time).
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub attempts: u32,
-    pub first_pause: Duration,
-}
-
-/// Runs messages through the pipeline and quarantines what cannot be handled.
-#[derive(Debug, Clone)]
-pub struct Ingestor {
-    pipeline: Pipeline,
-    quarantine: Quarantine,
-}
-
-impl Ingestor {
-    /// An ingestor using the pipeline's data directory for its quarantine.
-    pub fn new(pipeline: Pipeline) -> Self {
-        let quarantine = Quarantine::new(&pipeline.settings().data_dir);
-        Self {
-            pipeline,
-            quarantine,
-        }
-    }
-
-    /// The pipeline messages go through.
-    pub fn pipeline(&self) -> &Pipeline {
-        &self.pipeline
-    }
-
-    /// The quarantine rejected messages go to.
-    pub fn quarantine(&self) -> &Quarantine {
-        &self.quarantine
-    }
-
-    /// Tries `message` once. A rejected message is quarantined (that is a handled outcome
-    /// for the source); a temporary failure is returned so the source keeps the message.
-    pub async fn try_once(
-        &self,
-        message: &RawMessage,
-        attempts_so_far: u32,
-    ) -> Result<Report, Deferred> {
-        let deferred = |reason: String| Deferred {
-            source_name: message.source.clone(),
-            reason,
-        };
-        match self.pipeline.process(&message.source, &message.bytes).await {
-            Ok(outcome) => Ok(Report::from_outcome(&message.source, &outcome)),
-            Err(ProcessError::Temporary(reason)) => Err(deferred(reason.to_string())),
-            Err(ProcessError::Rejected(reason)) => self
-                .quarantine_message(message, &reason.to_string(), attempts_so_far + 1)
-                .map_err(|e| deferred(e.to_string())),
-        }
-    }
-
-    /// Tries `messages` (each with the attempts it had so far) once, in one batch: one
-    /// transaction and one sync for all of them. Returns one result per message tried, in
-    /// order, and only once the batch is committed, so that the source may acknowledge
-    /// each handled one at once.
-    ///
-    /// A temporary failure stops the batch there: the messages before it are committed,
-    /// the failed one is deferred, and those after it are not tried (the result is
-    /// shorter; the source offers them again). When the batch cannot be committed (a file
-    /// that cannot be written, a database error), its messages are tried again one at a
-    /// time, except those already quarantined.
-    #[tracing::instrument(name = "batch", skip_all, fields(mails = messages.len()))]
-    pub async fn try_batch(&self, messages: &[(RawMessage, u32)]) -> Vec<Result<Report, Deferred>> {
-        let deferred = |message: &RawMessage, reason: String| Deferred {
-            source_name: message.source.clone(),
-            reason,
-        };
-        let batch = match self.pipeline.store().begin_batch().await {
-            Ok(batch) => batch,
-            Err(e) => {
-                return messages
-                    .iter()
-                    .take(1)
-                    .map(|(m, _)| Err(deferred(m, e.to_string())))
-                    .collect();
-            }
-        };
-        let pipeline = self.pipeline.in_batch(&batch);
-        let mut results = Vec::with_capacity(messages.len());
-        for (message, attempts_so_far) in messages {
-            match pipeline.process(&message.source, &message.bytes).await {
-                Ok(outcome) => results.push(Ok(Report::from_outcome(&message.source, &outcome))),
-                Err(ProcessError::Rejected(reason)) => results.push(
-                    self.quarantine_message(message, &reason.to_string(), attempts_so_far + 1)
-                        .map_err(|e| deferred(message, e.to_string())),
-                ),
-                Err(ProcessError::Temporary(reason)) => {
-                    results.push(Err(deferred(message, reason.to_string())));
-                    break;
-                }
-            }
-        }
-        let committed = match pipeline.files().settle().await {
-            Ok(()) => batch.commit().await.map_err(|e| e.to_string()),
-            Err(e) => {
-                let reason = e.to_string();
-                if let Err(e) = batch.rollback().await {
-                    tracing::warn!(error = %e, "cannot roll back a batch whose files failed");
-                }
-                Err(reason)
-            }
-        };
-        if let Err(reason) = committed {
-            // One mail's file that cannot be written fails the whole batch: the mails are
-            // tried again one at a time, each in its own transaction, so that the others
-            // go through and the failure is the failing mail's alone.
-            tracing::warn!(
-                reason,
-                mails = results.len(),
-                "a batch of mails could not be committed; trying its mails one at a time"
-            );
-            for (result, (message, attempts_so_far)) in results.iter_mut().zip(messages) {
-                let quarantined = result
-                    .as_ref()
-                    .is_ok_and(|r| r.outcome == OutcomeKind::Quarantined);
-                if !quarantined {
-                    *result = self.try_once(message, *attempts_so_far).await;
-                }
-            }
-        }
-        results
-    }
-
-    /// Tries `message` with pauses between temporary failures, as `policy` says. Returns
-    /// the last temporary failure when every attempt failed.
-    pub async fn try_with_retries(
-        &self,
-        message: &RawMessage,
-        policy: RetryPolicy,
-    ) -> Result<Report, Deferred> {
-        let mut pause = policy.first_pause;
-        let mut attempt = 0;
-        loop {
-            match self.try_once(message, attempt).await {
-                Ok(report) => return Ok(report),
-                Err(deferred) if attempt + 1 >= policy.attempts => return Err(deferred),
-                Err(deferred) => {
-                    tracing::warn!(source = %message.source, reason = %deferred.reason, "temporary failure, retrying");
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
-                    attempt += 1;
-                }
-            }
-        }
-    }
-
-    /// Reads one message from `reader`. Past `max_message_bytes` it stops holding the
-    /// message in memory and streams it whole into the quarantine instead.
-    pub fn read_message(&self, source: &str, mut reader: impl Read) -> std::io::Result<Received> {
-        let limit = self.pipeline.settings().max_message_bytes;
-        let mut head = Vec::new();
-        (&mut reader).take(limit + 1).read_to_end(&mut head)?;
-        if head.len() as u64 <= limit {
-            return Ok(Received::Message(RawMessage {
-                source: source.to_string(),
-                bytes: head,
-            }));
-        }
-        let reason = crate::pipeline::too_large(limit);
-        let now = self.pipeline.clock().now();
-        let entry = self
-            .quarantine
-            .put_reader(head.chain(reader), source, &reason, 1, now)
-            .map_err(std::io::Error::other)?;
-        tracing::warn!(source, id = %entry.id, size = entry.size, "message too large: quarantined unread");
-        Ok(Received::TooLarge(Report {
-            source: source.to_string(),
-            outcome: OutcomeKind::Quarantined,
-            ticket: None,
-            reason: Some(format!("{reason} [quarantine id {}]", entry.id)),
-        }))
-    }
-
-    /// Quarantines `message` after `attempts` tries that each failed for a temporary
-    /// reason, the last being `reason`: the retry budget is spent.
-    pub fn give_up(
-        &self,
-        message: &RawMessage,
-        attempts: u32,
-        reason: &str,
-    ) -> Result<Report, crate::quarantine::QuarantineError> {
-        let reason = format!("gave up after {attempts} attempts: {reason}");
-        self.quarantine_message(message, &reason, attempts)
-    }
-
-    /// Puts `message` in quarantine with `reason`, after `attempts` tries.
-    pub fn quarantine_message(
-        &self,
-        message: &RawMessage,
-        reason: &str,
-        attempts: u32,
-    ) -> Result<Report, crate::quarantine::QuarantineError> {
-        let now = self.pipeline.clock().now();
-        let entry = self
-            .quarantine
-            .put(&message.bytes, &message.source, reason, attempts, now)?;
-        tracing::warn!(source = %message.source, id = %entry.id, reason, "message quarantined");
-        Ok(Report {
-            source: message.source.clone(),
-            outcome: OutcomeKind::Quarantined,
-            ticket: None,
-            reason: Some(format!("{reason} [quarantine id {}]", entry.id)),
-        })
     }
 }

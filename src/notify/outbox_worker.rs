@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::compose::{ComposeError, Composer};
 use super::governor::{Governor, Verdict};
 use super::transport::{SendError, Transport};
+use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::cluster::Instance;
 use crate::store::{HoldKind, Store, StoreError};
@@ -24,7 +25,7 @@ use crate::store::{HoldKind, Store, StoreError};
 /// How long a claimed row is ours before another worker may take it.
 const LEASE: ChronoDuration = ChronoDuration::minutes(5);
 /// Pause between tries: doubles from the configured first one, up to this.
-const MAX_RETRY_PAUSE: ChronoDuration = ChronoDuration::hours(1);
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(3600);
 /// Temporary failures allowed before a notification is given up.
 const MAX_ATTEMPTS: u32 = 12;
 
@@ -59,7 +60,8 @@ pub struct OutboxWorker {
     governor: Governor,
     transport: Transport,
     clock: Arc<dyn Clock>,
-    first_retry_pause: ChronoDuration,
+    /// The pause before a notification's next try, by the tries it had (kept in its row).
+    retry_pauses: Backoff,
     instance: Instance,
 }
 
@@ -74,15 +76,13 @@ impl OutboxWorker {
         first_retry_pause: std::time::Duration,
         instance: Instance,
     ) -> Self {
-        let first_retry_pause =
-            ChronoDuration::from_std(first_retry_pause).unwrap_or(ChronoDuration::seconds(30));
         Self {
             store,
             composer,
             governor,
             transport,
             clock,
-            first_retry_pause,
+            retry_pauses: Backoff::new(first_retry_pause, MAX_RETRY_PAUSE),
             instance,
         }
     }
@@ -188,7 +188,9 @@ impl OutboxWorker {
 
     /// The pause before attempt `attempts + 1`: doubling from the first, capped.
     fn pause(&self, attempts: u32) -> ChronoDuration {
-        (self.first_retry_pause * 2i32.pow(attempts.saturating_sub(1).min(10))).min(MAX_RETRY_PAUSE)
+        let pause = self.retry_pauses.delay(attempts.saturating_sub(1));
+        // At most an hour: always within chrono's range.
+        ChronoDuration::from_std(pause).unwrap_or(ChronoDuration::hours(1))
     }
 
     /// Puts back what an earlier process of this instance was sending when it died, so

@@ -1,24 +1,31 @@
-//! Mail run through the pipeline on an operator's request, outside any intake.
+//! Mail handed over by an operator or an MTA, outside the daemon's intakes: `ingest` turns
+//! files, Maildir folders or standard input into tickets; `explain` says what the pipeline
+//! would decide on one message, writing nothing.
 
 use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::intake::paths::{IngestError, Ingested, Input, PathError};
+use crate::intake::{Ingestor, Report};
 use crate::pipeline::{Pipeline, ProcessError, Trace};
 use crate::signing::LinkKeyError;
 use crate::store::Store;
 
-/// Why a message could not be explained.
+/// Why mail could not be taken or explained.
 #[derive(Debug, thiserror::Error)]
-pub enum ExplainError {
+pub enum MailError {
     /// The pipeline needs the link key to check our thread tokens.
     #[error(transparent)]
     Links(#[from] LinkKeyError),
     #[error(transparent)]
     Process(#[from] ProcessError),
+    /// `ingest` stopped before its last input: the mail must be delivered again later.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
 }
 
-/// Runs mail through the pipeline's decisions.
+/// Runs mail through the pipeline on request.
 #[derive(Debug, Clone)]
 pub struct MailService {
     store: Store,
@@ -35,14 +42,29 @@ impl MailService {
         }
     }
 
-    /// Every decision the pipeline would take on `raw`, with its reason; nothing is
-    /// written.
-    pub async fn explain(&self, raw: &[u8]) -> Result<Trace, ExplainError> {
-        let pipeline = Pipeline::new(
+    fn pipeline(&self) -> Result<Pipeline, LinkKeyError> {
+        Pipeline::new(
             self.store.clone(),
             self.settings.clone(),
             self.clock.clone(),
-        )?;
-        Ok(pipeline.explain(raw).await?)
+        )
+    }
+
+    /// Turns `inputs` into tickets, in batches of one commit each, calling `each` in the
+    /// inputs' order with every message's report once it is committed, or with why an
+    /// input cannot be read (see [`crate::intake::paths::ingest`]).
+    pub async fn ingest(
+        &self,
+        inputs: Vec<Input>,
+        each: impl FnMut(Result<&Report, &PathError>),
+    ) -> Result<Ingested, MailError> {
+        let ingestor = Ingestor::new(self.pipeline()?);
+        Ok(crate::intake::paths::ingest(&ingestor, inputs, each).await?)
+    }
+
+    /// Every decision the pipeline would take on `raw`, with its reason; nothing is
+    /// written.
+    pub async fn explain(&self, raw: &[u8]) -> Result<Trace, MailError> {
+        Ok(self.pipeline()?.explain(raw).await?)
     }
 }

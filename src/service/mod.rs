@@ -22,7 +22,7 @@ pub use admin::{AdminService, LinkKeyCheckError, LinkKeyMismatch};
 pub use contacts::{ContactChanges, ContactError, ContactService, ContactView, LanguageChoice};
 pub use jobs::{JobService, JobStatus};
 pub use leases::{LeaseService, LeaseState, LeaseView};
-pub use mail::{ExplainError, MailService};
+pub use mail::{MailError, MailService};
 pub use outbox::{OutboxError, OutboxService};
 pub use quarantine::{QuarantineRetry, QuarantineService, QuarantineServiceError};
 pub use templates::{TemplateCheck, TemplateService};

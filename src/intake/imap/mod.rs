@@ -4,8 +4,16 @@
 //! then acknowledged. Lost connections and refused logins are retried with capped
 //! exponential backoff, each change of state logged once. Among instances sharing a
 //! database, a mailbox is read by the one holding its lease; the others stand by.
+//!
+//! Here: the supervisor (reconnects, leases); `connection` opens a session, `session` runs
+//! it, `pass` takes the folder's new messages through the intake driver, `fetch` lists
+//! and downloads them, `acknowledge` lets go of them on the server, `idle` waits for more.
 
+mod acknowledge;
 mod connection;
+mod fetch;
+mod idle;
+mod pass;
 mod session;
 mod token;
 
@@ -14,6 +22,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::Ingestor;
+use crate::backoff::Backoff;
 use crate::cluster::Instance;
 use crate::config::MailboxSettings;
 use crate::notify::outbox_worker::OutboxWake;
@@ -85,37 +94,14 @@ impl ImapError {
     }
 }
 
-/// Capped exponential backoff with jitter, so that many daemons do not reconnect in step.
-#[derive(Debug)]
-struct Backoff {
-    first: Duration,
-    max: Duration,
-    failures: u32,
-}
+/// The pause before reconnecting: doubling from a second to five minutes, jittered so that
+/// many daemons losing one server do not all come back in step.
+const RECONNECT_PAUSES: Backoff =
+    Backoff::new(Duration::from_secs(1), Duration::from_secs(300)).with_jitter();
 
-impl Backoff {
-    fn new(first: Duration, max: Duration) -> Self {
-        Self {
-            first,
-            max,
-            failures: 0,
-        }
-    }
-
-    fn reset(&mut self) {
-        self.failures = 0;
-    }
-
-    /// The pause before the next attempt: doubling from `first` up to `max`, then a random
-    /// half of it taken off.
-    fn next(&mut self) -> Duration {
-        let exp = self
-            .first
-            .saturating_mul(1 << self.failures.min(16))
-            .min(self.max);
-        self.failures += 1;
-        exp.mul_f64(0.5 + fastrand::f64() * 0.5)
-    }
+/// Turns a failed IMAP exchange into an [`ImapError::Protocol`] saying what it was for.
+fn protocol(doing: &'static str) -> impl Fn(async_imap::error::Error) -> ImapError {
+    move |source| ImapError::Protocol { doing, source }
 }
 
 /// Watches one mailbox until `shutdown`, reconnecting as long as it takes, while this
@@ -171,7 +157,7 @@ async fn read_while_held(
     worker: &mut MailboxWorker,
     work: &CancellationToken,
 ) {
-    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(300));
+    let mut backoff = RECONNECT_PAUSES.pauses();
     let mut last_error: Option<String> = None;
     while !work.is_cancelled() {
         let opened = tokio::select! {
@@ -204,7 +190,7 @@ async fn read_while_held(
             }
             Err(e) => e,
         };
-        let pause = backoff.next();
+        let pause = backoff.after_failure();
         // Servers put timings and ids in their texts: compare what kind of failure it is.
         let kind = error.kind();
         if last_error.as_deref() != Some(kind) {
@@ -217,23 +203,5 @@ async fn read_while_held(
             _ = tokio::time::sleep(pause) => {}
             _ = work.cancelled() => break,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Backoff;
-    use std::time::Duration;
-
-    #[test]
-    fn backoff_doubles_up_to_its_cap_with_jitter() {
-        let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(8));
-        let pauses: Vec<Duration> = (0..6).map(|_| b.next()).collect();
-        for (i, p) in pauses.iter().enumerate() {
-            let full = Duration::from_secs(1 << i.min(3));
-            assert!(*p <= full && *p >= full / 2, "pause {i}: {p:?}");
-        }
-        b.reset();
-        assert!(b.next() <= Duration::from_secs(1));
     }
 }
