@@ -40,7 +40,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use sqlx::{Connection, Row};
 use ticketgate::clock::FixedClock;
 use ticketgate::config::{ConfigSource, Settings};
-use ticketgate::jobs::{JobKind, Jobs};
+use ticketgate::service::{JobKind, Jobs};
 
 use seed::Backend;
 use support::child::{self, env_or, spread};

@@ -11,10 +11,9 @@ use crate::config::{MailboxSettings, Settings};
 use crate::intake::Ingestor;
 use crate::intake::imap;
 use crate::intake::maildir::{self, Maildir};
-use crate::jobs::Jobs;
 use crate::notify::outbox_worker::{OutboxWake, OutboxWorker};
 use crate::pipeline::Pipeline;
-use crate::service::Services;
+use crate::service::{Jobs, Services};
 use crate::store::{Store, StoreError};
 
 /// Why the daemon could not start.

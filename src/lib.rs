@@ -28,7 +28,7 @@
 //! - [`app`], [`shutdown`], [`telemetry`], [`clock`]: running it as a daemon.
 
 pub mod app;
-pub mod attachments;
+pub mod atomic_file;
 pub mod backoff;
 pub mod clock;
 pub mod cluster;

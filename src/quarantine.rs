@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 
 use sha2::{Digest, Sha256};
 
-use crate::attachments::{FileStoreError, write_atomically};
+use crate::atomic_file::{FileStoreError, write_atomically};
 
 /// Why the quarantine could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +85,7 @@ impl Quarantine {
         let staging = self.dir.join(format!(
             ".incoming-{}-{}",
             std::process::id(),
-            crate::attachments::unique_suffix()
+            crate::atomic_file::unique_suffix()
         ));
         let mut hasher = Sha256::new();
         let mut size = 0u64;

@@ -576,7 +576,7 @@ fn an_agent_attaches_files_to_a_comment_and_an_oversized_one_is_refused_before_a
     assert_eq!(article["body_text"], "The log.");
     assert_eq!(article["author"], "camille@ours.test");
     let file = &article["attachments"][0];
-    let sha = ticketgate::attachments::sha256_hex(b"panic at line 42\n");
+    let sha = ticketgate::files::sha256_hex(b"panic at line 42\n");
     assert_eq!(file["filename"], "crash_report.log");
     assert_eq!(file["content_type"], "text/plain");
     assert_eq!(file["size"], 17);
@@ -635,7 +635,7 @@ fn an_agent_attaches_files_to_a_comment_and_an_oversized_one_is_refused_before_a
         articles
     );
     assert_eq!(queued(&cli).len(), notifications);
-    let fresh = ticketgate::attachments::sha256_hex(b"fresh content");
+    let fresh = ticketgate::files::sha256_hex(b"fresh content");
     assert!(
         !cli.dir
             .path()

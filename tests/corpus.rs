@@ -134,7 +134,7 @@ fn words(text: &str) -> Vec<String> {
 }
 
 fn sha256(bytes: &[u8]) -> String {
-    ticketgate::attachments::sha256_hex(bytes)
+    ticketgate::files::sha256_hex(bytes)
 }
 
 /// Where our parse differs from Zammad's on purpose or by mail-parser's reading of a

@@ -175,13 +175,13 @@ async fn purging_old_raw_mail_notes_it_on_each_article_alike() {
         .await,
     );
     env.clock.advance(Duration::days(66));
-    let jobs = ticketgate::jobs::Jobs::new(
+    let jobs = ticketgate::service::Jobs::new(
         env.store().clone(),
         std::sync::Arc::new(env.pipeline().settings().clone()),
         env.clock.clone(),
     );
     let report = jobs
-        .run(ticketgate::jobs::JobKind::Purge, "manual")
+        .run(ticketgate::service::JobKind::Purge, "manual")
         .await
         .unwrap();
     assert_eq!(report.summary(), "deleted 2 file(s)", "{:?}", report.lines);

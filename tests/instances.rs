@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use ticketgate::clock::Clock;
-use ticketgate::jobs::{JobKind, Jobs};
+use ticketgate::service::{JobKind, Jobs};
 use ticketgate::store::{LeaseClaim, Store};
 
 use crate::imap::mail;

@@ -5,8 +5,8 @@
 use chrono::Duration;
 use ticketgate::clock::Clock;
 use ticketgate::domain::{EmailAddress, Status, TicketNumber, Visibility};
-use ticketgate::jobs::{JobKind, Jobs};
 use ticketgate::pipeline::Outcome;
+use ticketgate::service::{JobKind, Jobs};
 
 use crate::notifications::{Harness, expect, pairs};
 use crate::support::helpers::created;

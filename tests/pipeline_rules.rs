@@ -364,7 +364,7 @@ async fn attachments_are_content_addressed_and_their_names_sanitized() {
     for f in files {
         let sha = f.sha256.as_deref().unwrap();
         let bytes = env.pipeline().files().attachment(sha).await.unwrap();
-        assert_eq!(ticketgate::attachments::sha256_hex(&bytes), sha);
+        assert_eq!(ticketgate::files::sha256_hex(&bytes), sha);
         assert_eq!(bytes.len() as u64, f.size);
     }
     assert!(!env.data_dir().join("etc").exists());

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use crate::pipeline_rules::base64_encode;
 use crate::support::helpers::{Cli, TestEnv, created, stderr, stdout};
-use ticketgate::attachments::sha256_hex;
 use ticketgate::domain::TicketNumber;
 use ticketgate::files::FilesError;
-use ticketgate::jobs::{JobKind, Jobs};
+use ticketgate::files::sha256_hex;
+use ticketgate::service::{JobKind, Jobs};
 
 const DATABASE: &str = "[storage]\nbackend = \"database\"\n[jobs]\npurge_raw_mail_days = 30\n";
 const FS: &str = "[jobs]\npurge_raw_mail_days = 30\n";

@@ -4,8 +4,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use clap::Subcommand;
-use ticketgate::jobs::JobKind;
-use ticketgate::service::Services;
+use ticketgate::service::{JobKind, Services};
 
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
@@ -50,7 +49,13 @@ pub async fn run(services: &Services, command: JobsCommand) -> anyhow::Result<Ex
             }
         }
         JobsCommand::Run { name, now } => {
-            let report = jobs.run(name, now.map(|at| at.with_timezone(&Utc))).await?;
+            let report = match now {
+                Some(at) => {
+                    jobs.run_as_of(name, "manual", at.with_timezone(&Utc))
+                        .await?
+                }
+                None => jobs.run(name, "manual").await?,
+            };
             println!(
                 "{}: as of {}: {}",
                 report.job,

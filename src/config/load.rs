@@ -1,11 +1,10 @@
 //! Where the configuration comes from, each layer over the one before: the embedded
 //! defaults, then a TOML file, then `TICKETGATE_*` environment variables, one key each.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::raw::RawConfig;
-use super::{ConfigError, Settings};
+use super::{ConfigError, ConfigSource, Settings};
 
 /// The environment variable naming the configuration file.
 pub const CONFIG_ENV: &str = "TICKETGATE_CONFIG";
@@ -14,24 +13,6 @@ pub const DEFAULT_CONFIG_PATH: &str = "config/ticketgate.toml";
 const ENV_PREFIX: &str = "TICKETGATE_";
 /// Variables with the prefix that are not configuration keys.
 const ENV_NOT_KEYS: &[&str] = &["TICKETGATE_CONFIG", "TICKETGATE_LOG"];
-
-/// Where the configuration came from, for `check-config` and the start-up log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigSource {
-    /// No file: the embedded defaults (plus environment overrides).
-    Embedded,
-    /// This file.
-    File(PathBuf),
-}
-
-impl fmt::Display for ConfigSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConfigSource::Embedded => f.write_str("embedded defaults"),
-            ConfigSource::File(p) => write!(f, "{}", p.display()),
-        }
-    }
-}
 
 impl Settings {
     /// Loads the configuration: `explicit` (from `--config`), else [`CONFIG_ENV`], else

@@ -39,7 +39,7 @@ pub use database::DatabaseUrl;
 pub use error::ConfigError;
 pub use jobs::{CronSchedule, JobsSettings, check_cron};
 pub use limits::{LoopLimits, RateLimit};
-pub use load::{CONFIG_ENV, ConfigSource, DEFAULT_CONFIG_PATH};
+pub use load::{CONFIG_ENV, DEFAULT_CONFIG_PATH};
 pub use mailbox::{MailboxAuth, MailboxSettings, OAuth2Endpoint, ProcessedAction, TokenSource};
 pub use portal::PortalSettings;
 pub use secret::SecretSource;
@@ -49,6 +49,24 @@ pub use tickets::TicketDefaults;
 pub use tls::TlsMode;
 
 use crate::domain::{EmailAddress, RoutingRule, SubjectTag};
+
+/// Where the configuration came from, for `check-config` and the start-up log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// No file: the embedded defaults (plus environment overrides).
+    Embedded,
+    /// This file.
+    File(std::path::PathBuf),
+}
+
+impl std::fmt::Display for ConfigSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigSource::Embedded => f.write_str("embedded defaults"),
+            ConfigSource::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
 
 /// The validated configuration every component is built from.
 #[derive(Debug, Clone)]

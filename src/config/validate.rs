@@ -2,14 +2,12 @@
 //! the settings exist only when no key had a problem, and otherwise every problem is
 //! listed.
 
-use super::Settings;
 use super::agent::{self, Agent};
 use super::cluster::ClusterSettings;
 use super::database::DatabaseUrl;
 use super::error::Errors;
 use super::intake::IntakeSettings;
 use super::jobs::JobsSettings;
-use super::load::ConfigSource;
 use super::mail::MailSettings;
 use super::mailbox::{self, MailboxSettings};
 use super::notifications::NotificationSettings;
@@ -20,6 +18,7 @@ use super::smtp::SmtpSettings;
 use super::storage::StorageSettings;
 use super::tickets::TicketSettings;
 use super::top_level::{RawTopLevel, TopLevel};
+use super::{ConfigSource, Settings};
 use crate::domain::RoutingRule;
 
 /// Every section, validated: what [`Settings`] is assembled from once no error was found.

@@ -3,7 +3,9 @@
 
 mod address;
 mod article;
+mod audience;
 mod fields;
+mod filename;
 mod mail;
 mod notification;
 mod routing;
@@ -15,11 +17,12 @@ mod title;
 
 pub use address::{AddressError, EmailAddress};
 pub use article::{Article, Attachment, NewArticle, NewAttachment};
+pub use audience::{Actor, Audience, with_context};
 pub use fields::{Direction, Impact, Priority, TicketType, UnknownValue, Urgency, Visibility};
+pub use filename::{content_type_from_name, sanitize_filename};
 pub use mail::{AutomationHeaders, EmbeddedHeaders, InboundMail, MailAttachment, Mailbox};
 pub use notification::{
-    Actor, Audience, Event, EventCategory, EventContext, MailRefusal, Notification, RefusalReason,
-    with_context,
+    Event, EventCategory, EventContext, MailRefusal, Notification, RefusalReason,
 };
 pub use routing::{RoutingEffect, RoutingRule, RoutingRuleError, RoutingRuleSpec};
 pub use size::ByteSize;

@@ -13,7 +13,7 @@ use flate2::write::GzEncoder;
 
 use super::FilesError;
 use super::keys::{Digest, RawRef};
-use crate::attachments::{StagedFile, write_atomically};
+use crate::atomic_file::{StagedFile, write_atomically};
 use crate::config::StorageBackend;
 
 /// Attachments and raw mail as files under one directory.

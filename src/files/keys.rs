@@ -4,8 +4,14 @@
 //! keys of the form ticketgate gives are used to build a path or a query, so none can
 //! reach outside the storage or name another kind of file.
 
+use sha2::{Digest as _, Sha256};
+
 use super::FilesError;
-use crate::attachments::sha256_hex;
+
+/// Hex SHA-256 of `bytes`: an attachment's address.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
 
 /// An attachment's address: 64 lower-case hex digits.
 #[derive(Debug, Clone, PartialEq, Eq)]

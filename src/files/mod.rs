@@ -11,9 +11,11 @@ mod db;
 mod fs;
 mod keys;
 
+pub use keys::sha256_hex;
+
 use std::path::{Path, PathBuf};
 
-use crate::attachments::FileStoreError;
+use crate::atomic_file::FileStoreError;
 use crate::config::{Settings, StorageBackend};
 use crate::store::{Batch, Store, StoreError};
 use keys::{Digest, RawRef};

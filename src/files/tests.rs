@@ -28,7 +28,7 @@ async fn identical_content_is_stored_once_and_read_back() {
         let a = files.put_attachment(b"same", november()).await.unwrap();
         let b = files.put_attachment(b"same", november()).await.unwrap();
         assert_eq!(a, b);
-        assert_eq!(a, crate::attachments::sha256_hex(b"same"));
+        assert_eq!(a, crate::files::sha256_hex(b"same"));
         assert_eq!(files.attachment(&a).await.unwrap(), b"same");
         let empty = files.put_attachment(b"", november()).await.unwrap();
         assert_eq!(files.attachment(&empty).await.unwrap(), b"");

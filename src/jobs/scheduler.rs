@@ -10,8 +10,8 @@ use tokio::sync::Mutex;
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 use tokio_util::sync::CancellationToken;
 
-use super::{JobKind, Jobs};
 use crate::config::CronSchedule;
+use crate::service::{JobKind, Jobs};
 
 /// Runs one job for the tick at hand and logs its failure; a failed run is tried again at
 /// the next tick.

@@ -26,8 +26,13 @@ pub enum ComposeError {
     NoTicket(String),
     #[error(transparent)]
     Template(#[from] super::templates::TemplateError),
+    #[error("cannot build the message: the recipient {address}: {source}")]
+    Recipient {
+        address: String,
+        source: lettre::address::AddressError,
+    },
     #[error("cannot build the message: {0}")]
-    Build(String),
+    Build(#[source] lettre::error::Error),
 }
 
 /// A message ready to send, with the Message-ID to record once it is accepted.
@@ -113,30 +118,86 @@ impl Composer {
         contact: &Contact,
         now: DateTime<Utc>,
     ) -> Result<ComposedMail, ComposeError> {
-        let article = match job.article_id {
-            Some(id) => store.article(id).await?,
-            None => None,
-        };
         let lang = match contact.language.as_deref().unwrap_or(&ticket.language) {
             "fr" => "fr",
             _ => "en",
         };
-        let refused: Vec<serde_json::Value> = match job.article_id {
-            Some(id) => store
-                .article_attachments(id)
-                .await?
-                .into_iter()
-                .filter_map(|f| {
-                    Some(json!({ "filename": f.filename, "reason": f.refused_reason? }))
-                })
-                .collect(),
-            None => Vec::new(),
+        let data = self.template_data(store, job, ticket, lang, now).await?;
+        let rendered = self.templates.render(job.event.as_str(), lang, &data)?;
+        let message_id = self.links.notification_message_id(
+            &ticket.number,
+            &job.recipient,
+            job.id,
+            job.created_at,
+            &self.domain,
+        );
+        let auto = if job.event == Event::TicketOpened {
+            "auto-replied"
+        } else {
+            "auto-generated"
+        };
+        let to: LettreMailbox =
+            job.recipient
+                .as_str()
+                .parse()
+                .map_err(|source| ComposeError::Recipient {
+                    address: job.recipient.to_string(),
+                    source,
+                })?;
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .reply_to(self.from.clone())
+            .to(to)
+            .subject(rendered.subject)
+            .message_id(Some(format!("<{message_id}>")))
+            .header(AutoSubmitted(auto.into()))
+            .header(LoopMarker(ticket.number.to_string()))
+            .header(EventName(job.event.as_str().into()));
+        if let Some(parent) = store.last_inbound_message_id(ticket.id).await? {
+            builder = builder
+                .in_reply_to(format!("<{parent}>"))
+                .references(format!("<{parent}>"));
+        }
+        let message = builder
+            .multipart(MultiPart::alternative_plain_html(
+                rendered.text,
+                rendered.html,
+            ))
+            .map_err(ComposeError::Build)?;
+        Ok(ComposedMail {
+            message,
+            message_id,
+        })
+    }
+
+    /// What the templates of `job` are rendered with, in `lang`.
+    async fn template_data(
+        &self,
+        store: &Store,
+        job: &OutboxJob,
+        ticket: &Ticket,
+        lang: &str,
+        now: DateTime<Utc>,
+    ) -> Result<serde_json::Value, ComposeError> {
+        let (article, refused) = match job.article_id {
+            Some(id) => (
+                store.article(id).await?,
+                store
+                    .article_attachments(id)
+                    .await?
+                    .into_iter()
+                    .filter_map(|f| {
+                        Some(json!({ "filename": f.filename, "reason": f.refused_reason? }))
+                    })
+                    .collect(),
+            ),
+            None => (None, Vec::new()),
         };
         let actor_name = article
             .as_ref()
             .map(|a| a.author_name.clone().unwrap_or_else(|| a.author.clone()))
             .unwrap_or_default();
-        let data = json!({
+        Ok(json!({
             "tag": self.tag.render(&ticket.number),
             "company": self.company,
             "link": self.links.link(&ticket.number, &job.recipient, now),
@@ -168,49 +229,7 @@ impl Composer {
             "max_attachment_size": ByteSize(self.max_attachment_bytes).to_string(),
             "refused": refused,
             "refusal": refusal_data(job.context.refusal.as_ref()),
-        });
-        let rendered = self.templates.render(job.event.as_str(), lang, &data)?;
-        let message_id = self.links.notification_message_id(
-            &ticket.number,
-            &job.recipient,
-            job.id,
-            job.created_at,
-            &self.domain,
-        );
-        let auto = if job.event == Event::TicketOpened {
-            "auto-replied"
-        } else {
-            "auto-generated"
-        };
-        let to: LettreMailbox = job
-            .recipient
-            .as_str()
-            .parse()
-            .map_err(|e| ComposeError::Build(format!("{e}")))?;
-        let mut builder = Message::builder()
-            .from(self.from.clone())
-            .reply_to(self.from.clone())
-            .to(to)
-            .subject(rendered.subject)
-            .message_id(Some(format!("<{message_id}>")))
-            .header(AutoSubmitted(auto.into()))
-            .header(LoopMarker(ticket.number.to_string()))
-            .header(EventName(job.event.as_str().into()));
-        if let Some(parent) = store.last_inbound_message_id(ticket.id).await? {
-            builder = builder
-                .in_reply_to(format!("<{parent}>"))
-                .references(format!("<{parent}>"));
-        }
-        let message = builder
-            .multipart(MultiPart::alternative_plain_html(
-                rendered.text,
-                rendered.html,
-            ))
-            .map_err(|e| ComposeError::Build(e.to_string()))?;
-        Ok(ComposedMail {
-            message,
-            message_id,
-        })
+        }))
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod compose;
 pub mod governor;
 pub mod outbox_worker;
+mod send_error;
 mod setup;
 pub mod smtp;
 pub mod templates;

@@ -153,10 +153,22 @@ impl OutboxWorker {
                 return self.store.fail_notification(job.id, &e.to_string()).await;
             }
         };
-        match self.transport.send(job.id, &composed.message).await {
+        let sent = self.transport.send(job.id, &composed.message).await;
+        self.record_send(&job, &composed.message_id, sent).await
+    }
+
+    /// Records how handing the notification over went: sent, refused for good, or to be
+    /// tried again after a pause (given up once its retries are spent).
+    async fn record_send(
+        &self,
+        job: &crate::store::OutboxJob,
+        message_id: &str,
+        sent: Result<(), SendError>,
+    ) -> Result<(), StoreError> {
+        match sent {
             Ok(()) => {
                 self.store
-                    .mark_notification_sent(&job, &composed.message_id, self.clock.now())
+                    .mark_notification_sent(job, message_id, self.clock.now())
                     .await?;
                 tracing::info!(recipient = %job.recipient, "notification sent");
             }

@@ -23,7 +23,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 
-use super::transport::{SendError, SendFailure, TransportError};
+use super::send_error::{SendError, SendFailure, TransportError};
 
 /// How long connecting, the TLS handshake, the greeting, EHLO and AUTH may take together.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -7,66 +7,8 @@ use std::time::Duration;
 
 use lettre::Message;
 
+pub use super::send_error::{SendError, SendFailure, TransportError};
 use super::smtp::SmtpClient;
-
-/// What a failed send means for the notification.
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    /// Try again later (4xx answer, connection trouble, full disk).
-    #[error(transparent)]
-    Temporary(SendFailure),
-    /// The server refused for good (5xx): retrying will not help.
-    #[error(transparent)]
-    Permanent(SendFailure),
-}
-
-/// What failed when a notification was handed over, with its cause. The message is what
-/// `outbox list` shows an operator.
-#[derive(Debug, thiserror::Error)]
-pub enum SendFailure {
-    /// The SMTP server's answer, or the protocol, TLS or connection trouble lettre met.
-    #[error("{0}")]
-    Smtp(#[source] lettre::transport::smtp::Error),
-    #[error("cannot connect to {address}: {source}")]
-    Connect {
-        address: String,
-        source: std::io::Error,
-    },
-    #[error("cannot set TCP_NODELAY: {0}")]
-    NoDelay(#[source] std::io::Error),
-    #[error("TLS with {address} failed: {source}")]
-    Tls {
-        address: String,
-        source: std::io::Error,
-    },
-    #[error("{address} did not let us in within {timeout:?}")]
-    LoginTimeout { address: String, timeout: Duration },
-    #[error("the SMTP server did not answer within {0:?}")]
-    SendTimeout(Duration),
-    /// The file transport could not write the message.
-    #[error(transparent)]
-    File(#[from] crate::attachments::FileStoreError),
-    #[error("cannot run {command}: {source}")]
-    Spawn {
-        command: String,
-        source: std::io::Error,
-    },
-    #[error("{command} did not finish within {timeout:?}")]
-    SendmailTimeout { command: String, timeout: Duration },
-    /// The sendmail command's exit status and what it wrote on standard error.
-    #[error("{command} exited with {status}: {stderr}")]
-    Sendmail {
-        command: String,
-        status: std::process::ExitStatus,
-        stderr: String,
-    },
-    /// It exited with success but stopped reading the message before its end.
-    #[error("{command} stopped reading the message: {source}")]
-    Unread {
-        command: String,
-        source: std::io::Error,
-    },
-}
 
 /// The configured way out.
 #[derive(Debug, Clone)]
@@ -94,7 +36,7 @@ impl Transport {
             Transport::Files(dir) => {
                 let path = dir.join(format!("{outbox_id:08}.eml"));
                 let bytes = message.formatted();
-                crate::attachments::write_atomically(&path, |f| {
+                crate::atomic_file::write_atomically(&path, |f| {
                     std::io::Write::write_all(f, &bytes)
                 })
                 .map_err(|e| SendError::Temporary(e.into()))
@@ -185,18 +127,6 @@ async fn sendmail(command: &std::path::Path, message: &Message) -> Result<(), Se
     }
 }
 
-/// Why the configured transport cannot be set up.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot set up the SMTP transport: {0}; check the [smtp] section")]
-pub struct TransportError(String);
-
-impl TransportError {
-    /// The error, with why.
-    pub(crate) fn new(reason: String) -> Self {
-        TransportError(reason)
-    }
-}
-
 impl Transport {
     /// The transport the settings describe.
     pub fn from_settings(settings: &crate::config::Settings) -> Result<Transport, TransportError> {
@@ -217,7 +147,7 @@ impl Transport {
         let credentials = match (username, password) {
             (Some(user), Some(secret)) => Some(Credentials::new(
                 user.clone(),
-                secret.read().map_err(TransportError)?,
+                secret.read().map_err(TransportError::new)?,
             )),
             _ => None,
         };

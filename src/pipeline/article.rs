@@ -20,8 +20,7 @@ impl Pipeline {
         let mut attachments = Vec::with_capacity(mail.attachments.len());
         let mut refused = Vec::new();
         for a in &mail.attachments {
-            let filename =
-                crate::attachments::sanitize_filename(a.filename.as_deref(), &a.content_type);
+            let filename = crate::domain::sanitize_filename(a.filename.as_deref(), &a.content_type);
             let refused_reason = self.refusal(a.bytes.len());
             let sha256 = match &refused_reason {
                 Some(reason) => {

@@ -5,9 +5,9 @@
 
 use super::authorize::{self, Authorization};
 use super::classify::{self, Classification};
-use super::explain::Trace;
 use super::reply_effect::{ReplyEffect, ReplyRules};
 use super::thread::{self, Threaded};
+use super::trace::Trace;
 use super::{Pipeline, ProcessError, Rejection, reply_text};
 use crate::domain::{InboundMail, MailRefusal, Mailbox, RefusalReason, Ticket, TicketNumber};
 use crate::store::EarlierDelivery;

@@ -1,41 +1,9 @@
 //! `explain`: every decision the pipeline takes on a message, with its reason, and what
 //! `process` would do, with nothing written.
 
-use std::fmt;
-
-use serde::Serialize;
-
 use super::decide::Decision;
+use super::trace::Trace;
 use super::{Pipeline, ProcessError, parse};
-
-/// One decision of the pipeline and its reason, as `explain` prints it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Step {
-    pub stage: &'static str,
-    pub detail: String,
-}
-
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:<10} {}", format!("{}:", self.stage), self.detail)
-    }
-}
-
-/// The decisions taken on one message, in order.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Trace {
-    pub steps: Vec<Step>,
-}
-
-impl Trace {
-    /// Records a decision of `stage`.
-    pub(super) fn note(&mut self, stage: &'static str, detail: impl Into<String>) {
-        self.steps.push(Step {
-            stage,
-            detail: detail.into(),
-        });
-    }
-}
 
 impl Pipeline {
     /// Runs every decision on `raw` without writing anything, and says what `process` would

@@ -18,11 +18,12 @@ mod execute;
 mod explain;
 mod new_ticket;
 mod outcome;
+mod trace;
 
 use std::sync::Arc;
 
-pub use explain::{Step, Trace};
 pub use outcome::{Outcome, ProcessError, Rejection, TemporaryFailure, too_large};
+pub use trace::{Step, Trace};
 
 use crate::clock::Clock;
 use crate::config::Settings;

@@ -1,5 +1,5 @@
 //! Every operation a person can ask for, typed in and out: agents' actions on tickets,
-//! contacts and their preferences, the outbox and the quarantine, the scheduler's jobs,
+//! contacts and their preferences, the outbox and the quarantine, the periodic jobs,
 //! the mailbox leases, the notification templates, and the link key instances share.
 //!
 //! Front ends (the CLI, the HTTP side) decode a request, call one operation here and
@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 pub use admin::{AdminService, LinkKeyCheckError, LinkKeyMismatch};
 pub use contacts::{ContactChanges, ContactError, ContactService, ContactView, LanguageChoice};
-pub use jobs::{JobService, JobStatus};
+pub use jobs::{JobError, JobKind, JobReport, JobStatus, Jobs};
 pub use leases::{LeaseService, LeaseState, LeaseView};
 pub use mail::{MailError, MailService};
 pub use outbox::{OutboxError, OutboxService};
@@ -105,9 +105,9 @@ impl Services {
         )
     }
 
-    /// The scheduler's jobs, listed or run by hand.
-    pub fn jobs(&self) -> JobService {
-        JobService::new(
+    /// The periodic jobs, listed, run by hand or by the scheduler.
+    pub fn jobs(&self) -> Jobs {
+        Jobs::new(
             self.store.clone(),
             self.settings.clone(),
             self.clock.clone(),

@@ -41,9 +41,9 @@ pub fn from_file(file: &Path) -> Result<Vec<u8>, LinkKeyError> {
     let aside = file.with_extension(format!(
         "new-{}-{}",
         std::process::id(),
-        crate::attachments::unique_suffix()
+        crate::atomic_file::unique_suffix()
     ));
-    crate::attachments::write_atomically(&aside, |f| {
+    crate::atomic_file::write_atomically(&aside, |f| {
         use std::os::unix::fs::PermissionsExt;
         f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
         std::io::Write::write_all(f, encoded.as_bytes())

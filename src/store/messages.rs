@@ -145,64 +145,14 @@ impl Store {
         let mut conn = self.conn().await?;
         let mut tx = conn.begin().await.doing("starting a transaction")?;
         let at = to_millis(commit.at);
-        let (ticket_id, number, outcome) = match &commit.write {
-            InboundWrite::Open(ticket) => {
-                let (id, number) = insert_ticket(&mut tx, ticket, commit.at).await?;
-                (id, number.clone(), Committed::Opened(number))
-            }
-            InboundWrite::Comment {
-                ticket_id,
-                expected_status,
-                new_status,
-                add_observers,
-            } => {
-                let Some(number) =
-                    update_status(&mut tx, *ticket_id, *expected_status, *new_status, at).await?
-                else {
-                    tx.rollback().await.doing("rolling back a stale comment")?;
-                    let number = number_of(&mut *conn, *ticket_id).await?;
-                    return Ok(Committed::Stale(number));
-                };
-                for observer in add_observers {
-                    insert_observer(&mut tx, *ticket_id, observer, at).await?;
-                }
-                (*ticket_id, number.clone(), Committed::Commented(number))
-            }
-            InboundWrite::Note { ticket_id } => {
-                sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
-                    .bind(at)
-                    .bind(*ticket_id)
-                    .execute(&mut *tx)
-                    .await
-                    .doing("updating a ticket")?;
-                let number = number_of(&mut *tx, *ticket_id).await?;
-                (*ticket_id, number.clone(), Committed::Noted(number))
-            }
+        let Some((ticket_id, outcome)) = write_ticket(&mut tx, commit, at).await? else {
+            tx.rollback().await.doing("rolling back a stale comment")?;
+            let InboundWrite::Comment { ticket_id, .. } = &commit.write else {
+                unreachable!("only a comment waits for its ticket's status");
+            };
+            return Ok(Committed::Stale(number_of(&mut *conn, *ticket_id).await?));
         };
-        let article_id = insert_article(&mut tx, ticket_id, &commit.article, at).await?;
-        if let InboundWrite::Open(ticket) = &commit.write
-            && ticket.description.is_none()
-        {
-            sqlx::query(
-                "UPDATE tickets SET description = (SELECT body_text FROM articles WHERE id = $1) WHERE id = $2",
-            )
-            .bind(article_id)
-            .bind(ticket_id)
-            .execute(&mut *tx)
-            .await
-            .doing("copying a ticket's description from its article")?;
-        }
-        if let Some(message_id) = &commit.article.message_id {
-            sqlx::query(
-                "INSERT INTO thread_refs (message_id, ticket_id, created_at) VALUES ($1, $2, $3)",
-            )
-            .bind(storable(message_id))
-            .bind(ticket_id)
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .doing("recording a threading reference")?;
-        }
+        let article_id = write_article(&mut tx, commit, ticket_id, at).await?;
         super::outbox::queue_notifications(
             &mut tx,
             ticket_id,
@@ -214,30 +164,7 @@ impl Store {
         if let Some(mark) = &commit.undeliverable {
             mark_undeliverable(&mut tx, mark, at).await?;
         }
-        let outcome_name = match outcome {
-            Committed::Opened(_) => "created",
-            Committed::Commented(_) => "commented",
-            _ => "noted",
-        };
-        // The dedup row goes last, complete: one statement instead of a placeholder row
-        // updated at the end. A concurrent delivery of the same message (another instance)
-        // meets the unique index here, waits for the first to commit, and rolls back all
-        // it wrote, its ticket number included.
-        let recorded = sqlx::query(
-            "INSERT INTO messages (message_id, content_digest, outcome, source, received_at, ticket_id, article_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id, content_digest) DO NOTHING",
-        )
-        .bind(storable(&commit.message.message_id))
-        .bind(commit.message.content_digest.clone())
-        .bind(outcome_name)
-        .bind(storable(&commit.message.source))
-        .bind(at)
-        .bind(ticket_id)
-        .bind(article_id)
-        .execute(&mut *tx)
-        .await
-        .doing("recording the message")?;
-        if recorded.rows_affected() == 0 {
+        if !record_message(&mut tx, commit, &outcome, ticket_id, article_id, at).await? {
             tx.rollback().await.doing("rolling back a duplicate")?;
             let earlier = find_duplicate(
                 &mut conn,
@@ -248,9 +175,122 @@ impl Store {
             return Ok(Committed::Duplicate(earlier.flatten()));
         }
         tx.commit().await.doing("committing the message")?;
-        tracing::debug!(ticket = %number, article_id, "committed");
+        tracing::debug!(?outcome, article_id, "committed");
         Ok(outcome)
     }
+}
+
+/// Opens the ticket, or moves the one commented or noted; its id and what was done.
+/// `None` when the ticket to comment on is no longer in the status the mail was decided
+/// on: the caller rolls back.
+async fn write_ticket(
+    tx: &mut AnyConnection,
+    commit: &InboundCommit,
+    at: i64,
+) -> Result<Option<(i64, Committed)>, StoreError> {
+    Ok(Some(match &commit.write {
+        InboundWrite::Open(ticket) => {
+            let (id, number) = insert_ticket(tx, ticket, commit.at).await?;
+            (id, Committed::Opened(number))
+        }
+        InboundWrite::Comment {
+            ticket_id,
+            expected_status,
+            new_status,
+            add_observers,
+        } => {
+            let Some(number) =
+                update_status(tx, *ticket_id, *expected_status, *new_status, at).await?
+            else {
+                return Ok(None);
+            };
+            for observer in add_observers {
+                insert_observer(tx, *ticket_id, observer, at).await?;
+            }
+            (*ticket_id, Committed::Commented(number))
+        }
+        InboundWrite::Note { ticket_id } => {
+            sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
+                .bind(at)
+                .bind(*ticket_id)
+                .execute(&mut *tx)
+                .await
+                .doing("updating a ticket")?;
+            (
+                *ticket_id,
+                Committed::Noted(number_of(&mut *tx, *ticket_id).await?),
+            )
+        }
+    }))
+}
+
+/// Writes the message's article, the description of a ticket it opened when that was left
+/// to the database, and the reference replies to it will thread by; the article's id.
+async fn write_article(
+    tx: &mut AnyConnection,
+    commit: &InboundCommit,
+    ticket_id: i64,
+    at: i64,
+) -> Result<i64, StoreError> {
+    let article_id = insert_article(tx, ticket_id, &commit.article, at).await?;
+    if let InboundWrite::Open(ticket) = &commit.write
+        && ticket.description.is_none()
+    {
+        sqlx::query(
+            "UPDATE tickets SET description = (SELECT body_text FROM articles WHERE id = $1) WHERE id = $2",
+        )
+        .bind(article_id)
+        .bind(ticket_id)
+        .execute(&mut *tx)
+        .await
+        .doing("copying a ticket's description from its article")?;
+    }
+    if let Some(message_id) = &commit.article.message_id {
+        sqlx::query(
+            "INSERT INTO thread_refs (message_id, ticket_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(storable(message_id))
+        .bind(ticket_id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .doing("recording a threading reference")?;
+    }
+    Ok(article_id)
+}
+
+/// Records the message, last and complete: one statement instead of a placeholder row
+/// updated at the end. A concurrent delivery of the same message (another instance) meets
+/// the unique index here, waits for the first to commit, and finds it there: `false`, and
+/// the caller rolls back all it wrote, its ticket number included.
+async fn record_message(
+    tx: &mut AnyConnection,
+    commit: &InboundCommit,
+    outcome: &Committed,
+    ticket_id: i64,
+    article_id: i64,
+    at: i64,
+) -> Result<bool, StoreError> {
+    let outcome_name = match outcome {
+        Committed::Opened(_) => "created",
+        Committed::Commented(_) => "commented",
+        _ => "noted",
+    };
+    let recorded = sqlx::query(
+        "INSERT INTO messages (message_id, content_digest, outcome, source, received_at, ticket_id, article_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id, content_digest) DO NOTHING",
+    )
+    .bind(storable(&commit.message.message_id))
+    .bind(commit.message.content_digest.clone())
+    .bind(outcome_name)
+    .bind(storable(&commit.message.source))
+    .bind(at)
+    .bind(ticket_id)
+    .bind(article_id)
+    .execute(&mut *tx)
+    .await
+    .doing("recording the message")?;
+    Ok(recorded.rows_affected() > 0)
 }
 
 /// The ticket an earlier delivery of the message went to (`Some(None)`: it went to none),

@@ -292,7 +292,7 @@ async fn attachment(env: &TestEnv, a: &AttachmentRecord) -> Attachment {
         Some(sha256) => {
             let bytes = env.pipeline().files().attachment(sha256).await.unwrap();
             let lf = super::lf_only(&bytes);
-            Some((lf.len(), ticketgate::attachments::sha256_hex(&lf)))
+            Some((lf.len(), ticketgate::files::sha256_hex(&lf)))
         }
         None => None,
     };
@@ -317,7 +317,7 @@ fn text(s: &str) -> Value {
     json!({
         "chars": s.chars().count(),
         "first_line": s.lines().next().unwrap_or(""),
-        "sha256": ticketgate::attachments::sha256_hex(s.as_bytes()),
+        "sha256": ticketgate::files::sha256_hex(s.as_bytes()),
     })
 }
 

@@ -17,7 +17,7 @@ use tokio::sync::Mutex;
 use tokio_rustls::rustls::ClientConfig;
 
 use super::ImapError;
-use crate::attachments::FileStoreError;
+use crate::atomic_file::FileStoreError;
 use crate::config::{MailboxAuth, MailboxSettings, OAuth2Endpoint, TokenSource};
 use endpoint::{Limits, RefreshRequest};
 
@@ -242,7 +242,7 @@ async fn token_from_command(cmd: &str) -> Result<String, TokenError> {
 /// Writes the provider's new refresh token over the old one at once: the old one may stop
 /// working as soon as the new one was issued.
 fn save_rotated(file: &Path, rotated: &str) -> Result<(), TokenError> {
-    crate::attachments::write_atomically(file, |f| {
+    crate::atomic_file::write_atomically(file, |f| {
         std::io::Write::write_all(f, rotated.as_bytes())
     })
     .map_err(|source| TokenError::SaveRotated {

@@ -8,12 +8,12 @@ use std::io::Read;
 use std::path::Path;
 
 use super::{Acting, Done, TicketError, TicketService};
-use crate::attachments::{content_type_from_name, sanitize_filename};
 use crate::domain::{
     ByteSize, Direction, EmailAddress, Event, EventContext, Impact, Status, TicketNumber,
     TicketType, Urgency, Visibility, with_context,
 };
 use crate::domain::{NewAttachment, Ticket, TicketFields};
+use crate::domain::{content_type_from_name, sanitize_filename};
 use crate::store::{Change, TicketAction};
 
 /// A file to attach to a comment, named and typed as it will be stored.

@@ -1,0 +1,225 @@
+//! The periodic work: auto-closing solutions nobody answered, reminding requesters, and
+//! purging old raw mail and quarantine. Each job acts as of its clock's time, so an
+//! operator (or a test) can run one "as of" another moment; each acts on every ticket at
+//! most once, whoever else runs it at the same time, and records its run.
+
+mod kind;
+mod purge;
+mod reminders;
+
+pub use kind::JobKind;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::{TicketError, TicketService};
+use crate::clock::{Clock, FixedClock};
+use crate::config::Settings;
+use crate::files::Files;
+use crate::quarantine::{Quarantine, QuarantineError};
+use crate::store::{JobRun, Store, StoreError};
+
+/// How many tickets or files one run handles at most; the next run goes on.
+const BATCH: i64 = 10_000;
+
+/// Why a job run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Ticket(#[from] TicketError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Quarantine(#[from] QuarantineError),
+}
+
+/// What a run did, one line per ticket or file acted on.
+#[derive(Debug, Clone)]
+pub struct JobReport {
+    pub job: JobKind,
+    pub as_of: DateTime<Utc>,
+    pub lines: Vec<String>,
+}
+
+impl JobReport {
+    /// One line for logs and `jobs list`.
+    pub fn summary(&self) -> String {
+        match (self.job, self.lines.len()) {
+            (_, 0) => "nothing to do".into(),
+            (JobKind::AutoClose, n) => format!("closed {n} ticket(s)"),
+            (JobKind::ResolutionReminder | JobKind::WaitingReminder, n) => {
+                format!("reminded {n} requester(s)")
+            }
+            (JobKind::Purge, n) => format!("deleted {n} file(s)"),
+        }
+    }
+}
+
+/// A job as `jobs list` shows it.
+#[derive(Debug, Clone)]
+pub struct JobStatus {
+    pub kind: JobKind,
+    /// Its cron schedule (with seconds, UTC).
+    pub schedule: String,
+    /// What it does with the settings in effect.
+    pub description: String,
+    /// Whether the settings leave it on.
+    pub enabled: bool,
+    /// Its last run, by any instance, if it ever ran.
+    pub last_run: Option<JobRun>,
+}
+
+/// Runs jobs against one store, as of one clock.
+#[derive(Debug, Clone)]
+pub struct Jobs {
+    store: Store,
+    settings: Arc<Settings>,
+    /// What a run is as of by default, and when runs are recorded to start and end.
+    clock: Arc<dyn Clock>,
+    files: Files,
+    quarantine: Quarantine,
+}
+
+impl Jobs {
+    pub fn new(store: Store, settings: Arc<Settings>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            files: Files::new(&settings, &store),
+            quarantine: Quarantine::new(&settings.data_dir),
+            store,
+            settings,
+            clock,
+        }
+    }
+
+    /// The settings the jobs run on.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The store the jobs run on.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Every job, in the order a catch-up runs them, with its last run.
+    pub async fn list(&self) -> Result<Vec<JobStatus>, JobError> {
+        let s = &self.settings;
+        let mut list = Vec::with_capacity(JobKind::ALL.len());
+        for &kind in JobKind::ALL {
+            list.push(JobStatus {
+                kind,
+                schedule: kind.schedule(s).to_string(),
+                description: kind.describe(s),
+                enabled: kind.enabled(s),
+                last_run: self.store.last_job_run(kind.name()).await?,
+            });
+        }
+        Ok(list)
+    }
+
+    /// The clock runs are recorded by.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Runs `job` once as of the clock's time, whatever ran before, records the run
+    /// (`started_by`: manual, or a test) and logs what it did.
+    pub async fn run(&self, job: JobKind, started_by: &str) -> Result<JobReport, JobError> {
+        self.run_as_of(job, started_by, self.clock.now()).await
+    }
+
+    /// Runs `job` once as of `as_of` rather than now: to see what a run on that day will
+    /// do, or to catch up by hand. The run is recorded at the clock's time.
+    pub async fn run_as_of(
+        &self,
+        job: JobKind,
+        started_by: &str,
+        as_of: DateTime<Utc>,
+    ) -> Result<JobReport, JobError> {
+        let report = self.run_claimed(job, started_by, None, as_of).await?;
+        Ok(report.expect("a run without a tick is never claimed by another instance"))
+    }
+
+    /// Runs `job` for the schedule's `tick`, unless an instance sharing the database
+    /// already claimed that tick (`None`): however many instances fire on one tick, one
+    /// of them acts.
+    pub async fn run_tick(
+        &self,
+        job: JobKind,
+        tick: DateTime<Utc>,
+        started_by: &str,
+    ) -> Result<Option<JobReport>, JobError> {
+        self.run_claimed(job, started_by, Some(tick), self.clock.now())
+            .await
+    }
+
+    #[tracing::instrument(name = "job", skip_all, fields(job = %job, started_by))]
+    async fn run_claimed(
+        &self,
+        job: JobKind,
+        started_by: &str,
+        tick: Option<DateTime<Utc>>,
+        as_of: DateTime<Utc>,
+    ) -> Result<Option<JobReport>, JobError> {
+        let Some(run_id) = self
+            .store
+            .start_job_run(job.name(), started_by, tick, as_of, self.clock.now())
+            .await?
+        else {
+            tracing::debug!(tick = ?tick, "this tick was run by another instance");
+            return Ok(None);
+        };
+        let result = match job {
+            _ if !job.enabled(&self.settings) => Ok(Vec::new()),
+            JobKind::AutoClose => self.auto_close(as_of).await,
+            JobKind::ResolutionReminder => self.resolution_reminders(as_of).await,
+            JobKind::WaitingReminder => self.waiting_reminders(as_of).await,
+            JobKind::Purge => self.purge(as_of).await,
+        };
+        let finished = self.clock.now();
+        match result {
+            Ok(lines) => {
+                let report = JobReport { job, as_of, lines };
+                let summary = report.summary();
+                self.store
+                    .finish_job_run(run_id, finished, report.lines.len(), &summary, None)
+                    .await?;
+                if report.lines.is_empty() {
+                    tracing::debug!(%as_of, "{summary}");
+                } else {
+                    tracing::info!(%as_of, "{summary}");
+                }
+                Ok(Some(report))
+            }
+            Err(e) => {
+                let message = e.to_string();
+                if let Err(record) = self
+                    .store
+                    .finish_job_run(run_id, finished, 0, "failed", Some(&message))
+                    .await
+                {
+                    tracing::warn!(error = %record, "could not record the failed run");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Closes what is due as of `as_of`, each closing dated then.
+    async fn auto_close(&self, as_of: DateTime<Utc>) -> Result<Vec<String>, JobError> {
+        let as_of_clock = Arc::new(FixedClock::new(as_of));
+        let service = TicketService::new(self.store.clone(), self.settings.clone(), as_of_clock);
+        let closed = service.auto_close_due().await?;
+        Ok(closed
+            .iter()
+            .map(|d| {
+                tracing::info!(ticket = %d.ticket, notifications = d.notifications, "auto-closed");
+                format!(
+                    "{} closed (auto_closed), {} notification(s) queued",
+                    d.ticket, d.notifications
+                )
+            })
+            .collect())
+    }
+}

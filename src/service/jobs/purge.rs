@@ -1,0 +1,41 @@
+//! The purge: kept raw mail and quarantined mail deleted once older than the settings keep
+//! them; the articles keep their text and say that their original was purged.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{BATCH, JobError, Jobs};
+
+impl Jobs {
+    pub(super) async fn purge(&self, as_of: DateTime<Utc>) -> Result<Vec<String>, JobError> {
+        let j = &self.settings.jobs;
+        let mut lines = Vec::new();
+        if j.purge_raw_mail_days > 0 {
+            let cutoff = as_of - Duration::days(i64::from(j.purge_raw_mail_days));
+            for (article, path, unshared) in self.store.raw_mail_before(cutoff, BATCH).await? {
+                if unshared {
+                    if let Err(e) = self.files.remove_raw(&path).await {
+                        tracing::warn!(error = %e, article, "raw mail not purged");
+                        continue;
+                    }
+                    lines.push(format!("raw mail {path} deleted"));
+                }
+                self.store.forget_raw_mail(article, as_of).await?;
+            }
+        }
+        if j.purge_quarantine_days > 0 {
+            let cutoff = as_of - Duration::days(i64::from(j.purge_quarantine_days));
+            for entry in self.quarantine.list()? {
+                if entry.quarantined_at < cutoff {
+                    self.quarantine.remove(&entry.id)?;
+                    tracing::info!(id = %entry.id, reason = %entry.reason, "quarantined mail purged");
+                    lines.push(format!(
+                        "quarantined {} deleted (since {})",
+                        entry.id,
+                        entry.quarantined_at.format("%Y-%m-%d")
+                    ));
+                }
+            }
+        }
+        Ok(lines)
+    }
+}
