@@ -5,6 +5,7 @@
 //! here too, whichever storage holds it.
 
 mod approval;
+mod comment;
 mod edit;
 mod error;
 mod files;
@@ -12,7 +13,8 @@ mod reads;
 
 use std::sync::Arc;
 
-pub use edit::{CommentInput, Edited, FieldEdits, Upload};
+pub use comment::{CommentInput, Upload};
+pub use edit::{Edited, FieldEdits};
 pub use error::TicketError;
 pub use reads::TicketPage;
 
@@ -119,23 +121,6 @@ impl TicketService {
             a.name.eq_ignore_ascii_case(who)
                 || EmailAddress::parse(who).is_ok_and(|e| e.same_mailbox(&a.email))
         })
-    }
-
-    /// An agent's comment; an internal one is seen by agents only and tells nobody. With
-    /// files: [`TicketService::comment_with`].
-    pub async fn comment(
-        &self,
-        number: &TicketNumber,
-        acting: &Acting,
-        body: &str,
-        internal: bool,
-    ) -> Result<Done, TicketError> {
-        let input = CommentInput {
-            body: body.to_string(),
-            internal,
-            attachments: Vec::new(),
-        };
-        self.comment_with(number, acting, input).await
     }
 
     /// Moves a ticket to `to`, telling people as the status machine names the move.

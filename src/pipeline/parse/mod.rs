@@ -1,14 +1,17 @@
 //! MIME parsing: raw bytes → [`InboundMail`]. The only module that knows mail-parser.
 
-use std::borrow::Cow;
-
 use chrono::{TimeZone, Utc};
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
+mod attachment;
+mod delivery_status;
+
 use crate::domain::{
     AutomationHeaders, EmailAddress, EmbeddedHeaders, InboundMail, MailAttachment, Mailbox,
 };
+use attachment::attachment;
+use delivery_status::delivery_failures;
 
 /// Why bytes could not be read as a message. Permanent: the same bytes fail again.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -142,90 +145,6 @@ fn ids(value: &HeaderValue<'_>) -> Vec<String> {
     }
 }
 
-fn attachment<'m>(part: &'m mail_parser::MessagePart<'m>) -> MailAttachment<'m> {
-    let content_type = part
-        .content_type()
-        .map(|ct| match ct.subtype() {
-            Some(sub) => format!("{}/{}", ct.ctype(), sub),
-            None => ct.ctype().to_string(),
-        })
-        .unwrap_or_else(|| match part.body {
-            PartType::Message(_) => "message/rfc822".into(),
-            PartType::Text(_) => "text/plain".into(),
-            _ => "application/octet-stream".into(),
-        })
-        .to_ascii_lowercase();
-    let filename = part
-        .attachment_name()
-        .map(str::to_string)
-        .or_else(|| match &part.body {
-            PartType::Message(m) => Some(format!("{}.eml", m.subject().unwrap_or("message"))),
-            _ => None,
-        });
-    let content_id = part.content_id().and_then(clean_id);
-    let inline = part
-        .content_disposition()
-        .map(|cd| cd.ctype().eq_ignore_ascii_case("inline"))
-        .unwrap_or(content_id.is_some());
-    let uuencoded = part.content_transfer_encoding().is_some_and(|cte| {
-        matches!(
-            cte.trim().to_ascii_lowercase().as_str(),
-            "x-uuencode" | "uuencode" | "x-uue"
-        )
-    });
-    let bytes = match uuencoded.then(|| uudecode(part.contents())).flatten() {
-        Some(decoded) => Cow::Owned(decoded),
-        None => Cow::Borrowed(part.contents()),
-    };
-    MailAttachment {
-        filename,
-        content_type,
-        content_id,
-        inline,
-        bytes,
-    }
-}
-
-/// Decodes a uuencoded body (mail-parser leaves x-uuencode undecoded), with or without
-/// its `begin MODE NAME` and `end` lines. `None` when the body is not uuencoded after all,
-/// so the bytes are kept as they came.
-fn uudecode(body: &[u8]) -> Option<Vec<u8>> {
-    let text = std::str::from_utf8(body).ok()?;
-    let lines: Vec<&str> = text
-        .lines()
-        .map(|l| l.trim_end_matches('\r'))
-        .filter(|l| !l.is_empty())
-        .collect();
-    let start = lines
-        .iter()
-        .position(|l| l.starts_with("begin "))
-        .map_or(0, |i| i + 1);
-    let mut out = Vec::new();
-    for line in &lines[start..] {
-        let line = line.as_bytes();
-        if line == b"end" || line == b"`" {
-            break;
-        }
-        if !line.iter().all(|&c| (b' '..=b'`').contains(&c)) {
-            return None;
-        }
-        let len = usize::from((line[0] - b' ') & 0x3f);
-        let mut decoded = Vec::with_capacity(len + 2);
-        for q in line[1..].chunks(4) {
-            let n = q.iter().enumerate().fold(0u32, |acc, (i, &c)| {
-                acc | (u32::from((c - b' ') & 0x3f) << (18 - 6 * i))
-            });
-            decoded.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
-        }
-        if decoded.len() < len {
-            return None;
-        }
-        decoded.truncate(len);
-        out.extend_from_slice(&decoded);
-    }
-    (!out.is_empty()).then_some(out)
-}
-
 fn automation_headers(message: &Message<'_>) -> AutomationHeaders {
     let present = super::classify::HEADERS_READ
         .iter()
@@ -267,75 +186,6 @@ fn embedded_headers(message: &Message<'_>) -> Vec<EmbeddedHeaders> {
         }
     }
     found
-}
-
-/// The recipients the delivery-status parts of a report (RFC 3464, and RFC 6533's
-/// `message/global-delivery-status`) say delivery failed to. A status part is a block of
-/// per-message fields, then one block per recipient, separated by blank lines; a recipient
-/// counts only when its own block says `Action: failed`.
-fn delivery_failures(message: &Message<'_>) -> Vec<EmailAddress> {
-    let mut failed: Vec<EmailAddress> = Vec::new();
-    let status_parts = message.parts.iter().filter(|p| {
-        p.is_content_type("message", "delivery-status")
-            || p.is_content_type("message", "global-delivery-status")
-    });
-    for part in status_parts {
-        let text = String::from_utf8_lossy(part.contents());
-        for block in status_blocks(&text) {
-            let field = |name: &str| {
-                block
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.as_str())
-            };
-            let action_failed = field("Action").is_some_and(|a| {
-                a.split(|c: char| c.is_whitespace() || c == '(')
-                    .next()
-                    .is_some_and(|w| w.eq_ignore_ascii_case("failed"))
-            });
-            let recipient = field("Final-Recipient")
-                .or_else(|| field("Original-Recipient"))
-                .and_then(status_address);
-            if let (true, Some(address)) = (action_failed, recipient)
-                && !failed.iter().any(|f| f.same_mailbox(&address))
-            {
-                failed.push(address);
-            }
-        }
-    }
-    failed
-}
-
-/// The field blocks of a delivery-status body, each as (name, value) pairs, continuation
-/// lines unfolded.
-fn status_blocks(text: &str) -> Vec<Vec<(String, String)>> {
-    let mut blocks = Vec::new();
-    let mut block: Vec<(String, String)> = Vec::new();
-    for line in text.lines().map(|l| l.trim_end_matches('\r')) {
-        if line.trim().is_empty() {
-            if !block.is_empty() {
-                blocks.push(std::mem::take(&mut block));
-            }
-        } else if line.starts_with([' ', '\t']) {
-            if let Some((_, value)) = block.last_mut() {
-                value.push(' ');
-                value.push_str(line.trim());
-            }
-        } else if let Some((name, value)) = line.split_once(':') {
-            block.push((name.trim().to_string(), value.trim().to_string()));
-        }
-    }
-    if !block.is_empty() {
-        blocks.push(block);
-    }
-    blocks
-}
-
-/// The address of a recipient field (`rfc822; <gone@example.com>`).
-fn status_address(value: &str) -> Option<EmailAddress> {
-    let (_, address) = value.split_once(';')?;
-    let address = address.trim().trim_start_matches('<').trim_end_matches('>');
-    EmailAddress::parse(address.trim()).ok()
 }
 
 /// SHA-256 over what two deliveries of one mail share. Fields are length-prefixed so that
@@ -408,19 +258,6 @@ Date: Tue, 24 Nov 2026 10:00:00 +0100\r\nReceived: from a by b\r\n\r\nBonjour\r\
     }
 
     #[test]
-    fn uuencoded_attachments_are_decoded() {
-        assert_eq!(
-            uudecode(b"begin 644 hello.txt\n,2&5L;&\\@6F%M;6%D\n`\nend\n").unwrap(),
-            b"Hello Zammad"
-        );
-        assert_eq!(
-            uudecode(b",2&5L;&\\@6F%M;6%D\r\n`\r\n").unwrap(),
-            b"Hello Zammad"
-        );
-        assert_eq!(uudecode(b"no uuencode here"), None);
-    }
-
-    #[test]
     fn leading_blank_lines_and_mbox_separator_are_skipped() {
         let raw = [
             b"   \r\nFrom alice@example.org Tue Nov 24 10:00:00 2026\n".as_slice(),
@@ -429,51 +266,6 @@ Date: Tue, 24 Nov 2026 10:00:00 +0100\r\nReceived: from a by b\r\n\r\nBonjour\r\
         .concat();
         let msg = parse_message(&raw).unwrap();
         assert_eq!(inbound_mail(&msg).subject, "Problème de VPN");
-    }
-
-    /// A delivery report whose status part is `status`.
-    fn report(status: &str) -> Vec<u8> {
-        format!(
-            "From: MAILER-DAEMON@mx.acme.example\r\nTo: support@ours.test\r\nSubject: Undelivered\r\n\
-             MIME-Version: 1.0\r\n\
-             Content-Type: multipart/report; report-type=delivery-status; boundary=r\r\n\r\n\
-             --r\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n\
-             --r\r\nContent-Type: message/delivery-status\r\n\r\n{status}\r\n--r--\r\n"
-        )
-        .into_bytes()
-    }
-
-    fn failures(raw: &[u8]) -> Vec<String> {
-        let message = parse_message(raw).unwrap();
-        inbound_mail(&message)
-            .delivery_failures
-            .iter()
-            .map(|a| a.key())
-            .collect()
-    }
-
-    #[test]
-    fn only_a_failed_delivery_in_the_report_part_counts() {
-        let failed = report(
-            "Reporting-MTA: dns; mx.acme.example\r\n\r\n\
-             Final-Recipient: rfc822; Gone@acme.example\r\nAction: failed\r\nStatus: 5.1.1",
-        );
-        assert_eq!(failures(&failed), ["gone@acme.example"]);
-        let delayed = report(
-            "Final-Recipient: rfc822; gone@acme.example\r\nAction: delayed\r\nStatus: 4.4.7",
-        );
-        assert!(failures(&delayed).is_empty());
-        let other_block = report(
-            "Final-Recipient: rfc822;<other@acme.example>\r\nAction: delivered\r\n\r\n\
-             Original-Recipient: rfc822; <late@acme.example>\r\nAction: failed",
-        );
-        assert_eq!(failures(&other_block), ["late@acme.example"]);
-        let text_only = b"From: MAILER-DAEMON@evil.example\r\nSubject: Undeliverable\r\n\r\n\
-            Final-Recipient: rfc822; gone@acme.example\r\nAction: failed\r\n";
-        assert!(
-            failures(text_only).is_empty(),
-            "a text that looks like a report is not one"
-        );
     }
 
     #[test]
