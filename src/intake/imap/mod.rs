@@ -55,8 +55,8 @@ pub enum ImapError {
     },
     #[error("cannot read the mailbox password: {0}")]
     Secret(String),
-    #[error("cannot get an XOAUTH2 token: {0}")]
-    Token(String),
+    #[error("cannot get an XOAUTH2 token: {}", token::spelled_out(.0))]
+    Token(#[from] token::TokenError),
     #[error("the server failed while {doing}: {source}")]
     Protocol {
         doing: &'static str,

@@ -101,23 +101,21 @@ pub enum TokenError {
     },
 }
 
-/// The IMAP side logs errors with `Display` only: the causes are spelled out here so the
-/// log line still says what went wrong underneath (a refused connection, a bad
-/// certificate), each cause once even when a message already quotes its source.
-impl From<TokenError> for ImapError {
-    fn from(e: TokenError) -> Self {
-        let mut message = e.to_string();
-        let mut cause = std::error::Error::source(&e);
-        while let Some(c) = cause {
-            let text = c.to_string();
-            if !message.contains(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
-            }
-            cause = c.source();
+/// `e` with its causes: the IMAP side logs errors with `Display` only, so the causes are
+/// spelled out for the log line to say what went wrong underneath (a refused connection, a
+/// bad certificate), each cause once even when a message already quotes its source.
+pub(super) fn spelled_out(e: &TokenError) -> String {
+    let mut message = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
         }
-        ImapError::Token(message)
+        cause = c.source();
     }
+    message
 }
 
 /// Hands out access tokens for one mailbox.
