@@ -120,9 +120,8 @@ impl App {
             shutdown.clone(),
         ));
         let instance = self.instance.name().to_string();
-        tasks.spawn(async move {
-            crate::jobs::scheduler::run(self.jobs, &instance, shutdown_jobs).await
-        });
+        tasks
+            .spawn(async move { crate::scheduler::run(self.jobs, &instance, shutdown_jobs).await });
         tasks.spawn(maildir::watch(
             self.maildir,
             self.ingestor,

@@ -8,24 +8,32 @@
 //! # Layout
 //!
 //! Mail flows one way: **intake → pipeline (parse → classify → thread → authorize →
-//! route) → store**, one transaction per message with its outbox rows.
+//! decide → execute) → store**, one transaction per message (or per batch of messages) with
+//! its outbox rows, then **outbox worker → templates → transport**. The agents' actions,
+//! the scheduler's jobs and every front end are other writers into the store, through the
+//! service layer. Only [`store`] writes SQL; only [`notify::outbox_worker`] sends mail.
 //!
-//! - [`domain`]: pure types (addresses, ticket numbers and tags, statuses, the parsed mail).
-//! - [`config`]: embedded defaults, TOML file and environment, validated into [`config::Settings`].
-//! - [`intake`]: where raw mail comes from (files, standard input, a watched Maildir) and
-//!   the [`intake::Ingestor`] that quarantines what cannot be handled.
-//! - [`pipeline`]: one message → one decision → one transaction; also `explain`.
-//! - [`service`]: operations on existing tickets (comment with files, status moves,
-//!   resolve, close, reopen, auto-close, assignment, observers, hand-set fields), and
-//!   reading back a ticket's files and raw mail, for the CLI and later front ends.
-//! - [`jobs`]: the scheduler's periodic work (auto-close, reminders, purge).
-//! - [`notify`]: templates, signed links and thread tokens, the loop governor, delivery.
-//! - [`store`]: the only module that writes SQL (SQLite or PostgreSQL through one handle).
-//! - [`attachments`]: safe names, content types and digests of attachments; atomic writes.
-//! - [`files`]: the bytes of attachments and kept raw messages, in the backend
-//!   `[storage] backend` names (files under the data directory, or the database).
-//! - [`quarantine`]: messages that could not be handled, with their reason.
-//! - [`app`], [`shutdown`], [`telemetry`], [`clock`]: running it as a daemon.
+//! ```text
+//! main.rs, cli/       the binary: parse arguments, call one service, print (one file per command group)
+//! app                 wiring of the daemon: build everything from the settings, run until a signal
+//! config/             embedded defaults → file → environment, one file per section validating itself
+//! domain/             pure types and rules, no I/O: addresses, ticket numbers and tags, Status and
+//!                     its moves, Ticket, Article, who hears what (Audience), routing rules, titles,
+//!                     safe attachment names, sizes, the parsed mail
+//! intake/             where mail comes from (files and stdin, a Maildir, IMAP mailboxes) and one
+//!                     driver for all of them: batch, commit, acknowledge, retry, give up
+//! pipeline/           one message → one decision → one transaction; `explain`
+//! service/            every operation a person can ask for, typed in and out: tickets, contacts,
+//!                     outbox, quarantine, mail (ingest, explain), jobs, leases, templates, link key
+//! store/              the only SQL: one file per aggregate, SQLite and PostgreSQL through one handle
+//! files/              the bytes of attachments and raw mail: files under data_dir or the database
+//! notify/             composing, the loop governor, templates, transports, the outbox worker
+//! signing             links and thread tokens signed with the link key (notify, pipeline, portal)
+//! quarantine          messages that could not be handled, kept as files with their reason
+//! scheduler           when the periodic jobs run
+//! cluster             instances sharing one database: leases on mailboxes, takeover
+//! clock, backoff, shutdown, telemetry, atomic_file   one small shared mechanism each
+//! ```
 
 pub mod app;
 pub mod atomic_file;
@@ -36,10 +44,10 @@ pub mod config;
 pub mod domain;
 pub mod files;
 pub mod intake;
-pub mod jobs;
 pub mod notify;
 pub mod pipeline;
 pub mod quarantine;
+pub mod scheduler;
 pub mod service;
 pub mod shutdown;
 pub mod signing;

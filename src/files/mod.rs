@@ -1,7 +1,7 @@
 //! The bytes behind tickets: attachments, stored once per content (SHA-256), and raw
 //! messages, kept so that a mail can be read again as it arrived. [`Files`] puts, gets and
 //! removes them in the backend `[storage] backend` names: files under the data directory
-//! ([`fs`]) or rows of the database ([`db`]), which every instance connected to it shares.
+//! (`fs`) or rows of the database (`db`), which every instance connected to it shares.
 //!
 //! Writers store the bytes before the transaction that records them: a ticket never points
 //! at bytes that are missing, and bytes whose transaction then fails are harmless (keyed by

@@ -1,16 +1,14 @@
 //! What came of one fixture, as the golden files hold it: the outcome, the ticket as it
 //! stands after the mail, the articles and notifications the mail added.
 //!
-//! This is the one place of the golden test that names the library's pipeline and store
+//! This is the one place of the golden test that names the library's pipeline and domain
 //! types: when they are renamed, only this file follows.
 
 use serde::Serialize;
 use serde_json::{Value, json};
 use ticketgate::clock::Clock;
+use ticketgate::domain;
 use ticketgate::domain::TicketNumber;
-use ticketgate::domain::{
-    Article as ArticleRecord, Attachment as AttachmentRecord, Ticket as TicketRecord,
-};
 use ticketgate::pipeline::{Outcome, ProcessError};
 
 use crate::support::helpers::{TestEnv, created};
@@ -247,7 +245,7 @@ struct Notification {
     held_reason: Option<String>,
 }
 
-fn ticket(t: &TicketRecord) -> Ticket {
+fn ticket(t: &domain::Ticket) -> Ticket {
     Ticket {
         number: t.number.to_string(),
         title: t.title.clone(),
@@ -267,7 +265,7 @@ fn ticket(t: &TicketRecord) -> Ticket {
     }
 }
 
-async fn article(env: &TestEnv, a: &ArticleRecord) -> Article {
+async fn article(env: &TestEnv, a: &domain::Article) -> Article {
     let mut attachments = Vec::new();
     for file in &a.attachments {
         attachments.push(attachment(env, file).await);
@@ -287,7 +285,7 @@ async fn article(env: &TestEnv, a: &ArticleRecord) -> Article {
     }
 }
 
-async fn attachment(env: &TestEnv, a: &AttachmentRecord) -> Attachment {
+async fn attachment(env: &TestEnv, a: &domain::Attachment) -> Attachment {
     let with_lf = match &a.sha256 {
         Some(sha256) => {
             let bytes = env.pipeline().files().attachment(sha256).await.unwrap();

@@ -1,8 +1,10 @@
-//! Runs the jobs inside `ticketgate run`: each at start for its schedule's last time
-//! unless that was run already (what fell due while the daemon was stopped is done at
-//! once), then on its cron schedule, never two runs of one job at the same time in this
-//! process. Every run answers a tick of its schedule and claims it in the database first,
-//! so that instances sharing a database run each tick once between them.
+//! When the periodic work runs: inside `ticketgate run`, each job at start for its
+//! schedule's last time unless that was run already (what fell due while the daemon was
+//! stopped is done at once), then on its cron schedule, never two runs of one job at the
+//! same time in this process. Every run answers a tick of its schedule and claims it in the
+//! database first, so that instances sharing a database run each tick once between them.
+//! What each job does is the service layer's ([`crate::service::Jobs`]): the scheduler is
+//! one more caller of it, beside `ticketgate jobs run`.
 
 use std::sync::Arc;
 
