@@ -99,14 +99,7 @@ fn apply_env_override(table: &mut toml::Table, path: &str, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn load(text: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        Settings::from_toml(
-            text,
-            ConfigSource::Embedded,
-            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
-        )
-    }
+    use crate::config::test_support::load;
 
     #[test]
     fn environment_overrides_single_keys() {

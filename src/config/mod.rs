@@ -150,3 +150,18 @@ impl Settings {
             .unwrap_or_else(|| EmailAddress::parse("support@localhost").expect("a valid literal"))
     }
 }
+
+/// What the configuration's tests share.
+#[cfg(test)]
+mod test_support {
+    use super::{ConfigError, ConfigSource, Settings};
+
+    /// `text` as the configuration file, with `env` as the environment.
+    pub(super) fn load(text: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::from_toml(
+            text,
+            ConfigSource::Embedded,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+}

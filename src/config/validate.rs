@@ -170,18 +170,10 @@ fn assemble(source: ConfigSource, s: Sections) -> Settings {
 
 #[cfg(test)]
 mod tests {
+    use crate::config::test_support::load;
     use std::path::PathBuf;
 
-    use super::*;
-    use crate::config::{ConfigError, ProcessedAction, TlsMode};
-
-    fn load(text: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        Settings::from_toml(
-            text,
-            ConfigSource::Embedded,
-            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
-        )
-    }
+    use crate::config::{ProcessedAction, TlsMode};
 
     #[test]
     fn embedded_defaults_are_valid() {

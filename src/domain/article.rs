@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use super::{Direction, EmailAddress, Visibility};
 
-/// A file of an article; `sha256` is absent when the file was refused.
+/// A file of an article: its bytes stored under `sha256` (before the article is recorded,
+/// so that a ticket never points at missing bytes), or refused, `refused_reason` saying why.
 #[derive(Debug, Clone, Serialize)]
 pub struct Attachment {
     pub filename: String,
@@ -39,19 +40,6 @@ pub struct Article {
     pub attachments: Vec<Attachment>,
 }
 
-/// A file to record on an article. Its bytes are already stored under `sha256`, or it was
-/// refused and `refused_reason` says why.
-#[derive(Debug, Clone)]
-pub struct NewAttachment {
-    pub filename: String,
-    pub content_type: String,
-    pub size: u64,
-    pub sha256: Option<String>,
-    pub content_id: Option<String>,
-    pub inline: bool,
-    pub refused_reason: Option<String>,
-}
-
 /// An article to add.
 #[derive(Debug, Clone)]
 pub struct NewArticle {
@@ -67,7 +55,7 @@ pub struct NewArticle {
     pub message_id: Option<String>,
     pub raw_ref: Option<String>,
     pub note: Option<String>,
-    pub attachments: Vec<NewAttachment>,
+    pub attachments: Vec<Attachment>,
 }
 
 impl NewArticle {

@@ -16,7 +16,7 @@ mod ticket_number;
 mod title;
 
 pub use address::{AddressError, EmailAddress};
-pub use article::{Article, Attachment, NewArticle, NewAttachment};
+pub use article::{Article, Attachment, NewArticle};
 pub use audience::{Actor, Audience, with_context};
 pub use fields::{Direction, Impact, Priority, TicketType, UnknownValue, Urgency, Visibility};
 pub use filename::{content_type_from_name, sanitize_filename};

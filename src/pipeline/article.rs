@@ -4,7 +4,7 @@
 use super::execute::Incoming;
 use super::{Pipeline, ProcessError};
 use crate::domain::{
-    ByteSize, Direction, EmailAddress, Mailbox, NewArticle, NewAttachment, Visibility,
+    Attachment, ByteSize, Direction, EmailAddress, Mailbox, NewArticle, Visibility,
 };
 
 impl Pipeline {
@@ -29,7 +29,7 @@ impl Pipeline {
                 }
                 None => Some(self.files.put_attachment(&a.bytes, at).await?),
             };
-            attachments.push(NewAttachment {
+            attachments.push(Attachment {
                 filename,
                 content_type: a.content_type.clone(),
                 size: a.bytes.len() as u64,

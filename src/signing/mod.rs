@@ -177,11 +177,13 @@ impl LinkSigner {
 mod tests {
     use super::*;
 
-    fn signer(key: &[u8]) -> LinkSigner {
+    /// A signer of links under a fixed base URL, valid 30 days.
+    pub(super) fn signer(key: &[u8]) -> LinkSigner {
         LinkSigner::new(key, "https://support.example.com/", Duration::days(30)).unwrap()
     }
 
-    fn at(day: u32) -> DateTime<Utc> {
+    /// Noon on `day` November 2026.
+    pub(super) fn at(day: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).unwrap()
     }
 

@@ -76,16 +76,8 @@ impl LinkSigner {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::{at, signer};
     use super::*;
-    use chrono::{Duration, TimeZone};
-
-    fn signer(key: &[u8]) -> LinkSigner {
-        LinkSigner::new(key, "https://support.example.com/", Duration::days(30)).unwrap()
-    }
-
-    fn at(day: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).unwrap()
-    }
 
     #[test]
     fn notification_ids_carry_a_token_only_their_recipient_matches() {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::{Acting, Done, TicketError, TicketService};
 use crate::domain::{
-    ByteSize, Direction, Event, EventContext, NewAttachment, TicketNumber, Visibility,
+    Attachment, ByteSize, Direction, Event, EventContext, TicketNumber, Visibility,
     content_type_from_name, sanitize_filename,
 };
 
@@ -129,11 +129,11 @@ impl TicketService {
 
     /// Stores the files (before the transaction, as the pipeline does: stored bytes whose
     /// transaction fails are harmless) and describes them.
-    async fn store_files(&self, uploads: &[Upload]) -> Result<Vec<NewAttachment>, TicketError> {
+    async fn store_files(&self, uploads: &[Upload]) -> Result<Vec<Attachment>, TicketError> {
         let mut stored = Vec::with_capacity(uploads.len());
         let now = self.clock.now();
         for u in uploads {
-            stored.push(NewAttachment {
+            stored.push(Attachment {
                 filename: u.filename.clone(),
                 content_type: u.content_type.clone(),
                 size: u.bytes.len() as u64,
