@@ -8,6 +8,13 @@ use chrono::{DateTime, Utc};
 use crate::clock::Clock;
 use crate::store::{LeaseRecord, Store, StoreError};
 
+/// Why the leases could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LeaseError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Whether a lease is held now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaseState {
@@ -40,7 +47,7 @@ impl LeaseService {
     }
 
     /// Every lease ever taken, with whether it is held now.
-    pub async fn list(&self) -> Result<Vec<LeaseView>, StoreError> {
+    pub async fn list(&self) -> Result<Vec<LeaseView>, LeaseError> {
         let now = self.clock.now();
         Ok(self
             .store

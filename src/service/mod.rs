@@ -21,7 +21,7 @@ use std::sync::Arc;
 pub use admin::{AdminService, LinkKeyCheckError, LinkKeyMismatch};
 pub use contacts::{ContactChanges, ContactError, ContactService, ContactView, LanguageChoice};
 pub use jobs::{JobError, JobKind, JobReport, JobStatus, Jobs};
-pub use leases::{LeaseService, LeaseState, LeaseView};
+pub use leases::{LeaseError, LeaseService, LeaseState, LeaseView};
 pub use mail::{MailError, MailService};
 pub use outbox::{OutboxError, OutboxService};
 pub use quarantine::{QuarantineRetry, QuarantineService, QuarantineServiceError};
