@@ -48,6 +48,46 @@ pub async fn leases(services: &Services) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `ticketgate mailboxes`: where each IMAP mailbox stands.
+pub async fn mailboxes(services: &Services) -> anyhow::Result<ExitCode> {
+    let list = services.mailboxes().list().await?;
+    if list.is_empty() {
+        println!("no [[mailbox]] configured");
+    }
+    let when = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M:%S").to_string();
+    for m in list {
+        println!("{}  {} {} → {}", m.name, m.host, m.folder, m.processed);
+        match (&m.state.cursor, m.state.cursor_updated_at) {
+            (Some(c), Some(at)) => println!(
+                "  handled up to UID {} (UIDVALIDITY {}), {}",
+                c.last_uid,
+                c.uid_validity,
+                when(at)
+            ),
+            _ => println!("  never read"),
+        }
+        if let Some(since) = m.state.pending_since {
+            println!(
+                "  {} handled message(s) not acknowledged on the server, since {}: they are tickets and are not fetched again; the daemon keeps trying",
+                m.state.pending_acks,
+                when(since)
+            );
+        }
+        for p in &m.state.problems {
+            println!(
+                "  {} problem since {}: {}",
+                p.area,
+                when(p.since),
+                p.message
+            );
+        }
+        if m.state.problems.is_empty() && m.state.pending_acks == 0 && m.state.cursor.is_some() {
+            println!("  no problem");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `ticketgate migrate`: the database is brought up to date when the services open it.
 pub async fn migrate(services: &Services, accept_link_key: bool) -> anyhow::Result<ExitCode> {
     println!(

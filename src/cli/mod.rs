@@ -95,6 +95,9 @@ enum Command {
     /// Which instance reads which mailbox (the leases instances share through the
     /// database), and until when.
     Leases,
+    /// Where each IMAP mailbox stands: how far it got, handled messages the server would
+    /// not let go of, what is wrong with it now.
+    Mailboxes,
     /// Apply the database migrations (also done at every start).
     Migrate {
         /// Make this configuration's link key the one every instance on the database must
@@ -173,6 +176,7 @@ async fn with_services(settings: Settings, command: Command) -> anyhow::Result<E
         Command::Contacts { command } => contacts::run(&services, command).await,
         Command::Jobs { command } => jobs::run(&services, command).await,
         Command::Leases => admin::leases(&services).await,
+        Command::Mailboxes => admin::mailboxes(&services).await,
         Command::Migrate { accept_link_key } => admin::migrate(&services, accept_link_key).await,
         Command::Run
         | Command::Ingest { .. }

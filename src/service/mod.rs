@@ -11,6 +11,7 @@ mod contacts;
 mod jobs;
 mod leases;
 mod mail;
+mod mailboxes;
 mod outbox;
 mod quarantine;
 mod templates;
@@ -23,6 +24,7 @@ pub use contacts::{ContactChanges, ContactError, ContactService, ContactView, La
 pub use jobs::{JobError, JobKind, JobReport, JobStatus, Jobs};
 pub use leases::{LeaseError, LeaseService, LeaseState, LeaseView};
 pub use mail::{MailError, MailService};
+pub use mailboxes::{MailboxError, MailboxService, MailboxStatus};
 pub use outbox::{OutboxError, OutboxService};
 pub use quarantine::{QuarantineRetry, QuarantineService, QuarantineServiceError};
 pub use templates::{TemplateCheck, TemplateService};
@@ -112,6 +114,12 @@ impl Services {
             self.settings.clone(),
             self.clock.clone(),
         )
+    }
+
+    /// Where each IMAP mailbox stands: its cursor, acknowledgements the server refused, its
+    /// problems.
+    pub fn mailboxes(&self) -> MailboxService {
+        MailboxService::new(self.store.clone(), self.settings.clone())
     }
 
     /// Which instance reads which mailbox.

@@ -32,7 +32,7 @@ pub use contacts::{Contact, Undeliverable};
 pub use due::{DueReminder, ReminderCommit};
 pub use jobs::JobRun;
 pub use leases::{Lease, LeaseClaim, LeaseRecord};
-pub use mailboxes::MailboxCursor;
+pub use mailboxes::{MailboxCursor, MailboxProblem, MailboxState, PendingAck, ProblemArea};
 pub use messages::{Committed, EarlierDelivery, InboundCommit, InboundWrite, MessageRecord};
 pub use outbox::{HoldKind, OutboxEntry, OutboxJob, SentNotification};
 pub use ticket_updates::{ActionCommitted, Change, TicketAction};

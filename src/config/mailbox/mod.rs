@@ -58,6 +58,9 @@ pub struct MailboxSettings {
     pub poll_interval: Duration,
     /// How long one IDLE lasts before it is renewed (RFC 2177: under 29 minutes).
     pub idle_timeout: Duration,
+    /// How often to end IDLE and send NOOP, for servers that announce new mail during IDLE
+    /// only at their own check interval (Courier and Cyrus: every 60 s).
+    pub idle_check: Option<Duration>,
 }
 
 /// One `[[mailbox]]` table as written.
@@ -115,6 +118,9 @@ pub(super) struct RawMailbox {
     /// When IDLE is renewed: 10 to 1740 (RFC 2177 says under 29 minutes).
     #[serde(default = "default_idle")]
     idle_timeout_secs: u64,
+    /// Optional: end IDLE and send NOOP this often, for servers that announce new mail
+    /// during IDLE late (Courier, Cyrus: every 60 s).
+    idle_check_secs: Option<u64>,
 }
 
 fn default_tls() -> String {
@@ -213,6 +219,7 @@ impl RawMailbox {
             batch_size: self.batch_size,
             poll_interval: Duration::from_secs(self.poll_interval_secs),
             idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            idle_check: self.idle_check_secs.map(Duration::from_secs),
         })
     }
 
@@ -247,6 +254,14 @@ impl RawMailbox {
             errors.push(
                 key("idle_timeout_secs"),
                 "must be between 10 and 1740 (RFC 2177: renew IDLE within 29 minutes)",
+            );
+        }
+        if let Some(check) = self.idle_check_secs
+            && !(1..self.idle_timeout_secs).contains(&check)
+        {
+            errors.push(
+                key("idle_check_secs"),
+                "must be at least 1 and below idle_timeout_secs (leave it out to rely on the server's announcements)",
             );
         }
     }

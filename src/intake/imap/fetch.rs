@@ -7,7 +7,7 @@ use futures::TryStreamExt;
 
 use super::acknowledge::uid_set;
 use super::connection::ImapSession;
-use super::{ImapError, protocol};
+use super::{ImapError, is_refusal, protocol};
 
 /// The UIDs after `last_uid` with their sizes, in UID order. Sizes first: batches are
 /// bounded in count and in bytes, and a message over the size limit is never downloaded.
@@ -78,17 +78,6 @@ pub(super) async fn bodies(
         }
     }
     Ok(bodies)
-}
-
-/// Whether the server answered NO or BAD: it refuses, the connection is fine.
-fn is_refusal(e: &ImapError) -> bool {
-    matches!(
-        e,
-        ImapError::Protocol {
-            source: async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_),
-            ..
-        }
-    )
 }
 
 async fn fetch_set(

@@ -1,5 +1,7 @@
 //! Waiting for new mail between passes: IDLE where the server offers it, renewed before the
-//! server would drop it, else polling; and the unsolicited responses that announce mail.
+//! server would drop it (or sooner, `idle_check_secs`, where the server announces new mail
+//! late), else polling; and the unsolicited responses that announce mail. The session sends
+//! NOOP after each wait: some servers (Courier) show new mail only then.
 
 use std::time::Duration;
 
@@ -45,7 +47,8 @@ pub(super) async fn wait_for_mail(
     Ok((session, stop))
 }
 
-/// IDLEs until the server reports something, the renewal time, or shutdown (`true`).
+/// IDLEs until the server reports something, the renewal time (or the check time, for
+/// servers that announce late), or shutdown (`true`).
 async fn idle(
     session: ImapSession,
     mailbox: &MailboxSettings,
@@ -54,7 +57,10 @@ async fn idle(
     let mut idle = session.idle();
     idle.init().await.map_err(protocol("starting IDLE"))?;
     let stop = {
-        let (wait, _interrupt) = idle.wait_with_timeout(mailbox.idle_timeout);
+        let renew = mailbox.idle_check.map_or(mailbox.idle_timeout, |check| {
+            check.min(mailbox.idle_timeout)
+        });
+        let (wait, _interrupt) = idle.wait_with_timeout(renew);
         tokio::select! {
             r = wait => {
                 r.map_err(protocol("waiting in IDLE"))?;

@@ -12,24 +12,17 @@
 mod acknowledge;
 mod connection;
 mod fetch;
+mod folders;
 mod idle;
 mod pass;
+mod pending;
 mod session;
+mod supervisor;
 mod token;
 
-use std::time::Duration;
-
-use tokio_util::sync::CancellationToken;
-
-use super::Ingestor;
-use crate::backoff::Backoff;
-use crate::cluster::Instance;
-use crate::config::MailboxSettings;
-use crate::notify::outbox_worker::OutboxWake;
 use crate::store::StoreError;
-use connection::{open_session, tls_config};
-use session::MailboxWorker;
-use token::TokenProvider;
+
+pub use supervisor::watch;
 
 /// What went wrong with a mailbox. Every variant says what to check.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +63,7 @@ pub enum ImapError {
 
 impl ImapError {
     /// Whether failures of `kind` happen before a session exists (so a login ends them).
-    fn is_connection_kind(kind: &str) -> bool {
+    pub(super) fn is_connection_kind(kind: &str) -> bool {
         matches!(
             kind,
             "connect" | "tls" | "timeout" | "login" | "secret" | "token"
@@ -92,116 +85,55 @@ impl ImapError {
             ImapError::Store(_) => "store",
         }
     }
+
+    /// Whether retrying cannot help: the mailbox's configuration names a folder the server
+    /// will not create or select. The mailbox is then not watched, rather than looped on.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, ImapError::Folder { .. })
+    }
+
+    /// Whether the server asked to slow down (RFC 5530 UNAVAILABLE or LIMIT, Microsoft
+    /// 365's THROTTLED): the next try waits at least a minute.
+    pub fn slows_down(&self) -> bool {
+        match self {
+            ImapError::Protocol { source, .. } => is_throttled(source),
+            ImapError::LoginRefused { message, .. } => {
+                let message = message.to_ascii_uppercase();
+                SLOW_DOWN_CODES.iter().any(|code| message.contains(code))
+            }
+            _ => false,
+        }
+    }
 }
 
-/// The pause before reconnecting: doubling from a second to five minutes, jittered so that
-/// many daemons losing one server do not all come back in step.
-const RECONNECT_PAUSES: Backoff =
-    Backoff::new(Duration::from_secs(1), Duration::from_secs(300)).with_jitter();
+/// Whether the server answered NO or BAD: it refuses, the connection is fine.
+fn is_refusal(e: &ImapError) -> bool {
+    matches!(
+        e,
+        ImapError::Protocol {
+            source: async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_),
+            ..
+        }
+    )
+}
+
+/// Response codes by which a server asks its client to slow down (RFC 5530's UNAVAILABLE
+/// and LIMIT; Microsoft 365's THROTTLED): they are answered by waiting, not by reconnecting
+/// at once.
+const SLOW_DOWN_CODES: &[&str] = &["[THROTTLED]", "[UNAVAILABLE]", "[LIMIT]"];
+
+/// Whether `e` is a server asking to slow down.
+fn is_throttled(e: &async_imap::error::Error) -> bool {
+    match e {
+        async_imap::error::Error::No(text) | async_imap::error::Error::Bad(text) => {
+            let text = text.to_ascii_uppercase();
+            SLOW_DOWN_CODES.iter().any(|code| text.contains(code))
+        }
+        _ => false,
+    }
+}
 
 /// Turns a failed IMAP exchange into an [`ImapError::Protocol`] saying what it was for.
 fn protocol(doing: &'static str) -> impl Fn(async_imap::error::Error) -> ImapError {
     move |source| ImapError::Protocol { doing, source }
-}
-
-/// Watches one mailbox until `shutdown`, reconnecting as long as it takes, while this
-/// instance holds the mailbox's lease. Returns only on shutdown, or at once when its TLS
-/// settings cannot be used (a configuration error). `outbox` is woken after each message
-/// committed, so that its acknowledgement leaves at once.
-pub async fn watch(
-    mailbox: MailboxSettings,
-    ingestor: Ingestor,
-    retry_budget: u32,
-    instance: Instance,
-    outbox: OutboxWake,
-    shutdown: CancellationToken,
-) {
-    use tracing::Instrument;
-    let span = tracing::info_span!("mailbox", name = %mailbox.name);
-    supervise(mailbox, ingestor, retry_budget, instance, outbox, shutdown)
-        .instrument(span)
-        .await
-}
-
-async fn supervise(
-    mailbox: MailboxSettings,
-    ingestor: Ingestor,
-    retry_budget: u32,
-    instance: Instance,
-    outbox: OutboxWake,
-    shutdown: CancellationToken,
-) {
-    let tls = match tls_config(&mailbox) {
-        Ok(tls) => tls,
-        Err(e) => {
-            tracing::error!(error = %e, "mailbox not watched");
-            return;
-        }
-    };
-    let tokens = TokenProvider::new(&mailbox, tls.clone());
-    let store = ingestor.pipeline().store().clone();
-    let mut worker = MailboxWorker::new(mailbox.clone(), ingestor, retry_budget, outbox);
-    let lease_name = format!("mailbox:{}", mailbox.name);
-    while let Some(lease) = instance.hold(&store, &lease_name, &shutdown).await {
-        read_while_held(&mailbox, &tls, &tokens, &mut worker, lease.work()).await;
-        lease.release().await;
-    }
-    tracing::info!("mailbox watcher stopped");
-}
-
-/// Reads the mailbox, reconnecting as needed, until `work` is cancelled.
-async fn read_while_held(
-    mailbox: &MailboxSettings,
-    tls: &std::sync::Arc<tokio_rustls::rustls::ClientConfig>,
-    tokens: &TokenProvider,
-    worker: &mut MailboxWorker,
-    work: &CancellationToken,
-) {
-    let mut backoff = RECONNECT_PAUSES.pauses();
-    let mut last_error: Option<String> = None;
-    while !work.is_cancelled() {
-        let opened = tokio::select! {
-            r = open_session(mailbox, tls, tokens) => r,
-            _ = work.cancelled() => break,
-        };
-        let error = match opened {
-            Ok(session) => {
-                match last_error.as_deref() {
-                    None => {
-                        tracing::info!(host = %mailbox.host, folder = %mailbox.folder, "connected")
-                    }
-                    Some(kind) if ImapError::is_connection_kind(kind) => {
-                        tracing::info!(host = %mailbox.host, "connected again");
-                        last_error = None;
-                    }
-                    // A failure after login (missing folder, refused move) is not over
-                    // because login worked: stay quiet until it changes.
-                    Some(_) => {}
-                }
-                let result = worker.run(session, work).await;
-                // Only a session that got work done resets the backoff.
-                if worker.take_healthy() {
-                    backoff.reset();
-                }
-                match result {
-                    Ok(()) => break,
-                    Err(e) => e,
-                }
-            }
-            Err(e) => e,
-        };
-        let pause = backoff.after_failure();
-        // Servers put timings and ids in their texts: compare what kind of failure it is.
-        let kind = error.kind();
-        if last_error.as_deref() != Some(kind) {
-            tracing::error!(error = %error, "mailbox unavailable; retrying with backoff");
-        } else {
-            tracing::debug!(error = %error, retry_in = ?pause, "still unavailable");
-        }
-        last_error = Some(kind.to_string());
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            _ = work.cancelled() => break,
-        }
-    }
 }

@@ -12,7 +12,7 @@ use super::connection::ImapSession;
 use super::fetch;
 use super::session::{Capabilities, MailboxWorker};
 use crate::intake::{Ingestor, Received, Report, Source};
-use crate::store::MailboxCursor;
+use crate::store::{MailboxCursor, PendingAck};
 
 /// The most bytes fetched in one batch (a single message up to `max_message_bytes` still
 /// comes alone).
@@ -72,10 +72,26 @@ impl MailboxWorker {
             let _ = self.driver.run(&mut source).await;
             let handled = source.handled;
             let (passed, whole) = passed(&batch, &oversized, &fetched, &handled, cursor.last_uid);
-            acknowledge(session, &handled, &self.mailbox.processed, caps).await?;
-            if passed != cursor.last_uid {
-                cursor.last_uid = passed;
-                self.save(*cursor).await?;
+            let acks: Vec<PendingAck> = handled
+                .iter()
+                .map(|&uid| PendingAck { uid, copied: false })
+                .collect();
+            let acked = acknowledge(
+                session,
+                &acks,
+                &self.acknowledgement,
+                caps,
+                &mut self.flagged,
+            )
+            .await;
+            let moved = passed != cursor.last_uid;
+            cursor.last_uid = passed;
+            match acked {
+                Ok(()) if moved => self.save(*cursor).await?,
+                Ok(()) => {}
+                // The mails are tickets: the cursor passes them all the same, and their
+                // acknowledgement is remembered, so that none is fetched again.
+                Err(failure) => self.keep_pending(acks, failure, *cursor).await?,
             }
             if !whole {
                 return Ok(Pass::Deferred);

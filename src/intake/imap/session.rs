@@ -6,15 +6,17 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::acknowledge::{Acknowledgement, FlaggedByUs};
 use super::connection::ImapSession;
 use super::pass::Pass;
-use super::{ImapError, idle, protocol};
+use super::pending::PendingAcks;
+use super::{ImapError, folders, idle, protocol};
 use crate::backoff::Backoff;
 use crate::config::{MailboxSettings, ProcessedAction};
 use crate::intake::{Driver, Ingestor, Retry, Rules};
 use crate::notify::outbox_worker::OutboxWake;
 use crate::pipeline::IntakeDefaults;
-use crate::store::MailboxCursor;
+use crate::store::{MailboxCursor, ProblemArea};
 
 /// The pause before the pass that follows one stopped by a message kept for a retry:
 /// doubling from a second to five minutes while passes keep stopping.
@@ -29,6 +31,7 @@ pub(super) struct Capabilities {
     pub(super) idle: bool,
     pub(super) r#move: bool,
     pub(super) uidplus: bool,
+    pub(super) namespace: bool,
 }
 
 impl Capabilities {
@@ -41,6 +44,7 @@ impl Capabilities {
             idle: caps.has_str("IDLE"),
             r#move: caps.has_str("MOVE"),
             uidplus: caps.has_str("UIDPLUS"),
+            namespace: caps.has_str("NAMESPACE"),
         })
     }
 }
@@ -54,6 +58,13 @@ pub(super) struct MailboxWorker {
     /// Whether a pass went through since the supervisor last asked: only then is a later
     /// failure a new problem rather than the same one again.
     healthy: bool,
+    /// What acknowledging a message does in this session, its folder resolved.
+    pub(super) acknowledgement: Acknowledgement,
+    /// Handled messages whose acknowledgement the server has not taken yet.
+    pub(super) pending: PendingAcks,
+    /// What this process flagged deleted without seeing it expunged (servers without
+    /// UIDPLUS).
+    pub(super) flagged: FlaggedByUs,
 }
 
 impl MailboxWorker {
@@ -75,10 +86,37 @@ impl MailboxWorker {
             retry: Retry::LaterInOrder,
             quarantine_when_spent: true,
         };
+        let acknowledgement = match &mailbox.processed {
+            ProcessedAction::Move(folder) => Acknowledgement::Move(folder.clone()),
+            ProcessedAction::Seen => Acknowledgement::Seen,
+            ProcessedAction::Delete => Acknowledgement::Delete,
+        };
         Self {
             mailbox,
             driver: Driver::new(ingestor, rules).waking(outbox),
             healthy: false,
+            acknowledgement,
+            pending: PendingAcks::default(),
+            flagged: FlaggedByUs::default(),
+        }
+    }
+
+    /// Records (`Some`) or ends (`None`) a problem of the mailbox in `area`, for
+    /// `ticketgate mailboxes`. A store that cannot take it is only logged: the mailbox goes
+    /// on.
+    pub(super) async fn problem(&self, area: ProblemArea, message: Option<&str>) {
+        let pipeline = self.driver.ingestor().pipeline();
+        let store = pipeline.store();
+        let recorded = match message {
+            Some(m) => {
+                store
+                    .set_mailbox_problem(&self.mailbox.name, area, m, pipeline.clock().now())
+                    .await
+            }
+            None => store.clear_mailbox_problem(&self.mailbox.name, area).await,
+        };
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, "cannot record the mailbox's state for `ticketgate mailboxes`");
         }
     }
 
@@ -94,10 +132,11 @@ impl MailboxWorker {
         shutdown: &CancellationToken,
     ) -> Result<(), ImapError> {
         let caps = Capabilities::read(&mut session).await?;
-        let mut cursor = self.open_folder(&mut session).await?;
+        let mut cursor = self.open_folder(&mut session, caps).await?;
         let mut deferred = DEFERRED_PAUSES.pauses();
         loop {
             idle::drain_announcements(&mut session);
+            self.retry_pending(&mut session, cursor, caps).await?;
             match self.pass(&mut session, &mut cursor, caps, shutdown).await? {
                 Pass::Stopped => break,
                 Pass::Deferred => {
@@ -113,6 +152,11 @@ impl MailboxWorker {
                 }
                 Pass::Done => {
                     deferred.reset();
+                    if !self.healthy {
+                        // The session works: whatever kept it from working is over.
+                        self.problem(ProblemArea::Connection, None).await;
+                        self.problem(ProblemArea::Folder, None).await;
+                    }
                     self.healthy = true;
                 }
             }
@@ -129,6 +173,12 @@ impl MailboxWorker {
             if stop {
                 break;
             }
+            // Some servers (Courier) tell of new mail only when asked: NOOP before every
+            // pass, as after every IDLE check.
+            session
+                .noop()
+                .await
+                .map_err(protocol("asking the server for new mail"))?;
         }
         match tokio::time::timeout(LOGOUT_TIMEOUT, session.logout()).await {
             Ok(Ok(())) => {}
@@ -138,25 +188,38 @@ impl MailboxWorker {
         Ok(())
     }
 
-    /// Selects the folder (creating the one handled messages move to) and returns the
-    /// cursor to start from.
-    async fn open_folder(&self, session: &mut ImapSession) -> Result<MailboxCursor, ImapError> {
-        if let ProcessedAction::Move(folder) = &self.mailbox.processed {
-            // Creating an existing folder fails harmlessly; a real problem shows at MOVE.
-            let _ = session.create(folder).await;
+    /// Resolves the folders by the server's namespace, makes the processed one exist,
+    /// selects the watched one, and returns the cursor to start from, with what is still to
+    /// acknowledge loaded.
+    async fn open_folder(
+        &mut self,
+        session: &mut ImapSession,
+        caps: Capabilities,
+    ) -> Result<MailboxCursor, ImapError> {
+        let personal = folders::personal_namespace(session, caps).await?;
+        if let Some(folder) = folders::processed_folder(session, &self.mailbox, &personal).await? {
+            self.acknowledgement = Acknowledgement::Move(folder);
         }
+        let watched = personal.full_name(&self.mailbox.folder);
         let folder_error = |message: String| ImapError::Folder {
-            folder: self.mailbox.folder.clone(),
+            folder: watched.clone(),
             message,
         };
-        let selected = session
-            .select(&self.mailbox.folder)
-            .await
-            .map_err(|e| folder_error(e.to_string()))?;
+        let selected = match session.select(&watched).await {
+            Ok(selected) => selected,
+            Err(e) if super::is_throttled(&e) => return Err(protocol("selecting the folder")(e)),
+            Err(e) => {
+                return Err(folder_error(format!(
+                    "the server refuses to select it ({e}); check [[mailbox]] folder"
+                )));
+            }
+        };
         let uid_validity = selected
             .uid_validity
             .ok_or_else(|| folder_error("the server gives no UIDVALIDITY".into()))?;
-        self.cursor(uid_validity).await
+        let cursor = self.cursor(uid_validity).await?;
+        self.load_pending(uid_validity).await?;
+        Ok(cursor)
     }
 
     /// The saved cursor, reset when the folder's UIDVALIDITY changed.

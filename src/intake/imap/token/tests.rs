@@ -31,6 +31,7 @@ fn mailbox(auth: MailboxAuth, ca_file: Option<PathBuf>) -> MailboxSettings {
         batch_size: 10,
         poll_interval: Duration::from_secs(60),
         idle_timeout: Duration::from_secs(600),
+        idle_check: None,
     }
 }
 
