@@ -12,6 +12,7 @@ mod daemon;
 mod dialects;
 mod golden;
 mod imap;
+mod imap_harness;
 mod instances;
 mod intake;
 mod lifecycle;

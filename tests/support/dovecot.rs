@@ -57,6 +57,55 @@ const IMAP_TIMEOUT: Duration = Duration::from_secs(10);
 /// between, so a start that finds its port taken tries again with new ones.
 const PORT_ATTEMPTS: usize = 3;
 
+/// A folder name that Dovecot 2.3 refuses to create, whatever the namespace: with the
+/// namespace prefix before it (see [`Dovecot::refused_folder`]), `CREATE` is answered
+/// `NO [CANNOT] Invalid mailbox name: Begins with '~'`. (Dovecot refuses a leading `~`
+/// because its Maildir layout would read it as a home directory; IMAP wildcards such as `*`
+/// and `%`, which some servers refuse, Dovecot 2.3 creates.)
+pub const REFUSED_FOLDER_NAME: &str = "~Refused";
+
+/// How an instance differs from Dovecot's defaults, to play the servers people run.
+/// `Options::default()` is what [`Dovecot::start`] uses.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// The prefix of the personal namespace, ending with the separator. `Some("INBOX.")`
+    /// keeps every folder under INBOX (`INBOX.Processed`), as Courier-IMAP and Cyrus do: a
+    /// name without the prefix is then refused, `CREATE Processed` is answered `NO Client
+    /// tried to access nonexistent namespace. (Mailbox name should probably be prefixed
+    /// with: INBOX.)`, and `NAMESPACE` answers `(("INBOX." ".")) NIL NIL`. `None` (the
+    /// default): folders beside INBOX, `NAMESPACE` answers `(("" ".")) NIL NIL`.
+    pub namespace_prefix: Option<&'static str>,
+    /// The hierarchy separator; `.` by default, which is also Dovecot's own default for
+    /// Maildir, so the default configuration behaves as before this option existed.
+    pub separator: char,
+    /// Whether Dovecot creates the "Processed" folder (within the namespace:
+    /// `INBOX.Processed` with the prefix above) at each login; on by default. Off, the code
+    /// under test has to create it.
+    pub auto_create_processed: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            namespace_prefix: None,
+            separator: '.',
+            auto_create_processed: true,
+        }
+    }
+}
+
+impl Options {
+    /// Courier-IMAP's layout: every personal folder under `INBOX.`, separator `.`, and no
+    /// "Processed" folder until someone creates `INBOX.Processed`.
+    pub fn courier() -> Self {
+        Options {
+            namespace_prefix: Some("INBOX."),
+            separator: '.',
+            auto_create_processed: false,
+        }
+    }
+}
+
 /// A private Dovecot on loopback, from a config in its own temporary directory.
 pub struct Dovecot {
     dir: TempDir,
@@ -64,6 +113,7 @@ pub struct Dovecot {
     accounts: SystemAccounts,
     port: u16,
     tls_port: u16,
+    options: Options,
     /// The master process, run in the foreground (`-F`) as the leader of its own process
     /// group, so that one signal reaches it and all its children.
     master: Option<Child>,
@@ -90,6 +140,19 @@ impl Dovecot {
     /// [`require::missing`]); elsewhere prints one line to stderr and returns `None`, and the
     /// calling test returns early.
     pub async fn start(users: &[(&str, &str)]) -> Option<Dovecot> {
+        Dovecot::start_with(users, Options::default()).await
+    }
+
+    /// As [`Dovecot::start`], with the namespace and folders that `options` describe (see
+    /// [`Options::courier`]).
+    pub async fn start_with(users: &[(&str, &str)], options: Options) -> Option<Dovecot> {
+        if let Some(prefix) = options.namespace_prefix {
+            assert!(
+                prefix.ends_with(options.separator),
+                "namespace prefix {prefix:?}: Dovecot wants it to end with the separator {:?}",
+                options.separator
+            );
+        }
         let binary = match dovecot_binary() {
             Ok(binary) => binary,
             Err(looked_in) => {
@@ -126,6 +189,7 @@ impl Dovecot {
             accounts,
             port: 0,
             tls_port: 0,
+            options,
             master: None,
             generation: 0,
         };
@@ -157,6 +221,18 @@ impl Dovecot {
     /// The implicit TLS (imaps) port.
     pub fn tls_port(&self) -> u16 {
         self.tls_port
+    }
+
+    /// The full name of the personal folder `name`: the namespace prefix, if any, then
+    /// `name` ("INBOX.Processed" for "Processed" with [`Options::courier`]).
+    pub fn folder(&self, name: &str) -> String {
+        format!("{}{name}", self.options.namespace_prefix.unwrap_or(""))
+    }
+
+    /// A folder name this instance refuses to create: [`REFUSED_FOLDER_NAME`] in the
+    /// personal namespace, so that it is refused for its name, not for its namespace.
+    pub fn refused_folder(&self) -> String {
+        self.folder(REFUSED_FOLDER_NAME)
     }
 
     /// The PEM of the server's self-signed certificate (for "localhost" and 127.0.0.1), to

@@ -104,12 +104,7 @@ userdb {{
   args = {dir}/users
 }}
 
-namespace inbox {{
-  inbox = yes
-  mailbox Processed {{
-    auto = create
-  }}
-}}
+{namespace}
 
 # No chroots: they need root, and the tests do not always run as root.
 service imap-login {{
@@ -145,10 +140,28 @@ service auth-worker {{
             internal_group = accounts.internal_group,
             port = self.port,
             tls_port = self.tls_port,
+            namespace = self.namespace(),
         );
         let path = dir.join("dovecot.conf");
         std::fs::write(&path, text).unwrap();
         path
+    }
+
+    /// The personal namespace. Mailbox names inside it are written without its prefix:
+    /// `mailbox Processed` is `INBOX.Processed` under the prefix `INBOX.`.
+    fn namespace(&self) -> String {
+        let options = &self.options;
+        let mut text = format!(
+            "namespace inbox {{\n  inbox = yes\n  separator = {}\n",
+            options.separator
+        );
+        if let Some(prefix) = options.namespace_prefix {
+            text += &format!("  prefix = {prefix}\n");
+        }
+        if options.auto_create_processed {
+            text += "  mailbox Processed {\n    auto = create\n  }\n";
+        }
+        text + "}"
     }
 }
 

@@ -13,7 +13,9 @@ use super::{Dovecot, HOST, IMAP_TIMEOUT};
 
 impl Dovecot {
     /// APPENDs a message to `folder` of `user` over IMAP. The folder must exist: INBOX,
-    /// Processed, or one the code under test created.
+    /// Processed, or one the code under test created. Here and below, folders are named in
+    /// full, with the namespace prefix if the instance has one ("INBOX.Processed"; see
+    /// [`Dovecot::folder`]).
     pub async fn append(&self, user: &str, folder: &str, message: &[u8]) {
         let mut session = self.session(user).await;
         imap(
@@ -108,6 +110,12 @@ impl Dovecot {
     /// A logged-in session of `user` over plain IMAP, for exchanges the helpers above do
     /// not cover (the benches time their own APPENDs on it).
     pub async fn session(&self, user: &str) -> Session<TcpStream> {
+        self.session_at(user, self.port).await
+    }
+
+    /// A logged-in session of `user` through another port on 127.0.0.1 that leads to this
+    /// instance: an `ImapProxy` in front of it.
+    pub async fn session_at(&self, user: &str, port: u16) -> Session<TcpStream> {
         let password = self
             .users
             .iter()
@@ -115,8 +123,8 @@ impl Dovecot {
             .map(|(_, p)| p.as_str())
             .unwrap_or_else(|| panic!("{user} is not a user of this Dovecot"));
         let stream = imap(
-            format!("connecting to {HOST}:{}", self.port),
-            TcpStream::connect((HOST, self.port)),
+            format!("connecting to {HOST}:{port}"),
+            TcpStream::connect((HOST, port)),
         )
         .await;
         let client = greeted(Client::new(stream)).await;
