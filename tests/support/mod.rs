@@ -1,6 +1,7 @@
 //! The harness every capability file uses: test environments on a fresh database
 //! ([`helpers`]), the PostgreSQL pass ([`postgres`]), the real servers the tests talk to
-//! (private Dovecot instances, [`dovecot`]; an SMTP server, [`smtp_sink`], which runs
+//! (private Dovecot instances, [`dovecot`], and an IMAP proxy in front of them that plays
+//! other servers, [`imap_proxy`]; an SMTP server, [`smtp_sink`], which runs
 //! `smtp_sink.py` beside it), and what a test does when one of them, or the shared corpus,
 //! is missing ([`require`]).
 //!
@@ -10,6 +11,7 @@
 
 pub mod dovecot;
 pub mod helpers;
+pub mod imap_proxy;
 pub mod postgres;
 pub mod require;
 pub mod smtp_sink;
