@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::daemon::{start, stop, wait_for};
-use crate::support::dovecot::Dovecot;
+use crate::support::dovecot::{Dovecot, Options};
 use crate::support::helpers::Cli;
 
 const USER: &str = "support";
@@ -21,7 +21,7 @@ fn mailbox(dovecot: &Dovecot, name: &str, user: &str, password: &str, extra: &st
 }
 
 /// A working directory whose config/ticketgate.toml holds `config`.
-fn cli_with(config: &str) -> Cli {
+pub(crate) fn cli_with(config: &str) -> Cli {
     let cli = Cli::new();
     std::fs::create_dir_all(cli.dir.path().join("config")).unwrap();
     cli.write("config/ticketgate.toml", config.as_bytes());
@@ -42,7 +42,7 @@ pub(crate) fn mail(n: u32) -> Vec<u8> {
 /// the daemon starts (two processes migrating one new SQLite file at once fail with "table
 /// already exists"). None until the daemon made its tables. Called from the tests'
 /// multi-threaded runtimes.
-fn ticket_count(cli: &Cli) -> usize {
+pub(crate) fn ticket_count(cli: &Cli) -> usize {
     use sqlx::Connection;
     let url = cli.database_url();
     tokio::task::block_in_place(|| {
@@ -149,30 +149,35 @@ async fn a_dovecot_restart_mid_run_is_survived_without_loss() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_between_commit_and_move_gives_no_second_ticket() {
-    let Some(dovecot) = Dovecot::start(&[(USER, PASSWORD)]).await else {
+    // Without Dovecot's auto-creation, a deleted processed folder stays deleted.
+    let options = Options {
+        auto_create_processed: false,
+        ..Options::default()
+    };
+    let Some(dovecot) = Dovecot::start_with(&[(USER, PASSWORD)], options).await else {
         return;
     };
-    dovecot.append(USER, "INBOX", &mail(1)).await;
-    // The move cannot succeed: the ticket is committed, the message stays in INBOX.
-    let cli = cli_with(&mailbox(
-        &dovecot,
-        "support",
-        USER,
-        PASSWORD,
-        "processed = \"move:Bad&Name\"",
-    ));
+    let cli = cli_with(&mailbox(&dovecot, "support", USER, PASSWORD, ""));
     let mut child = start(&cli, &[]);
+    wait_for("the processed folder", Duration::from_secs(20), || {
+        std::fs::read_to_string(cli.dir.path().join("daemon.log"))
+            .is_ok_and(|l| l.contains("created the folder handled messages move to"))
+    });
+    // The move cannot succeed: the ticket is committed, the message stays in INBOX.
+    let mut other = dovecot.session(USER).await;
+    other.delete("Processed").await.unwrap();
+    other.logout().await.unwrap();
+    dovecot.append(USER, "INBOX", &mail(1)).await;
     wait_for("the commit", Duration::from_secs(20), || {
         ticket_count(&cli) == 1
     });
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
     assert_eq!(dovecot.count(USER, "INBOX").await, 1, "not acknowledged");
+    // As if the process had died before even recording how far it got: the mailbox's
+    // state is gone, and the message comes back at the next start.
+    forget_mailbox_state(&cli).await;
 
-    cli.write(
-        "config/ticketgate.toml",
-        mailbox(&dovecot, "support", USER, PASSWORD, "").as_bytes(),
-    );
     let child = start(&cli, &[]);
     let start_wait = Instant::now();
     while dovecot.count(USER, "INBOX").await != 0 {
@@ -182,9 +187,27 @@ async fn a_crash_between_commit_and_move_gives_no_second_ticket() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    stop(&cli, child);
+    let stopped = stop(&cli, child);
+    assert!(stopped.log.contains("Duplicate"), "{}", stopped.log);
     assert_eq!(ticket_count(&cli), 1);
     assert_eq!(dovecot.count(USER, "Processed").await, 1);
+}
+
+/// Deletes what the daemon recorded of its mailboxes (cursor, acknowledgements to make),
+/// directly in its database.
+async fn forget_mailbox_state(cli: &Cli) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(&cli.database_url())
+        .await
+        .unwrap();
+    for table in ["mailbox_cursors", "mailbox_pending_acks"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+            .execute(&mut db)
+            .await
+            .unwrap();
+    }
+    db.close().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,6 +13,7 @@ mod dialects;
 mod golden;
 mod imap;
 mod imap_harness;
+mod imap_servers;
 mod instances;
 mod intake;
 mod lifecycle;

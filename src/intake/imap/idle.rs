@@ -30,36 +30,39 @@ pub(super) fn drain_announcements(session: &mut ImapSession) -> bool {
 }
 
 /// Waits until the server reports something (IDLE), until the poll interval passed (no
-/// IDLE), or until shutdown (`true`).
+/// IDLE), until `at_most` (something else is due), or until shutdown (`true`).
 pub(super) async fn wait_for_mail(
     session: ImapSession,
     mailbox: &MailboxSettings,
     caps: Capabilities,
+    at_most: Option<Duration>,
     shutdown: &CancellationToken,
 ) -> Result<(ImapSession, bool), ImapError> {
+    let cap = |wait: Duration| at_most.map_or(wait, |m| wait.min(m));
     if caps.idle {
-        return idle(session, mailbox, shutdown).await;
+        // Servers that announce late are asked again this often (`idle_check_secs`).
+        let renew = mailbox.idle_check.map_or(mailbox.idle_timeout, |check| {
+            check.min(mailbox.idle_timeout)
+        });
+        return idle(session, mailbox, cap(renew), shutdown).await;
     }
     let stop = tokio::select! {
-        _ = tokio::time::sleep(mailbox.poll_interval) => false,
+        _ = tokio::time::sleep(cap(mailbox.poll_interval)) => false,
         _ = shutdown.cancelled() => true,
     };
     Ok((session, stop))
 }
 
-/// IDLEs until the server reports something, the renewal time (or the check time, for
-/// servers that announce late), or shutdown (`true`).
+/// IDLEs until the server reports something, `renew` passed, or shutdown (`true`).
 async fn idle(
     session: ImapSession,
     mailbox: &MailboxSettings,
+    renew: Duration,
     shutdown: &CancellationToken,
 ) -> Result<(ImapSession, bool), ImapError> {
     let mut idle = session.idle();
     idle.init().await.map_err(protocol("starting IDLE"))?;
     let stop = {
-        let renew = mailbox.idle_check.map_or(mailbox.idle_timeout, |check| {
-            check.min(mailbox.idle_timeout)
-        });
         let (wait, _interrupt) = idle.wait_with_timeout(renew);
         tokio::select! {
             r = wait => {

@@ -137,3 +137,44 @@ fn is_throttled(e: &async_imap::error::Error) -> bool {
 fn protocol(doing: &'static str) -> impl Fn(async_imap::error::Error) -> ImapError {
     move |source| ImapError::Protocol { doing, source }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(text: &str) -> async_imap::error::Error {
+        async_imap::error::Error::No(text.into())
+    }
+
+    #[test]
+    fn servers_asking_to_slow_down_are_told_apart_from_refusals() {
+        assert!(is_throttled(&refused(
+            "[THROTTLED] Request is throttled. Suggested Backoff Time: 25000 milliseconds"
+        )));
+        assert!(is_throttled(&refused(
+            "[UNAVAILABLE] Temporary authentication failure"
+        )));
+        assert!(is_throttled(&refused(
+            "[limit] Too many simultaneous connections"
+        )));
+        assert!(!is_throttled(&refused(
+            "[TRYCREATE] Mailbox doesn't exist: Processed"
+        )));
+        let protocol_error = ImapError::Protocol {
+            doing: "moving handled messages",
+            source: refused("[THROTTLED] slow down"),
+        };
+        assert!(protocol_error.slows_down() && is_refusal(&protocol_error));
+        let login = ImapError::LoginRefused {
+            user: "support".into(),
+            address: "imap.example.com:993".into(),
+            message: "[UNAVAILABLE] try later".into(),
+        };
+        assert!(login.slows_down());
+        let folder = ImapError::Folder {
+            folder: "INBOX.~x".into(),
+            message: "refused".into(),
+        };
+        assert!(folder.is_fatal() && !folder.slows_down());
+    }
+}

@@ -39,6 +39,14 @@ impl Default for PendingAcks {
     }
 }
 
+impl PendingAcks {
+    /// How long until the remembered acknowledgements are to be tried again; `None` when
+    /// there are none. The wait for new mail ends then at the latest.
+    pub(super) fn due_in(&self) -> Option<Duration> {
+        (!self.acks.is_empty()).then(|| self.next_try.saturating_duration_since(Instant::now()))
+    }
+}
+
 impl MailboxWorker {
     /// Loads what is still to acknowledge in this folder generation, and forgets what was
     /// left in another one (its messages are gone with it).

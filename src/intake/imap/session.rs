@@ -168,7 +168,9 @@ impl MailboxWorker {
             if idle::drain_announcements(&mut session) {
                 continue;
             }
-            let (back, stop) = idle::wait_for_mail(session, &self.mailbox, caps, shutdown).await?;
+            let due = self.pending.due_in();
+            let (back, stop) =
+                idle::wait_for_mail(session, &self.mailbox, caps, due, shutdown).await?;
             session = back;
             if stop {
                 break;
