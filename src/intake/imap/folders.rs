@@ -48,11 +48,12 @@ impl PersonalNamespace {
 /// (RFC 2342); the delimiter from `LIST "" ""`.
 pub(super) async fn personal_namespace(
     session: &mut ImapSession,
+    mailbox: &MailboxSettings,
     caps: Capabilities,
 ) -> Result<PersonalNamespace, ImapError> {
     let delimiter = hierarchy_delimiter(session).await?;
     let mut prefix = if caps.namespace {
-        namespace_prefix(session).await?
+        namespace_prefix(session, mailbox).await?
     } else {
         String::new()
     };
@@ -141,7 +142,10 @@ async fn hierarchy_delimiter(session: &mut ImapSession) -> Result<Option<char>, 
 /// The personal namespace's prefix from NAMESPACE. The IMAP library cannot read its answer
 /// (it would take the session down), so the one command is written and its answer read on
 /// the connection underneath, before any folder is selected: nothing else is said then.
-async fn namespace_prefix(session: &mut ImapSession) -> Result<String, ImapError> {
+async fn namespace_prefix(
+    session: &mut ImapSession,
+    mailbox: &MailboxSettings,
+) -> Result<String, ImapError> {
     let exchange = async {
         let stream = session.get_mut();
         stream.write_all(b"tgns NAMESPACE\r\n").await?;
@@ -159,9 +163,9 @@ async fn namespace_prefix(session: &mut ImapSession) -> Result<String, ImapError
     };
     let (done, personal) = tokio::time::timeout(NAMESPACE_TIMEOUT, exchange)
         .await
-        .map_err(|_| ImapError::Folder {
-            folder: "(namespace)".into(),
-            message: "the server did not answer NAMESPACE in time".into(),
+        .map_err(|_| ImapError::Timeout {
+            host: mailbox.host.clone(),
+            port: mailbox.port,
         })?
         .map_err(|source| protocol("reading the namespace")(source.into()))?;
     if !done.starts_with("tgns OK") {

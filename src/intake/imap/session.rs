@@ -198,7 +198,7 @@ impl MailboxWorker {
         session: &mut ImapSession,
         caps: Capabilities,
     ) -> Result<MailboxCursor, ImapError> {
-        let personal = folders::personal_namespace(session, caps).await?;
+        let personal = folders::personal_namespace(session, &self.mailbox, caps).await?;
         if let Some(folder) = folders::processed_folder(session, &self.mailbox, &personal).await? {
             self.acknowledgement = Acknowledgement::Move(folder);
         }
