@@ -75,6 +75,7 @@ impl App {
         let retry_budget = settings.retry_budget;
         let mailboxes = settings.mailboxes.clone();
         let instance = Instance::new(&settings.cluster);
+        warn_if_agents_cannot_be_authenticated(&settings);
         let settings = Arc::new(settings);
         Services::new(store.clone(), settings.clone(), clock.clone())
             .admin()
@@ -99,6 +100,8 @@ impl App {
     /// failing never stops the others) until `shutdown` is cancelled, then closes the store.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) {
         let store = self.ingestor.pipeline().store().clone();
+        let pipeline = self.ingestor.pipeline().clone();
+        let authenticator = pipeline.authenticator();
         let mut tasks = tokio::task::JoinSet::new();
         let shutdown_jobs = shutdown.clone();
         // The mail readers wake the outbox worker after each commit; the other writers
@@ -135,7 +138,32 @@ impl App {
                 tracing::error!(error = %e, "an intake task stopped abnormally");
             }
         }
+        let (verified, unverified) = authenticator.counts();
+        tracing::info!(
+            verified,
+            unverified,
+            "senders checked since start: authenticated and not"
+        );
         store.close().await;
         tracing::info!("stopped");
+    }
+}
+
+/// Logs once at start when an agent's mail commands can never be authenticated: with no
+/// trusted server and no DKIM check, `agents = "require"` takes every agent's mail as a
+/// customer's.
+fn warn_if_agents_cannot_be_authenticated(settings: &Settings) {
+    use crate::config::AgentPolicy;
+    let auth = &settings.authentication;
+    if auth.can_authenticate() {
+        return;
+    }
+    let requiring = std::iter::once(auth.policy.agents)
+        .chain(settings.mailboxes.iter().filter_map(|m| m.agents))
+        .any(|p| p == AgentPolicy::Require);
+    if requiring {
+        tracing::warn!(
+            "agents' mail commands cannot be authenticated ([authentication] has no trusted_authserv_ids and verify = false): every agent's mail is taken as a customer's; set trusted_authserv_ids, or agents = \"off\" knowingly"
+        );
     }
 }

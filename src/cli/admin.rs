@@ -127,6 +127,23 @@ pub fn check_config(s: &Settings) -> anyhow::Result<ExitCode> {
         s.ticket_defaults.urgency,
         s.ticket_defaults.language
     );
+    let auth = &s.authentication;
+    println!(
+        "authentication: agents {}, customers {}; trusted servers {}; DKIM checked here: {}",
+        auth.policy.agents.as_str(),
+        auth.policy.customers.as_str(),
+        if auth.trusted_authserv_ids.is_empty() {
+            "none".to_string()
+        } else {
+            auth.trusted_authserv_ids.join(", ")
+        },
+        if auth.verify { "yes" } else { "no" }
+    );
+    if !auth.can_authenticate() && auth.policy.agents == ticketgate::config::AgentPolicy::Require {
+        println!(
+            "  agents' mail commands cannot be authenticated: with no trusted server and verify = false, every agent's mail is taken as a customer's"
+        );
+    }
     println!("routing rules: {}", s.routing.len());
     println!("agents: {}", s.agents.len());
     println!("public domains: {}", s.public_domains.len());

@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 mod agent;
+mod authentication;
 mod cluster;
 mod database;
 mod error;
@@ -34,6 +35,7 @@ mod top_level;
 mod validate;
 
 pub use agent::Agent;
+pub use authentication::{AgentPolicy, AuthPolicy, AuthenticationSettings, CustomerPolicy};
 pub use cluster::ClusterSettings;
 pub use database::DatabaseUrl;
 pub use error::ConfigError;
@@ -136,6 +138,8 @@ pub struct Settings {
     pub jobs: JobsSettings,
     /// How this instance shares mailboxes and jobs with others on the same database.
     pub cluster: ClusterSettings,
+    /// Who really sent a mail, and what rests on it.
+    pub authentication: AuthenticationSettings,
     /// Where attachments and raw mail are kept.
     pub storage: StorageSettings,
 }

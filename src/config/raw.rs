@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::agent::RawAgent;
+use super::authentication::RawAuthentication;
 use super::cluster::RawCluster;
 use super::database::RawDatabase;
 use super::intake::RawIntake;
@@ -39,6 +40,7 @@ pub(super) struct RawConfig {
     pub(super) jobs: RawJobs,
     pub(super) cluster: RawCluster,
     pub(super) storage: RawStorage,
+    pub(super) authentication: RawAuthentication,
     pub(super) routing: Vec<RoutingRuleSpec>,
     pub(super) agent: Vec<RawAgent>,
     pub(super) mailbox: Vec<RawMailbox>,
@@ -62,6 +64,7 @@ impl Default for RawConfig {
             jobs: RawJobs::default(),
             cluster: RawCluster::default(),
             storage: RawStorage::default(),
+            authentication: RawAuthentication::default(),
             routing: Vec::new(),
             agent: Vec::new(),
             mailbox: Vec::new(),

@@ -3,6 +3,7 @@
 //! listed.
 
 use super::agent::{self, Agent};
+use super::authentication::AuthenticationSettings;
 use super::cluster::ClusterSettings;
 use super::database::DatabaseUrl;
 use super::error::Errors;
@@ -38,6 +39,7 @@ struct Sections {
     portal: PortalSettings,
     notifications: NotificationSettings,
     smtp: SmtpSettings,
+    authentication: AuthenticationSettings,
 }
 
 /// Checks every key and assembles the settings, or lists every problem found.
@@ -68,6 +70,7 @@ fn validate_sections(raw: RawConfig, errors: &mut Errors) -> Sections {
         jobs,
         cluster,
         storage,
+        authentication,
         routing,
         agent,
         mailbox,
@@ -94,6 +97,7 @@ fn validate_sections(raw: RawConfig, errors: &mut Errors) -> Sections {
         portal: portal.validate(errors),
         notifications: notifications.validate(errors),
         smtp: smtp.validate(errors),
+        authentication: authentication.validate(errors),
         top,
     };
     check_reminder_before_auto_close(&sections.jobs, auto_close_days, errors);
@@ -164,6 +168,7 @@ fn assemble(source: ConfigSource, s: Sections) -> Settings {
         refusal_words: tickets.refusal_words,
         jobs: s.jobs,
         cluster: s.cluster,
+        authentication: s.authentication,
         storage: s.storage,
     }
 }
@@ -264,7 +269,7 @@ mod tests {
     fn mailboxes_are_validated_and_their_addresses_become_ours() {
         let ok = load(
             "[[mailbox]]\nname = \"a\"\naddress = \"help@Example.com\"\nhost = \"127.0.0.1\"\ntls = \"none\"\n\
-             username = \"u\"\npassword = \"hunter2\"\nprocessed = \"seen\"\n",
+             username = \"u\"\npassword = \"hunter2\"\nprocessed = \"seen\"\ncustomers = \"require\"\n",
             &[],
         )
         .unwrap();
@@ -272,6 +277,11 @@ mod tests {
         assert_eq!(
             (m.port, m.tls, &m.processed),
             (143, TlsMode::None, &ProcessedAction::Seen)
+        );
+        assert_eq!(
+            (m.agents, m.customers),
+            (None, Some(crate::config::CustomerPolicy::Require)),
+            "a mailbox's own policy, the global one for the rest"
         );
         assert!(
             ok.own_addresses
@@ -286,6 +296,7 @@ mod tests {
         let err = load(
             "[[mailbox]]\nname = \"a\"\naddress = \"x@y.z\"\nhost = \"imap.example.com\"\ntls = \"none\"\n\
              username = \"u\"\npassword = \"p\"\npassword_file = \"f\"\nprocessed = \"archive\"\nidle_timeout_secs = 3600\n\
+             agents = \"sometimes\"\n\
              [[mailbox]]\nname = \"b\"\naddress = \"b@y.z\"\nhost = \"h\"\nusername = \"u\"\nauth = \"xoauth2\"\n",
             &[],
         )
@@ -296,6 +307,7 @@ mod tests {
             "mailbox[0].password",
             "mailbox[0].processed",
             "mailbox[0].idle_timeout_secs",
+            "mailbox[0].agents",
             "mailbox[1].auth",
         ] {
             assert!(err.contains(key), "{key} missing from: {err}");

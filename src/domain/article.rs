@@ -36,6 +36,10 @@ pub struct Article {
     /// Where the mail it came from is kept, until the purge job deletes it.
     pub raw_ref: Option<String>,
     pub note: Option<String>,
+    /// Whether the sender was authenticated, where a policy asked (`None`: not checked).
+    pub sender_verified: Option<bool>,
+    /// What decided it: `dmarc=pass from mx.example.com`, `no DKIM signature`…
+    pub sender_check: Option<String>,
     pub created_at: DateTime<Utc>,
     pub attachments: Vec<Attachment>,
 }
@@ -55,6 +59,10 @@ pub struct NewArticle {
     pub message_id: Option<String>,
     pub raw_ref: Option<String>,
     pub note: Option<String>,
+    /// Whether the sender was authenticated, where a policy asked (`None`: not checked).
+    pub sender_verified: Option<bool>,
+    /// What decided it.
+    pub sender_check: Option<String>,
     pub attachments: Vec<Attachment>,
 }
 
@@ -81,6 +89,8 @@ impl NewArticle {
             message_id: None,
             raw_ref: None,
             note: None,
+            sender_verified: None,
+            sender_check: None,
             attachments: Vec::new(),
         }
     }

@@ -42,6 +42,17 @@ pub struct EmbeddedHeaders {
     pub subject: Option<String>,
 }
 
+/// A header of the message's trace, in order from the top: where each mail server that
+/// handled it put its stamp, and the authentication results it added. Only the topmost
+/// results can be believed: a sender can write their own further down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceHeader {
+    /// A `Received` field.
+    Received,
+    /// The value of an `Authentication-Results` field (RFC 8601), unfolded.
+    AuthenticationResults(String),
+}
+
 /// The headers that tell a human's mail from an automatic one, kept raw and trimmed so
 /// that classification can say exactly which header decided.
 #[derive(Debug, Clone, Default)]
@@ -67,8 +78,11 @@ impl AutomationHeaders {
 /// One parsed inbound message.
 #[derive(Debug, Clone)]
 pub struct InboundMail<'m> {
-    /// The first From address, when there is a usable one.
+    /// The first From field's address, when there is a usable one (RFC 5322 allows one
+    /// From field: with several, the first is the sender and the mail is suspicious).
     pub from: Option<Mailbox>,
+    /// How many From fields the message has.
+    pub from_fields: usize,
     /// The From header as written, for messages whose address cannot be used.
     pub from_raw: Option<String>,
     /// The first Reply-To address.
@@ -102,6 +116,10 @@ pub struct InboundMail<'m> {
     /// `Original-Recipient`) of each recipient block with `Action: failed`. Read once, at
     /// parse time; a text that only looks like a bounce names nobody here.
     pub delivery_failures: Vec<EmailAddress>,
+    /// The trace headers, topmost first: for sender authentication.
+    pub trace: Vec<TraceHeader>,
+    /// Whether the message carries a DKIM signature to check.
+    pub dkim_signed: bool,
     /// SHA-256 (hex) of what stays the same between two deliveries of one mail: From,
     /// Subject, Date, bodies and attachments; not Received or Delivered-To.
     pub content_digest: String,

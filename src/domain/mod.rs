@@ -20,7 +20,9 @@ pub use article::{Article, Attachment, NewArticle};
 pub use audience::{Actor, Audience, with_context};
 pub use fields::{Direction, Impact, Priority, TicketType, UnknownValue, Urgency, Visibility};
 pub use filename::{content_type_from_name, sanitize_filename};
-pub use mail::{AutomationHeaders, EmbeddedHeaders, InboundMail, MailAttachment, Mailbox};
+pub use mail::{
+    AutomationHeaders, EmbeddedHeaders, InboundMail, MailAttachment, Mailbox, TraceHeader,
+};
 pub use notification::{
     Event, EventCategory, EventContext, MailRefusal, Notification, RefusalReason,
 };

@@ -136,6 +136,9 @@ pub enum RefusalReason {
     NotAllowed,
     /// The ticket is closed; the mail opened a follow-up instead.
     Closed,
+    /// The sender's address could not be authenticated, and the mailbox requires it of
+    /// customers (`[authentication] customers = "require"`).
+    Unverified,
 }
 
 /// A mail that went to a new ticket instead of the one it named.

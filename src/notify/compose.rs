@@ -241,6 +241,7 @@ fn refusal_data(refusal: Option<&MailRefusal>) -> serde_json::Value {
         "ticket": refusal.map(|r| r.ticket.as_str()).unwrap_or(""),
         "closed": reason == Some(RefusalReason::Closed),
         "not_allowed": reason == Some(RefusalReason::NotAllowed),
+        "unverified": reason == Some(RefusalReason::Unverified),
     })
 }
 

@@ -57,6 +57,8 @@ impl Pipeline {
             raw_ref: Some(raw_ref),
             note: (!refused.is_empty())
                 .then(|| format!("Files not stored: {}.", refused.join("; "))),
+            sender_verified: None,
+            sender_check: None,
             attachments,
         })
     }
@@ -106,6 +108,8 @@ impl Pipeline {
                 "Delivery report; nobody was notified. The full report is kept with the raw mail."
                     .into(),
             ),
+            sender_verified: None,
+            sender_check: None,
             attachments: Vec::new(),
         })
     }

@@ -49,11 +49,14 @@ pub fn organisation_of(
     (!public_domains.contains(domain)).then(|| domain.to_string())
 }
 
-/// Decides whether `sender` may add to `ticket`.
+/// Decides whether `sender` may add to `ticket` by their address alone; `team` is the
+/// agents' shared address (`[mail] agents_address`). Whether the address is genuine is
+/// the caller's question (see the pipeline's sender authentication).
 pub fn authorize(
     sender: &EmailAddress,
     ticket: &Ticket,
     agents: &[Agent],
+    team: Option<&EmailAddress>,
     public_domains: &BTreeSet<String>,
 ) -> Authorization {
     if sender.same_mailbox(&ticket.requester) {
@@ -64,6 +67,9 @@ pub fn authorize(
     }
     if let Some(agent) = agents.iter().find(|a| a.email.same_mailbox(sender)) {
         return Authorization::Agent(agent.name.clone());
+    }
+    if team.is_some_and(|t| t.same_mailbox(sender)) {
+        return Authorization::Agent("the agents' address".into());
     }
     if !ticket.private
         && let (Some(org), Some(sender_org)) = (

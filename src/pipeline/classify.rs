@@ -13,8 +13,11 @@ pub enum Classification {
     AutoReply { reason: String },
     /// A delivery failure or delivery report.
     Bounce { reason: String },
-    /// Mail from ticketgate's own addresses or carrying its loop marker.
+    /// Mail carrying ticketgate's loop marker: one of our notifications came back.
     Loop { reason: String },
+    /// Mail whose sender is one of our own addresses, without our loop marker: a loop only
+    /// if the mail is authenticated as ours; a forgery otherwise.
+    FromUs { reason: String },
 }
 
 impl Classification {
@@ -24,7 +27,7 @@ impl Classification {
             Classification::Human => "human",
             Classification::AutoReply { .. } => "auto-reply",
             Classification::Bounce { .. } => "bounce",
-            Classification::Loop { .. } => "loop",
+            Classification::Loop { .. } | Classification::FromUs { .. } => "loop",
         }
     }
 
@@ -34,7 +37,8 @@ impl Classification {
             Classification::Human => "no automatic-mail header, report type or subject",
             Classification::AutoReply { reason }
             | Classification::Bounce { reason }
-            | Classification::Loop { reason } => reason,
+            | Classification::Loop { reason }
+            | Classification::FromUs { reason } => reason,
         }
     }
 }
@@ -121,7 +125,7 @@ pub fn classify(
     if let Some(s) = sender
         && own.iter().any(|o| o.same_mailbox(s))
     {
-        return Classification::Loop {
+        return Classification::FromUs {
             reason: format!("sender {s} is one of our own addresses"),
         };
     }

@@ -49,7 +49,7 @@ impl Pipeline {
             raw,
             at: self.clock.now(),
         };
-        let prepared = match decision {
+        let mut prepared = match decision {
             Decision::Duplicate(n) => return Ok(Outcome::Duplicate(n)),
             Decision::Ignore {
                 kind,
@@ -77,10 +77,17 @@ impl Pipeline {
                 authorization,
                 effect,
                 reply,
+                sender_check,
             } => {
                 let is_agent = matches!(authorization, Authorization::Agent(_));
-                self.comment(&mut incoming, ticket, sender, is_agent, effect, reply)
-                    .await?
+                let mut prepared = self
+                    .comment(&mut incoming, ticket, sender, is_agent, effect, reply)
+                    .await?;
+                if let Some(check) = sender_check {
+                    prepared.article.sender_verified = Some(check.verified);
+                    prepared.article.sender_check = Some(check.how);
+                }
+                prepared
             }
             Decision::Open {
                 requester,
@@ -94,6 +101,12 @@ impl Pipeline {
                     .await?
             }
         };
+        if incoming.mail.from_fields > 1 {
+            prepared.article.prepend_note(format!(
+                "Suspicious: the mail has {} From fields; the first was taken as the sender.",
+                incoming.mail.from_fields
+            ));
+        }
         self.commit(prepared, message, incoming.at).await
     }
 

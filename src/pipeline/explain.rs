@@ -27,7 +27,7 @@ impl Pipeline {
                 mail.attachments.len()
             ),
         );
-        let decision = match self.decide(&mail, &mut trace).await {
+        let decision = match self.decide(&mail, raw, &mut trace).await {
             Ok(d) => d,
             Err(e) => {
                 trace.note("verdict", format!("quarantined: {e}"));

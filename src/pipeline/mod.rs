@@ -4,6 +4,7 @@
 //! [`Pipeline::process`] does it; [`Pipeline::explain`] runs the same decisions without
 //! writing anything and reports each with its reason.
 
+pub mod authenticate;
 pub mod authorize;
 pub mod classify;
 pub mod language;
@@ -26,10 +27,11 @@ pub use outcome::{Outcome, ProcessError, Rejection, TemporaryFailure, too_large}
 pub use trace::{Step, Trace};
 
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::{AgentPolicy, AuthPolicy, CustomerPolicy, Settings};
 use crate::files::Files;
 use crate::signing::{LinkKeyError, LinkSigner};
 use crate::store::{Batch, Store};
+use authenticate::Authenticator;
 
 /// Values for tickets opened through one intake (an IMAP mailbox), between the routing
 /// rules and the configuration's defaults.
@@ -37,6 +39,10 @@ use crate::store::{Batch, Store};
 pub struct IntakeDefaults {
     pub ticket_type: Option<crate::domain::TicketType>,
     pub language: Option<String>,
+    /// The intake's own `agents` authentication policy, over the global one.
+    pub agents: Option<AgentPolicy>,
+    /// The intake's own `customers` authentication policy, over the global one.
+    pub customers: Option<CustomerPolicy>,
 }
 
 /// The mail-to-ticket pipeline, with everything it writes to.
@@ -48,6 +54,8 @@ pub struct Pipeline {
     clock: Arc<dyn Clock>,
     defaults: IntakeDefaults,
     links: LinkSigner,
+    /// Shared by every clone: it keeps the DNS answers of earlier checks.
+    authenticator: Arc<Authenticator>,
 }
 
 impl Pipeline {
@@ -63,6 +71,7 @@ impl Pipeline {
         Ok(Self {
             files: Files::new(&settings, &store),
             links: LinkSigner::from_settings(&settings)?,
+            authenticator: Arc::new(Authenticator::from_settings(&settings.authentication)),
             store,
             settings,
             clock,
@@ -103,6 +112,20 @@ impl Pipeline {
         &self.clock
     }
 
+    /// What checks senders: its DNS cache and counts.
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
+    }
+
+    /// The authentication policies this pipeline's intake applies.
+    pub fn policy(&self) -> AuthPolicy {
+        let global = self.settings.authentication.policy;
+        AuthPolicy {
+            agents: self.defaults.agents.unwrap_or(global.agents),
+            customers: self.defaults.customers.unwrap_or(global.customers),
+        }
+    }
+
     /// Where it keeps attachments and raw mail: to read them back.
     pub fn files(&self) -> &Files {
         &self.files
@@ -118,7 +141,7 @@ impl Pipeline {
             tracing::Span::current().record("message_id", id.as_str());
         }
         let mut trace = Trace::default();
-        let decision = self.decide(&mail, &mut trace).await?;
+        let decision = self.decide(&mail, raw, &mut trace).await?;
         let outcome = self.execute(decision, &mut mail, raw, source).await?;
         tracing::info!(outcome = ?outcome, "message handled");
         Ok(outcome)

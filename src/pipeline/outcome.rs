@@ -57,6 +57,12 @@ pub enum Rejection {
     Unparseable(#[source] ParseError),
     #[error("no usable sender address (From: {from}); nobody could be answered")]
     NoSender { from: String },
+    /// From names one of our addresses, without our loop marker and without
+    /// authentication: a forgery, not one of our notifications come back.
+    #[error(
+        "From names our own address {address}, but the mail is not authenticated as ours ({how}) nor marked as one of our notifications; kept here rather than dropped as a loop: if it is genuine, have the mail server add Authentication-Results ([authentication] trusted_authserv_ids)"
+    )]
+    ForgedOwnAddress { address: String, how: String },
     /// The database refused what the message would write (a constraint, a value).
     #[error(transparent)]
     Store(StoreError),

@@ -93,8 +93,8 @@ pub(super) async fn insert_article(
 ) -> Result<i64, StoreError> {
     let row = sqlx::query(
         "INSERT INTO articles (ticket_id, author, author_name, direction, visibility, subject, body_text, \
-         body_html, message_id, raw_ref, note, created_at, body_original) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+         body_html, message_id, raw_ref, note, created_at, body_original, sender_verified, sender_check) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
     )
     .bind(ticket_id)
     .bind(a.author.as_str().to_string())
@@ -109,6 +109,8 @@ pub(super) async fn insert_article(
     .bind(storable_opt(a.note.as_deref()))
     .bind(at)
     .bind(storable_opt(a.body_original.as_deref()))
+    .bind(a.sender_verified.map(i64::from))
+    .bind(storable_opt(a.sender_check.as_deref()))
     .fetch_one(&mut *tx)
     .await
     .doing("inserting an article")?;
@@ -148,6 +150,8 @@ pub(super) fn article_from_row(row: &AnyRow) -> Result<Article, StoreError> {
         message_id: get(row, "message_id")?,
         raw_ref: get(row, "raw_ref")?,
         note: get(row, "note")?,
+        sender_verified: get::<Option<i64>>(row, "sender_verified")?.map(|v| v != 0),
+        sender_check: get(row, "sender_check")?,
         created_at: from_millis(get(row, "created_at")?)?,
         attachments: Vec::new(),
     })

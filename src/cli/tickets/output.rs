@@ -94,6 +94,12 @@ pub(super) fn print_ticket(d: &TicketDetails) {
         if let Some(note) = &a.note {
             println!("[note] {note}");
         }
+        if a.sender_verified == Some(false) {
+            println!(
+                "[unverified sender] {}",
+                a.sender_check.as_deref().unwrap_or("not authenticated")
+            );
+        }
         println!("{}", a.body_text.trim_end());
         for f in &a.attachments {
             match (&f.sha256, &f.refused_reason) {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::authentication::{AgentPolicy, CustomerPolicy, policy};
 use super::error::Errors;
 use super::tls::{TlsMode, is_loopback};
 use crate::domain::{EmailAddress, TicketType};
@@ -61,6 +62,10 @@ pub struct MailboxSettings {
     /// How often to end IDLE and send NOOP, for servers that announce new mail during IDLE
     /// only at their own check interval (Courier and Cyrus: every 60 s).
     pub idle_check: Option<Duration>,
+    /// This mailbox's own `[authentication] agents` policy, if it has one.
+    pub agents: Option<AgentPolicy>,
+    /// This mailbox's own `[authentication] customers` policy, if it has one.
+    pub customers: Option<CustomerPolicy>,
 }
 
 /// One `[[mailbox]]` table as written.
@@ -121,6 +126,10 @@ pub(super) struct RawMailbox {
     /// Optional: end IDLE and send NOOP this often, for servers that announce new mail
     /// during IDLE late (Courier, Cyrus: every 60 s).
     idle_check_secs: Option<u64>,
+    /// `require` or `off`: this mailbox's `[authentication] agents`.
+    agents: Option<String>,
+    /// `require`, `prefer` or `off`: this mailbox's `[authentication] customers`.
+    customers: Option<String>,
 }
 
 fn default_tls() -> String {
@@ -188,6 +197,14 @@ impl RawMailbox {
             );
         }
         self.check_counts(&key, errors);
+        let agents = self
+            .agents
+            .as_deref()
+            .and_then(|p| policy::<AgentPolicy>(p, &key("agents"), errors));
+        let customers = self
+            .customers
+            .as_deref()
+            .and_then(|p| policy::<CustomerPolicy>(p, &key("customers"), errors));
         if self.name.trim().is_empty() {
             errors.push(key("name"), "must not be empty");
         }
@@ -220,6 +237,8 @@ impl RawMailbox {
             poll_interval: Duration::from_secs(self.poll_interval_secs),
             idle_timeout: Duration::from_secs(self.idle_timeout_secs),
             idle_check: self.idle_check_secs.map(Duration::from_secs),
+            agents,
+            customers,
         })
     }
 

@@ -79,6 +79,8 @@ impl MailboxWorker {
         let defaults = IntakeDefaults {
             ticket_type: mailbox.ticket_type,
             language: mailbox.language.clone(),
+            agents: mailbox.agents,
+            customers: mailbox.customers,
         };
         let ingestor = Ingestor::new(ingestor.pipeline().with_defaults(defaults));
         let rules = Rules {

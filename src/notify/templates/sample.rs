@@ -26,6 +26,6 @@ pub fn sample_data(lang: &str) -> Value {
         "auto_close_on": "2026-12-01",
         "max_attachment_size": "2.0 MB",
         "refused": [{ "filename": "capture.mov", "reason": "3.1 MB is over the 2.0 MB limit per file" }],
-        "refusal": { "ticket": "2610N00007", "closed": true, "not_allowed": false },
+        "refusal": { "ticket": "2610N00007", "closed": true, "not_allowed": false, "unverified": false },
     })
 }

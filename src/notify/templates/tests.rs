@@ -113,3 +113,21 @@ fn every_shipped_language_folder_is_a_listed_language() {
     // A new folder under templates/email would otherwise be embedded and never loaded.
     assert_eq!(embedded::languages(), LANGUAGES);
 }
+
+#[test]
+fn every_refusal_keeps_its_paragraphs_in_the_text_part() {
+    let templates = Templates::load(None).unwrap();
+    for lang in LANGUAGES {
+        for reason in ["closed", "not_allowed", "unverified"] {
+            let mut data = sample_data(lang);
+            for flag in ["closed", "not_allowed", "unverified"] {
+                data["refusal"][flag] = (flag == reason).into();
+            }
+            let text = templates.render("mail_refused", lang, &data).unwrap().text;
+            let paragraphs: Vec<&str> = text.split("\n\n").collect();
+            // Greeting, the reason (two lines), how to add information, summary, footer.
+            assert!(paragraphs.len() >= 4, "{lang} {reason}:\n{text}");
+            assert_eq!(paragraphs[1].lines().count(), 2, "{lang} {reason}:\n{text}");
+        }
+    }
+}

@@ -1,7 +1,9 @@
 //! MIME parsing: raw bytes → [`InboundMail`]. The only module that knows mail-parser.
 
 use chrono::{TimeZone, Utc};
-use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{
+    Address, Header, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType,
+};
 use sha2::{Digest, Sha256};
 
 mod attachment;
@@ -9,6 +11,7 @@ mod delivery_status;
 
 use crate::domain::{
     AutomationHeaders, EmailAddress, EmbeddedHeaders, InboundMail, MailAttachment, Mailbox,
+    TraceHeader,
 };
 use attachment::attachment;
 use delivery_status::delivery_failures;
@@ -58,16 +61,29 @@ fn skip_preamble(raw: &[u8]) -> &[u8] {
 
 /// Reads everything the pipeline needs from a parsed message.
 pub fn inbound_mail<'m>(message: &'m Message<'m>) -> InboundMail<'m> {
-    let from_raw = message.header_raw("From").map(|s| s.trim().to_string());
+    // RFC 5322 allows one From field; with several, the first one is the sender (the
+    // parser's own accessor would take the last).
+    let froms: Vec<&Header<'m>> = message
+        .headers()
+        .iter()
+        .filter(|h| h.name == HeaderName::From)
+        .collect();
+    let from_raw = froms
+        .first()
+        .map(|h| clean_header_text(raw_value(message, h)));
     // mail-parser finds no address in some malformed headers that still hold exactly one
     // (`"John Smith"@example.com>`): take it rather than lose the sender.
-    let from = first_mailbox(message.from()).or_else(|| {
-        let address = EmailAddress::parse(from_raw.as_deref()?).ok()?;
-        Some(Mailbox {
-            address,
-            name: None,
-        })
-    });
+    let from = froms
+        .first()
+        .and_then(|h| h.value.as_address())
+        .and_then(|a| mailboxes(a).next())
+        .or_else(|| {
+            let address = EmailAddress::parse(from_raw.as_deref()?).ok()?;
+            Some(Mailbox {
+                address,
+                name: None,
+            })
+        });
     let subject = message.subject().map(clean_header_text).unwrap_or_default();
     let text = message
         .text_bodies()
@@ -85,6 +101,7 @@ pub fn inbound_mail<'m>(message: &'m Message<'m>) -> InboundMail<'m> {
     let mut mail = InboundMail {
         from_raw,
         from,
+        from_fields: froms.len(),
         reply_to: first_mailbox(message.reply_to()),
         to: message.all_to().flat_map(mailboxes).collect(),
         cc: message.all_cc().flat_map(mailboxes).collect(),
@@ -101,10 +118,42 @@ pub fn inbound_mail<'m>(message: &'m Message<'m>) -> InboundMail<'m> {
         automation: automation_headers(message),
         embedded: embedded_headers(message),
         delivery_failures: delivery_failures(message),
+        trace: trace_headers(message),
+        dkim_signed: message
+            .headers()
+            .iter()
+            .any(|h| h.name == HeaderName::DkimSignature),
         content_digest: String::new(),
     };
     mail.content_digest = content_digest(&mail, message.header_raw("Date"));
     mail
+}
+
+/// The value of `header` as written, folding included.
+fn raw_value<'m>(message: &'m Message<'m>, header: &Header<'_>) -> &'m str {
+    message
+        .raw_message
+        .get(header.offset_start as usize..header.offset_end as usize)
+        .and_then(|raw| std::str::from_utf8(raw).ok())
+        .unwrap_or("")
+}
+
+/// The trace headers, topmost first, authentication results unfolded.
+fn trace_headers(message: &Message<'_>) -> Vec<TraceHeader> {
+    message
+        .headers()
+        .iter()
+        .filter_map(|h| match h.name {
+            HeaderName::Received => Some(TraceHeader::Received),
+            HeaderName::AuthenticationResults => Some(TraceHeader::AuthenticationResults(
+                raw_value(message, h)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 fn clean_header_text(s: &str) -> String {

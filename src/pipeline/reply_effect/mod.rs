@@ -40,6 +40,9 @@ pub struct ReplyRules<'a> {
     pub refusal_words: &'a [String],
     pub reopen_window: chrono::Duration,
     pub now: DateTime<Utc>,
+    /// Whether the sender is authenticated (or no policy asked): an unauthenticated mail
+    /// may comment but not approve, refuse or reopen.
+    pub verified: bool,
 }
 
 /// What a reply writes: the move, the event told, whether customers see it, the text kept
@@ -67,6 +70,9 @@ impl ReplyEffect {
             return Some(agent_effect(ticket.status, reply));
         }
         match ticket.status {
+            // Only an authenticated requester settles a solution; the rest is a comment.
+            Status::Resolved if !rules.verified => Some(ReplyEffect::Comment),
+            Status::Closed if !rules.verified => None,
             Status::Resolved => Some(
                 match SolutionAnswer::read(reply, rules.approval_words, rules.refusal_words) {
                     SolutionAnswer::Approve if *authorization == Authorization::Requester => {

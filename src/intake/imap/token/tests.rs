@@ -32,6 +32,8 @@ fn mailbox(auth: MailboxAuth, ca_file: Option<PathBuf>) -> MailboxSettings {
         poll_interval: Duration::from_secs(60),
         idle_timeout: Duration::from_secs(600),
         idle_check: None,
+        agents: None,
+        customers: None,
     }
 }
 

@@ -3,13 +3,17 @@
 //! there and what it does to it, or which rule routes the ticket it opens. Each step notes
 //! its reason in a [`Trace`], which `explain` prints.
 
-use super::authorize::{self, Authorization};
+mod identity;
+mod ticket;
+
+use super::authenticate::SenderCheck;
+use super::authorize::Authorization;
 use super::classify::{self, Classification};
-use super::reply_effect::{ReplyEffect, ReplyRules};
-use super::thread::{self, Threaded};
+use super::reply_effect::ReplyEffect;
+use super::thread;
 use super::trace::Trace;
 use super::{Pipeline, ProcessError, Rejection, reply_text};
-use crate::domain::{InboundMail, MailRefusal, Mailbox, RefusalReason, Ticket, TicketNumber};
+use crate::domain::{InboundMail, MailRefusal, Mailbox, Ticket, TicketNumber};
 use crate::store::EarlierDelivery;
 
 /// What the pipeline decided to do with a message, before writing anything.
@@ -28,6 +32,8 @@ pub(super) enum Decision {
         effect: ReplyEffect,
         /// The mail's new text, without the quoted history and signature.
         reply: reply_text::StrippedReply,
+        /// Whether the sender was authenticated, where a policy asked.
+        sender_check: Option<SenderCheck>,
     },
     Open {
         requester: Mailbox,
@@ -45,10 +51,12 @@ impl Pipeline {
     pub(super) async fn decide(
         &self,
         mail: &InboundMail<'_>,
+        raw: &[u8],
         trace: &mut Trace,
     ) -> Result<Decision, ProcessError> {
         let sender = self.sender(mail, trace);
-        if let Some(ignored) = self.automatic(mail, sender, trace).await? {
+        let mut identity = identity::Identity::new(raw);
+        if let Some(ignored) = self.automatic(mail, sender, &mut identity, trace).await? {
             return Ok(ignored);
         }
         let Some(sender) = sender.cloned() else {
@@ -85,7 +93,9 @@ impl Pipeline {
             );
             return Ok(self.open(mail, sender, None, None, None, trace));
         };
-        Ok(self.on_ticket(mail, sender, threaded, trace))
+        Ok(self
+            .on_ticket(mail, sender, threaded, &mut identity, trace)
+            .await)
     }
 
     /// Who the mail is from: From, or Reply-To where configured (web forms sending on a
@@ -103,6 +113,19 @@ impl Pipeline {
             }
             (None, None, _) => (None, "From"),
         };
+        if mail.from_fields > 1 {
+            tracing::warn!(
+                from_fields = mail.from_fields,
+                "a mail with several From fields: the first is the sender"
+            );
+            trace.note(
+                "sender",
+                format!(
+                    "{} From fields (RFC 5322 allows one): the first is the sender; the mail is marked suspicious",
+                    mail.from_fields
+                ),
+            );
+        }
         match sender {
             Some(s) => trace.note("sender", format!("{} (from {header})", s.address)),
             None => trace.note(
@@ -122,6 +145,7 @@ impl Pipeline {
         &self,
         mail: &InboundMail<'_>,
         sender: Option<&Mailbox>,
+        identity: &mut identity::Identity<'_>,
         trace: &mut Trace,
     ) -> Result<Option<Decision>, ProcessError> {
         let class = classify::classify(
@@ -148,6 +172,26 @@ impl Pipeline {
                     kind: "bounce",
                     reason,
                     bounced,
+                })
+            }
+            Classification::FromUs { reason } => {
+                let Some(sender) = sender else {
+                    unreachable!("only a sender can be one of our addresses")
+                };
+                let check = self
+                    .check_sender(mail, &sender.address, identity, trace)
+                    .await;
+                if !check.verified {
+                    return Err(Rejection::ForgedOwnAddress {
+                        address: sender.address.to_string(),
+                        how: check.how,
+                    }
+                    .into());
+                }
+                Some(Decision::Ignore {
+                    kind: "loop",
+                    reason,
+                    bounced: None,
                 })
             }
             other => Some(Decision::Ignore {
@@ -192,82 +236,6 @@ impl Pipeline {
             EarlierDelivery::None => trace.note("dedup", "not seen before"),
         }
         Ok(None)
-    }
-
-    /// A mail that threads to a ticket: a comment there when its sender may write on it and
-    /// the ticket takes it, else a ticket of its own that says why.
-    fn on_ticket(
-        &self,
-        mail: &InboundMail<'_>,
-        sender: Mailbox,
-        threaded: Threaded,
-        trace: &mut Trace,
-    ) -> Decision {
-        let settings = &self.settings;
-        let ticket = threaded.ticket;
-        trace.note(
-            "thread",
-            format!("{} by {}", ticket.number, threaded.signal),
-        );
-        let authorization = authorize::authorize(
-            &sender.address,
-            &ticket,
-            &settings.agents,
-            &settings.public_domains,
-        );
-        trace.note("authorize", format!("{}: {authorization}", sender.address));
-        if !authorization.allowed() {
-            tracing::warn!(sender = %sender.address, ticket = %ticket.number, "sender may not write on the ticket: opening a ticket of their own");
-            let note = format!(
-                "The sender was not allowed to write on {}; opened as a new ticket.",
-                ticket.number
-            );
-            let refusal = MailRefusal {
-                ticket: ticket.number.clone(),
-                reason: RefusalReason::NotAllowed,
-            };
-            return self.open(mail, sender, None, Some(note), Some(refusal), trace);
-        }
-        let reply = reply_text::strip_reply(&mail.text);
-        let rules = ReplyRules {
-            approval_words: &settings.approval_words,
-            refusal_words: &settings.refusal_words,
-            reopen_window: chrono::Duration::days(i64::from(settings.reopen_window_days)),
-            now: self.clock.now(),
-        };
-        let Some(effect) = ReplyEffect::decide(&ticket, &authorization, &reply.text, rules) else {
-            trace.note(
-                "thread",
-                format!(
-                    "{} was closed more than {} days ago (the reopen window): a new ticket follows it up",
-                    ticket.number, settings.reopen_window_days
-                ),
-            );
-            let note = format!("Follow-up of closed ticket {}.", ticket.number);
-            let refusal = MailRefusal {
-                ticket: ticket.number.clone(),
-                reason: RefusalReason::Closed,
-            };
-            return self.open(mail, sender, Some(ticket), Some(note), Some(refusal), trace);
-        };
-        if reply.removed {
-            trace.note(
-                "reply",
-                format!(
-                    "{} of {} characters kept: the rest is quoted history or signature",
-                    reply.text.chars().count(),
-                    mail.text.chars().count()
-                ),
-            );
-        }
-        trace.note("effect", effect.describe(&ticket));
-        Decision::Comment {
-            ticket,
-            sender,
-            authorization,
-            effect,
-            reply,
-        }
     }
 
     /// A new ticket for `requester`, routed by the first rule that matches.
