@@ -30,7 +30,7 @@ fn files_in(dir: &Path) -> Vec<String> {
 }
 
 /// Delivers like an MTA: write into tmp/, then rename into new/.
-fn deliver(inbox: &Path, name: &str, bytes: &[u8]) {
+pub(crate) fn deliver(inbox: &Path, name: &str, bytes: &[u8]) {
     std::fs::write(inbox.join("tmp").join(name), bytes).unwrap();
     std::fs::rename(inbox.join("tmp").join(name), inbox.join("new").join(name)).unwrap();
 }

@@ -14,10 +14,18 @@ use crate::support::helpers::created;
 const OPENING: &str = "From: Alice <alice@acme.example>\nTo: support@ours.test\nCc: bob@acme.example\n\
     Subject: VPN down\nMessage-ID: <open-1@acme.example>\n\nThe VPN is down since 8am.\n";
 
-/// A mail from `from` on ticket `n` (by its subject tag), with `body`.
+/// A mail from `from` on ticket `n` (by its subject tag), with `body`, authenticated by
+/// our mail server as its sender's domain (the harness trusts `mx.ours.test`).
 fn on_ticket(from: &str, n: &TicketNumber, id: &str, body: &str) -> String {
+    let domain = from
+        .rsplit('@')
+        .next()
+        .unwrap()
+        .trim_end_matches('>')
+        .to_ascii_lowercase();
     format!(
-        "From: {from}\nTo: support@ours.test\nSubject: Re: [#{n}] VPN down\n\
+        "Authentication-Results: mx.ours.test; dmarc=pass header.from={domain}\n\
+         From: {from}\nTo: support@ours.test\nSubject: Re: [#{n}] VPN down\n\
          Message-ID: <{id}@example.test>\n\n{body}\n"
     )
 }

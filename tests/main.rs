@@ -4,6 +4,7 @@
 
 mod support;
 
+mod authentication;
 mod batches;
 mod cli;
 mod cluster;

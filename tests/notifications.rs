@@ -41,6 +41,8 @@ agents_address = "agents@ours.test"
 [[agent]]
 name = "Camille"
 email = "camille@ours.test"
+[authentication]
+trusted_authserv_ids = ["mx.ours.test"]
 "#;
 
 impl Harness {

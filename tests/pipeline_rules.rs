@@ -1,6 +1,6 @@
 //! Each rule of the pipeline on our own fixtures, in-process on a real database.
 
-use crate::support::helpers::{TestEnv, created, fixture, number};
+use crate::support::helpers::{TestEnv, authenticated, created, fixture, number};
 use ticketgate::clock::Clock;
 use ticketgate::domain::{Direction, Impact, Priority, Status, Urgency, Visibility};
 use ticketgate::intake::OutcomeKind;
@@ -191,7 +191,7 @@ async fn agents_may_write_on_any_ticket() {
         .unwrap()
         .replace("mallory@elsewhere.example", "Camille@Support.example");
     assert_eq!(
-        env.process(from_agent.as_bytes()).await,
+        env.process(&authenticated(from_agent.as_bytes())).await,
         Outcome::Commented(n.clone())
     );
     assert_eq!(
@@ -495,7 +495,8 @@ async fn a_reply_within_the_reopen_window_reopens_the_closed_ticket() {
         .unwrap();
     env.clock.advance(chrono::Duration::days(13));
     assert_eq!(
-        env.fixture("reply_with_tag.eml", Some(&n)).await,
+        env.process(&authenticated(&fixture("reply_with_tag.eml", Some(&n))))
+            .await,
         Outcome::Commented(n.clone())
     );
     let d = env.details(&n).await;

@@ -62,6 +62,16 @@ pub fn fixture(name: &str, ticket: Option<&TicketNumber>) -> Vec<u8> {
     }
 }
 
+/// `mail` as our mail server hands it over once it verified the sender's domain: with an
+/// `Authentication-Results` field of `mx.test`, which [`TestEnv`] trusts.
+pub fn authenticated(mail: &[u8]) -> Vec<u8> {
+    [
+        b"Authentication-Results: mx.test; dmarc=pass\r\n".as_slice(),
+        mail,
+    ]
+    .concat()
+}
+
 pub fn number(s: &str) -> TicketNumber {
     s.parse().unwrap()
 }
@@ -86,8 +96,14 @@ impl TestEnv {
     /// operator would override it (so `extra` may hold any section).
     pub async fn with_config(extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        // The mail server the tests' mails say authenticated them (see [`authenticated`]).
+        let trusted = if extra.contains("[authentication]") {
+            ""
+        } else {
+            "[authentication]\ntrusted_authserv_ids = [\"mx.test\"]\n"
+        };
         let text = format!(
-            "data_dir = '{}'\n{extra}",
+            "data_dir = '{}'\n{extra}\n{trusted}",
             dir.path().join("data").display()
         );
         let database = postgres::fresh().await;
