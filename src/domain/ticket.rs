@@ -135,5 +135,6 @@ pub struct NewTicket {
     /// The database key of the closed ticket this one continues, when a customer wrote to
     /// a closed ticket.
     pub follow_up_of: Option<i64>,
-    pub observers: Vec<EmailAddress>,
+    /// Whoever else the mail was sent to, with the display name the header gave them.
+    pub observers: Vec<super::Mailbox>,
 }

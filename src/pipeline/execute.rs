@@ -247,9 +247,11 @@ impl Pipeline {
         if let Some(note) = note {
             article.prepend_note(note);
         }
+        let observers: Vec<crate::domain::EmailAddress> =
+            ticket.observers.iter().map(|o| o.address.clone()).collect();
         let audience = Audience {
             requester: &ticket.requester,
-            observers: &ticket.observers,
+            observers: &observers,
             agents: self.settings.agents_address.as_ref(),
         };
         let actor = Actor::Customer(&requester.address);

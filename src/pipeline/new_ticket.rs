@@ -31,14 +31,14 @@ impl Pipeline {
                 .chain(s.agents.iter().map(|g| &g.email))
                 .any(|o| o.same_mailbox(a))
         };
-        let mut observers: Vec<EmailAddress> = Vec::new();
+        let mut observers: Vec<Mailbox> = Vec::new();
         for m in mail.recipients() {
             let a = &m.address;
             if !own_or_agent(a)
                 && !a.same_mailbox(&requester.address)
-                && !observers.iter().any(|o| o.same_mailbox(a))
+                && !observers.iter().any(|o| o.address.same_mailbox(a))
             {
-                observers.push(a.clone());
+                observers.push(m.clone());
             }
         }
         let ticket_type: TicketType = effect

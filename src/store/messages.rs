@@ -205,7 +205,7 @@ async fn write_ticket(
                 return Ok(None);
             };
             for observer in add_observers {
-                insert_observer(tx, *ticket_id, observer, at).await?;
+                insert_observer(tx, *ticket_id, observer, None, at).await?;
             }
             (*ticket_id, Committed::Commented(number))
         }

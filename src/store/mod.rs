@@ -34,7 +34,7 @@ pub use jobs::JobRun;
 pub use leases::{Lease, LeaseClaim, LeaseRecord};
 pub use mailboxes::{MailboxCursor, MailboxProblem, MailboxState, PendingAck, ProblemArea};
 pub use messages::{Committed, EarlierDelivery, InboundCommit, InboundWrite, MessageRecord};
-pub use outbox::{HoldKind, OutboxEntry, OutboxJob, SentNotification};
+pub use outbox::{HoldKind, OutboxEntry, OutboxJob, SentNotification, TicketFacts};
 pub use ticket_updates::{ActionCommitted, Change, TicketAction};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

@@ -162,7 +162,7 @@ async fn apply_changes(
         }
     }
     for observer in &action.add_observers {
-        if !insert_observer(tx, action.ticket_id, observer, at).await? {
+        if !insert_observer(tx, action.ticket_id, observer, None, at).await? {
             return Ok(false);
         }
     }

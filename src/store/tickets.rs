@@ -178,7 +178,7 @@ pub(super) async fn insert_ticket(
     .doing("inserting a ticket")?;
     let id: i64 = row.try_get("id").doing("reading the new ticket id")?;
     for observer in &t.observers {
-        insert_observer(tx, id, observer, millis).await?;
+        insert_observer(tx, id, &observer.address, observer.name.as_deref(), millis).await?;
     }
     Ok((id, number))
 }
@@ -189,14 +189,16 @@ pub(super) async fn insert_observer(
     tx: &mut AnyConnection,
     ticket_id: i64,
     email: &EmailAddress,
+    name: Option<&str>,
     at: i64,
 ) -> Result<bool, StoreError> {
     let inserted = sqlx::query(
-        "INSERT INTO observers (ticket_id, email, added_at) VALUES ($1, $2, $3) \
+        "INSERT INTO observers (ticket_id, email, name, added_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (ticket_id, email) DO NOTHING",
     )
     .bind(ticket_id)
     .bind(email.key())
+    .bind(storable_opt(name))
     .bind(at)
     .execute(&mut *tx)
     .await

@@ -8,7 +8,9 @@ use sqlx::AnyConnection;
 
 use super::rows::{from_millis, parse_stored, storable, to_millis};
 use super::{Backend, Doing, Store, StoreError};
-use crate::domain::{EmailAddress, Event, EventContext, Notification, TicketNumber};
+use crate::domain::{
+    EmailAddress, Event, EventContext, Notification, Priority, Status, TicketNumber,
+};
 
 mod listing;
 
@@ -26,35 +28,51 @@ pub(super) async fn queue_notifications(
         return Ok(());
     }
     // One statement for all of them: each statement is a round trip to the database (on
-    // SQLite, to its worker thread).
-    // $1 is the time, shared by every row; each row then has five parameters of its own.
+    // SQLite, to its worker thread). The ticket's facts are copied from its row as this
+    // transaction left it, so the mail says what this event did even if the ticket moves
+    // on before it is sent; the recipient's display name likewise (the requester's, or the
+    // observer's).
+    // $1 is the time and $2 the ticket, shared by every row; each row then has six
+    // parameters of its own, named columnN by the VALUES list on both backends, the last
+    // one its place in the list, which keeps the ids in the order of the notifications.
     let mut sql = String::from(
-        "INSERT INTO outbox (ticket_id, article_id, event, recipient, context, next_attempt_at, created_at) VALUES ",
+        "INSERT INTO outbox (ticket_id, article_id, event, recipient, context, next_attempt_at, created_at, \
+         ticket_status, ticket_title, ticket_priority, ticket_resolved_at, recipient_name) \
+         SELECT t.id, v.column1, v.column2, v.column3, v.column4, $1, $1, \
+         t.status, t.title, t.priority, t.resolved_at, \
+         CASE WHEN lower(t.requester) = v.column5 THEN t.requester_name \
+         ELSE (SELECT o.name FROM observers o WHERE o.ticket_id = t.id AND o.email = v.column5) END \
+         FROM (VALUES ",
     );
     for i in 0..notifications.len() {
-        let p = 1 + i * 5;
+        let p = 2 + i * 6;
         if i > 0 {
             sql.push_str(", ");
         }
         sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, $1, $1)",
+            "(${}, ${}, ${}, ${}, ${}, ${})",
             p + 1,
             p + 2,
             p + 3,
             p + 4,
-            p + 5
+            p + 5,
+            p + 6
         ));
     }
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(at);
-    for n in notifications {
+    sql.push_str(") AS v CROSS JOIN tickets t WHERE t.id = $2 ORDER BY v.column6");
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(at)
+        .bind(ticket_id);
+    for (place, n) in (0_i64..).zip(notifications) {
         let context = (!n.context.is_empty())
             .then(|| serde_json::to_string(&n.context).expect("the context serializes"));
         query = query
-            .bind(ticket_id)
             .bind(article_id)
             .bind(n.event.as_str())
             .bind(n.recipient.as_str().to_string())
-            .bind(context);
+            .bind(context)
+            .bind(n.recipient.key())
+            .bind(place);
     }
     query
         .execute(&mut *tx)
@@ -74,7 +92,48 @@ pub struct OutboxJob {
     pub ticket_id: i64,
     pub ticket: TicketNumber,
     pub article_id: Option<i64>,
+    /// When the event happened (the row was queued with it).
     pub created_at: DateTime<Utc>,
+    /// The ticket as the event left it; `None` on rows queued before these were kept.
+    pub facts: Option<TicketFacts>,
+    /// The recipient's display name as their mail showed it, when it did.
+    pub recipient_name: Option<String>,
+}
+
+/// What a notification states about its ticket, as of its event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketFacts {
+    pub status: Status,
+    pub title: String,
+    pub priority: Priority,
+    /// When the solution was proposed: the auto-close date counts from it.
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+impl TicketFacts {
+    fn from_row(row: &sqlx::any::AnyRow) -> Result<Option<Self>, StoreError> {
+        let status: Option<String> = row
+            .try_get("ticket_status")
+            .doing("reading a notification")?;
+        let Some(status) = status else {
+            return Ok(None);
+        };
+        let title: Option<String> = row
+            .try_get("ticket_title")
+            .doing("reading a notification")?;
+        let priority: Option<String> = row
+            .try_get("ticket_priority")
+            .doing("reading a notification")?;
+        let resolved_at: Option<i64> = row
+            .try_get("ticket_resolved_at")
+            .doing("reading a notification")?;
+        Ok(Some(Self {
+            status: parse_stored("status", &status)?,
+            title: title.unwrap_or_default(),
+            priority: parse_stored("priority", priority.as_deref().unwrap_or(""))?,
+            resolved_at: resolved_at.map(from_millis).transpose()?,
+        }))
+    }
 }
 
 impl Store {
@@ -100,7 +159,8 @@ impl Store {
                                  OR (status = 'sending' AND lease_until < $1) ORDER BY id LIMIT 1",
                     $lock,
                     ") AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1)) \
-                     RETURNING id, event, context, recipient, attempts, ticket_id, article_id, created_at"
+                     RETURNING id, event, context, recipient, attempts, ticket_id, article_id, created_at, \
+                     ticket_status, ticket_title, ticket_priority, ticket_resolved_at, recipient_name"
                 )
             };
         }
@@ -145,6 +205,10 @@ impl Store {
             ticket: parse_stored("number", &number)?,
             article_id: row.try_get("article_id").doing("reading a notification")?,
             created_at: from_millis(row.try_get("created_at").doing("reading a notification")?)?,
+            facts: TicketFacts::from_row(&row)?,
+            recipient_name: row
+                .try_get("recipient_name")
+                .doing("reading a notification")?,
         }))
     }
 
