@@ -43,6 +43,7 @@ pub use jobs::{CronSchedule, JobsSettings, check_cron};
 pub use limits::{LoopLimits, RateLimit};
 pub use load::{CONFIG_ENV, DEFAULT_CONFIG_PATH};
 pub use mailbox::{MailboxAuth, MailboxSettings, OAuth2Endpoint, ProcessedAction, TokenSource};
+pub use notifications::Branding;
 pub use portal::PortalSettings;
 pub use secret::SecretSource;
 pub use smtp::SmtpSettings;
@@ -123,6 +124,8 @@ pub struct Settings {
     /// The name notifications sign with ("Acme support"); by default the domain of our
     /// first address.
     pub company: String,
+    /// How notifications look beyond the company's name.
+    pub branding: Branding,
     /// Days a resolved ticket waits for its requester before it is closed automatically
     /// (the solution mail says so).
     pub auto_close_days: u32,

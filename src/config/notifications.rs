@@ -26,6 +26,12 @@ pub(super) struct RawNotifications {
     undeliverable_days: u32,
     /// The name notifications sign with; by default the domain of our first address.
     company: Option<String>,
+    /// An image shown in the notifications' header instead of the company's name.
+    logo_url: Option<String>,
+    /// The colour of the header's rule and of the "View your ticket" button, `#RRGGBB`.
+    accent_color: String,
+    /// Whether customers see the ticket's priority (as words: High, Medium…).
+    show_priority: bool,
 }
 
 impl Default for RawNotifications {
@@ -37,8 +43,24 @@ impl Default for RawNotifications {
             ticket_limits: vec!["60/1h".into(), "300/1d".into()],
             undeliverable_days: 3,
             company: None,
+            logo_url: None,
+            accent_color: DEFAULT_ACCENT.into(),
+            show_priority: true,
         }
     }
+}
+
+/// A blue that reads well on white and as a button with white text (contrast 7:1).
+const DEFAULT_ACCENT: &str = "#1d4ed8";
+
+/// How notifications look: the company's name, logo and colour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Branding {
+    /// An `https://` (or `http://`) image for the header.
+    pub logo_url: Option<String>,
+    /// `#RRGGBB`.
+    pub accent_color: String,
+    pub show_priority: bool,
 }
 
 /// The validated `[notifications]` section. The company's default comes from `[mail]`,
@@ -50,6 +72,7 @@ pub(super) struct NotificationSettings {
     pub(super) retry_first: Duration,
     pub(super) loop_limits: LoopLimits,
     pub(super) company: Option<String>,
+    pub(super) branding: Branding,
 }
 
 impl RawNotifications {
@@ -71,11 +94,36 @@ impl RawNotifications {
             per_ticket: limits("ticket_limits", &self.ticket_limits, errors),
             undeliverable_for: Duration::from_secs(u64::from(self.undeliverable_days) * 86_400),
         };
+        let accent = &self.accent_color;
+        let accent_ok = accent.len() == 7
+            && accent.starts_with('#')
+            && accent[1..].chars().all(|c| c.is_ascii_hexdigit());
+        if !accent_ok {
+            errors.push(
+                "notifications.accent_color",
+                format!("`{accent}` is not a colour like #1d4ed8"),
+            );
+        }
+        let logo_ok = |url: &String| {
+            (url.starts_with("https://") || url.starts_with("http://"))
+                && !url.contains(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+        };
+        if let Some(url) = self.logo_url.as_ref().filter(|u| !logo_ok(u)) {
+            errors.push(
+                "notifications.logo_url",
+                format!("`{url}` is not an http(s) address of an image"),
+            );
+        }
         NotificationSettings {
             template_dir: self.template_dir,
             retry_first: Duration::from_secs(self.retry_first_secs.max(1)),
             loop_limits,
             company: self.company,
+            branding: Branding {
+                logo_url: self.logo_url,
+                accent_color: self.accent_color.to_ascii_lowercase(),
+                show_priority: self.show_priority,
+            },
         }
     }
 }
@@ -110,5 +158,34 @@ mod tests {
                 "notifications.recipient_limits[1]: `40 a day` is not a limit like 10/10m (units s, m, h, d)",
             ]
         );
+    }
+
+    #[test]
+    fn the_accent_is_a_colour_and_the_logo_an_http_address() {
+        let mut errors = Errors::default();
+        let raw = RawNotifications {
+            accent_color: "blue".into(),
+            logo_url: Some("javascript:alert(1)".into()),
+            ..RawNotifications::default()
+        };
+        raw.validate(&mut errors);
+        assert_eq!(
+            errors.into_messages(),
+            [
+                "notifications.accent_color: `blue` is not a colour like #1d4ed8",
+                "notifications.logo_url: `javascript:alert(1)` is not an http(s) address of an image",
+            ]
+        );
+        let mut errors = Errors::default();
+        let raw = RawNotifications {
+            accent_color: "#0A7E3B".into(),
+            logo_url: Some("https://acme.example/logo.png".into()),
+            show_priority: false,
+            ..RawNotifications::default()
+        };
+        let n = raw.validate(&mut errors);
+        assert!(errors.into_messages().is_empty());
+        assert_eq!(n.branding.accent_color, "#0a7e3b");
+        assert!(!n.branding.show_priority);
     }
 }

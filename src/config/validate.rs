@@ -162,6 +162,7 @@ fn assemble(source: ConfigSource, s: Sections) -> Settings {
         notification_retry_first: s.notifications.retry_first,
         loop_limits: s.notifications.loop_limits,
         company,
+        branding: s.notifications.branding,
         auto_close_days: tickets.auto_close_days,
         reopen_window_days: tickets.reopen_window_days,
         approval_words: tickets.approval_words,

@@ -9,13 +9,13 @@ use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox as LettreMailbox, MultiPart};
 use serde_json::json;
 
-use super::templates::{Templates, status_label};
-use crate::config::Settings;
+use super::templates::{Templates, long_date, long_time, priority_label, status_label};
+use crate::config::{Agent, Branding, Settings};
 use crate::domain::ByteSize;
 use crate::domain::Ticket;
-use crate::domain::{Event, MailRefusal, RefusalReason, Visibility};
+use crate::domain::{EmailAddress, Event, MailRefusal, RefusalReason, Visibility};
 use crate::signing::LinkSigner;
-use crate::store::{Contact, OutboxJob, Store, StoreError};
+use crate::store::{Contact, OutboxJob, Store, StoreError, TicketFacts};
 
 /// Why a notification cannot be written. Permanent: retrying gives the same result.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +53,10 @@ pub struct Composer {
     max_attachment_bytes: u64,
     auto_close_days: u32,
     company: String,
+    branding: Branding,
+    agents: Vec<Agent>,
+    /// Addresses that stand for the team rather than one agent: ours and the agents'.
+    team: Vec<EmailAddress>,
 }
 
 macro_rules! text_header {
@@ -92,19 +96,32 @@ impl Composer {
     /// A composer sending from the first of our own addresses.
     pub fn new(settings: &Settings, templates: Templates, links: LinkSigner) -> Self {
         let sender = settings.sender_address();
-        let from = sender.as_str();
         let domain = sender.domain().to_string();
+        // `Acme <support@acme.example>`: customers see who writes, not a bare address.
+        let from = LettreMailbox::new(
+            Some(settings.company.clone()),
+            sender
+                .as_str()
+                .parse()
+                .unwrap_or_else(|_| "support@localhost".parse().expect("a valid literal")),
+        );
         Self {
             templates,
             links,
-            from: from
-                .parse()
-                .unwrap_or_else(|_| "support@localhost".parse().expect("a valid literal")),
+            from,
             domain,
             tag: settings.subject_tag.clone(),
             max_attachment_bytes: settings.max_attachment_bytes,
             auto_close_days: settings.auto_close_days,
             company: settings.company.clone(),
+            branding: settings.branding.clone(),
+            agents: settings.agents.clone(),
+            team: settings
+                .own_addresses
+                .iter()
+                .chain(settings.agents_address.as_ref())
+                .cloned()
+                .collect(),
         }
     }
 
@@ -170,7 +187,10 @@ impl Composer {
         })
     }
 
-    /// What the templates of `job` are rendered with, in `lang`.
+    /// What the templates of `job` are rendered with, in `lang`. Every fact of the event
+    /// (statuses, title, priority, the text and its writer, the time, the auto-close date)
+    /// comes from the outbox row and its article, as the event left them; the ticket as it
+    /// is now only fills in for rows queued before facts were kept.
     async fn template_data(
         &self,
         store: &Store,
@@ -193,37 +213,59 @@ impl Composer {
             ),
             None => (None, Vec::new()),
         };
-        let actor_name = article
-            .as_ref()
-            .map(|a| a.author_name.clone().unwrap_or_else(|| a.author.clone()))
-            .unwrap_or_default();
+        let facts = job.facts.clone().unwrap_or_else(|| TicketFacts {
+            status: ticket.status,
+            title: ticket.title.clone(),
+            priority: ticket.priority,
+            resolved_at: ticket.resolved_at,
+        });
+        let role = self.role(ticket, &job.recipient);
         Ok(json!({
             "tag": self.tag.render(&ticket.number),
             "company": self.company,
+            "brand": {
+                "accent": self.branding.accent_color,
+                "logo_url": self.branding.logo_url.as_deref().unwrap_or(""),
+            },
             "link": self.links.link(&ticket.number, &job.recipient, now),
-            "recipient": { "name": recipient_name(ticket, job), "email": job.recipient.as_str() },
-            "actor": { "name": actor_name },
+            "recipient": {
+                "name": self.recipient_name(job),
+                "email": job.recipient.as_str(),
+                "is_requester": role == Role::Requester,
+                "is_observer": role == Role::Observer,
+                "is_agent": role == Role::Agent,
+            },
+            "requester": {
+                "name": ticket.requester_name.as_deref().unwrap_or(ticket.requester.as_str()),
+            },
+            "actor": self.actor(article.as_ref()),
             "ticket": {
                 "number": ticket.number.as_str(),
-                "title": ticket.title,
-                "status_label": status_label(ticket.status, lang),
-                "priority": ticket.priority.label(),
+                "title": facts.title,
+                "status_label": status_label(facts.status, lang),
+                "priority": if self.branding.show_priority {
+                    priority_label(facts.priority, lang)
+                } else {
+                    ""
+                },
             },
             "previous_status_label": status_label(
-                job.context.previous_status.unwrap_or(ticket.status),
+                job.context.previous_status.unwrap_or(facts.status),
                 lang
             ),
+            "event": { "at": long_time(job.created_at, lang) },
             // Only what customers may see: a status move's own note is internal.
             "article": { "text": article
                 .as_ref()
                 .filter(|a| a.visibility == Visibility::Public)
                 .map(|a| a.body_text.as_str())
                 .unwrap_or("") },
-            "auto_close_on": ticket
+            "auto_close_on": facts
                 .resolved_at
-                .map(|r| (r + chrono::Duration::days(i64::from(self.auto_close_days)))
-                    .format("%Y-%m-%d")
-                    .to_string())
+                .map(|r| long_date(
+                    (r + chrono::Duration::days(i64::from(self.auto_close_days))).date_naive(),
+                    lang
+                ))
                 .unwrap_or_default(),
             "auto_close_days": self.auto_close_days,
             "max_attachment_size": ByteSize(self.max_attachment_bytes).to_string(),
@@ -231,6 +273,68 @@ impl Composer {
             "refusal": refusal_data(job.context.refusal.as_ref()),
         }))
     }
+
+    /// How the recipient stands to the ticket, which decides whose request a mail calls
+    /// it ("your request", or Alice's).
+    fn role(&self, ticket: &Ticket, recipient: &EmailAddress) -> Role {
+        if ticket.requester.same_mailbox(recipient) {
+            Role::Requester
+        } else if self.agent_name(recipient).is_some()
+            || self.team.iter().any(|t| t.same_mailbox(recipient))
+            || ticket
+                .assignee
+                .as_deref()
+                .is_some_and(|a| EmailAddress::parse(a).is_ok_and(|a| a.same_mailbox(recipient)))
+        {
+            Role::Agent
+        } else {
+            Role::Observer
+        }
+    }
+
+    /// The name to greet the recipient by: as their own mail showed it (kept with the
+    /// notification), or an agent's configured name; empty when neither is known, and the
+    /// greeting then goes without a name rather than with an address.
+    fn recipient_name(&self, job: &OutboxJob) -> String {
+        job.recipient_name
+            .clone()
+            .or_else(|| self.agent_name(&job.recipient).map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    fn agent_name(&self, address: &EmailAddress) -> Option<&str> {
+        self.agents
+            .iter()
+            .find(|a| a.email.same_mailbox(address))
+            .map(|a| a.name.as_str())
+    }
+
+    /// Who wrote the article: a person, or the team itself (an action taken without naming
+    /// an agent, written under our own or the agents' address), which the mail calls "our
+    /// support team" rather than by an address.
+    fn actor(&self, article: Option<&crate::domain::Article>) -> serde_json::Value {
+        let Some(article) = article else {
+            return json!({ "name": "", "is_team": true });
+        };
+        let author = EmailAddress::parse(&article.author).ok();
+        let team = author.as_ref().is_some_and(|a| {
+            self.team.iter().any(|t| t.same_mailbox(a)) && self.agent_name(a).is_none()
+        });
+        let name = match &article.author_name {
+            _ if team => String::new(),
+            Some(name) => name.clone(),
+            None => article.author.clone(),
+        };
+        json!({ "name": name, "is_team": team })
+    }
+}
+
+/// How a recipient stands to a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Requester,
+    Observer,
+    Agent,
 }
 
 /// What the `mail_refused` templates choose their wording by: one flag per reason, so
@@ -243,11 +347,4 @@ fn refusal_data(refusal: Option<&MailRefusal>) -> serde_json::Value {
         "not_allowed": reason == Some(RefusalReason::NotAllowed),
         "unverified": reason == Some(RefusalReason::Unverified),
     })
-}
-
-fn recipient_name(ticket: &Ticket, job: &OutboxJob) -> String {
-    match &ticket.requester_name {
-        Some(name) if ticket.requester.same_mailbox(&job.recipient) => name.clone(),
-        _ => job.recipient.as_str().to_string(),
-    }
 }

@@ -12,6 +12,8 @@ mod embedded;
 mod sample;
 #[cfg(test)]
 mod tests;
+mod text_html;
+mod words;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -21,6 +23,7 @@ use serde_json::Value;
 
 use embedded::TemplateFile;
 pub use sample::sample_data;
+pub use words::{long_date, long_time, priority_label, status_label};
 
 /// The languages shipped.
 pub const LANGUAGES: &[&str] = &["en", "fr"];
@@ -73,6 +76,7 @@ impl Language {
         text.register_escape_fn(handlebars::no_escape);
         let mut html = Handlebars::new();
         html.set_strict_mode(true);
+        html.register_helper("text_html", Box::new(text_html::helper));
         Self { text, html }
     }
 
@@ -175,7 +179,7 @@ impl Templates {
             } else {
                 format!("{tag} {subject}")
             },
-            text: render(&language.text, "text")?,
+            text: squeeze_blank_lines(&render(&language.text, "text")?),
             html: render(&language.html, "html")?,
         })
     }
@@ -207,19 +211,21 @@ fn apply_override(file: &mut TemplateFile, dir: &Path) -> Result<(), TemplateErr
     Ok(())
 }
 
-/// A status as customers read it.
-pub fn status_label(status: crate::domain::Status, lang: &str) -> &'static str {
-    use crate::domain::Status::*;
-    match (status, lang) {
-        (New, "fr") => "nouveau",
-        (InProgress, "fr") => "en cours",
-        (WaitingCustomer, "fr") => "en attente de votre réponse",
-        (Resolved, "fr") => "résolu",
-        (Closed, "fr") => "clôturé",
-        (New, _) => "new",
-        (InProgress, _) => "in progress",
-        (WaitingCustomer, _) => "waiting for your answer",
-        (Resolved, _) => "resolved",
-        (Closed, _) => "closed",
+/// The text part with at most one blank line in a row: a part left out (an event without
+/// a text, say) leaves no hole in the mail.
+fn squeeze_blank_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut newlines = 0;
+    for c in text.chars() {
+        if c == '\n' {
+            newlines += 1;
+            if newlines > 2 {
+                continue;
+            }
+        } else {
+            newlines = 0;
+        }
+        out.push(c);
     }
+    out
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::status_label;
+use super::{priority_label, status_label};
 
 /// Data with every value a template may use, for `templates check` and `preview`.
 pub fn sample_data(lang: &str) -> Value {
@@ -11,19 +11,28 @@ pub fn sample_data(lang: &str) -> Value {
     json!({
         "tag": "[#2611N00042]",
         "company": "Example",
+        "brand": { "accent": "#1d4ed8", "logo_url": "" },
         "link": "https://support.example.com/tickets/2611N00042?token=sample",
-        "recipient": { "name": "Amélie Martin", "email": "amelie@client.example" },
-        "actor": { "name": "Camille Durand", "email": "camille@support.example" },
+        "recipient": {
+            "name": "Amélie Martin",
+            "email": "amelie@client.example",
+            "is_requester": true,
+            "is_observer": false,
+            "is_agent": false,
+        },
+        "requester": { "name": "Amélie Martin" },
+        "actor": { "name": "Camille Durand", "is_team": false },
         "ticket": {
             "number": "2611N00042",
             "title": "VPN <down> since this morning & more",
             "status_label": status_label(Status::Resolved, lang),
-            "priority": "P2",
+            "priority": priority_label(crate::domain::Priority::P2, lang),
         },
+        "event": { "at": if lang == "fr" { "24 novembre 2026 à 09:30 UTC" } else { "24 November 2026, 09:30 UTC" } },
         "previous_status_label": status_label(Status::InProgress, lang),
-        "article": { "text": "Please restart the VPN client.\n<script>alert(1)</script>" },
+        "article": { "text": "Please restart the VPN client:\nhttps://vpn.example.com/help\n\n> It fails since Monday.\n\n<script>alert(1)</script>\n-- \nCamille" },
         "auto_close_days": 7,
-        "auto_close_on": "2026-12-01",
+        "auto_close_on": if lang == "fr" { "1er décembre 2026" } else { "1 December 2026" },
         "max_attachment_size": "2.0 MB",
         "refused": [{ "filename": "capture.mov", "reason": "3.1 MB is over the 2.0 MB limit per file" }],
         "refusal": { "ticket": "2610N00007", "closed": true, "not_allowed": false, "unverified": false },

@@ -10,7 +10,7 @@ fn every_template_renders_in_every_language() {
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(
         embedded::files().unwrap().len(),
-        LANGUAGES.len() * (crate::domain::Event::ALL.len() * 3 + 5)
+        LANGUAGES.len() * (crate::domain::Event::ALL.len() * 3 + 6)
     );
 }
 
@@ -31,7 +31,7 @@ fn html_escapes_what_customers_wrote_and_text_keeps_it() {
         .render("solution_proposed", "fr", &sample_data("fr"))
         .unwrap();
     assert!(
-        fr.text.contains("Bonjour Amélie Martin") && fr.text.contains("dans 7 jours"),
+        fr.text.contains("Bonjour Amélie Martin") && fr.text.contains("le 1er décembre 2026"),
         "{}",
         fr.text
     );

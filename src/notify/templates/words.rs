@@ -1,0 +1,103 @@
+//! The words customers read for values the database keeps as codes: statuses, priorities
+//! and dates, in each shipped language.
+
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+
+use crate::domain::{Priority, Status};
+
+/// A status as customers read it.
+pub fn status_label(status: Status, lang: &str) -> &'static str {
+    use Status::*;
+    match (status, lang) {
+        (New, "fr") => "nouveau",
+        (InProgress, "fr") => "en cours",
+        (WaitingCustomer, "fr") => "en attente de votre réponse",
+        (Resolved, "fr") => "résolu",
+        (Closed, "fr") => "clôturé",
+        (New, _) => "new",
+        (InProgress, _) => "in progress",
+        (WaitingCustomer, _) => "waiting for your answer",
+        (Resolved, _) => "resolved",
+        (Closed, _) => "closed",
+    }
+}
+
+/// A priority as customers read it, rather than the team's P1…P4 (shown on its own, in
+/// the summary, so it starts with a capital).
+pub fn priority_label(priority: Priority, lang: &str) -> &'static str {
+    use Priority::*;
+    match (priority, lang) {
+        (P1, "fr") => "Critique",
+        (P2, "fr") => "Haute",
+        (P3, "fr") => "Moyenne",
+        (P4, "fr") => "Basse",
+        (P1, _) => "Critical",
+        (P2, _) => "High",
+        (P3, _) => "Medium",
+        (P4, _) => "Low",
+    }
+}
+
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const MONTHS_FR: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+/// `6 December 2026` / `6 décembre 2026`: a date nobody misreads, whatever their country's
+/// order of day and month.
+pub fn long_date(date: NaiveDate, lang: &str) -> String {
+    let months = if lang == "fr" { &MONTHS_FR } else { &MONTHS_EN };
+    let month = months[date.month0() as usize];
+    if lang == "fr" && date.day() == 1 {
+        return format!("1er {month} {}", date.year());
+    }
+    format!("{} {month} {}", date.day(), date.year())
+}
+
+/// `6 December 2026, 14:05 UTC` / `6 décembre 2026 à 14:05 UTC`.
+pub fn long_time(at: DateTime<Utc>, lang: &str) -> String {
+    let date = long_date(at.date_naive(), lang);
+    let joint = if lang == "fr" { " à" } else { "," };
+    format!("{date}{joint} {:02}:{:02} UTC", at.hour(), at.minute())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn dates_and_priorities_read_as_words() {
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 5, 0).unwrap();
+        assert_eq!(long_time(at, "en"), "1 December 2026, 09:05 UTC");
+        assert_eq!(long_time(at, "fr"), "1er décembre 2026 à 09:05 UTC");
+        let d = NaiveDate::from_ymd_opt(2026, 8, 14).unwrap();
+        assert_eq!(long_date(d, "fr"), "14 août 2026");
+        assert_eq!(priority_label(Priority::P2, "fr"), "Haute");
+        assert_eq!(priority_label(Priority::P4, "en"), "Low");
+    }
+}
