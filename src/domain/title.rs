@@ -1,7 +1,9 @@
 //! A ticket's title, made from the subject of the mail that opened it.
 
-/// The longest title kept from a subject, in characters.
-const MAX_TITLE_CHARS: usize = 200;
+/// The longest title kept from a subject, in characters: far beyond any subject a person
+/// writes (a 300-character one is kept whole, as customers wrote it), only a bound against
+/// a hostile one. Where space is short, the title is shortened when shown, not when kept.
+const MAX_TITLE_CHARS: usize = 1000;
 
 /// A ticket title from a subject: reply and forward prefixes removed (in the languages mail
 /// clients use), whitespace folded, bounded; `(no subject)` when nothing is left.
@@ -53,5 +55,18 @@ mod tests {
         assert_eq!(title_from_subject("Re[2]: AW: Hallo"), "Hallo");
         assert_eq!(title_from_subject("Réponse attendue"), "Réponse attendue");
         assert_eq!(title_from_subject("   "), "(no subject)");
+    }
+
+    #[test]
+    fn a_long_subject_is_kept_whole() {
+        let words = "the printer on the second floor prints blank pages again ".repeat(6);
+        let subject = format!("Re: {}", words.trim());
+        assert!(subject.chars().count() > 300);
+        assert_eq!(title_from_subject(&subject), words.trim());
+        assert_eq!(
+            title_from_subject(&"x".repeat(5000)).chars().count(),
+            1000,
+            "a hostile subject is bounded"
+        );
     }
 }
