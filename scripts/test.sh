@@ -23,7 +23,7 @@ for component in rustfmt clippy; do
 done
 
 # Whether something the tests need that is missing (Dovecot, openssl, python3 with aiosmtpd,
-# the shared corpus, the PostgreSQL server) fails the run instead of being skipped: in CI
+# Chromium and chromedriver, the shared corpus, the PostgreSQL server) fails the run instead of being skipped: in CI
 # (CI set to anything but empty, false or 0; CI services set CI=true) or with
 # TICKETGATE_TEST_REQUIRE=all. The tests decide the same way (tests/support/require.rs).
 strict_because=
@@ -108,6 +108,19 @@ if ! command -v python3 >/dev/null 2>&1 || ! python3 -c "import aiosmtpd" 2>/dev
     if ! command -v python3 >/dev/null 2>&1 || ! python3 -c "import aiosmtpd" 2>/dev/null; then
         missing "python3 with aiosmtpd not found and not installed here" \
             "sudo apt-get install python3-aiosmtpd, or pip install aiosmtpd" "the SMTP tests"
+    fi
+fi
+
+# What people see is checked in a real headless Chromium driven over WebDriver
+# (tests/support/browser.rs): Debian's chromium and chromium-driver.
+# TICKETGATE_TEST_CHROMIUM and TICKETGATE_TEST_CHROMEDRIVER name binaries elsewhere.
+chromium_bin=${TICKETGATE_TEST_CHROMIUM:-/usr/bin/chromium}
+chromedriver_bin=${TICKETGATE_TEST_CHROMEDRIVER:-/usr/bin/chromedriver}
+if [ ! -x "$chromium_bin" ] || [ ! -x "$chromedriver_bin" ]; then
+    apt_install chromium chromium-driver || true
+    if [ ! -x "$chromium_bin" ] || [ ! -x "$chromedriver_bin" ]; then
+        missing "Chromium or chromedriver not found and not installed here" \
+            "sudo apt-get install chromium chromium-driver" "the browser tests"
     fi
 fi
 

@@ -605,3 +605,48 @@ fn the_binary_says_how_senders_are_authenticated_and_logs_what_it_refused() {
         .unwrap();
     assert_eq!(ticket["status"], "new", "{ticket}");
 }
+
+#[tokio::test]
+async fn the_team_s_shared_address_answers_as_an_agent_once_authenticated() {
+    let env = TestEnv::with_config(&authentication("").replace(
+        "[mail]\n",
+        "[mail]\nagents_address = \"team@support.example\"\n",
+    ))
+    .await;
+    let n = ticket(&env).await;
+    // An agent answering from the team's address: a comment for the customer, no ticket of
+    // its own and no refusal.
+    let trace = "Authentication-Results: mx.test; dmarc=pass header.from=support.example\r\n";
+    let outcome = env
+        .process(&on_ticket(
+            trace,
+            "team@support.example",
+            &n,
+            "t1",
+            "#waiting\r\nWhich model is it?",
+        ))
+        .await;
+    assert_eq!(outcome, Outcome::Commented(n.clone()));
+    assert_eq!(status(&env, &n).await, Status::WaitingCustomer);
+    let events: Vec<Event> = queued_events(&env, &n)
+        .await
+        .into_iter()
+        .map(|(e, _)| e)
+        .collect();
+    assert!(
+        events.contains(&Event::StatusChanged) && !events.contains(&Event::MailRefused),
+        "{events:?}"
+    );
+    // Without authentication, the same address is nobody's: a customer's mail, no command.
+    let outcome = env
+        .process(&on_ticket(
+            "",
+            "team@support.example",
+            &n,
+            "t2",
+            "#close\r\nDone.",
+        ))
+        .await;
+    assert!(matches!(outcome, Outcome::Created(_)), "{outcome:?}");
+    assert_eq!(status(&env, &n).await, Status::WaitingCustomer);
+}

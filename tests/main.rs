@@ -18,6 +18,8 @@ mod imap_servers;
 mod instances;
 mod intake;
 mod lifecycle;
+mod notification_content;
+mod notification_look;
 mod notifications;
 mod pipeline_rules;
 mod reply_text;

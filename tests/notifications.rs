@@ -23,6 +23,10 @@ pub(crate) struct Received {
     pub(crate) message_id: String,
     pub(crate) subject: String,
     pub(crate) text: String,
+    pub(crate) html: String,
+    pub(crate) from: String,
+    /// The whole message as the server received it.
+    pub(crate) raw: String,
 }
 
 /// A ticketgate on a fresh database whose notifications go to `sink`.
@@ -126,6 +130,9 @@ fn parse_received(name: &str, content: &str) -> Received {
         message_id: message.message_id().unwrap_or_default().to_string(),
         subject: message.subject().unwrap_or_default().to_string(),
         text: message.body_text(0).unwrap_or_default().into_owned(),
+        html: message.body_html(0).unwrap_or_default().into_owned(),
+        from: header("From"),
+        raw: content.to_string(),
     }
 }
 
@@ -262,7 +269,7 @@ async fn every_event_reaches_the_right_people_exactly_once() {
             .contains(&format!("Ticket {n} is assigned to you"))
             && mails[0]
                 .text
-                .contains(&format!("Support assigned ticket {n} to you")),
+                .contains(&format!("Ticket {n} is now assigned to you")),
         "{} / {}",
         mails[0].subject,
         mails[0].text
@@ -288,7 +295,7 @@ async fn every_event_reaches_the_right_people_exactly_once() {
     assert!(
         solution.contains("We replaced the VPN gateway.")
             && solution.contains("approve")
-            && solution.contains("7 days"),
+            && solution.contains("closed automatically on 1 December 2026"),
         "{solution}"
     );
 

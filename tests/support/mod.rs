@@ -3,12 +3,13 @@
 //! (private Dovecot instances, [`dovecot`], and an IMAP proxy in front of them that plays
 //! other servers, [`imap_proxy`]; an SMTP server, [`smtp_sink`], which runs
 //! `smtp_sink.py` beside it), and what a test does when one of them, or the shared corpus,
-//! is missing ([`require`]).
+//! is missing ([`require`]); and a headless Chromium for what people see ([`browser`]).
 //!
 //! `dovecot.rs`, `smtp_sink.rs` and `postgres.rs` are also included by the benches with
 //! `#[path]`: they must not reach for anything of this module but what they include
 //! themselves.
 
+pub mod browser;
 pub mod dovecot;
 pub mod helpers;
 pub mod imap_proxy;

@@ -1,0 +1,226 @@
+//! A real headless Chromium, driven over WebDriver through a private `chromedriver`: pages
+//! are loaded, measured with a script and photographed as a person's browser would show
+//! them. One browser serves many pages, so that a test of fifty pages does not start fifty
+//! browsers.
+//!
+//! WebDriver is JSON over HTTP on loopback; the few requests needed are written here over
+//! a plain socket rather than pulling in an HTTP client for the tests.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use super::require;
+
+/// Where Debian puts them (packages chromium and chromium-driver).
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A browser session; the driver and the browser end with it.
+pub struct Browser {
+    driver: Child,
+    port: u16,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// A headless Chromium, or `None` (after one line, or a failure in CI) when Chromium or
+    /// chromedriver is not installed.
+    pub fn start() -> Option<Browser> {
+        let chromium = std::env::var("TICKETGATE_TEST_CHROMIUM").unwrap_or(CHROMIUM.into());
+        let driver = std::env::var("TICKETGATE_TEST_CHROMEDRIVER").unwrap_or(CHROMEDRIVER.into());
+        if !Path::new(&chromium).exists() || !Path::new(&driver).exists() {
+            require::missing(
+                "Chromium and chromedriver",
+                "sudo apt-get install chromium chromium-driver, or name them with \
+                 TICKETGATE_TEST_CHROMIUM and TICKETGATE_TEST_CHROMEDRIVER",
+            );
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(&driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {driver}: {e}"));
+        let profile = tempfile::tempdir().expect("a profile folder");
+        let mut browser = Browser {
+            driver: child,
+            port,
+            session: String::new(),
+            _profile: profile,
+        };
+        browser.wait_ready();
+        // The flags this machine needs: no sandbox as root, and no background traffic to
+        // hosts a closed network refuses.
+        let args = [
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--hide-scrollbars".into(),
+            format!("--user-data-dir={}", browser._profile.path().display()),
+        ];
+        let created = browser.call(
+            "POST",
+            "/session",
+            Some(json!({ "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": { "binary": chromium, "args": args },
+            }}})),
+        );
+        browser.session = created["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {created}"))
+            .to_string();
+        Some(browser)
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(status) = self.try_call("GET", "/status", None)
+                && status["ready"] == true
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Shows the page at `url` in a window `width` by `height` CSS pixels.
+    pub fn open(&self, url: &str, width: u32, height: u32) {
+        self.session_call(
+            "POST",
+            "window/rect",
+            json!({ "width": width, "height": height }),
+        );
+        self.session_call("POST", "url", json!({ "url": url }));
+    }
+
+    /// Shows the file at `path`.
+    pub fn open_file(&self, path: &Path, width: u32, height: u32) {
+        self.open(&format!("file://{}", path.display()), width, height);
+    }
+
+    /// The value of `script` (a function body: `return …`) run in the page.
+    pub fn eval(&self, script: &str) -> Value {
+        self.session_call(
+            "POST",
+            "execute/sync",
+            json!({ "script": script, "args": [] }),
+        )
+    }
+
+    /// Saves what the window shows as a PNG at `path`; its size in bytes.
+    pub fn screenshot(&self, path: &Path) -> usize {
+        let png = self.session_get("screenshot");
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().expect("a base64 screenshot"))
+            .expect("a base64 screenshot");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("the screenshots folder");
+        }
+        std::fs::write(path, &bytes).expect("writing a screenshot");
+        bytes.len()
+    }
+
+    fn session_get(&self, what: &str) -> Value {
+        self.call("GET", &format!("/session/{}/{what}", self.session), None)
+    }
+
+    fn session_call(&self, method: &str, what: &str, body: Value) -> Value {
+        self.call(
+            method,
+            &format!("/session/{}/{what}", self.session),
+            Some(body),
+        )
+    }
+
+    /// One WebDriver command; its `value`. A WebDriver error fails the test with it.
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let value = self
+            .try_call(method, path, body)
+            .unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}"));
+        if let Some(error) = value.get("error") {
+            panic!("WebDriver {method} {path}: {error}: {}", value["message"]);
+        }
+        value
+    }
+
+    fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        )
+        .map_err(|e| e.to_string())?;
+        // chromedriver keeps the connection open whatever we ask: read the head, then as
+        // many bytes as it announces.
+        let mut response = Vec::new();
+        let mut chunk = [0_u8; 64 * 1024];
+        let (head_len, body_len) = loop {
+            let n = stream.read(&mut chunk).map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err("the connection closed before an answer".into());
+            }
+            response.extend_from_slice(&chunk[..n]);
+            if let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&response[..end]).to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .ok_or_else(|| format!("no Content-Length in {head}"))?;
+                break (end + 4, length);
+            }
+        };
+        while response.len() < head_len + body_len {
+            let n = stream.read(&mut chunk).map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err("the connection closed in the middle of an answer".into());
+            }
+            response.extend_from_slice(&chunk[..n]);
+        }
+        let json = String::from_utf8_lossy(&response[head_len..head_len + body_len]);
+        let parsed: Value = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
+        Ok(parsed["value"].clone())
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = self.try_call("DELETE", &format!("/session/{}", self.session), None);
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Where a test keeps its screenshots for people to look at: beside the build, in
+/// `target/tmp/screenshots/NAME`.
+pub fn screenshots_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("screenshots")
+        .join(name)
+}
