@@ -25,7 +25,7 @@ pub use jobs::{JobError, JobKind, JobReport, JobStatus, Jobs};
 pub use leases::{LeaseError, LeaseService, LeaseState, LeaseView};
 pub use mail::{MailError, MailService};
 pub use mailboxes::{MailboxError, MailboxService, MailboxStatus};
-pub use outbox::{OutboxError, OutboxService};
+pub use outbox::{Flushed, OutboxError, OutboxService, OutboxStatus};
 pub use quarantine::{QuarantineRetry, QuarantineService, QuarantineServiceError};
 pub use templates::{TemplateCheck, TemplateService};
 pub use tickets::{
