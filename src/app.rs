@@ -76,6 +76,9 @@ impl App {
         let mailboxes = settings.mailboxes.clone();
         let instance = Instance::new(&settings.cluster);
         warn_if_agents_cannot_be_authenticated(&settings);
+        if let Some(warning) = settings.unheard_customer_comments() {
+            tracing::warn!("{warning}");
+        }
         let settings = Arc::new(settings);
         Services::new(store.clone(), settings.clone(), clock.clone())
             .admin()

@@ -4,7 +4,7 @@ use crate::pipeline_rules::mail_with_attachment;
 use crate::support::helpers::{Cli, fixture, fixtures_dir, stderr, stdout};
 use ticketgate::domain::TicketNumber;
 
-fn ticket_of(line: &str) -> TicketNumber {
+pub(crate) fn ticket_of(line: &str) -> TicketNumber {
     line.split_whitespace()
         .last()
         .unwrap()
@@ -399,7 +399,10 @@ fn outbox_list_flush_and_retry() {
 
     let flush = cli.run(&["outbox", "flush"], None);
     assert_eq!(flush.status.code(), Some(0), "{}", stderr(&flush));
-    assert_eq!(stdout(&flush), "2 notification(s) handled\n");
+    assert_eq!(
+        stdout(&flush),
+        "2 sent, 0 deferred (will be retried), 0 failed\n"
+    );
     assert_eq!(
         std::fs::read_dir(cli.dir.path().join("data/outbox"))
             .unwrap()
@@ -486,7 +489,7 @@ fn agents_move_a_ticket_from_the_command_line_and_invalid_moves_are_refused() {
 
 /// Two agents in the working directory's configuration, and a ticket opened by Alice with
 /// Bob in copy; its number.
-fn with_agents_and_a_ticket(cli: &Cli) -> TicketNumber {
+pub(crate) fn with_agents_and_a_ticket(cli: &Cli) -> TicketNumber {
     std::fs::create_dir_all(cli.dir.path().join("config")).unwrap();
     cli.write(
         "config/ticketgate.toml",
@@ -505,7 +508,7 @@ fn with_agents_and_a_ticket(cli: &Cli) -> TicketNumber {
 }
 
 /// Runs the binary, asserts it succeeded, returns its standard output.
-fn ok(cli: &Cli, args: &[&str]) -> String {
+pub(crate) fn ok(cli: &Cli, args: &[&str]) -> String {
     let out = cli.run(args, None);
     assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
     stdout(&out)

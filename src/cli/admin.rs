@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use ticketgate::app::App;
 use ticketgate::config::Settings;
-use ticketgate::domain::ByteSize;
 use ticketgate::service::{LeaseState, Services};
+
+use super::out::outln;
 
 /// `ticketgate run`: the daemon, until SIGTERM or SIGINT.
 pub async fn run_daemon(settings: Settings) -> anyhow::Result<ExitCode> {
@@ -23,7 +24,7 @@ pub async fn run_daemon(settings: Settings) -> anyhow::Result<ExitCode> {
 pub async fn leases(services: &Services) -> anyhow::Result<ExitCode> {
     let leases = services.leases().list().await?;
     if leases.is_empty() {
-        println!("no leases: no instance has read a mailbox yet");
+        outln!("no leases: no instance has read a mailbox yet")?;
     }
     for view in leases {
         let lease = &view.lease;
@@ -37,13 +38,13 @@ pub async fn leases(services: &Services) -> anyhow::Result<ExitCode> {
                 "free (released or expired): the next instance to ask takes it".into()
             }
         };
-        println!(
+        outln!(
             "{:<24} {:<40} since {}, token {}: {state}",
             lease.name,
             lease.holder,
             lease.acquired_at.format("%Y-%m-%d %H:%M:%S"),
             lease.token
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -52,37 +53,37 @@ pub async fn leases(services: &Services) -> anyhow::Result<ExitCode> {
 pub async fn mailboxes(services: &Services) -> anyhow::Result<ExitCode> {
     let list = services.mailboxes().list().await?;
     if list.is_empty() {
-        println!("no [[mailbox]] configured");
+        outln!("no [[mailbox]] configured")?;
     }
     let when = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M:%S").to_string();
     for m in list {
-        println!("{}  {} {} → {}", m.name, m.host, m.folder, m.processed);
+        outln!("{}  {} {} → {}", m.name, m.host, m.folder, m.processed)?;
         match (&m.state.cursor, m.state.cursor_updated_at) {
-            (Some(c), Some(at)) => println!(
+            (Some(c), Some(at)) => outln!(
                 "  handled up to UID {} (UIDVALIDITY {}), {}",
                 c.last_uid,
                 c.uid_validity,
                 when(at)
-            ),
-            _ => println!("  never read"),
+            )?,
+            _ => outln!("  never read")?,
         }
         if let Some(since) = m.state.pending_since {
-            println!(
+            outln!(
                 "  {} handled message(s) not acknowledged on the server, since {}: they are tickets and are not fetched again; the daemon keeps trying",
                 m.state.pending_acks,
                 when(since)
-            );
+            )?;
         }
         for p in &m.state.problems {
-            println!(
+            outln!(
                 "  {} problem since {}: {}",
                 p.area,
                 when(p.since),
                 p.message
-            );
+            )?;
         }
         if m.state.problems.is_empty() && m.state.pending_acks == 0 && m.state.cursor.is_some() {
-            println!("  no problem");
+            outln!("  no problem")?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -90,62 +91,13 @@ pub async fn mailboxes(services: &Services) -> anyhow::Result<ExitCode> {
 
 /// `ticketgate migrate`: the database is brought up to date when the services open it.
 pub async fn migrate(services: &Services, accept_link_key: bool) -> anyhow::Result<ExitCode> {
-    println!(
+    outln!(
         "database {} is up to date",
         services.settings().database_url
-    );
+    )?;
     if accept_link_key {
         services.admin().accept_link_key().await?;
-        println!("this configuration's link key is now the one every instance must use");
+        outln!("this configuration's link key is now the one every instance must use")?;
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `ticketgate check-config`: the configuration in effect, secrets hidden.
-pub fn check_config(s: &Settings) -> anyhow::Result<ExitCode> {
-    println!("configuration: {} (valid)", s.source);
-    println!("data_dir = {}", s.data_dir.display());
-    println!("database.url = {}", s.database_url);
-    println!("storage.backend = {}", s.storage.backend);
-    println!("intake.maildir = {}", s.maildir.display());
-    println!(
-        "max_attachment_bytes = {} ({})",
-        s.max_attachment_bytes,
-        ByteSize(s.max_attachment_bytes)
-    );
-    println!(
-        "max_message_bytes = {} ({})",
-        s.max_message_bytes,
-        ByteSize(s.max_message_bytes)
-    );
-    let own: Vec<&str> = s.own_addresses.iter().map(|a| a.as_str()).collect();
-    println!("mail.addresses = {}", own.join(", "));
-    println!(
-        "tickets: type {}, impact {}, urgency {}, language {}",
-        s.ticket_defaults.ticket_type,
-        s.ticket_defaults.impact,
-        s.ticket_defaults.urgency,
-        s.ticket_defaults.language
-    );
-    let auth = &s.authentication;
-    println!(
-        "authentication: agents {}, customers {}; trusted servers {}; DKIM checked here: {}",
-        auth.policy.agents.as_str(),
-        auth.policy.customers.as_str(),
-        if auth.trusted_authserv_ids.is_empty() {
-            "none".to_string()
-        } else {
-            auth.trusted_authserv_ids.join(", ")
-        },
-        if auth.verify { "yes" } else { "no" }
-    );
-    if !auth.can_authenticate() && auth.policy.agents == ticketgate::config::AgentPolicy::Require {
-        println!(
-            "  agents' mail commands cannot be authenticated: with no trusted server and verify = false, every agent's mail is taken as a customer's"
-        );
-    }
-    println!("routing rules: {}", s.routing.len());
-    println!("agents: {}", s.agents.len());
-    println!("public domains: {}", s.public_domains.len());
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,8 @@ use clap::Subcommand;
 use ticketgate::domain::EmailAddress;
 use ticketgate::service::{ContactChanges, ContactView, LanguageChoice, Services};
 
+use super::out::outln;
+
 #[derive(Debug, Subcommand)]
 pub enum ContactsCommand {
     /// Show a person's notification preferences and delivery state.
@@ -20,7 +22,7 @@ pub enum ContactsCommand {
         email: String,
         /// en, fr, or `ticket` to follow each ticket's language.
         #[arg(long)]
-        language: Option<String>,
+        language: Option<LanguageChoice>,
         /// Opening, solution and closing of their tickets.
         #[arg(long, value_name = "on|off")]
         opening_closing: Option<OnOff>,
@@ -61,7 +63,7 @@ pub async fn run(services: &Services, command: ContactsCommand) -> anyhow::Resul
         ContactsCommand::Show { json, .. } => {
             let view = contacts.show(&address).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&view)?);
+                outln!("{}", serde_json::to_string_pretty(&view)?)?;
                 return Ok(ExitCode::SUCCESS);
             }
             view
@@ -76,10 +78,7 @@ pub async fn run(services: &Services, command: ContactsCommand) -> anyhow::Resul
             ..
         } => {
             let changes = ContactChanges {
-                language: language
-                    .as_deref()
-                    .map(str::parse::<LanguageChoice>)
-                    .transpose()?,
+                language,
                 opening_closing: opening_closing.map(OnOff::is_on),
                 processing: processing.map(OnOff::is_on),
                 messages: messages.map(OnOff::is_on),
@@ -89,19 +88,19 @@ pub async fn run(services: &Services, command: ContactsCommand) -> anyhow::Resul
             contacts.change(&address, &changes).await?
         }
     };
-    print_contact(&view);
+    print_contact(&view)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_contact(view: &ContactView) {
+fn print_contact(view: &ContactView) -> std::io::Result<()> {
     let contact = &view.contact;
     let on = |b: bool| if b { "on" } else { "off" };
-    println!("{}", contact.email);
-    println!(
+    outln!("{}", contact.email)?;
+    outln!(
         "  language {}",
         contact.language.as_deref().unwrap_or("(the ticket's)")
-    );
-    println!(
+    )?;
+    outln!(
         "  opening/closing {}  processing {}  messages {}  observer updates {}",
         on(contact.opening_closing),
         on(contact.processing),
@@ -111,9 +110,10 @@ fn print_contact(view: &ContactView) {
         } else {
             "opening/closing only"
         }
-    );
+    )?;
     match &view.undeliverable {
-        Some((until, reason)) => println!("  undeliverable until {until}: {reason}"),
-        None => println!("  deliverable"),
+        Some((until, reason)) => outln!("  undeliverable until {until}: {reason}")?,
+        None => outln!("  deliverable")?,
     }
+    Ok(())
 }

@@ -11,6 +11,7 @@ use ticketgate::intake::Report;
 use ticketgate::intake::paths::{Input, expand};
 use ticketgate::service::{MailError, Services};
 
+use super::out::outln;
 use super::{EXIT_QUARANTINED, EXIT_TEMPFAIL, EXIT_USAGE};
 
 /// `ticketgate ingest [--json] [PATH…]`: one report per message. Exit status 0 when every
@@ -37,13 +38,21 @@ pub async fn ingest(settings: Settings, paths: &[PathBuf], json: bool) -> ExitCo
             return ExitCode::from(cannot_start);
         }
     };
+    // A reader that went away (`| head`) stops the printing, not the ingesting: the mail
+    // is the MTA's or the operator's, and the exit status still says how it went.
+    let mut printing = true;
+    let bar = super::progress::counter(inputs.len() as u64, "mails");
     let ingested = services
         .mail()
-        .ingest(inputs, |each| match each {
-            Ok(report) => print_report(report, json),
-            Err(unreadable) => eprintln!("ticketgate: {unreadable}"),
+        .ingest(inputs, |each| {
+            bar.suspend(|| match each {
+                Ok(report) => printing = printing && print_report(report, json).is_ok(),
+                Err(unreadable) => eprintln!("ticketgate: {unreadable}"),
+            });
+            bar.inc(1);
         })
         .await;
+    bar.finish_and_clear();
     services.close().await;
     match ingested {
         Ok(done) if done.all_handled => ExitCode::SUCCESS,
@@ -59,14 +68,14 @@ pub async fn ingest(settings: Settings, paths: &[PathBuf], json: bool) -> ExitCo
     }
 }
 
-fn print_report(report: &Report, json: bool) {
+fn print_report(report: &Report, json: bool) -> std::io::Result<()> {
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string(report).expect("reports always serialize")
-        );
+        )
     } else {
-        println!("{}", report.line());
+        outln!("{}", report.line())
     }
 }
 
@@ -75,7 +84,7 @@ pub async fn explain(services: &Services, file: &Path) -> anyhow::Result<ExitCod
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let trace = services.mail().explain(&bytes).await?;
     for step in &trace.steps {
-        println!("{step}");
+        outln!("{step}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,22 +2,30 @@
 
 use std::process::ExitCode;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use ticketgate::service::{JobKind, Services};
+
+use super::out::outln;
 
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
     /// Each job with its schedule, what it does, and its last run.
     List,
-    /// Run one job now and print what it did.
+    /// Run one job now and print what it did (with --dry-run, what it would do).
     Run {
         /// auto-close, resolution-reminder, waiting-reminder or purge.
         name: JobKind,
-        /// Act as of this moment instead of now (RFC 3339, e.g. 2026-12-01T09:00:00Z):
-        /// to see what a run on that day would do, or to catch up by hand.
-        #[arg(long, value_name = "RFC3339")]
-        now: Option<DateTime<FixedOffset>>,
+        /// Act as of this moment instead of now: a date (2026-12-24, midnight UTC) or an
+        /// RFC 3339 time (2026-12-24T09:00:00Z). The run acts for real (to catch up by
+        /// hand, or to act now on what that day finds due), and the notifications it
+        /// queues go out at once. Add --dry-run to only see what it would do.
+        #[arg(long, value_name = "DATE|RFC3339", value_parser = super::moment::parse_moment)]
+        now: Option<DateTime<Utc>>,
+        /// Print what the run would do and write nothing: no ticket, notification, file
+        /// or record of the run changes.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -28,14 +36,14 @@ pub async fn run(services: &Services, command: JobsCommand) -> anyhow::Result<Ex
         JobsCommand::List => {
             for job in jobs.list().await? {
                 let state = if job.enabled { "" } else { " (off)" };
-                println!(
+                outln!(
                     "{:<20} {:<16} {}{state}",
                     job.kind.name(),
                     job.schedule,
                     job.description
-                );
+                )?;
                 match job.last_run {
-                    Some(r) => println!(
+                    Some(r) => outln!(
                         "{:<20} last run {} ({}, as of {}): {}{}",
                         "",
                         r.started_at.format("%Y-%m-%d %H:%M:%S"),
@@ -43,27 +51,30 @@ pub async fn run(services: &Services, command: JobsCommand) -> anyhow::Result<Ex
                         r.as_of.format("%Y-%m-%d %H:%M:%S"),
                         r.summary.as_deref().unwrap_or("did not finish"),
                         r.error.map(|e| format!(": {e}")).unwrap_or_default()
-                    ),
-                    None => println!("{:<20} never run", ""),
+                    )?,
+                    None => outln!("{:<20} never run", "")?,
                 }
             }
         }
-        JobsCommand::Run { name, now } => {
-            let report = match now {
-                Some(at) => {
-                    jobs.run_as_of(name, "manual", at.with_timezone(&Utc))
-                        .await?
-                }
-                None => jobs.run(name, "manual").await?,
+        JobsCommand::Run { name, now, dry_run } => {
+            let report = match (now, dry_run) {
+                (at, true) => jobs.dry_run(name, at.unwrap_or_else(|| jobs.now())).await?,
+                (Some(at), false) => jobs.run_as_of(name, "manual", at).await?,
+                (None, false) => jobs.run(name, "manual").await?,
             };
-            println!(
-                "{}: as of {}: {}",
+            outln!(
+                "{}{}: as of {}: {}",
+                if report.dry_run {
+                    "dry run, nothing written: "
+                } else {
+                    ""
+                },
                 report.job,
                 report.as_of.to_rfc3339(),
                 report.summary()
-            );
+            )?;
             for line in &report.lines {
-                println!("  {line}");
+                outln!("  {line}")?;
             }
         }
     }

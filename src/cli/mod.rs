@@ -3,10 +3,14 @@
 //! the clock itself. `anyhow` lives here, at the edge.
 
 mod admin;
+mod check_config;
 mod contacts;
 mod ingest;
 mod jobs;
+mod moment;
+mod out;
 mod outbox;
+mod progress;
 mod quarantine;
 mod templates;
 mod tickets;
@@ -18,7 +22,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use ticketgate::clock::SystemClock;
 use ticketgate::config::Settings;
-use ticketgate::service::{Services, TemplateService};
+use ticketgate::service::{OpenMode, Services, TemplateService};
 
 use contacts::ContactsCommand;
 use jobs::JobsCommand;
@@ -98,7 +102,9 @@ enum Command {
     /// Where each IMAP mailbox stands: how far it got, handled messages the server would
     /// not let go of, what is wrong with it now.
     Mailboxes,
-    /// Apply the database migrations (also done at every start).
+    /// Create the database when missing and apply its migrations (also done at every
+    /// start). Only `run`, `ingest` and `migrate` create a database: the other commands
+    /// say it does not exist, so that a mistyped path never becomes an empty database.
     Migrate {
         /// Make this configuration's link key the one every instance on the database must
         /// use, after changing it on purpose (stop every instance first: links and replies
@@ -106,7 +112,8 @@ enum Command {
         #[arg(long)]
         accept_link_key: bool,
     },
-    /// Validate the configuration and print the values in effect (secrets hidden).
+    /// Validate the configuration, print the values in effect (secrets hidden), and open
+    /// the database without changing it; exit 1 when it cannot be opened.
     CheckConfig,
 }
 
@@ -135,13 +142,14 @@ pub async fn run(args: Args) -> ExitCode {
         Command::Templates { command } => {
             templates::run(&TemplateService::new(Arc::new(settings)), command)
         }
-        Command::CheckConfig => admin::check_config(&settings),
+        Command::CheckConfig => check_config::check_config(&settings).await,
         command => with_services(settings, command).await,
     };
     match result {
         Ok(code) => code,
+        Err(e) if out::is_closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ticketgate: {e:#}");
+            eprintln!("ticketgate: {}", error_chain(&e));
             ExitCode::from(1)
         }
     }
@@ -165,9 +173,36 @@ fn return_large_blocks_to_the_system() {
     }
 }
 
+/// `error` and what caused it, each said once: a cause whose text its error already
+/// quotes is left out, so that no clause is read twice on a line.
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 /// The commands that work on the database, through the service layer on the system clock.
+/// Only `migrate` (besides `run` and `ingest`, handled apart) creates a missing database.
 async fn with_services(settings: Settings, command: Command) -> anyhow::Result<ExitCode> {
-    let services = Services::open(settings, Arc::new(SystemClock)).await?;
+    let mode = match command {
+        Command::Migrate { .. } => OpenMode::Create,
+        _ => OpenMode::Existing,
+    };
+    let applying = (mode == OpenMode::Create).then(|| progress::spinner("applying migrations"));
+    let services = Services::open_with_mode(settings, Arc::new(SystemClock), mode).await;
+    if let Some(spinner) = applying {
+        spinner.finish_and_clear();
+    }
+    let services = services?;
     let result = match command {
         Command::Explain { file } => ingest::explain(&services, &file).await,
         Command::Tickets { command } => tickets::run(&services, command).await,
@@ -187,4 +222,23 @@ async fn with_services(settings: Settings, command: Command) -> anyhow::Result<E
     };
     services.close().await;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot open the database x: {0}")]
+    struct Quoting(#[source] std::io::Error);
+
+    #[test]
+    fn a_cause_already_quoted_is_not_said_again() {
+        let io = std::io::Error::other("connection refused");
+        let error = anyhow::Error::new(Quoting(io)).context("while starting");
+        assert_eq!(
+            error_chain(&error),
+            "while starting: cannot open the database x: connection refused"
+        );
+    }
 }

@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use ticketgate::service::Services;
+use ticketgate::service::{Flushed, OutboxStatus, Services};
+
+use super::out::outln;
 
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
@@ -12,7 +14,7 @@ pub enum OutboxCommand {
         /// Only pending, sending, sent, failed, held (by the loop governor) or skipped (by
         /// the recipient's preferences) ones.
         #[arg(long)]
-        status: Option<String>,
+        status: Option<OutboxStatus>,
         #[arg(long, default_value_t = 50)]
         limit: i64,
         #[arg(long)]
@@ -21,7 +23,9 @@ pub enum OutboxCommand {
     /// Make a failed, held, skipped or waiting notification due now (the daemon sends it,
     /// if the loop governor lets it through this time).
     Retry { id: i64 },
-    /// Send every due and waiting notification now, then exit.
+    /// Send every due and waiting notification now, then exit. Says how many were sent,
+    /// deferred (a temporary failure, such as the mail server being down: tried again
+    /// later) and failed; the exit status is 1 when any was deferred or failed.
     Flush,
 }
 
@@ -34,13 +38,13 @@ pub async fn run(services: &Services, command: OutboxCommand) -> anyhow::Result<
             limit,
             json,
         } => {
-            let entries = outbox.list(status.as_deref(), limit).await?;
+            let entries = outbox.list(status, limit).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&entries)?);
+                outln!("{}", serde_json::to_string_pretty(&entries)?)?;
                 return Ok(ExitCode::SUCCESS);
             }
             for e in &entries {
-                println!(
+                outln!(
                     "{:>6}  {}  {:<18} {:<8} tries {}  {}{}",
                     e.id,
                     e.ticket,
@@ -53,17 +57,38 @@ pub async fn run(services: &Services, command: OutboxCommand) -> anyhow::Result<
                         .or(e.last_error.as_deref())
                         .map(|m| format!("  ({m})"))
                         .unwrap_or_default()
-                );
+                )?;
             }
         }
         OutboxCommand::Retry { id } => {
             outbox.retry(id).await?;
-            println!("notification {id} is due now");
+            outln!("notification {id} is due now")?;
         }
         OutboxCommand::Flush => {
-            let handled = outbox.flush().await?;
-            println!("{handled} notification(s) handled");
+            let flushed = outbox.flush().await?;
+            outln!("{}", flush_summary(&flushed))?;
+            if !flushed.all_sent() {
+                eprintln!(
+                    "ticketgate: not every notification was sent; `ticketgate outbox list` shows why"
+                );
+                return Ok(ExitCode::from(1));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line: how many went, and how many did not and why.
+fn flush_summary(f: &Flushed) -> String {
+    let mut line = format!(
+        "{} sent, {} deferred (will be retried), {} failed",
+        f.sent, f.deferred, f.failed
+    );
+    if f.held > 0 {
+        line.push_str(&format!(", {} held back by the loop governor", f.held));
+    }
+    if f.skipped > 0 {
+        line.push_str(&format!(", {} skipped by preferences", f.skipped));
+    }
+    line
 }

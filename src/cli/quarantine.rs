@@ -6,6 +6,7 @@ use clap::Subcommand;
 use ticketgate::service::{QuarantineRetry, Services};
 
 use super::EXIT_QUARANTINED;
+use super::out::outln;
 
 #[derive(Debug, Subcommand)]
 pub enum QuarantineCommand {
@@ -25,33 +26,34 @@ pub async fn run(services: &Services, command: QuarantineCommand) -> anyhow::Res
         QuarantineCommand::List { json } => {
             let entries = quarantine.list()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&entries)?);
+                outln!("{}", serde_json::to_string_pretty(&entries)?)?;
             } else if entries.is_empty() {
-                println!("quarantine is empty");
+                outln!("quarantine is empty")?;
             } else {
                 for e in entries {
-                    println!(
+                    outln!(
                         "{}  {}  tries {}  {}  {}",
                         e.id,
                         e.quarantined_at.to_rfc3339(),
                         e.attempts,
                         e.source,
                         e.reason
-                    );
+                    )?;
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         QuarantineCommand::Retry { id } => match quarantine.retry(&id).await? {
             QuarantineRetry::Handled(report) => {
-                println!("{}", report.line());
+                outln!("{}", report.line())?;
                 Ok(ExitCode::SUCCESS)
             }
             QuarantineRetry::StillQuarantined(entry) => {
-                println!(
+                outln!(
                     "{id}: still quarantined ({}), tried {} times",
-                    entry.reason, entry.attempts
-                );
+                    entry.reason,
+                    entry.attempts
+                )?;
                 Ok(ExitCode::from(EXIT_QUARANTINED))
             }
         },

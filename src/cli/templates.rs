@@ -5,18 +5,20 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use ticketgate::service::TemplateService;
 
+use super::out::outln;
+
 #[derive(Debug, Subcommand)]
 pub enum TemplatesCommand {
     /// Render every template in every language with sample data; fail on any error.
     Check,
     /// Print one notification rendered with sample data.
     Preview {
-        /// The event: ticket_opened, customer_comment, agent_comment, status_changed,
-        /// ticket_assigned, solution_proposed, ticket_reopened, ticket_closed,
-        /// ticket_auto_closed, attachment_refused, mail_refused.
+        /// The event (a notification's name).
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(TemplateService::events()))]
         event: String,
-        /// en or fr.
-        #[arg(long, default_value = "en")]
+        /// The language.
+        #[arg(long, default_value = "en",
+              value_parser = clap::builder::PossibleValuesParser::new(TemplateService::LANGUAGES))]
         lang: String,
     },
 }
@@ -25,11 +27,11 @@ pub enum TemplatesCommand {
 pub fn run(templates: &TemplateService, command: TemplatesCommand) -> anyhow::Result<ExitCode> {
     match command {
         TemplatesCommand::Check => match templates.check() {
-            Ok(checked) => println!(
+            Ok(checked) => outln!(
                 "{} templates render in {}",
                 checked.templates,
                 checked.languages.join(" and ")
-            ),
+            )?,
             Err(errors) => {
                 for e in &errors {
                     eprintln!("ticketgate: {e}");
@@ -39,10 +41,12 @@ pub fn run(templates: &TemplateService, command: TemplatesCommand) -> anyhow::Re
         },
         TemplatesCommand::Preview { event, lang } => {
             let mail = templates.preview(&event, &lang)?;
-            println!(
+            outln!(
                 "Subject: {}\n\n{}\n----- text/html -----\n{}",
-                mail.subject, mail.text, mail.html
-            );
+                mail.subject,
+                mail.text,
+                mail.html
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

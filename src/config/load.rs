@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
+
 use super::raw::RawConfig;
 use super::{ConfigError, ConfigSource, Settings};
 
@@ -58,24 +60,115 @@ impl Settings {
             source: e,
         };
         let mut table: toml::Table = text.parse().map_err(syntax)?;
+        let mut overrides = Vec::new();
         for (key, value) in env {
             if let Some(path) = key.strip_prefix(ENV_PREFIX)
                 && !ENV_NOT_KEYS.contains(&key.as_str())
             {
-                apply_env_override(&mut table, path, &value);
+                let keys = apply_env_override(&mut table, path, &value);
+                overrides.push((key, keys.join(".")));
             }
         }
-        let raw: RawConfig = toml::Value::Table(table).try_into().map_err(syntax)?;
-        super::validate::validate(raw, source).map_err(|errors| ConfigError::Invalid {
-            source_name,
-            errors,
-        })
+        let mut unknown = Vec::new();
+        let raw = loop {
+            let e = match RawConfig::deserialize(toml::Value::Table(table.clone())) {
+                Ok(raw) => break raw,
+                Err(e) => e,
+            };
+            // Each unknown key is set aside and the rest read again, so that every one is
+            // reported at once, by the variable that set it or as the file's.
+            match unknown_key(&e.to_string(), &mut table) {
+                Some((path, expected)) if unknown.len() < MAX_UNKNOWN => unknown.push(
+                    unknown_key_message(&path, &expected, &overrides, &source_name),
+                ),
+                _ => return Err(syntax(e)),
+            }
+        };
+        let validated = super::validate::validate(raw, source);
+        match (validated, unknown.is_empty()) {
+            (Ok(settings), true) => Ok(settings),
+            (Ok(_), false) => Err(ConfigError::Invalid {
+                source_name,
+                errors: unknown,
+            }),
+            (Err(errors), _) => Err(ConfigError::Invalid {
+                source_name,
+                errors: unknown.into_iter().chain(errors).collect(),
+            }),
+        }
     }
 }
 
-/// Sets `DATABASE__URL`-style keys (sections split by `__`, lower-cased) in the table. The
-/// value is read as TOML when it parses (numbers, booleans, arrays), else as a string.
-fn apply_env_override(table: &mut toml::Table, path: &str, value: &str) {
+/// The most unknown keys reported at once (a guard against a loop, not a real limit).
+const MAX_UNKNOWN: usize = 100;
+
+/// Takes the key a deserialization error calls unknown out of `table`: its path
+/// (`smtp.trasport`, `mailbox[0].tsl`) and the keys its table has, as the error lists them.
+/// `None` when the error is about something else.
+fn unknown_key(error: &str, table: &mut toml::Table) -> Option<(String, String)> {
+    let rest = error.split_once("unknown field `")?.1;
+    let (name, after) = rest.split_once('`')?;
+    let expected = after
+        .split_once("expected ")
+        .map(|(_, e)| e.lines().next().unwrap_or(e).trim().to_string())
+        .unwrap_or_default();
+    let path = remove_key(table, name, "")?;
+    Some((path, expected))
+}
+
+/// Removes the first key called `name`, looking at each table's own keys before going
+/// down into its sections (and into arrays of tables); the removed key's path.
+fn remove_key(table: &mut toml::Table, name: &str, prefix: &str) -> Option<String> {
+    if table.remove(name).is_some() {
+        return Some(format!("{prefix}{name}"));
+    }
+    for (key, value) in table.iter_mut() {
+        let found = match value {
+            toml::Value::Table(t) => remove_key(t, name, &format!("{prefix}{key}.")),
+            toml::Value::Array(items) => items.iter_mut().enumerate().find_map(|(i, item)| {
+                item.as_table_mut()
+                    .and_then(|t| remove_key(t, name, &format!("{prefix}{key}[{i}].")))
+            }),
+            _ => None,
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+/// How an unknown key is reported: by the environment variable that set it when one did
+/// (the file is not to blame for a mistyped variable), else as the file's.
+fn unknown_key_message(
+    path: &str,
+    expected: &str,
+    overrides: &[(String, String)],
+    source_name: &str,
+) -> String {
+    let hint = if expected.is_empty() {
+        String::new()
+    } else {
+        format!("; expected {expected}")
+    };
+    let by_variable = overrides.iter().find(|(_, keys)| {
+        keys == path
+            || keys
+                .strip_prefix(path)
+                .is_some_and(|rest| rest.starts_with('.'))
+    });
+    match by_variable {
+        Some((variable, _)) => format!(
+            "{variable}: unknown environment key (`{path}` is not a setting){hint}; fix or unset the variable"
+        ),
+        None => format!("{path}: unknown key in {source_name}{hint}"),
+    }
+}
+
+/// Sets `DATABASE__URL`-style keys (sections split by `__`, lower-cased) in the table; the
+/// keys it set, in order. The value is read as TOML when it parses (numbers, booleans,
+/// arrays), else as a string.
+fn apply_env_override(table: &mut toml::Table, path: &str, value: &str) -> Vec<String> {
     let keys: Vec<String> = path.split("__").map(|k| k.to_ascii_lowercase()).collect();
     let parsed = format!("v = {value}")
         .parse::<toml::Table>()
@@ -94,6 +187,7 @@ fn apply_env_override(table: &mut toml::Table, path: &str, value: &str) {
         current = entry.as_table_mut().expect("just made a table");
     }
     current.insert(last.clone(), parsed);
+    keys
 }
 
 #[cfg(test)]
@@ -134,6 +228,29 @@ mod tests {
         assert_eq!(
             table["data_dir"],
             toml::Value::String("/srv/tg data".into())
+        );
+    }
+
+    #[test]
+    fn every_unknown_key_is_reported_and_a_variable_is_blamed_for_its_own() {
+        let err = load(
+            "[tickets]\nnumbr_tag = \"x\"\n[smtp]\ntransport = \"file\"",
+            &[("TICKETGATE_SMTP__TRASPORT", "smtp")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("TICKETGATE_SMTP__TRASPORT: unknown environment key (`smtp.trasport`"),
+            "{err}"
+        );
+        assert!(err.contains("tickets.numbr_tag: unknown key in"), "{err}");
+        assert!(err.contains("2 error(s)"), "{err}");
+        let err = load("", &[("TICKETGATE_SMPT__TRANSPORT", "smtp")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("TICKETGATE_SMPT__TRANSPORT: unknown environment key (`smpt`"),
+            "{err}"
         );
     }
 

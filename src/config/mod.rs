@@ -156,6 +156,15 @@ impl Settings {
             .cloned()
             .unwrap_or_else(|| EmailAddress::parse("support@localhost").expect("a valid literal"))
     }
+
+    /// The warning `check-config` and the daemon's start give when a customer's comment on
+    /// a ticket nobody is assigned to is told to nobody: only an assigned agent or
+    /// `[mail] agents_address` hear of them. `None` when that address is set.
+    pub fn unheard_customer_comments(&self) -> Option<&'static str> {
+        self.agents_address.is_none().then_some(
+            "customer comments on unassigned tickets reach nobody: set [mail] agents_address",
+        )
+    }
 }
 
 /// What the configuration's tests share.

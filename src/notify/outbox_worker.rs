@@ -52,6 +52,21 @@ pub enum Step {
     Idle,
 }
 
+/// What became of one notification a step handled: `outbox flush` counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Handed over to the transport.
+    Sent,
+    /// Not sent for a temporary reason: due again after a pause.
+    Deferred,
+    /// Given up: refused for good, not writable, or out of retries.
+    Failed,
+    /// Held back by the loop governor.
+    Held,
+    /// Not wanted by its recipient's preferences.
+    Skipped,
+}
+
 /// Sends notifications from the outbox.
 #[derive(Debug)]
 pub struct OutboxWorker {
@@ -89,28 +104,37 @@ impl OutboxWorker {
 
     /// Handles the next due notification, if any.
     pub async fn step(&self) -> Result<Step, StoreError> {
+        Ok(match self.deliver_next().await? {
+            Some(_) => Step::Handled,
+            None => Step::Idle,
+        })
+    }
+
+    /// Handles the next due notification, if any, and says what became of it.
+    pub async fn deliver_next(&self) -> Result<Option<Delivery>, StoreError> {
         let now = self.clock.now();
         let Some(job) = self
             .store
             .claim_notification(now, LEASE, self.instance.holder())
             .await?
         else {
-            return Ok(Step::Idle);
+            return Ok(None);
         };
         let span = tracing::info_span!("notification", id = job.id, event = %job.event, ticket = %job.ticket);
-        tracing::Instrument::instrument(self.deliver(job, now), span).await?;
-        Ok(Step::Handled)
+        let delivery = tracing::Instrument::instrument(self.deliver(job, now), span).await?;
+        Ok(Some(delivery))
     }
 
     async fn deliver(
         &self,
         job: crate::store::OutboxJob,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Delivery, StoreError> {
         let Some(ticket) = self.store.ticket_by_number(&job.ticket).await? else {
             let e = ComposeError::NoTicket(job.ticket.to_string());
             tracing::error!(error = %e, "cannot write the notification; marked failed");
-            return self.store.fail_notification(job.id, &e.to_string()).await;
+            self.store.fail_notification(job.id, &e.to_string()).await?;
+            return Ok(Delivery::Failed);
         };
         let contact = self.store.contact(&job.recipient).await?;
         match self
@@ -121,17 +145,17 @@ impl OutboxWorker {
             Verdict::Send => {}
             Verdict::Skip(reason) => {
                 tracing::info!(recipient = %job.recipient, %reason, "notification skipped");
-                return self
-                    .store
+                self.store
                     .hold_notification(job.id, HoldKind::Skipped, &reason)
-                    .await;
+                    .await?;
+                return Ok(Delivery::Skipped);
             }
             Verdict::Hold(reason) => {
                 tracing::warn!(recipient = %job.recipient, %reason, "notification held back");
-                return self
-                    .store
+                self.store
                     .hold_notification(job.id, HoldKind::Held, &reason)
-                    .await;
+                    .await?;
+                return Ok(Delivery::Held);
             }
         }
         let composed = match self
@@ -143,14 +167,15 @@ impl OutboxWorker {
             Err(ComposeError::Store(e)) => {
                 // The database, not the notification: try again after the usual pause.
                 tracing::warn!(error = %e, "cannot read what the notification needs; will retry");
-                return self
-                    .store
+                self.store
                     .retry_notification(job.id, &e.to_string(), now + self.pause(job.attempts))
-                    .await;
+                    .await?;
+                return Ok(Delivery::Deferred);
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot write the notification; marked failed");
-                return self.store.fail_notification(job.id, &e.to_string()).await;
+                self.store.fail_notification(job.id, &e.to_string()).await?;
+                return Ok(Delivery::Failed);
             }
         };
         let sent = self.transport.send(job.id, &composed.message).await;
@@ -164,19 +189,21 @@ impl OutboxWorker {
         job: &crate::store::OutboxJob,
         message_id: &str,
         sent: Result<(), SendError>,
-    ) -> Result<(), StoreError> {
-        match sent {
+    ) -> Result<Delivery, StoreError> {
+        Ok(match sent {
             Ok(()) => {
                 self.store
                     .mark_notification_sent(job, message_id, self.clock.now())
                     .await?;
                 tracing::info!(recipient = %job.recipient, "notification sent");
+                Delivery::Sent
             }
             Err(SendError::Permanent(answer)) => {
                 tracing::warn!(recipient = %job.recipient, %answer, "notification refused for good");
                 self.store
                     .fail_notification(job.id, &answer.to_string())
                     .await?;
+                Delivery::Failed
             }
             Err(SendError::Temporary(error)) if job.attempts >= MAX_ATTEMPTS => {
                 tracing::warn!(%error, attempts = job.attempts, "notification given up after its retries");
@@ -186,6 +213,7 @@ impl OutboxWorker {
                         &format!("gave up after {} attempts: {error}", job.attempts),
                     )
                     .await?;
+                Delivery::Failed
             }
             Err(SendError::Temporary(error)) => {
                 let pause = self.pause(job.attempts);
@@ -193,9 +221,9 @@ impl OutboxWorker {
                 self.store
                     .retry_notification(job.id, &error.to_string(), self.clock.now() + pause)
                     .await?;
+                Delivery::Deferred
             }
-        }
-        Ok(())
+        })
     }
 
     /// The pause before attempt `attempts + 1`: doubling from the first, capped.

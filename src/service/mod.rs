@@ -19,13 +19,14 @@ mod tickets;
 
 use std::sync::Arc;
 
+pub use crate::store::{DatabaseState, OpenMode};
 pub use admin::{AdminService, LinkKeyCheckError, LinkKeyMismatch};
 pub use contacts::{ContactChanges, ContactError, ContactService, ContactView, LanguageChoice};
 pub use jobs::{JobError, JobKind, JobReport, JobStatus, Jobs};
 pub use leases::{LeaseError, LeaseService, LeaseState, LeaseView};
 pub use mail::{MailError, MailService};
 pub use mailboxes::{MailboxError, MailboxService, MailboxStatus};
-pub use outbox::{OutboxError, OutboxService};
+pub use outbox::{Flushed, OutboxError, OutboxService, OutboxStatus};
 pub use quarantine::{QuarantineRetry, QuarantineService, QuarantineServiceError};
 pub use templates::{TemplateCheck, TemplateService};
 pub use tickets::{
@@ -55,10 +56,27 @@ impl Services {
         }
     }
 
-    /// Opens the database the settings name and brings it up to date first.
+    /// Opens the database the settings name, creating it when missing, and brings it up
+    /// to date first: for the daemon and the commands that bring mail or set it up.
     pub async fn open(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
-        let store = Store::open(settings.database_url.expose()).await?;
+        Self::open_with_mode(settings, clock, OpenMode::Create).await
+    }
+
+    /// [`Services::open`]; with [`OpenMode::Existing`] a missing database is an error
+    /// that names it, rather than an empty one created where a path was mistyped.
+    pub async fn open_with_mode(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        mode: OpenMode,
+    ) -> Result<Self, StoreError> {
+        let store = Store::open_with_mode(settings.database_url.expose(), mode).await?;
         Ok(Self::new(store, Arc::new(settings), clock))
+    }
+
+    /// Whether the database the settings name answers, and how far it is migrated; nothing
+    /// is created or changed (`check-config`).
+    pub async fn probe_database(settings: &Settings) -> Result<DatabaseState, StoreError> {
+        Store::probe(settings.database_url.expose()).await
     }
 
     /// The settings they run on.

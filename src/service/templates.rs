@@ -24,8 +24,16 @@ pub struct TemplateService {
 }
 
 impl TemplateService {
+    /// The languages templates are written in, for front ends to offer.
+    pub const LANGUAGES: &'static [&'static str] = LANGUAGES;
+
     pub fn new(settings: Arc<Settings>) -> Self {
         Self { settings }
+    }
+
+    /// The events a notification is written for, by name, for front ends to offer.
+    pub fn events() -> impl Iterator<Item = &'static str> {
+        Event::ALL.iter().map(|e| e.as_str())
     }
 
     fn load(&self) -> Result<Templates, TemplateError> {

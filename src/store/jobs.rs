@@ -22,6 +22,26 @@ pub struct JobRun {
 }
 
 impl Store {
+    /// Makes the notifications a run as of a later moment queued (dated `as_of`) due at
+    /// `now` instead: a run by hand "as of" next week acts now, and a running daemon
+    /// would otherwise hold its mail until next week. Their number.
+    pub async fn bring_forward_notifications(
+        &self,
+        as_of: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $2 \
+             WHERE status = 'pending' AND created_at = $1 AND next_attempt_at > $2",
+        )
+        .bind(to_millis(as_of))
+        .bind(to_millis(now))
+        .execute(&mut *self.conn().await?)
+        .await
+        .doing("making a manual run's notifications due now")?;
+        Ok(done.rows_affected())
+    }
+
     /// Records that `job` started; the run's id. A scheduled run passes the `tick` it
     /// answers: when another instance already claimed that tick, nothing is recorded and
     /// the answer is `None` (that run is the other instance's).

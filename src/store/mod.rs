@@ -14,17 +14,13 @@ mod jobs;
 mod leases;
 mod mailboxes;
 mod messages;
+mod open;
 mod outbox;
 mod rows;
 mod ticket_updates;
 mod tickets;
 
-use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
-
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::AnyPool;
 
 pub use batch::Batch;
 pub use blobs::BlobKind;
@@ -34,6 +30,7 @@ pub use jobs::JobRun;
 pub use leases::{Lease, LeaseClaim, LeaseRecord};
 pub use mailboxes::{MailboxCursor, MailboxProblem, MailboxState, PendingAck, ProblemArea};
 pub use messages::{Committed, EarlierDelivery, InboundCommit, InboundWrite, MessageRecord};
+pub use open::{DatabaseState, OpenMode};
 pub use outbox::{HoldKind, OutboxEntry, OutboxJob, SentNotification, TicketFacts};
 pub use ticket_updates::{ActionCommitted, Change, TicketAction};
 
@@ -49,17 +46,32 @@ pub enum Backend {
 
 /// What went wrong in the store. [`StoreError::is_transient`] tells the caller whether the
 /// same operation may succeed later (and so whether the mail must be kept for a retry).
+///
+/// The variants about opening the database carry their cause already explained in
+/// `reason` (the server or file named), and keep the underlying error beside it rather than
+/// as their `source`: printed as a chain, it would repeat what `reason` says.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "cannot open the database {url}: {source}; check [database] url and that the server or directory is reachable"
+        "cannot open the database {url}: {reason}; check [database] url and that the server or directory is reachable"
     )]
-    Connect { url: String, source: sqlx::Error },
-    #[error("cannot prepare the directory {path} for the SQLite database: {source}")]
+    Connect {
+        url: String,
+        reason: String,
+        error: Box<sqlx::Error>,
+    },
+    #[error("cannot create the directory {path} for the SQLite database: {reason}")]
     CreateDir {
         path: String,
-        source: std::io::Error,
+        reason: String,
+        error: Option<std::io::Error>,
     },
+    /// Only `run`, `ingest` and `migrate` create a database: a mistyped path elsewhere
+    /// must not become an empty one.
+    #[error(
+        "the database {path} does not exist; check [database] url (or data_dir), or create it with `ticketgate migrate`"
+    )]
+    Missing { path: String },
     #[error(
         "cannot apply the database migrations: {0}; run `ticketgate migrate` to see the failing step"
     )]
@@ -88,9 +100,13 @@ impl StoreError {
     /// as opposed to a constraint or data problem that would fail again.
     pub fn is_transient(&self) -> bool {
         let sqlx_error = match self {
-            StoreError::Connect { source, .. } | StoreError::Query { source, .. } => source,
+            StoreError::Connect { error, .. } => error.as_ref(),
+            StoreError::Query { source, .. } => source,
             StoreError::CreateDir { .. } | StoreError::MigrationLock { .. } => return true,
-            StoreError::Migrate(_) | StoreError::Corrupt(_) | StoreError::BatchFinished => {
+            StoreError::Migrate(_)
+            | StoreError::Corrupt(_)
+            | StoreError::BatchFinished
+            | StoreError::Missing { .. } => {
                 return false;
             }
         };
@@ -140,78 +156,18 @@ impl Store {
     /// Opens the database at `url` (`sqlite://PATH` or `postgres://…`), creating a SQLite
     /// file and its directory when missing. Does not migrate: call [`Store::migrate`].
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else {
-            Backend::Postgres
-        };
-        let redacted = crate::config::DatabaseUrl::redact(url);
-        let connect_err = |source| StoreError::Connect {
-            url: redacted.clone(),
-            source,
-        };
-        let mut full_url = url.to_string();
-        let mut sqlite_file = None;
-        if backend == Backend::Sqlite {
-            let path = url
-                .trim_start_matches("sqlite://")
-                .trim_start_matches("sqlite:");
-            let path = path.split('?').next().unwrap_or(path);
-            if !path.is_empty() && !path.starts_with(':') {
-                sqlite_file = Some(Path::new(path).to_path_buf());
-            }
-            if let Some(dir) = Path::new(path)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                    path: dir.display().to_string(),
-                    source,
-                })?;
-            }
-            if !url.contains("mode=") {
-                full_url.push_str(if url.contains('?') {
-                    "&mode=rwc"
-                } else {
-                    "?mode=rwc"
-                });
-            }
-        }
-        let options = AnyConnectOptions::from_str(&full_url).map_err(connect_err)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
-            .acquire_timeout(Duration::from_secs(15))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers (CLI, HTTP) run beside the writer; FULL sync makes a
-                        // commit durable before the mail is acknowledged; busy_timeout makes a
-                        // second writer process wait instead of failing.
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
-            .await
-            .map_err(connect_err)?;
-        Ok(Store {
-            pool,
-            backend,
-            sqlite_file,
-            batch: None,
-        })
+        Store::connect_with_mode(url, OpenMode::Create).await
     }
 
-    /// Opens the database at `url` and applies the migrations it lacks: what every command
-    /// and the daemon start with.
+    /// Opens the database at `url` and applies the migrations it lacks: what the daemon
+    /// and the commands that may create the database (`ingest`, `migrate`) start with.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        let store = Store::connect(url).await?;
+        Store::open_with_mode(url, OpenMode::Create).await
+    }
+
+    /// [`Store::open`], creating a missing SQLite database only with [`OpenMode::Create`].
+    pub async fn open_with_mode(url: &str, mode: OpenMode) -> Result<Store, StoreError> {
+        let store = Store::connect_with_mode(url, mode).await?;
         store.migrate().await?;
         Ok(store)
     }

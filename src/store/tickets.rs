@@ -99,6 +99,35 @@ impl Store {
         Ok((tickets, more))
     }
 
+    /// Tickets not resolved or closed whose latest public article written by a person
+    /// (not a system note) came from the customer side: the team owes them an answer. The
+    /// `limit` most recently updated (all with `None`), and whether more match.
+    pub async fn list_waiting_on_us(
+        &self,
+        limit: Option<u32>,
+    ) -> Result<(Vec<TicketSummary>, bool), StoreError> {
+        let fetch = limit.map_or(i64::MAX, |l| i64::from(l) + 1);
+        let rows = sqlx::query(
+            "SELECT t.number, t.title, t.status, t.priority, t.requester, t.updated_at FROM tickets t \
+             WHERE t.status NOT IN ('resolved', 'closed') \
+             AND (SELECT a.direction FROM articles a WHERE a.ticket_id = t.id \
+                  AND a.visibility = 'public' AND a.direction IN ('inbound', 'outbound') \
+                  ORDER BY a.id DESC LIMIT 1) = 'inbound' \
+             ORDER BY t.updated_at DESC, t.id DESC LIMIT $1",
+        )
+        .bind(fetch)
+        .fetch_all(&mut *self.conn().await?)
+        .await
+        .doing("listing tickets waiting on an answer")?;
+        let more = limit.is_some_and(|l| rows.len() as u64 > u64::from(l));
+        let shown = rows.len().min(limit.map_or(usize::MAX, |l| l as usize));
+        let tickets = rows[..shown]
+            .iter()
+            .map(summary_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((tickets, more))
+    }
+
     /// A ticket with every article and attachment, oldest article first.
     pub async fn ticket_details(
         &self,

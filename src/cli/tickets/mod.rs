@@ -12,15 +12,27 @@ use ticketgate::service::{CommentInput, Edited, FieldEdits, Services, TicketServ
 
 mod output;
 
-use output::{print_done, print_edited, print_ticket, write_out};
+use super::out::outln;
+use output::{print_done, print_edited, print_ticket, ticket_table, write_out};
 
 #[derive(Debug, Subcommand)]
 pub enum TicketsCommand {
-    /// List tickets, most recently updated first.
+    /// List tickets, most recently updated first. On a terminal a header row names the
+    /// columns; --header or --no-header decides elsewhere.
     List {
         /// Only tickets with this status (new, in_progress, waiting_customer, resolved, closed).
         #[arg(long)]
         status: Option<Status>,
+        /// Only open tickets whose latest public message is the customer's: the team owes
+        /// them an answer.
+        #[arg(long, conflicts_with = "status")]
+        waiting_on_us: bool,
+        /// Print the header row even when standard output is not a terminal.
+        #[arg(long, overrides_with = "no_header")]
+        header: bool,
+        /// Never print the header row.
+        #[arg(long)]
+        no_header: bool,
         /// At most this many (the most recently updated); 0 lists every one. Standard error
         /// says when more match.
         #[arg(long, default_value_t = 100)]
@@ -160,15 +172,29 @@ pub async fn run(services: &Services, command: TicketsCommand) -> anyhow::Result
     match command {
         TicketsCommand::List {
             status,
+            waiting_on_us,
+            header,
+            no_header,
             limit,
             json,
-        } => list(&tickets, status, limit, json).await?,
+        } => {
+            let header = match (header, no_header) {
+                (true, _) => true,
+                (_, true) => false,
+                _ => std::io::IsTerminal::is_terminal(&std::io::stdout()),
+            };
+            let filter = ListFilter {
+                status,
+                waiting_on_us,
+            };
+            list(&tickets, filter, limit, json, header).await?
+        }
         TicketsCommand::Show { number, json } => {
             let details = tickets.show(&number).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&details)?);
+                outln!("{}", serde_json::to_string_pretty(&details)?)?;
             } else {
-                print_ticket(&details);
+                print_ticket(&details)?;
             }
         }
         TicketsCommand::Attachment {
@@ -179,13 +205,13 @@ pub async fn run(services: &Services, command: TicketsCommand) -> anyhow::Result
             let (file, bytes) = tickets.attachment_content(&number, &sha256).await?;
             write_out(output.as_deref(), &bytes)?;
             if let Some(path) = output {
-                println!(
+                outln!(
                     "{}: {} ({}, {}) written",
                     path.display(),
                     file.filename,
                     file.content_type,
                     ByteSize(bytes.len() as u64)
-                );
+                )?;
             }
         }
         TicketsCommand::Raw {
@@ -196,11 +222,11 @@ pub async fn run(services: &Services, command: TicketsCommand) -> anyhow::Result
             let bytes = tickets.raw_mail(&number, article).await?;
             write_out(output.as_deref(), &bytes)?;
             if let Some(path) = output {
-                println!(
+                outln!(
                     "{}: raw mail of article #{article} ({}) written",
                     path.display(),
                     ByteSize(bytes.len() as u64)
-                );
+                )?;
             }
         }
         TicketsCommand::Comment {
@@ -215,13 +241,25 @@ pub async fn run(services: &Services, command: TicketsCommand) -> anyhow::Result
     Ok(ExitCode::SUCCESS)
 }
 
+/// Which tickets `tickets list` shows.
+struct ListFilter {
+    status: Option<Status>,
+    waiting_on_us: bool,
+}
+
 async fn list(
     tickets: &TicketService,
-    status: Option<Status>,
+    filter: ListFilter,
     limit: u32,
     json: bool,
+    header: bool,
 ) -> anyhow::Result<()> {
-    let page = tickets.list(status, (limit > 0).then_some(limit)).await?;
+    let limit_or_all = (limit > 0).then_some(limit);
+    let page = if filter.waiting_on_us {
+        tickets.list_waiting_on_us(limit_or_all).await?
+    } else {
+        tickets.list(filter.status, limit_or_all).await?
+    };
     if page.more {
         eprintln!(
             "ticketgate: the {limit} most recently updated shown, more match; \
@@ -229,18 +267,11 @@ async fn list(
         );
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&page.tickets)?);
+        outln!("{}", serde_json::to_string_pretty(&page.tickets)?)?;
         return Ok(());
     }
-    for t in &page.tickets {
-        println!(
-            "{}  {:<16} {}  {:<30} {}",
-            t.number,
-            t.status,
-            t.priority.label(),
-            t.requester,
-            t.title
-        );
+    for line in ticket_table(&page.tickets, header) {
+        outln!("{line}")?;
     }
     Ok(())
 }
@@ -275,9 +306,9 @@ async fn comment(
         internal,
         attachments,
     };
-    print_done(&tickets.comment_with(number, &acting, input).await?);
+    print_done(&tickets.comment_with(number, &acting, input).await?)?;
     for line in files {
-        println!("{line}");
+        outln!("{line}")?;
     }
     Ok(())
 }
@@ -311,12 +342,12 @@ async fn act(tickets: &TicketService, command: TicketsCommand) -> anyhow::Result
         }
         edit => {
             if let Some(edited) = self::edit(tickets, edit).await? {
-                print_edited(&edited);
+                print_edited(&edited)?;
             }
             return Ok(());
         }
     };
-    print_done(&done);
+    print_done(&done)?;
     Ok(())
 }
 
@@ -367,7 +398,7 @@ async fn edit(tickets: &TicketService, command: TicketsCommand) -> anyhow::Resul
                 private,
             };
             let Some(edited) = tickets.set_fields(&number, &edits, &acting).await? else {
-                println!("{number}: nothing changed, every value given is already set");
+                outln!("{number}: nothing changed, every value given is already set")?;
                 return Ok(None);
             };
             edited

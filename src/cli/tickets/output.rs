@@ -1,23 +1,28 @@
 //! How `tickets` commands print: the outcome line of an operation, a ticket with its
 //! history, a stored file written out byte for byte.
 
+use std::io;
 use std::path::Path;
 
+use crate::cli::out::outln;
+
 use anyhow::Context;
-use ticketgate::domain::{ByteSize, TicketDetails};
+use ticketgate::domain::{ByteSize, TicketDetails, TicketSummary};
 use ticketgate::service::{Done, Edited};
 
-pub(super) fn print_done(done: &Done) {
-    println!(
+pub(super) fn print_done(done: &Done) -> io::Result<()> {
+    outln!(
         "{}: {} ({} notification(s) queued)",
-        done.ticket, done.status, done.notifications
-    );
+        done.ticket,
+        done.status,
+        done.notifications
+    )
 }
 
 /// The usual outcome line, then the note the edit recorded on the ticket.
-pub(super) fn print_edited(edited: &Edited) {
-    print_done(&edited.done);
-    println!("  {}", edited.note);
+pub(super) fn print_edited(edited: &Edited) -> io::Result<()> {
+    print_done(&edited.done)?;
+    outln!("  {}", edited.note)
 }
 
 /// Writes `bytes` to a new file at `output`, never over an existing one, or to standard
@@ -45,44 +50,81 @@ pub(super) fn write_out(output: Option<&Path>, bytes: &[u8]) -> anyhow::Result<(
     }
 }
 
-pub(super) fn print_ticket(d: &TicketDetails) {
+/// The lines of `tickets list`: one per ticket, each column as wide as its widest value
+/// (and its name, with `header`), the title last and unpadded.
+pub(super) fn ticket_table(tickets: &[TicketSummary], header: bool) -> Vec<String> {
+    const NAMES: [&str; 5] = ["NUMBER", "STATUS", "PRIORITY", "REQUESTER", "TITLE"];
+    let rows: Vec<[String; 5]> = tickets
+        .iter()
+        .map(|t| {
+            [
+                t.number.to_string(),
+                t.status.to_string(),
+                t.priority.label().to_string(),
+                t.requester.to_string(),
+                t.title.clone(),
+            ]
+        })
+        .collect();
+    let names = header.then(|| NAMES.map(String::from));
+    let mut widths = [0usize; 4];
+    for row in names.iter().chain(&rows) {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    names
+        .iter()
+        .chain(&rows)
+        .map(|row| {
+            let mut line = String::new();
+            for (cell, width) in row.iter().zip(widths) {
+                line.push_str(&format!("{cell:<width$}  "));
+            }
+            line.push_str(&row[4]);
+            line
+        })
+        .collect()
+}
+
+pub(super) fn print_ticket(d: &TicketDetails) -> io::Result<()> {
     let t = &d.ticket;
-    println!("{}  {}", t.number, t.title);
-    println!(
+    outln!("{}  {}", t.number, t.title)?;
+    outln!(
         "  status {}  type {}  impact {}  urgency {}  priority {}",
         t.status,
         t.ticket_type,
         t.impact,
         t.urgency,
         t.priority.label()
-    );
-    println!(
+    )?;
+    outln!(
         "  requester {}{}",
         t.requester,
         t.organisation
             .as_deref()
             .map(|o| format!(" ({o})"))
             .unwrap_or_default()
-    );
+    )?;
     if !t.observers.is_empty() {
         let observers: Vec<&str> = t.observers.iter().map(|o| o.as_str()).collect();
-        println!("  observers {}", observers.join(", "));
+        outln!("  observers {}", observers.join(", "))?;
     }
     if let Some(category) = &t.category {
-        println!("  category {category}");
+        outln!("  category {category}")?;
     }
     if let Some(f) = &t.follow_up_of {
-        println!("  follow-up of {f}");
+        outln!("  follow-up of {f}")?;
     }
-    println!(
+    outln!(
         "  opened {}  updated {}  language {}",
         t.created_at.to_rfc3339(),
         t.updated_at.to_rfc3339(),
         t.language
-    );
+    )?;
     for a in &d.articles {
-        println!();
-        println!(
+        outln!()?;
+        outln!(
             "--- #{} {} {} by {} ({}), {}",
             a.id,
             a.direction,
@@ -90,34 +132,81 @@ pub(super) fn print_ticket(d: &TicketDetails) {
             a.author,
             a.subject,
             a.created_at.to_rfc3339()
-        );
+        )?;
         if let Some(note) = &a.note {
-            println!("[note] {note}");
+            outln!("[note] {note}")?;
         }
         if a.sender_verified == Some(false) {
-            println!(
+            outln!(
                 "[unverified sender] {}",
                 a.sender_check.as_deref().unwrap_or("not authenticated")
-            );
+            )?;
         }
-        println!("{}", a.body_text.trim_end());
+        outln!("{}", a.body_text.trim_end())?;
         for f in &a.attachments {
             match (&f.sha256, &f.refused_reason) {
-                (Some(sha), _) => println!(
+                (Some(sha), _) => outln!(
                     "  [file] {} ({}, {}) sha256 {sha}",
                     f.filename,
                     f.content_type,
                     ByteSize(f.size)
-                ),
-                (None, Some(reason)) => {
-                    println!(
-                        "  [refused] {} ({}): {reason}",
-                        f.filename,
-                        ByteSize(f.size)
-                    )
-                }
-                (None, None) => println!("  [file] {} ({})", f.filename, ByteSize(f.size)),
+                )?,
+                (None, Some(reason)) => outln!(
+                    "  [refused] {} ({}): {reason}",
+                    f.filename,
+                    ByteSize(f.size)
+                )?,
+                (None, None) => outln!("  [file] {} ({})", f.filename, ByteSize(f.size))?,
             }
         }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ticketgate::domain::{EmailAddress, Priority, Status};
+
+    fn summary(number: &str, status: Status, requester: &str, title: &str) -> TicketSummary {
+        TicketSummary {
+            number: number.parse().unwrap(),
+            title: title.into(),
+            status,
+            priority: Priority::P3,
+            requester: EmailAddress::parse(requester).unwrap(),
+            updated_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn columns_line_up_under_their_names() {
+        let tickets = [
+            summary("2611N00001", Status::New, "a@acme.example", "Printer"),
+            summary(
+                "2611N00002",
+                Status::WaitingCustomer,
+                "camille.durand@acme.example",
+                "Écran noir",
+            ),
+        ];
+        let lines = ticket_table(&tickets, true);
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].starts_with("NUMBER "), "{lines:?}");
+        let column = |name: &str| lines[0].find(name).unwrap();
+        let chars_before =
+            |line: &str, text: &str| line[..line.find(text).unwrap()].chars().count();
+        for (line, title) in lines[1..].iter().zip(["Printer", "Écran noir"]) {
+            assert_eq!(
+                chars_before(line, title),
+                chars_before(&lines[0], "TITLE"),
+                "{lines:#?}"
+            );
+        }
+        assert_eq!(lines[2].find("camille"), Some(column("REQUESTER")));
+        assert_eq!(lines[1].find("P3"), Some(column("PRIORITY")));
+        let plain = ticket_table(&tickets, false);
+        assert_eq!(plain.len(), 2);
+        assert!(plain[0].starts_with("2611N00001  new "), "{plain:?}");
     }
 }

@@ -34,24 +34,35 @@ pub enum JobError {
     Quarantine(#[from] QuarantineError),
 }
 
-/// What a run did, one line per ticket or file acted on.
+/// What a run did, one line per ticket or file acted on; or, for a dry run, what it would
+/// do.
 #[derive(Debug, Clone)]
 pub struct JobReport {
     pub job: JobKind,
     pub as_of: DateTime<Utc>,
     pub lines: Vec<String>,
+    /// Nothing was written: the lines say what a run would do.
+    pub dry_run: bool,
 }
 
 impl JobReport {
     /// One line for logs and `jobs list`.
     pub fn summary(&self) -> String {
-        match (self.job, self.lines.len()) {
-            (_, 0) => "nothing to do".into(),
-            (JobKind::AutoClose, n) => format!("closed {n} ticket(s)"),
-            (JobKind::ResolutionReminder | JobKind::WaitingReminder, n) => {
-                format!("reminded {n} requester(s)")
-            }
-            (JobKind::Purge, n) => format!("deleted {n} file(s)"),
+        let n = self.lines.len();
+        let (done, would) = match self.job {
+            JobKind::AutoClose => ("closed", "would close"),
+            JobKind::ResolutionReminder | JobKind::WaitingReminder => ("reminded", "would remind"),
+            JobKind::Purge => ("deleted", "would delete"),
+        };
+        let what = match self.job {
+            JobKind::AutoClose => "ticket(s)",
+            JobKind::ResolutionReminder | JobKind::WaitingReminder => "requester(s)",
+            JobKind::Purge => "file(s)",
+        };
+        match (n, self.dry_run) {
+            (0, _) => "nothing to do".into(),
+            (n, false) => format!("{done} {n} {what}"),
+            (n, true) => format!("{would} {n} {what}"),
         }
     }
 }
@@ -118,6 +129,11 @@ impl Jobs {
         Ok(list)
     }
 
+    /// The moment a run is as of by default: the clock's time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     /// The clock runs are recorded by.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
@@ -129,8 +145,10 @@ impl Jobs {
         self.run_as_of(job, started_by, self.clock.now()).await
     }
 
-    /// Runs `job` once as of `as_of` rather than now: to see what a run on that day will
-    /// do, or to catch up by hand. The run is recorded at the clock's time.
+    /// Runs `job` once as of `as_of` rather than now: to catch up by hand, or to act now
+    /// on what that day would find due. The run is recorded at the clock's time, and the
+    /// notifications it queues are due at once rather than at `as_of` (a running daemon
+    /// would otherwise hold them until then).
     pub async fn run_as_of(
         &self,
         job: JobKind,
@@ -138,7 +156,42 @@ impl Jobs {
         as_of: DateTime<Utc>,
     ) -> Result<JobReport, JobError> {
         let report = self.run_claimed(job, started_by, None, as_of).await?;
-        Ok(report.expect("a run without a tick is never claimed by another instance"))
+        let report = report.expect("a run without a tick is never claimed by another instance");
+        if as_of > self.clock.now() {
+            self.store
+                .bring_forward_notifications(as_of, self.clock.now())
+                .await?;
+        }
+        Ok(report)
+    }
+
+    /// What `job` would do as of `as_of`, writing nothing: no ticket, notification, file
+    /// or record of the run changes.
+    pub async fn dry_run(&self, job: JobKind, as_of: DateTime<Utc>) -> Result<JobReport, JobError> {
+        let lines = self.work(job, as_of, true).await?;
+        Ok(JobReport {
+            job,
+            as_of,
+            lines,
+            dry_run: true,
+        })
+    }
+
+    /// The job's work as of `as_of`: what it did, or with `dry_run` what it would do.
+    async fn work(
+        &self,
+        job: JobKind,
+        as_of: DateTime<Utc>,
+        dry_run: bool,
+    ) -> Result<Vec<String>, JobError> {
+        match job {
+            _ if !job.enabled(&self.settings) => Ok(Vec::new()),
+            JobKind::AutoClose if dry_run => self.auto_close_preview(as_of).await,
+            JobKind::AutoClose => self.auto_close(as_of).await,
+            JobKind::ResolutionReminder => self.resolution_reminders(as_of, dry_run).await,
+            JobKind::WaitingReminder => self.waiting_reminders(as_of, dry_run).await,
+            JobKind::Purge => self.purge(as_of, dry_run).await,
+        }
     }
 
     /// Runs `job` for the schedule's `tick`, unless an instance sharing the database
@@ -170,17 +223,16 @@ impl Jobs {
             tracing::debug!(tick = ?tick, "this tick was run by another instance");
             return Ok(None);
         };
-        let result = match job {
-            _ if !job.enabled(&self.settings) => Ok(Vec::new()),
-            JobKind::AutoClose => self.auto_close(as_of).await,
-            JobKind::ResolutionReminder => self.resolution_reminders(as_of).await,
-            JobKind::WaitingReminder => self.waiting_reminders(as_of).await,
-            JobKind::Purge => self.purge(as_of).await,
-        };
+        let result = self.work(job, as_of, false).await;
         let finished = self.clock.now();
         match result {
             Ok(lines) => {
-                let report = JobReport { job, as_of, lines };
+                let report = JobReport {
+                    job,
+                    as_of,
+                    lines,
+                    dry_run: false,
+                };
                 let summary = report.summary();
                 self.store
                     .finish_job_run(run_id, finished, report.lines.len(), &summary, None)
@@ -220,6 +272,19 @@ impl Jobs {
                     d.ticket, d.notifications
                 )
             })
+            .collect())
+    }
+
+    /// What the auto-close would close as of `as_of`.
+    async fn auto_close_preview(&self, as_of: DateTime<Utc>) -> Result<Vec<String>, JobError> {
+        let days = i64::from(self.settings.auto_close_days);
+        let due = self
+            .store
+            .due_for_auto_close(as_of - chrono::Duration::days(days), BATCH)
+            .await?;
+        Ok(due
+            .iter()
+            .map(|n| format!("{n} would be closed (auto_closed)"))
             .collect())
     }
 }

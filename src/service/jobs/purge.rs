@@ -6,12 +6,24 @@ use chrono::{DateTime, Duration, Utc};
 use super::{BATCH, JobError, Jobs};
 
 impl Jobs {
-    pub(super) async fn purge(&self, as_of: DateTime<Utc>) -> Result<Vec<String>, JobError> {
+    /// Deletes what is older than the settings keep as of `as_of`; with `dry_run`, only
+    /// says what.
+    pub(super) async fn purge(
+        &self,
+        as_of: DateTime<Utc>,
+        dry_run: bool,
+    ) -> Result<Vec<String>, JobError> {
         let j = &self.settings.jobs;
         let mut lines = Vec::new();
         if j.purge_raw_mail_days > 0 {
             let cutoff = as_of - Duration::days(i64::from(j.purge_raw_mail_days));
             for (article, path, unshared) in self.store.raw_mail_before(cutoff, BATCH).await? {
+                if dry_run {
+                    if unshared {
+                        lines.push(format!("raw mail {path} would be deleted"));
+                    }
+                    continue;
+                }
                 if unshared {
                     if let Err(e) = self.files.remove_raw(&path).await {
                         tracing::warn!(error = %e, article, "raw mail not purged");
@@ -25,7 +37,13 @@ impl Jobs {
         if j.purge_quarantine_days > 0 {
             let cutoff = as_of - Duration::days(i64::from(j.purge_quarantine_days));
             for entry in self.quarantine.list()? {
-                if entry.quarantined_at < cutoff {
+                if entry.quarantined_at < cutoff && dry_run {
+                    lines.push(format!(
+                        "quarantined {} would be deleted (since {})",
+                        entry.id,
+                        entry.quarantined_at.format("%Y-%m-%d")
+                    ));
+                } else if entry.quarantined_at < cutoff {
                     self.quarantine.remove(&entry.id)?;
                     tracing::info!(id = %entry.id, reason = %entry.reason, "quarantined mail purged");
                     lines.push(format!(

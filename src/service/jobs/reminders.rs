@@ -11,6 +11,7 @@ impl Jobs {
     pub(super) async fn resolution_reminders(
         &self,
         as_of: DateTime<Utc>,
+        dry_run: bool,
     ) -> Result<Vec<String>, JobError> {
         let s = &self.settings;
         let close_after = Duration::days(i64::from(s.auto_close_days));
@@ -21,6 +22,7 @@ impl Jobs {
             as_of,
             as_of - remind_after,
             Some(as_of - close_after),
+            dry_run,
         )
         .await
     }
@@ -28,20 +30,23 @@ impl Jobs {
     pub(super) async fn waiting_reminders(
         &self,
         as_of: DateTime<Utc>,
+        dry_run: bool,
     ) -> Result<Vec<String>, JobError> {
         let after = Duration::days(i64::from(self.settings.jobs.waiting_reminder_days));
-        self.remind(Event::WaitingReminder, as_of, as_of - after, None)
+        self.remind(Event::WaitingReminder, as_of, as_of - after, None, dry_run)
             .await
     }
 
     /// Sends `event` (a reminder) to the requester of each ticket that entered the status
-    /// it is about between `since_not_before` and `since_before`, once per wait.
+    /// it is about between `since_not_before` and `since_before`, once per wait; with
+    /// `dry_run`, only says to whom.
     async fn remind(
         &self,
         event: Event,
         as_of: DateTime<Utc>,
         since_before: DateTime<Utc>,
         since_not_before: Option<DateTime<Utc>>,
+        dry_run: bool,
     ) -> Result<Vec<String>, JobError> {
         let (kind, status, awaited) = match event {
             Event::ResolutionReminder => (
@@ -60,6 +65,13 @@ impl Jobs {
             let Some(ticket) = self.store.ticket_by_number(&d.number).await? else {
                 continue;
             };
+            if dry_run {
+                lines.push(format!(
+                    "{} {} reminder would be queued for {}",
+                    ticket.number, kind, ticket.requester
+                ));
+                continue;
+            }
             let note = format!("Reminder sent to {}: {awaited}.", ticket.requester);
             let reminder = ReminderCommit {
                 ticket_id: d.ticket_id,

@@ -115,10 +115,13 @@ impl TicketService {
             .ok_or_else(|| TicketError::UnknownAgent(who.to_string()))
     }
 
-    /// The `[[agent]]` named `who` (name or address, any case).
+    /// The `[[agent]]` named `who` (name or address, in any case, accented letters
+    /// included: `élodie` is Élodie).
     fn configured_agent(&self, who: &str) -> Option<&crate::config::Agent> {
+        let who = who.trim();
+        let wanted = who.to_lowercase();
         self.settings.agents.iter().find(|a| {
-            a.name.eq_ignore_ascii_case(who)
+            a.name.to_lowercase() == wanted
                 || EmailAddress::parse(who).is_ok_and(|e| e.same_mailbox(&a.email))
         })
     }

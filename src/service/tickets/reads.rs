@@ -23,6 +23,13 @@ impl TicketService {
         Ok(TicketPage { tickets, more })
     }
 
+    /// Open tickets whose last public word is the customer's: the team owes them an
+    /// answer. Most recently updated first, `limit` of them (all with `None`).
+    pub async fn list_waiting_on_us(&self, limit: Option<u32>) -> Result<TicketPage, TicketError> {
+        let (tickets, more) = self.store.list_waiting_on_us(limit).await?;
+        Ok(TicketPage { tickets, more })
+    }
+
     /// Ticket `number` with every article and attachment, oldest article first.
     pub async fn show(&self, number: &TicketNumber) -> Result<TicketDetails, TicketError> {
         self.store

@@ -1,0 +1,132 @@
+//! `ticketgate check-config`: the configuration in effect, secrets hidden, and whether the
+//! database it names answers: what a unit's ExecStartPre runs before the daemon starts.
+
+use std::process::ExitCode;
+
+use ticketgate::config::{Settings, SmtpSettings, TlsMode};
+use ticketgate::domain::ByteSize;
+use ticketgate::service::{DatabaseState, JobKind, Services};
+
+use super::out::outln;
+
+/// `ticketgate check-config`: the configuration in effect, secrets hidden.
+pub async fn check_config(s: &Settings) -> anyhow::Result<ExitCode> {
+    outln!("configuration: {} (valid)", s.source)?;
+    outln!("data_dir = {}", s.data_dir.display())?;
+    outln!("database.url = {}", s.database_url)?;
+    outln!("storage.backend = {}", s.storage.backend)?;
+    outln!("intake.maildir = {}", s.maildir.display())?;
+    outln!(
+        "max_attachment_bytes = {} ({})",
+        s.max_attachment_bytes,
+        ByteSize(s.max_attachment_bytes)
+    )?;
+    outln!(
+        "max_message_bytes = {} ({})",
+        s.max_message_bytes,
+        ByteSize(s.max_message_bytes)
+    )?;
+    let own: Vec<&str> = s.own_addresses.iter().map(|a| a.as_str()).collect();
+    outln!("mail.addresses = {}", own.join(", "))?;
+    outln!(
+        "tickets: type {}, impact {}, urgency {}, language {}",
+        s.ticket_defaults.ticket_type,
+        s.ticket_defaults.impact,
+        s.ticket_defaults.urgency,
+        s.ticket_defaults.language
+    )?;
+    let auth = &s.authentication;
+    outln!(
+        "authentication: agents {}, customers {}; trusted servers {}; DKIM checked here: {}",
+        auth.policy.agents.as_str(),
+        auth.policy.customers.as_str(),
+        if auth.trusted_authserv_ids.is_empty() {
+            "none".to_string()
+        } else {
+            auth.trusted_authserv_ids.join(", ")
+        },
+        if auth.verify { "yes" } else { "no" }
+    )?;
+    if !auth.can_authenticate() && auth.policy.agents == ticketgate::config::AgentPolicy::Require {
+        outln!(
+            "  agents' mail commands cannot be authenticated: with no trusted server and verify = false, every agent's mail is taken as a customer's"
+        )?;
+    }
+    outln!("routing rules: {}", s.routing.len())?;
+    outln!("agents: {}", s.agents.len())?;
+    outln!("public domains: {}", s.public_domains.len())?;
+    print_in_effect(s)?;
+    if let Some(warning) = s.unheard_customer_comments() {
+        eprintln!("ticketgate: warning: {warning}");
+    }
+    check_database(s).await
+}
+
+/// How notifications leave, where their links point, and which jobs run when.
+fn print_in_effect(s: &Settings) -> std::io::Result<()> {
+    match &s.smtp {
+        SmtpSettings::Files => outln!(
+            "smtp.transport = file: notifications are written to {} as .eml files",
+            s.data_dir.join("outbox").display()
+        )?,
+        SmtpSettings::Server {
+            host,
+            port,
+            tls,
+            username,
+            ..
+        } => outln!(
+            "smtp.transport = smtp: {host}:{port}, TLS {}, {}",
+            match tls {
+                TlsMode::Implicit => "implicit",
+                TlsMode::StartTls => "STARTTLS",
+                TlsMode::None => "none",
+            },
+            username
+                .as_deref()
+                .map_or("no login".to_string(), |u| format!("login as {u}"))
+        )?,
+        SmtpSettings::Sendmail { command } => {
+            outln!("smtp.transport = sendmail: {}", command.display())?
+        }
+    }
+    outln!(
+        "portal: links to {}/tickets/…, valid {} days, {}",
+        s.portal.base_url.trim_end_matches('/'),
+        s.portal.link_lifetime_days,
+        if s.portal.link_secret.is_some() {
+            "signed with the configured key"
+        } else {
+            "signed with a key generated under data_dir"
+        }
+    )?;
+    for &job in JobKind::ALL {
+        outln!(
+            "job {:<20} {:<16} {}",
+            job.name(),
+            job.schedule(s),
+            job.describe(s)
+        )?;
+    }
+    Ok(())
+}
+
+/// Opens the database without creating or changing it: an unreachable one fails the
+/// check (so that a unit's ExecStartPre stops there, saying why).
+async fn check_database(s: &Settings) -> anyhow::Result<ExitCode> {
+    match Services::probe_database(s).await? {
+        DatabaseState::NotCreated { path } => outln!(
+            "database: {path} does not exist yet; `ticketgate run` or `ticketgate migrate` creates it"
+        )?,
+        DatabaseState::Reachable { applied, known } => outln!(
+            "database: reachable, {} of {known} migrations applied{}",
+            applied.unwrap_or(0),
+            if applied.unwrap_or(0) < known as i64 {
+                " (the others are applied at the next start, or by `ticketgate migrate`)"
+            } else {
+                ""
+            }
+        )?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
