@@ -270,7 +270,7 @@ async fn list(
         outln!("{}", serde_json::to_string_pretty(&page.tickets)?)?;
         return Ok(());
     }
-    for line in ticket_table(&page.tickets, header) {
+    for line in ticket_table(&page.tickets, header, output::terminal_width()) {
         outln!("{line}")?;
     }
     Ok(())

@@ -51,8 +51,14 @@ pub(super) fn write_out(output: Option<&Path>, bytes: &[u8]) -> anyhow::Result<(
 }
 
 /// The lines of `tickets list`: one per ticket, each column as wide as its widest value
-/// (and its name, with `header`), the title last and unpadded.
-pub(super) fn ticket_table(tickets: &[TicketSummary], header: bool) -> Vec<String> {
+/// (and its name, with `header`), the title last and unpadded. Within `width` characters
+/// (a terminal's), a title that does not fit is shortened with an ellipsis; the title kept
+/// is whole (`tickets show`, `--json`).
+pub(super) fn ticket_table(
+    tickets: &[TicketSummary],
+    header: bool,
+    width: Option<usize>,
+) -> Vec<String> {
     const NAMES: [&str; 5] = ["NUMBER", "STATUS", "PRIORITY", "REQUESTER", "TITLE"];
     let rows: Vec<[String; 5]> = tickets
         .iter()
@@ -81,10 +87,34 @@ pub(super) fn ticket_table(tickets: &[TicketSummary], header: bool) -> Vec<Strin
             for (cell, width) in row.iter().zip(widths) {
                 line.push_str(&format!("{cell:<width$}  "));
             }
-            line.push_str(&row[4]);
+            let room = width.map(|w| w.saturating_sub(line.chars().count()).max(MIN_TITLE));
+            line.push_str(&shortened(&row[4], room));
             line
         })
         .collect()
+}
+
+/// The fewest characters of a title shown, however narrow the terminal.
+const MIN_TITLE: usize = 20;
+
+/// `title` in at most `room` characters, its end replaced by `…` when cut.
+fn shortened(title: &str, room: Option<usize>) -> String {
+    match room {
+        Some(room) if title.chars().count() > room => {
+            let kept: String = title.chars().take(room.saturating_sub(1)).collect();
+            format!("{}…", kept.trim_end())
+        }
+        _ => title.to_string(),
+    }
+}
+
+/// The width of the terminal standard output is, when it is one.
+pub(super) fn terminal_width() -> Option<usize> {
+    let term = console::Term::stdout();
+    term.is_term()
+        .then(|| term.size_checked())
+        .flatten()
+        .map(|(_, columns)| usize::from(columns))
 }
 
 pub(super) fn print_ticket(d: &TicketDetails) -> io::Result<()> {
@@ -190,7 +220,7 @@ mod tests {
                 "Écran noir",
             ),
         ];
-        let lines = ticket_table(&tickets, true);
+        let lines = ticket_table(&tickets, true, None);
         assert_eq!(lines.len(), 3);
         assert!(lines[0].starts_with("NUMBER "), "{lines:?}");
         let column = |name: &str| lines[0].find(name).unwrap();
@@ -205,8 +235,29 @@ mod tests {
         }
         assert_eq!(lines[2].find("camille"), Some(column("REQUESTER")));
         assert_eq!(lines[1].find("P3"), Some(column("PRIORITY")));
-        let plain = ticket_table(&tickets, false);
+        let plain = ticket_table(&tickets, false, None);
         assert_eq!(plain.len(), 2);
         assert!(plain[0].starts_with("2611N00001  new "), "{plain:?}");
+    }
+
+    #[test]
+    fn a_long_title_is_shortened_to_the_terminal_only() {
+        let long = "The printer on the second floor prints blank pages again ".repeat(6);
+        let tickets = [summary(
+            "2611N00001",
+            Status::New,
+            "a@acme.example",
+            long.trim(),
+        )];
+        let whole = ticket_table(&tickets, false, None);
+        assert!(whole[0].ends_with(long.trim()), "{whole:?}");
+        let cut = ticket_table(&tickets, false, Some(100));
+        assert_eq!(cut[0].chars().count(), 100, "{cut:?}");
+        assert!(cut[0].ends_with('…'), "{cut:?}");
+        let narrow = ticket_table(&tickets, false, Some(30));
+        assert!(
+            narrow[0].ends_with("  The printer on the…"),
+            "at least a few words: {narrow:?}"
+        );
     }
 }
