@@ -233,3 +233,25 @@ async fn french_readers_read_french_and_priority_can_be_hidden() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_subject_stays_whole_in_the_ticket_and_its_mails() {
+    let Some(mut h) = Harness::new(COMPANY).await else {
+        return;
+    };
+    let subject = "The printer on the second floor prints blank pages again ".repeat(6);
+    let subject = subject.trim();
+    assert!(subject.chars().count() > 300);
+    let n = created(
+        &h.mail(&format!(
+            "From: Alice Martin <alice@acme.example>\nTo: support@ours.test\n\
+             Subject: {subject}\nMessage-ID: <long-1@acme.example>\n\nIt does.\n"
+        ))
+        .await,
+    );
+    assert_eq!(h.env.details(&n).await.ticket.title, subject);
+    let mails = h.deliver().await;
+    let ack = to(&mails, "alice@acme.example", "ticket_opened");
+    assert!(ack.subject.ends_with(subject), "{}", ack.subject);
+    assert!(ack.text.contains(subject), "{}", ack.text);
+}
