@@ -16,6 +16,7 @@ mod authentication;
 mod cluster;
 mod database;
 mod error;
+mod http;
 mod intake;
 mod jobs;
 mod limits;
@@ -39,6 +40,7 @@ pub use authentication::{AgentPolicy, AuthPolicy, AuthenticationSettings, Custom
 pub use cluster::ClusterSettings;
 pub use database::DatabaseUrl;
 pub use error::ConfigError;
+pub use http::HttpSettings;
 pub use jobs::{CronSchedule, JobsSettings, check_cron};
 pub use limits::{LoopLimits, RateLimit};
 pub use load::{CONFIG_ENV, DEFAULT_CONFIG_PATH};
@@ -112,6 +114,8 @@ pub struct Settings {
     pub mailboxes: Vec<MailboxSettings>,
     /// Direct links in notifications.
     pub portal: PortalSettings,
+    /// The web server that answers them.
+    pub http: HttpSettings,
     /// Where an operator's templates override the embedded ones (`LANG/EVENT.PART.hbs`).
     pub template_dir: Option<PathBuf>,
     /// How notifications leave.

@@ -10,6 +10,7 @@ use super::agent::RawAgent;
 use super::authentication::RawAuthentication;
 use super::cluster::RawCluster;
 use super::database::RawDatabase;
+use super::http::RawHttp;
 use super::intake::RawIntake;
 use super::jobs::RawJobs;
 use super::mail::RawMail;
@@ -35,6 +36,7 @@ pub(super) struct RawConfig {
     pub(super) tickets: RawTickets,
     pub(super) intake: RawIntake,
     pub(super) portal: RawPortal,
+    pub(super) http: RawHttp,
     pub(super) notifications: RawNotifications,
     pub(super) smtp: RawSmtp,
     pub(super) jobs: RawJobs,
@@ -59,6 +61,7 @@ impl Default for RawConfig {
             tickets: RawTickets::default(),
             intake: RawIntake::default(),
             portal: RawPortal::default(),
+            http: RawHttp::default(),
             notifications: RawNotifications::default(),
             smtp: RawSmtp::default(),
             jobs: RawJobs::default(),

@@ -7,6 +7,7 @@ use super::authentication::AuthenticationSettings;
 use super::cluster::ClusterSettings;
 use super::database::DatabaseUrl;
 use super::error::Errors;
+use super::http::HttpSettings;
 use super::intake::IntakeSettings;
 use super::jobs::JobsSettings;
 use super::mail::MailSettings;
@@ -37,6 +38,7 @@ struct Sections {
     agents: Vec<Agent>,
     mailboxes: Vec<MailboxSettings>,
     portal: PortalSettings,
+    http: HttpSettings,
     notifications: NotificationSettings,
     smtp: SmtpSettings,
     authentication: AuthenticationSettings,
@@ -65,6 +67,7 @@ fn validate_sections(raw: RawConfig, errors: &mut Errors) -> Sections {
         tickets,
         intake,
         portal,
+        http,
         notifications,
         smtp,
         jobs,
@@ -95,6 +98,7 @@ fn validate_sections(raw: RawConfig, errors: &mut Errors) -> Sections {
         agents: agent::validate_all(agent, errors),
         mailboxes: mailbox::validate_all(mailbox, errors),
         portal: portal.validate(errors),
+        http: http.validate(errors),
         notifications: notifications.validate(errors),
         smtp: smtp.validate(errors),
         authentication: authentication.validate(errors),
@@ -157,6 +161,7 @@ fn assemble(source: ConfigSource, s: Sections) -> Settings {
         agents: s.agents,
         mailboxes: s.mailboxes,
         portal: s.portal,
+        http: s.http,
         template_dir: s.notifications.template_dir,
         smtp: s.smtp,
         notification_retry_first: s.notifications.retry_first,

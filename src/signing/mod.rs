@@ -23,6 +23,7 @@ use sha2::Sha256;
 use crate::domain::{EmailAddress, TicketNumber};
 
 mod key;
+mod session;
 mod thread;
 
 pub use key::LinkKeyError;
@@ -147,30 +148,46 @@ impl LinkSigner {
         let [ticket, expiry, recipient, mac] = parts[..] else {
             return Err(LinkError::Malformed);
         };
-        let expiry: i64 = expiry.parse().map_err(|_| LinkError::Malformed)?;
-        let recipient = B64
-            .decode(recipient)
-            .ok()
-            .and_then(|r| String::from_utf8(r).ok())
-            .ok_or(LinkError::Malformed)?;
-        let mac = B64.decode(mac).map_err(|_| LinkError::Malformed)?;
+        let (expiry, recipient, mac) = signed_parts(expiry, recipient, mac)?;
         // The signature first, so that nothing about an altered token is believed.
         self.mac(ticket, expiry, &recipient)
             .verify_slice(&mac)
             .map_err(|_| LinkError::BadSignature)?;
-        let expires = Utc
-            .timestamp_opt(expiry, 0)
-            .single()
-            .ok_or(LinkError::Malformed)?;
-        if now >= expires {
-            return Err(LinkError::Expired(expires));
-        }
+        let expires = unexpired(expiry, now)?;
         Ok(LinkGrant {
             ticket: ticket.parse().map_err(|_| LinkError::Malformed)?,
             recipient: EmailAddress::parse(&recipient).map_err(|_| LinkError::Malformed)?,
             expires,
         })
     }
+}
+
+/// The expiry, address and MAC of a token or session, decoded; not yet verified.
+fn signed_parts(
+    expiry: &str,
+    address: &str,
+    mac: &str,
+) -> Result<(i64, String, Vec<u8>), LinkError> {
+    let expiry: i64 = expiry.parse().map_err(|_| LinkError::Malformed)?;
+    let address = B64
+        .decode(address)
+        .ok()
+        .and_then(|a| String::from_utf8(a).ok())
+        .ok_or(LinkError::Malformed)?;
+    let mac = B64.decode(mac).map_err(|_| LinkError::Malformed)?;
+    Ok((expiry, address, mac))
+}
+
+/// When `expiry` (Unix seconds) is, if it is still ahead of `now`.
+fn unexpired(expiry: i64, now: DateTime<Utc>) -> Result<DateTime<Utc>, LinkError> {
+    let expires = Utc
+        .timestamp_opt(expiry, 0)
+        .single()
+        .ok_or(LinkError::Malformed)?;
+    if now >= expires {
+        return Err(LinkError::Expired(expires));
+    }
+    Ok(expires)
 }
 
 #[cfg(test)]
