@@ -13,6 +13,7 @@ mod leases;
 mod mail;
 mod mailboxes;
 mod outbox;
+mod portal;
 mod quarantine;
 mod templates;
 mod tickets;
@@ -27,6 +28,7 @@ pub use leases::{LeaseError, LeaseService, LeaseState, LeaseView};
 pub use mail::{MailError, MailService};
 pub use mailboxes::{MailboxError, MailboxService, MailboxStatus};
 pub use outbox::{Flushed, OutboxError, OutboxService, OutboxStatus};
+pub use portal::{PortalArticle, PortalError, PortalService, PortalSession, PortalTicket};
 pub use quarantine::{QuarantineRetry, QuarantineService, QuarantineServiceError};
 pub use templates::{TemplateCheck, TemplateService};
 pub use tickets::{
@@ -87,6 +89,15 @@ impl Services {
     /// Agents' and customers' operations on tickets, and reading tickets back.
     pub fn tickets(&self) -> TicketService {
         TicketService::new(
+            self.store.clone(),
+            self.settings.clone(),
+            self.clock.clone(),
+        )
+    }
+
+    /// What customers do through the links of their notifications.
+    pub fn portal(&self) -> Result<PortalService, crate::signing::LinkKeyError> {
+        PortalService::new(
             self.store.clone(),
             self.settings.clone(),
             self.clock.clone(),

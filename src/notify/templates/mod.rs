@@ -12,7 +12,7 @@ mod embedded;
 mod sample;
 #[cfg(test)]
 mod tests;
-mod text_html;
+pub mod text_html;
 mod words;
 
 use std::collections::HashMap;
@@ -23,7 +23,9 @@ use serde_json::Value;
 
 use embedded::TemplateFile;
 pub use sample::sample_data;
-pub use words::{long_date, long_time, priority_label, status_label};
+pub use words::{
+    impact_label, long_date, long_time, priority_label, status_label, type_label, urgency_label,
+};
 
 /// The languages shipped.
 pub const LANGUAGES: &[&str] = &["en", "fr"];

@@ -17,7 +17,7 @@ static URL: LazyLock<Regex> =
 
 /// The helper: its one parameter is the text; links take the accent colour of the data's
 /// `brand.accent` when there is one.
-pub(super) fn helper(
+pub fn helper(
     h: &Helper<'_>,
     _: &Handlebars<'_>,
     ctx: &Context,

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 
-use crate::domain::{Priority, Status};
+use crate::domain::{Impact, Priority, Status, TicketType, Urgency};
 
 /// A status as customers read it.
 pub fn status_label(status: Status, lang: &str) -> &'static str {
@@ -35,6 +35,46 @@ pub fn priority_label(priority: Priority, lang: &str) -> &'static str {
         (P2, _) => "High",
         (P3, _) => "Medium",
         (P4, _) => "Low",
+    }
+}
+
+/// A ticket's type as customers read it.
+pub fn type_label(ticket_type: TicketType, lang: &str) -> &'static str {
+    use TicketType::*;
+    match (ticket_type, lang) {
+        (Incident, "fr") => "Incident",
+        (Request, "fr") => "Demande",
+        (Question, "fr") => "Question",
+        (Feature, "fr") => "Évolution",
+        (Incident, _) => "Incident",
+        (Request, _) => "Request",
+        (Question, _) => "Question",
+        (Feature, _) => "Feature request",
+    }
+}
+
+/// How badly the service is affected, in the portals' words (seed 001).
+pub fn impact_label(impact: Impact, lang: &str) -> &'static str {
+    use Impact::*;
+    match (impact, lang) {
+        (NotDisturbed, "fr") => "Non perturbé",
+        (Degraded, "fr") => "Dégradé",
+        (SeverelyDegraded, "fr") => "Très dégradé",
+        (Interrupted, "fr") => "Interrompu",
+        (NotDisturbed, _) => "Not disturbed",
+        (Degraded, _) => "Degraded",
+        (SeverelyDegraded, _) => "Severely degraded",
+        (Interrupted, _) => "Interrupted",
+    }
+}
+
+/// How soon it must be solved.
+pub fn urgency_label(urgency: Urgency, lang: &str) -> &'static str {
+    match (urgency, lang) {
+        (Urgency::High, "fr") => "Haute",
+        (Urgency::Medium, "fr") => "Moyenne",
+        (Urgency::High, _) => "High",
+        (Urgency::Medium, _) => "Medium",
     }
 }
 

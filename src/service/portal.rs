@@ -1,0 +1,183 @@
+//! What customers do through the portal that the notifications' direct links open: trade
+//! a link for a session, and read the tickets their address may see. The web side decodes
+//! requests and renders pages; every rule is here.
+//!
+//! Who may see a ticket is who may write on it by mail (its requester, its observers, the
+//! agents, the requester's organisation unless the ticket is private): the same function
+//! decides both. A ticket the visitor may not see is "not found", exactly as one that does
+//! not exist, so that numbers cannot be probed.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::domain::{Article, Direction, EmailAddress, Ticket, TicketNumber, Visibility};
+use crate::pipeline::authorize::{Authorization, authorize};
+use crate::signing::{LinkError, LinkKeyError, LinkSigner};
+use crate::store::{Store, StoreError};
+
+/// Why a portal request gets no page of its own.
+#[derive(Debug, thiserror::Error)]
+pub enum PortalError {
+    /// The link is damaged, altered or expired.
+    #[error("this link cannot be opened: {0}")]
+    Link(#[source] LinkError),
+    /// The link is genuine but for another ticket than the address names.
+    #[error("this link is for another ticket; open the link of the email about this one")]
+    OtherTicket,
+    /// No session, or one that ended.
+    #[error("open the link in one of our emails to see your tickets")]
+    NotSignedIn,
+    /// Unknown, or not the visitor's to see: the same answer for both.
+    #[error("there is no such ticket among yours")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A session opened by a direct link: the cookie's value and when it ends.
+#[derive(Debug, Clone)]
+pub struct PortalSession {
+    /// Secret: it opens the visitor's tickets. Never logged.
+    pub cookie: String,
+    pub expires: DateTime<Utc>,
+    pub ticket: TicketNumber,
+}
+
+/// A ticket as its customer sees it: its fields and its public history.
+#[derive(Debug, Clone)]
+pub struct PortalTicket {
+    pub ticket: Ticket,
+    /// Public articles only, oldest first.
+    pub articles: Vec<PortalArticle>,
+    /// How the visitor stands to it.
+    pub standing: Authorization,
+}
+
+/// One public article, with who wrote it as a customer reads it.
+#[derive(Debug, Clone)]
+pub struct PortalArticle {
+    pub article: Article,
+    /// The writer's name (or address); the company's name for the team itself.
+    pub author: String,
+    /// Written by the support side (an agent, or the team).
+    pub from_team: bool,
+}
+
+/// The portal's operations.
+#[derive(Debug, Clone)]
+pub struct PortalService {
+    store: Store,
+    settings: Arc<Settings>,
+    clock: Arc<dyn Clock>,
+    links: LinkSigner,
+    session_lifetime: chrono::Duration,
+}
+
+impl PortalService {
+    /// The portal on `store`, signing with the link key the settings name.
+    pub fn new(
+        store: Store,
+        settings: Arc<Settings>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, LinkKeyError> {
+        let links = LinkSigner::from_settings(&settings)?;
+        let session_lifetime = chrono::Duration::from_std(settings.http.session_lifetime)
+            .unwrap_or(chrono::Duration::days(7));
+        Ok(Self {
+            store,
+            settings,
+            clock,
+            links,
+            session_lifetime,
+        })
+    }
+
+    /// Trades the direct link of ticket `number` for a session of its recipient. The
+    /// token must be genuine, unexpired, and for that very ticket.
+    pub fn open_link(&self, number: &str, token: &str) -> Result<PortalSession, PortalError> {
+        let now = self.clock.now();
+        let grant = self.links.verify(token, now).map_err(PortalError::Link)?;
+        if grant.ticket.as_str() != number {
+            return Err(PortalError::OtherTicket);
+        }
+        let expires = now + self.session_lifetime;
+        Ok(PortalSession {
+            cookie: self.links.session(&grant.recipient, expires),
+            expires,
+            ticket: grant.ticket,
+        })
+    }
+
+    /// Whose session `cookie` is.
+    pub fn visitor(&self, cookie: &str) -> Result<EmailAddress, PortalError> {
+        self.links
+            .verify_session(cookie, self.clock.now())
+            .map_err(|_| PortalError::NotSignedIn)
+    }
+
+    /// Ticket `number` as `visitor` may see it.
+    pub async fn ticket(
+        &self,
+        visitor: &EmailAddress,
+        number: &str,
+    ) -> Result<PortalTicket, PortalError> {
+        let number: TicketNumber = number.parse().map_err(|_| PortalError::NotFound)?;
+        let details = self
+            .store
+            .ticket_details(&number)
+            .await?
+            .ok_or(PortalError::NotFound)?;
+        let s = &self.settings;
+        let standing = authorize(
+            visitor,
+            &details.ticket,
+            &s.agents,
+            s.agents_address.as_ref(),
+            &s.public_domains,
+        );
+        if !standing.allowed() {
+            return Err(PortalError::NotFound);
+        }
+        let articles = details
+            .articles
+            .into_iter()
+            .filter(|a| a.visibility == Visibility::Public)
+            .map(|a| self.as_read(a))
+            .collect();
+        Ok(PortalTicket {
+            ticket: details.ticket,
+            articles,
+            standing,
+        })
+    }
+
+    /// `article` with its writer as a customer reads it: a person by name, the team
+    /// (our own or the agents' address, no agent named) by the company's name.
+    fn as_read(&self, article: Article) -> PortalArticle {
+        let s = &self.settings;
+        let author = EmailAddress::parse(&article.author).ok();
+        let agent = author
+            .as_ref()
+            .and_then(|a| s.agents.iter().find(|g| g.email.same_mailbox(a)));
+        let team = author.as_ref().is_some_and(|a| {
+            s.own_addresses
+                .iter()
+                .chain(s.agents_address.as_ref())
+                .any(|t| t.same_mailbox(a))
+        });
+        let shown = match (agent, &article.author_name) {
+            (Some(agent), _) => agent.name.clone(),
+            (None, _) if team => s.company.clone(),
+            (None, Some(name)) => name.clone(),
+            (None, None) => article.author.clone(),
+        };
+        PortalArticle {
+            from_team: article.direction == Direction::Outbound || agent.is_some() || team,
+            author: shown,
+            article,
+        }
+    }
+}
