@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::{Clock, SystemClock};
 use crate::cluster::Instance;
 use crate::config::{MailboxSettings, Settings};
+use crate::http::{HttpServer, Portal};
 use crate::intake::Ingestor;
 use crate::intake::imap;
 use crate::intake::maildir::{self, Maildir};
@@ -29,6 +30,9 @@ pub enum StartError {
     LinkKey(#[from] crate::service::LinkKeyCheckError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The portal cannot listen, or its pages do not compile.
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
     #[error("cannot create the Maildir {path}: {source}")]
     Maildir {
         path: String,
@@ -52,6 +56,8 @@ pub struct App {
     instance: Instance,
     poll: Duration,
     retry_budget: u32,
+    /// The portal, bound; `None` with `[http] listen = ""`.
+    http: Option<HttpServer>,
 }
 
 impl App {
@@ -80,10 +86,19 @@ impl App {
             tracing::warn!("{warning}");
         }
         let settings = Arc::new(settings);
-        Services::new(store.clone(), settings.clone(), clock.clone())
-            .admin()
-            .agree_on_link_key()
-            .await?;
+        let services = Services::new(store.clone(), settings.clone(), clock.clone());
+        services.admin().agree_on_link_key().await?;
+        let http = match settings.http.listen {
+            Some(address) => {
+                let portal = Portal::new(services.portal()?, &settings)?;
+                // A comment's files travel in its body: the attachment limit and a margin.
+                let max_body = usize::try_from(settings.max_attachment_bytes)
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(1 << 20);
+                Some(HttpServer::bind(address, portal, max_body).await?)
+            }
+            None => None,
+        };
         let outbox = OutboxWorker::from_settings(&settings, store.clone(), clock.clone())?;
         let jobs = Jobs::new(store.clone(), settings.clone(), clock.clone());
         let pipeline = Pipeline::new(store, settings, clock)?;
@@ -96,6 +111,7 @@ impl App {
             instance,
             poll,
             retry_budget,
+            http,
         })
     }
 
@@ -125,6 +141,9 @@ impl App {
             outbox_wake.clone(),
             shutdown.clone(),
         ));
+        if let Some(http) = self.http {
+            tasks.spawn(http.serve(shutdown.clone()));
+        }
         let instance = self.instance.name().to_string();
         tasks
             .spawn(async move { crate::scheduler::run(self.jobs, &instance, shutdown_jobs).await });

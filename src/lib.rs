@@ -43,6 +43,7 @@ pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod files;
+pub mod http;
 pub mod intake;
 pub mod notify;
 pub mod pipeline;

@@ -100,6 +100,13 @@ fn print_in_effect(s: &Settings) -> std::io::Result<()> {
             "signed with a key generated under data_dir"
         }
     )?;
+    match s.http.listen {
+        Some(address) => outln!(
+            "http.listen = {address}: the portal answers the links, sessions last {} days",
+            s.http.session_lifetime.as_secs() / 86_400
+        )?,
+        None => outln!("http.listen is empty: no portal, the links open nothing")?,
+    }
     for &job in JobKind::ALL {
         outln!(
             "job {:<20} {:<16} {}",

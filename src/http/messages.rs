@@ -1,0 +1,104 @@
+//! What a page says when it cannot show what was asked, in each page language: short,
+//! and saying what to do next. Nothing here names what exists, so that a stranger learns
+//! nothing by trying numbers or links.
+
+use axum::http::StatusCode;
+
+use crate::service::PortalError;
+use crate::signing::LinkError;
+
+/// Why a request ends on a message page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// The link is altered, damaged or for another ticket.
+    BadLink,
+    /// The link is genuine but too old.
+    ExpiredLink,
+    /// No session: the person came without a link.
+    NotSignedIn,
+    /// No such page, or a ticket that is not theirs.
+    NotFound,
+    /// A method the page does not take.
+    WrongMethod,
+    /// Our fault.
+    Internal,
+}
+
+impl Problem {
+    /// What a portal refusal becomes on the page.
+    pub fn of(error: &PortalError) -> Problem {
+        match error {
+            PortalError::Link(LinkError::Expired(_)) => Problem::ExpiredLink,
+            PortalError::Link(_) | PortalError::OtherTicket => Problem::BadLink,
+            PortalError::NotSignedIn => Problem::NotSignedIn,
+            PortalError::NotFound => Problem::NotFound,
+            PortalError::Store(_) => Problem::Internal,
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Problem::BadLink => StatusCode::FORBIDDEN,
+            Problem::ExpiredLink => StatusCode::GONE,
+            Problem::NotSignedIn => StatusCode::UNAUTHORIZED,
+            Problem::NotFound => StatusCode::NOT_FOUND,
+            Problem::WrongMethod => StatusCode::METHOD_NOT_ALLOWED,
+            Problem::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The page's heading and its one paragraph, in `lang`.
+    pub fn words(self, lang: &str) -> (&'static str, &'static str) {
+        let fr = lang == "fr";
+        match self {
+            Problem::BadLink if fr => (
+                "Ce lien ne peut pas être ouvert",
+                "Il a été modifié ou coupé en chemin. Ouvrez le lien du dernier message que nous vous avons envoyé, en entier.",
+            ),
+            Problem::BadLink => (
+                "This link cannot be opened",
+                "It was changed or cut on its way. Open the link of the latest email we sent you, whole.",
+            ),
+            Problem::ExpiredLink if fr => (
+                "Ce lien a expiré",
+                "Pour votre sécurité, les liens de nos messages ne servent qu'un temps. Ouvrez le lien d'un message plus récent.",
+            ),
+            Problem::ExpiredLink => (
+                "This link has expired",
+                "For your safety, the links in our emails only work for a while. Open the link of a more recent email.",
+            ),
+            Problem::NotSignedIn if fr => (
+                "Ouvrez le lien d'un de nos messages",
+                "Vos tickets s'ouvrent depuis le lien que contient chacun de nos messages : aucun mot de passe n'est nécessaire.",
+            ),
+            Problem::NotSignedIn => (
+                "Open the link in one of our emails",
+                "Your tickets open from the link in each email we send you: no password is needed.",
+            ),
+            Problem::NotFound if fr => (
+                "Page introuvable",
+                "Cette page n'existe pas, ou ce ticket ne fait pas partie des vôtres.",
+            ),
+            Problem::NotFound => (
+                "Page not found",
+                "This page does not exist, or this ticket is not one of yours.",
+            ),
+            Problem::WrongMethod if fr => (
+                "Action impossible ici",
+                "Cette page ne permet pas cette action. Revenez à la page précédente.",
+            ),
+            Problem::WrongMethod => (
+                "Not possible here",
+                "This page does not take this action. Go back to the previous page.",
+            ),
+            Problem::Internal if fr => (
+                "Un problème est survenu de notre côté",
+                "Réessayez dans un instant. Si cela se reproduit, répondez simplement à notre dernier message.",
+            ),
+            Problem::Internal => (
+                "Something went wrong on our side",
+                "Try again in a moment. If it happens again, simply reply to our latest email.",
+            ),
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The web side of `ticketgate run`: the customer portal that the notifications' direct
+//! links open. It calls the service layer only (no store, no SQL): a request is decoded,
+//! one portal operation is called, its answer rendered.
+//!
+//! Every response carries the same guards: a Content-Security-Policy that allows no
+//! script and no framing, `Referrer-Policy: no-referrer`, `X-Content-Type-Options:
+//! nosniff`. Bodies are bounded (the attachment limit and a margin) and requests time out.
+//! Every refusal is a page in the visitor's language with a 4xx status; our own failures
+//! are logged and get a plain 500 page, never a panic or an empty answer. Tokens and
+//! cookies never reach the logs: a request's span holds its method and path only.
+
+mod messages;
+mod pages;
+mod render;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tracing::Instrument;
+
+pub use messages::Problem;
+pub use pages::SESSION_COOKIE;
+pub use render::RenderError;
+
+use crate::config::Settings;
+use crate::service::{PortalError, PortalService};
+
+/// Why the web server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error(
+        "cannot listen on {address} ([http] listen): {source}; choose a free port, or set listen = \"\" to turn the portal off"
+    )]
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Pages(#[from] RenderError),
+    #[error(transparent)]
+    Links(#[from] crate::signing::LinkKeyError),
+}
+
+/// How long a request may take before it is answered 408.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct Portal {
+    service: PortalService,
+    pages: Arc<render::Pages>,
+    stylesheet: axum::body::Bytes,
+    company: String,
+    default_language: &'static str,
+    /// `Secure` on cookies: the portal is reached over https.
+    secure_cookies: bool,
+    session_seconds: u64,
+}
+
+impl Portal {
+    /// The portal on `service`, as the settings describe it.
+    pub fn new(service: PortalService, settings: &Settings) -> Result<Self, HttpError> {
+        let default_language = render::PAGE_LANGUAGES
+            .iter()
+            .copied()
+            .find(|l| *l == settings.ticket_defaults.language)
+            .unwrap_or(render::PAGE_LANGUAGES[0]);
+        Ok(Self {
+            service,
+            pages: Arc::new(render::Pages::load()?),
+            stylesheet: render::stylesheet().into(),
+            company: settings.company.clone(),
+            default_language,
+            secure_cookies: settings.portal.base_url.starts_with("https://"),
+            session_seconds: settings.http.session_lifetime.as_secs(),
+        })
+    }
+
+    /// The page language: what the browser asks for among ours, else the default.
+    fn language(&self, headers: &HeaderMap) -> &'static str {
+        let asked = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        render::language_from(asked).unwrap_or(self.default_language)
+    }
+
+    fn session_cookie(&self, value: &str) -> String {
+        format!(
+            "{SESSION_COOKIE}={value}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{}",
+            self.session_seconds,
+            if self.secure_cookies { "; Secure" } else { "" }
+        )
+    }
+
+    /// Page `name` rendered with `data`, or the plain failure page.
+    fn page(
+        &self,
+        status: StatusCode,
+        name: &str,
+        lang: &str,
+        data: serde_json::Value,
+    ) -> Response {
+        match self.pages.render(name, lang, &data) {
+            Ok(html) => (status, no_store(), Html(html)).into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "a portal page cannot be rendered");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+            }
+        }
+    }
+
+    /// The message page of `problem`.
+    fn message(&self, lang: &str, problem: Problem) -> Response {
+        let (heading, text) = problem.words(lang);
+        let data = serde_json::json!({
+            "lang": lang,
+            "company": self.company,
+            "page_title": heading,
+            "heading": heading,
+            "text": text,
+        });
+        self.page(problem.status(), "message.html", lang, data)
+    }
+
+    /// The page a refusal of the portal service becomes; our own failures are logged.
+    fn problem(&self, lang: &str, error: &PortalError) -> Response {
+        let problem = Problem::of(error);
+        match problem {
+            Problem::Internal => tracing::error!(error = %error, "a portal request failed"),
+            _ => tracing::info!(refused = %error, "portal request refused"),
+        }
+        self.message(lang, problem)
+    }
+}
+
+fn no_store() -> [(HeaderName, HeaderValue); 1] {
+    [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]
+}
+
+/// The portal's routes, with the guards every response carries.
+pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
+    let guard = |name: &'static str, value: &'static str| {
+        SetResponseHeaderLayer::overriding(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        )
+    };
+    Router::new()
+        .route("/tickets/{number}", get(pages::ticket))
+        .route("/static/portal.css", get(pages::stylesheet))
+        .fallback(pages::not_found)
+        .method_not_allowed_fallback(pages::wrong_method)
+        .with_state(portal)
+        .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(guard(
+            "content-security-policy",
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .layer(guard("referrer-policy", "no-referrer"))
+        .layer(guard("x-content-type-options", "nosniff"))
+        .layer(guard("x-frame-options", "DENY"))
+        .layer(axum::middleware::from_fn(request_span))
+}
+
+/// A span per request with its method and path: never its query (a token) or cookies.
+async fn request_span(request: Request, next: Next) -> Response {
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path()
+    );
+    async move {
+        let response = next.run(request).await;
+        tracing::debug!(status = response.status().as_u16(), "answered");
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+/// The bound socket of the web server: binding at start-up makes a port in use a start-up
+/// error that names the key.
+#[derive(Debug)]
+pub struct HttpServer {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl HttpServer {
+    /// Binds `[http] listen` and prepares the routes.
+    pub async fn bind(
+        address: SocketAddr,
+        portal: Portal,
+        max_body_bytes: usize,
+    ) -> Result<Self, HttpError> {
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|source| HttpError::Listen { address, source })?;
+        Ok(Self {
+            listener,
+            router: router(portal, max_body_bytes),
+        })
+    }
+
+    /// Where it listens (the port the system chose for port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown`, then lets the requests in flight finish.
+    pub async fn serve(self, shutdown: CancellationToken) {
+        match self.local_addr() {
+            Ok(address) => tracing::info!(%address, "portal listening"),
+            Err(e) => tracing::warn!(error = %e, "portal listening, on an address unknown"),
+        }
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "the portal stopped");
+        }
+    }
+}

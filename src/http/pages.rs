@@ -1,0 +1,152 @@
+//! The portal's handlers: decode the request, call one operation of the portal service,
+//! render its answer. A direct link (`/tickets/N?token=…`) is traded for a session cookie
+//! and redirected to the same address without the token, so that the token never stays
+//! in the address bar, the history, a proxy's log or a Referer.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Portal;
+use super::messages::Problem;
+use crate::domain::ByteSize;
+use crate::notify::templates::{
+    impact_label, long_time, priority_label, status_label, type_label, urgency_label,
+};
+use crate::service::{PortalError, PortalTicket};
+
+/// The cookie that carries a session.
+pub const SESSION_COOKIE: &str = "tg_session";
+
+#[derive(Debug, Deserialize)]
+pub struct LinkQuery {
+    token: Option<String>,
+}
+
+/// `GET /tickets/{number}`: with a token, opens a session and comes back without it;
+/// with a session, the ticket's page.
+pub async fn ticket(
+    State(portal): State<Portal>,
+    Path(number): Path<String>,
+    Query(query): Query<LinkQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = portal.language(&headers);
+    if let Some(token) = query.token {
+        return match portal.service.open_link(&number, &token) {
+            Ok(session) => {
+                let cookie = portal.session_cookie(&session.cookie);
+                let location = format!("/tickets/{}", session.ticket);
+                (
+                    StatusCode::SEE_OTHER,
+                    [
+                        (header::LOCATION, location),
+                        (header::SET_COOKIE, cookie),
+                        (header::CACHE_CONTROL, "no-store".to_string()),
+                    ],
+                )
+                    .into_response()
+            }
+            Err(e) => portal.problem(lang, &e),
+        };
+    }
+    let visitor = match session_of(&headers).map(|c| portal.service.visitor(c)) {
+        Some(Ok(visitor)) => visitor,
+        Some(Err(e)) => return portal.problem(lang, &e),
+        None => return portal.problem(lang, &PortalError::NotSignedIn),
+    };
+    match portal.service.ticket(&visitor, &number).await {
+        Ok(ticket) => {
+            let data = ticket_data(&ticket, lang, &portal.company);
+            portal.page(StatusCode::OK, "ticket.html", lang, data)
+        }
+        Err(e) => portal.problem(lang, &e),
+    }
+}
+
+/// `GET /static/portal.css`.
+pub async fn stylesheet(State(portal): State<Portal>) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        portal.stylesheet.clone(),
+    )
+        .into_response()
+}
+
+/// Any other address.
+pub async fn not_found(State(portal): State<Portal>, headers: HeaderMap) -> Response {
+    portal.message(portal.language(&headers), Problem::NotFound)
+}
+
+/// A method a page does not take.
+pub async fn wrong_method(State(portal): State<Portal>, headers: HeaderMap) -> Response {
+    portal.message(portal.language(&headers), Problem::WrongMethod)
+}
+
+/// The session cookie's value, if the request carries one.
+fn session_of(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+}
+
+/// What the ticket page shows: the fields in words, and the public history.
+fn ticket_data(view: &PortalTicket, lang: &str, company: &str) -> serde_json::Value {
+    let t = &view.ticket;
+    let requester = match &t.requester_name {
+        Some(name) => format!("{name} <{}>", t.requester),
+        None => t.requester.to_string(),
+    };
+    let articles: Vec<_> = view
+        .articles
+        .iter()
+        .map(|read| {
+            let a = &read.article;
+            json!({
+                "author": read.author,
+                "from_team": read.from_team,
+                "at": long_time(a.created_at, lang),
+                "text": a.body_text,
+                "files": a.attachments.iter()
+                    .filter(|f| f.refused_reason.is_none() && !f.inline)
+                    .map(|f| json!({ "name": f.filename, "size": ByteSize(f.size).to_string() }))
+                    .collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "lang": lang,
+        "company": company,
+        "page_title": format!("{} · {}", t.number, t.title),
+        "ticket": {
+            "number": t.number.as_str(),
+            "title": t.title,
+            "status": t.status.as_str(),
+            "status_label": status_label(t.status, lang),
+            "requester": requester,
+            "observers": t.observers.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
+            "type_label": type_label(t.ticket_type, lang),
+            "category": t.category.clone().unwrap_or_default(),
+            "impact_label": impact_label(t.impact, lang),
+            "urgency_label": urgency_label(t.urgency, lang),
+            "priority_label": priority_label(t.priority, lang),
+            "created": long_time(t.created_at, lang),
+            "updated": long_time(t.updated_at, lang),
+        },
+        "articles": articles,
+    })
+}
