@@ -27,6 +27,7 @@ mod notification_content;
 mod notification_look;
 mod notifications;
 mod pipeline_rules;
+mod portal;
 mod quickstart;
 mod reply_text;
 mod smtp;

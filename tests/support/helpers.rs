@@ -236,8 +236,15 @@ fn binary(dir: &Path, database_url: Option<String>, args: &[&str]) -> Command {
     if let Some(url) = database_url {
         cmd.env(DATABASE_URL_ENV, url);
     }
+    // Daemons started side by side each get a port of their own rather than all wanting
+    // the default 8080; a test that talks to one reads its port from its log, and may
+    // set the variable itself.
+    cmd.env(HTTP_LISTEN_ENV, "127.0.0.1:0");
     cmd
 }
+
+/// Where the portal of a daemon under test listens.
+pub const HTTP_LISTEN_ENV: &str = "TICKETGATE_HTTP__LISTEN";
 
 /// Runs `cmd` to completion with `stdin` (or nothing) on standard input.
 pub fn run_command(mut cmd: Command, stdin: Option<&[u8]>) -> Output {

@@ -12,6 +12,7 @@
 pub mod browser;
 pub mod dovecot;
 pub mod helpers;
+pub mod http;
 pub mod imap_proxy;
 pub mod postgres;
 pub mod require;

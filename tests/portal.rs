@@ -1,0 +1,365 @@
+//! The customer portal of `ticketgate run`, over real HTTP against the real daemon: the
+//! direct link of a real notification opens its ticket in a session (the token leaves the
+//! address), the page shows the ticket and its public history only, a session sees only
+//! what its address may see, and every bad link or request gets a clear 4xx page with the
+//! guards every response carries. On SQLite and, in the PostgreSQL pass, on PostgreSQL.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use ticketgate::signing::LinkSigner;
+
+use crate::daemon::{Daemon, start, stop, wait_for};
+use crate::support::helpers::{Cli, HTTP_LISTEN_ENV, fixture, stdout};
+use crate::support::http::{Answer, get, request};
+
+/// A configured company, links under the default base URL.
+const CONFIG: &str = "[mail]\naddresses = [\"support@ours.test\"]\n\
+    [notifications]\ncompany = \"Acme Support\"\n";
+
+/// A daemon with its portal on a port of its own, and that port.
+struct Portal {
+    cli: Cli,
+    daemon: Option<Daemon>,
+    port: u16,
+}
+
+impl Portal {
+    /// Starts the daemon on `cli` and waits for its portal.
+    fn start(cli: Cli) -> Portal {
+        let daemon = start(&cli, &[]);
+        let log = cli.dir.path().join("daemon.log");
+        let mut port = 0;
+        wait_for("the portal to listen", Duration::from_secs(20), || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            port = text
+                .split("portal listening address=127.0.0.1:")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            port != 0
+        });
+        Portal {
+            cli,
+            daemon: Some(daemon),
+            port,
+        }
+    }
+
+    fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        get(self.port, path, headers)
+    }
+
+    /// Stops the daemon; its log.
+    fn stop(mut self) -> String {
+        stop(&self.cli, self.daemon.take().unwrap()).log
+    }
+}
+
+/// A CLI in a fresh folder with the test configuration.
+fn cli() -> Cli {
+    let cli = Cli::new();
+    std::fs::create_dir_all(cli.dir.path().join("config")).unwrap();
+    std::fs::write(cli.dir.path().join("config/ticketgate.toml"), CONFIG).unwrap();
+    cli
+}
+
+/// Ingests `mail`; the ticket number.
+fn ingest(cli: &Cli, mail: &[u8]) -> String {
+    let out = cli.run(&["ingest"], Some(mail));
+    assert!(out.status.success(), "{out:?}");
+    stdout(&out).split_whitespace().last().unwrap().to_string()
+}
+
+/// Sends what is queued; the path and query of each direct link in the mails written to
+/// `data/outbox/`, by recipient.
+fn links(cli: &Cli) -> Vec<(String, String)> {
+    let out = cli.run(&["outbox", "flush"], None);
+    assert!(out.status.success(), "{out:?}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(cli.dir.path().join("data/outbox")).unwrap() {
+        let raw = std::fs::read(entry.unwrap().path()).unwrap();
+        let mail = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        let to = mail
+            .to()
+            .unwrap()
+            .first()
+            .unwrap()
+            .address()
+            .unwrap()
+            .to_string();
+        let text = mail.body_text(0).unwrap().into_owned();
+        let link = text
+            .split_whitespace()
+            .find(|w| w.starts_with("http://localhost:8080/tickets/"))
+            .expect("a direct link in the mail")
+            .trim_start_matches("http://localhost:8080")
+            .to_string();
+        found.push((to, link));
+    }
+    found
+}
+
+const ALICE: &[u8] = b"From: Alice Martin <alice@acme.example>\r\nTo: support@ours.test\r\n\
+    Subject: Printer <b>jammed</b>\r\nMessage-ID: <p1@acme.example>\r\n\r\n\
+    The printer is jammed.\r\n\r\n<script>alert(1)</script>\r\n";
+
+const BOB: &[u8] = b"From: bob@other.example\r\nTo: support@ours.test\r\n\
+    Subject: VPN down\r\nMessage-ID: <p2@other.example>\r\n\r\nThe VPN is down.\r\n";
+
+/// The session cookie an answer sets, as a `Cookie` header value.
+fn session(answer: &Answer) -> String {
+    let set = answer.header("set-cookie").expect("a session cookie");
+    set.split(';').next().unwrap().to_string()
+}
+
+fn assert_guarded(answer: &Answer, what: &str) {
+    let csp = answer.header("content-security-policy").unwrap_or_default();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{what}: {answer:?}"
+    );
+    assert_eq!(
+        answer.header("referrer-policy"),
+        Some("no-referrer"),
+        "{what}"
+    );
+    assert_eq!(
+        answer.header("x-content-type-options"),
+        Some("nosniff"),
+        "{what}"
+    );
+}
+
+#[test]
+fn a_direct_link_opens_its_ticket_in_a_session_without_the_token() {
+    let cli = cli();
+    let n = ingest(&cli, ALICE);
+    let out = cli.run(
+        &[
+            "tickets",
+            "comment",
+            &n,
+            "--internal",
+            "--body",
+            "Internal: customer is grumpy",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let links = links(&cli);
+    let (_, link) = links
+        .iter()
+        .find(|(to, _)| to == "alice@acme.example")
+        .unwrap();
+    let portal = Portal::start(cli);
+
+    let opened = portal.get(link, &[]);
+    assert_eq!(opened.status, 303, "{opened:?}");
+    assert_eq!(
+        opened.header("location"),
+        Some(format!("/tickets/{n}").as_str())
+    );
+    let cookie = opened.header("set-cookie").unwrap();
+    assert!(
+        cookie.starts_with("tg_session=")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+            && !cookie.contains("Secure"),
+        "plain http here, so no Secure: {cookie}"
+    );
+    assert_guarded(&opened, "the redirect");
+
+    let page = portal.get(&format!("/tickets/{n}"), &[("Cookie", &session(&opened))]);
+    assert_eq!(page.status, 200, "{page:?}");
+    assert_guarded(&page, "the ticket page");
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    for shown in [
+        "Printer &lt;b&gt;jammed&lt;/b&gt;",
+        &format!("Ticket {n}"),
+        "Alice Martin &lt;alice@acme.example&gt;",
+        "The printer is jammed.",
+        "&lt;script&gt;alert(1)&lt;/script&gt;",
+        "Acme Support",
+        "Requester",
+    ] {
+        assert!(page.body.contains(shown), "{shown:?} not in {}", page.body);
+    }
+    assert!(
+        !page.body.contains("<script"),
+        "nothing a customer wrote is markup"
+    );
+    assert!(
+        !page.body.contains("grumpy"),
+        "internal notes are never shown"
+    );
+
+    let fr = portal.get(
+        &format!("/tickets/{n}"),
+        &[
+            ("Cookie", &session(&opened)),
+            ("Accept-Language", "fr-FR,fr;q=0.9"),
+        ],
+    );
+    assert!(
+        fr.body.contains("Demandeur") && fr.body.contains("lang=\"fr\""),
+        "{}",
+        fr.body
+    );
+
+    let log = portal.stop();
+    let token = link.split("token=").nth(1).unwrap();
+    let cookie_value = session(&opened).split('=').nth(1).unwrap().to_string();
+    assert!(
+        !log.contains(token) && !log.contains(&cookie_value),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_session_sees_only_what_its_address_may_see() {
+    let cli = cli();
+    let alice_ticket = ingest(&cli, ALICE);
+    let bob_ticket = ingest(&cli, BOB);
+    let links = links(&cli);
+    let (_, link) = links
+        .iter()
+        .find(|(to, _)| to == "alice@acme.example")
+        .unwrap();
+    let portal = Portal::start(cli);
+    let alice = session(&portal.get(link, &[]));
+
+    let own = portal.get(&format!("/tickets/{alice_ticket}"), &[("Cookie", &alice)]);
+    assert_eq!(own.status, 200);
+    // Bob's ticket is exactly as absent as one that does not exist.
+    let other = portal.get(&format!("/tickets/{bob_ticket}"), &[("Cookie", &alice)]);
+    let missing = portal.get("/tickets/2612N99999", &[("Cookie", &alice)]);
+    let nonsense = portal.get("/tickets/..%2F..%2Fetc", &[("Cookie", &alice)]);
+    for answer in [&other, &missing, &nonsense] {
+        assert_eq!(answer.status, 404, "{answer:?}");
+        assert_eq!(answer.body, other.body);
+        assert_guarded(answer, "a ticket not hers");
+    }
+    assert!(other.body.contains("Page not found"), "{}", other.body);
+    // Alice's link opens her ticket only.
+    let token = link.split("token=").nth(1).unwrap();
+    let borrowed = portal.get(&format!("/tickets/{bob_ticket}?token={token}"), &[]);
+    assert_eq!(borrowed.status, 403, "{borrowed:?}");
+    assert!(borrowed.header("set-cookie").is_none());
+    portal.stop();
+}
+
+#[test]
+fn bad_links_and_bad_requests_get_clear_pages_never_a_500() {
+    let cli = cli();
+    let n = ingest(&cli, ALICE);
+    let links = links(&cli);
+    let (_, link) = links
+        .iter()
+        .find(|(to, _)| to == "alice@acme.example")
+        .unwrap();
+    // A link signed 60 days ago with the install's own key: genuine, but expired.
+    let key = std::fs::read(cli.dir.path().join("data/link-secret")).unwrap();
+    let signer =
+        LinkSigner::new(&key, "http://localhost:8080", chrono::Duration::days(30)).unwrap();
+    let old = signer.link(
+        &n.parse().unwrap(),
+        &ticketgate::domain::EmailAddress::parse("alice@acme.example").unwrap(),
+        Utc::now() - chrono::Duration::days(60),
+    );
+    let portal = Portal::start(cli);
+
+    let altered = link.replace("token=", "token=x");
+    let cases: Vec<(Answer, u16, &str)> = vec![
+        (portal.get(&altered, &[]), 403, "This link cannot be opened"),
+        (
+            portal.get(old.trim_start_matches("http://localhost:8080"), &[]),
+            410,
+            "This link has expired",
+        ),
+        (
+            portal.get(&format!("/tickets/{n}"), &[]),
+            401,
+            "Open the link in one of our emails",
+        ),
+        (
+            portal.get(&format!("/tickets/{n}"), &[("Cookie", "tg_session=1.2.3")]),
+            401,
+            "Open the link in one of our emails",
+        ),
+        (portal.get("/wp-admin", &[]), 404, "Page not found"),
+        (
+            request(portal.port, "POST", &format!("/tickets/{n}"), &[], b"x=1"),
+            405,
+            "Not possible here",
+        ),
+        (
+            portal.get(&altered, &[("Accept-Language", "fr")]),
+            403,
+            "Ce lien ne peut pas être ouvert",
+        ),
+    ];
+    for (answer, status, words) in &cases {
+        assert_eq!(answer.status, *status, "{words}: {answer:?}");
+        assert!(answer.body.contains(words), "{words}: {}", answer.body);
+        assert!(answer.header("set-cookie").is_none(), "{words}");
+        assert_guarded(answer, words);
+    }
+    let css = portal.get("/static/portal.css", &[]);
+    assert_eq!(css.status, 200);
+    assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
+    let log = portal.stop();
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_start_up_error_and_an_empty_listen_turns_it_off() {
+    let cli = cli();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let out = cli.run_with(
+        {
+            let mut cmd = cli.command(&["run"]);
+            cmd.env(HTTP_LISTEN_ENV, &address);
+            cmd
+        },
+        None,
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot listen on {address} ([http] listen)")),
+        "{err}"
+    );
+    let checked = stdout(&cli.run(&["check-config"], None));
+    assert!(
+        checked.contains(
+            "http.listen = 127.0.0.1:0: the portal answers the links, sessions last 7 days"
+        ),
+        "{checked}"
+    );
+    let mut off = cli.command(&["check-config"]);
+    off.env(HTTP_LISTEN_ENV, "");
+    let checked = stdout(&cli.run_with(off, None));
+    assert!(
+        checked.contains("http.listen is empty: no portal"),
+        "{checked}"
+    );
+    // Off: the daemon runs and mail still flows, with no portal.
+    let daemon = start(&cli, &[(HTTP_LISTEN_ENV, "")]);
+    let inbox = cli.dir.path().join("data/inbox");
+    wait_for("the inbox", Duration::from_secs(20), || {
+        inbox.join("new").is_dir()
+    });
+    crate::daemon::deliver(&inbox, "1.host", &fixture("new_ticket.eml", None));
+    wait_for("the mail to be handled", Duration::from_secs(20), || {
+        std::fs::read_dir(inbox.join("cur"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+            == 1
+    });
+    let stopped = stop(&cli, daemon);
+    assert!(stopped.status.success());
+    assert!(!stopped.log.contains("portal listening"), "{}", stopped.log);
+}
