@@ -39,6 +39,25 @@ impl LinkSigner {
         )
     }
 
+    /// The form token of the session `value`: every form of the portal carries it, and a
+    /// POST without the token of the session that sent it changes nothing. Another site
+    /// can make a browser send the cookie, never read the token.
+    pub fn form_token(&self, value: &str) -> String {
+        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        mac.update(format!("portal-form\n{value}").as_bytes());
+        B64.encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `token` is the form token of the session `value` (in constant time).
+    pub fn form_token_matches(&self, value: &str, token: &str) -> bool {
+        let Ok(given) = B64.decode(token) else {
+            return false;
+        };
+        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        mac.update(format!("portal-form\n{value}").as_bytes());
+        mac.verify_slice(&given).is_ok()
+    }
+
     /// Whose session `value` is at `now`, if it is genuine and unexpired.
     pub fn verify_session(
         &self,
@@ -87,5 +106,17 @@ mod tests {
         assert!(s.verify(&format!("portal-session.{value}"), at(1)).is_err());
         let link = s.token(&"2611N00042".parse().unwrap(), &alice, at(1));
         assert!(s.verify_session(&link, at(1)).is_err());
+    }
+
+    #[test]
+    fn a_form_token_belongs_to_one_session() {
+        let s = signer(&[7; 32]);
+        let alice = s.session(&EmailAddress::parse("alice@acme.example").unwrap(), at(8));
+        let bob = s.session(&EmailAddress::parse("bob@acme.example").unwrap(), at(8));
+        let token = s.form_token(&alice);
+        assert!(s.form_token_matches(&alice, &token));
+        assert!(!s.form_token_matches(&bob, &token));
+        assert!(!s.form_token_matches(&alice, "not base64!"));
+        assert!(!s.form_token_matches(&alice, ""));
     }
 }

@@ -18,6 +18,10 @@ use crate::pipeline::authorize::{Authorization, authorize};
 use crate::signing::{LinkError, LinkKeyError, LinkSigner};
 use crate::store::{Store, StoreError};
 
+use super::TicketError;
+
+mod actions;
+
 /// Why a portal request gets no page of its own.
 #[derive(Debug, thiserror::Error)]
 pub enum PortalError {
@@ -33,8 +37,39 @@ pub enum PortalError {
     /// Unknown, or not the visitor's to see: the same answer for both.
     #[error("there is no such ticket among yours")]
     NotFound,
+    /// A form sent without the token of the session that sent it (another site's form).
+    #[error("the form was not sent from this page; open the ticket again and resend it")]
+    Forged,
+    /// A comment or a refusal with no words.
+    #[error("write a message first")]
+    EmptyMessage,
+    /// The ticket is closed: a message must go by mail, which follows it up.
+    #[error("the ticket is closed; write to us by email to follow it up")]
+    Closed,
+    /// Only the requester answers a solution.
+    #[error("only the person who opened the ticket can answer its solution")]
+    NotRequester,
+    /// The solution was answered already, or the ticket moved on.
+    #[error("there is no solution waiting for an answer: the ticket is {0}")]
+    NoSolutionPending(crate::domain::Status),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Anything else the ticket service refused; our side's fault.
+    #[error(transparent)]
+    Tickets(TicketError),
+}
+
+impl From<TicketError> for PortalError {
+    fn from(error: TicketError) -> Self {
+        match error {
+            TicketError::Closed(_) => PortalError::Closed,
+            TicketError::NotRequester(_) => PortalError::NotRequester,
+            TicketError::NoSolutionPending(_, status) => PortalError::NoSolutionPending(status),
+            TicketError::NoTicket(_) => PortalError::NotFound,
+            TicketError::Store(e) => PortalError::Store(e),
+            other => PortalError::Tickets(other),
+        }
+    }
 }
 
 /// A session opened by a direct link: the cookie's value and when it ends.

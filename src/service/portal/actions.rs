@@ -1,0 +1,94 @@
+//! What a customer does from a ticket's page, through the same ticket operations as a mail
+//! and under the same rules: a comment (which tells the agents and the other parties, and
+//! takes a ticket that waited for the customer back to the team), and the answer to a
+//! proposed solution (approving closes, refusing reopens with the reason). Each first
+//! checks that the visitor may see the ticket, and that the form came from our page.
+
+use super::{PortalError, PortalService};
+use crate::domain::{EmailAddress, TicketNumber};
+use crate::service::{Acting, CommentInput, TicketService};
+
+impl PortalService {
+    /// The token the forms of `session`'s pages carry.
+    pub fn form_token(&self, session: &str) -> String {
+        self.links.form_token(session)
+    }
+
+    /// Refuses a form that does not carry the token of the session that sent it.
+    pub fn check_form(&self, session: &str, token: &str) -> Result<(), PortalError> {
+        if self.links.form_token_matches(session, token) {
+            Ok(())
+        } else {
+            Err(PortalError::Forged)
+        }
+    }
+
+    /// `visitor` writes `body` on ticket `number`.
+    pub async fn comment(
+        &self,
+        visitor: &EmailAddress,
+        number: &str,
+        body: &str,
+    ) -> Result<(), PortalError> {
+        let number = self.visible(visitor, number).await?;
+        if body.trim().is_empty() {
+            return Err(PortalError::EmptyMessage);
+        }
+        let input = CommentInput {
+            body: body.trim_end().to_string(),
+            internal: false,
+            attachments: Vec::new(),
+        };
+        self.tickets()
+            .comment_with(&number, &Acting::Customer(visitor.clone()), input)
+            .await?;
+        Ok(())
+    }
+
+    /// `visitor` approves the solution of ticket `number`: it closes.
+    pub async fn approve(&self, visitor: &EmailAddress, number: &str) -> Result<(), PortalError> {
+        let number = self.visible(visitor, number).await?;
+        self.tickets()
+            .approve(&number, &Acting::Customer(visitor.clone()))
+            .await?;
+        Ok(())
+    }
+
+    /// `visitor` refuses the solution of ticket `number`, saying why: it reopens.
+    pub async fn refuse(
+        &self,
+        visitor: &EmailAddress,
+        number: &str,
+        reason: &str,
+    ) -> Result<(), PortalError> {
+        let number = self.visible(visitor, number).await?;
+        if reason.trim().is_empty() {
+            return Err(PortalError::EmptyMessage);
+        }
+        self.tickets()
+            .refuse(
+                &number,
+                &Acting::Customer(visitor.clone()),
+                reason.trim_end(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The number of a ticket `visitor` may see; "not found" for any other.
+    async fn visible(
+        &self,
+        visitor: &EmailAddress,
+        number: &str,
+    ) -> Result<TicketNumber, PortalError> {
+        Ok(self.ticket(visitor, number).await?.ticket.number)
+    }
+
+    fn tickets(&self) -> TicketService {
+        TicketService::new(
+            self.store.clone(),
+            self.settings.clone(),
+            self.clock.clone(),
+        )
+    }
+}
