@@ -14,7 +14,7 @@ use crate::support::helpers::{Cli, HTTP_LISTEN_ENV, fixture, stdout};
 use crate::support::http::{Answer, get, request};
 
 /// A configured company, links under the default base URL.
-const CONFIG: &str = "[mail]\naddresses = [\"support@ours.test\"]\n\
+const CONFIG: &str = "[mail]\naddresses = [\"support@ours.test\"]\nagents_address = \"agents@ours.test\"\n\
     [notifications]\ncompany = \"Acme Support\"\n";
 
 /// A daemon with its portal on a port of its own, and that port.
@@ -49,6 +49,31 @@ impl Portal {
 
     fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
         get(self.port, path, headers)
+    }
+
+    /// Posts `fields` as a form from this site's own page, with `cookie`.
+    fn post(&self, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Answer {
+        let origin = format!("http://127.0.0.1:{}", self.port);
+        self.post_from(path, cookie, fields, &origin)
+    }
+
+    /// Posts `fields` as a form sent by a page of `origin`.
+    fn post_from(&self, path: &str, cookie: &str, fields: &[(&str, &str)], origin: &str) -> Answer {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+            .collect();
+        request(
+            self.port,
+            "POST",
+            path,
+            &[
+                ("Cookie", cookie),
+                ("Origin", origin),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            body.join("&").as_bytes(),
+        )
     }
 
     /// Stops the daemon; its log.
@@ -362,4 +387,182 @@ fn a_port_in_use_is_a_clear_start_up_error_and_an_empty_listen_turns_it_off() {
     let stopped = stop(&cli, daemon);
     assert!(stopped.status.success());
     assert!(!stopped.log.contains("portal listening"), "{}", stopped.log);
+}
+
+/// `text` as a value of an `application/x-www-form-urlencoded` body.
+fn form_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The form token in a ticket page.
+fn form_token(page: &Answer) -> String {
+    page.body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a form token in the page")
+        .to_string()
+}
+
+/// The ticket as the CLI shows it.
+fn shown(cli: &Cli, n: &str) -> String {
+    stdout(&cli.run(&["tickets", "show", n], None))
+}
+
+#[test]
+fn a_customer_writes_and_answers_the_solution_from_the_page() {
+    let cli = cli();
+    let n = ingest(&cli, ALICE);
+    let links = links(&cli);
+    let (_, link) = links
+        .iter()
+        .find(|(to, _)| to == "alice@acme.example")
+        .unwrap();
+    let portal = Portal::start(cli);
+    let alice = session(&portal.get(link, &[]));
+    let page = portal.get(&format!("/tickets/{n}"), &[("Cookie", &alice)]);
+    let csrf = form_token(&page);
+    assert!(page.body.contains("Add a message") && !page.body.contains("Approve the solution"));
+
+    // Refused, each writing nothing: no token, another token, another site's page.
+    let path = format!("/tickets/{n}/comment");
+    let before = shown(&portal.cli, &n);
+    let no_token = portal.post(&path, &alice, &[("body", "x")]);
+    let wrong_token = portal.post(&path, &alice, &[("csrf", "AAAA"), ("body", "x")]);
+    let elsewhere = portal.post_from(
+        &path,
+        &alice,
+        &[("csrf", &csrf), ("body", "x")],
+        "https://evil.example",
+    );
+    let empty = portal.post(&path, &alice, &[("csrf", &csrf), ("body", "  ")]);
+    for (answer, status) in [
+        (&no_token, 400),
+        (&wrong_token, 403),
+        (&elsewhere, 403),
+        (&empty, 400),
+    ] {
+        assert_eq!(answer.status, status, "{answer:?}");
+        assert_guarded(answer, "a refused form");
+    }
+    assert!(
+        wrong_token.body.contains("Form refused"),
+        "{}",
+        wrong_token.body
+    );
+    assert_eq!(shown(&portal.cli, &n), before, "nothing written");
+
+    // A message from the page: a comment of Alice's, the agents told.
+    let sent = portal.post(
+        &path,
+        &alice,
+        &[("csrf", &csrf), ("body", "Still jammed.\nTray 2 now.")],
+    );
+    assert_eq!(sent.status, 303, "{sent:?}");
+    assert_eq!(
+        sent.header("location"),
+        Some(format!("/tickets/{n}").as_str())
+    );
+    let page = portal.get(&format!("/tickets/{n}"), &[("Cookie", &alice)]);
+    assert!(page.body.contains("Still jammed.<br>"), "{}", page.body);
+    let outbox = stdout(&portal.cli.run(&["outbox", "list"], None));
+    assert!(
+        outbox
+            .lines()
+            .any(|l| l.contains("customer_comment") && l.contains("agents@ours.test")),
+        "{outbox}"
+    );
+
+    // The team proposes a solution; Alice approves it from the page: the ticket closes.
+    let resolved = portal.cli.run(
+        &[
+            "tickets",
+            "resolve",
+            &n,
+            "--solution",
+            "We replaced the roller.",
+        ],
+        None,
+    );
+    assert!(resolved.status.success(), "{resolved:?}");
+    let page = portal.get(&format!("/tickets/{n}"), &[("Cookie", &alice)]);
+    assert!(page.body.contains("Approve the solution"), "{}", page.body);
+    let approve = format!("/tickets/{n}/approve");
+    let approved = portal.post(&approve, &alice, &[("csrf", &csrf)]);
+    assert_eq!(approved.status, 303, "{approved:?}");
+    assert!(shown(&portal.cli, &n).contains("status closed"));
+    // Twice: it says what happened and changes nothing; a closed ticket takes no message.
+    let again = portal.post(&approve, &alice, &[("csrf", &csrf)]);
+    assert_eq!(again.status, 409, "{again:?}");
+    assert!(again.body.contains("Already answered"), "{}", again.body);
+    let late = portal.post(&path, &alice, &[("csrf", &csrf), ("body", "Thanks")]);
+    assert_eq!(late.status, 409, "{late:?}");
+    assert!(late.body.contains("This ticket is closed"), "{}", late.body);
+    portal.stop();
+}
+
+#[test]
+fn only_the_requester_refuses_a_solution_and_says_why() {
+    let cli = cli();
+    let n = ingest(
+        &cli,
+        b"From: Alice Martin <alice@acme.example>\r\nTo: support@ours.test\r\n\
+          Cc: Marc Petit <marc@acme.example>\r\nSubject: Screen\r\n\
+          Message-ID: <s1@acme.example>\r\n\r\nThe screen flickers.\r\n",
+    );
+    let resolved = cli.run(
+        &["tickets", "resolve", &n, "--solution", "New cable."],
+        None,
+    );
+    assert!(resolved.status.success(), "{resolved:?}");
+    let links = links(&cli);
+    let link_of = |who: &str| {
+        links
+            .iter()
+            .find(|(to, _)| to == who)
+            .map(|(_, l)| l.clone())
+            .unwrap()
+    };
+    let portal = Portal::start(cli);
+    let refuse = format!("/tickets/{n}/refuse");
+
+    // Marc, in copy, sees the ticket but cannot answer for Alice.
+    let marc = session(&portal.get(&link_of("marc@acme.example"), &[]));
+    let page = portal.get(&format!("/tickets/{n}"), &[("Cookie", &marc)]);
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("Refuse the solution"), "{}", page.body);
+    let csrf = form_token(&page);
+    let denied = portal.post(&refuse, &marc, &[("csrf", &csrf), ("body", "No.")]);
+    assert_eq!(denied.status, 403, "{denied:?}");
+    assert!(
+        denied.body.contains("Only for the requester"),
+        "{}",
+        denied.body
+    );
+
+    let alice = session(&portal.get(&link_of("alice@acme.example"), &[]));
+    let csrf = form_token(&portal.get(&format!("/tickets/{n}"), &[("Cookie", &alice)]));
+    let wordless = portal.post(&refuse, &alice, &[("csrf", &csrf), ("body", "")]);
+    assert_eq!(wordless.status, 400, "{wordless:?}");
+    assert!(shown(&portal.cli, &n).contains("status resolved"));
+    let refused = portal.post(
+        &refuse,
+        &alice,
+        &[("csrf", &csrf), ("body", "It still flickers.")],
+    );
+    assert_eq!(refused.status, 303, "{refused:?}");
+    let after = shown(&portal.cli, &n);
+    assert!(
+        after.contains("status in_progress") && after.contains("It still flickers."),
+        "{after}"
+    );
+    portal.stop();
 }

@@ -20,6 +20,18 @@ pub enum Problem {
     NotFound,
     /// A method the page does not take.
     WrongMethod,
+    /// A form from elsewhere than our page, or without its token.
+    Forged,
+    /// A form that cannot be read.
+    BadForm,
+    /// A comment or refusal without words.
+    EmptyMessage,
+    /// The ticket is closed.
+    Closed,
+    /// Someone else than the requester answered the solution.
+    NotRequester,
+    /// The solution was answered already, or the ticket moved on.
+    NoSolutionPending,
     /// Our fault.
     Internal,
 }
@@ -32,7 +44,12 @@ impl Problem {
             PortalError::Link(_) | PortalError::OtherTicket => Problem::BadLink,
             PortalError::NotSignedIn => Problem::NotSignedIn,
             PortalError::NotFound => Problem::NotFound,
-            PortalError::Store(_) => Problem::Internal,
+            PortalError::Forged => Problem::Forged,
+            PortalError::EmptyMessage => Problem::EmptyMessage,
+            PortalError::Closed => Problem::Closed,
+            PortalError::NotRequester => Problem::NotRequester,
+            PortalError::NoSolutionPending(_) => Problem::NoSolutionPending,
+            PortalError::Store(_) | PortalError::Tickets(_) => Problem::Internal,
         }
     }
 
@@ -43,6 +60,9 @@ impl Problem {
             Problem::NotSignedIn => StatusCode::UNAUTHORIZED,
             Problem::NotFound => StatusCode::NOT_FOUND,
             Problem::WrongMethod => StatusCode::METHOD_NOT_ALLOWED,
+            Problem::Forged | Problem::NotRequester => StatusCode::FORBIDDEN,
+            Problem::BadForm | Problem::EmptyMessage => StatusCode::BAD_REQUEST,
+            Problem::Closed | Problem::NoSolutionPending => StatusCode::CONFLICT,
             Problem::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -90,6 +110,54 @@ impl Problem {
             Problem::WrongMethod => (
                 "Not possible here",
                 "This page does not take this action. Go back to the previous page.",
+            ),
+            Problem::Forged if fr => (
+                "Formulaire refusé",
+                "Ce formulaire ne venait pas de la page du ticket. Ouvrez de nouveau le ticket et renvoyez-le depuis sa page.",
+            ),
+            Problem::Forged => (
+                "Form refused",
+                "This form did not come from the ticket's page. Open the ticket again and send it from its page.",
+            ),
+            Problem::BadForm if fr => (
+                "Formulaire illisible",
+                "Ce formulaire est incomplet. Revenez à la page du ticket et renvoyez-le.",
+            ),
+            Problem::BadForm => (
+                "This form cannot be read",
+                "It is incomplete. Go back to the ticket's page and send it again.",
+            ),
+            Problem::EmptyMessage if fr => (
+                "Votre message est vide",
+                "Écrivez votre message avant de l'envoyer. Revenez à la page du ticket.",
+            ),
+            Problem::EmptyMessage => (
+                "Your message is empty",
+                "Write your message before sending it. Go back to the ticket's page.",
+            ),
+            Problem::Closed if fr => (
+                "Ce ticket est clôturé",
+                "Pour y revenir, répondez par email à notre dernier message : votre demande sera reprise.",
+            ),
+            Problem::Closed => (
+                "This ticket is closed",
+                "To follow it up, reply by email to our latest message: your request will be taken up again.",
+            ),
+            Problem::NotRequester if fr => (
+                "Réservé au demandeur",
+                "Seule la personne qui a ouvert le ticket peut approuver ou refuser sa solution.",
+            ),
+            Problem::NotRequester => (
+                "Only for the requester",
+                "Only the person who opened the ticket can approve or refuse its solution.",
+            ),
+            Problem::NoSolutionPending if fr => (
+                "Déjà répondu",
+                "Aucune solution n'attend de réponse sur ce ticket : elle a déjà été approuvée ou refusée, ou le ticket a changé depuis. Rien n'a été modifié.",
+            ),
+            Problem::NoSolutionPending => (
+                "Already answered",
+                "No solution waits for an answer on this ticket: it was approved or refused already, or the ticket moved on. Nothing was changed.",
             ),
             Problem::Internal if fr => (
                 "Un problème est survenu de notre côté",

@@ -9,6 +9,7 @@
 //! are logged and get a plain 500 page, never a panic or an empty answer. Tokens and
 //! cookies never reach the logs: a request's span holds its method and path only.
 
+mod actions;
 mod messages;
 mod pages;
 mod render;
@@ -22,7 +23,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -159,6 +160,9 @@ pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
     };
     Router::new()
         .route("/tickets/{number}", get(pages::ticket))
+        .route("/tickets/{number}/comment", post(actions::comment))
+        .route("/tickets/{number}/approve", post(actions::approve))
+        .route("/tickets/{number}/refuse", post(actions::refuse))
         .route("/static/portal.css", get(pages::stylesheet))
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::wrong_method)

@@ -11,10 +11,11 @@ use serde_json::json;
 
 use super::Portal;
 use super::messages::Problem;
-use crate::domain::ByteSize;
+use crate::domain::{ByteSize, Status};
 use crate::notify::templates::{
     impact_label, long_time, priority_label, status_label, type_label, urgency_label,
 };
+use crate::pipeline::authorize::Authorization;
 use crate::service::{PortalError, PortalTicket};
 
 /// The cookie that carries a session.
@@ -52,14 +53,17 @@ pub async fn ticket(
             Err(e) => portal.problem(lang, &e),
         };
     }
-    let visitor = match session_of(&headers).map(|c| portal.service.visitor(c)) {
-        Some(Ok(visitor)) => visitor,
-        Some(Err(e)) => return portal.problem(lang, &e),
-        None => return portal.problem(lang, &PortalError::NotSignedIn),
+    let Some(session) = session_of(&headers) else {
+        return portal.problem(lang, &PortalError::NotSignedIn);
+    };
+    let visitor = match portal.service.visitor(session) {
+        Ok(visitor) => visitor,
+        Err(e) => return portal.problem(lang, &e),
     };
     match portal.service.ticket(&visitor, &number).await {
         Ok(ticket) => {
-            let data = ticket_data(&ticket, lang, &portal.company);
+            let mut data = ticket_data(&ticket, lang, &portal.company);
+            data["csrf"] = portal.service.form_token(session).into();
             portal.page(StatusCode::OK, "ticket.html", lang, data)
         }
         Err(e) => portal.problem(lang, &e),
@@ -95,7 +99,7 @@ pub async fn wrong_method(State(portal): State<Portal>, headers: HeaderMap) -> R
 }
 
 /// The session cookie's value, if the request carries one.
-fn session_of(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn session_of(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -128,10 +132,13 @@ fn ticket_data(view: &PortalTicket, lang: &str, company: &str) -> serde_json::Va
             })
         })
         .collect();
+    let is_requester = matches!(view.standing, Authorization::Requester);
     json!({
         "lang": lang,
         "company": company,
         "page_title": format!("{} · {}", t.number, t.title),
+        "can_write": t.status.is_open(),
+        "can_answer": is_requester && t.status == Status::Resolved,
         "ticket": {
             "number": t.number.as_str(),
             "title": t.title,
