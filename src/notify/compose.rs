@@ -228,6 +228,8 @@ impl Composer {
                 "logo_url": self.branding.logo_url.as_deref().unwrap_or(""),
             },
             "link": self.links.link(&ticket.number, &job.recipient, now),
+            "approve_link": self.links.action_link(&ticket.number, &job.recipient, "approve", now),
+            "refuse_link": self.links.action_link(&ticket.number, &job.recipient, "refuse", now),
             "recipient": {
                 "name": self.recipient_name(job),
                 "email": job.recipient.as_str(),

@@ -142,6 +142,23 @@ impl LinkSigner {
         )
     }
 
+    /// The link that opens `action` (`approve`, `refuse`) of `ticket` for `recipient`:
+    /// the same token, so it grants no more than the direct link; the page it opens asks
+    /// for a confirmation before anything changes (mail scanners follow every link).
+    pub fn action_link(
+        &self,
+        ticket: &TicketNumber,
+        recipient: &EmailAddress,
+        action: &str,
+        now: DateTime<Utc>,
+    ) -> String {
+        format!(
+            "{}/tickets/{ticket}/{action}?token={}",
+            self.base_url,
+            self.token(ticket, recipient, now)
+        )
+    }
+
     /// What `token` grants at `now`, if it is genuine and unexpired.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<LinkGrant, LinkError> {
         let parts: Vec<&str> = token.split('.').collect();

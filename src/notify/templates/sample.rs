@@ -13,6 +13,8 @@ pub fn sample_data(lang: &str) -> Value {
         "company": "Example",
         "brand": { "accent": "#1d4ed8", "logo_url": "" },
         "link": "https://support.example.com/tickets/2611N00042?token=sample",
+        "approve_link": "https://support.example.com/tickets/2611N00042/approve?token=sample",
+        "refuse_link": "https://support.example.com/tickets/2611N00042/refuse?token=sample",
         "recipient": {
             "name": "Amélie Martin",
             "email": "amelie@client.example",
