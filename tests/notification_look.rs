@@ -1,7 +1,8 @@
 //! How every notification looks, in a real headless Chromium: each event in each language,
 //! at a phone's width and a desktop's, for the requester and (where the words differ) an
 //! observer. Each page must fit its width without scrolling sideways, show the "View your
-//! ticket" button whole, and use no external style sheet (mail clients drop them). The
+//! ticket" button (and, for the solution's requester, "Approve" and "Refuse") whole, and
+//! use no external style sheet (mail clients drop them). The
 //! screenshots stay in `target/tmp/screenshots/notifications/` for people to look at.
 
 use serde_json::Value;
@@ -15,14 +16,15 @@ const WIDTHS: [u32; 2] = [375, 1024];
 
 /// What the page reports about its own layout.
 const MEASURE: &str = r#"
-const button = [...document.querySelectorAll('a')].find(a => a.href.includes('/tickets/')
+const buttons = [...document.querySelectorAll('a')].filter(a => a.href.includes('/tickets/')
     && getComputedStyle(a).display === 'inline-block');
-const r = button ? button.getBoundingClientRect() : null;
+const inside = b => { const r = b.getBoundingClientRect();
+    return r.width > 0 && r.left >= 0 && r.right <= window.innerWidth; };
 const text = getComputedStyle(document.querySelector('p')).fontSize;
 return {
     overflow: document.documentElement.scrollWidth - window.innerWidth,
-    button: button ? button.textContent.trim() : null,
-    button_inside: !!r && r.width > 0 && r.left >= 0 && r.right <= window.innerWidth,
+    buttons: buttons.map(b => b.textContent.trim()),
+    buttons_inside: buttons.length > 0 && buttons.every(inside),
     text_px: parseFloat(text),
 };
 "#;
@@ -70,8 +72,13 @@ fn every_notification_fits_a_phone_and_a_desktop_in_both_languages() {
                         (_, false) => "View your ticket",
                         (_, true) => "View the ticket",
                     };
-                    assert_eq!(m["button"], expected, "{what}");
-                    assert_eq!(m["button_inside"], true, "{what}");
+                    let buttons = m["buttons"].as_array().unwrap();
+                    assert!(buttons.iter().any(|b| b == expected), "{what}");
+                    assert_eq!(m["buttons_inside"], true, "{what}");
+                    let answers =
+                        matches!(event, Event::SolutionProposed | Event::ResolutionReminder)
+                            && !observer;
+                    assert_eq!(buttons.len(), if answers { 3 } else { 1 }, "{what}");
                     assert!(m["text_px"].as_f64().unwrap() >= 14.0, "small text: {what}");
                     let png = dir.join(lang).join(format!("{name}-{width}.png"));
                     assert!(browser.screenshot(&png) > 10_000, "{what}: a blank page?");

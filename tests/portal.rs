@@ -566,3 +566,101 @@ fn only_the_requester_refuses_a_solution_and_says_why() {
     );
     portal.stop();
 }
+
+/// Every direct link in the `event` mails written to `data/outbox/`.
+fn links_of_event(cli: &Cli, event: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(cli.dir.path().join("data/outbox")).unwrap() {
+        let raw = std::fs::read(entry.unwrap().path()).unwrap();
+        let mail = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        if mail.header_raw("X-Ticketgate-Event").map(str::trim) != Some(event) {
+            continue;
+        }
+        let text = mail.body_text(0).unwrap().into_owned();
+        found.extend(
+            text.split_whitespace()
+                .filter(|w| w.starts_with("http://localhost:8080/tickets/"))
+                .map(|w| w.trim_start_matches("http://localhost:8080").to_string()),
+        );
+    }
+    found
+}
+
+#[test]
+fn the_solution_mail_s_links_ask_before_anything_changes() {
+    let cli = cli();
+    let n = ingest(&cli, ALICE);
+    let resolved = cli.run(
+        &[
+            "tickets",
+            "resolve",
+            &n,
+            "--solution",
+            "We replaced the roller.",
+        ],
+        None,
+    );
+    assert!(resolved.status.success(), "{resolved:?}");
+    links(&cli);
+    let links = links_of_event(&cli, "solution_proposed");
+    let approve = links
+        .iter()
+        .find(|l| l.contains("/approve?token="))
+        .expect("an approve link");
+    let refuse = links
+        .iter()
+        .find(|l| l.contains("/refuse?token="))
+        .expect("a refuse link");
+    let portal = Portal::start(cli);
+
+    // What a mail scanner does: follow every link, with no cookie kept. Nothing changes.
+    for link in [approve, refuse] {
+        let followed = portal.get(link, &[]);
+        assert_eq!(followed.status, 303, "{followed:?}");
+        let next = followed.header("location").unwrap().to_string();
+        assert!(!next.contains("token"), "{next}");
+        let page = portal.get(&next, &[("Cookie", &session(&followed))]);
+        assert_eq!(page.status, 200, "{page:?}");
+        assert!(
+            page.body.contains("We replaced the roller."),
+            "{}",
+            page.body
+        );
+        assert_guarded(&page, "a confirmation page");
+    }
+    assert!(
+        shown(&portal.cli, &n).contains("status resolved"),
+        "a GET changes nothing"
+    );
+
+    // The customer confirms: the ticket closes.
+    let opened = portal.get(approve, &[]);
+    let alice = session(&opened);
+    let confirm = portal.get(opened.header("location").unwrap(), &[("Cookie", &alice)]);
+    assert!(
+        confirm.body.contains("Approve the solution?"),
+        "{}",
+        confirm.body
+    );
+    let done = portal.post(
+        &format!("/tickets/{n}/approve"),
+        &alice,
+        &[("csrf", &form_token(&confirm))],
+    );
+    assert_eq!(done.status, 303, "{done:?}");
+    assert!(shown(&portal.cli, &n).contains("status closed"));
+
+    // The link again, later: it says what already happened and offers nothing to do.
+    let again = portal.get(approve, &[]);
+    let page = portal.get(
+        again.header("location").unwrap(),
+        &[("Cookie", &session(&again))],
+    );
+    assert_eq!(page.status, 409, "{page:?}");
+    assert!(
+        page.body.contains("Already answered") && !page.body.contains("<form"),
+        "{}",
+        page.body
+    );
+    portal.stop();
+}

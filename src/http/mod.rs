@@ -161,8 +161,14 @@ pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/tickets/{number}", get(pages::ticket))
         .route("/tickets/{number}/comment", post(actions::comment))
-        .route("/tickets/{number}/approve", post(actions::approve))
-        .route("/tickets/{number}/refuse", post(actions::refuse))
+        .route(
+            "/tickets/{number}/approve",
+            get(pages::confirm_approve).post(actions::approve),
+        )
+        .route(
+            "/tickets/{number}/refuse",
+            get(pages::confirm_refuse).post(actions::refuse),
+        )
         .route("/static/portal.css", get(pages::stylesheet))
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::wrong_method)

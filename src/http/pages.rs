@@ -37,19 +37,11 @@ pub async fn ticket(
     let lang = portal.language(&headers);
     if let Some(token) = query.token {
         return match portal.service.open_link(&number, &token) {
-            Ok(session) => {
-                let cookie = portal.session_cookie(&session.cookie);
-                let location = format!("/tickets/{}", session.ticket);
-                (
-                    StatusCode::SEE_OTHER,
-                    [
-                        (header::LOCATION, location),
-                        (header::SET_COOKIE, cookie),
-                        (header::CACHE_CONTROL, "no-store".to_string()),
-                    ],
-                )
-                    .into_response()
-            }
+            Ok(session) => redirect_with_session(
+                &portal,
+                &format!("/tickets/{}", session.ticket),
+                &session.cookie,
+            ),
             Err(e) => portal.problem(lang, &e),
         };
     }
@@ -68,6 +60,92 @@ pub async fn ticket(
         }
         Err(e) => portal.problem(lang, &e),
     }
+}
+
+/// `GET /tickets/{number}/approve` and `/refuse`, the links of the solution mail: with a
+/// token, opens a session and comes back without it; with a session, a page that asks to
+/// confirm. A GET changes nothing: mail scanners open every link of a mail.
+pub async fn confirm_approve(
+    State(portal): State<Portal>,
+    Path(number): Path<String>,
+    Query(query): Query<LinkQuery>,
+    headers: HeaderMap,
+) -> Response {
+    confirm(portal, number, query, headers, "approve").await
+}
+
+/// `GET /tickets/{number}/refuse`: see [`confirm_approve`].
+pub async fn confirm_refuse(
+    State(portal): State<Portal>,
+    Path(number): Path<String>,
+    Query(query): Query<LinkQuery>,
+    headers: HeaderMap,
+) -> Response {
+    confirm(portal, number, query, headers, "refuse").await
+}
+
+async fn confirm(
+    portal: Portal,
+    number: String,
+    query: LinkQuery,
+    headers: HeaderMap,
+    action: &str,
+) -> Response {
+    let lang = portal.language(&headers);
+    let approve = action == "approve";
+    if let Some(token) = query.token {
+        return match portal.service.open_link(&number, &token) {
+            Ok(session) => redirect_with_session(
+                &portal,
+                &format!("/tickets/{}/{action}", session.ticket),
+                &session.cookie,
+            ),
+            Err(e) => portal.problem(lang, &e),
+        };
+    }
+    let Some(session) = session_of(&headers) else {
+        return portal.problem(lang, &PortalError::NotSignedIn);
+    };
+    let visitor = match portal.service.visitor(session) {
+        Ok(visitor) => visitor,
+        Err(e) => return portal.problem(lang, &e),
+    };
+    match portal.service.awaiting_answer(&visitor, &number).await {
+        Ok(view) => {
+            let solution = view
+                .articles
+                .iter()
+                .rev()
+                .find(|a| a.from_team)
+                .map(|a| a.article.body_text.clone())
+                .unwrap_or_default();
+            let t = &view.ticket;
+            let data = json!({
+                "lang": lang,
+                "company": portal.company,
+                "page_title": format!("{} · {}", t.number, t.title),
+                "approve": approve,
+                "csrf": portal.service.form_token(session),
+                "solution": solution,
+                "ticket": { "number": t.number.as_str(), "title": t.title },
+            });
+            portal.page(StatusCode::OK, "confirm.html", lang, data)
+        }
+        Err(e) => portal.problem(lang, &e),
+    }
+}
+
+/// A 303 to `location` that opens the session `cookie`.
+fn redirect_with_session(portal: &Portal, location: &str, cookie: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, location.to_string()),
+            (header::SET_COOKIE, portal.session_cookie(cookie)),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+    )
+        .into_response()
 }
 
 /// `GET /static/portal.css`.

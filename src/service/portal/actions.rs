@@ -45,6 +45,23 @@ impl PortalService {
         Ok(())
     }
 
+    /// Ticket `number`, if a solution of it waits for `visitor`'s answer: what the
+    /// confirmation page of a mail's approve or refuse link shows. Nothing changes.
+    pub async fn awaiting_answer(
+        &self,
+        visitor: &EmailAddress,
+        number: &str,
+    ) -> Result<super::PortalTicket, PortalError> {
+        let view = self.ticket(visitor, number).await?;
+        if !visitor.same_mailbox(&view.ticket.requester) {
+            return Err(PortalError::NotRequester);
+        }
+        if view.ticket.status != crate::domain::Status::Resolved {
+            return Err(PortalError::NoSolutionPending(view.ticket.status));
+        }
+        Ok(view)
+    }
+
     /// `visitor` approves the solution of ticket `number`: it closes.
     pub async fn approve(&self, visitor: &EmailAddress, number: &str) -> Result<(), PortalError> {
         let number = self.visible(visitor, number).await?;
