@@ -664,3 +664,86 @@ fn the_solution_mail_s_links_ask_before_anything_changes() {
     );
     portal.stop();
 }
+
+#[test]
+fn files_of_public_messages_download_and_never_show_in_place() {
+    let cli = cli();
+    let n = ingest(
+        &cli,
+        &crate::pipeline_rules::mail_with_attachment("f1@acme.example", 3000),
+    );
+    let secret = cli.dir.path().join("notes.html");
+    std::fs::write(&secret, "<script>alert('internal')</script>").unwrap();
+    let internal = cli.run(
+        &[
+            "tickets",
+            "comment",
+            &n,
+            "--internal",
+            "--body",
+            "For us",
+            "--attach",
+            secret.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(internal.status.success(), "{internal:?}");
+    let bob_ticket = ingest(&cli, BOB);
+    let links = links(&cli);
+    let link_of = |who: &str| links.iter().find(|(to, _)| to == who).unwrap().1.clone();
+    let sha_of = |name: &str| {
+        let shown = shown(&cli, &n);
+        let line = shown
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap()
+            .to_string();
+        line.split_whitespace()
+            .find(|w| w.len() == 64 && w.chars().all(|c| c.is_ascii_hexdigit()))
+            .unwrap_or_else(|| panic!("no digest in {line:?}"))
+            .to_string()
+    };
+    let (log_sha, note_sha) = (sha_of("crash.log"), sha_of("notes.html"));
+    let portal = Portal::start(cli);
+    let alice = session(&portal.get(&link_of("alice@acme.example"), &[]));
+
+    let page = portal.get(&format!("/tickets/{n}"), &[("Cookie", &alice)]);
+    assert!(
+        page.body
+            .contains(&format!("href=\"/tickets/{n}/files/{log_sha}\"")),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("notes.html"),
+        "an internal note's file is not listed"
+    );
+    let file = portal.get(
+        &format!("/tickets/{n}/files/{log_sha}"),
+        &[("Cookie", &alice)],
+    );
+    assert_eq!(file.status, 200, "{file:?}");
+    assert_eq!(
+        file.header("content-type"),
+        Some("application/octet-stream")
+    );
+    assert_eq!(
+        file.header("content-disposition"),
+        Some("attachment; filename=\"crash.log\"; filename*=UTF-8''crash.log")
+    );
+    assert_eq!(file.header("x-content-type-options"), Some("nosniff"));
+    let sent: Vec<u8> = (0..3000).map(|i| (i * 7 % 251) as u8).collect();
+    assert_eq!(file.bytes, sent, "the file as it was received");
+    // The internal note's file, a made-up digest, and Bob with Alice's file: not found.
+    let bob = session(&portal.get(&link_of("bob@other.example"), &[]));
+    for (path, cookie) in [
+        (format!("/tickets/{n}/files/{note_sha}"), &alice),
+        (format!("/tickets/{n}/files/{}", "0".repeat(64)), &alice),
+        (format!("/tickets/{n}/files/{log_sha}"), &bob),
+        (format!("/tickets/{bob_ticket}/files/{log_sha}"), &bob),
+    ] {
+        let answer = portal.get(&path, &[("Cookie", cookie)]);
+        assert_eq!(answer.status, 404, "{path}: {answer:?}");
+    }
+    portal.stop();
+}

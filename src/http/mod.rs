@@ -169,6 +169,7 @@ pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
             "/tickets/{number}/refuse",
             get(pages::confirm_refuse).post(actions::refuse),
         )
+        .route("/tickets/{number}/files/{sha256}", get(pages::file))
         .route("/static/portal.css", get(pages::stylesheet))
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::wrong_method)

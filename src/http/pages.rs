@@ -148,6 +148,68 @@ fn redirect_with_session(portal: &Portal, location: &str, cookie: &str) -> Respo
         .into_response()
 }
 
+/// `GET /tickets/{number}/files/{sha256}`: a file of a public message, always as a
+/// download: never shown from our origin, whatever its name or type claims.
+pub async fn file(
+    State(portal): State<Portal>,
+    Path((number, sha256)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = portal.language(&headers);
+    let Some(session) = session_of(&headers) else {
+        return portal.problem(lang, &PortalError::NotSignedIn);
+    };
+    let visitor = match portal.service.visitor(session) {
+        Ok(visitor) => visitor,
+        Err(e) => return portal.problem(lang, &e),
+    };
+    match portal.service.attachment(&visitor, &number, &sha256).await {
+        Ok((record, bytes)) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/octet-stream"),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_str(&content_disposition(&record.filename))
+                        .unwrap_or(HeaderValue::from_static("attachment")),
+                ),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("private, no-store"),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => portal.problem(lang, &e),
+    }
+}
+
+/// `attachment; filename="…"; filename*=UTF-8''…`: the name as stored (sanitized when
+/// the file was received), an ASCII stand-in for old clients and the exact name, encoded.
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
 /// `GET /static/portal.css`.
 pub async fn stylesheet(State(portal): State<Portal>) -> Response {
     (
@@ -205,7 +267,13 @@ fn ticket_data(view: &PortalTicket, lang: &str, company: &str) -> serde_json::Va
                 "text": a.body_text,
                 "files": a.attachments.iter()
                     .filter(|f| f.refused_reason.is_none() && !f.inline)
-                    .map(|f| json!({ "name": f.filename, "size": ByteSize(f.size).to_string() }))
+                    .map(|f| json!({
+                        "name": f.filename,
+                        "size": ByteSize(f.size).to_string(),
+                        "href": f.sha256.as_ref()
+                            .map(|sha| format!("/tickets/{}/files/{sha}", t.number))
+                            .unwrap_or_default(),
+                    }))
                     .collect::<Vec<_>>(),
             })
         })

@@ -11,7 +11,10 @@ use std::time::Duration;
 pub struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// The body as text (invalid UTF-8 replaced), for pages.
     pub body: String,
+    /// The body as sent, for files.
+    pub bytes: Vec<u8>,
 }
 
 impl Answer {
@@ -81,6 +84,7 @@ fn parse(raw: &[u8]) -> Answer {
         status,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+        bytes: body,
     }
 }
 

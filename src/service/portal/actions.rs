@@ -92,6 +92,31 @@ impl PortalService {
         Ok(())
     }
 
+    /// A file of a public message of ticket `number`, as `visitor` may download it: its
+    /// record and its bytes. A file of an internal note, a refused one or one of another
+    /// ticket is "not found".
+    pub async fn attachment(
+        &self,
+        visitor: &EmailAddress,
+        number: &str,
+        sha256: &str,
+    ) -> Result<(crate::domain::Attachment, Vec<u8>), PortalError> {
+        let view = self.ticket(visitor, number).await?;
+        let public = view.articles.iter().any(|a| {
+            a.article
+                .attachments
+                .iter()
+                .any(|f| f.refused_reason.is_none() && f.sha256.as_deref() == Some(sha256))
+        });
+        if !public {
+            return Err(PortalError::NotFound);
+        }
+        Ok(self
+            .tickets()
+            .attachment_content(&view.ticket.number, sha256)
+            .await?)
+    }
+
     /// The number of a ticket `visitor` may see; "not found" for any other.
     async fn visible(
         &self,
