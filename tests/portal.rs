@@ -747,3 +747,95 @@ fn files_of_public_messages_download_and_never_show_in_place() {
     }
     portal.stop();
 }
+
+#[test]
+fn a_person_lists_their_tickets_their_organisation_s_and_those_they_follow() {
+    let cli = cli();
+    let mail = |from: &str, cc: &str, subject: &str, id: &str| {
+        format!(
+            "From: {from}\r\nTo: support@ours.test\r\n{cc}Subject: {subject}\r\n\
+             Message-ID: <{id}@test>\r\n\r\nDetails.\r\n"
+        )
+        .into_bytes()
+    };
+    let printer = ingest(
+        &cli,
+        &mail("alice@acme.example", "", "Printer jammed", "l1"),
+    );
+    let screen = ingest(
+        &cli,
+        &mail("alice@acme.example", "", "Screen flickers", "l2"),
+    );
+    let shared = ingest(
+        &cli,
+        &mail("carol@acme.example", "", "Shared drive full", "l3"),
+    );
+    let private = ingest(
+        &cli,
+        &mail("carol@acme.example", "", "My salary slip", "l4"),
+    );
+    let followed = ingest(
+        &cli,
+        &mail(
+            "dan@gmail.com",
+            "Cc: alice@acme.example\r\n",
+            "Printer in lobby",
+            "l5",
+        ),
+    );
+    let foreign = ingest(&cli, &mail("bob@other.example", "", "VPN down", "l6"));
+    let set = cli.run(&["tickets", "set", &private, "--private", "true"], None);
+    assert!(set.status.success(), "{set:?}");
+    let close = cli.run(&["tickets", "close", &screen], None);
+    assert!(close.status.success(), "{close:?}");
+    let links = links(&cli);
+    let (_, link) = links
+        .iter()
+        .find(|(to, _)| to == "alice@acme.example")
+        .unwrap();
+    let portal = Portal::start(cli);
+    let alice = session(&portal.get(link, &[]));
+    let list = |query: &str| {
+        let answer = portal.get(&format!("/tickets{query}"), &[("Cookie", &alice)]);
+        assert_eq!(answer.status, 200, "{query}: {answer:?}");
+        assert_guarded(&answer, "the list");
+        answer.body
+    };
+    let listed = |body: &str, n: &str| body.contains(&format!("href=\"/tickets/{n}\""));
+
+    let all = list("");
+    for n in [&printer, &screen, &shared, &followed] {
+        assert!(listed(&all, n), "{n} missing from {all}");
+    }
+    for n in [&private, &foreign] {
+        assert!(!listed(&all, n), "{n} should not be listed: {all}");
+    }
+    let closed = list("?status=closed");
+    assert!(
+        listed(&closed, &screen) && !listed(&closed, &printer),
+        "{closed}"
+    );
+    let open = list("?status=open");
+    assert!(listed(&open, &printer) && !listed(&open, &screen), "{open}");
+    let search = list("?q=PRINTER");
+    assert!(
+        listed(&search, &printer) && listed(&search, &followed) && !listed(&search, &shared),
+        "{search}"
+    );
+    let by_number = list(&format!("?q={}", shared.to_lowercase()));
+    assert!(
+        listed(&by_number, &shared) && !listed(&by_number, &printer),
+        "{by_number}"
+    );
+    let nothing = list("?q=%25");
+    assert!(
+        nothing.contains("No ticket matches."),
+        "a % is a character, not a wildcard"
+    );
+    assert!(list("?status=bogus&page=99999999999").contains("Your tickets"));
+    let fr = portal.get("/tickets", &[("Cookie", &alice), ("Accept-Language", "fr")]);
+    assert!(fr.body.contains("Vos tickets"), "{}", fr.body);
+    let anonymous = portal.get("/tickets", &[]);
+    assert_eq!(anonymous.status, 401);
+    portal.stop();
+}

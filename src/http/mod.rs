@@ -10,6 +10,7 @@
 //! cookies never reach the logs: a request's span holds its method and path only.
 
 mod actions;
+mod list;
 mod messages;
 mod pages;
 mod render;
@@ -159,6 +160,7 @@ pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
         )
     };
     Router::new()
+        .route("/tickets", get(list::tickets))
         .route("/tickets/{number}", get(pages::ticket))
         .route("/tickets/{number}/comment", post(actions::comment))
         .route(

@@ -282,7 +282,7 @@ pub(super) async fn update_status(
 }
 
 /// Reads a row of `tickets` as listed.
-fn summary_from_row(row: &AnyRow) -> Result<TicketSummary, StoreError> {
+pub(super) fn summary_from_row(row: &AnyRow) -> Result<TicketSummary, StoreError> {
     Ok(TicketSummary {
         number: parse_stored("number", &get::<String>(row, "number")?)?,
         title: get(row, "title")?,

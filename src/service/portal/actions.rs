@@ -5,8 +5,10 @@
 //! checks that the visitor may see the ticket, and that the form came from our page.
 
 use super::{PortalError, PortalService};
-use crate::domain::{EmailAddress, TicketNumber};
+use crate::domain::{EmailAddress, TicketNumber, TicketSummary};
+use crate::pipeline::authorize::organisation_of;
 use crate::service::{Acting, CommentInput, TicketService};
+use crate::store::VisibleFilter;
 
 impl PortalService {
     /// The token the forms of `session`'s pages carry.
@@ -114,6 +116,20 @@ impl PortalService {
         Ok(self
             .tickets()
             .attachment_content(&view.ticket.number, sha256)
+            .await?)
+    }
+
+    /// A page of the tickets `visitor` may see: theirs, those they follow, and their
+    /// organisation's unless private.
+    pub async fn list(
+        &self,
+        visitor: &EmailAddress,
+        filter: &VisibleFilter,
+    ) -> Result<(Vec<TicketSummary>, bool), PortalError> {
+        let organisation = organisation_of(visitor, &self.settings.public_domains);
+        Ok(self
+            .store
+            .list_visible_tickets(visitor, organisation.as_deref(), filter)
             .await?)
     }
 

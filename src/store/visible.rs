@@ -1,0 +1,98 @@
+//! The tickets one person may see, as the portal lists them: those they requested, those
+//! they follow as an observer, and their organisation's unless private. Filtered by
+//! status and by words of the title (or the number), newest first, a page at a time.
+
+use super::rows::storable;
+use super::tickets::summary_from_row;
+use super::{Doing, Store, StoreError};
+use crate::domain::{EmailAddress, Status, TicketSummary};
+
+/// What a person asks of their list.
+#[derive(Debug, Clone, Default)]
+pub struct VisibleFilter {
+    /// Only these statuses; all when empty.
+    pub statuses: Vec<Status>,
+    /// Words of the title, or a ticket number.
+    pub search: Option<String>,
+    /// The page, from 0.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Store {
+    /// A page of the tickets `person` may see (`organisation`: theirs, unless they write
+    /// from a public mail domain), and whether more follow.
+    pub async fn list_visible_tickets(
+        &self,
+        person: &EmailAddress,
+        organisation: Option<&str>,
+        filter: &VisibleFilter,
+    ) -> Result<(Vec<TicketSummary>, bool), StoreError> {
+        let mut sql = String::from(
+            "SELECT t.number, t.title, t.status, t.priority, t.requester, t.updated_at FROM tickets t \
+             WHERE (lower(t.requester) = $1 \
+                    OR EXISTS (SELECT 1 FROM observers o WHERE o.ticket_id = t.id AND o.email = $1) \
+                    OR (t.organisation = $2 AND t.private = 0))",
+        );
+        let mut next = 3;
+        if !filter.statuses.is_empty() {
+            let places: Vec<String> = (0..filter.statuses.len())
+                .map(|i| format!("${}", next + i))
+                .collect();
+            next += filter.statuses.len();
+            sql.push_str(&format!(" AND t.status IN ({})", places.join(", ")));
+        }
+        let search = filter
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        if search.is_some() {
+            sql.push_str(&format!(
+                " AND (t.number = ${} OR lower(t.title) LIKE ${} ESCAPE '\\')",
+                next,
+                next + 1
+            ));
+            next += 2;
+        }
+        sql.push_str(&format!(
+            " ORDER BY t.updated_at DESC, t.id DESC LIMIT ${} OFFSET ${}",
+            next,
+            next + 1
+        ));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(person.key())
+            // No organisation matches no ticket: an empty name is never stored.
+            .bind(organisation.unwrap_or("").to_string());
+        for status in &filter.statuses {
+            query = query.bind(status.as_str().to_string());
+        }
+        if let Some(words) = search {
+            query = query
+                .bind(storable(&words.to_ascii_uppercase()))
+                .bind(format!("%{}%", like_escaped(&words.to_lowercase())));
+        }
+        let per_page = i64::from(filter.per_page.max(1));
+        let rows = query
+            .bind(per_page + 1)
+            .bind(i64::from(filter.page) * per_page)
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .doing("listing a person's tickets")?;
+        let more = rows.len() as i64 > per_page;
+        let tickets = rows
+            .iter()
+            .take(per_page as usize)
+            .map(summary_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((tickets, more))
+    }
+}
+
+/// `text` with the wildcards of LIKE taken literally.
+fn like_escaped(text: &str) -> String {
+    storable(text)
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
