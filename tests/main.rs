@@ -28,6 +28,7 @@ mod notification_look;
 mod notifications;
 mod pipeline_rules;
 mod portal;
+mod portal_browser;
 mod quickstart;
 mod reply_text;
 mod smtp;

@@ -18,15 +18,15 @@ const CONFIG: &str = "[mail]\naddresses = [\"support@ours.test\"]\nagents_addres
     [notifications]\ncompany = \"Acme Support\"\n";
 
 /// A daemon with its portal on a port of its own, and that port.
-struct Portal {
-    cli: Cli,
+pub(crate) struct Portal {
+    pub(crate) cli: Cli,
     daemon: Option<Daemon>,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Portal {
     /// Starts the daemon on `cli` and waits for its portal.
-    fn start(cli: Cli) -> Portal {
+    pub(crate) fn start(cli: Cli) -> Portal {
         let daemon = start(&cli, &[]);
         let log = cli.dir.path().join("daemon.log");
         let mut port = 0;
@@ -77,13 +77,13 @@ impl Portal {
     }
 
     /// Stops the daemon; its log.
-    fn stop(mut self) -> String {
+    pub(crate) fn stop(mut self) -> String {
         stop(&self.cli, self.daemon.take().unwrap()).log
     }
 }
 
 /// A CLI in a fresh folder with the test configuration.
-fn cli() -> Cli {
+pub(crate) fn cli() -> Cli {
     let cli = Cli::new();
     std::fs::create_dir_all(cli.dir.path().join("config")).unwrap();
     std::fs::write(cli.dir.path().join("config/ticketgate.toml"), CONFIG).unwrap();
@@ -91,7 +91,7 @@ fn cli() -> Cli {
 }
 
 /// Ingests `mail`; the ticket number.
-fn ingest(cli: &Cli, mail: &[u8]) -> String {
+pub(crate) fn ingest(cli: &Cli, mail: &[u8]) -> String {
     let out = cli.run(&["ingest"], Some(mail));
     assert!(out.status.success(), "{out:?}");
     stdout(&out).split_whitespace().last().unwrap().to_string()
@@ -413,7 +413,7 @@ fn form_token(page: &Answer) -> String {
 }
 
 /// The ticket as the CLI shows it.
-fn shown(cli: &Cli, n: &str) -> String {
+pub(crate) fn shown(cli: &Cli, n: &str) -> String {
     stdout(&cli.run(&["tickets", "show", n], None))
 }
 
@@ -568,7 +568,7 @@ fn only_the_requester_refuses_a_solution_and_says_why() {
 }
 
 /// Every direct link in the `event` mails written to `data/outbox/`.
-fn links_of_event(cli: &Cli, event: &str) -> Vec<String> {
+pub(crate) fn links_of_event(cli: &Cli, event: &str) -> Vec<String> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(cli.dir.path().join("data/outbox")).unwrap() {
         let raw = std::fs::read(entry.unwrap().path()).unwrap();

@@ -127,6 +127,72 @@ impl Browser {
         )
     }
 
+    /// Types `text` into the first element `css` selects.
+    pub fn fill(&self, css: &str, text: &str) {
+        let element = self.element(css);
+        self.session_call(
+            "POST",
+            &format!("element/{element}/value"),
+            json!({ "text": text }),
+        );
+    }
+
+    /// Clicks the first element `css` selects (a link or a button: the browser then
+    /// loads what it leads to before the next command).
+    pub fn click(&self, css: &str) {
+        let element = self.element(css);
+        self.session_call("POST", &format!("element/{element}/click"), json!({}));
+    }
+
+    /// The address the window shows.
+    pub fn url(&self) -> String {
+        self.session_get("url")
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The text the page shows (what a person reads, without markup).
+    pub fn text(&self) -> String {
+        self.eval("return document.body.innerText;")
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Waits until the page shows `needle` (a click's navigation may still be loading when
+    /// the click returns); the page's text, or a failure after `seconds`.
+    pub fn wait_for_text(&self, needle: &str, seconds: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let text = self.text();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{needle:?} not shown on {} after {seconds} s:\n{text}",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The WebDriver id of the first element `css` selects; the test fails without one.
+    fn element(&self, css: &str) -> String {
+        let found = self.session_call(
+            "POST",
+            "element",
+            json!({ "using": "css selector", "value": css }),
+        );
+        found
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no element {css:?} on {}", self.url()))
+            .to_string()
+    }
+
     /// Saves what the window shows as a PNG at `path`; its size in bytes.
     pub fn screenshot(&self, path: &Path) -> usize {
         let png = self.session_get("screenshot");
