@@ -473,6 +473,11 @@ fn a_customer_writes_and_answers_the_solution_from_the_page() {
     );
     let page = portal.get(&format!("/tickets/{n}"), &[("Cookie", &alice)]);
     assert!(page.body.contains("Still jammed.<br>"), "{}", page.body);
+    assert!(
+        !page.body.contains("<strong>alice@acme.example</strong>"),
+        "her message from the page goes by her name: {}",
+        page.body
+    );
     let outbox = stdout(&portal.cli.run(&["outbox", "list"], None));
     assert!(
         outbox

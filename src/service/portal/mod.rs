@@ -180,7 +180,7 @@ impl PortalService {
             .articles
             .into_iter()
             .filter(|a| a.visibility == Visibility::Public)
-            .map(|a| self.as_read(a))
+            .map(|a| self.as_read(a, &details.ticket))
             .collect();
         Ok(PortalTicket {
             ticket: details.ticket,
@@ -189,9 +189,10 @@ impl PortalService {
         })
     }
 
-    /// `article` with its writer as a customer reads it: a person by name, the team
+    /// `article` with its writer as a customer reads it: a person by name (the requester
+    /// by the name their mail gave, also on what they wrote from the portal), the team
     /// (our own or the agents' address, no agent named) by the company's name.
-    fn as_read(&self, article: Article) -> PortalArticle {
+    fn as_read(&self, article: Article, ticket: &Ticket) -> PortalArticle {
         let s = &self.settings;
         let author = EmailAddress::parse(&article.author).ok();
         let agent = author
@@ -207,7 +208,11 @@ impl PortalService {
             (Some(agent), _) => agent.name.clone(),
             (None, _) if team => s.company.clone(),
             (None, Some(name)) => name.clone(),
-            (None, None) => article.author.clone(),
+            (None, None) => author
+                .as_ref()
+                .filter(|a| a.same_mailbox(&ticket.requester))
+                .and(ticket.requester_name.clone())
+                .unwrap_or_else(|| article.author.clone()),
         };
         PortalArticle {
             from_team: article.direction == Direction::Outbound || agent.is_some() || team,
