@@ -91,9 +91,11 @@ impl App {
         let http = match settings.http.listen {
             Some(address) => {
                 let portal = Portal::new(services.portal()?, &settings)?;
-                // A comment's files travel in its body: the attachment limit and a margin.
+                // A message's files travel in its body: four files at the limit and a
+                // margin (a larger file is received to be refused by its size).
                 let max_body = usize::try_from(settings.max_attachment_bytes)
                     .unwrap_or(usize::MAX)
+                    .saturating_mul(4)
                     .saturating_add(1 << 20);
                 Some(HttpServer::bind(address, portal, max_body).await?)
             }

@@ -57,6 +57,62 @@ impl Portal {
         self.post_from(path, cookie, fields, &origin)
     }
 
+    /// Posts a comment's multipart form (`fields`, then `files` as name and content) from
+    /// `origin`.
+    fn post_comment(
+        &self,
+        path: &str,
+        cookie: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &[u8])],
+        origin: &str,
+    ) -> Answer {
+        let boundary = "----ticketgate-test-boundary";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        for (filename, content) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{filename}\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        request(
+            self.port,
+            "POST",
+            path,
+            &[
+                ("Cookie", cookie),
+                ("Origin", origin),
+                ("Content-Type", &content_type),
+            ],
+            &body,
+        )
+    }
+
+    /// A comment from this site's own page.
+    fn comment(
+        &self,
+        path: &str,
+        cookie: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &[u8])],
+    ) -> Answer {
+        let origin = format!("http://127.0.0.1:{}", self.port);
+        self.post_comment(path, cookie, fields, files, &origin)
+    }
+
     /// Posts `fields` as a form sent by a page of `origin`.
     fn post_from(&self, path: &str, cookie: &str, fields: &[(&str, &str)], origin: &str) -> Answer {
         let body: Vec<String> = fields
@@ -435,17 +491,20 @@ fn a_customer_writes_and_answers_the_solution_from_the_page() {
     // Refused, each writing nothing: no token, another token, another site's page.
     let path = format!("/tickets/{n}/comment");
     let before = shown(&portal.cli, &n);
-    let no_token = portal.post(&path, &alice, &[("body", "x")]);
-    let wrong_token = portal.post(&path, &alice, &[("csrf", "AAAA"), ("body", "x")]);
-    let elsewhere = portal.post_from(
+    let no_token = portal.comment(&path, &alice, &[("body", "x")], &[]);
+    let wrong_token = portal.comment(&path, &alice, &[("csrf", "AAAA"), ("body", "x")], &[]);
+    let elsewhere = portal.post_comment(
         &path,
         &alice,
         &[("csrf", &csrf), ("body", "x")],
+        &[],
         "https://evil.example",
     );
-    let empty = portal.post(&path, &alice, &[("csrf", &csrf), ("body", "  ")]);
+    let empty = portal.comment(&path, &alice, &[("csrf", &csrf), ("body", "  ")], &[]);
+    let urlencoded = portal.post(&path, &alice, &[("csrf", &csrf), ("body", "x")]);
     for (answer, status) in [
-        (&no_token, 400),
+        (&no_token, 403),
+        (&urlencoded, 400),
         (&wrong_token, 403),
         (&elsewhere, 403),
         (&empty, 400),
@@ -461,10 +520,11 @@ fn a_customer_writes_and_answers_the_solution_from_the_page() {
     assert_eq!(shown(&portal.cli, &n), before, "nothing written");
 
     // A message from the page: a comment of Alice's, the agents told.
-    let sent = portal.post(
+    let sent = portal.comment(
         &path,
         &alice,
         &[("csrf", &csrf), ("body", "Still jammed.\nTray 2 now.")],
+        &[],
     );
     assert_eq!(sent.status, 303, "{sent:?}");
     assert_eq!(
@@ -508,7 +568,7 @@ fn a_customer_writes_and_answers_the_solution_from_the_page() {
     let again = portal.post(&approve, &alice, &[("csrf", &csrf)]);
     assert_eq!(again.status, 409, "{again:?}");
     assert!(again.body.contains("Already answered"), "{}", again.body);
-    let late = portal.post(&path, &alice, &[("csrf", &csrf), ("body", "Thanks")]);
+    let late = portal.comment(&path, &alice, &[("csrf", &csrf), ("body", "Thanks")], &[]);
     assert_eq!(late.status, 409, "{late:?}");
     assert!(late.body.contains("This ticket is closed"), "{}", late.body);
     portal.stop();
@@ -842,5 +902,91 @@ fn a_person_lists_their_tickets_their_organisation_s_and_those_they_follow() {
     assert!(fr.body.contains("Vos tickets"), "{}", fr.body);
     let anonymous = portal.get("/tickets", &[]);
     assert_eq!(anonymous.status, 401);
+    portal.stop();
+}
+
+#[test]
+fn a_message_from_the_page_carries_files_and_a_too_large_one_is_refused_with_its_reason() {
+    let cli = cli();
+    let n = ingest(&cli, ALICE);
+    let links = links(&cli);
+    let (_, link) = links
+        .iter()
+        .find(|(to, _)| to == "alice@acme.example")
+        .unwrap();
+    let portal = Portal::start(cli);
+    let alice = session(&portal.get(link, &[]));
+    let page = portal.get(&format!("/tickets/{n}"), &[("Cookie", &alice)]);
+    assert!(
+        page.body.contains("enctype=\"multipart/form-data\""),
+        "{}",
+        page.body
+    );
+    let csrf = form_token(&page);
+    let path = format!("/tickets/{n}/comment");
+
+    let photo: Vec<u8> = (0..50_000).map(|i| (i % 253) as u8).collect();
+    let video = vec![7_u8; 2 * 1024 * 1024 + 1];
+    let sent = portal.comment(
+        &path,
+        &alice,
+        &[("csrf", &csrf), ("body", "Photos of the jam.")],
+        &[("../../etc/jam photo.jpg", &photo), ("jam.mov", &video)],
+    );
+    assert_eq!(sent.status, 303, "{sent:?}");
+    let page = portal.get(&format!("/tickets/{n}"), &[("Cookie", &alice)]);
+    assert!(
+        page.body.contains("Photos of the jam."),
+        "the message is kept: {}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("jam.mov (2.0 MB): not kept, 2.0 MB is over the 2.0 MB limit per file"),
+        "{}",
+        page.body
+    );
+    let href = page
+        .body
+        .split("href=\"")
+        .filter_map(|rest| rest.split('"').next())
+        .find(|h| h.contains("/files/"))
+        .expect("the kept file's link")
+        .to_string();
+    assert!(
+        !page.body.contains("../"),
+        "the browser's name is never trusted: {}",
+        page.body
+    );
+    let file = portal.get(&href, &[("Cookie", &alice)]);
+    assert_eq!(file.bytes, photo);
+    assert!(
+        file.header("content-disposition")
+            .unwrap()
+            .contains("jam photo.jpg")
+            || file
+                .header("content-disposition")
+                .unwrap()
+                .contains("jam_photo.jpg"),
+        "{file:?}"
+    );
+
+    // More than the portal takes at once: a page of its own, nothing written.
+    let before = shown(&portal.cli, &n);
+    let huge = vec![1_u8; 10 * 1024 * 1024];
+    let refused = portal.comment(
+        &path,
+        &alice,
+        &[("csrf", &csrf), ("body", "All of it")],
+        &[("a.bin", &huge)],
+    );
+    assert_eq!(refused.status, 413, "{}", refused.body);
+    assert!(
+        refused.body.contains("Too much at once"),
+        "{}",
+        refused.body
+    );
+    assert_guarded(&refused, "a body over the limit");
+    assert_eq!(shown(&portal.cli, &n), before);
     portal.stop();
 }

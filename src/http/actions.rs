@@ -1,11 +1,13 @@
-//! The forms of a ticket's page: a comment, and the answer to a proposed solution. Each
+//! The forms of a ticket's page: a comment with its files, and the answer to a proposed
+//! solution. Each
 //! POST must come from our own page: a browser's `Sec-Fetch-Site` says same-origin (when
 //! it says anything), an `Origin` names this host (when there is one), and the form
 //! carries the token of the session that sent it. Then one portal operation runs, and the
 //! browser goes back to the ticket (POST, redirect, GET: a reload sends nothing twice).
 
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -14,7 +16,7 @@ use super::Portal;
 use super::messages::Problem;
 use super::pages::session_of;
 use crate::domain::EmailAddress;
-use crate::service::PortalError;
+use crate::service::{PortalError, PortalFile};
 
 /// A form of the ticket page: its token and, for a comment or a refusal, the words.
 #[derive(Debug, Deserialize)]
@@ -24,14 +26,79 @@ pub struct TicketForm {
     body: String,
 }
 
-/// `POST /tickets/{number}/comment`.
+/// `POST /tickets/{number}/comment`: a multipart form (the message and its files).
 pub async fn comment(
-    state: State<Portal>,
-    path: Path<String>,
+    State(portal): State<Portal>,
+    Path(number): Path<String>,
     headers: HeaderMap,
-    form: Result<Form<TicketForm>, FormRejection>,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    act(state, path, headers, form, Action::Comment).await
+    let lang = portal.language(&headers);
+    if !same_origin(&headers) {
+        return portal.problem(lang, &PortalError::Forged);
+    }
+    let Ok(multipart) = multipart else {
+        return portal.message(lang, Problem::BadForm);
+    };
+    let (form, files) = match read_comment(multipart, portal.max_file_bytes).await {
+        Ok(read) => read,
+        Err(problem) => return portal.message(lang, problem),
+    };
+    let visitor = match visitor(&portal, &headers, &form) {
+        Ok(visitor) => visitor,
+        Err(e) => return portal.problem(lang, &e),
+    };
+    match portal
+        .service
+        .comment(&visitor, &number, &form.body, files)
+        .await
+    {
+        Ok(_) => back_to(&number),
+        Err(e) => portal.problem(lang, &e),
+    }
+}
+
+/// The fields of a comment's form, and its files: each kept up to `max_file_bytes` (a
+/// larger one only counted, to be refused by its size, never held whole).
+async fn read_comment(
+    mut multipart: Multipart,
+    max_file_bytes: u64,
+) -> Result<(TicketForm, Vec<PortalFile>), Problem> {
+    let mut form = TicketForm {
+        csrf: String::new(),
+        body: String::new(),
+    };
+    let mut files = Vec::new();
+    let too_large = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::TooLarge
+        } else {
+            Problem::BadForm
+        }
+    };
+    while let Some(mut field) = multipart.next_field().await.map_err(too_large)? {
+        match field.name().unwrap_or_default() {
+            "csrf" => form.csrf = field.text().await.map_err(too_large)?,
+            "body" => form.body = field.text().await.map_err(too_large)?,
+            "files" => {
+                let name = field.file_name().map(str::to_string);
+                let mut bytes = Vec::new();
+                let mut size: u64 = 0;
+                while let Some(chunk) = field.chunk().await.map_err(too_large)? {
+                    size += chunk.len() as u64;
+                    if size <= max_file_bytes {
+                        bytes.extend_from_slice(&chunk);
+                    }
+                }
+                // A file input left empty still sends a part, without a name or bytes.
+                if name.as_deref().is_some_and(|n| !n.is_empty()) || size > 0 {
+                    files.push(PortalFile { name, bytes, size });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((form, files))
 }
 
 /// `POST /tickets/{number}/approve`.
@@ -56,7 +123,6 @@ pub async fn refuse(
 
 #[derive(Debug, Clone, Copy)]
 enum Action {
-    Comment,
     Approve,
     Refuse,
 }
@@ -72,8 +138,12 @@ async fn act(
     if !same_origin(&headers) {
         return portal.problem(lang, &PortalError::Forged);
     }
-    let Ok(Form(form)) = form else {
-        return portal.message(lang, Problem::BadForm);
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return portal.message(lang, Problem::TooLarge);
+        }
+        Err(_) => return portal.message(lang, Problem::BadForm),
     };
     let visitor = match visitor(&portal, &headers, &form) {
         Ok(visitor) => visitor,
@@ -81,18 +151,22 @@ async fn act(
     };
     let service = &portal.service;
     let done = match action {
-        Action::Comment => service.comment(&visitor, &number, &form.body).await,
         Action::Approve => service.approve(&visitor, &number).await,
         Action::Refuse => service.refuse(&visitor, &number, &form.body).await,
     };
     match done {
-        Ok(()) => (
-            StatusCode::SEE_OTHER,
-            [(header::LOCATION, format!("/tickets/{number}"))],
-        )
-            .into_response(),
+        Ok(()) => back_to(&number),
         Err(e) => portal.problem(lang, &e),
     }
+}
+
+/// Back to the ticket's page once a form is done (a reload then sends nothing again).
+fn back_to(number: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, format!("/tickets/{number}"))],
+    )
+        .into_response()
 }
 
 /// The visitor of the session that sent `form`, if the form carries that session's token.

@@ -24,6 +24,8 @@ pub enum Problem {
     Forged,
     /// A form that cannot be read.
     BadForm,
+    /// A request larger than the portal takes.
+    TooLarge,
     /// A comment or refusal without words.
     EmptyMessage,
     /// The ticket is closed.
@@ -62,6 +64,7 @@ impl Problem {
             Problem::WrongMethod => StatusCode::METHOD_NOT_ALLOWED,
             Problem::Forged | Problem::NotRequester => StatusCode::FORBIDDEN,
             Problem::BadForm | Problem::EmptyMessage => StatusCode::BAD_REQUEST,
+            Problem::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Problem::Closed | Problem::NoSolutionPending => StatusCode::CONFLICT,
             Problem::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -126,6 +129,14 @@ impl Problem {
             Problem::BadForm => (
                 "This form cannot be read",
                 "It is incomplete. Go back to the ticket's page and send it again.",
+            ),
+            Problem::TooLarge if fr => (
+                "Envoi trop volumineux",
+                "Ces fichiers dépassent ce que le portail accepte en une fois. Envoyez-les en plusieurs messages, ou un lien vers eux.",
+            ),
+            Problem::TooLarge => (
+                "Too much at once",
+                "These files are more than the portal takes in one message. Send them in several messages, or a link to them.",
             ),
             Problem::EmptyMessage if fr => (
                 "Votre message est vide",

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -27,7 +28,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
@@ -66,6 +66,8 @@ pub struct Portal {
     stylesheet: axum::body::Bytes,
     company: String,
     default_language: &'static str,
+    /// The size limit of one file (`max_attachment_bytes`).
+    max_file_bytes: u64,
     /// `Secure` on cookies: the portal is reached over https.
     secure_cookies: bool,
     session_seconds: u64,
@@ -84,6 +86,7 @@ impl Portal {
             pages: Arc::new(render::Pages::load()?),
             stylesheet: render::stylesheet().into(),
             company: settings.company.clone(),
+            max_file_bytes: settings.max_attachment_bytes,
             default_language,
             secure_cookies: settings.portal.base_url.starts_with("https://"),
             session_seconds: settings.http.session_lifetime.as_secs(),
@@ -176,7 +179,9 @@ pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::wrong_method)
         .with_state(portal)
-        .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        // The forms read their bodies through extractors that answer a larger one with
+        // our own 413 page.
+        .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,

@@ -56,6 +56,7 @@ pub async fn ticket(
         Ok(ticket) => {
             let mut data = ticket_data(&ticket, lang, &portal.company);
             data["csrf"] = portal.service.form_token(session).into();
+            data["max_file"] = ByteSize(portal.max_file_bytes).to_string().into();
             portal.page(StatusCode::OK, "ticket.html", lang, data)
         }
         Err(e) => portal.problem(lang, &e),
@@ -266,13 +267,15 @@ fn ticket_data(view: &PortalTicket, lang: &str, company: &str) -> serde_json::Va
                 "at": long_time(a.created_at, lang),
                 "text": a.body_text,
                 "files": a.attachments.iter()
-                    .filter(|f| f.refused_reason.is_none() && !f.inline)
+                    .filter(|f| !f.inline)
                     .map(|f| json!({
                         "name": f.filename,
                         "size": ByteSize(f.size).to_string(),
                         "href": f.sha256.as_ref()
+                            .filter(|_| f.refused_reason.is_none())
                             .map(|sha| format!("/tickets/{}/files/{sha}", t.number))
                             .unwrap_or_default(),
+                        "refused": f.refused_reason.clone().unwrap_or_default(),
                     }))
                     .collect::<Vec<_>>(),
             })

@@ -28,11 +28,14 @@ pub use leases::{LeaseError, LeaseService, LeaseState, LeaseView};
 pub use mail::{MailError, MailService};
 pub use mailboxes::{MailboxError, MailboxService, MailboxStatus};
 pub use outbox::{Flushed, OutboxError, OutboxService, OutboxStatus};
-pub use portal::{PortalArticle, PortalError, PortalService, PortalSession, PortalTicket};
+pub use portal::{
+    PortalArticle, PortalError, PortalFile, PortalService, PortalSession, PortalTicket,
+};
 pub use quarantine::{QuarantineRetry, QuarantineService, QuarantineServiceError};
 pub use templates::{TemplateCheck, TemplateService};
 pub use tickets::{
-    Acting, CommentInput, Done, Edited, FieldEdits, TicketError, TicketPage, TicketService, Upload,
+    Acting, CommentInput, Done, Edited, FieldEdits, RefusedFile, TicketError, TicketPage,
+    TicketService, Upload,
 };
 
 use crate::clock::Clock;

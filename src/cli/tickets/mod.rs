@@ -305,6 +305,7 @@ async fn comment(
         body,
         internal,
         attachments,
+        refused: Vec::new(),
     };
     print_done(&tickets.comment_with(number, &acting, input).await?)?;
     for line in files {

@@ -5,9 +5,21 @@
 //! checks that the visitor may see the ticket, and that the form came from our page.
 
 use super::{PortalError, PortalService};
-use crate::domain::{EmailAddress, TicketNumber, TicketSummary};
+
+/// A file sent from the portal, as the browser named it. Its bytes are kept only up to
+/// the size limit: a larger one is refused by its `size`, never held whole.
+#[derive(Debug, Clone)]
+pub struct PortalFile {
+    pub name: Option<String>,
+    pub bytes: Vec<u8>,
+    /// Its whole size.
+    pub size: u64,
+}
+use crate::domain::{
+    EmailAddress, TicketNumber, TicketSummary, content_type_from_name, sanitize_filename,
+};
 use crate::pipeline::authorize::organisation_of;
-use crate::service::{Acting, CommentInput, TicketService};
+use crate::service::{Acting, CommentInput, RefusedFile, TicketService, Upload};
 use crate::store::VisibleFilter;
 
 impl PortalService {
@@ -25,26 +37,46 @@ impl PortalService {
         }
     }
 
-    /// `visitor` writes `body` on ticket `number`.
+    /// `visitor` writes `body` on ticket `number`, with `files`. A file over the size limit
+    /// is not kept but the message is, and the file is recorded with its reason (as for a
+    /// mail): the files left out are returned, to say so on the page.
     pub async fn comment(
         &self,
         visitor: &EmailAddress,
         number: &str,
         body: &str,
-    ) -> Result<(), PortalError> {
+        files: Vec<PortalFile>,
+    ) -> Result<Vec<RefusedFile>, PortalError> {
         let number = self.visible(visitor, number).await?;
-        if body.trim().is_empty() {
+        if body.trim().is_empty() && files.is_empty() {
             return Err(PortalError::EmptyMessage);
         }
-        let input = CommentInput {
+        let tickets = self.tickets();
+        let mut input = CommentInput {
             body: body.trim_end().to_string(),
-            internal: false,
-            attachments: Vec::new(),
+            ..CommentInput::default()
         };
-        self.tickets()
+        for file in files {
+            let content_type = content_type_from_name(file.name.as_deref().unwrap_or(""));
+            let filename = sanitize_filename(file.name.as_deref(), content_type);
+            match tickets.size_refusal(file.size) {
+                Some(reason) => input.refused.push(RefusedFile {
+                    filename,
+                    size: file.size,
+                    reason,
+                }),
+                None => input.attachments.push(Upload {
+                    filename,
+                    content_type: content_type.to_string(),
+                    bytes: file.bytes,
+                }),
+            }
+        }
+        let refused = input.refused.clone();
+        tickets
             .comment_with(&number, &Acting::Customer(visitor.clone()), input)
             .await?;
-        Ok(())
+        Ok(refused)
     }
 
     /// Ticket `number`, if a solution of it waits for `visitor`'s answer: what the

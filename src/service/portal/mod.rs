@@ -22,6 +22,8 @@ use super::TicketError;
 
 mod actions;
 
+pub use actions::PortalFile;
+
 /// Why a portal request gets no page of its own.
 #[derive(Debug, thiserror::Error)]
 pub enum PortalError {

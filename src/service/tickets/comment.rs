@@ -31,6 +31,18 @@ pub struct CommentInput {
     pub internal: bool,
     /// Files stored with the comment; each within `max_attachment_bytes`.
     pub attachments: Vec<Upload>,
+    /// Files sent with it that are not stored (too large): recorded on the article with
+    /// their reason, as for a mail, so the writer and the agents see what was left out.
+    pub refused: Vec<RefusedFile>,
+}
+
+/// A file that came with a comment and was not kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedFile {
+    /// Sanitized, as an accepted file's name.
+    pub filename: String,
+    pub size: u64,
+    pub reason: String,
 }
 
 impl TicketService {
@@ -46,7 +58,7 @@ impl TicketService {
         let input = CommentInput {
             body: body.to_string(),
             internal,
-            attachments: Vec::new(),
+            ..CommentInput::default()
         };
         self.comment_with(number, acting, input).await
     }
@@ -103,6 +115,17 @@ impl TicketService {
         };
         let mut article = self.article(&ticket, acting, direction, visibility, &input.body);
         article.attachments = self.store_files(&input.attachments).await?;
+        article
+            .attachments
+            .extend(input.refused.iter().map(|f| Attachment {
+                filename: f.filename.clone(),
+                content_type: content_type_from_name(&f.filename).to_string(),
+                size: f.size,
+                sha256: None,
+                content_id: None,
+                inline: false,
+                refused_reason: Some(f.reason.clone()),
+            }));
         let notifications = if input.internal {
             Vec::new()
         } else {
@@ -113,6 +136,19 @@ impl TicketService {
             .filter(|s| *s != ticket.status);
         self.commit(&ticket, new_status, Some(article), notifications)
             .await
+    }
+
+    /// Why a file of `size` bytes is not kept, if it is not: the words a mail's refused
+    /// file gets.
+    pub fn size_refusal(&self, size: u64) -> Option<String> {
+        let limit = self.settings.max_attachment_bytes;
+        (size > limit).then(|| {
+            format!(
+                "{} is over the {} limit per file",
+                ByteSize(size),
+                ByteSize(limit)
+            )
+        })
     }
 
     fn check_size(&self, name: &str, size: u64) -> Result<(), TicketError> {

@@ -13,7 +13,7 @@ mod reads;
 
 use std::sync::Arc;
 
-pub use comment::{CommentInput, Upload};
+pub use comment::{CommentInput, RefusedFile, Upload};
 pub use edit::{Edited, FieldEdits};
 pub use error::TicketError;
 pub use reads::TicketPage;
