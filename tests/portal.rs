@@ -990,3 +990,95 @@ fn a_message_from_the_page_carries_files_and_a_too_large_one_is_refused_with_its
     assert_eq!(shown(&portal.cli, &n), before);
     portal.stop();
 }
+
+#[test]
+fn preferences_are_shown_and_saved_as_contacts_set_saves_them() {
+    let cli = cli();
+    ingest(&cli, ALICE);
+    let links = links(&cli);
+    let (_, link) = links
+        .iter()
+        .find(|(to, _)| to == "alice@acme.example")
+        .unwrap();
+    let portal = Portal::start(cli);
+    let alice = session(&portal.get(link, &[]));
+    let page = portal.get("/preferences", &[("Cookie", &alice)]);
+    assert_eq!(page.status, 200, "{page:?}");
+    assert_guarded(&page, "the preferences");
+    assert!(
+        page.body
+            .contains("id=\"messages\" name=\"messages\" value=\"on\" checked"),
+        "{}",
+        page.body
+    );
+    let csrf = form_token(&page);
+
+    // Messages off, French: the CLI sees the same preferences, and the pages speak French.
+    let saved = portal.post(
+        "/preferences",
+        &alice,
+        &[
+            ("csrf", &csrf),
+            ("language", "fr"),
+            ("opening_closing", "on"),
+            ("processing", "on"),
+        ],
+    );
+    assert_eq!(saved.status, 303, "{saved:?}");
+    assert_eq!(saved.header("location"), Some("/preferences?saved=1"));
+    let shown = stdout(
+        &portal
+            .cli
+            .run(&["contacts", "show", "alice@acme.example"], None),
+    );
+    assert!(shown.contains("language fr"), "{shown}");
+    assert!(
+        shown.contains("messages off") || shown.contains("messages: off"),
+        "{shown}"
+    );
+    let page = portal.get("/preferences?saved=1", &[("Cookie", &alice)]);
+    assert!(
+        page.body.contains("Vos préférences sont enregistrées.")
+            && !page.body.contains("name=\"messages\" value=\"on\" checked"),
+        "{}",
+        page.body
+    );
+
+    // Refused, nothing saved: a language we do not have, another site's form, no token.
+    for (answer, status) in [
+        (
+            portal.post(
+                "/preferences",
+                &alice,
+                &[("csrf", &csrf), ("language", "de")],
+            ),
+            400,
+        ),
+        (
+            portal.post_from(
+                "/preferences",
+                &alice,
+                &[("csrf", &csrf), ("language", "en")],
+                "https://evil.example",
+            ),
+            403,
+        ),
+        (
+            portal.post(
+                "/preferences",
+                &alice,
+                &[("csrf", "AAAA"), ("language", "en")],
+            ),
+            403,
+        ),
+    ] {
+        assert_eq!(answer.status, status, "{answer:?}");
+    }
+    let again = stdout(
+        &portal
+            .cli
+            .run(&["contacts", "show", "alice@acme.example"], None),
+    );
+    assert_eq!(again, shown);
+    portal.stop();
+}

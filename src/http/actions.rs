@@ -184,7 +184,7 @@ fn visitor(
 /// Whether what the browser says of the request's origin, if anything, is this site. An
 /// `Origin: null` says nothing: browsers send it for our own forms, since our pages ask
 /// for no referrer (the form token still has to match).
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(super) fn same_origin(headers: &HeaderMap) -> bool {
     let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site"))
         && site != "same-origin"

@@ -51,6 +51,7 @@ pub async fn tickets(
         Ok(visitor) => visitor,
         Err(e) => return portal.problem(lang, &e),
     };
+    let lang = portal.visitor_language(&visitor, &headers).await;
     // An unknown state is no filter, rather than an error page for a hand-edited link.
     let (state, statuses) = STATES
         .iter()

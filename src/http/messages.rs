@@ -48,6 +48,7 @@ impl Problem {
             PortalError::NotFound => Problem::NotFound,
             PortalError::Forged => Problem::Forged,
             PortalError::EmptyMessage => Problem::EmptyMessage,
+            PortalError::BadChoice => Problem::BadForm,
             PortalError::Closed => Problem::Closed,
             PortalError::NotRequester => Problem::NotRequester,
             PortalError::NoSolutionPending(_) => Problem::NoSolutionPending,

@@ -13,6 +13,7 @@ mod actions;
 mod list;
 mod messages;
 mod pages;
+mod preferences;
 mod render;
 
 use std::net::SocketAddr;
@@ -64,6 +65,9 @@ pub struct Portal {
     service: PortalService,
     pages: Arc<render::Pages>,
     stylesheet: axum::body::Bytes,
+    /// Its address, with a digest of its content: a new version is fetched at once
+    /// rather than when a browser's copy expires.
+    stylesheet_url: String,
     company: String,
     default_language: &'static str,
     /// The size limit of one file (`max_attachment_bytes`).
@@ -84,6 +88,11 @@ impl Portal {
         Ok(Self {
             service,
             pages: Arc::new(render::Pages::load()?),
+            stylesheet_url: {
+                use sha2::Digest;
+                let digest = sha2::Sha256::digest(render::stylesheet());
+                format!("/static/portal.css?v={}", hex::encode(&digest[..6]))
+            },
             stylesheet: render::stylesheet().into(),
             company: settings.company.clone(),
             max_file_bytes: settings.max_attachment_bytes,
@@ -101,6 +110,23 @@ impl Portal {
         render::language_from(asked).unwrap_or(self.default_language)
     }
 
+    /// The page language for `visitor`: the one they chose for our mails, else what the
+    /// browser asks for, else the default.
+    async fn visitor_language(
+        &self,
+        visitor: &crate::domain::EmailAddress,
+        headers: &HeaderMap,
+    ) -> &'static str {
+        match self.service.chosen_language(visitor).await.as_deref() {
+            Some(chosen) => render::PAGE_LANGUAGES
+                .iter()
+                .copied()
+                .find(|l| *l == chosen)
+                .unwrap_or_else(|| self.language(headers)),
+            None => self.language(headers),
+        }
+    }
+
     fn session_cookie(&self, value: &str) -> String {
         format!(
             "{SESSION_COOKIE}={value}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{}",
@@ -115,8 +141,9 @@ impl Portal {
         status: StatusCode,
         name: &str,
         lang: &str,
-        data: serde_json::Value,
+        mut data: serde_json::Value,
     ) -> Response {
+        data["stylesheet"] = self.stylesheet_url.clone().into();
         match self.pages.render(name, lang, &data) {
             Ok(html) => (status, no_store(), Html(html)).into_response(),
             Err(e) => {
@@ -175,6 +202,10 @@ pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
             get(pages::confirm_refuse).post(actions::refuse),
         )
         .route("/tickets/{number}/files/{sha256}", get(pages::file))
+        .route(
+            "/preferences",
+            get(preferences::show).post(preferences::save),
+        )
         .route("/static/portal.css", get(pages::stylesheet))
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::wrong_method)

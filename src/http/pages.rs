@@ -52,6 +52,7 @@ pub async fn ticket(
         Ok(visitor) => visitor,
         Err(e) => return portal.problem(lang, &e),
     };
+    let lang = portal.visitor_language(&visitor, &headers).await;
     match portal.service.ticket(&visitor, &number).await {
         Ok(ticket) => {
             let mut data = ticket_data(&ticket, lang, &portal.company);

@@ -148,6 +148,7 @@ mod tests {
         let pages = Pages::load().unwrap();
         let data = serde_json::json!({
             "lang": "fr", "company": "Acme", "page_title": "x", "heading": "h", "text": "t",
+            "stylesheet": "/static/portal.css",
         });
         for lang in PAGE_LANGUAGES {
             assert!(

@@ -21,6 +21,7 @@ use crate::store::{Store, StoreError};
 use super::TicketError;
 
 mod actions;
+mod preferences;
 
 pub use actions::PortalFile;
 
@@ -42,6 +43,9 @@ pub enum PortalError {
     /// A form sent without the token of the session that sent it (another site's form).
     #[error("the form was not sent from this page; open the ticket again and resend it")]
     Forged,
+    /// A choice the page does not offer (a language that is not ours).
+    #[error("this choice is not one the page offers")]
+    BadChoice,
     /// A comment or a refusal with no words.
     #[error("write a message first")]
     EmptyMessage,
