@@ -1082,3 +1082,77 @@ fn preferences_are_shown_and_saved_as_contacts_set_saves_them() {
     assert_eq!(again, shown);
     portal.stop();
 }
+
+#[test]
+fn the_requester_shares_keeps_private_adds_someone_and_closes_from_the_page() {
+    let cli = cli();
+    let n = ingest(
+        &cli,
+        b"From: Alice Martin <alice@acme.example>\r\nTo: support@ours.test\r\n\
+          Cc: marc@acme.example\r\nSubject: Badge reader\r\nMessage-ID: <sh1@acme.example>\r\n\r\n\
+          The badge reader refuses my badge.\r\n",
+    );
+    let links = links(&cli);
+    let link_of = |who: &str| links.iter().find(|(to, _)| to == who).unwrap().1.clone();
+    let portal = Portal::start(cli);
+    let alice = session(&portal.get(&link_of("alice@acme.example"), &[]));
+    let page = portal.get(&format!("/tickets/{n}"), &[("Cookie", &alice)]);
+    assert!(
+        page.body
+            .contains("Your colleagues at acme.example can see this ticket"),
+        "{}",
+        page.body
+    );
+    let csrf = form_token(&page);
+    let post = |what: &str, fields: &[(&str, &str)]| {
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        portal.post(&format!("/tickets/{n}/{what}"), &alice, &all)
+    };
+
+    assert_eq!(post("private", &[("private", "yes")]).status, 303);
+    assert!(
+        shown(&portal.cli, &n).contains("private"),
+        "{}",
+        shown(&portal.cli, &n)
+    );
+    let page = portal.get(&format!("/tickets/{n}"), &[("Cookie", &alice)]);
+    assert!(
+        page.body.contains("Share it with acme.example"),
+        "{}",
+        page.body
+    );
+    assert_eq!(post("private", &[("private", "maybe")]).status, 400);
+
+    assert_eq!(
+        post("observers", &[("email", "Paul <paul@partner.example>")]).status,
+        400
+    );
+    assert_eq!(
+        post("observers", &[("email", "paul@partner.example")]).status,
+        303
+    );
+    assert_eq!(
+        post("observers", &[("email", "PAUL@partner.example")]).status,
+        409
+    );
+    assert!(shown(&portal.cli, &n).contains("paul@partner.example"));
+
+    // Marc, in copy, sees the ticket but decides nothing of it.
+    let marc = session(&portal.get(&link_of("marc@acme.example"), &[]));
+    let his = portal.get(&format!("/tickets/{n}"), &[("Cookie", &marc)]);
+    assert!(!his.body.contains("Close my ticket"), "{}", his.body);
+    let marc_csrf = form_token(&his);
+    let closing = portal.post(
+        &format!("/tickets/{n}/close"),
+        &marc,
+        &[("csrf", &marc_csrf)],
+    );
+    assert_eq!(closing.status, 403, "{closing:?}");
+
+    assert_eq!(post("close", &[]).status, 303);
+    assert!(shown(&portal.cli, &n).contains("status closed"));
+    let page = portal.get(&format!("/tickets/{n}"), &[("Cookie", &alice)]);
+    assert!(!page.body.contains("Close my ticket") && !page.body.contains("Add a message"));
+    portal.stop();
+}

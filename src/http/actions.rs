@@ -24,6 +24,12 @@ pub struct TicketForm {
     csrf: String,
     #[serde(default)]
     body: String,
+    /// An observer to add.
+    #[serde(default)]
+    email: String,
+    /// `yes` or `no`: whether the organisation is kept off.
+    #[serde(default)]
+    private: String,
 }
 
 /// `POST /tickets/{number}/comment`: a multipart form (the message and its files).
@@ -67,6 +73,8 @@ async fn read_comment(
     let mut form = TicketForm {
         csrf: String::new(),
         body: String::new(),
+        email: String::new(),
+        private: String::new(),
     };
     let mut files = Vec::new();
     let too_large = |e: axum::extract::multipart::MultipartError| {
@@ -111,6 +119,36 @@ pub async fn approve(
     act(state, path, headers, form, Action::Approve).await
 }
 
+/// `POST /tickets/{number}/private`: `private=yes` keeps the organisation off.
+pub async fn private(
+    state: State<Portal>,
+    path: Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<TicketForm>, FormRejection>,
+) -> Response {
+    act(state, path, headers, form, Action::Private).await
+}
+
+/// `POST /tickets/{number}/observers`: adds the `email` typed.
+pub async fn observer(
+    state: State<Portal>,
+    path: Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<TicketForm>, FormRejection>,
+) -> Response {
+    act(state, path, headers, form, Action::Observer).await
+}
+
+/// `POST /tickets/{number}/close`.
+pub async fn close(
+    state: State<Portal>,
+    path: Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<TicketForm>, FormRejection>,
+) -> Response {
+    act(state, path, headers, form, Action::Close).await
+}
+
 /// `POST /tickets/{number}/refuse`.
 pub async fn refuse(
     state: State<Portal>,
@@ -125,6 +163,9 @@ pub async fn refuse(
 enum Action {
     Approve,
     Refuse,
+    Private,
+    Observer,
+    Close,
 }
 
 async fn act(
@@ -153,6 +194,13 @@ async fn act(
     let done = match action {
         Action::Approve => service.approve(&visitor, &number).await,
         Action::Refuse => service.refuse(&visitor, &number, &form.body).await,
+        Action::Private => match form.private.as_str() {
+            "yes" => service.set_private(&visitor, &number, true).await,
+            "no" => service.set_private(&visitor, &number, false).await,
+            _ => return portal.message(lang, Problem::BadForm),
+        },
+        Action::Observer => service.add_observer(&visitor, &number, &form.email).await,
+        Action::Close => service.close(&visitor, &number).await,
     };
     match done {
         Ok(()) => back_to(&number),

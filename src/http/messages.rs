@@ -28,6 +28,10 @@ pub enum Problem {
     TooLarge,
     /// A comment or refusal without words.
     EmptyMessage,
+    /// An observer's address that is none.
+    BadAddress,
+    /// An observer who follows already.
+    AlreadyFollows,
     /// The ticket is closed.
     Closed,
     /// Someone else than the requester answered the solution.
@@ -49,6 +53,8 @@ impl Problem {
             PortalError::Forged => Problem::Forged,
             PortalError::EmptyMessage => Problem::EmptyMessage,
             PortalError::BadChoice => Problem::BadForm,
+            PortalError::BadAddress => Problem::BadAddress,
+            PortalError::AlreadyFollows => Problem::AlreadyFollows,
             PortalError::Closed => Problem::Closed,
             PortalError::NotRequester => Problem::NotRequester,
             PortalError::NoSolutionPending(_) => Problem::NoSolutionPending,
@@ -64,7 +70,10 @@ impl Problem {
             Problem::NotFound => StatusCode::NOT_FOUND,
             Problem::WrongMethod => StatusCode::METHOD_NOT_ALLOWED,
             Problem::Forged | Problem::NotRequester => StatusCode::FORBIDDEN,
-            Problem::BadForm | Problem::EmptyMessage => StatusCode::BAD_REQUEST,
+            Problem::BadForm | Problem::EmptyMessage | Problem::BadAddress => {
+                StatusCode::BAD_REQUEST
+            }
+            Problem::AlreadyFollows => StatusCode::CONFLICT,
             Problem::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Problem::Closed | Problem::NoSolutionPending => StatusCode::CONFLICT,
             Problem::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -138,6 +147,22 @@ impl Problem {
             Problem::TooLarge => (
                 "Too much at once",
                 "These files are more than the portal takes in one message. Send them in several messages, or a link to them.",
+            ),
+            Problem::BadAddress if fr => (
+                "Adresse invalide",
+                "Ce n'est pas une adresse email. Revenez à la page du ticket et vérifiez-la.",
+            ),
+            Problem::BadAddress => (
+                "Not an email address",
+                "This is not an email address. Go back to the ticket's page and check it.",
+            ),
+            Problem::AlreadyFollows if fr => (
+                "Déjà en copie",
+                "Cette personne suit déjà ce ticket. Rien n'a été modifié.",
+            ),
+            Problem::AlreadyFollows => (
+                "Already following",
+                "This person follows the ticket already. Nothing was changed.",
             ),
             Problem::EmptyMessage if fr => (
                 "Votre message est vide",

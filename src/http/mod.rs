@@ -201,6 +201,9 @@ pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
             "/tickets/{number}/refuse",
             get(pages::confirm_refuse).post(actions::refuse),
         )
+        .route("/tickets/{number}/private", post(actions::private))
+        .route("/tickets/{number}/observers", post(actions::observer))
+        .route("/tickets/{number}/close", post(actions::close))
         .route("/tickets/{number}/files/{sha256}", get(pages::file))
         .route(
             "/preferences",

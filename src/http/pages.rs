@@ -289,6 +289,9 @@ fn ticket_data(view: &PortalTicket, lang: &str, company: &str) -> serde_json::Va
         "page_title": format!("{} · {}", t.number, t.title),
         "can_write": t.status.is_open(),
         "can_answer": is_requester && t.status == Status::Resolved,
+        "can_share": is_requester && t.status.is_open(),
+        "private": t.private,
+        "organisation": t.organisation.clone().unwrap_or_default(),
         "ticket": {
             "number": t.number.as_str(),
             "title": t.title,

@@ -174,7 +174,7 @@ impl PortalService {
         Ok(self.ticket(visitor, number).await?.ticket.number)
     }
 
-    fn tickets(&self) -> TicketService {
+    pub(super) fn tickets(&self) -> TicketService {
         TicketService::new(
             self.store.clone(),
             self.settings.clone(),

@@ -22,6 +22,7 @@ use super::TicketError;
 
 mod actions;
 mod preferences;
+mod sharing;
 
 pub use actions::PortalFile;
 
@@ -46,6 +47,12 @@ pub enum PortalError {
     /// A choice the page does not offer (a language that is not ours).
     #[error("this choice is not one the page offers")]
     BadChoice,
+    /// What was typed is no mail address.
+    #[error("this is not an email address")]
+    BadAddress,
+    /// The person named follows the ticket already (or opened it).
+    #[error("this person follows the ticket already")]
+    AlreadyFollows,
     /// A comment or a refusal with no words.
     #[error("write a message first")]
     EmptyMessage,
