@@ -371,6 +371,16 @@ fn bad_links_and_bad_requests_get_clear_pages_never_a_500() {
         ),
         (portal.get("/wp-admin", &[]), 404, "Page not found"),
         (
+            portal.get(&format!("{link}&token=again"), &[]),
+            403,
+            "This link cannot be opened",
+        ),
+        (
+            portal.get("/tickets?status=a&status=b", &[]),
+            400,
+            "This form cannot be read",
+        ),
+        (
             request(portal.port, "POST", &format!("/tickets/{n}"), &[], b"x=1"),
             405,
             "Not possible here",

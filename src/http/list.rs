@@ -2,6 +2,7 @@
 //! them, resolved, closed) and by words of the title or a number, a page at a time. The
 //! filters are plain GET parameters, so a filtered list is a link like any other.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -9,10 +10,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::Portal;
-use super::pages::session_of;
 use crate::domain::Status;
 use crate::notify::templates::{long_time, priority_label, status_label};
-use crate::service::PortalError;
 use crate::store::VisibleFilter;
 
 /// Tickets shown on one page.
@@ -40,16 +39,16 @@ const STATES: &[(&str, &[Status])] = &[
 
 pub async fn tickets(
     State(portal): State<Portal>,
-    Query(query): Query<ListQuery>,
+    query: Result<Query<ListQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
     let lang = portal.language(&headers);
-    let Some(session) = session_of(&headers) else {
-        return portal.problem(lang, &PortalError::NotSignedIn);
+    let Ok(Query(query)) = query else {
+        return portal.message(lang, super::messages::Problem::BadForm);
     };
-    let visitor = match portal.service.visitor(session) {
-        Ok(visitor) => visitor,
-        Err(e) => return portal.problem(lang, &e),
+    let (_, visitor) = match portal.signed_in(&headers, lang) {
+        Ok(signed_in) => signed_in,
+        Err(page) => return page,
     };
     let lang = portal.visitor_language(&visitor, &headers).await;
     // An unknown state is no filter, rather than an error page for a hand-edited link.

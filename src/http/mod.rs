@@ -127,6 +127,21 @@ impl Portal {
         }
     }
 
+    /// The request's session and whose it is, or the page that says to open a link.
+    fn signed_in<'h>(
+        &self,
+        headers: &'h HeaderMap,
+        lang: &str,
+    ) -> Result<(&'h str, crate::domain::EmailAddress), Response> {
+        let session = pages::session_of(headers)
+            .ok_or_else(|| self.problem(lang, &PortalError::NotSignedIn))?;
+        let visitor = self
+            .service
+            .visitor(session)
+            .map_err(|e| self.problem(lang, &e))?;
+        Ok((session, visitor))
+    }
+
     fn session_cookie(&self, value: &str) -> String {
         format!(
             "{SESSION_COOKIE}={value}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{}",

@@ -3,6 +3,7 @@
 //! and redirected to the same address without the token, so that the token never stays
 //! in the address bar, the history, a proxy's log or a Referer.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +17,7 @@ use crate::notify::templates::{
     impact_label, long_time, priority_label, status_label, type_label, urgency_label,
 };
 use crate::pipeline::authorize::Authorization;
-use crate::service::{PortalError, PortalTicket};
+use crate::service::PortalTicket;
 
 /// The cookie that carries a session.
 pub const SESSION_COOKIE: &str = "tg_session";
@@ -31,10 +32,14 @@ pub struct LinkQuery {
 pub async fn ticket(
     State(portal): State<Portal>,
     Path(number): Path<String>,
-    Query(query): Query<LinkQuery>,
+    query: Result<Query<LinkQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
     let lang = portal.language(&headers);
+    // A mangled link (a token given twice…) is a link that cannot be opened.
+    let Ok(Query(query)) = query else {
+        return portal.message(lang, Problem::BadLink);
+    };
     if let Some(token) = query.token {
         return match portal.service.open_link(&number, &token) {
             Ok(session) => redirect_with_session(
@@ -45,12 +50,9 @@ pub async fn ticket(
             Err(e) => portal.problem(lang, &e),
         };
     }
-    let Some(session) = session_of(&headers) else {
-        return portal.problem(lang, &PortalError::NotSignedIn);
-    };
-    let visitor = match portal.service.visitor(session) {
-        Ok(visitor) => visitor,
-        Err(e) => return portal.problem(lang, &e),
+    let (session, visitor) = match portal.signed_in(&headers, lang) {
+        Ok(signed_in) => signed_in,
+        Err(page) => return page,
     };
     let lang = portal.visitor_language(&visitor, &headers).await;
     match portal.service.ticket(&visitor, &number).await {
@@ -70,7 +72,7 @@ pub async fn ticket(
 pub async fn confirm_approve(
     State(portal): State<Portal>,
     Path(number): Path<String>,
-    Query(query): Query<LinkQuery>,
+    query: Result<Query<LinkQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
     confirm(portal, number, query, headers, "approve").await
@@ -80,7 +82,7 @@ pub async fn confirm_approve(
 pub async fn confirm_refuse(
     State(portal): State<Portal>,
     Path(number): Path<String>,
-    Query(query): Query<LinkQuery>,
+    query: Result<Query<LinkQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
     confirm(portal, number, query, headers, "refuse").await
@@ -89,11 +91,15 @@ pub async fn confirm_refuse(
 async fn confirm(
     portal: Portal,
     number: String,
-    query: LinkQuery,
+    query: Result<Query<LinkQuery>, QueryRejection>,
     headers: HeaderMap,
     action: &str,
 ) -> Response {
     let lang = portal.language(&headers);
+    // A mangled link (a token given twice…) is a link that cannot be opened.
+    let Ok(Query(query)) = query else {
+        return portal.message(lang, Problem::BadLink);
+    };
     let approve = action == "approve";
     if let Some(token) = query.token {
         return match portal.service.open_link(&number, &token) {
@@ -105,12 +111,9 @@ async fn confirm(
             Err(e) => portal.problem(lang, &e),
         };
     }
-    let Some(session) = session_of(&headers) else {
-        return portal.problem(lang, &PortalError::NotSignedIn);
-    };
-    let visitor = match portal.service.visitor(session) {
-        Ok(visitor) => visitor,
-        Err(e) => return portal.problem(lang, &e),
+    let (session, visitor) = match portal.signed_in(&headers, lang) {
+        Ok(signed_in) => signed_in,
+        Err(page) => return page,
     };
     match portal.service.awaiting_answer(&visitor, &number).await {
         Ok(view) => {
@@ -158,12 +161,9 @@ pub async fn file(
     headers: HeaderMap,
 ) -> Response {
     let lang = portal.language(&headers);
-    let Some(session) = session_of(&headers) else {
-        return portal.problem(lang, &PortalError::NotSignedIn);
-    };
-    let visitor = match portal.service.visitor(session) {
-        Ok(visitor) => visitor,
-        Err(e) => return portal.problem(lang, &e),
+    let (_, visitor) = match portal.signed_in(&headers, lang) {
+        Ok(signed_in) => signed_in,
+        Err(page) => return page,
     };
     match portal.service.attachment(&visitor, &number, &sha256).await {
         Ok((record, bytes)) => (

@@ -4,6 +4,7 @@
 //! as `ticketgate contacts set`, under the same form rules as the ticket page.
 
 use axum::extract::rejection::FormRejection;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,7 +14,6 @@ use serde_json::json;
 use super::Portal;
 use super::actions::same_origin;
 use super::messages::Problem;
-use super::pages::session_of;
 use crate::service::{ContactChanges, LanguageChoice, PortalError};
 
 #[derive(Debug, Default, Deserialize)]
@@ -36,16 +36,15 @@ pub struct PreferencesForm {
 /// `GET /preferences`.
 pub async fn show(
     State(portal): State<Portal>,
-    Query(saved): Query<Saved>,
+    saved: Result<Query<Saved>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
     let lang = portal.language(&headers);
-    let Some(session) = session_of(&headers) else {
-        return portal.problem(lang, &PortalError::NotSignedIn);
-    };
-    let visitor = match portal.service.visitor(session) {
-        Ok(visitor) => visitor,
-        Err(e) => return portal.problem(lang, &e),
+    // A mangled address of this page still shows it.
+    let saved = saved.map(|Query(s)| s).unwrap_or_default();
+    let (session, visitor) = match portal.signed_in(&headers, lang) {
+        Ok(signed_in) => signed_in,
+        Err(page) => return page,
     };
     let lang = portal.visitor_language(&visitor, &headers).await;
     let view = match portal.service.preferences(&visitor).await {
@@ -87,17 +86,13 @@ pub async fn save(
     let Ok(Form(form)) = form else {
         return portal.message(lang, Problem::BadForm);
     };
-    let Some(session) = session_of(&headers) else {
-        return portal.problem(lang, &PortalError::NotSignedIn);
+    let (session, visitor) = match portal.signed_in(&headers, lang) {
+        Ok(signed_in) => signed_in,
+        Err(page) => return page,
     };
-    let visitor = match portal
-        .service
-        .visitor(session)
-        .and_then(|v| portal.service.check_form(session, &form.csrf).map(|()| v))
-    {
-        Ok(visitor) => visitor,
-        Err(e) => return portal.problem(lang, &e),
-    };
+    if let Err(e) = portal.service.check_form(session, &form.csrf) {
+        return portal.problem(lang, &e);
+    }
     let language = match form.language.as_str() {
         "ticket" => LanguageChoice::Ticket,
         "en" | "fr" => LanguageChoice::Fixed(form.language.clone()),
