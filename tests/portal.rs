@@ -1099,7 +1099,7 @@ fn the_requester_shares_keeps_private_adds_someone_and_closes_from_the_page() {
     let n = ingest(
         &cli,
         b"From: Alice Martin <alice@acme.example>\r\nTo: support@ours.test\r\n\
-          Cc: marc@acme.example\r\nSubject: Badge reader\r\nMessage-ID: <sh1@acme.example>\r\n\r\n\
+          Cc: Marc Petit <marc@acme.example>\r\nSubject: Badge reader\r\nMessage-ID: <sh1@acme.example>\r\n\r\n\
           The badge reader refuses my badge.\r\n",
     );
     let links = links(&cli);
@@ -1111,6 +1111,11 @@ fn the_requester_shares_keeps_private_adds_someone_and_closes_from_the_page() {
         page.body
             .contains("Your colleagues at acme.example can see this ticket"),
         "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Marc Petit &lt;marc@acme.example&gt;"),
+        "the name his header gave: {}",
         page.body
     );
     let csrf = form_token(&page);

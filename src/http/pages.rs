@@ -298,7 +298,7 @@ fn ticket_data(view: &PortalTicket, lang: &str, company: &str) -> serde_json::Va
             "status": t.status.as_str(),
             "status_label": status_label(t.status, lang),
             "requester": requester,
-            "observers": t.observers.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
+            "observers": view.observers,
             "type_label": type_label(t.ticket_type, lang),
             "category": t.category.clone().unwrap_or_default(),
             "impact_label": impact_label(t.impact, lang),

@@ -1,6 +1,7 @@
 //! The tickets one person may see, as the portal lists them: those they requested, those
 //! they follow as an observer, and their organisation's unless private. Filtered by
-//! status and by words of the title (or the number), newest first, a page at a time.
+//! status and by words of the title (or the number), newest first, a page at a time; and
+//! the names the people in copy go by on a ticket's page.
 
 use super::rows::storable;
 use super::tickets::summary_from_row;
@@ -86,6 +87,31 @@ impl Store {
             .map(summary_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         Ok((tickets, more))
+    }
+}
+
+impl Store {
+    /// The display names the headers gave the observers of ticket `ticket_id`, by
+    /// lower-cased address; observers added without one are not listed.
+    pub async fn observer_names(
+        &self,
+        ticket_id: i64,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        use sqlx::Row;
+        let rows = sqlx::query(
+            "SELECT email, name FROM observers WHERE ticket_id = $1 AND name IS NOT NULL",
+        )
+        .bind(ticket_id)
+        .fetch_all(&mut *self.conn().await?)
+        .await
+        .doing("reading the observers' names")?;
+        rows.iter()
+            .map(|r| {
+                let email: String = r.try_get("email").doing("reading an observer")?;
+                let name: String = r.try_get("name").doing("reading an observer's name")?;
+                Ok((email, name))
+            })
+            .collect()
     }
 }
 

@@ -102,6 +102,9 @@ pub struct PortalTicket {
     pub articles: Vec<PortalArticle>,
     /// How the visitor stands to it.
     pub standing: Authorization,
+    /// The people in copy as their mail's headers named them: `Marc Petit
+    /// <marc@acme.example>`, or the address alone.
+    pub observers: Vec<String>,
 }
 
 /// One public article, with who wrote it as a customer reads it.
@@ -195,10 +198,21 @@ impl PortalService {
             .filter(|a| a.visibility == Visibility::Public)
             .map(|a| self.as_read(a, &details.ticket))
             .collect();
+        let names = self.store.observer_names(details.ticket.id).await?;
+        let observers = details
+            .ticket
+            .observers
+            .iter()
+            .map(|o| match names.get(&o.key()) {
+                Some(name) => format!("{name} <{o}>"),
+                None => o.to_string(),
+            })
+            .collect();
         Ok(PortalTicket {
             ticket: details.ticket,
             articles,
             standing,
+            observers,
         })
     }
 
