@@ -8,7 +8,7 @@
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Multipart, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -109,56 +109,7 @@ async fn read_comment(
     Ok((form, files))
 }
 
-/// `POST /tickets/{number}/approve`.
-pub async fn approve(
-    state: State<Portal>,
-    path: Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<TicketForm>, FormRejection>,
-) -> Response {
-    act(state, path, headers, form, Action::Approve).await
-}
-
-/// `POST /tickets/{number}/private`: `private=yes` keeps the organisation off.
-pub async fn private(
-    state: State<Portal>,
-    path: Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<TicketForm>, FormRejection>,
-) -> Response {
-    act(state, path, headers, form, Action::Private).await
-}
-
-/// `POST /tickets/{number}/observers`: adds the `email` typed.
-pub async fn observer(
-    state: State<Portal>,
-    path: Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<TicketForm>, FormRejection>,
-) -> Response {
-    act(state, path, headers, form, Action::Observer).await
-}
-
-/// `POST /tickets/{number}/close`.
-pub async fn close(
-    state: State<Portal>,
-    path: Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<TicketForm>, FormRejection>,
-) -> Response {
-    act(state, path, headers, form, Action::Close).await
-}
-
-/// `POST /tickets/{number}/refuse`.
-pub async fn refuse(
-    state: State<Portal>,
-    path: Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<TicketForm>, FormRejection>,
-) -> Response {
-    act(state, path, headers, form, Action::Refuse).await
-}
-
+/// What a form of the ticket page asks, named by the last segment of its address.
 #[derive(Debug, Clone, Copy)]
 enum Action {
     Approve,
@@ -168,14 +119,33 @@ enum Action {
     Close,
 }
 
-async fn act(
+impl Action {
+    fn of(uri: &Uri) -> Option<Action> {
+        match uri.path().rsplit('/').next()? {
+            "approve" => Some(Action::Approve),
+            "refuse" => Some(Action::Refuse),
+            "private" => Some(Action::Private),
+            "observers" => Some(Action::Observer),
+            "close" => Some(Action::Close),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /tickets/{number}/approve`, `/refuse` (with the reason in `body`), `/private`
+/// (`private=yes|no`), `/observers` (the `email` typed) and `/close`: the urlencoded forms
+/// of the ticket page, each one operation of the portal service.
+pub async fn act(
     State(portal): State<Portal>,
     Path(number): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
     form: Result<Form<TicketForm>, FormRejection>,
-    action: Action,
 ) -> Response {
     let lang = portal.language(&headers);
+    let Some(action) = Action::of(&uri) else {
+        return portal.message(lang, Problem::NotFound);
+    };
     if !same_origin(&headers) {
         return portal.problem(lang, &PortalError::Forged);
     }

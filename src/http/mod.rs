@@ -85,15 +85,13 @@ impl Portal {
             .copied()
             .find(|l| *l == settings.ticket_defaults.language)
             .unwrap_or(render::PAGE_LANGUAGES[0]);
+        let stylesheet = render::stylesheet();
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(&stylesheet);
         Ok(Self {
             service,
             pages: Arc::new(render::Pages::load()?),
-            stylesheet_url: {
-                use sha2::Digest;
-                let digest = sha2::Sha256::digest(render::stylesheet());
-                format!("/static/portal.css?v={}", hex::encode(&digest[..6]))
-            },
-            stylesheet: render::stylesheet().into(),
+            stylesheet_url: format!("/static/portal.css?v={}", hex::encode(&digest[..6])),
+            stylesheet: stylesheet.into(),
             company: settings.company.clone(),
             max_file_bytes: settings.max_attachment_bytes,
             default_language,
@@ -210,15 +208,15 @@ pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
         .route("/tickets/{number}/comment", post(actions::comment))
         .route(
             "/tickets/{number}/approve",
-            get(pages::confirm_approve).post(actions::approve),
+            get(pages::confirm).post(actions::act),
         )
         .route(
             "/tickets/{number}/refuse",
-            get(pages::confirm_refuse).post(actions::refuse),
+            get(pages::confirm).post(actions::act),
         )
-        .route("/tickets/{number}/private", post(actions::private))
-        .route("/tickets/{number}/observers", post(actions::observer))
-        .route("/tickets/{number}/close", post(actions::close))
+        .route("/tickets/{number}/private", post(actions::act))
+        .route("/tickets/{number}/observers", post(actions::act))
+        .route("/tickets/{number}/close", post(actions::act))
         .route("/tickets/{number}/files/{sha256}", get(pages::file))
         .route(
             "/preferences",

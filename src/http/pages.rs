@@ -5,7 +5,7 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -69,33 +69,18 @@ pub async fn ticket(
 /// `GET /tickets/{number}/approve` and `/refuse`, the links of the solution mail: with a
 /// token, opens a session and comes back without it; with a session, a page that asks to
 /// confirm. A GET changes nothing: mail scanners open every link of a mail.
-pub async fn confirm_approve(
+pub async fn confirm(
     State(portal): State<Portal>,
     Path(number): Path<String>,
+    uri: Uri,
     query: Result<Query<LinkQuery>, QueryRejection>,
     headers: HeaderMap,
-) -> Response {
-    confirm(portal, number, query, headers, "approve").await
-}
-
-/// `GET /tickets/{number}/refuse`: see [`confirm_approve`].
-pub async fn confirm_refuse(
-    State(portal): State<Portal>,
-    Path(number): Path<String>,
-    query: Result<Query<LinkQuery>, QueryRejection>,
-    headers: HeaderMap,
-) -> Response {
-    confirm(portal, number, query, headers, "refuse").await
-}
-
-async fn confirm(
-    portal: Portal,
-    number: String,
-    query: Result<Query<LinkQuery>, QueryRejection>,
-    headers: HeaderMap,
-    action: &str,
 ) -> Response {
     let lang = portal.language(&headers);
+    let action = match uri.path().rsplit('/').next() {
+        Some(action @ ("approve" | "refuse")) => action,
+        _ => return portal.message(lang, Problem::NotFound),
+    };
     // A mangled link (a token given twice…) is a link that cannot be opened.
     let Ok(Query(query)) = query else {
         return portal.message(lang, Problem::BadLink);

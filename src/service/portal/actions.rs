@@ -19,7 +19,7 @@ use crate::domain::{
     EmailAddress, TicketNumber, TicketSummary, content_type_from_name, sanitize_filename,
 };
 use crate::pipeline::authorize::organisation_of;
-use crate::service::{Acting, CommentInput, RefusedFile, TicketService, Upload};
+use crate::service::{Acting, CommentInput, RefusedFile, TicketError, TicketService, Upload};
 use crate::store::VisibleFilter;
 
 impl PortalService {
@@ -136,19 +136,19 @@ impl PortalService {
         sha256: &str,
     ) -> Result<(crate::domain::Attachment, Vec<u8>), PortalError> {
         let view = self.ticket(visitor, number).await?;
-        let public = view.articles.iter().any(|a| {
-            a.article
-                .attachments
-                .iter()
-                .any(|f| f.refused_reason.is_none() && f.sha256.as_deref() == Some(sha256))
-        });
-        if !public {
-            return Err(PortalError::NotFound);
-        }
-        Ok(self
-            .tickets()
-            .attachment_content(&view.ticket.number, sha256)
-            .await?)
+        let record = view
+            .articles
+            .into_iter()
+            .flat_map(|a| a.article.attachments)
+            .find(|f| f.refused_reason.is_none() && f.sha256.as_deref() == Some(sha256))
+            .ok_or(PortalError::NotFound)?;
+        // Read from storage directly: the ticket service would load the ticket again.
+        let bytes = self
+            .files
+            .attachment(sha256)
+            .await
+            .map_err(|e| PortalError::from(TicketError::from(e)))?;
+        Ok((record, bytes))
     }
 
     /// A page of the tickets `visitor` may see: theirs, those they follow, and their
@@ -171,7 +171,7 @@ impl PortalService {
         visitor: &EmailAddress,
         number: &str,
     ) -> Result<TicketNumber, PortalError> {
-        Ok(self.ticket(visitor, number).await?.ticket.number)
+        Ok(self.admitted(visitor, number).await?.number)
     }
 
     pub(super) fn tickets(&self) -> TicketService {

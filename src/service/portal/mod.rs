@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{Article, Direction, EmailAddress, Ticket, TicketNumber, Visibility};
+use crate::files::Files;
 use crate::pipeline::authorize::{Authorization, authorize};
 use crate::signing::{LinkError, LinkKeyError, LinkSigner};
 use crate::store::{Store, StoreError};
@@ -124,6 +125,7 @@ pub struct PortalService {
     settings: Arc<Settings>,
     clock: Arc<dyn Clock>,
     links: LinkSigner,
+    files: Files,
     session_lifetime: chrono::Duration,
 }
 
@@ -138,6 +140,7 @@ impl PortalService {
         let session_lifetime = chrono::Duration::from_std(settings.http.session_lifetime)
             .unwrap_or(chrono::Duration::days(7));
         Ok(Self {
+            files: Files::new(&settings, &store),
             store,
             settings,
             clock,
@@ -181,17 +184,7 @@ impl PortalService {
             .ticket_details(&number)
             .await?
             .ok_or(PortalError::NotFound)?;
-        let s = &self.settings;
-        let standing = authorize(
-            visitor,
-            &details.ticket,
-            &s.agents,
-            s.agents_address.as_ref(),
-            &s.public_domains,
-        );
-        if !standing.allowed() {
-            return Err(PortalError::NotFound);
-        }
+        let standing = self.standing(visitor, &details.ticket)?;
         let articles = details
             .articles
             .into_iter()
@@ -214,6 +207,40 @@ impl PortalService {
             standing,
             observers,
         })
+    }
+
+    /// Ticket `number`, without its history, if `visitor` may see it: what an action
+    /// checks before the ticket service runs it.
+    async fn admitted(&self, visitor: &EmailAddress, number: &str) -> Result<Ticket, PortalError> {
+        let number: TicketNumber = number.parse().map_err(|_| PortalError::NotFound)?;
+        let ticket = self
+            .store
+            .ticket_by_number(&number)
+            .await?
+            .ok_or(PortalError::NotFound)?;
+        self.standing(visitor, &ticket)?;
+        Ok(ticket)
+    }
+
+    /// How `visitor` stands to `ticket`; "not found" when they may not see it.
+    fn standing(
+        &self,
+        visitor: &EmailAddress,
+        ticket: &Ticket,
+    ) -> Result<Authorization, PortalError> {
+        let s = &self.settings;
+        let standing = authorize(
+            visitor,
+            ticket,
+            &s.agents,
+            s.agents_address.as_ref(),
+            &s.public_domains,
+        );
+        if standing.allowed() {
+            Ok(standing)
+        } else {
+            Err(PortalError::NotFound)
+        }
     }
 
     /// `article` with its writer as a customer reads it: a person by name (the requester

@@ -64,10 +64,10 @@ impl PortalService {
         visitor: &EmailAddress,
         number: &str,
     ) -> Result<TicketNumber, PortalError> {
-        let view = self.ticket(visitor, number).await?;
-        if !visitor.same_mailbox(&view.ticket.requester) {
+        let ticket = self.admitted(visitor, number).await?;
+        if !visitor.same_mailbox(&ticket.requester) {
             return Err(PortalError::NotRequester);
         }
-        Ok(view.ticket.number)
+        Ok(ticket.number)
     }
 }
