@@ -90,13 +90,7 @@ impl Store {
                 .await,
             }
             .doing("listing tickets")?;
-        let more = limit.is_some_and(|l| rows.len() as u64 > u64::from(l));
-        let shown = rows.len().min(limit.map_or(usize::MAX, |l| l as usize));
-        let tickets = rows[..shown]
-            .iter()
-            .map(summary_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((tickets, more))
+        page_of(&rows, limit)
     }
 
     /// Tickets not resolved or closed whose latest public article written by a person
@@ -119,13 +113,7 @@ impl Store {
         .fetch_all(&mut *self.conn().await?)
         .await
         .doing("listing tickets waiting on an answer")?;
-        let more = limit.is_some_and(|l| rows.len() as u64 > u64::from(l));
-        let shown = rows.len().min(limit.map_or(usize::MAX, |l| l as usize));
-        let tickets = rows[..shown]
-            .iter()
-            .map(summary_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((tickets, more))
+        page_of(&rows, limit)
     }
 
     /// A ticket with every article and attachment, oldest article first.
@@ -282,7 +270,22 @@ pub(super) async fn update_status(
 }
 
 /// Reads a row of `tickets` as listed.
-pub(super) fn summary_from_row(row: &AnyRow) -> Result<TicketSummary, StoreError> {
+/// A page of summaries from `rows`, fetched with one more than `limit` (no limit: all of
+/// them): at most `limit`, and whether more matched.
+pub(super) fn page_of(
+    rows: &[AnyRow],
+    limit: Option<u32>,
+) -> Result<(Vec<TicketSummary>, bool), StoreError> {
+    let more = limit.is_some_and(|l| rows.len() as u64 > u64::from(l));
+    let shown = rows.len().min(limit.map_or(usize::MAX, |l| l as usize));
+    let tickets = rows[..shown]
+        .iter()
+        .map(summary_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((tickets, more))
+}
+
+fn summary_from_row(row: &AnyRow) -> Result<TicketSummary, StoreError> {
     Ok(TicketSummary {
         number: parse_stored("number", &get::<String>(row, "number")?)?,
         title: get(row, "title")?,

@@ -4,7 +4,7 @@
 //! the names the people in copy go by on a ticket's page.
 
 use super::rows::storable;
-use super::tickets::summary_from_row;
+use super::tickets::page_of;
 use super::{Doing, Store, StoreError};
 use crate::domain::{EmailAddress, Status, TicketSummary};
 
@@ -73,20 +73,14 @@ impl Store {
                 .bind(storable(&words.to_ascii_uppercase()))
                 .bind(format!("%{}%", like_escaped(&words.to_lowercase())));
         }
-        let per_page = i64::from(filter.per_page.max(1));
+        let per_page = filter.per_page.max(1);
         let rows = query
-            .bind(per_page + 1)
-            .bind(i64::from(filter.page) * per_page)
+            .bind(i64::from(per_page) + 1)
+            .bind(i64::from(filter.page) * i64::from(per_page))
             .fetch_all(&mut *self.conn().await?)
             .await
             .doing("listing a person's tickets")?;
-        let more = rows.len() as i64 > per_page;
-        let tickets = rows
-            .iter()
-            .take(per_page as usize)
-            .map(summary_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((tickets, more))
+        page_of(&rows, Some(per_page))
     }
 }
 
