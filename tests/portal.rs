@@ -146,6 +146,22 @@ pub(crate) fn cli() -> Cli {
     cli
 }
 
+/// Runs the binary with `args`, which must succeed; its standard output.
+pub(crate) fn run_ok(cli: &Cli, args: &[&str]) -> String {
+    let out = cli.run(args, None);
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    stdout(&out)
+}
+
+/// The direct link the notifications in `links` gave `who`.
+pub(crate) fn link_to(links: &[(String, String)], who: &str) -> String {
+    links
+        .iter()
+        .find(|(to, _)| to == who)
+        .map(|(_, link)| link.clone())
+        .unwrap_or_else(|| panic!("no notification to {who} among {links:?}"))
+}
+
 /// Ingests `mail`; the ticket number.
 pub(crate) fn ingest(cli: &Cli, mail: &[u8]) -> String {
     let out = cli.run(&["ingest"], Some(mail));
@@ -156,8 +172,7 @@ pub(crate) fn ingest(cli: &Cli, mail: &[u8]) -> String {
 /// Sends what is queued; the path and query of each direct link in the mails written to
 /// `data/outbox/`, by recipient.
 fn links(cli: &Cli) -> Vec<(String, String)> {
-    let out = cli.run(&["outbox", "flush"], None);
-    assert!(out.status.success(), "{out:?}");
+    run_ok(cli, &["outbox", "flush"]);
     let mut found = Vec::new();
     for entry in std::fs::read_dir(cli.dir.path().join("data/outbox")).unwrap() {
         let raw = std::fs::read(entry.unwrap().path()).unwrap();
@@ -217,7 +232,8 @@ fn assert_guarded(answer: &Answer, what: &str) {
 fn a_direct_link_opens_its_ticket_in_a_session_without_the_token() {
     let cli = cli();
     let n = ingest(&cli, ALICE);
-    let out = cli.run(
+    run_ok(
+        &cli,
         &[
             "tickets",
             "comment",
@@ -226,14 +242,9 @@ fn a_direct_link_opens_its_ticket_in_a_session_without_the_token() {
             "--body",
             "Internal: customer is grumpy",
         ],
-        None,
     );
-    assert!(out.status.success(), "{out:?}");
     let links = links(&cli);
-    let (_, link) = links
-        .iter()
-        .find(|(to, _)| to == "alice@acme.example")
-        .unwrap();
+    let link = &link_to(&links, "alice@acme.example");
     let portal = Portal::start(cli);
 
     let opened = portal.get(link, &[]);
@@ -304,10 +315,7 @@ fn a_session_sees_only_what_its_address_may_see() {
     let alice_ticket = ingest(&cli, ALICE);
     let bob_ticket = ingest(&cli, BOB);
     let links = links(&cli);
-    let (_, link) = links
-        .iter()
-        .find(|(to, _)| to == "alice@acme.example")
-        .unwrap();
+    let link = &link_to(&links, "alice@acme.example");
     let portal = Portal::start(cli);
     let alice = session(&portal.get(link, &[]));
 
@@ -336,10 +344,7 @@ fn bad_links_and_bad_requests_get_clear_pages_never_a_500() {
     let cli = cli();
     let n = ingest(&cli, ALICE);
     let links = links(&cli);
-    let (_, link) = links
-        .iter()
-        .find(|(to, _)| to == "alice@acme.example")
-        .unwrap();
+    let link = &link_to(&links, "alice@acme.example");
     // A link signed 60 days ago with the install's own key: genuine, but expired.
     let key = std::fs::read(cli.dir.path().join("data/link-secret")).unwrap();
     let signer =
@@ -480,7 +485,7 @@ fn form_token(page: &Answer) -> String {
 
 /// The ticket as the CLI shows it.
 pub(crate) fn shown(cli: &Cli, n: &str) -> String {
-    stdout(&cli.run(&["tickets", "show", n], None))
+    run_ok(cli, &["tickets", "show", n])
 }
 
 #[test]
@@ -488,10 +493,7 @@ fn a_customer_writes_and_answers_the_solution_from_the_page() {
     let cli = cli();
     let n = ingest(&cli, ALICE);
     let links = links(&cli);
-    let (_, link) = links
-        .iter()
-        .find(|(to, _)| to == "alice@acme.example")
-        .unwrap();
+    let link = &link_to(&links, "alice@acme.example");
     let portal = Portal::start(cli);
     let alice = session(&portal.get(link, &[]));
     let page = portal.get(&format!("/tickets/{n}"), &[("Cookie", &alice)]);
@@ -557,7 +559,8 @@ fn a_customer_writes_and_answers_the_solution_from_the_page() {
     );
 
     // The team proposes a solution; Alice approves it from the page: the ticket closes.
-    let resolved = portal.cli.run(
+    run_ok(
+        &portal.cli,
         &[
             "tickets",
             "resolve",
@@ -565,9 +568,7 @@ fn a_customer_writes_and_answers_the_solution_from_the_page() {
             "--solution",
             "We replaced the roller.",
         ],
-        None,
     );
-    assert!(resolved.status.success(), "{resolved:?}");
     let page = portal.get(&format!("/tickets/{n}"), &[("Cookie", &alice)]);
     assert!(page.body.contains("Approve the solution"), "{}", page.body);
     let approve = format!("/tickets/{n}/approve");
@@ -593,24 +594,16 @@ fn only_the_requester_refuses_a_solution_and_says_why() {
           Cc: Marc Petit <marc@acme.example>\r\nSubject: Screen\r\n\
           Message-ID: <s1@acme.example>\r\n\r\nThe screen flickers.\r\n",
     );
-    let resolved = cli.run(
+    run_ok(
+        &cli,
         &["tickets", "resolve", &n, "--solution", "New cable."],
-        None,
     );
-    assert!(resolved.status.success(), "{resolved:?}");
     let links = links(&cli);
-    let link_of = |who: &str| {
-        links
-            .iter()
-            .find(|(to, _)| to == who)
-            .map(|(_, l)| l.clone())
-            .unwrap()
-    };
     let portal = Portal::start(cli);
     let refuse = format!("/tickets/{n}/refuse");
 
     // Marc, in copy, sees the ticket but cannot answer for Alice.
-    let marc = session(&portal.get(&link_of("marc@acme.example"), &[]));
+    let marc = session(&portal.get(&link_to(&links, "marc@acme.example"), &[]));
     let page = portal.get(&format!("/tickets/{n}"), &[("Cookie", &marc)]);
     assert_eq!(page.status, 200);
     assert!(!page.body.contains("Refuse the solution"), "{}", page.body);
@@ -623,7 +616,7 @@ fn only_the_requester_refuses_a_solution_and_says_why() {
         denied.body
     );
 
-    let alice = session(&portal.get(&link_of("alice@acme.example"), &[]));
+    let alice = session(&portal.get(&link_to(&links, "alice@acme.example"), &[]));
     let csrf = form_token(&portal.get(&format!("/tickets/{n}"), &[("Cookie", &alice)]));
     let wordless = portal.post(&refuse, &alice, &[("csrf", &csrf), ("body", "")]);
     assert_eq!(wordless.status, 400, "{wordless:?}");
@@ -665,7 +658,8 @@ pub(crate) fn links_of_event(cli: &Cli, event: &str) -> Vec<String> {
 fn the_solution_mail_s_links_ask_before_anything_changes() {
     let cli = cli();
     let n = ingest(&cli, ALICE);
-    let resolved = cli.run(
+    run_ok(
+        &cli,
         &[
             "tickets",
             "resolve",
@@ -673,9 +667,7 @@ fn the_solution_mail_s_links_ask_before_anything_changes() {
             "--solution",
             "We replaced the roller.",
         ],
-        None,
     );
-    assert!(resolved.status.success(), "{resolved:?}");
     links(&cli);
     let links = links_of_event(&cli, "solution_proposed");
     let approve = links
@@ -749,7 +741,8 @@ fn files_of_public_messages_download_and_never_show_in_place() {
     );
     let secret = cli.dir.path().join("notes.html");
     std::fs::write(&secret, "<script>alert('internal')</script>").unwrap();
-    let internal = cli.run(
+    run_ok(
+        &cli,
         &[
             "tickets",
             "comment",
@@ -760,12 +753,9 @@ fn files_of_public_messages_download_and_never_show_in_place() {
             "--attach",
             secret.to_str().unwrap(),
         ],
-        None,
     );
-    assert!(internal.status.success(), "{internal:?}");
     let bob_ticket = ingest(&cli, BOB);
     let links = links(&cli);
-    let link_of = |who: &str| links.iter().find(|(to, _)| to == who).unwrap().1.clone();
     let sha_of = |name: &str| {
         let shown = shown(&cli, &n);
         let line = shown
@@ -780,7 +770,7 @@ fn files_of_public_messages_download_and_never_show_in_place() {
     };
     let (log_sha, note_sha) = (sha_of("crash.log"), sha_of("notes.html"));
     let portal = Portal::start(cli);
-    let alice = session(&portal.get(&link_of("alice@acme.example"), &[]));
+    let alice = session(&portal.get(&link_to(&links, "alice@acme.example"), &[]));
 
     let page = portal.get(&format!("/tickets/{n}"), &[("Cookie", &alice)]);
     assert!(
@@ -810,7 +800,7 @@ fn files_of_public_messages_download_and_never_show_in_place() {
     let sent: Vec<u8> = (0..3000).map(|i| (i * 7 % 251) as u8).collect();
     assert_eq!(file.bytes, sent, "the file as it was received");
     // The internal note's file, a made-up digest, and Bob with Alice's file: not found.
-    let bob = session(&portal.get(&link_of("bob@other.example"), &[]));
+    let bob = session(&portal.get(&link_to(&links, "bob@other.example"), &[]));
     for (path, cookie) in [
         (format!("/tickets/{n}/files/{note_sha}"), &alice),
         (format!("/tickets/{n}/files/{}", "0".repeat(64)), &alice),
@@ -859,15 +849,10 @@ fn a_person_lists_their_tickets_their_organisation_s_and_those_they_follow() {
         ),
     );
     let foreign = ingest(&cli, &mail("bob@other.example", "", "VPN down", "l6"));
-    let set = cli.run(&["tickets", "set", &private, "--private", "true"], None);
-    assert!(set.status.success(), "{set:?}");
-    let close = cli.run(&["tickets", "close", &screen], None);
-    assert!(close.status.success(), "{close:?}");
+    run_ok(&cli, &["tickets", "set", &private, "--private", "true"]);
+    run_ok(&cli, &["tickets", "close", &screen]);
     let links = links(&cli);
-    let (_, link) = links
-        .iter()
-        .find(|(to, _)| to == "alice@acme.example")
-        .unwrap();
+    let link = &link_to(&links, "alice@acme.example");
     let portal = Portal::start(cli);
     let alice = session(&portal.get(link, &[]));
     let list = |query: &str| {
@@ -920,10 +905,7 @@ fn a_message_from_the_page_carries_files_and_a_too_large_one_is_refused_with_its
     let cli = cli();
     let n = ingest(&cli, ALICE);
     let links = links(&cli);
-    let (_, link) = links
-        .iter()
-        .find(|(to, _)| to == "alice@acme.example")
-        .unwrap();
+    let link = &link_to(&links, "alice@acme.example");
     let portal = Portal::start(cli);
     let alice = session(&portal.get(link, &[]));
     let page = portal.get(&format!("/tickets/{n}"), &[("Cookie", &alice)]);
@@ -1006,10 +988,7 @@ fn preferences_are_shown_and_saved_as_contacts_set_saves_them() {
     let cli = cli();
     ingest(&cli, ALICE);
     let links = links(&cli);
-    let (_, link) = links
-        .iter()
-        .find(|(to, _)| to == "alice@acme.example")
-        .unwrap();
+    let link = &link_to(&links, "alice@acme.example");
     let portal = Portal::start(cli);
     let alice = session(&portal.get(link, &[]));
     let page = portal.get("/preferences", &[("Cookie", &alice)]);
@@ -1103,9 +1082,8 @@ fn the_requester_shares_keeps_private_adds_someone_and_closes_from_the_page() {
           The badge reader refuses my badge.\r\n",
     );
     let links = links(&cli);
-    let link_of = |who: &str| links.iter().find(|(to, _)| to == who).unwrap().1.clone();
     let portal = Portal::start(cli);
-    let alice = session(&portal.get(&link_of("alice@acme.example"), &[]));
+    let alice = session(&portal.get(&link_to(&links, "alice@acme.example"), &[]));
     let page = portal.get(&format!("/tickets/{n}"), &[("Cookie", &alice)]);
     assert!(
         page.body
@@ -1154,7 +1132,7 @@ fn the_requester_shares_keeps_private_adds_someone_and_closes_from_the_page() {
     assert!(shown(&portal.cli, &n).contains("paul@partner.example"));
 
     // Marc, in copy, sees the ticket but decides nothing of it.
-    let marc = session(&portal.get(&link_of("marc@acme.example"), &[]));
+    let marc = session(&portal.get(&link_to(&links, "marc@acme.example"), &[]));
     let his = portal.get(&format!("/tickets/{n}"), &[("Cookie", &marc)]);
     assert!(!his.body.contains("Close my ticket"), "{}", his.body);
     let marc_csrf = form_token(&his);

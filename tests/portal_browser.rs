@@ -4,7 +4,7 @@
 //! the list of their tickets. Screenshots of the ticket page and the list at a phone's and
 //! a desktop's width stay in `target/tmp/screenshots/portal/`.
 
-use crate::portal::{Portal, cli, ingest, links_of_event, shown};
+use crate::portal::{Portal, cli, ingest, links_of_event, run_ok, shown};
 use crate::support::browser::{Browser, screenshots_dir};
 
 #[test]
@@ -19,8 +19,7 @@ fn a_customer_reads_replies_and_approves_in_a_real_browser() {
           Subject: The printer on floor 2 does not print\r\nMessage-ID: <b1@acme.example>\r\n\r\n\
           Hello,\r\n\r\nIt shows paper jam since this morning.\r\n\r\nAlice\r\n",
     );
-    let flushed = cli.run(&["outbox", "flush"], None);
-    assert!(flushed.status.success(), "{flushed:?}");
+    run_ok(&cli, &["outbox", "flush"]);
     let portal = Portal::start(cli);
     let base = format!("http://127.0.0.1:{}", portal.port);
     let dir = screenshots_dir("portal");
@@ -57,7 +56,8 @@ fn a_customer_reads_replies_and_approves_in_a_real_browser() {
     }
 
     // The solution mail's approve link asks first; the click closes the ticket.
-    let resolved = portal.cli.run(
+    run_ok(
+        &portal.cli,
         &[
             "tickets",
             "resolve",
@@ -65,11 +65,8 @@ fn a_customer_reads_replies_and_approves_in_a_real_browser() {
             "--solution",
             "We replaced the roller.",
         ],
-        None,
     );
-    assert!(resolved.status.success(), "{resolved:?}");
-    let flushed = portal.cli.run(&["outbox", "flush"], None);
-    assert!(flushed.status.success(), "{flushed:?}");
+    run_ok(&portal.cli, &["outbox", "flush"]);
     let approve = links_of_event(&portal.cli, "solution_proposed")
         .into_iter()
         .find(|l| l.contains("/approve?token="))
