@@ -47,12 +47,12 @@ impl Portal {
         }
     }
 
-    fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+    pub(crate) fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
         get(self.port, path, headers)
     }
 
     /// Posts `fields` as a form from this site's own page, with `cookie`.
-    fn post(&self, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Answer {
+    pub(crate) fn post(&self, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Answer {
         let origin = format!("http://127.0.0.1:{}", self.port);
         self.post_from(path, cookie, fields, &origin)
     }
@@ -114,7 +114,13 @@ impl Portal {
     }
 
     /// Posts `fields` as a form sent by a page of `origin`.
-    fn post_from(&self, path: &str, cookie: &str, fields: &[(&str, &str)], origin: &str) -> Answer {
+    pub(crate) fn post_from(
+        &self,
+        path: &str,
+        cookie: &str,
+        fields: &[(&str, &str)],
+        origin: &str,
+    ) -> Answer {
         let body: Vec<String> = fields
             .iter()
             .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
@@ -140,9 +146,18 @@ impl Portal {
 
 /// A CLI in a fresh folder with the test configuration.
 pub(crate) fn cli() -> Cli {
+    cli_with("")
+}
+
+/// A CLI in a fresh folder with the test configuration and the tables of `more`.
+pub(crate) fn cli_with(more: &str) -> Cli {
     let cli = Cli::new();
     std::fs::create_dir_all(cli.dir.path().join("config")).unwrap();
-    std::fs::write(cli.dir.path().join("config/ticketgate.toml"), CONFIG).unwrap();
+    std::fs::write(
+        cli.dir.path().join("config/ticketgate.toml"),
+        format!("{CONFIG}{more}"),
+    )
+    .unwrap();
     cli
 }
 
@@ -171,7 +186,7 @@ pub(crate) fn ingest(cli: &Cli, mail: &[u8]) -> String {
 
 /// Sends what is queued; the path and query of each direct link in the mails written to
 /// `data/outbox/`, by recipient.
-fn links(cli: &Cli) -> Vec<(String, String)> {
+pub(crate) fn links(cli: &Cli) -> Vec<(String, String)> {
     run_ok(cli, &["outbox", "flush"]);
     let mut found = Vec::new();
     for entry in std::fs::read_dir(cli.dir.path().join("data/outbox")).unwrap() {
@@ -197,20 +212,21 @@ fn links(cli: &Cli) -> Vec<(String, String)> {
     found
 }
 
-const ALICE: &[u8] = b"From: Alice Martin <alice@acme.example>\r\nTo: support@ours.test\r\n\
+pub(crate) const ALICE: &[u8] =
+    b"From: Alice Martin <alice@acme.example>\r\nTo: support@ours.test\r\n\
     Subject: Printer <b>jammed</b>\r\nMessage-ID: <p1@acme.example>\r\n\r\n\
     The printer is jammed.\r\n\r\n<script>alert(1)</script>\r\n";
 
-const BOB: &[u8] = b"From: bob@other.example\r\nTo: support@ours.test\r\n\
+pub(crate) const BOB: &[u8] = b"From: bob@other.example\r\nTo: support@ours.test\r\n\
     Subject: VPN down\r\nMessage-ID: <p2@other.example>\r\n\r\nThe VPN is down.\r\n";
 
 /// The session cookie an answer sets, as a `Cookie` header value.
-fn session(answer: &Answer) -> String {
+pub(crate) fn session(answer: &Answer) -> String {
     let set = answer.header("set-cookie").expect("a session cookie");
     set.split(';').next().unwrap().to_string()
 }
 
-fn assert_guarded(answer: &Answer, what: &str) {
+pub(crate) fn assert_guarded(answer: &Answer, what: &str) {
     let csp = answer.header("content-security-policy").unwrap_or_default();
     assert!(
         csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),

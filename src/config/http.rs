@@ -1,13 +1,16 @@
 //! `[http]`: the web server inside `ticketgate run` that answers the notifications' direct
-//! links (the customer portal): where it listens, and how long a session opened by a link
-//! lasts.
+//! links (the customer portal): where it listens, how long a session opened by a link
+//! lasts, how often a stranger may ask for fresh links or try links that do not open, and
+//! which reverse proxies are believed about the client's address.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use ipnet::IpNet;
 use serde::Deserialize;
 
 use super::error::Errors;
+use super::limits::RateLimit;
 
 /// The `[http]` table as written.
 #[derive(Debug, Deserialize)]
@@ -17,6 +20,15 @@ pub(super) struct RawHttp {
     listen: String,
     /// Days a session opened by a direct link lasts.
     session_days: u32,
+    /// Mails of fresh links one address may be sent (`MAX/WINDOW`).
+    fresh_links_per_address: String,
+    /// Requests for fresh links one client address may make.
+    fresh_links_per_client: String,
+    /// Links that do not open, from one client address, before it is turned away.
+    failed_links_per_client: String,
+    /// Proxies (addresses or networks) whose `X-Forwarded-For` and `X-Forwarded-Proto`
+    /// are believed.
+    trusted_proxies: Vec<String>,
 }
 
 impl Default for RawHttp {
@@ -25,6 +37,10 @@ impl Default for RawHttp {
             // Matches the default [portal] base_url, so that a fresh install's links open.
             listen: "127.0.0.1:8080".into(),
             session_days: 7,
+            fresh_links_per_address: "3/1h".into(),
+            fresh_links_per_client: "20/1h".into(),
+            failed_links_per_client: "30/10m".into(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -35,6 +51,17 @@ pub struct HttpSettings {
     /// Where the server listens; `None` when it is off.
     pub listen: Option<SocketAddr>,
     pub session_lifetime: Duration,
+    pub fresh_links_per_address: RateLimit,
+    pub fresh_links_per_client: RateLimit,
+    pub failed_links_per_client: RateLimit,
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl HttpSettings {
+    /// Whether the peer at `address` is a proxy we believe.
+    pub fn trusts_proxy(&self, address: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|n| n.contains(&address))
+    }
 }
 
 impl RawHttp {
@@ -53,11 +80,48 @@ impl RawHttp {
             errors.push("http.session_days", "must be at least 1");
         }
         errors.at_most("http.session_days", self.session_days.into(), 365);
+        let mut limit = |key: &str, text: &str, default: &str| {
+            errors
+                .check(format!("http.{key}"), text.parse::<RateLimit>())
+                .unwrap_or_else(|| default.parse().expect("a valid default"))
+        };
+        let fresh_links_per_address = limit(
+            "fresh_links_per_address",
+            &self.fresh_links_per_address,
+            "3/1h",
+        );
+        let fresh_links_per_client = limit(
+            "fresh_links_per_client",
+            &self.fresh_links_per_client,
+            "20/1h",
+        );
+        let failed_links_per_client = limit(
+            "failed_links_per_client",
+            &self.failed_links_per_client,
+            "30/10m",
+        );
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .filter_map(|text| errors.check("http.trusted_proxies", proxy(text)))
+            .collect();
         HttpSettings {
             listen,
             session_lifetime: Duration::from_secs(u64::from(self.session_days) * 86_400),
+            fresh_links_per_address,
+            fresh_links_per_client,
+            failed_links_per_client,
+            trusted_proxies,
         }
     }
+}
+
+/// A trusted proxy: one address (`10.0.0.5`, `::1`) or a network (`10.0.0.0/8`).
+fn proxy(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("`{text}` is not an address or a network like 10.0.0.0/8"))
 }
 
 #[cfg(test)]
@@ -79,6 +143,9 @@ mod tests {
         RawHttp {
             listen: "localhost".into(),
             session_days: 0,
+            fresh_links_per_address: "3 an hour".into(),
+            trusted_proxies: vec!["10.0.0.0/8".into(), "::1".into(), "proxy".into()],
+            ..RawHttp::default()
         }
         .validate(&mut errors);
         assert_eq!(
@@ -86,7 +153,27 @@ mod tests {
             [
                 "http.listen: `localhost` is not an address and port like 127.0.0.1:8080 (empty turns the server off)",
                 "http.session_days: must be at least 1",
+                "http.fresh_links_per_address: `3 an hour` is not a limit like 10/10m (units s, m, h, d)",
+                "http.trusted_proxies: `proxy` is not an address or a network like 10.0.0.0/8",
             ]
+        );
+    }
+
+    #[test]
+    fn proxies_are_addresses_or_networks() {
+        let mut errors = Errors::default();
+        let http = RawHttp {
+            trusted_proxies: vec!["10.0.0.0/8".into(), "::1".into()],
+            ..RawHttp::default()
+        }
+        .validate(&mut errors);
+        assert!(http.trusts_proxy("10.1.2.3".parse().unwrap()));
+        assert!(http.trusts_proxy("::1".parse().unwrap()));
+        assert!(!http.trusts_proxy("192.168.1.1".parse().unwrap()));
+        assert!(
+            !RawHttp::default()
+                .validate(&mut errors)
+                .trusts_proxy("127.0.0.1".parse().unwrap())
         );
     }
 }

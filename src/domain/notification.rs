@@ -39,6 +39,9 @@ pub enum Event {
     ResolutionReminder,
     /// An agent still waits for the requester's answer (sent once per wait).
     WaitingReminder,
+    /// Fresh links to the person's tickets, which they asked for from the portal when
+    /// their link no longer opened.
+    PortalLink,
 }
 
 /// The groups a contact can switch on or off, as the support portals offer them.
@@ -50,7 +53,8 @@ pub enum EventCategory {
     Processing,
     /// "Messages des techniciens": comments written on the ticket.
     Messages,
-    /// Answers to the recipient's own mail (a refused file or message): always sent.
+    /// Answers to the recipient's own mail (a refused file or message) or request (fresh
+    /// links): always sent.
     Answer,
 }
 
@@ -70,6 +74,7 @@ impl Event {
         Event::MailRefused,
         Event::ResolutionReminder,
         Event::WaitingReminder,
+        Event::PortalLink,
     ];
 
     /// The name stored in the outbox and used to pick templates.
@@ -88,6 +93,7 @@ impl Event {
             Event::MailRefused => "mail_refused",
             Event::ResolutionReminder => "resolution_reminder",
             Event::WaitingReminder => "waiting_reminder",
+            Event::PortalLink => "portal_link",
         }
     }
 
@@ -106,7 +112,9 @@ impl Event {
             Event::CustomerComment | Event::AgentComment | Event::WaitingReminder => {
                 EventCategory::Messages
             }
-            Event::AttachmentRefused | Event::MailRefused => EventCategory::Answer,
+            Event::AttachmentRefused | Event::MailRefused | Event::PortalLink => {
+                EventCategory::Answer
+            }
         }
     }
 }

@@ -38,6 +38,10 @@ pub enum Problem {
     NotRequester,
     /// The solution was answered already, or the ticket moved on.
     NoSolutionPending,
+    /// Too many links that did not open, or requests for fresh links.
+    TooManyAttempts,
+    /// An answer to a request for fresh links that cannot be read as an address.
+    BadLinkRequest,
     /// Our fault.
     Internal,
 }
@@ -58,6 +62,7 @@ impl Problem {
             PortalError::Closed => Problem::Closed,
             PortalError::NotRequester => Problem::NotRequester,
             PortalError::NoSolutionPending(_) => Problem::NoSolutionPending,
+            PortalError::TooManyAttempts => Problem::TooManyAttempts,
             PortalError::Store(_) | PortalError::Tickets(_) => Problem::Internal,
         }
     }
@@ -76,8 +81,22 @@ impl Problem {
             Problem::AlreadyFollows => StatusCode::CONFLICT,
             Problem::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Problem::Closed | Problem::NoSolutionPending => StatusCode::CONFLICT,
+            Problem::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            Problem::BadLinkRequest => StatusCode::BAD_REQUEST,
             Problem::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    /// Whether the page offers to mail a fresh link: the person came with a link that
+    /// does not open, or with none.
+    pub fn offers_fresh_link(self) -> bool {
+        matches!(
+            self,
+            Problem::BadLink
+                | Problem::ExpiredLink
+                | Problem::NotSignedIn
+                | Problem::BadLinkRequest
+        )
     }
 
     /// The page's heading and its one paragraph, in `lang`.
@@ -195,6 +214,22 @@ impl Problem {
             Problem::NoSolutionPending => (
                 "Already answered",
                 "No solution waits for an answer on this ticket: it was approved or refused already, or the ticket moved on. Nothing was changed.",
+            ),
+            Problem::TooManyAttempts if fr => (
+                "Trop de tentatives",
+                "Attendez un moment avant de réessayer. Vous pouvez aussi répondre par email à l'un de nos messages : il vous répondra avec un lien.",
+            ),
+            Problem::TooManyAttempts => (
+                "Too many attempts",
+                "Please wait a while before trying again. You can also reply by email to one of our messages: the answer will carry a link.",
+            ),
+            Problem::BadLinkRequest if fr => (
+                "Adresse invalide",
+                "Ce n'est pas une adresse email. Vérifiez-la et renvoyez-la.",
+            ),
+            Problem::BadLinkRequest => (
+                "Not an email address",
+                "This is not an email address. Check it and send it again.",
             ),
             Problem::Internal if fr => (
                 "Un problème est survenu de notre côté",

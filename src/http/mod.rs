@@ -10,6 +10,8 @@
 //! cookies never reach the logs: a request's span holds its method and path only.
 
 mod actions;
+mod client;
+mod fresh_links;
 mod list;
 mod messages;
 mod pages;
@@ -75,6 +77,9 @@ pub struct Portal {
     /// `Secure` on cookies: the portal is reached over https.
     secure_cookies: bool,
     session_seconds: u64,
+    /// The reverse proxies whose forwarding headers are believed (`[http]
+    /// trusted_proxies`).
+    trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 impl Portal {
@@ -97,6 +102,7 @@ impl Portal {
             default_language,
             secure_cookies: settings.portal.base_url.starts_with("https://"),
             session_seconds: settings.http.session_lifetime.as_secs(),
+            trusted_proxies: settings.http.trusted_proxies.clone().into(),
         })
     }
 
@@ -140,11 +146,17 @@ impl Portal {
         Ok((session, visitor))
     }
 
-    fn session_cookie(&self, value: &str) -> String {
+    /// The cookie of session `value`, `Secure` when the portal is reached over https (its
+    /// `base_url` says so, or a trusted proxy says this client came over it).
+    fn session_cookie(&self, value: &str, client: client::Client) -> String {
         format!(
             "{SESSION_COOKIE}={value}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{}",
             self.session_seconds,
-            if self.secure_cookies { "; Secure" } else { "" }
+            if self.secure_cookies || client.https {
+                "; Secure"
+            } else {
+                ""
+            }
         )
     }
 
@@ -166,17 +178,32 @@ impl Portal {
         }
     }
 
-    /// The message page of `problem`.
+    /// The message page of `problem`; where a link did not open, with the form that asks
+    /// for a fresh one.
     fn message(&self, lang: &str, problem: Problem) -> Response {
         let (heading, text) = problem.words(lang);
+        let ask_link = problem.offers_fresh_link();
+        self.notice(problem.status(), lang, (heading, text), ask_link)
+    }
+
+    /// A page of one heading and one paragraph, with the form that asks for a fresh link
+    /// if `ask_link`.
+    fn notice(
+        &self,
+        status: StatusCode,
+        lang: &str,
+        (heading, text): (&str, &str),
+        ask_link: bool,
+    ) -> Response {
         let data = serde_json::json!({
             "lang": lang,
             "company": self.company,
             "page_title": heading,
             "heading": heading,
             "text": text,
+            "ask_link": ask_link,
         });
-        self.page(problem.status(), "message.html", lang, data)
+        self.page(status, "message.html", lang, data)
     }
 
     /// The page a refusal of the portal service becomes; our own failures are logged.
@@ -222,6 +249,7 @@ pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
             "/preferences",
             get(preferences::show).post(preferences::save),
         )
+        .route("/links", get(fresh_links::ask).post(fresh_links::send))
         .route("/static/portal.css", get(pages::stylesheet))
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::wrong_method)
@@ -295,7 +323,11 @@ impl HttpServer {
             Ok(address) => tracing::info!(%address, "portal listening"),
             Err(e) => tracing::warn!(error = %e, "portal listening, on an address unknown"),
         }
-        let served = axum::serve(self.listener, self.router)
+        // The peer's address reaches the handlers: the limits count per client.
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await;
         if let Err(e) = served {

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::Portal;
+use super::client::Client;
 use super::messages::Problem;
 use crate::domain::{ByteSize, Status};
 use crate::notify::templates::{
@@ -32,6 +33,7 @@ pub struct LinkQuery {
 pub async fn ticket(
     State(portal): State<Portal>,
     Path(number): Path<String>,
+    client: Client,
     query: Result<Query<LinkQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
@@ -41,14 +43,7 @@ pub async fn ticket(
         return portal.message(lang, Problem::BadLink);
     };
     if let Some(token) = query.token {
-        return match portal.service.open_link(&number, &token) {
-            Ok(session) => redirect_with_session(
-                &portal,
-                &format!("/tickets/{}", session.ticket),
-                &session.cookie,
-            ),
-            Err(e) => portal.problem(lang, &e),
-        };
+        return open_link(&portal, &number, &token, client, lang, "");
     }
     let (session, visitor) = match portal.signed_in(&headers, lang) {
         Ok(signed_in) => signed_in,
@@ -72,6 +67,7 @@ pub async fn ticket(
 pub async fn confirm(
     State(portal): State<Portal>,
     Path(number): Path<String>,
+    client: Client,
     uri: Uri,
     query: Result<Query<LinkQuery>, QueryRejection>,
     headers: HeaderMap,
@@ -87,14 +83,14 @@ pub async fn confirm(
     };
     let approve = action == "approve";
     if let Some(token) = query.token {
-        return match portal.service.open_link(&number, &token) {
-            Ok(session) => redirect_with_session(
-                &portal,
-                &format!("/tickets/{}/{action}", session.ticket),
-                &session.cookie,
-            ),
-            Err(e) => portal.problem(lang, &e),
-        };
+        return open_link(
+            &portal,
+            &number,
+            &token,
+            client,
+            lang,
+            &format!("/{action}"),
+        );
     }
     let (session, visitor) = match portal.signed_in(&headers, lang) {
         Ok(signed_in) => signed_in,
@@ -125,17 +121,34 @@ pub async fn confirm(
     }
 }
 
-/// A 303 to `location` that opens the session `cookie`.
-fn redirect_with_session(portal: &Portal, location: &str, cookie: &str) -> Response {
-    (
-        StatusCode::SEE_OTHER,
-        [
-            (header::LOCATION, location.to_string()),
-            (header::SET_COOKIE, portal.session_cookie(cookie)),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-    )
-        .into_response()
+/// Trades `token` for a session, and sends the browser to the ticket's page (followed by
+/// `then`, `/approve` say) without it; or the page that says why the link does not open.
+fn open_link(
+    portal: &Portal,
+    number: &str,
+    token: &str,
+    client: Client,
+    lang: &str,
+    then: &str,
+) -> Response {
+    match portal.service.open_link(number, token, client.address) {
+        Ok(session) => (
+            StatusCode::SEE_OTHER,
+            [
+                (
+                    header::LOCATION,
+                    format!("/tickets/{}{then}", session.ticket),
+                ),
+                (
+                    header::SET_COOKIE,
+                    portal.session_cookie(&session.cookie, client),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+        )
+            .into_response(),
+        Err(e) => portal.problem(lang, &e),
+    }
 }
 
 /// `GET /tickets/{number}/files/{sha256}`: a file of a public message, always as a

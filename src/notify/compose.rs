@@ -42,6 +42,9 @@ pub struct ComposedMail {
     pub message_id: String,
 }
 
+/// The most tickets a mail of fresh links lists.
+const OPEN_TICKETS_LISTED: u32 = 10;
+
 /// Builds notifications from outbox rows.
 #[derive(Debug)]
 pub struct Composer {
@@ -57,6 +60,8 @@ pub struct Composer {
     agents: Vec<Agent>,
     /// Addresses that stand for the team rather than one agent: ours and the agents'.
     team: Vec<EmailAddress>,
+    /// Mail domains that name no organisation: what a person's organisation is.
+    public_domains: std::collections::BTreeSet<String>,
 }
 
 macro_rules! text_header {
@@ -122,6 +127,7 @@ impl Composer {
                 .chain(settings.agents_address.as_ref())
                 .cloned()
                 .collect(),
+            public_domains: settings.public_domains.clone(),
         }
     }
 
@@ -170,7 +176,12 @@ impl Composer {
             .header(AutoSubmitted(auto.into()))
             .header(LoopMarker(ticket.number.to_string()))
             .header(EventName(job.event.as_str().into()));
-        if let Some(parent) = store.last_inbound_message_id(ticket.id).await? {
+        // Fresh links answer a request made on the portal, not a mail of the ticket's.
+        let parent = match job.event {
+            Event::PortalLink => None,
+            _ => store.last_inbound_message_id(ticket.id).await?,
+        };
+        if let Some(parent) = parent {
             builder = builder
                 .in_reply_to(format!("<{parent}>"))
                 .references(format!("<{parent}>"));
@@ -220,6 +231,10 @@ impl Composer {
             resolved_at: ticket.resolved_at,
         });
         let role = self.role(ticket, &job.recipient);
+        let open_tickets = match job.event {
+            Event::PortalLink => self.open_tickets(store, &job.recipient, lang, now).await?,
+            _ => Vec::new(),
+        };
         Ok(json!({
             "tag": self.tag.render(&ticket.number),
             "company": self.company,
@@ -273,7 +288,45 @@ impl Composer {
             "max_attachment_size": ByteSize(self.max_attachment_bytes).to_string(),
             "refused": refused,
             "refusal": refusal_data(job.context.refusal.as_ref()),
+            "open_tickets": open_tickets,
         }))
+    }
+
+    /// The tickets `person` may see that are not closed, most recently moved first, each
+    /// with its own fresh link: what the mail of fresh links lists.
+    async fn open_tickets(
+        &self,
+        store: &Store,
+        person: &EmailAddress,
+        lang: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<serde_json::Value>, ComposeError> {
+        use crate::domain::Status;
+        let filter = crate::store::VisibleFilter {
+            statuses: Status::ALL
+                .iter()
+                .copied()
+                .filter(|s| s.is_open())
+                .collect(),
+            per_page: OPEN_TICKETS_LISTED,
+            ..Default::default()
+        };
+        let organisation =
+            crate::pipeline::authorize::organisation_of(person, &self.public_domains);
+        let (tickets, _more) = store
+            .list_visible_tickets(person, organisation.as_deref(), &filter)
+            .await?;
+        Ok(tickets
+            .iter()
+            .map(|t| {
+                json!({
+                    "tag": self.tag.render(&t.number),
+                    "title": t.title,
+                    "status_label": status_label(t.status, lang),
+                    "link": self.links.link(&t.number, person, now),
+                })
+            })
+            .collect())
     }
 
     /// How the recipient stands to the ticket, which decides whose request a mail calls

@@ -1,12 +1,18 @@
 //! The tickets one person may see, as the portal lists them: those they requested, those
 //! they follow as an observer, and their organisation's unless private. Filtered by
-//! status and by words of the title (or the number), newest first, a page at a time; and
-//! the names the people in copy go by on a ticket's page.
+//! status and by words of the title (or the number), newest first, a page at a time; the
+//! names the people in copy go by on a ticket's page; and the mail of fresh links a person
+//! asks for when theirs no longer opens.
 
-use super::rows::storable;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::rows::{storable, to_millis};
 use super::tickets::page_of;
 use super::{Doing, Store, StoreError};
-use crate::domain::{EmailAddress, Status, TicketSummary};
+use crate::domain::{
+    EmailAddress, Event, EventContext, Notification, Status, TicketNumber, TicketSummary,
+};
 
 /// What a person asks of their list.
 #[derive(Debug, Clone, Default)]
@@ -85,13 +91,51 @@ impl Store {
 }
 
 impl Store {
+    /// Queues the `portal_link` mail of fresh links for `person`, on the ticket they
+    /// opened or follow that moved last (an open one before a closed one), and returns
+    /// that ticket; `None`, and nothing queued, when they are on no ticket.
+    pub async fn queue_portal_link(
+        &self,
+        person: &EmailAddress,
+        at: DateTime<Utc>,
+    ) -> Result<Option<TicketNumber>, StoreError> {
+        // Read before the transaction: on SQLite, a transaction that reads and then writes
+        // fails at once (no waiting) when another writer committed in between.
+        let row = sqlx::query(
+            "SELECT t.id, t.number FROM tickets t \
+             WHERE lower(t.requester) = $1 \
+                OR EXISTS (SELECT 1 FROM observers o WHERE o.ticket_id = t.id AND o.email = $1) \
+             ORDER BY CASE WHEN t.status = $2 THEN 1 ELSE 0 END, t.updated_at DESC, t.id DESC \
+             LIMIT 1",
+        )
+        .bind(person.key())
+        .bind(Status::Closed.as_str())
+        .fetch_optional(&mut *self.conn().await?)
+        .await
+        .doing("finding a person's latest ticket")?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let id: i64 = row.try_get("id").doing("reading a ticket")?;
+        let number: String = row.try_get("number").doing("reading a ticket")?;
+        let notification = Notification {
+            event: Event::PortalLink,
+            recipient: person.clone(),
+            context: EventContext::default(),
+        };
+        let mut tx = self.pool.begin().await.doing("starting a transaction")?;
+        super::outbox::queue_notifications(&mut tx, id, None, &[notification], to_millis(at))
+            .await?;
+        tx.commit().await.doing("queueing fresh links")?;
+        Ok(Some(super::rows::parse_stored("ticket number", &number)?))
+    }
+
     /// The display names the headers gave the observers of ticket `ticket_id`, by
     /// lower-cased address; observers added without one are not listed.
     pub async fn observer_names(
         &self,
         ticket_id: i64,
     ) -> Result<std::collections::HashMap<String, String>, StoreError> {
-        use sqlx::Row;
         let rows = sqlx::query(
             "SELECT email, name FROM observers WHERE ticket_id = $1 AND name IS NOT NULL",
         )

@@ -38,5 +38,19 @@ pub fn sample_data(lang: &str) -> Value {
         "max_attachment_size": "2.0 MB",
         "refused": [{ "filename": "capture.mov", "reason": "3.1 MB is over the 2.0 MB limit per file" }],
         "refusal": { "ticket": "2610N00007", "closed": true, "not_allowed": false, "unverified": false },
+        "open_tickets": [
+            {
+                "tag": "[#2611N00042]",
+                "title": "VPN <down> since this morning & more",
+                "status_label": status_label(Status::Resolved, lang),
+                "link": "https://support.example.com/tickets/2611N00042?token=sample",
+            },
+            {
+                "tag": "[#2611N00038]",
+                "title": "New badge for Marc",
+                "status_label": status_label(Status::WaitingCustomer, lang),
+                "link": "https://support.example.com/tickets/2611N00038?token=sample",
+            },
+        ],
     })
 }

@@ -7,6 +7,7 @@
 //! decides both. A ticket the visitor may not see is "not found", exactly as one that does
 //! not exist, so that numbers cannot be probed.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -22,8 +23,10 @@ use crate::store::{Store, StoreError};
 use super::TicketError;
 
 mod actions;
+mod fresh_links;
 mod preferences;
 mod sharing;
+mod throttle;
 
 pub use actions::PortalFile;
 
@@ -66,6 +69,10 @@ pub enum PortalError {
     /// The solution was answered already, or the ticket moved on.
     #[error("there is no solution waiting for an answer: the ticket is {0}")]
     NoSolutionPending(crate::domain::Status),
+    /// Too many links that did not open, or requests for fresh links, from this client or
+    /// for this address.
+    #[error("too many attempts; wait a while before trying again")]
+    TooManyAttempts,
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Anything else the ticket service refused; our side's fault.
@@ -127,6 +134,17 @@ pub struct PortalService {
     links: LinkSigner,
     files: Files,
     session_lifetime: chrono::Duration,
+    throttles: Arc<Throttles>,
+}
+
+/// How often strangers may knock: the limits of `[http]`.
+#[derive(Debug)]
+struct Throttles {
+    /// Links that did not open, per client.
+    failed_links: throttle::Throttle,
+    /// Requests for fresh links, per client and per address typed.
+    fresh_links_by_client: throttle::Throttle,
+    fresh_links_by_address: throttle::Throttle,
 }
 
 impl PortalService {
@@ -139,7 +157,14 @@ impl PortalService {
         let links = LinkSigner::from_settings(&settings)?;
         let session_lifetime = chrono::Duration::from_std(settings.http.session_lifetime)
             .unwrap_or(chrono::Duration::days(7));
+        let http = &settings.http;
+        let throttles = Arc::new(Throttles {
+            failed_links: throttle::Throttle::new(http.failed_links_per_client),
+            fresh_links_by_client: throttle::Throttle::new(http.fresh_links_per_client),
+            fresh_links_by_address: throttle::Throttle::new(http.fresh_links_per_address),
+        });
         Ok(Self {
+            throttles,
             files: Files::new(&settings, &store),
             store,
             settings,
@@ -150,13 +175,34 @@ impl PortalService {
     }
 
     /// Trades the direct link of ticket `number` for a session of its recipient. The
-    /// token must be genuine, unexpired, and for that very ticket.
-    pub fn open_link(&self, number: &str, token: &str) -> Result<PortalSession, PortalError> {
+    /// token must be genuine, unexpired, and for that very ticket. A `client` whose links
+    /// failed too often lately is turned away before its token is even read.
+    pub fn open_link(
+        &self,
+        number: &str,
+        token: &str,
+        client: IpAddr,
+    ) -> Result<PortalSession, PortalError> {
         let now = self.clock.now();
-        let grant = self.links.verify(token, now).map_err(PortalError::Link)?;
-        if grant.ticket.as_str() != number {
-            return Err(PortalError::OtherTicket);
+        let client = throttle::client_key(client);
+        let failed = &self.throttles.failed_links;
+        if failed.exhausted(&client, now) {
+            return Err(PortalError::TooManyAttempts);
         }
+        let checked = self
+            .links
+            .verify(token, now)
+            .map_err(PortalError::Link)
+            .and_then(|grant| {
+                if grant.ticket.as_str() == number {
+                    Ok(grant)
+                } else {
+                    Err(PortalError::OtherTicket)
+                }
+            });
+        let grant = checked.inspect_err(|_| {
+            failed.admit(&client, now);
+        })?;
         let expires = now + self.session_lifetime;
         Ok(PortalSession {
             cookie: self.links.session(&grant.recipient, expires),
