@@ -29,6 +29,7 @@ mod notifications;
 mod pipeline_rules;
 mod portal;
 mod portal_browser;
+mod portal_html;
 mod portal_links;
 mod quickstart;
 mod reply_text;

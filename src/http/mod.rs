@@ -11,6 +11,7 @@
 
 mod actions;
 mod client;
+mod customer_html;
 mod fresh_links;
 mod list;
 mod messages;
@@ -245,6 +246,7 @@ pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
         .route("/tickets/{number}/observers", post(actions::act))
         .route("/tickets/{number}/close", post(actions::act))
         .route("/tickets/{number}/files/{sha256}", get(pages::file))
+        .route("/tickets/{number}/images/{sha256}", get(pages::image))
         .route(
             "/preferences",
             get(preferences::show).post(preferences::save),

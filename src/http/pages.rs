@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::Portal;
 use super::client::Client;
+use super::customer_html::customer_html;
 use super::messages::Problem;
 use crate::domain::{ByteSize, Status};
 use crate::notify::templates::{
@@ -187,6 +188,67 @@ pub async fn file(
     }
 }
 
+/// `GET /tickets/{number}/images/{sha256}`: an image of a public message, shown in place
+/// where the mail's HTML shows it; only when its bytes are a PNG, JPEG, GIF or WebP
+/// picture (never an SVG, which can carry script), typed by those bytes, not by its name.
+pub async fn image(
+    State(portal): State<Portal>,
+    Path((number, sha256)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = portal.language(&headers);
+    let (_, visitor) = match portal.signed_in(&headers, lang) {
+        Ok(signed_in) => signed_in,
+        Err(page) => return page,
+    };
+    match portal.service.attachment(&visitor, &number, &sha256).await {
+        Ok((_, bytes)) => match raster_type(&bytes) {
+            Some(content_type) => (
+                [
+                    (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        HeaderValue::from_static("inline"),
+                    ),
+                    (
+                        header::CACHE_CONTROL,
+                        HeaderValue::from_static("private, max-age=3600"),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response(),
+            None => portal.message(lang, Problem::NotFound),
+        },
+        Err(e) => portal.problem(lang, &e),
+    }
+}
+
+/// The type of a picture a browser shows safely, from its first bytes.
+fn raster_type(bytes: &[u8]) -> Option<&'static str> {
+    match bytes {
+        [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, ..] => Some("image/png"),
+        [0xff, 0xd8, 0xff, ..] => Some("image/jpeg"),
+        [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some("image/gif"),
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => Some("image/webp"),
+        _ => None,
+    }
+}
+
 /// `attachment; filename="…"; filename*=UTF-8''…`: the name as stored (sanitized when
 /// the file was received), an ASCII stand-in for old clients and the exact name, encoded.
 fn content_disposition(name: &str) -> String {
@@ -249,6 +311,15 @@ pub(super) fn session_of(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// What the ticket page shows: the fields in words, and the public history.
+/// The mail's own HTML, cleaned, where it says what the article says: a mail whose quoted
+/// history was cut from its text keeps that history in its HTML, so it shows as text.
+fn shown_html(article: &crate::domain::Article, number: &str) -> String {
+    match (&article.body_html, &article.body_original) {
+        (Some(html), None) => customer_html(html, number, &article.attachments),
+        _ => String::new(),
+    }
+}
+
 fn ticket_data(view: &PortalTicket, lang: &str, company: &str) -> serde_json::Value {
     let t = &view.ticket;
     let requester = match &t.requester_name {
@@ -265,6 +336,7 @@ fn ticket_data(view: &PortalTicket, lang: &str, company: &str) -> serde_json::Va
                 "from_team": read.from_team,
                 "at": long_time(a.created_at, lang),
                 "text": a.body_text,
+                "html": shown_html(a, t.number.as_str()),
                 "files": a.attachments.iter()
                     .filter(|f| !f.inline)
                     .map(|f| json!({
