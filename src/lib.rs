@@ -25,9 +25,11 @@
 //! pipeline/           one message → one decision → one transaction; `explain`
 //! service/            every operation a person can ask for, typed in and out: tickets, contacts,
 //!                     outbox, quarantine, mail (ingest, explain), jobs, leases, templates, link key
+//! http/               the customer portal inside `run` (axum): decode, call the service, render
 //! store/              the only SQL: one file per aggregate, SQLite and PostgreSQL through one handle
 //! files/              the bytes of attachments and raw mail: files under data_dir or the database
 //! notify/             composing, the loop governor, templates, transports, the outbox worker
+//! pages/              the portal's page templates and stylesheet (embedded, or the operator's)
 //! signing             links and thread tokens signed with the link key (notify, pipeline, portal)
 //! quarantine          messages that could not be handled, kept as files with their reason
 //! scheduler           when the periodic jobs run
@@ -46,6 +48,7 @@ pub mod files;
 pub mod http;
 pub mod intake;
 pub mod notify;
+pub mod pages;
 pub mod pipeline;
 pub mod quarantine;
 pub mod scheduler;

@@ -378,6 +378,27 @@ fn templates_check_and_preview_and_an_operator_override_that_breaks() {
         "{}",
         stderr(&out)
     );
+    // A portal page of the same directory is checked too.
+    std::fs::remove_file(cli.dir.path().join("tpl/en/ticket_opened.text.hbs")).unwrap();
+    std::fs::create_dir_all(cli.dir.path().join("tpl/portal/fr")).unwrap();
+    cli.write(
+        "tpl/portal/fr/list.html.hbs",
+        b"{{#each tickets}}{{this.colour}}{{/each}}",
+    );
+    let mut broken = cli.command(&["templates", "check"]);
+    broken.env("TICKETGATE_NOTIFICATIONS__TEMPLATE_DIR", "tpl");
+    let out = cli.run_with(broken, None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("portal page fr/list.html cannot be rendered"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&ok).contains("mail templates and 5 portal pages render in en and fr"),
+        "{}",
+        stdout(&ok)
+    );
 }
 
 #[test]

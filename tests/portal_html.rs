@@ -3,7 +3,7 @@
 //! place from their stored files (typed by their bytes; an SVG is never shown), a remote
 //! image never fetched. Over real HTTP against the real daemon.
 
-use crate::portal::{Portal, cli, ingest, link_to, links, session};
+use crate::portal::{Portal, cli, cli_with, ingest, link_to, links, session};
 
 const PNG_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAADklEQVR4nGP4z8DAgIQBI+wD/TXZ3PwAAAAASUVORK5CYII=";
 
@@ -85,5 +85,27 @@ fn a_customer_s_html_mail_shows_cleaned_with_its_inline_images_in_place() {
             .status,
         401
     );
+    portal.stop();
+}
+
+#[test]
+fn an_operator_s_page_and_stylesheet_replace_ours() {
+    let cli = cli_with("template_dir = \"tpl\"\n");
+    std::fs::create_dir_all(cli.dir.path().join("tpl/portal/en")).unwrap();
+    cli.write(
+        "tpl/portal/en/message.html.hbs",
+        b"<!DOCTYPE html><html lang=\"en\"><title>{{page_title}}</title><h1>{{heading}}</h1><p>Call us on 01 23 45 67 89.</p></html>",
+    );
+    cli.write("tpl/portal/portal.css", b"body{background:#fafafa}");
+    let portal = Portal::start(cli);
+    let page = portal.get("/wp-admin", &[]);
+    assert_eq!(page.status, 404);
+    assert!(
+        page.body.contains("<h1>Page not found</h1><p>Call us on"),
+        "{}",
+        page.body
+    );
+    let css = portal.get("/static/portal.css", &[]);
+    assert_eq!(css.body, "body{background:#fafafa}");
     portal.stop();
 }

@@ -1,4 +1,5 @@
-//! `ticketgate templates …`: the notification templates, checked or previewed.
+//! `ticketgate templates …`: the notification templates and portal pages checked, or a
+//! notification previewed.
 
 use std::process::ExitCode;
 
@@ -9,7 +10,8 @@ use super::out::outln;
 
 #[derive(Debug, Subcommand)]
 pub enum TemplatesCommand {
-    /// Render every template in every language with sample data; fail on any error.
+    /// Render every notification template and portal page in every language with sample
+    /// data; fail on any error.
     Check,
     /// Print one notification rendered with sample data.
     Preview {
@@ -28,8 +30,9 @@ pub fn run(templates: &TemplateService, command: TemplatesCommand) -> anyhow::Re
     match command {
         TemplatesCommand::Check => match templates.check() {
             Ok(checked) => outln!(
-                "{} templates render in {}",
+                "{} mail templates and {} portal pages render in {}",
                 checked.templates,
+                checked.pages,
                 checked.languages.join(" and ")
             )?,
             Err(errors) => {

@@ -13,11 +13,11 @@ mod actions;
 mod client;
 mod customer_html;
 mod fresh_links;
+mod language;
 mod list;
 mod messages;
 mod pages;
 mod preferences;
-mod render;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -38,9 +38,9 @@ use tracing::Instrument;
 
 pub use messages::Problem;
 pub use pages::SESSION_COOKIE;
-pub use render::RenderError;
 
 use crate::config::Settings;
+use crate::pages::{PAGE_LANGUAGES, Pages};
 use crate::service::{PortalError, PortalService};
 
 /// Why the web server cannot start.
@@ -54,7 +54,7 @@ pub enum HttpError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Pages(#[from] RenderError),
+    Pages(#[from] crate::pages::PageError),
     #[error(transparent)]
     Links(#[from] crate::signing::LinkKeyError),
 }
@@ -66,7 +66,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct Portal {
     service: PortalService,
-    pages: Arc<render::Pages>,
+    pages: Arc<Pages>,
     stylesheet: axum::body::Bytes,
     /// Its address, with a digest of its content: a new version is fetched at once
     /// rather than when a browser's copy expires.
@@ -86,16 +86,17 @@ pub struct Portal {
 impl Portal {
     /// The portal on `service`, as the settings describe it.
     pub fn new(service: PortalService, settings: &Settings) -> Result<Self, HttpError> {
-        let default_language = render::PAGE_LANGUAGES
+        let default_language = PAGE_LANGUAGES
             .iter()
             .copied()
             .find(|l| *l == settings.ticket_defaults.language)
-            .unwrap_or(render::PAGE_LANGUAGES[0]);
-        let stylesheet = render::stylesheet();
+            .unwrap_or(PAGE_LANGUAGES[0]);
+        let operator_dir = settings.template_dir.as_deref();
+        let stylesheet = crate::pages::stylesheet(operator_dir)?;
         let digest = <sha2::Sha256 as sha2::Digest>::digest(&stylesheet);
         Ok(Self {
             service,
-            pages: Arc::new(render::Pages::load()?),
+            pages: Arc::new(Pages::load(operator_dir)?),
             stylesheet_url: format!("/static/portal.css?v={}", hex::encode(&digest[..6])),
             stylesheet: stylesheet.into(),
             company: settings.company.clone(),
@@ -112,7 +113,7 @@ impl Portal {
         let asked = headers
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok());
-        render::language_from(asked).unwrap_or(self.default_language)
+        language::language_from(asked).unwrap_or(self.default_language)
     }
 
     /// The page language for `visitor`: the one they chose for our mails, else what the
@@ -123,7 +124,7 @@ impl Portal {
         headers: &HeaderMap,
     ) -> &'static str {
         match self.service.chosen_language(visitor).await.as_deref() {
-            Some(chosen) => render::PAGE_LANGUAGES
+            Some(chosen) => PAGE_LANGUAGES
                 .iter()
                 .copied()
                 .find(|l| *l == chosen)

@@ -32,7 +32,7 @@ pub use portal::{
     PortalArticle, PortalError, PortalFile, PortalService, PortalSession, PortalTicket,
 };
 pub use quarantine::{QuarantineRetry, QuarantineService, QuarantineServiceError};
-pub use templates::{TemplateCheck, TemplateService};
+pub use templates::{TemplateCheck, TemplateProblem, TemplateService};
 pub use tickets::{
     Acting, CommentInput, Done, Edited, FieldEdits, RefusedFile, TicketError, TicketPage,
     TicketService, Upload,

@@ -1,23 +1,36 @@
-//! The notification templates as an operator checks them: every event in every language
-//! rendered with sample data, or one of them shown.
+//! The templates as an operator checks them: every notification of every event and every
+//! portal page, in every language, rendered with sample data; or one notification shown.
 
 use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::domain::Event;
 use crate::notify::templates::{LANGUAGES, RenderedMail, TemplateError, Templates, sample_data};
+use crate::pages::{PAGE_NAMES, PageError, Pages};
+
+/// A template that does not render: a notification's or a page's.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateProblem {
+    #[error(transparent)]
+    Mail(#[from] TemplateError),
+    #[error(transparent)]
+    Page(#[from] PageError),
+}
 
 /// What a check rendered, when everything rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateCheck {
     /// How many templates rendered (subject, text and HTML of each event).
     pub templates: usize,
+    /// How many portal pages rendered.
+    pub pages: usize,
     /// In which languages.
     pub languages: &'static [&'static str],
 }
 
 /// Checks and previews the templates the settings name (embedded, or overridden file by
-/// file from `[notifications] template_dir`). Needs no database.
+/// file from `[notifications] template_dir`, the portal's under its `portal/`). Needs no
+/// database.
 #[derive(Debug, Clone)]
 pub struct TemplateService {
     settings: Arc<Settings>,
@@ -42,14 +55,25 @@ impl TemplateService {
 
     /// Renders every template in every language with sample data: what rendered, or every
     /// error found.
-    pub fn check(&self) -> Result<TemplateCheck, Vec<TemplateError>> {
-        let templates = self.load().map_err(|e| vec![e])?;
-        let errors = templates.check();
+    pub fn check(&self) -> Result<TemplateCheck, Vec<TemplateProblem>> {
+        let mut errors: Vec<TemplateProblem> = match self.load() {
+            Ok(templates) => templates.check().into_iter().map(Into::into).collect(),
+            Err(e) => vec![e.into()],
+        };
+        let operator_dir = self.settings.template_dir.as_deref();
+        match Pages::load(operator_dir) {
+            Ok(pages) => errors.extend(pages.check().into_iter().map(Into::into)),
+            Err(e) => errors.push(e.into()),
+        }
+        if let Err(e) = crate::pages::stylesheet(operator_dir) {
+            errors.push(e.into());
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
         Ok(TemplateCheck {
             templates: Event::ALL.len() * 3,
+            pages: PAGE_NAMES.len(),
             languages: LANGUAGES,
         })
     }
