@@ -23,7 +23,7 @@ for component in rustfmt clippy; do
 done
 
 # Whether something the tests need that is missing (Dovecot, openssl, python3 with aiosmtpd,
-# Chromium and chromedriver, the shared corpus, the PostgreSQL server) fails the run instead of being skipped: in CI
+# Chromium and chromedriver, axe-core, the shared corpus, the PostgreSQL server) fails the run instead of being skipped: in CI
 # (CI set to anything but empty, false or 0; CI services set CI=true) or with
 # TICKETGATE_TEST_REQUIRE=all. The tests decide the same way (tests/support/require.rs).
 strict_because=
@@ -123,6 +123,22 @@ if [ ! -x "$chromium_bin" ] || [ ! -x "$chromedriver_bin" ]; then
             "sudo apt-get install chromium chromium-driver" "the browser tests"
     fi
 fi
+
+# The portal's pages are checked with axe-core inside that Chromium
+# (tests/portal_browser.rs): the npm package, at the version tests/a11y/package-lock.json
+# pins, installed in tests/a11y/node_modules. TICKETGATE_TEST_AXE names an axe.min.js
+# elsewhere, which nothing installs.
+if [ -z "${TICKETGATE_TEST_AXE:-}" ]; then
+    TICKETGATE_TEST_AXE=$PWD/tests/a11y/node_modules/axe-core/axe.min.js
+    if [ ! -f "$TICKETGATE_TEST_AXE" ] && command -v npm >/dev/null 2>&1; then
+        npm ci --prefix tests/a11y --no-audit --no-fund --loglevel=error >/dev/null || true
+    fi
+fi
+if [ ! -f "$TICKETGATE_TEST_AXE" ]; then
+    missing "axe-core not found at $TICKETGATE_TEST_AXE and not installed here" \
+        "install Node.js with npm, then npm ci --prefix tests/a11y" "the accessibility checks"
+fi
+export TICKETGATE_TEST_AXE
 
 # The corpus tests read the shared corpus beside this repository (or where
 # TICKETGATE_TEST_CORPUS says); nothing installs it.

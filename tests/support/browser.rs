@@ -1,7 +1,7 @@
 //! A real headless Chromium, driven over WebDriver through a private `chromedriver`: pages
 //! are loaded, measured with a script and photographed as a person's browser would show
-//! them. One browser serves many pages, so that a test of fifty pages does not start fifty
-//! browsers.
+//! them, or checked for accessibility with axe-core run inside the page. One browser serves
+//! many pages, so that a test of fifty pages does not start fifty browsers.
 //!
 //! WebDriver is JSON over HTTP on loopback; the few requests needed are written here over
 //! a plain socket rather than pulling in an HTTP client for the tests.
@@ -33,6 +33,16 @@ impl Browser {
     /// A headless Chromium, or `None` (after one line, or a failure in CI) when Chromium or
     /// chromedriver is not installed.
     pub fn start() -> Option<Browser> {
+        Self::start_with(None)
+    }
+
+    /// A headless Chromium whose requests ask for `language` (`en`, `fr`…) in
+    /// `Accept-Language` whatever the machine's locale, or `None` as [`Browser::start`].
+    pub fn start_in(language: &str) -> Option<Browser> {
+        Self::start_with(Some(language))
+    }
+
+    fn start_with(language: Option<&str>) -> Option<Browser> {
         let chromium = std::env::var("TICKETGATE_TEST_CHROMIUM").unwrap_or(CHROMIUM.into());
         let driver = std::env::var("TICKETGATE_TEST_CHROMEDRIVER").unwrap_or(CHROMEDRIVER.into());
         if !Path::new(&chromium).exists() || !Path::new(&driver).exists() {
@@ -63,7 +73,7 @@ impl Browser {
         browser.wait_ready();
         // The flags this machine needs: no sandbox as root, and no background traffic to
         // hosts a closed network refuses.
-        let args = [
+        let mut args = vec![
             "--headless=new".to_string(),
             "--no-sandbox".into(),
             "--disable-gpu".into(),
@@ -75,12 +85,20 @@ impl Browser {
             "--hide-scrollbars".into(),
             format!("--user-data-dir={}", browser._profile.path().display()),
         ];
+        let mut options = json!({ "binary": chromium });
+        if let Some(language) = language {
+            // The interface's language, and what pages are asked for (the preference is
+            // what sets `Accept-Language`).
+            args.push(format!("--lang={language}"));
+            options["prefs"] = json!({ "intl.accept_languages": language });
+        }
+        options["args"] = json!(args);
         let created = browser.call(
             "POST",
             "/session",
             Some(json!({ "capabilities": { "alwaysMatch": {
                 "browserName": "chrome",
-                "goog:chromeOptions": { "binary": chromium, "args": args },
+                "goog:chromeOptions": options,
             }}})),
         );
         browser.session = created["sessionId"]
@@ -125,6 +143,87 @@ impl Browser {
             "execute/sync",
             json!({ "script": script, "args": [] }),
         )
+    }
+
+    /// What `script` (a function body whose last argument is the callback to call with the
+    /// result) passes to that callback, waiting up to `seconds` for it.
+    pub fn eval_async(&self, script: &str, seconds: u64) -> Value {
+        self.session_call("POST", "timeouts", json!({ "script": seconds * 1000 }));
+        self.session_call(
+            "POST",
+            "execute/async",
+            json!({ "script": script, "args": [] }),
+        )
+    }
+
+    /// Runs axe-core (the text of `axe.min.js`, from [`axe_script`]) on the page shown, with
+    /// the rules of [`AXE_TAGS`]: what it found. The script goes in through WebDriver's
+    /// execute command, which the pages' Content-Security-Policy (no script at all) does
+    /// not govern. Fails the test when axe does not load or does not run.
+    pub fn audit(&self, axe: &str) -> Audit {
+        let loaded = self.eval(&format!(
+            "{axe}\n;return typeof window.axe === 'object' ? window.axe.version : null;"
+        ));
+        assert!(
+            loaded.is_string(),
+            "axe-core did not load on {}: {loaded}",
+            self.url()
+        );
+        let script = format!(
+            "const done = arguments[arguments.length - 1];
+             const target = t => Array.isArray(t) ? t.join(' >>> ') : String(t);
+             window.axe.run(document, {{ runOnly: {{ type: 'tag', values: {tags} }} }}).then(
+               r => done({{
+                 passes: r.passes.length,
+                 incomplete: r.incomplete.length,
+                 violations: r.violations.map(v => ({{
+                   id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+                   nodes: v.nodes.map(n => ({{
+                     target: n.target.map(target).join(' '),
+                     html: n.html,
+                     summary: n.failureSummary,
+                   }})),
+                 }})),
+               }}),
+               e => done({{ error: String((e && e.stack) || e) }}));",
+            tags = json!(AXE_TAGS),
+        );
+        let found = self.eval_async(&script, 60);
+        if let Some(error) = found.get("error") {
+            panic!("axe-core failed on {}: {error}", self.url());
+        }
+        let count = |key: &str| {
+            found[key]
+                .as_u64()
+                .unwrap_or_else(|| panic!("axe-core gave no {key} on {}: {found}", self.url()))
+                as usize
+        };
+        let text = |v: &Value, key: &str| v[key].as_str().unwrap_or_default().to_string();
+        Audit {
+            passes: count("passes"),
+            incomplete: count("incomplete"),
+            violations: found["violations"]
+                .as_array()
+                .unwrap_or_else(|| panic!("axe-core gave no violations on {}: {found}", self.url()))
+                .iter()
+                .map(|v| Violation {
+                    id: text(v, "id"),
+                    impact: text(v, "impact"),
+                    help: text(v, "help"),
+                    help_url: text(v, "helpUrl"),
+                    nodes: v["nodes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|n| AxeNode {
+                            target: text(n, "target"),
+                            html: text(n, "html"),
+                            summary: text(n, "summary"),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
     }
 
     /// Types `text` into the first element `css` selects.
@@ -280,6 +379,79 @@ impl Drop for Browser {
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+    }
+}
+
+/// The axe-core rules run: WCAG 2.0 and 2.1, levels A and AA, and axe's best practices.
+pub const AXE_TAGS: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"];
+
+/// Where `scripts/test.sh` installs axe-core (`npm ci --prefix tests/a11y`), unless
+/// `TICKETGATE_TEST_AXE` names its `axe.min.js` elsewhere.
+const AXE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/a11y/node_modules/axe-core/axe.min.js"
+);
+
+/// The text of axe-core's `axe.min.js`, or `None` (after one line, or a failure in CI)
+/// when it is not installed.
+pub fn axe_script() -> Option<String> {
+    let path = std::env::var("TICKETGATE_TEST_AXE").unwrap_or(AXE.into());
+    match std::fs::read_to_string(&path) {
+        Ok(script) => Some(script),
+        Err(e) => {
+            require::missing(
+                &format!("axe-core ({path}: {e})"),
+                "npm ci --prefix tests/a11y, or name its axe.min.js with TICKETGATE_TEST_AXE",
+            );
+            None
+        }
+    }
+}
+
+/// What axe-core found on a page.
+#[derive(Debug)]
+pub struct Audit {
+    /// How many rules the page passed (none means axe checked nothing).
+    pub passes: usize,
+    /// How many rules axe could not decide on, for a person to look at.
+    pub incomplete: usize,
+    pub violations: Vec<Violation>,
+}
+
+/// A rule the page breaks, and where.
+#[derive(Debug)]
+pub struct Violation {
+    pub id: String,
+    /// `minor`, `moderate`, `serious` or `critical`.
+    pub impact: String,
+    pub help: String,
+    pub help_url: String,
+    pub nodes: Vec<AxeNode>,
+}
+
+/// An element that breaks a rule: its CSS selector, its markup, and axe's words on what
+/// to fix.
+#[derive(Debug)]
+pub struct AxeNode {
+    pub target: String,
+    pub html: String,
+    pub summary: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} ({}): {} <{}>",
+            self.id, self.impact, self.help, self.help_url
+        )?;
+        for node in &self.nodes {
+            writeln!(f, "    at {}: {}", node.target, node.html)?;
+            for line in node.summary.lines() {
+                writeln!(f, "      {line}")?;
+            }
+        }
+        Ok(())
     }
 }
 
