@@ -54,6 +54,8 @@ pub async fn comment(
         Ok(visitor) => visitor,
         Err(e) => return portal.problem(lang, &e),
     };
+    // What follows is answered in the language they chose, as their pages are.
+    let lang = portal.visitor_language(&visitor, &headers).await;
     match portal
         .service
         .comment(&visitor, &number, &form.body, files)
@@ -160,6 +162,8 @@ pub async fn act(
         Ok(visitor) => visitor,
         Err(e) => return portal.problem(lang, &e),
     };
+    // What follows is answered in the language they chose, as their pages are.
+    let lang = portal.visitor_language(&visitor, &headers).await;
     let service = &portal.service;
     let done = match action {
         Action::Approve => service.approve(&visitor, &number).await,

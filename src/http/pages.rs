@@ -97,6 +97,7 @@ pub async fn confirm(
         Ok(signed_in) => signed_in,
         Err(page) => return page,
     };
+    let lang = portal.visitor_language(&visitor, &headers).await;
     match portal.service.awaiting_answer(&visitor, &number).await {
         Ok(view) => {
             let solution = view
