@@ -58,15 +58,21 @@ fn a_customer_reads_replies_and_approves_in_a_real_browser() {
         "{page}"
     );
 
-    // A message from the page.
+    // A message from the page, with a file chosen as a person chooses it.
+    let photo = portal.cli.dir.path().join("printer-panel.txt");
+    std::fs::write(&photo, b"Panel: E-04 paper jam, tray 2\n").unwrap();
     browser.fill(
         "#message",
         "The tray is empty, and it still says paper jam.",
     );
+    browser.fill("#files", photo.to_str().unwrap());
     browser.click("form[action$='/comment'] button");
     browser.wait_for_text("The tray is empty, and it still says paper jam.", 10);
     assert_eq!(browser.url(), format!("{base}/tickets/{n}"));
-    assert!(shown(&portal.cli, &n).contains("The tray is empty"));
+    assert!(browser.text().contains("printer-panel.txt"));
+    let stored = shown(&portal.cli, &n);
+    assert!(stored.contains("The tray is empty"), "{stored}");
+    assert!(stored.contains("printer-panel.txt"), "{stored}");
     for width in [375, 1024] {
         browser.open(&format!("{base}/tickets/{n}"), width, 1400);
         assert!(browser.screenshot(&dir.join(format!("ticket-{width}.png"))) > 10_000);
@@ -261,4 +267,33 @@ impl Accessibility {
             self.pages
         );
     }
+}
+
+/// The README's quickstart: the daemon on its embedded defaults (its portal on a port of
+/// its own here), the fixture dropped into `data/inbox/new/`, and the link of the
+/// acknowledgement it writes to `data/outbox/` opens the ticket in the browser.
+#[test]
+fn the_quickstart_s_acknowledgement_opens_its_ticket_in_a_browser() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let portal = Portal::start(Cli::new());
+    let inbox = portal.cli.dir.path().join("data/inbox/new");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/new_ticket.eml");
+    std::fs::copy(fixture, inbox.join("1.eml")).unwrap();
+    let link = links_when_sent(&portal.cli, "ticket_opened")[0].clone();
+    let base = format!("http://127.0.0.1:{}", portal.port);
+    browser.open(&format!("{base}{link}"), 1024, 900);
+    let number = link
+        .trim_start_matches("/tickets/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(browser.url(), format!("{base}/tickets/{number}"));
+    let page = browser.text();
+    assert!(page.contains("VPN is down since this morning"), "{page}");
+    assert!(page.contains(&format!("Ticket {number}")), "{page}");
+    portal.stop();
 }
