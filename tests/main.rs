@@ -31,6 +31,7 @@ mod portal;
 mod portal_browser;
 mod portal_html;
 mod portal_links;
+mod portal_timeouts;
 mod quickstart;
 mod reply_text;
 mod smtp;

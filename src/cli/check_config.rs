@@ -102,8 +102,13 @@ fn print_in_effect(s: &Settings) -> std::io::Result<()> {
     )?;
     match s.http.listen {
         Some(address) => outln!(
-            "http.listen = {address}: the portal answers the links, sessions last {} days",
-            s.http.session_lifetime.as_secs() / 86_400
+            "http.listen = {address}: the portal answers the links, sessions last {} days, \
+             {}",
+            s.http.session_lifetime.as_secs() / 86_400,
+            match s.http.trusted_proxies.len() {
+                0 => "no proxy trusted for X-Forwarded-For".to_string(),
+                n => format!("X-Forwarded-For believed from {n} trusted proxy network(s)"),
+            }
         )?,
         None => outln!("http.listen is empty: no portal, the links open nothing")?,
     }

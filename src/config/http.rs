@@ -20,6 +20,8 @@ pub(super) struct RawHttp {
     listen: String,
     /// Days a session opened by a direct link lasts.
     session_days: u32,
+    /// Seconds a client has to send a request's headers, and then the server to answer.
+    request_timeout_secs: u64,
     /// Mails of fresh links one address may be sent (`MAX/WINDOW`).
     fresh_links_per_address: String,
     /// Requests for fresh links one client address may make.
@@ -37,6 +39,7 @@ impl Default for RawHttp {
             // Matches the default [portal] base_url, so that a fresh install's links open.
             listen: "127.0.0.1:8080".into(),
             session_days: 7,
+            request_timeout_secs: 30,
             fresh_links_per_address: "3/1h".into(),
             fresh_links_per_client: "20/1h".into(),
             failed_links_per_client: "30/10m".into(),
@@ -51,6 +54,7 @@ pub struct HttpSettings {
     /// Where the server listens; `None` when it is off.
     pub listen: Option<SocketAddr>,
     pub session_lifetime: Duration,
+    pub request_timeout: Duration,
     pub fresh_links_per_address: RateLimit,
     pub fresh_links_per_client: RateLimit,
     pub failed_links_per_client: RateLimit,
@@ -80,6 +84,10 @@ impl RawHttp {
             errors.push("http.session_days", "must be at least 1");
         }
         errors.at_most("http.session_days", self.session_days.into(), 365);
+        if self.request_timeout_secs == 0 {
+            errors.push("http.request_timeout_secs", "must be at least 1");
+        }
+        errors.at_most("http.request_timeout_secs", self.request_timeout_secs, 600);
         let mut limit = |key: &str, text: &str, default: &str| {
             errors
                 .check(format!("http.{key}"), text.parse::<RateLimit>())
@@ -108,6 +116,7 @@ impl RawHttp {
         HttpSettings {
             listen,
             session_lifetime: Duration::from_secs(u64::from(self.session_days) * 86_400),
+            request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
             fresh_links_per_address,
             fresh_links_per_client,
             failed_links_per_client,

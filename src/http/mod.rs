@@ -18,6 +18,7 @@ mod list;
 mod messages;
 mod pages;
 mod preferences;
+mod server;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,14 +31,13 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
 
 pub use messages::Problem;
 pub use pages::SESSION_COOKIE;
+pub use server::HttpServer;
 
 use crate::config::Settings;
 use crate::pages::{PAGE_LANGUAGES, Pages};
@@ -59,9 +59,6 @@ pub enum HttpError {
     Links(#[from] crate::signing::LinkKeyError),
 }
 
-/// How long a request may take before it is answered 408.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// What every handler shares.
 #[derive(Clone)]
 pub struct Portal {
@@ -81,6 +78,9 @@ pub struct Portal {
     /// The reverse proxies whose forwarding headers are believed (`[http]
     /// trusted_proxies`).
     trusted_proxies: Arc<[ipnet::IpNet]>,
+    /// How long a request's headers, and then the request, may take (`[http]
+    /// request_timeout_secs`).
+    request_timeout: Duration,
 }
 
 impl Portal {
@@ -105,6 +105,7 @@ impl Portal {
             secure_cookies: settings.portal.base_url.starts_with("https://"),
             session_seconds: settings.http.session_lifetime.as_secs(),
             trusted_proxies: settings.http.trusted_proxies.clone().into(),
+            request_timeout: settings.http.request_timeout,
         })
     }
 
@@ -225,6 +226,7 @@ fn no_store() -> [(HeaderName, HeaderValue); 1] {
 
 /// The portal's routes, with the guards every response carries.
 pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
+    let timeout = portal.request_timeout;
     let guard = |name: &'static str, value: &'static str| {
         SetResponseHeaderLayer::overriding(
             HeaderName::from_static(name),
@@ -262,7 +264,7 @@ pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+            timeout,
         ))
         .layer(guard(
             "content-security-policy",
@@ -289,52 +291,4 @@ async fn request_span(request: Request, next: Next) -> Response {
     }
     .instrument(span)
     .await
-}
-
-/// The bound socket of the web server: binding at start-up makes a port in use a start-up
-/// error that names the key.
-#[derive(Debug)]
-pub struct HttpServer {
-    listener: TcpListener,
-    router: Router,
-}
-
-impl HttpServer {
-    /// Binds `[http] listen` and prepares the routes.
-    pub async fn bind(
-        address: SocketAddr,
-        portal: Portal,
-        max_body_bytes: usize,
-    ) -> Result<Self, HttpError> {
-        let listener = TcpListener::bind(address)
-            .await
-            .map_err(|source| HttpError::Listen { address, source })?;
-        Ok(Self {
-            listener,
-            router: router(portal, max_body_bytes),
-        })
-    }
-
-    /// Where it listens (the port the system chose for port 0).
-    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.listener.local_addr()
-    }
-
-    /// Serves until `shutdown`, then lets the requests in flight finish.
-    pub async fn serve(self, shutdown: CancellationToken) {
-        match self.local_addr() {
-            Ok(address) => tracing::info!(%address, "portal listening"),
-            Err(e) => tracing::warn!(error = %e, "portal listening, on an address unknown"),
-        }
-        // The peer's address reaches the handlers: the limits count per client.
-        let app = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "the portal stopped");
-        }
-    }
 }
