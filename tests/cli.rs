@@ -364,19 +364,23 @@ fn templates_check_and_preview_and_an_operator_override_that_breaks() {
         "{preview}"
     );
 
+    // `templates check` with the operator's directory `tpl`: fails, and what it says.
+    let check_tpl = || {
+        let mut broken = cli.command(&["templates", "check"]);
+        broken.env("TICKETGATE_NOTIFICATIONS__TEMPLATE_DIR", "tpl");
+        let out = cli.run_with(broken, None);
+        assert_eq!(out.status.code(), Some(1));
+        stderr(&out)
+    };
     std::fs::create_dir_all(cli.dir.path().join("tpl/en")).unwrap();
     cli.write(
         "tpl/en/ticket_opened.text.hbs",
         b"Hello {{recipient.nickname}}",
     );
-    let mut broken = cli.command(&["templates", "check"]);
-    broken.env("TICKETGATE_NOTIFICATIONS__TEMPLATE_DIR", "tpl");
-    let out = cli.run_with(broken, None);
-    assert_eq!(out.status.code(), Some(1));
+    let said = check_tpl();
     assert!(
-        stderr(&out).contains("ticket_opened.text (en) cannot be rendered"),
-        "{}",
-        stderr(&out)
+        said.contains("ticket_opened.text (en) cannot be rendered"),
+        "{said}"
     );
     // A portal page of the same directory is checked too.
     std::fs::remove_file(cli.dir.path().join("tpl/en/ticket_opened.text.hbs")).unwrap();
@@ -385,14 +389,10 @@ fn templates_check_and_preview_and_an_operator_override_that_breaks() {
         "tpl/portal/fr/list.html.hbs",
         b"{{#each tickets}}{{this.colour}}{{/each}}",
     );
-    let mut broken = cli.command(&["templates", "check"]);
-    broken.env("TICKETGATE_NOTIFICATIONS__TEMPLATE_DIR", "tpl");
-    let out = cli.run_with(broken, None);
-    assert_eq!(out.status.code(), Some(1));
+    let said = check_tpl();
     assert!(
-        stderr(&out).contains("portal page fr/list.html cannot be rendered"),
-        "{}",
-        stderr(&out)
+        said.contains("portal page fr/list.html cannot be rendered"),
+        "{said}"
     );
     assert!(
         stdout(&ok).contains("mail templates and 5 portal pages render in en and fr"),

@@ -651,11 +651,25 @@ fn only_the_requester_refuses_a_solution_and_says_why() {
     portal.stop();
 }
 
-/// Every direct link in the `event` mails written to `data/outbox/`.
+/// Every direct link in the `event` mails written to `data/outbox/`. A running daemon may
+/// be writing one meanwhile: its temporary file (`.tmp-…`, renamed once whole) is not a
+/// mail yet.
 pub(crate) fn links_of_event(cli: &Cli, event: &str) -> Vec<String> {
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(cli.dir.path().join("data/outbox")).unwrap() {
-        let raw = std::fs::read(entry.unwrap().path()).unwrap();
+    let Ok(entries) = std::fs::read_dir(cli.dir.path().join("data/outbox")) else {
+        return found;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        {
+            continue;
+        }
+        let Ok(raw) = std::fs::read(&path) else {
+            continue;
+        };
         let mail = mail_parser::MessageParser::default().parse(&raw).unwrap();
         if mail.header_raw("X-Ticketgate-Event").map(str::trim) != Some(event) {
             continue;

@@ -160,33 +160,24 @@ pub async fn file(
     Path((number, sha256)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = portal.language(&headers);
-    let (_, visitor) = match portal.signed_in(&headers, lang) {
-        Ok(signed_in) => signed_in,
+    let (record, bytes) = match stored_file(&portal, &number, &sha256, &headers).await {
+        Ok(file) => file,
         Err(page) => return page,
     };
-    match portal.service.attachment(&visitor, &number, &sha256).await {
-        Ok((record, bytes)) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/octet-stream"),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    HeaderValue::from_str(&content_disposition(&record.filename))
-                        .unwrap_or(HeaderValue::from_static("attachment")),
-                ),
-                (
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static("private, no-store"),
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Err(e) => portal.problem(lang, &e),
-    }
+    let disposition = HeaderValue::from_str(&content_disposition(&record.filename))
+        .unwrap_or(HeaderValue::from_static("attachment"));
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        ),
+        (header::CONTENT_DISPOSITION, disposition),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        ),
+    ];
+    (headers, bytes).into_response()
 }
 
 /// `GET /tickets/{number}/images/{sha256}`: an image of a public message, shown in place
@@ -197,32 +188,42 @@ pub async fn image(
     Path((number, sha256)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = portal.language(&headers);
-    let (_, visitor) = match portal.signed_in(&headers, lang) {
-        Ok(signed_in) => signed_in,
+    let bytes = match stored_file(&portal, &number, &sha256, &headers).await {
+        Ok((_, bytes)) => bytes,
         Err(page) => return page,
     };
-    match portal.service.attachment(&visitor, &number, &sha256).await {
-        Ok((_, bytes)) => match raster_type(&bytes) {
-            Some(content_type) => (
-                [
-                    (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        HeaderValue::from_static("inline"),
-                    ),
-                    (
-                        header::CACHE_CONTROL,
-                        HeaderValue::from_static("private, max-age=3600"),
-                    ),
-                ],
-                bytes,
-            )
-                .into_response(),
-            None => portal.message(lang, Problem::NotFound),
-        },
-        Err(e) => portal.problem(lang, &e),
-    }
+    let Some(content_type) = raster_type(&bytes) else {
+        return portal.message(portal.language(&headers), Problem::NotFound);
+    };
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+        (
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("inline"),
+        ),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, max-age=3600"),
+        ),
+    ];
+    (headers, bytes).into_response()
+}
+
+/// A stored file of ticket `number` that the request's session may read, or the page
+/// that says why not.
+async fn stored_file(
+    portal: &Portal,
+    number: &str,
+    sha256: &str,
+    headers: &HeaderMap,
+) -> Result<(crate::domain::Attachment, Vec<u8>), Response> {
+    let lang = portal.language(headers);
+    let (_, visitor) = portal.signed_in(headers, lang)?;
+    portal
+        .service
+        .attachment(&visitor, number, sha256)
+        .await
+        .map_err(|e| portal.problem(lang, &e))
 }
 
 /// The type of a picture a browser shows safely, from its first bytes.
