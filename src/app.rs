@@ -90,7 +90,8 @@ impl App {
         services.admin().agree_on_link_key().await?;
         let http = match settings.http.listen {
             Some(address) => {
-                let portal = Portal::new(services.portal()?, &settings)?;
+                let api = crate::api::Api::new(services.tickets(), services.tokens());
+                let portal = Portal::new(services.portal()?, &settings)?.with_api(api);
                 // A message's files travel in its body: four files at the limit and a
                 // margin (a larger file is received to be refused by its size).
                 let max_body = usize::try_from(settings.max_attachment_bytes)

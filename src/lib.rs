@@ -26,6 +26,7 @@
 //! service/            every operation a person can ask for, typed in and out: tickets, contacts,
 //!                     outbox, quarantine, mail (ingest, explain), jobs, leases, templates, link key
 //! http/               the customer portal inside `run` (axum): decode, call the service, render
+//! api/                the JSON API under /api/v1 on the same server: bearer tokens, problem details
 //! store/              the only SQL: one file per aggregate, SQLite and PostgreSQL through one handle
 //! files/              the bytes of attachments and raw mail: files under data_dir or the database
 //! notify/             composing, the loop governor, templates, transports, the outbox worker
@@ -37,6 +38,7 @@
 //! clock, backoff, shutdown, telemetry, atomic_file   one small shared mechanism each
 //! ```
 
+pub mod api;
 pub mod app;
 pub mod atomic_file;
 pub mod backoff;

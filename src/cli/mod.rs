@@ -14,6 +14,7 @@ mod progress;
 mod quarantine;
 mod templates;
 mod tickets;
+mod tokens;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +31,7 @@ use outbox::OutboxCommand;
 use quarantine::QuarantineCommand;
 use templates::TemplatesCommand;
 use tickets::TicketsCommand;
+use tokens::TokensCommand;
 
 /// sysexits.h EX_TEMPFAIL: the MTA keeps the mail and delivers it again later.
 pub const EXIT_TEMPFAIL: u8 = 75;
@@ -90,6 +92,11 @@ enum Command {
     Templates {
         #[command(subcommand)]
         command: TemplatesCommand,
+    },
+    /// Bearer tokens of the JSON API (`/api/v1`).
+    Tokens {
+        #[command(subcommand)]
+        command: TokensCommand,
     },
     /// The periodic jobs (auto-close, reminders, purge) that `run` schedules.
     Jobs {
@@ -210,6 +217,7 @@ async fn with_services(settings: Settings, command: Command) -> anyhow::Result<E
         Command::Outbox { command } => outbox::run(&services, command).await,
         Command::Contacts { command } => contacts::run(&services, command).await,
         Command::Jobs { command } => jobs::run(&services, command).await,
+        Command::Tokens { command } => tokens::run(&services, command).await,
         Command::Leases => admin::leases(&services).await,
         Command::Mailboxes => admin::mailboxes(&services).await,
         Command::Migrate { accept_link_key } => admin::migrate(&services, accept_link_key).await,

@@ -81,6 +81,8 @@ pub struct Portal {
     /// How long a request's headers, and then the request, may take (`[http]
     /// request_timeout_secs`).
     request_timeout: Duration,
+    /// The JSON API, served under `/api` beside the pages.
+    api: Option<crate::api::Api>,
 }
 
 impl Portal {
@@ -106,7 +108,16 @@ impl Portal {
             session_seconds: settings.http.session_lifetime.as_secs(),
             trusted_proxies: settings.http.trusted_proxies.clone().into(),
             request_timeout: settings.http.request_timeout,
+            api: None,
         })
+    }
+
+    /// The same, with the JSON API under `/api`.
+    pub fn with_api(self, api: crate::api::Api) -> Self {
+        Self {
+            api: Some(api),
+            ..self
+        }
     }
 
     /// The page language: what the browser asks for among ours, else the default.
@@ -227,6 +238,7 @@ fn no_store() -> [(HeaderName, HeaderValue); 1] {
 /// The portal's routes, with the guards every response carries.
 pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
     let timeout = portal.request_timeout;
+    let api = portal.api.clone().map(crate::api::router);
     let guard = |name: &'static str, value: &'static str| {
         SetResponseHeaderLayer::overriding(
             HeaderName::from_static(name),
@@ -256,6 +268,7 @@ pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
         )
         .route("/links", get(fresh_links::ask).post(fresh_links::send))
         .route("/static/portal.css", get(pages::stylesheet))
+        .nest_service("/api", api.unwrap_or_else(|| Router::new().fallback(api_off)))
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::wrong_method)
         .with_state(portal)
@@ -275,6 +288,11 @@ pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
         .layer(guard("x-content-type-options", "nosniff"))
         .layer(guard("x-frame-options", "DENY"))
         .layer(axum::middleware::from_fn(request_span))
+}
+
+/// `/api` when no API is served: the answer a client of it can read.
+async fn api_off() -> Response {
+    crate::api::Problem::not_found("the JSON API is not served here").into_response()
 }
 
 /// A span per request with its method and path: never its query (a token) or cookies.

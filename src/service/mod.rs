@@ -17,6 +17,7 @@ mod portal;
 mod quarantine;
 mod templates;
 mod tickets;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -37,6 +38,7 @@ pub use tickets::{
     Acting, CommentInput, Done, Edited, FieldEdits, RefusedFile, TicketError, TicketPage,
     TicketService, Upload,
 };
+pub use tokens::{ApiToken, Scope, TokenError, TokenService};
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -157,6 +159,11 @@ impl Services {
     /// Which instance reads which mailbox.
     pub fn leases(&self) -> LeaseService {
         LeaseService::new(self.store.clone(), self.clock.clone())
+    }
+
+    /// The JSON API's bearer tokens.
+    pub fn tokens(&self) -> TokenService {
+        TokenService::new(self.store.clone(), self.clock.clone())
     }
 
     /// The notification templates, checked or previewed.

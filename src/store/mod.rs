@@ -19,6 +19,7 @@ mod outbox;
 mod rows;
 mod ticket_updates;
 mod tickets;
+mod tokens;
 mod visible;
 
 use sqlx::AnyPool;
@@ -34,6 +35,7 @@ pub use messages::{Committed, EarlierDelivery, InboundCommit, InboundWrite, Mess
 pub use open::{DatabaseState, OpenMode};
 pub use outbox::{HoldKind, OutboxEntry, OutboxJob, SentNotification, TicketFacts};
 pub use ticket_updates::{ActionCommitted, Change, TicketAction};
+pub use tokens::TokenRecord;
 pub use visible::VisibleFilter;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

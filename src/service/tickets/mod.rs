@@ -270,7 +270,8 @@ impl TicketService {
             .await
     }
 
-    async fn ticket(&self, number: &TicketNumber) -> Result<Ticket, TicketError> {
+    /// Ticket `number` without its history: what a check before a change reads.
+    pub async fn ticket(&self, number: &TicketNumber) -> Result<Ticket, TicketError> {
         self.store
             .ticket_by_number(number)
             .await?

@@ -1,0 +1,84 @@
+//! The JSON API under `/api/v1`, for the tools a support team connects (a dashboard, a
+//! chat, a phone system): the same operations as the CLI, through the same services, on
+//! the portal's HTTP server. Every request carries a bearer token (`ticketgate tokens
+//! create`); a token of scope `read` reads, one of scope `write` also changes. A request's
+//! span names the token, never the token itself. Every refusal is a problem document
+//! (RFC 9457) with a 4xx status; a write that names an older version of the ticket in
+//! `If-Match` than its current `ETag` is refused with 412.
+
+mod problem;
+mod tickets;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tracing::Instrument;
+
+pub use problem::Problem;
+
+use crate::service::{ApiToken, Scope, TicketService, TokenService};
+
+/// What the API's handlers share.
+#[derive(Debug, Clone)]
+pub struct Api {
+    tickets: TicketService,
+    tokens: TokenService,
+}
+
+impl Api {
+    pub fn new(tickets: TicketService, tokens: TokenService) -> Self {
+        Self { tickets, tokens }
+    }
+}
+
+/// The API's routes under the `/api` the web server nests them at, each behind the token
+/// check.
+pub fn router(api: Api) -> Router {
+    Router::new()
+        .route("/v1/tickets", get(tickets::list))
+        .route("/v1/tickets/{number}", get(tickets::show))
+        .route("/v1/tickets/{number}/comments", post(tickets::comment))
+        .route("/v1/tickets/{number}/status", post(tickets::status))
+        .fallback(|| async { Problem::not_found("no such API route").into_response() })
+        .route_layer(axum::middleware::from_fn_with_state(
+            api.clone(),
+            authenticated,
+        ))
+        .with_state(api)
+}
+
+/// Lets through a request with a valid token, its token in the request's extensions and
+/// its name in the span; refuses the rest with 401.
+async fn authenticated(State(api): State<Api>, mut request: Request, next: Next) -> Response {
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(secret) = bearer else {
+        return Problem::unauthorized().into_response();
+    };
+    let token = match api.tokens.authenticate(secret).await {
+        Ok(token) => token,
+        Err(e) => {
+            tracing::info!("an API request with a token that is not valid");
+            return Problem::of_token(&e).into_response();
+        }
+    };
+    let span = tracing::info_span!("api", token = %token.name);
+    request.extensions_mut().insert(token);
+    next.run(request).instrument(span).await
+}
+
+/// Refuses `token` when it may not do what `needed` names.
+fn require(token: &ApiToken, needed: Scope) -> Result<(), Problem> {
+    if token.scope.allows(needed) {
+        Ok(())
+    } else {
+        Err(Problem::forbidden_scope())
+    }
+}

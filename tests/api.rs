@@ -1,0 +1,291 @@
+//! The JSON API under `/api/v1`, over real HTTP against the real daemon: tokens made,
+//! listed and revoked by the CLI; a read token reads and may not write; a write token
+//! comments and moves a ticket, with the notifications a mail would cause; a stale
+//! `If-Match` is 412; every bad request is a problem document with a 4xx status; the
+//! token never reaches the log. On SQLite and, in the PostgreSQL pass, on PostgreSQL.
+
+use serde_json::Value;
+
+use crate::portal::{ALICE, Portal, cli, ingest, run_ok};
+use crate::support::http::{Answer, request};
+
+/// A request to the API with `token`, and JSON `body` when given.
+fn call(
+    portal: &Portal,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&str>,
+    more: &[(&str, &str)],
+) -> Answer {
+    let auth = format!("Bearer {token}");
+    let mut headers = vec![("Authorization", auth.as_str())];
+    if body.is_some() {
+        headers.push(("Content-Type", "application/json"));
+    }
+    headers.extend_from_slice(more);
+    request(
+        portal.port,
+        method,
+        path,
+        &headers,
+        body.unwrap_or("").as_bytes(),
+    )
+}
+
+fn json(answer: &Answer) -> Value {
+    serde_json::from_str(&answer.body).unwrap_or_else(|e| panic!("{e}: {answer:?}"))
+}
+
+/// Asserts `answer` is a problem document of `status` and `kind`.
+fn assert_problem(answer: &Answer, status: u16, kind: &str) {
+    assert_eq!(answer.status, status, "{answer:?}");
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/problem+json"),
+        "{answer:?}"
+    );
+    let problem = json(answer);
+    assert_eq!(
+        problem["type"],
+        format!("urn:ticketgate:problem:{kind}"),
+        "{problem}"
+    );
+    assert_eq!(problem["status"], status);
+    assert!(
+        problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{problem}"
+    );
+}
+
+#[test]
+fn tokens_read_and_write_through_the_api() {
+    let cli = cli();
+    let n = ingest(&cli, ALICE);
+    run_ok(&cli, &["outbox", "flush"]);
+    let reader = run_ok(&cli, &["tokens", "create", "dashboard"])
+        .trim()
+        .to_string();
+    let writer = run_ok(&cli, &["tokens", "create", "phone", "--scope", "write"])
+        .trim()
+        .to_string();
+    assert!(reader.starts_with("tgk_") && writer.starts_with("tgk_"));
+    let taken = cli.run(&["tokens", "create", "dashboard"], None);
+    assert!(!taken.status.success(), "a second token of the same name");
+    let listed = run_ok(&cli, &["tokens", "list"]);
+    assert!(listed.contains("dashboard") && listed.contains("phone") && listed.contains("write"));
+    assert!(
+        !listed.contains(&reader),
+        "a token is shown once only: {listed}"
+    );
+    let portal = Portal::start(cli);
+
+    // Reading.
+    let list = call(
+        &portal,
+        "GET",
+        "/api/v1/tickets?status=new",
+        &reader,
+        None,
+        &[],
+    );
+    assert_eq!(list.status, 200, "{list:?}");
+    assert_eq!(json(&list)["tickets"][0]["number"], n.as_str());
+    let shown = call(
+        &portal,
+        "GET",
+        &format!("/api/v1/tickets/{n}"),
+        &reader,
+        None,
+        &[],
+    );
+    assert_eq!(shown.status, 200, "{shown:?}");
+    let ticket = json(&shown);
+    assert_eq!(ticket["number"], n.as_str());
+    assert_eq!(ticket["articles"][0]["visibility"], "public");
+    let etag = shown.header("etag").unwrap().to_string();
+
+    // A read token may not write; a write token comments, with the ETag it read.
+    let comment = r#"{"text": "We are looking at it."}"#;
+    let refused = call(
+        &portal,
+        "POST",
+        &format!("/api/v1/tickets/{n}/comments"),
+        &reader,
+        Some(comment),
+        &[],
+    );
+    assert_problem(&refused, 403, "scope");
+    let written = call(
+        &portal,
+        "POST",
+        &format!("/api/v1/tickets/{n}/comments"),
+        &writer,
+        Some(comment),
+        &[("If-Match", &etag)],
+    );
+    assert_eq!(written.status, 201, "{written:?}");
+    assert_eq!(json(&written)["notifications"], 1, "the requester is told");
+    let newer = written.header("etag").unwrap().to_string();
+    assert_ne!(newer, etag);
+    // The ETag read before the comment is stale now.
+    let stale = call(
+        &portal,
+        "POST",
+        &format!("/api/v1/tickets/{n}/status"),
+        &writer,
+        Some(r#"{"status": "waiting_customer"}"#),
+        &[("If-Match", &etag)],
+    );
+    assert_problem(&stale, 412, "stale");
+    let moved = call(
+        &portal,
+        "POST",
+        &format!("/api/v1/tickets/{n}/status"),
+        &writer,
+        Some(r#"{"status": "resolved", "solution": "The roller was replaced."}"#),
+        &[("If-Match", &newer)],
+    );
+    assert_eq!(moved.status, 200, "{moved:?}");
+    assert_eq!(json(&moved)["status"], "resolved");
+    let shown = run_ok(&portal.cli, &["tickets", "show", &n]);
+    assert!(shown.contains("We are looking at it.") && shown.contains("The roller was replaced."));
+
+    // Bad requests are problems with a 4xx status, never a 500.
+    let status = format!("/api/v1/tickets/{n}/status");
+    let cases: Vec<(Answer, u16, &str)> = vec![
+        (
+            call(&portal, "GET", "/api/v1/tickets", "", None, &[]),
+            401,
+            "unauthorized",
+        ),
+        (
+            call(&portal, "GET", "/api/v1/tickets", "tgk_forged", None, &[]),
+            401,
+            "unauthorized",
+        ),
+        (
+            call(
+                &portal,
+                "GET",
+                "/api/v1/tickets/2601N99999",
+                &reader,
+                None,
+                &[],
+            ),
+            404,
+            "not-found",
+        ),
+        (
+            call(&portal, "GET", "/api/v1/nothing", &reader, None, &[]),
+            404,
+            "not-found",
+        ),
+        (
+            call(
+                &portal,
+                "GET",
+                "/api/v1/tickets?colour=red",
+                &reader,
+                None,
+                &[],
+            ),
+            400,
+            "bad-request",
+        ),
+        (
+            call(
+                &portal,
+                "GET",
+                "/api/v1/tickets?limit=5000",
+                &reader,
+                None,
+                &[],
+            ),
+            400,
+            "bad-request",
+        ),
+        (
+            call(&portal, "POST", &status, &writer, Some("{not json"), &[]),
+            400,
+            "bad-json",
+        ),
+        (
+            call(
+                &portal,
+                "POST",
+                &status,
+                &writer,
+                Some(r#"{"status": "lost"}"#),
+                &[],
+            ),
+            422,
+            "invalid-field",
+        ),
+        (
+            call(
+                &portal,
+                "POST",
+                &status,
+                &writer,
+                Some(r#"{"status": "new", "x": 1}"#),
+                &[],
+            ),
+            422,
+            "invalid-field",
+        ),
+        (
+            call(
+                &portal,
+                "POST",
+                &status,
+                &writer,
+                Some(r#"{"status": "new"}"#),
+                &[],
+            ),
+            409,
+            "invalid-move",
+        ),
+        (
+            call(
+                &portal,
+                "POST",
+                &status,
+                &writer,
+                Some(r#"{"status": "resolved"}"#),
+                &[],
+            ),
+            422,
+            "solution-required",
+        ),
+        (
+            request(
+                portal.port,
+                "POST",
+                &status,
+                &[("Authorization", &format!("Bearer {writer}"))],
+                b"{}",
+            ),
+            415,
+            "media-type",
+        ),
+    ];
+    for (answer, code, kind) in &cases {
+        assert_problem(answer, *code, kind);
+    }
+
+    // A revoked token opens nothing.
+    run_ok(&portal.cli, &["tokens", "revoke", "dashboard"]);
+    let revoked = call(&portal, "GET", "/api/v1/tickets", &reader, None, &[]);
+    assert_problem(&revoked, 401, "unauthorized");
+    let log = portal.stop();
+    assert!(
+        !log.contains(&reader) && !log.contains(&writer),
+        "a token reached the log"
+    );
+    assert!(
+        log.contains("token=phone"),
+        "requests are logged with the token's name"
+    );
+    assert!(!log.contains("panicked"), "{log}");
+}
