@@ -124,6 +124,17 @@ if [ ! -x "$chromium_bin" ] || [ ! -x "$chromedriver_bin" ]; then
     fi
 fi
 
+# /metrics is checked with Prometheus's own promtool (tests/health.rs), from Debian's
+# prometheus package. TICKETGATE_TEST_PROMTOOL names a binary elsewhere.
+promtool_bin=${TICKETGATE_TEST_PROMTOOL:-promtool}
+if ! command -v "$promtool_bin" >/dev/null 2>&1; then
+    [ -n "${TICKETGATE_TEST_PROMTOOL:-}" ] || apt_install prometheus || true
+    if ! command -v "$promtool_bin" >/dev/null 2>&1; then
+        missing "promtool not found and not installed here" \
+            "sudo apt-get install prometheus" "the metrics format check"
+    fi
+fi
+
 # The portal's pages are checked with axe-core inside that Chromium
 # (tests/portal_browser.rs): the npm package, at the version tests/a11y/package-lock.json
 # pins, installed in tests/a11y/node_modules. TICKETGATE_TEST_AXE names an axe.min.js

@@ -12,9 +12,10 @@ use crate::http::{HttpServer, Portal};
 use crate::intake::Ingestor;
 use crate::intake::imap;
 use crate::intake::maildir::{self, Maildir};
+use crate::monitoring::MailboxHealth;
 use crate::notify::outbox_worker::{OutboxWake, OutboxWorker};
 use crate::pipeline::Pipeline;
-use crate::service::{Jobs, Services};
+use crate::service::{HealthService, Jobs, Services};
 use crate::store::{Store, StoreError};
 
 /// Why the daemon could not start.
@@ -33,6 +34,13 @@ pub enum StartError {
     /// The portal cannot listen, or its pages do not compile.
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
+    #[error(
+        "cannot listen on {address} ([http] metrics_listen): {source}; choose a free port, or leave it empty to serve /metrics on [http] listen"
+    )]
+    MetricsListen {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot create the Maildir {path}: {source}")]
     Maildir {
         path: String,
@@ -58,6 +66,12 @@ pub struct App {
     retry_budget: u32,
     /// The portal, bound; `None` with `[http] listen = ""`.
     http: Option<HttpServer>,
+    /// `/metrics` on a listener of its own (`[http] metrics_listen`).
+    metrics: Option<HttpServer>,
+    /// The readiness checks and the gauges it refreshes.
+    health: HealthService,
+    /// The mailboxes' conditions, written by their watchers.
+    mailbox_health: MailboxHealth,
 }
 
 impl App {
@@ -88,6 +102,18 @@ impl App {
         let settings = Arc::new(settings);
         let services = Services::new(store.clone(), settings.clone(), clock.clone());
         services.admin().agree_on_link_key().await?;
+        // Installed before anything records.
+        crate::monitoring::recorder();
+        let mailbox_health = MailboxHealth::default();
+        let health = services.health(mailbox_health.clone());
+        let metrics = match settings.http.metrics_listen {
+            Some(address) => Some(
+                HttpServer::bind_metrics(address, settings.http.request_timeout)
+                    .await
+                    .map_err(|source| StartError::MetricsListen { address, source })?,
+            ),
+            None => None,
+        };
         let http = match settings.http.listen {
             Some(address) => {
                 let api = crate::api::Api::new(services.tickets(), services.tokens());
@@ -98,7 +124,10 @@ impl App {
                     .unwrap_or(usize::MAX)
                     .saturating_mul(4)
                     .saturating_add(1 << 20);
-                Some(HttpServer::bind(address, portal, max_body).await?)
+                Some(
+                    HttpServer::bind(address, portal, max_body, health.clone(), metrics.is_some())
+                        .await?,
+                )
             }
             None => None,
         };
@@ -115,6 +144,9 @@ impl App {
             poll,
             retry_budget,
             http,
+            metrics,
+            health,
+            mailbox_health,
         })
     }
 
@@ -136,6 +168,7 @@ impl App {
                 self.retry_budget,
                 self.instance.clone(),
                 outbox_wake.clone(),
+                self.mailbox_health.clone(),
                 shutdown.clone(),
             ));
         }
@@ -147,6 +180,10 @@ impl App {
         if let Some(http) = self.http {
             tasks.spawn(http.serve(shutdown.clone()));
         }
+        if let Some(metrics) = self.metrics {
+            tasks.spawn(metrics.serve(shutdown.clone()));
+        }
+        tasks.spawn(self.health.run_gauges(shutdown.clone()));
         let instance = self.instance.name().to_string();
         tasks
             .spawn(async move { crate::scheduler::run(self.jobs, &instance, shutdown_jobs).await });

@@ -35,6 +35,7 @@
 //! quarantine          messages that could not be handled, kept as files with their reason
 //! scheduler           when the periodic jobs run
 //! cluster             instances sharing one database: leases on mailboxes, takeover
+//! monitoring          the metrics recorded for /metrics, the mailboxes' condition for /readyz
 //! clock, backoff, shutdown, telemetry, atomic_file   one small shared mechanism each
 //! ```
 
@@ -49,6 +50,7 @@ pub mod domain;
 pub mod files;
 pub mod http;
 pub mod intake;
+pub mod monitoring;
 pub mod notify;
 pub mod pages;
 pub mod pipeline;

@@ -32,9 +32,21 @@ async fn run_logged(
         tracing::error!(job = %job, "the schedule has no time before now: the job is not run");
         return;
     };
-    if let Err(e) = jobs.run_tick(job, tick, started_by).await {
-        tracing::error!(job = %job, error = %e, "job failed; it runs again at its next time");
-    }
+    let result = match jobs.run_tick(job, tick, started_by).await {
+        // Another instance claimed this tick: nothing ran here.
+        Ok(None) => return,
+        Ok(Some(report)) => {
+            metrics::counter!(crate::monitoring::JOB_ITEMS, "job" => job.name())
+                .increment(report.lines.len() as u64);
+            "ok"
+        }
+        Err(e) => {
+            tracing::error!(job = %job, error = %e, "job failed; it runs again at its next time");
+            "failed"
+        }
+    };
+    metrics::counter!(crate::monitoring::JOB_RUNS, "job" => job.name(), "result" => result)
+        .increment(1);
 }
 
 /// A job to run, with its schedule and the lock that keeps its runs from overlapping.

@@ -18,6 +18,7 @@ mod corpus;
 mod daemon;
 mod dialects;
 mod golden;
+mod health;
 mod imap;
 mod imap_harness;
 mod imap_servers;

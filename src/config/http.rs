@@ -31,6 +31,11 @@ pub(super) struct RawHttp {
     /// Proxies (addresses or networks) whose `X-Forwarded-For` and `X-Forwarded-Proto`
     /// are believed.
     trusted_proxies: Vec<String>,
+    /// Seconds the oldest due notification may wait before `/readyz` says the outbox is
+    /// stuck.
+    ready_outbox_max_age_secs: u64,
+    /// `HOST:PORT` of a listener of its own for `/metrics`; empty serves it on `listen`.
+    metrics_listen: String,
 }
 
 impl Default for RawHttp {
@@ -44,6 +49,8 @@ impl Default for RawHttp {
             fresh_links_per_client: "20/1h".into(),
             failed_links_per_client: "30/10m".into(),
             trusted_proxies: Vec::new(),
+            ready_outbox_max_age_secs: 600,
+            metrics_listen: String::new(),
         }
     }
 }
@@ -59,6 +66,10 @@ pub struct HttpSettings {
     pub fresh_links_per_client: RateLimit,
     pub failed_links_per_client: RateLimit,
     pub trusted_proxies: Vec<IpNet>,
+    /// How long the oldest due notification may wait before `/readyz` fails.
+    pub ready_outbox_max_age: Duration,
+    /// Where `/metrics` is served on its own; `None` serves it beside the portal.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl HttpSettings {
@@ -108,6 +119,24 @@ impl RawHttp {
             &self.failed_links_per_client,
             "30/10m",
         );
+        if self.ready_outbox_max_age_secs == 0 {
+            errors.push("http.ready_outbox_max_age_secs", "must be at least 1");
+        }
+        let metrics_listen = match self.metrics_listen.trim() {
+            "" => None,
+            text => errors.check(
+                "http.metrics_listen",
+                text.parse::<SocketAddr>().map_err(|_| {
+                    format!("`{text}` is not an address and port like 127.0.0.1:9090 (empty serves /metrics on http.listen)")
+                }),
+            ),
+        };
+        if metrics_listen.is_some() && metrics_listen == listen {
+            errors.push(
+                "http.metrics_listen",
+                "is the same address as http.listen; leave it empty to serve /metrics there",
+            );
+        }
         let trusted_proxies = self
             .trusted_proxies
             .iter()
@@ -121,6 +150,8 @@ impl RawHttp {
             fresh_links_per_client,
             failed_links_per_client,
             trusted_proxies,
+            ready_outbox_max_age: Duration::from_secs(self.ready_outbox_max_age_secs.max(1)),
+            metrics_listen,
         }
     }
 }
@@ -164,6 +195,40 @@ mod tests {
                 "http.session_days: must be at least 1",
                 "http.fresh_links_per_address: `3 an hour` is not a limit like 10/10m (units s, m, h, d)",
                 "http.trusted_proxies: `proxy` is not an address or a network like 10.0.0.0/8",
+            ]
+        );
+    }
+
+    #[test]
+    fn monitoring_keys_are_checked() {
+        let mut errors = Errors::default();
+        let http = RawHttp::default().validate(&mut errors);
+        assert_eq!(http.ready_outbox_max_age, Duration::from_secs(600));
+        assert_eq!(http.metrics_listen, None);
+        let http = RawHttp {
+            metrics_listen: "127.0.0.1:9464".into(),
+            ..RawHttp::default()
+        }
+        .validate(&mut errors);
+        assert_eq!(http.metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(errors.count(), 0);
+        RawHttp {
+            ready_outbox_max_age_secs: 0,
+            metrics_listen: "metrics".into(),
+            ..RawHttp::default()
+        }
+        .validate(&mut errors);
+        RawHttp {
+            metrics_listen: "127.0.0.1:8080".into(),
+            ..RawHttp::default()
+        }
+        .validate(&mut errors);
+        assert_eq!(
+            errors.into_messages(),
+            [
+                "http.ready_outbox_max_age_secs: must be at least 1",
+                "http.metrics_listen: `metrics` is not an address and port like 127.0.0.1:9090 (empty serves /metrics on http.listen)",
+                "http.metrics_listen: is the same address as http.listen; leave it empty to serve /metrics there",
             ]
         );
     }

@@ -13,6 +13,7 @@ mod actions;
 mod client;
 mod customer_html;
 mod fresh_links;
+mod health;
 mod language;
 mod list;
 mod messages;
@@ -268,7 +269,13 @@ pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
         )
         .route("/links", get(fresh_links::ask).post(fresh_links::send))
         .route("/static/portal.css", get(pages::stylesheet))
-        .nest_service("/api", api.unwrap_or_else(|| Router::new().fallback(api_off)))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .nest_service(
+            "/api",
+            api.unwrap_or_else(|| Router::new().fallback(api_off)),
+        )
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::wrong_method)
         .with_state(portal)

@@ -18,7 +18,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+use super::health::{self, Health};
 use super::{HttpError, Portal, router};
+use crate::service::HealthService;
 
 /// How long the requests in flight may take to finish once the daemon stops.
 const DRAIN: Duration = Duration::from_secs(30);
@@ -30,14 +32,19 @@ pub struct HttpServer {
     listener: TcpListener,
     router: Router,
     header_timeout: Duration,
+    /// What it serves, for the log: `portal`, `metrics`.
+    serving: &'static str,
 }
 
 impl HttpServer {
-    /// Binds `[http] listen` and prepares the routes.
+    /// Binds `[http] listen` and prepares the routes: the portal's, and the health checks
+    /// on `health` (with `/metrics` unless `metrics_elsewhere`).
     pub async fn bind(
         address: SocketAddr,
         portal: Portal,
         max_body_bytes: usize,
+        health: HealthService,
+        metrics_elsewhere: bool,
     ) -> Result<Self, HttpError> {
         let listener = TcpListener::bind(address)
             .await
@@ -45,8 +52,25 @@ impl HttpServer {
         let header_timeout = portal.request_timeout;
         Ok(Self {
             listener,
-            router: router(portal, max_body_bytes),
+            router: health::around(
+                router(portal, max_body_bytes),
+                Health::new(health, !metrics_elsewhere),
+            ),
             header_timeout,
+            serving: "portal",
+        })
+    }
+
+    /// Binds `[http] metrics_listen`, to serve `/metrics` alone.
+    pub async fn bind_metrics(
+        address: SocketAddr,
+        header_timeout: Duration,
+    ) -> std::io::Result<Self> {
+        Ok(Self {
+            listener: TcpListener::bind(address).await?,
+            router: health::metrics_only(),
+            header_timeout,
+            serving: "metrics",
         })
     }
 
@@ -58,8 +82,10 @@ impl HttpServer {
     /// Serves until `shutdown`, then lets the requests in flight finish.
     pub async fn serve(self, shutdown: CancellationToken) {
         match self.local_addr() {
-            Ok(address) => tracing::info!(%address, "portal listening"),
-            Err(e) => tracing::warn!(error = %e, "portal listening, on an address unknown"),
+            Ok(address) => tracing::info!(%address, "{} listening", self.serving),
+            Err(e) => {
+                tracing::warn!(error = %e, "{} listening, on an address unknown", self.serving)
+            }
         }
         let mut builder = http1::Builder::new();
         builder

@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::ops::ControlFlow;
+use std::time::Instant;
 
 use super::{BATCH_BYTES, BATCH_MAILS, Deferred, Ingestor, RawMessage, Received, Report};
 use crate::backoff::Backoff;
@@ -56,6 +57,9 @@ pub struct Rules {
     /// Whether a message whose budget is spent goes to the quarantine. Otherwise its source
     /// must keep it: standard input, whose MTA keeps the mail when told to try later.
     pub quarantine_when_spent: bool,
+    /// The kind of source (`maildir`, `imap`, `cli`), the `intake` label of the mail
+    /// metrics.
+    pub intake: &'static str,
 }
 
 /// What becomes of a message that failed for a temporary reason.
@@ -191,7 +195,15 @@ impl<K: Clone + Eq + Hash> Driver<K> {
         mut batch: Batch<K>,
     ) -> ControlFlow<Ended> {
         while !batch.keys.is_empty() {
+            let started = Instant::now();
             let results = self.ingestor.try_batch(&batch.messages).await;
+            // Each mail of the batch waited for the whole batch's commit.
+            let seconds = started.elapsed().as_secs_f64();
+            let histogram =
+                metrics::histogram!(crate::monitoring::MAIL_SECONDS, "intake" => self.rules.intake);
+            for _ in results.iter().filter(|r| r.is_ok()) {
+                histogram.record(seconds);
+            }
             if results.iter().any(Result::is_ok)
                 && let Some(outbox) = &self.outbox
             {
@@ -298,6 +310,12 @@ impl<K: Clone + Eq + Hash> Driver<K> {
     }
 
     fn finish<S: Source<Key = K>>(&mut self, source: &mut S, key: K, report: &Report) {
+        metrics::counter!(
+            crate::monitoring::MAILS,
+            "intake" => self.rules.intake,
+            "outcome" => report.outcome.name(),
+        )
+        .increment(1);
         self.attempts.remove(&key);
         source.acknowledge(key, report);
     }

@@ -125,6 +125,7 @@ pub async fn watch(
         budget: retry_budget,
         retry: Retry::Later,
         quarantine_when_spent: true,
+        intake: "maildir",
     };
     let mut driver = Driver::new(ingestor, rules).waking(outbox);
     let mut postponed: HashMap<PathBuf, Postponed> = HashMap::new();

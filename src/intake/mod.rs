@@ -59,6 +59,19 @@ pub enum OutcomeKind {
     Quarantined,
 }
 
+impl OutcomeKind {
+    /// Its name, as `--json` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutcomeKind::Created => "created",
+            OutcomeKind::Commented => "commented",
+            OutcomeKind::Ignored => "ignored",
+            OutcomeKind::Duplicate => "duplicate",
+            OutcomeKind::Quarantined => "quarantined",
+        }
+    }
+}
+
 /// What happened to one message, as `ingest` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {

@@ -139,6 +139,7 @@ pub async fn ingest(
         budget: TRIES,
         retry: Retry::AtOnce(PAUSES),
         quarantine_when_spent: !inputs.contains(&Input::Stdin),
+        intake: "cli",
     };
     let mut source = Inputs {
         inputs: inputs.into_iter().enumerate(),

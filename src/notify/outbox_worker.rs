@@ -67,6 +67,22 @@ pub enum Delivery {
     Skipped,
 }
 
+/// Counts what became of a notification of `event` in the metrics.
+fn count(event: &'static str, delivery: Delivery) {
+    use crate::monitoring::{DELIVERIES, DELIVERY_FAILURES, GOVERNOR};
+    match delivery {
+        Delivery::Sent => metrics::counter!(DELIVERIES, "event" => event).increment(1),
+        Delivery::Deferred => {
+            metrics::counter!(DELIVERY_FAILURES, "event" => event, "last" => "false").increment(1)
+        }
+        Delivery::Failed => {
+            metrics::counter!(DELIVERY_FAILURES, "event" => event, "last" => "true").increment(1)
+        }
+        Delivery::Held => metrics::counter!(GOVERNOR, "decision" => "held").increment(1),
+        Delivery::Skipped => metrics::counter!(GOVERNOR, "decision" => "skipped").increment(1),
+    }
+}
+
 /// Sends notifications from the outbox.
 #[derive(Debug)]
 pub struct OutboxWorker {
@@ -121,7 +137,9 @@ impl OutboxWorker {
             return Ok(None);
         };
         let span = tracing::info_span!("notification", id = job.id, event = %job.event, ticket = %job.ticket);
+        let event = job.event.as_str();
         let delivery = tracing::Instrument::instrument(self.deliver(job, now), span).await?;
+        count(event, delivery);
         Ok(Some(delivery))
     }
 

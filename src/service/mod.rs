@@ -8,6 +8,7 @@
 
 mod admin;
 mod contacts;
+mod health;
 mod jobs;
 mod leases;
 mod mail;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 pub use crate::store::{DatabaseState, OpenMode};
 pub use admin::{AdminService, LinkKeyCheckError, LinkKeyMismatch};
 pub use contacts::{ContactChanges, ContactError, ContactService, ContactView, LanguageChoice};
+pub use health::{Check, HealthService, MailboxCheck, Readiness};
 pub use jobs::{JobError, JobKind, JobReport, JobStatus, Jobs};
 pub use leases::{LeaseError, LeaseService, LeaseState, LeaseView};
 pub use mail::{MailError, MailService};
@@ -138,6 +140,17 @@ impl Services {
             self.store.clone(),
             self.settings.clone(),
             self.clock.clone(),
+        )
+    }
+
+    /// The daemon's readiness checks and database gauges, with the mailboxes' conditions
+    /// its watchers record in `mailboxes`.
+    pub fn health(&self, mailboxes: crate::monitoring::MailboxHealth) -> HealthService {
+        HealthService::new(
+            self.store.clone(),
+            self.settings.clone(),
+            self.clock.clone(),
+            mailboxes,
         )
     }
 

@@ -10,6 +10,7 @@ mod batch;
 mod blobs;
 mod contacts;
 mod due;
+mod health;
 mod jobs;
 mod leases;
 mod mailboxes;

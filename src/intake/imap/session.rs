@@ -87,6 +87,7 @@ impl MailboxWorker {
             budget: retry_budget,
             retry: Retry::LaterInOrder,
             quarantine_when_spent: true,
+            intake: "imap",
         };
         let acknowledgement = match &mailbox.processed {
             ProcessedAction::Move(folder) => Acknowledgement::Move(folder.clone()),

@@ -15,6 +15,7 @@ use crate::backoff::Backoff;
 use crate::cluster::Instance;
 use crate::config::MailboxSettings;
 use crate::intake::Ingestor;
+use crate::monitoring::{IMAP_RECONNECTS, MailboxCondition, MailboxHealth};
 use crate::notify::outbox_worker::OutboxWake;
 use crate::store::ProblemArea;
 
@@ -37,20 +38,46 @@ enum Held {
 /// Watches one mailbox until `shutdown`, reconnecting as long as it takes, while this
 /// instance holds the mailbox's lease. Returns only on shutdown, or at once when its TLS
 /// settings cannot be used (a configuration error). `outbox` is woken after each message
-/// committed, so that its acknowledgement leaves at once.
+/// committed, so that its acknowledgement leaves at once. Its condition (connected,
+/// failing and why, standing by) is kept up to date in `health`.
 pub async fn watch(
     mailbox: MailboxSettings,
     ingestor: Ingestor,
     retry_budget: u32,
     instance: Instance,
     outbox: OutboxWake,
+    health: MailboxHealth,
     shutdown: CancellationToken,
 ) {
     use tracing::Instrument;
     let span = tracing::info_span!("mailbox", name = %mailbox.name);
-    supervise(mailbox, ingestor, retry_budget, instance, outbox, shutdown)
-        .instrument(span)
-        .await
+    let health = Condition {
+        health,
+        name: mailbox.name.clone(),
+    };
+    supervise(
+        mailbox,
+        ingestor,
+        retry_budget,
+        instance,
+        outbox,
+        health,
+        shutdown,
+    )
+    .instrument(span)
+    .await
+}
+
+/// One mailbox's entry in the [`MailboxHealth`].
+struct Condition {
+    health: MailboxHealth,
+    name: String,
+}
+
+impl Condition {
+    fn set(&self, condition: MailboxCondition) {
+        self.health.set(&self.name, condition);
+    }
 }
 
 async fn supervise(
@@ -59,12 +86,14 @@ async fn supervise(
     retry_budget: u32,
     instance: Instance,
     outbox: OutboxWake,
+    health: Condition,
     shutdown: CancellationToken,
 ) {
     let tls = match tls_config(&mailbox) {
         Ok(tls) => tls,
         Err(e) => {
             tracing::error!(error = %e, "mailbox not watched");
+            health.set(MailboxCondition::Abandoned(e.to_string()));
             return;
         }
     };
@@ -72,9 +101,15 @@ async fn supervise(
     let store = ingestor.pipeline().store().clone();
     let mut worker = MailboxWorker::new(mailbox.clone(), ingestor, retry_budget, outbox);
     let lease_name = format!("mailbox:{}", mailbox.name);
+    health.set(MailboxCondition::Standby);
     while let Some(lease) = instance.hold(&store, &lease_name, &shutdown).await {
-        let held = read_while_held(&mailbox, &tls, &tokens, &mut worker, lease.work()).await;
+        health.set(MailboxCondition::Connecting);
+        let held =
+            read_while_held(&mailbox, &tls, &tokens, &mut worker, lease.work(), &health).await;
         lease.release().await;
+        if let Held::Released = held {
+            health.set(MailboxCondition::Standby);
+        }
         if let Held::Abandoned = held {
             return;
         }
@@ -90,6 +125,7 @@ async fn read_while_held(
     tokens: &TokenProvider,
     worker: &mut MailboxWorker,
     work: &CancellationToken,
+    health: &Condition,
 ) -> Held {
     let mut backoff = RECONNECT_PAUSES.pauses();
     let mut last_error: Option<String> = None;
@@ -101,6 +137,7 @@ async fn read_while_held(
         let error = match opened {
             Ok(session) => {
                 announce_connected(mailbox, &mut last_error);
+                health.set(MailboxCondition::Connected);
                 let result = worker.run(session, work).await;
                 // Only a session that got work done resets the backoff.
                 if worker.take_healthy() {
@@ -119,8 +156,11 @@ async fn read_while_held(
             worker
                 .problem(ProblemArea::Folder, Some(&format!("not watched: {error}")))
                 .await;
+            health.set(MailboxCondition::Abandoned(error.to_string()));
             return Held::Abandoned;
         }
+        health.set(MailboxCondition::Failing(error.to_string()));
+        metrics::counter!(IMAP_RECONNECTS, "mailbox" => mailbox.name.clone()).increment(1);
         let mut pause = backoff.after_failure();
         if error.slows_down() {
             pause = pause.max(SLOW_DOWN_PAUSE);

@@ -1,0 +1,76 @@
+//! What the health checks and the periodic gauges read: a trivial query that proves the
+//! database answers, the oldest notification that is due and not sent, and the counts of
+//! tickets and notifications by status.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use crate::store::rows::{from_millis, to_millis};
+use crate::store::{Doing, Store, StoreError};
+
+impl Store {
+    /// Runs `SELECT 1`: the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .fetch_one(&mut *self.conn().await?)
+            .await
+            .doing("asking the database whether it answers")?;
+        Ok(())
+    }
+
+    /// When the notification that has been due longest without being sent became due, if
+    /// one is pending and due at `now`.
+    pub async fn oldest_due_notification(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row = sqlx::query(
+            "SELECT MIN(next_attempt_at) AS oldest FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1",
+        )
+        .bind(to_millis(now))
+        .fetch_one(&mut *self.conn().await?)
+        .await
+        .doing("finding the oldest due notification")?;
+        let oldest: Option<i64> = row
+            .try_get("oldest")
+            .doing("reading the oldest due notification")?;
+        oldest.map(from_millis).transpose()
+    }
+
+    /// How many tickets there are in each status.
+    pub async fn ticket_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.counts(
+            "SELECT status, COUNT(*) AS n FROM tickets GROUP BY status",
+            "counting tickets by status",
+        )
+        .await
+    }
+
+    /// How many notifications there are in each status.
+    pub async fn notification_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.counts(
+            "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status",
+            "counting notifications by status",
+        )
+        .await
+    }
+
+    async fn counts(
+        &self,
+        query: &'static str,
+        doing: &'static str,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(query)
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .doing(doing)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("status").doing(doing)?,
+                    r.try_get("n").doing(doing)?,
+                ))
+            })
+            .collect()
+    }
+}
