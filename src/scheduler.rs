@@ -16,14 +16,18 @@ use crate::config::CronSchedule;
 use crate::service::{JobKind, Jobs};
 
 /// Runs one job for the tick at hand and logs its failure; a failed run is tried again at
-/// the next tick.
+/// the next tick. Nothing starts once the daemon is stopping: the database may be closing.
 async fn run_logged(
     jobs: &Jobs,
     job: JobKind,
     schedule: &CronSchedule,
     started_by: &str,
     guard: &Mutex<()>,
+    shutdown: &CancellationToken,
 ) {
+    if shutdown.is_cancelled() {
+        return;
+    }
     let Ok(_running) = guard.try_lock() else {
         tracing::info!(job = %job, "the previous run is still going: this tick is skipped");
         return;
@@ -75,9 +79,9 @@ pub async fn run(jobs: Jobs, instance: &str, shutdown: CancellationToken) {
         if shutdown.is_cancelled() {
             return;
         }
-        run_logged(&jobs, *job, schedule, &at_start, guard).await;
+        run_logged(&jobs, *job, schedule, &at_start, guard, &shutdown).await;
     }
-    let mut scheduler = match schedule(&jobs, &enabled, on_schedule).await {
+    let mut scheduler = match schedule(&jobs, &enabled, on_schedule, &shutdown).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "the scheduler could not start: jobs run only by hand (`ticketgate jobs run`)");
@@ -88,25 +92,31 @@ pub async fn run(jobs: Jobs, instance: &str, shutdown: CancellationToken) {
     if let Err(e) = scheduler.shutdown().await {
         tracing::warn!(error = %e, "the scheduler did not stop cleanly");
     }
+    // A run the schedule started just before the stop runs in a task of the scheduler's:
+    // it ends before this returns, and the daemon closes the database only after.
+    for (_, _, guard) in &enabled {
+        let _finished = guard.lock().await;
+    }
 }
 
 async fn schedule(
     jobs: &Jobs,
     enabled: &[Enabled],
     started_by: Arc<str>,
+    shutdown: &CancellationToken,
 ) -> Result<JobScheduler, JobSchedulerError> {
     let scheduler = JobScheduler::new().await?;
     for (job, schedule, guard) in enabled {
         let (job, schedule, guard, jobs) = (*job, schedule.clone(), guard.clone(), jobs.clone());
-        let started_by = started_by.clone();
+        let (started_by, shutdown) = (started_by.clone(), shutdown.clone());
         let expr = job.schedule(jobs.settings()).to_string();
         scheduler
             .add(Job::new_async(expr.as_str(), move |_, _| {
                 let (jobs, schedule, guard) = (jobs.clone(), schedule.clone(), guard.clone());
-                let started_by = started_by.clone();
-                Box::pin(
-                    async move { run_logged(&jobs, job, &schedule, &started_by, &guard).await },
-                )
+                let (started_by, shutdown) = (started_by.clone(), shutdown.clone());
+                Box::pin(async move {
+                    run_logged(&jobs, job, &schedule, &started_by, &guard, &shutdown).await
+                })
             })?)
             .await?;
         tracing::info!(job = %job, schedule = %expr, "job scheduled");
