@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::portal::{ALICE, Portal, cli, ingest, run_ok};
+use crate::portal::{ALICE, Portal, cli, cli_with, ingest, run_ok};
 use crate::support::http::{Answer, request};
 
 /// A request to the API with `token`, and JSON `body` when given.
@@ -288,4 +288,163 @@ fn tokens_read_and_write_through_the_api() {
         "requests are logged with the token's name"
     );
     assert!(!log.contains("panicked"), "{log}");
+}
+
+#[test]
+fn agents_assign_share_set_fields_and_fetch_bytes_through_the_api() {
+    let cli = cli_with("[[agent]]\nname = \"Camille\"\nemail = \"camille@ours.test\"\n");
+    let n = ingest(
+        &cli,
+        b"From: Alice Martin <alice@acme.example>\r\nTo: support@ours.test\r\n\
+          Subject: Scanner log\r\nMessage-ID: <f1@acme.example>\r\nMIME-Version: 1.0\r\n\
+          Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+          --b\r\nContent-Type: text/plain\r\n\r\nThe scanner fails, log attached.\r\n\
+          --b\r\nContent-Type: text/plain; name=\"scan.log\"\r\n\
+          Content-Disposition: attachment; filename=\"scan.log\"\r\n\r\nE42 lamp\r\n--b--\r\n",
+    );
+    let token = run_ok(&cli, &["tokens", "create", "desk", "--scope", "write"])
+        .trim()
+        .to_string();
+    let portal = Portal::start(cli);
+    let path = format!("/api/v1/tickets/{n}");
+
+    let assigned = call(
+        &portal,
+        "POST",
+        &format!("{path}/assign"),
+        &token,
+        Some(r#"{"agent": "camille"}"#),
+        &[],
+    );
+    assert_eq!(assigned.status, 200, "{assigned:?}");
+    let again = call(
+        &portal,
+        "POST",
+        &format!("{path}/assign"),
+        &token,
+        Some(r#"{"agent": "Camille"}"#),
+        &[],
+    );
+    assert_problem(&again, 409, "already-assigned");
+    let unknown = call(
+        &portal,
+        "POST",
+        &format!("{path}/assign"),
+        &token,
+        Some(r#"{"agent": "nobody"}"#),
+        &[],
+    );
+    assert_problem(&unknown, 422, "unknown-agent");
+
+    let added = call(
+        &portal,
+        "POST",
+        &format!("{path}/observers"),
+        &token,
+        Some(r#"{"email": "marc@acme.example"}"#),
+        &[],
+    );
+    assert_eq!(added.status, 201, "{added:?}");
+    let twice = call(
+        &portal,
+        "POST",
+        &format!("{path}/observers"),
+        &token,
+        Some(r#"{"email": "marc@acme.example"}"#),
+        &[],
+    );
+    assert_problem(&twice, 409, "already-observer");
+    let bad = call(
+        &portal,
+        "POST",
+        &format!("{path}/observers"),
+        &token,
+        Some(r#"{"email": "marc"}"#),
+        &[],
+    );
+    assert_problem(&bad, 422, "invalid-field");
+    let removed = call(
+        &portal,
+        "DELETE",
+        &format!("{path}/observers/marc@acme.example"),
+        &token,
+        None,
+        &[],
+    );
+    assert_eq!(removed.status, 200, "{removed:?}");
+
+    let fields = call(
+        &portal,
+        "PATCH",
+        &path,
+        &token,
+        Some(r#"{"impact": "interrupted", "urgency": "high", "category": "Scanners"}"#),
+        &[],
+    );
+    assert_eq!(fields.status, 200, "{fields:?}");
+    let same = call(
+        &portal,
+        "PATCH",
+        &path,
+        &token,
+        Some(r#"{"category": "Scanners"}"#),
+        &[],
+    );
+    assert_eq!(same.status, 204, "{same:?}");
+    let ticket = json(&call(&portal, "GET", &path, &token, None, &[]));
+    assert_eq!(ticket["category"], "Scanners", "{ticket}");
+    assert_eq!(ticket["assignee"], "camille@ours.test", "{ticket}");
+    assert_eq!(
+        ticket["observers"].as_array().map(Vec::len),
+        Some(0),
+        "{ticket}"
+    );
+
+    // The stored bytes: the file and the mail, as downloads.
+    let article = &ticket["articles"][0];
+    let sha = article["attachments"][0]["sha256"].as_str().unwrap();
+    let file = call(
+        &portal,
+        "GET",
+        &format!("{path}/files/{sha}"),
+        &token,
+        None,
+        &[],
+    );
+    assert_eq!(file.status, 200);
+    assert_eq!(file.bytes, b"E42 lamp");
+    assert!(
+        file.header("content-disposition")
+            .unwrap()
+            .contains("scan.log")
+    );
+    let raw = call(
+        &portal,
+        "GET",
+        &format!("{path}/articles/{}/raw", article["id"]),
+        &token,
+        None,
+        &[],
+    );
+    assert_eq!(raw.status, 200, "{raw:?}");
+    assert_eq!(raw.header("content-type"), Some("message/rfc822"));
+    assert!(raw.body.contains("Message-ID: <f1@acme.example>"));
+    assert_problem(
+        &call(
+            &portal,
+            "GET",
+            &format!("{path}/files/00ff"),
+            &token,
+            None,
+            &[],
+        ),
+        404,
+        "not-found",
+    );
+    assert_problem(
+        &call(&portal, "PUT", &path, &token, Some("{}"), &[]),
+        405,
+        "method",
+    );
+    portal.stop();
 }

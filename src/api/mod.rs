@@ -6,6 +6,7 @@
 //! (RFC 9457) with a 4xx status; a write that names an older version of the ticket in
 //! `If-Match` than its current `ETag` is refused with 412.
 
+mod edits;
 mod problem;
 mod tickets;
 
@@ -14,7 +15,7 @@ use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tracing::Instrument;
 
 pub use problem::Problem;
@@ -39,10 +40,33 @@ impl Api {
 pub fn router(api: Api) -> Router {
     Router::new()
         .route("/v1/tickets", get(tickets::list))
-        .route("/v1/tickets/{number}", get(tickets::show))
+        .route(
+            "/v1/tickets/{number}",
+            get(tickets::show).patch(edits::set_fields),
+        )
         .route("/v1/tickets/{number}/comments", post(tickets::comment))
         .route("/v1/tickets/{number}/status", post(tickets::status))
+        .route("/v1/tickets/{number}/assign", post(edits::assign))
+        .route("/v1/tickets/{number}/observers", post(edits::add_observer))
+        .route(
+            "/v1/tickets/{number}/observers/{email}",
+            delete(edits::remove_observer),
+        )
+        .route("/v1/tickets/{number}/files/{sha256}", get(edits::file))
+        .route(
+            "/v1/tickets/{number}/articles/{id}/raw",
+            get(edits::raw_mail),
+        )
         .fallback(|| async { Problem::not_found("no such API route").into_response() })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(
+                "method",
+                "Method not allowed",
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "this address does not take this method",
+            )
+            .into_response()
+        })
         .route_layer(axum::middleware::from_fn_with_state(
             api.clone(),
             authenticated,

@@ -147,7 +147,7 @@ pub async fn status(
 
 /// The ticket as it is when `If-Match` names its current version (or names none); 412
 /// when it names another.
-async fn unchanged(
+pub(super) async fn unchanged(
     api: &Api,
     number: &TicketNumber,
     headers: &HeaderMap,
@@ -173,7 +173,7 @@ async fn unchanged(
 }
 
 /// The answer to a change: what it did, with the ticket's new `ETag`.
-async fn changed(
+pub(super) async fn changed(
     api: &Api,
     number: &TicketNumber,
     status: StatusCode,
@@ -202,14 +202,14 @@ fn etag(ticket: &Ticket) -> HeaderValue {
     .unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
-fn ticket_number(text: &str) -> Result<TicketNumber, Problem> {
+pub(super) fn ticket_number(text: &str) -> Result<TicketNumber, Problem> {
     text.parse()
         .map_err(|_| Problem::not_found(format!("there is no ticket {text}")))
 }
 
 /// A body that is not the JSON asked for: 415 without the JSON type, 400 when it cannot
 /// be parsed, 422 when a field is wrong or unknown.
-fn json_problem(rejection: JsonRejection) -> Problem {
+pub(super) fn json_problem(rejection: JsonRejection) -> Problem {
     let status = rejection.status();
     let kind = match status {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "media-type",
