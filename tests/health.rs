@@ -280,6 +280,16 @@ fn metrics_are_prometheus_text_and_move_as_mail_comes_in() {
             .iter()
             .any(|s| s.name == "ticketgate_outbox_deliveries_total" && s.value >= 1.0)
     });
+    // And how long after its mail's commit the acknowledgement left.
+    assert!(
+        value(
+            &samples,
+            "ticketgate_notification_delay_seconds_count",
+            &[("event", "ticket_opened")]
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
     assert!(
         samples.iter().all(|s| s.name.starts_with("ticketgate_")),
         "{text}"
@@ -319,6 +329,7 @@ const METRICS: &[&str] = {
         MAILS,
         MAIL_SECONDS,
         DELIVERIES,
+        NOTIFICATION_SECONDS,
         DELIVERY_FAILURES,
         GOVERNOR,
         OUTBOX_DEPTH,

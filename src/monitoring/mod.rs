@@ -23,6 +23,10 @@ pub const MAILS: &str = "ticketgate_mails_total";
 pub const MAIL_SECONDS: &str = "ticketgate_mail_processing_seconds";
 /// Notifications handed to the transport, by `event`.
 pub const DELIVERIES: &str = "ticketgate_outbox_deliveries_total";
+/// Seconds from the event (a mail's commit, an agent's action) to its notification's
+/// handover to the transport, by `event`: with [`MAIL_SECONDS`], a mail's time to its
+/// acknowledgement (`ticket_opened`).
+pub const NOTIFICATION_SECONDS: &str = "ticketgate_notification_delay_seconds";
 /// Tries to send a notification that failed, by `event` and whether it was the `last`.
 pub const DELIVERY_FAILURES: &str = "ticketgate_outbox_failures_total";
 /// Notifications the governor held back or preferences skipped, by `decision`.
@@ -50,6 +54,12 @@ const MAIL_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
 
+/// The buckets of [`NOTIFICATION_SECONDS`]: from 10 ms to a day (retries take hours).
+const NOTIFICATION_BUCKETS: &[f64] = &[
+    0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 14400.0,
+    86400.0,
+];
+
 /// The Prometheus recorder of this process, installed on first use. The `metrics` facade
 /// has one global recorder per process: every daemon built in it (tests build several)
 /// shares this one.
@@ -58,6 +68,12 @@ pub fn recorder() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let builder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full(MAIL_SECONDS.into()), MAIL_BUCKETS)
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    Matcher::Full(NOTIFICATION_SECONDS.into()),
+                    NOTIFICATION_BUCKETS,
+                )
+            })
             .expect("the buckets are not empty");
         match builder.install_recorder() {
             Ok(handle) => {
@@ -85,6 +101,11 @@ fn describe() {
     describe_counter!(
         DELIVERIES,
         "Notifications handed to the transport, by event."
+    );
+    describe_histogram!(
+        NOTIFICATION_SECONDS,
+        Unit::Seconds,
+        "Time from an event to its notification's handover to the transport, by event."
     );
     describe_counter!(
         DELIVERY_FAILURES,

@@ -138,8 +138,14 @@ impl OutboxWorker {
         };
         let span = tracing::info_span!("notification", id = job.id, event = %job.event, ticket = %job.ticket);
         let event = job.event.as_str();
+        let happened = job.created_at;
         let delivery = tracing::Instrument::instrument(self.deliver(job, now), span).await?;
         count(event, delivery);
+        if delivery == Delivery::Sent {
+            let waited = (self.clock.now() - happened).to_std().unwrap_or_default();
+            metrics::histogram!(crate::monitoring::NOTIFICATION_SECONDS, "event" => event)
+                .record(waited.as_secs_f64());
+        }
         Ok(Some(delivery))
     }
 
