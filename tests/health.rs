@@ -199,6 +199,38 @@ fn readyz_is_503_while_a_mailbox_cannot_be_reached_and_names_its_error() {
 }
 
 #[test]
+fn readyz_is_503_while_a_notification_has_been_due_too_long() {
+    // An SMTP server that takes the connection and never says a word: the
+    // acknowledgement's send hangs, and it stays due.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let cli = cli_with(&format!(
+        "[smtp]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\
+         [http]\nready_outbox_max_age_secs = 1\n"
+    ));
+    ingest(&cli, ALICE);
+    let portal = Portal::start(cli);
+    let mut body = serde_json::Value::Null;
+    wait_for("the outbox to be stuck", Duration::from_secs(20), || {
+        let ready = portal.get("/readyz", &[]);
+        body = serde_json::from_str(&ready.body).unwrap();
+        ready.status == 503
+    });
+    assert_eq!(body["database"]["ok"], true, "{body}");
+    assert_eq!(body["outbox"]["ok"], false, "{body}");
+    let detail = body["outbox"]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("(limit 1 s)"), "{body}");
+    // Killed, not stopped: the daemon waits for the hanging send before it exits.
+    drop(portal);
+}
+
+#[test]
 fn metrics_are_prometheus_text_and_move_as_mail_comes_in() {
     let cli = cli();
     // A ticket before the start: the gauges are read from the database at once.

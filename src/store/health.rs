@@ -19,13 +19,15 @@ impl Store {
     }
 
     /// When the notification that has been due longest without being sent became due, if
-    /// one is pending and due at `now`.
+    /// one is due at `now`: waiting, or claimed and still being sent (a claim leaves the
+    /// time it fell due as it was, so a send that hangs, or a worker that died with its
+    /// claim, keeps counting).
     pub async fn oldest_due_notification(
         &self,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row = sqlx::query(
-            "SELECT MIN(next_attempt_at) AS oldest FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1",
+            "SELECT MIN(next_attempt_at) AS oldest FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1",
         )
         .bind(to_millis(now))
         .fetch_one(&mut *self.conn().await?)
