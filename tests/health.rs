@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::daemon::wait_for;
 use crate::portal::{ALICE, Portal, cli, cli_with, ingest};
+use crate::support::dovecot::Dovecot;
 use crate::support::helpers::Cli;
 use crate::support::http::get;
 use crate::support::require;
@@ -153,6 +154,47 @@ fn healthz_and_readyz_answer_and_say_what_they_checked() {
     assert_eq!(body["database"]["ok"], true, "{body}");
     assert_eq!(body["outbox"]["ok"], true, "{body}");
     assert_eq!(body["mailboxes"], serde_json::json!([]), "{body}");
+    portal.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_and_metrics_show_a_connected_mailbox_and_its_mail() {
+    let Some(dovecot) = Dovecot::start(&[("support", "s3cret-pass")]).await else {
+        return;
+    };
+    dovecot
+        .append("support", "INBOX", &crate::imap::mail(1))
+        .await;
+    let cli = cli_with(&format!(
+        "[[mailbox]]\nname = \"support\"\naddress = \"support@localhost\"\nhost = \"{}\"\n\
+         port = {}\ntls = \"none\"\nusername = \"support\"\npassword = \"s3cret-pass\"\n",
+        dovecot.host(),
+        dovecot.port()
+    ));
+    let portal = Portal::start(cli);
+    let mut samples = Vec::new();
+    wait_for("the mailbox's mail", Duration::from_secs(20), || {
+        samples = scrape(portal.port).0;
+        value(
+            &samples,
+            "ticketgate_mails_total",
+            &[("intake", "imap"), ("outcome", "created")],
+        ) == Some(1.0)
+    });
+    assert_eq!(
+        value(
+            &samples,
+            "ticketgate_imap_connected",
+            &[("mailbox", "support")]
+        ),
+        Some(1.0)
+    );
+    let ready = portal.get("/readyz", &[]);
+    let body: serde_json::Value = serde_json::from_str(&ready.body).unwrap();
+    assert_eq!(ready.status, 200, "{body}");
+    assert_eq!(body["mailboxes"][0]["state"], "connected", "{body}");
+    assert_eq!(body["mailboxes"][0]["ok"], true, "{body}");
+    assert!(body["mailboxes"][0].get("error").is_none(), "{body}");
     portal.stop();
 }
 
@@ -334,6 +376,11 @@ fn metrics_are_prometheus_text_and_move_as_mail_comes_in() {
 fn metrics_listen_serves_them_on_a_listener_of_their_own() {
     let port = free_port();
     let cli: Cli = cli_with(&format!("[http]\nmetrics_listen = \"127.0.0.1:{port}\"\n"));
+    let checked = crate::portal::run_ok(&cli, &["check-config"]);
+    assert!(
+        checked.contains(&format!("http.metrics_listen = 127.0.0.1:{port}")),
+        "{checked}"
+    );
     let portal = Portal::start(cli);
     wait_for("the metrics listener", Duration::from_secs(20), || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()

@@ -112,6 +112,15 @@ fn print_in_effect(s: &Settings) -> std::io::Result<()> {
         )?,
         None => outln!("http.listen is empty: no portal, the links open nothing")?,
     }
+    match (s.http.listen, s.http.metrics_listen) {
+        (_, Some(address)) => outln!("http.metrics_listen = {address}: /metrics is served there")?,
+        (Some(_), None) => outln!("/healthz, /readyz and /metrics are served on http.listen")?,
+        (None, None) => outln!("no /healthz, /readyz or /metrics: http.listen is empty")?,
+    }
+    outln!(
+        "/readyz fails when a notification has been due {} s (http.ready_outbox_max_age_secs)",
+        s.http.ready_outbox_max_age.as_secs()
+    )?;
     for &job in JobKind::ALL {
         outln!(
             "job {:<20} {:<16} {}",
