@@ -116,7 +116,7 @@ impl App {
         };
         let http = match settings.http.listen {
             Some(address) => {
-                let api = crate::api::Api::new(services.tickets(), services.tokens());
+                let api = crate::api::Api::new(&services);
                 let portal = Portal::new(services.portal()?, &settings)?.with_api(api);
                 // A message's files travel in its body: four files at the limit and a
                 // margin (a larger file is received to be refused by its size).

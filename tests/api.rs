@@ -448,3 +448,119 @@ fn agents_assign_share_set_fields_and_fetch_bytes_through_the_api() {
     );
     portal.stop();
 }
+
+#[test]
+fn contacts_and_the_outbox_through_the_api() {
+    let cli = cli();
+    ingest(&cli, ALICE);
+    let writer = run_ok(&cli, &["tokens", "create", "ops", "--scope", "write"])
+        .trim()
+        .to_string();
+    let reader = run_ok(&cli, &["tokens", "create", "wall"])
+        .trim()
+        .to_string();
+    // Queued before the daemon runs: its worker sends them.
+    let pending: Value =
+        serde_json::from_str(&run_ok(&cli, &["outbox", "list", "--json"])).unwrap();
+    assert!(
+        pending.as_array().is_some_and(|a| !a.is_empty()),
+        "{pending}"
+    );
+    let portal = Portal::start(cli);
+
+    let contact = "/api/v1/contacts/alice@acme.example";
+    let shown = call(&portal, "GET", contact, &reader, None, &[]);
+    assert_eq!(shown.status, 200, "{shown:?}");
+    assert_eq!(json(&shown)["messages"], true);
+    let refused = call(
+        &portal,
+        "PATCH",
+        contact,
+        &reader,
+        Some(r#"{"messages": false}"#),
+        &[],
+    );
+    assert_problem(&refused, 403, "scope");
+    let set = call(
+        &portal,
+        "PATCH",
+        contact,
+        &writer,
+        Some(r#"{"messages": false, "language": "fr"}"#),
+        &[],
+    );
+    assert_eq!(set.status, 200, "{set:?}");
+    let now = json(&set);
+    assert_eq!(
+        (now["messages"].clone(), now["language"].clone()),
+        (false.into(), "fr".into())
+    );
+    let bad = call(
+        &portal,
+        "PATCH",
+        contact,
+        &writer,
+        Some(r#"{"language": "de"}"#),
+        &[],
+    );
+    assert_problem(&bad, 422, "invalid-field");
+    let shown = run_ok(&portal.cli, &["contacts", "show", "alice@acme.example"]);
+    assert!(
+        shown.contains("fr"),
+        "the CLI sees the same preferences: {shown}"
+    );
+
+    let listed = call(
+        &portal,
+        "GET",
+        "/api/v1/outbox?limit=10",
+        &reader,
+        None,
+        &[],
+    );
+    assert_eq!(listed.status, 200, "{listed:?}");
+    let first = json(&listed)["notifications"][0].clone();
+    assert_eq!(first["event"], "ticket_opened", "{first}");
+    assert_problem(
+        &call(
+            &portal,
+            "GET",
+            "/api/v1/outbox?status=lost",
+            &reader,
+            None,
+            &[],
+        ),
+        400,
+        "bad-request",
+    );
+    let id = first["id"].as_i64().unwrap();
+    let retry = format!("/api/v1/outbox/{id}/retry");
+    assert_problem(
+        &call(&portal, "POST", &retry, &reader, None, &[]),
+        403,
+        "scope",
+    );
+    // Sent already (or being sent): nothing to retry.
+    crate::daemon::wait_for(
+        "the acknowledgement to go",
+        std::time::Duration::from_secs(20),
+        || {
+            json(&call(
+                &portal,
+                "GET",
+                "/api/v1/outbox?status=sent",
+                &reader,
+                None,
+                &[],
+            ))["notifications"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+        },
+    );
+    assert_problem(
+        &call(&portal, "POST", &retry, &writer, None, &[]),
+        409,
+        "not-retryable",
+    );
+    portal.stop();
+}

@@ -6,6 +6,7 @@
 //! (RFC 9457) with a 4xx status; a write that names an older version of the ticket in
 //! `If-Match` than its current `ETag` is refused with 412.
 
+mod admin;
 mod edits;
 mod problem;
 mod tickets;
@@ -20,18 +21,26 @@ use tracing::Instrument;
 
 pub use problem::Problem;
 
-use crate::service::{ApiToken, Scope, TicketService, TokenService};
+use crate::service::{ApiToken, ContactService, OutboxService, Scope, TicketService, TokenService};
 
 /// What the API's handlers share.
 #[derive(Debug, Clone)]
 pub struct Api {
     tickets: TicketService,
     tokens: TokenService,
+    contacts: ContactService,
+    outbox: OutboxService,
 }
 
 impl Api {
-    pub fn new(tickets: TicketService, tokens: TokenService) -> Self {
-        Self { tickets, tokens }
+    /// The API over the services of `services`.
+    pub fn new(services: &crate::service::Services) -> Self {
+        Self {
+            tickets: services.tickets(),
+            tokens: services.tokens(),
+            contacts: services.contacts(),
+            outbox: services.outbox(),
+        }
     }
 }
 
@@ -53,6 +62,12 @@ pub fn router(api: Api) -> Router {
             delete(edits::remove_observer),
         )
         .route("/v1/tickets/{number}/files/{sha256}", get(edits::file))
+        .route(
+            "/v1/contacts/{email}",
+            get(admin::contact).patch(admin::set_contact),
+        )
+        .route("/v1/outbox", get(admin::outbox))
+        .route("/v1/outbox/{id}/retry", post(admin::retry))
         .route(
             "/v1/tickets/{number}/articles/{id}/raw",
             get(edits::raw_mail),
