@@ -564,3 +564,82 @@ fn contacts_and_the_outbox_through_the_api() {
     );
     portal.stop();
 }
+
+#[test]
+fn the_quarantine_and_the_jobs_through_the_api() {
+    let cli = cli();
+    // Our own address without our loop marker: kept aside with its reason.
+    let out = cli.run(
+        &["ingest"],
+        Some(b"From: support@ours.test\r\nTo: support@ours.test\r\nSubject: Hello\r\nMessage-ID: <q1@x.example>\r\n\r\nHi\r\n"),
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let token = run_ok(&cli, &["tokens", "create", "ops", "--scope", "write"])
+        .trim()
+        .to_string();
+    let portal = Portal::start(cli);
+
+    let listed = json(&call(
+        &portal,
+        "GET",
+        "/api/v1/quarantine",
+        &token,
+        None,
+        &[],
+    ));
+    let message = &listed["messages"][0];
+    assert!(
+        message["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{listed}"
+    );
+    let again = call(
+        &portal,
+        "POST",
+        &format!(
+            "/api/v1/quarantine/{}/retry",
+            message["id"].as_str().unwrap()
+        ),
+        &token,
+        None,
+        &[],
+    );
+    assert_problem(&again, 409, "still-quarantined");
+    assert_problem(
+        &call(
+            &portal,
+            "POST",
+            "/api/v1/quarantine/nothing/retry",
+            &token,
+            None,
+            &[],
+        ),
+        404,
+        "not-found",
+    );
+
+    let jobs = json(&call(&portal, "GET", "/api/v1/jobs", &token, None, &[]));
+    assert!(
+        jobs["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["name"] == "auto-close"),
+        "{jobs}"
+    );
+    let ran = call(
+        &portal,
+        "POST",
+        "/api/v1/jobs/auto-close/run",
+        &token,
+        None,
+        &[],
+    );
+    assert_eq!(ran.status, 200, "{ran:?}");
+    assert_eq!(json(&ran)["job"], "auto-close");
+    assert_problem(
+        &call(&portal, "POST", "/api/v1/jobs/tea/run", &token, None, &[]),
+        404,
+        "not-found",
+    );
+    portal.stop();
+}

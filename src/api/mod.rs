@@ -8,6 +8,7 @@
 
 mod admin;
 mod edits;
+mod operations;
 mod problem;
 mod tickets;
 
@@ -21,7 +22,10 @@ use tracing::Instrument;
 
 pub use problem::Problem;
 
-use crate::service::{ApiToken, ContactService, OutboxService, Scope, TicketService, TokenService};
+use crate::service::{
+    ApiToken, ContactService, Jobs, OutboxService, QuarantineService, Scope, TicketService,
+    TokenService,
+};
 
 /// What the API's handlers share.
 #[derive(Debug, Clone)]
@@ -30,6 +34,8 @@ pub struct Api {
     tokens: TokenService,
     contacts: ContactService,
     outbox: OutboxService,
+    quarantine: QuarantineService,
+    jobs: Jobs,
 }
 
 impl Api {
@@ -40,6 +46,8 @@ impl Api {
             tokens: services.tokens(),
             contacts: services.contacts(),
             outbox: services.outbox(),
+            quarantine: services.quarantine(),
+            jobs: services.jobs(),
         }
     }
 }
@@ -68,6 +76,13 @@ pub fn router(api: Api) -> Router {
         )
         .route("/v1/outbox", get(admin::outbox))
         .route("/v1/outbox/{id}/retry", post(admin::retry))
+        .route("/v1/quarantine", get(operations::quarantine))
+        .route(
+            "/v1/quarantine/{id}/retry",
+            post(operations::retry_quarantined),
+        )
+        .route("/v1/jobs", get(operations::jobs))
+        .route("/v1/jobs/{name}/run", post(operations::run_job))
         .route(
             "/v1/tickets/{number}/articles/{id}/raw",
             get(edits::raw_mail),
