@@ -643,3 +643,119 @@ fn the_quarantine_and_the_jobs_through_the_api() {
     );
     portal.stop();
 }
+
+#[test]
+fn tickets_are_found_by_their_fields_and_paged_by_cursor() {
+    let cli = cli();
+    let first = ingest(&cli, ALICE);
+    let second = ingest(
+        &cli,
+        b"From: Alice Martin <alice@acme.example>\r\nTo: support@ours.test\r\n\
+          Subject: VPN keeps dropping\r\nMessage-ID: <s2@acme.example>\r\n\r\nSince Monday.\r\n",
+    );
+    let third = ingest(
+        &cli,
+        b"From: bob@other.example\r\nTo: support@ours.test\r\n\
+          Subject: Badge for Marc\r\nMessage-ID: <s3@other.example>\r\n\r\nA new badge.\r\n",
+    );
+    let token = run_ok(&cli, &["tokens", "create", "board"])
+        .trim()
+        .to_string();
+    let portal = Portal::start(cli);
+    let numbers = |path: &str| -> Vec<String> {
+        let answer = call(&portal, "GET", path, &token, None, &[]);
+        assert_eq!(answer.status, 200, "{path}: {answer:?}");
+        json(&answer)["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["number"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        numbers("/api/v1/tickets?requester=ALICE@acme.example"),
+        [second.as_str(), first.as_str()]
+    );
+    assert_eq!(
+        numbers("/api/v1/tickets?organisation=other.example"),
+        [third.as_str()]
+    );
+    assert_eq!(numbers("/api/v1/tickets?q=vpn"), [second.as_str()]);
+    assert_eq!(
+        numbers(&format!("/api/v1/tickets?q={first}")),
+        [first.as_str()]
+    );
+    assert_eq!(
+        numbers("/api/v1/tickets?sort=updated&type=incident&limit=50").len(),
+        3
+    );
+    assert!(numbers("/api/v1/tickets?updated_since=2099-01-01T00:00:00Z").is_empty());
+
+    // One at a time, by cursor: each ticket once, newest first, then the end.
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/tickets?limit=1".to_string();
+    loop {
+        let page = json(&call(&portal, "GET", &path, &token, None, &[]));
+        seen.extend(
+            page["tickets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["number"].as_str().unwrap().to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/tickets?limit=1&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, [third, second, first]);
+    assert_problem(
+        &call(
+            &portal,
+            "GET",
+            "/api/v1/tickets?cursor=nonsense",
+            &token,
+            None,
+            &[],
+        ),
+        400,
+        "bad-request",
+    );
+    assert_problem(
+        &call(
+            &portal,
+            "GET",
+            "/api/v1/tickets?sort=title",
+            &token,
+            None,
+            &[],
+        ),
+        400,
+        "bad-request",
+    );
+    assert_problem(
+        &call(
+            &portal,
+            "GET",
+            "/api/v1/tickets?requester=alice",
+            &token,
+            None,
+            &[],
+        ),
+        400,
+        "bad-request",
+    );
+    assert_problem(
+        &call(
+            &portal,
+            "GET",
+            "/api/v1/tickets?updated_since=yesterday",
+            &token,
+            None,
+            &[],
+        ),
+        400,
+        "bad-request",
+    );
+    portal.stop();
+}

@@ -12,8 +12,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Api, Problem, require};
-use crate::domain::{Status, Ticket, TicketNumber};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{EmailAddress, Priority, Status, Ticket, TicketNumber, TicketType};
 use crate::service::{ApiToken, Scope, TicketError};
+use crate::store::TicketQuery;
 
 /// The most tickets one page holds.
 const MAX_PAGE: u32 = 200;
@@ -22,11 +27,25 @@ const MAX_PAGE: u32 = 200;
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     status: Option<Status>,
+    requester: Option<String>,
+    organisation: Option<String>,
+    #[serde(rename = "type")]
+    ticket_type: Option<TicketType>,
+    priority: Option<Priority>,
+    /// RFC 3339: `2026-12-01T00:00:00Z`.
+    updated_since: Option<DateTime<Utc>>,
+    /// Words of the title, or a ticket number.
+    q: Option<String>,
+    /// `-updated` (most recently updated first, the default) or `updated`.
+    sort: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
     /// 1 to 200; 50 when absent.
     limit: Option<u32>,
 }
 
-/// `GET /api/v1/tickets`: the most recently updated tickets, of one status if asked.
+/// `GET /api/v1/tickets`: the tickets the filters ask for, a page at a time; the answer's
+/// `next_cursor` (null on the last page) asks for the next one.
 pub async fn list(
     State(api): State<Api>,
     query: Result<Query<ListQuery>, QueryRejection>,
@@ -38,12 +57,56 @@ pub async fn list(
             "limit must be between 1 and {MAX_PAGE}"
         )));
     }
-    let page = api
+    let oldest_first = match query.sort.as_deref() {
+        None | Some("-updated") => false,
+        Some("updated") => true,
+        Some(other) => {
+            return Err(Problem::bad_request(format!(
+                "sort `{other}`: use -updated (newest first) or updated"
+            )));
+        }
+    };
+    let requester = query
+        .requester
+        .as_deref()
+        .map(|r| EmailAddress::parse(r.trim()))
+        .transpose()
+        .map_err(|_| Problem::bad_request("requester must be an email address"))?;
+    let after = query.cursor.as_deref().map(cursor_from).transpose()?;
+    let search = TicketQuery {
+        status: query.status,
+        requester,
+        organisation: query.organisation,
+        ticket_type: query.ticket_type,
+        priority: query.priority,
+        updated_since: query.updated_since,
+        search: query.q,
+        oldest_first,
+        after,
+        limit,
+    };
+    let (tickets, next) = api
         .tickets
-        .list(query.status, Some(limit))
+        .search(&search)
         .await
         .map_err(|e| Problem::of_ticket(&e))?;
-    Ok(Json(json!({ "tickets": page.tickets, "more": page.more })).into_response())
+    Ok(Json(json!({
+        "tickets": tickets,
+        "next_cursor": next.map(|(updated, id)| B64.encode(format!("{updated}.{id}"))),
+    }))
+    .into_response())
+}
+
+/// The position a cursor names; a cursor that is not one of ours is a bad request.
+fn cursor_from(text: &str) -> Result<(i64, i64), Problem> {
+    let bad = || Problem::bad_request("cursor: pass the next_cursor of the previous page as it is");
+    let decoded = B64.decode(text).map_err(|_| bad())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (updated, id) = decoded.split_once('.').ok_or_else(bad)?;
+    Ok((
+        updated.parse().map_err(|_| bad())?,
+        id.parse().map_err(|_| bad())?,
+    ))
 }
 
 /// `GET /api/v1/tickets/{number}`: the ticket, its articles (with their visibility) and

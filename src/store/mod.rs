@@ -18,6 +18,7 @@ mod messages;
 mod open;
 mod outbox;
 mod rows;
+mod ticket_query;
 mod ticket_updates;
 mod tickets;
 mod tokens;
@@ -35,6 +36,7 @@ pub use mailboxes::{MailboxCursor, MailboxProblem, MailboxState, PendingAck, Pro
 pub use messages::{Committed, EarlierDelivery, InboundCommit, InboundWrite, MessageRecord};
 pub use open::{DatabaseState, OpenMode};
 pub use outbox::{HoldKind, OutboxEntry, OutboxJob, SentNotification, TicketFacts};
+pub use ticket_query::TicketQuery;
 pub use ticket_updates::{ActionCommitted, Change, TicketAction};
 pub use tokens::TokenRecord;
 pub use visible::VisibleFilter;

@@ -285,7 +285,7 @@ pub(super) fn page_of(
     Ok((tickets, more))
 }
 
-fn summary_from_row(row: &AnyRow) -> Result<TicketSummary, StoreError> {
+pub(super) fn summary_from_row(row: &AnyRow) -> Result<TicketSummary, StoreError> {
     Ok(TicketSummary {
         number: parse_stored("number", &get::<String>(row, "number")?)?,
         title: get(row, "title")?,

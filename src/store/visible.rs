@@ -154,7 +154,7 @@ impl Store {
 }
 
 /// `text` with the wildcards of LIKE taken literally.
-fn like_escaped(text: &str) -> String {
+pub(super) fn like_escaped(text: &str) -> String {
     storable(text)
         .replace('\\', "\\\\")
         .replace('%', "\\%")

@@ -30,6 +30,14 @@ impl TicketService {
         Ok(TicketPage { tickets, more })
     }
 
+    /// A page of the tickets `query` asks for, and where the next one starts.
+    pub async fn search(
+        &self,
+        query: &crate::store::TicketQuery,
+    ) -> Result<(Vec<TicketSummary>, Option<(i64, i64)>), TicketError> {
+        Ok(self.store.query_tickets(query).await?)
+    }
+
     /// Ticket `number` with every article and attachment, oldest article first.
     pub async fn show(&self, number: &TicketNumber) -> Result<TicketDetails, TicketError> {
         self.store
