@@ -22,7 +22,7 @@ pub async fn contact(
     Path(email): Path<String>,
 ) -> Result<Response, Problem> {
     let email = address(&email)?;
-    let view = api.contacts.show(&email).await.map_err(internal)?;
+    let view = api.contacts.show(&email).await.map_err(Problem::logged)?;
     Ok(Json(view).into_response())
 }
 
@@ -73,7 +73,7 @@ pub async fn set_contact(
         .contacts
         .change(&email, &changes)
         .await
-        .map_err(internal)?;
+        .map_err(Problem::logged)?;
     Ok(Json(view).into_response())
 }
 
@@ -110,7 +110,11 @@ pub async fn outbox(
     if !(1..=500).contains(&limit) {
         return Err(Problem::bad_request("limit must be between 1 and 500"));
     }
-    let entries = api.outbox.list(status, limit).await.map_err(internal)?;
+    let entries = api
+        .outbox
+        .list(status, limit)
+        .await
+        .map_err(Problem::logged)?;
     Ok(Json(json!({ "notifications": entries })).into_response())
 }
 
@@ -133,7 +137,7 @@ pub async fn retry(
             StatusCode::CONFLICT,
             e.to_string(),
         )),
-        Err(e) => Err(internal(e)),
+        Err(e) => Err(Problem::logged(e)),
     }
 }
 
@@ -149,10 +153,4 @@ fn invalid(detail: String) -> Problem {
         StatusCode::UNPROCESSABLE_ENTITY,
         detail,
     )
-}
-
-/// Our own failure: logged, and a 500 problem.
-fn internal(error: impl std::fmt::Display) -> Problem {
-    tracing::error!(error = %error, "an API request failed");
-    Problem::internal()
 }

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::tickets::{changed, json_problem, ticket_number, unchanged};
+use super::tickets::{change_of, changed, json_problem, ticket_number};
 use super::{Api, Problem, require};
 use crate::domain::{EmailAddress, Impact, TicketType, Urgency};
 use crate::service::{ApiToken, FieldEdits, Scope};
@@ -33,19 +33,14 @@ pub async fn assign(
     body: Result<Json<AssignBody>, JsonRejection>,
 ) -> Result<Response, Problem> {
     require(&token, Scope::Write)?;
-    let number = ticket_number(&number)?;
     let Json(body) = body.map_err(json_problem)?;
-    unchanged(&api, &number, &headers).await?;
-    let acting = api
-        .tickets
-        .agent(body.by.as_deref())
-        .map_err(|e| Problem::of_ticket(&e))?;
+    let change = change_of(&api, &number, &headers, body.by.as_deref()).await?;
     let edited = api
         .tickets
-        .assign(&number, &body.agent, &acting)
+        .assign(&change.number, &body.agent, &change.acting)
         .await
         .map_err(|e| Problem::of_ticket(&e))?;
-    changed(&api, &number, StatusCode::OK, edited.done).await
+    changed(&api, &change.number, StatusCode::OK, edited.done).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,20 +60,15 @@ pub async fn add_observer(
     body: Result<Json<ObserverBody>, JsonRejection>,
 ) -> Result<Response, Problem> {
     require(&token, Scope::Write)?;
-    let number = ticket_number(&number)?;
     let Json(body) = body.map_err(json_problem)?;
     let email = address(&body.email)?;
-    unchanged(&api, &number, &headers).await?;
-    let acting = api
-        .tickets
-        .agent(body.by.as_deref())
-        .map_err(|e| Problem::of_ticket(&e))?;
+    let change = change_of(&api, &number, &headers, body.by.as_deref()).await?;
     let edited = api
         .tickets
-        .add_observer(&number, &email, &acting)
+        .add_observer(&change.number, &email, &change.acting)
         .await
         .map_err(|e| Problem::of_ticket(&e))?;
-    changed(&api, &number, StatusCode::CREATED, edited.done).await
+    changed(&api, &change.number, StatusCode::CREATED, edited.done).await
 }
 
 /// `DELETE /api/v1/tickets/{number}/observers/{email}`.
@@ -89,19 +79,14 @@ pub async fn remove_observer(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     require(&token, Scope::Write)?;
-    let number = ticket_number(&number)?;
     let email = address(&email)?;
-    unchanged(&api, &number, &headers).await?;
-    let acting = api
-        .tickets
-        .agent(None)
-        .map_err(|e| Problem::of_ticket(&e))?;
+    let change = change_of(&api, &number, &headers, None).await?;
     let edited = api
         .tickets
-        .remove_observer(&number, &email, &acting)
+        .remove_observer(&change.number, &email, &change.acting)
         .await
         .map_err(|e| Problem::of_ticket(&e))?;
-    changed(&api, &number, StatusCode::OK, edited.done).await
+    changed(&api, &change.number, StatusCode::OK, edited.done).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,7 +117,6 @@ pub async fn set_fields(
     body: Result<Json<FieldsBody>, JsonRejection>,
 ) -> Result<Response, Problem> {
     require(&token, Scope::Write)?;
-    let number = ticket_number(&number)?;
     let Json(body) = body.map_err(json_problem)?;
     let edits = FieldEdits {
         ticket_type: body.ticket_type,
@@ -141,18 +125,14 @@ pub async fn set_fields(
         urgency: body.urgency,
         private: body.private,
     };
-    unchanged(&api, &number, &headers).await?;
-    let acting = api
-        .tickets
-        .agent(body.by.as_deref())
-        .map_err(|e| Problem::of_ticket(&e))?;
+    let change = change_of(&api, &number, &headers, body.by.as_deref()).await?;
     match api
         .tickets
-        .set_fields(&number, &edits, &acting)
+        .set_fields(&change.number, &edits, &change.acting)
         .await
         .map_err(|e| Problem::of_ticket(&e))?
     {
-        Some(edited) => changed(&api, &number, StatusCode::OK, edited.done).await,
+        Some(edited) => changed(&api, &change.number, StatusCode::OK, edited.done).await,
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
 }

@@ -14,7 +14,7 @@ use crate::service::{ApiToken, JobKind, QuarantineRetry, QuarantineServiceError,
 
 /// `GET /api/v1/quarantine`: every quarantined message with its reason.
 pub async fn quarantine(State(api): State<Api>) -> Result<Response, Problem> {
-    let entries = api.quarantine.list().map_err(internal)?;
+    let entries = api.quarantine.list().map_err(Problem::logged)?;
     Ok(Json(json!({ "messages": entries })).into_response())
 }
 
@@ -39,13 +39,13 @@ pub async fn retry_quarantined(
         Err(QuarantineServiceError::Quarantine(e @ QuarantineError::NotFound(_))) => {
             Err(Problem::not_found(e.to_string()))
         }
-        Err(e) => Err(internal(e)),
+        Err(e) => Err(Problem::logged(e)),
     }
 }
 
 /// `GET /api/v1/jobs`: each periodic job, its schedule, whether it is on, its last run.
 pub async fn jobs(State(api): State<Api>) -> Result<Response, Problem> {
-    let jobs = api.jobs.list().await.map_err(internal)?;
+    let jobs = api.jobs.list().await.map_err(Problem::logged)?;
     let listed: Vec<_> = jobs
         .iter()
         .map(|j| {
@@ -75,7 +75,7 @@ pub async fn run_job(
         .jobs
         .run(job, &format!("api token {}", token.name))
         .await
-        .map_err(internal)?;
+        .map_err(Problem::logged)?;
     Ok(Json(json!({
         "job": report.job.name(),
         "as_of": report.as_of,
@@ -83,10 +83,4 @@ pub async fn run_job(
         "summary": report.summary(),
     }))
     .into_response())
-}
-
-/// Our own failure: logged, and a 500 problem.
-fn internal(error: impl std::fmt::Display) -> Problem {
-    tracing::error!(error = %error, "an API request failed");
-    Problem::internal()
 }

@@ -83,6 +83,12 @@ impl Problem {
         )
     }
 
+    /// Our own failure: logged, and a 500 problem that tells nothing of it.
+    pub fn logged(error: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %error, "an API request failed");
+        Self::internal()
+    }
+
     /// What a ticket operation's refusal becomes; our own failures are logged.
     pub fn of_ticket(error: &TicketError) -> Self {
         use TicketError as E;

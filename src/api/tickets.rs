@@ -17,7 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{EmailAddress, Priority, Status, Ticket, TicketNumber, TicketType};
-use crate::service::{ApiToken, Scope, TicketError};
+use crate::service::{Acting, ApiToken, Scope, TicketError};
 use crate::store::TicketQuery;
 
 /// The most tickets one page holds.
@@ -131,7 +131,7 @@ pub struct CommentBody {
     internal: bool,
     /// The `[[agent]]` writing (name or address); the team when absent.
     #[serde(default, rename = "as")]
-    agent: Option<String>,
+    by: Option<String>,
 }
 
 /// `POST /api/v1/tickets/{number}/comments`: an agent's comment.
@@ -143,7 +143,6 @@ pub async fn comment(
     body: Result<Json<CommentBody>, JsonRejection>,
 ) -> Result<Response, Problem> {
     require(&token, Scope::Write)?;
-    let number = ticket_number(&number)?;
     let Json(body) = body.map_err(json_problem)?;
     if body.text.trim().is_empty() {
         return Err(Problem::new(
@@ -153,17 +152,13 @@ pub async fn comment(
             "write the comment's text in `text`",
         ));
     }
-    unchanged(&api, &number, &headers).await?;
-    let acting = api
-        .tickets
-        .agent(body.agent.as_deref())
-        .map_err(|e| Problem::of_ticket(&e))?;
+    let change = change_of(&api, &number, &headers, body.by.as_deref()).await?;
     let done = api
         .tickets
-        .comment(&number, &acting, &body.text, body.internal)
+        .comment(&change.number, &change.acting, &body.text, body.internal)
         .await
         .map_err(|e| Problem::of_ticket(&e))?;
-    changed(&api, &number, StatusCode::CREATED, done).await
+    changed(&api, &change.number, StatusCode::CREATED, done).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,7 +169,7 @@ pub struct StatusBody {
     #[serde(default)]
     solution: Option<String>,
     #[serde(default, rename = "as")]
-    agent: Option<String>,
+    by: Option<String>,
 }
 
 /// `POST /api/v1/tickets/{number}/status`: moves the ticket (a solution with `resolved`;
@@ -187,13 +182,13 @@ pub async fn status(
     body: Result<Json<StatusBody>, JsonRejection>,
 ) -> Result<Response, Problem> {
     require(&token, Scope::Write)?;
-    let number = ticket_number(&number)?;
     let Json(body) = body.map_err(json_problem)?;
-    let current = unchanged(&api, &number, &headers).await?;
+    let Change {
+        number,
+        ticket: current,
+        acting,
+    } = change_of(&api, &number, &headers, body.by.as_deref()).await?;
     let tickets = &api.tickets;
-    let acting = tickets
-        .agent(body.agent.as_deref())
-        .map_err(|e| Problem::of_ticket(&e))?;
     let done = match (body.status, body.solution.as_deref()) {
         (Status::Resolved, Some(solution)) if !solution.trim().is_empty() => {
             tickets.resolve(&number, solution, &acting).await
@@ -208,9 +203,36 @@ pub async fn status(
     changed(&api, &number, StatusCode::OK, done).await
 }
 
+/// What a change to a ticket starts from, its token's scope checked and its body read.
+pub(super) struct Change {
+    pub number: TicketNumber,
+    /// The ticket as `If-Match` named it (or as it is, without one).
+    pub ticket: Ticket,
+    /// Who acts: the `[[agent]]` the body names with `as`, else the team.
+    pub acting: Acting,
+}
+
+/// The [`Change`] of ticket `number` by `by`: 404 for no such ticket, 412 when `If-Match`
+/// names another version, 422 for an agent that is not configured.
+pub(super) async fn change_of(
+    api: &Api,
+    number: &str,
+    headers: &HeaderMap,
+    by: Option<&str>,
+) -> Result<Change, Problem> {
+    let number = ticket_number(number)?;
+    let ticket = unchanged(api, &number, headers).await?;
+    let acting = api.tickets.agent(by).map_err(|e| Problem::of_ticket(&e))?;
+    Ok(Change {
+        number,
+        ticket,
+        acting,
+    })
+}
+
 /// The ticket as it is when `If-Match` names its current version (or names none); 412
 /// when it names another.
-pub(super) async fn unchanged(
+async fn unchanged(
     api: &Api,
     number: &TicketNumber,
     headers: &HeaderMap,
