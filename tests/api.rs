@@ -446,6 +446,46 @@ fn agents_assign_share_set_fields_and_fetch_bytes_through_the_api() {
         405,
         "method",
     );
+
+    // A comment with its files, as multipart; a file over the limit refuses it whole.
+    let multipart = |file: &[u8]| {
+        let mut body = b"--xx\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nThe new driver, attached.\r\n\
+            --xx\r\nContent-Disposition: form-data; name=\"files\"; filename=\"../driver notes.txt\"\r\n\
+            Content-Type: application/octet-stream\r\n\r\n"
+            .to_vec();
+        body.extend_from_slice(file);
+        body.extend_from_slice(b"\r\n--xx--\r\n");
+        request(
+            portal.port,
+            "POST",
+            &format!("{path}/comments"),
+            &[
+                ("Authorization", &format!("Bearer {token}")),
+                ("Content-Type", "multipart/form-data; boundary=xx"),
+            ],
+            &body,
+        )
+    };
+    let with_file = multipart(b"Install 4.2 first.");
+    assert_eq!(with_file.status, 201, "{with_file:?}");
+    let too_large = multipart(&vec![b'x'; 2 * 1024 * 1024 + 10]);
+    assert_problem(&too_large, 413, "file-too-large");
+    let ticket = json(&call(&portal, "GET", &path, &token, None, &[]));
+    let articles = ticket["articles"].as_array().unwrap();
+    let written: Vec<&Value> = articles
+        .iter()
+        .filter(|a| a["body_text"] == "The new driver, attached.")
+        .collect();
+    assert_eq!(
+        written.len(),
+        1,
+        "the refused comment wrote nothing: {ticket}"
+    );
+    let stored = written[0]["attachments"][0]["filename"].as_str().unwrap();
+    assert!(
+        stored.ends_with("driver notes.txt") && !stored.contains('/'),
+        "{stored}"
+    );
     portal.stop();
 }
 

@@ -138,6 +138,12 @@ impl TicketService {
             .await
     }
 
+    /// The size limit of one file (`max_attachment_bytes`), for front ends that receive
+    /// files to stop reading one as soon as it is over.
+    pub fn max_attachment_bytes(&self) -> u64 {
+        self.settings.max_attachment_bytes
+    }
+
     /// Why a file of `size` bytes is not kept, if it is not: the words a mail's refused
     /// file gets.
     pub fn size_refusal(&self, size: u64) -> Option<String> {
