@@ -7,6 +7,7 @@
 //! `If-Match` than its current `ETag` is refused with 412.
 
 mod admin;
+mod comments;
 mod edits;
 mod operations;
 mod problem;
@@ -61,7 +62,7 @@ pub fn router(api: Api) -> Router {
             "/v1/tickets/{number}",
             get(tickets::show).patch(edits::set_fields),
         )
-        .route("/v1/tickets/{number}/comments", post(tickets::comment))
+        .route("/v1/tickets/{number}/comments", post(comments::comment))
         .route("/v1/tickets/{number}/status", post(tickets::status))
         .route("/v1/tickets/{number}/assign", post(edits::assign))
         .route("/v1/tickets/{number}/observers", post(edits::add_observer))

@@ -1,26 +1,23 @@
-//! `/api/v1/tickets`: the list, one ticket with its history, and the changes an agent
-//! makes (a comment, a status). A ticket's answer carries its `ETag`; a change may name it
-//! in `If-Match`, and is refused with 412 when the ticket has moved on since.
+//! `/api/v1/tickets`: the list, one ticket with its history, and a status change; what
+//! every change to a ticket starts and ends with. A ticket's answer carries its `ETag`; a
+//! change may name it in `If-Match`, and is refused with 412 when the ticket has moved on
+//! since.
 
 use axum::Extension;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{Api, Problem, require};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use chrono::{DateTime, Utc};
-
-use crate::domain::{
-    ByteSize, EmailAddress, Priority, Status, Ticket, TicketNumber, TicketType,
-    content_type_from_name, sanitize_filename,
-};
-use crate::service::{Acting, ApiToken, CommentInput, Scope, TicketError, Upload};
+use crate::domain::{EmailAddress, Priority, Status, Ticket, TicketNumber, TicketType};
+use crate::service::{Acting, ApiToken, Scope, TicketError};
 use crate::store::TicketQuery;
 
 /// The most tickets one page holds.
@@ -123,130 +120,6 @@ pub async fn show(State(api): State<Api>, Path(number): Path<String>) -> Result<
         .map_err(|e| Problem::of_ticket(&e))?;
     let tag = etag(&details.ticket);
     Ok(([(header::ETAG, tag)], Json(details)).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CommentBody {
-    text: String,
-    /// Seen by agents only, and nobody is told.
-    #[serde(default)]
-    internal: bool,
-    /// The `[[agent]]` writing (name or address); the team when absent.
-    #[serde(default, rename = "as")]
-    by: Option<String>,
-}
-
-/// `POST /api/v1/tickets/{number}/comments`: an agent's comment, as JSON, or as
-/// `multipart/form-data` with its files (fields `text`, `internal`, `as`, and `files`);
-/// a file over the size limit refuses the whole comment (413), nothing written.
-pub async fn comment(
-    State(api): State<Api>,
-    Extension(token): Extension<ApiToken>,
-    Path(number): Path<String>,
-    headers: HeaderMap,
-    request: axum::extract::Request,
-) -> Result<Response, Problem> {
-    require(&token, Scope::Write)?;
-    let multipart = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("multipart/form-data"));
-    let (body, attachments) = if multipart {
-        let form = axum::extract::Multipart::from_request(request, &())
-            .await
-            .map_err(|e| Problem::bad_request(e.body_text()))?;
-        comment_form(form, api.tickets.max_attachment_bytes()).await?
-    } else {
-        let Json(body) = Json::<CommentBody>::from_request(request, &())
-            .await
-            .map_err(json_problem)?;
-        (body, Vec::new())
-    };
-    if body.text.trim().is_empty() {
-        return Err(Problem::new(
-            "empty-text",
-            "The comment has no text",
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "write the comment's text in `text`",
-        ));
-    }
-    let change = change_of(&api, &number, &headers, body.by.as_deref()).await?;
-    let input = CommentInput {
-        body: body.text,
-        internal: body.internal,
-        attachments,
-        ..CommentInput::default()
-    };
-    let done = api
-        .tickets
-        .comment_with(&change.number, &change.acting, input)
-        .await
-        .map_err(|e| Problem::of_ticket(&e))?;
-    changed(&api, &change.number, StatusCode::CREATED, done).await
-}
-
-/// A comment's multipart form: its fields, and its files named and typed as they will be
-/// stored (a file over `max_bytes` is refused as soon as it is, never held whole).
-async fn comment_form(
-    mut form: axum::extract::Multipart,
-    max_bytes: u64,
-) -> Result<(CommentBody, Vec<Upload>), Problem> {
-    let unreadable = |e: axum::extract::multipart::MultipartError| {
-        Problem::new(
-            "bad-form",
-            "The form cannot be read",
-            e.status(),
-            e.body_text(),
-        )
-    };
-    let mut body = CommentBody {
-        text: String::new(),
-        internal: false,
-        by: None,
-    };
-    let mut uploads = Vec::new();
-    while let Some(mut field) = form.next_field().await.map_err(unreadable)? {
-        match field.name().unwrap_or_default() {
-            "text" => body.text = field.text().await.map_err(unreadable)?,
-            "internal" => body.internal = field.text().await.map_err(unreadable)? == "true",
-            "as" => body.by = Some(field.text().await.map_err(unreadable)?),
-            "files" => {
-                let name = field.file_name().map(str::to_string);
-                let mut bytes = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
-                    bytes.extend_from_slice(&chunk);
-                    if bytes.len() as u64 > max_bytes {
-                        return Err(Problem::new(
-                            "file-too-large",
-                            "A file is too large",
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            format!(
-                                "{} is over the {} limit per file (max_attachment_bytes)",
-                                name.as_deref().unwrap_or("a file"),
-                                ByteSize(max_bytes)
-                            ),
-                        ));
-                    }
-                }
-                let content_type = content_type_from_name(name.as_deref().unwrap_or(""));
-                uploads.push(Upload {
-                    filename: sanitize_filename(name.as_deref(), content_type),
-                    content_type: content_type.to_string(),
-                    bytes,
-                });
-            }
-            other => {
-                return Err(Problem::new(
-                    "invalid-field",
-                    "A field is unknown",
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    format!("`{other}`: the fields are text, internal, as and files"),
-                ));
-            }
-        }
-    }
-    Ok((body, uploads))
 }
 
 #[derive(Debug, Deserialize)]
