@@ -60,7 +60,7 @@ pub async fn set_contact(
         .as_deref()
         .map(str::parse::<LanguageChoice>)
         .transpose()
-        .map_err(|e| invalid(e.to_string()))?;
+        .map_err(|e| Problem::invalid_field(e.to_string()))?;
     let changes = ContactChanges {
         language,
         opening_closing: body.opening_closing,
@@ -144,13 +144,4 @@ pub async fn retry(
 fn address(text: &str) -> Result<EmailAddress, Problem> {
     EmailAddress::parse(text.trim())
         .map_err(|_| Problem::not_found(format!("`{text}` is not an email address")))
-}
-
-fn invalid(detail: String) -> Problem {
-    Problem::new(
-        "invalid-field",
-        "A field is wrong",
-        StatusCode::UNPROCESSABLE_ENTITY,
-        detail,
-    )
 }

@@ -125,12 +125,9 @@ async fn comment_form(
                 });
             }
             other => {
-                return Err(Problem::new(
-                    "invalid-field",
-                    "A field is unknown",
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    format!("`{other}`: the fields are text, internal, as and files"),
-                ));
+                return Err(Problem::invalid_field(format!(
+                    "`{other}`: the fields are text, internal, as and files"
+                )));
             }
         }
     }

@@ -177,20 +177,9 @@ pub async fn raw_mail(
     ))
 }
 
-/// `bytes` as a download named `name` (ASCII only in the header; the name was sanitized
-/// when the file was stored).
+/// `bytes` as a download named `name`, as the portal sends a file: never shown in place.
 fn download(bytes: Vec<u8>, content_type: &'static str, name: &str) -> Response {
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\""))
+    let disposition = HeaderValue::from_str(&crate::http::content_disposition(name))
         .unwrap_or(HeaderValue::from_static("attachment"));
     (
         [
@@ -203,12 +192,6 @@ fn download(bytes: Vec<u8>, content_type: &'static str, name: &str) -> Response 
 }
 
 fn address(text: &str) -> Result<EmailAddress, Problem> {
-    EmailAddress::parse(text.trim()).map_err(|_| {
-        Problem::new(
-            "invalid-field",
-            "Not an email address",
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("`{text}` is not an email address"),
-        )
-    })
+    EmailAddress::parse(text.trim())
+        .map_err(|_| Problem::invalid_field(format!("`{text}` is not an email address")))
 }

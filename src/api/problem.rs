@@ -65,6 +65,16 @@ impl Problem {
         )
     }
 
+    /// A field of the body that is unknown or holds what it may not.
+    pub fn invalid_field(detail: impl Into<String>) -> Self {
+        Self::new(
+            "invalid-field",
+            "A field is wrong",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            detail,
+        )
+    }
+
     pub fn stale() -> Self {
         Self::new(
             "stale",

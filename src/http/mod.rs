@@ -38,6 +38,7 @@ use tracing::Instrument;
 
 pub use messages::Problem;
 pub use pages::SESSION_COOKIE;
+pub(crate) use pages::content_disposition;
 pub use server::HttpServer;
 
 use crate::config::Settings;

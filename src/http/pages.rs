@@ -253,7 +253,7 @@ fn raster_type(bytes: &[u8]) -> Option<&'static str> {
 
 /// `attachment; filename="…"; filename*=UTF-8''…`: the name as stored (sanitized when
 /// the file was received), an ASCII stand-in for old clients and the exact name, encoded.
-fn content_disposition(name: &str) -> String {
+pub(crate) fn content_disposition(name: &str) -> String {
     let ascii: String = name
         .chars()
         .map(|c| {
