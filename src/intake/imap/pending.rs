@@ -24,8 +24,9 @@ pub(super) struct PendingAcks {
     acks: Vec<PendingAck>,
     pauses: Pauses,
     next_try: Instant,
-    /// The last failure logged, so that the same one is not logged again.
-    logged: Option<String>,
+    /// The kind of the last failure logged, so that the same one is not logged again. The
+    /// kind, not the server's words: Dovecot ends them with the command's timing.
+    logged: Option<&'static str>,
 }
 
 impl Default for PendingAcks {
@@ -138,8 +139,8 @@ impl MailboxWorker {
         self.pending.acks.dedup_by_key(|a| a.uid);
         let pause = self.pending.pauses.after_failure();
         self.pending.next_try = Instant::now() + pause;
-        let kind = failure.error.to_string();
-        if self.pending.logged.as_deref() != Some(kind.as_str()) {
+        let kind = failure.error.kind();
+        if self.pending.logged != Some(kind) {
             tracing::error!(error = %failure.error, retry_in = ?pause, "the server refuses to acknowledge handled messages; they stay tickets, are not fetched again, and the acknowledgement is retried");
             self.pending.logged = Some(kind);
         }
