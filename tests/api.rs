@@ -10,7 +10,7 @@ use crate::portal::{ALICE, Portal, cli, cli_with, ingest, run_ok};
 use crate::support::http::{Answer, request};
 
 /// A request to the API with `token`, and JSON `body` when given.
-fn call(
+pub(crate) fn call(
     portal: &Portal,
     method: &str,
     path: &str,
@@ -33,12 +33,12 @@ fn call(
     )
 }
 
-fn json(answer: &Answer) -> Value {
+pub(crate) fn json(answer: &Answer) -> Value {
     serde_json::from_str(&answer.body).unwrap_or_else(|e| panic!("{e}: {answer:?}"))
 }
 
 /// Asserts `answer` is a problem document of `status` and `kind`.
-fn assert_problem(answer: &Answer, status: u16, kind: &str) {
+pub(crate) fn assert_problem(answer: &Answer, status: u16, kind: &str) {
     assert_eq!(answer.status, status, "{answer:?}");
     assert_eq!(
         answer.header("content-type"),

@@ -5,6 +5,7 @@
 mod support;
 
 mod api;
+mod api_opening;
 mod authentication;
 mod batches;
 mod cli;

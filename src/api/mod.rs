@@ -9,6 +9,7 @@
 mod admin;
 mod comments;
 mod edits;
+mod opening;
 mod operations;
 mod problem;
 mod tickets;
@@ -57,7 +58,7 @@ impl Api {
 /// check.
 pub fn router(api: Api) -> Router {
     Router::new()
-        .route("/v1/tickets", get(tickets::list))
+        .route("/v1/tickets", get(tickets::list).post(opening::open))
         .route(
             "/v1/tickets/{number}",
             get(tickets::show).patch(edits::set_fields),

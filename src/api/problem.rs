@@ -128,6 +128,8 @@ impl Problem {
             E::SolutionRequired => invalid("solution-required", "A solution is needed"),
             E::UnknownAgent(_) | E::UnknownAssignee(_) => invalid("unknown-agent", "Unknown agent"),
             E::NothingToSet => invalid("nothing-to-set", "Nothing to set"),
+            E::Missing(_) | E::UnknownLanguage(_) => invalid("invalid-field", "A field is wrong"),
+            E::OursAsCustomer(_) => invalid("our-address", "One of our own addresses"),
             E::AttachmentTooLarge { .. } => Self::new(
                 "file-too-large",
                 "A file is too large",

@@ -37,8 +37,8 @@ pub use portal::{
 pub use quarantine::{QuarantineRetry, QuarantineService, QuarantineServiceError};
 pub use templates::{TemplateCheck, TemplateProblem, TemplateService};
 pub use tickets::{
-    Acting, CommentInput, Done, Edited, FieldEdits, RefusedFile, TicketError, TicketPage,
-    TicketService, Upload,
+    Acting, CommentInput, Done, Edited, FieldEdits, OpeningInput, RefusedFile, TicketError,
+    TicketPage, TicketService, Upload,
 };
 pub use tokens::{ApiToken, Scope, TokenError, TokenService};
 

@@ -85,6 +85,16 @@ pub enum TicketError {
         "ticket {ticket} has no article {article} with its raw mail kept (not received by mail, or purged); `ticketgate tickets show {ticket}` lists the articles"
     )]
     NoRawMail { ticket: TicketNumber, article: i64 },
+    /// A ticket opened by hand needs what a mail would have given it.
+    #[error("a new ticket needs a {0}")]
+    Missing(&'static str),
+    /// One of our own addresses as a customer would make the ticket answer itself.
+    #[error(
+        "{0} is one of ours (a mailbox, the agents' address or an agent); a ticket's requester and observers are customers"
+    )]
+    OursAsCustomer(String),
+    #[error("`{0}` is not a language the notifications are written in; use en or fr")]
+    UnknownLanguage(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -9,6 +9,7 @@ mod comment;
 mod edit;
 mod error;
 mod files;
+mod open;
 mod reads;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 pub use comment::{CommentInput, RefusedFile, Upload};
 pub use edit::{Edited, FieldEdits};
 pub use error::TicketError;
+pub use open::OpeningInput;
 pub use reads::TicketPage;
 
 use crate::clock::Clock;
