@@ -30,7 +30,7 @@ pub enum QuarantineError {
 }
 
 /// What is known about a quarantined message.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct QuarantineEntry {
     /// `YYYYMMDDTHHMMSS-<8 hex of the content hash>`: sortable and stable for one content.
     pub id: String,

@@ -16,8 +16,9 @@ pub enum AddressError {
 /// An email address in the form we compare and store: trimmed, angle brackets removed,
 /// domain lower-cased. The local part keeps its case (RFC 5321 says it may matter), but
 /// comparisons with [`EmailAddress::same_mailbox`] ignore it, as every real server does.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
+#[schema(example = "alice@client.example")]
 pub struct EmailAddress(String);
 
 impl EmailAddress {

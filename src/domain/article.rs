@@ -8,7 +8,7 @@ use super::{Direction, EmailAddress, Visibility};
 
 /// A file of an article: its bytes stored under `sha256` (before the article is recorded,
 /// so that a ticket never points at missing bytes), or refused, `refused_reason` saying why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Attachment {
     pub filename: String,
     pub content_type: String,
@@ -20,7 +20,7 @@ pub struct Attachment {
 }
 
 /// One message or action on a ticket.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Article {
     pub id: i64,
     pub author: String,

@@ -10,7 +10,7 @@ use super::{
 };
 
 /// A ticket's own fields, as listed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TicketSummary {
     pub number: TicketNumber,
     pub title: String,
@@ -21,7 +21,7 @@ pub struct TicketSummary {
 }
 
 /// Everything about a ticket that decisions are made on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Ticket {
     /// The database's key: what writes name the ticket by. Never shown.
     #[serde(skip)]
@@ -86,7 +86,7 @@ impl Ticket {
 }
 
 /// A ticket with its history, for `tickets show` and the pages that show a ticket.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TicketDetails {
     #[serde(flatten)]
     pub ticket: Ticket,

@@ -16,8 +16,11 @@ pub struct TicketNumberError(String);
 
 /// A ticket number: year and month of opening (`YYMM`), the letter `N`, and a counter that
 /// restarts each month, padded to five digits (it grows past 99999 rather than wrapping).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(transparent)]
+#[schema(example = "2612N00001")]
 pub struct TicketNumber(#[serde(deserialize_with = "deserialize_number")] String);
 
 /// Reads a stored number back through the same validation as any other input.

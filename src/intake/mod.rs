@@ -49,7 +49,7 @@ pub enum Received {
 }
 
 /// The outcome names of `ingest`, stable for scripts reading `--json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OutcomeKind {
     Created,
@@ -73,7 +73,7 @@ impl OutcomeKind {
 }
 
 /// What happened to one message, as `ingest` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Report {
     pub source: String,
     pub outcome: OutcomeKind,

@@ -57,7 +57,7 @@ pub struct ContactChanges {
 }
 
 /// A person's preferences, and whether their address is held back now.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ContactView {
     #[serde(flatten)]
     pub contact: Contact,

@@ -19,7 +19,7 @@ pub struct Undeliverable {
 }
 
 /// One person's notification preferences, as the support portals offer them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Contact {
     pub email: String,
     /// `en` or `fr`; `None` follows the ticket.

@@ -9,7 +9,7 @@ use super::rows::{from_millis, to_millis};
 use super::{Doing, Store, StoreError};
 
 /// One run of a job, as `jobs list` shows the last one.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobRun {
     pub job: String,
     pub started_by: String,
