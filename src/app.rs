@@ -50,7 +50,9 @@ pub enum StartError {
 
 /// Opens the store named by the settings and applies pending migrations.
 pub async fn open_store(settings: &Settings) -> Result<Store, StoreError> {
-    Store::open(settings.database_url.expose()).await
+    Ok(Store::open(settings.database_url.expose())
+        .await?
+        .with_webhooks(crate::config::webhook_subscriptions(&settings.webhooks)))
 }
 
 /// A built daemon, ready to run.

@@ -29,7 +29,8 @@
 //! api/                the JSON API under /api/v1 on the same server: bearer tokens, problem details
 //! store/              the only SQL: one file per aggregate, SQLite and PostgreSQL through one handle
 //! files/              the bytes of attachments and raw mail: files under data_dir or the database
-//! notify/             composing, the loop governor, templates, transports, the outbox worker
+//! notify/             composing, the loop governor, templates, transports, webhooks (signed
+//!                     JSON POSTs), the outbox worker
 //! pages/              the portal's page templates and stylesheet (embedded, or the operator's)
 //! signing             links and thread tokens signed with the link key (notify, pipeline, portal)
 //! quarantine          messages that could not be handled, kept as files with their reason

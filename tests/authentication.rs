@@ -207,7 +207,7 @@ async fn queued_events(env: &TestEnv, n: &TicketNumber) -> Vec<(Event, String)> 
     outbox.reverse();
     outbox
         .into_iter()
-        .filter(|e| e.ticket == *n)
+        .filter(|e| e.ticket.as_ref() == Some(n))
         .map(|e| (e.event.parse().unwrap(), e.recipient))
         .collect()
 }

@@ -76,7 +76,7 @@ async fn a_mail_sees_what_the_mails_before_it_in_its_batch_wrote() {
     assert!(
         outbox
             .iter()
-            .any(|e| e.ticket == first && e.event == "ticket_opened"),
+            .any(|e| e.ticket.as_ref() == Some(&first) && e.event == "ticket_opened"),
         "{outbox:?}"
     );
 }

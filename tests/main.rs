@@ -40,3 +40,4 @@ mod reply_text;
 mod smtp;
 mod storage;
 mod ticket_edits;
+mod webhooks;

@@ -56,10 +56,44 @@ pub async fn check_config(s: &Settings) -> anyhow::Result<ExitCode> {
     outln!("agents: {}", s.agents.len())?;
     outln!("public domains: {}", s.public_domains.len())?;
     print_in_effect(s)?;
+    let webhooks_ok = check_webhooks(s)?;
     if let Some(warning) = s.unheard_customer_comments() {
         eprintln!("ticketgate: warning: {warning}");
     }
-    check_database(s).await
+    let database = check_database(s).await?;
+    Ok(if webhooks_ok {
+        database
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Each webhook by its name and host (never its URL or secret), and whether its secret
+/// can be read now and is a `whsec_` key: one in the environment or a file is read only
+/// when the daemon starts, so this is where a missing one shows first.
+fn check_webhooks(s: &Settings) -> std::io::Result<bool> {
+    let mut ok = true;
+    for (i, w) in s.webhooks.iter().enumerate() {
+        let events: Vec<&str> = w.events.iter().map(|e| e.as_str()).collect();
+        outln!(
+            "webhook {} → {} ({}), timeout {} s: {}",
+            w.name,
+            w.host(),
+            w.url.scheme(),
+            w.timeout.as_secs(),
+            events.join(", ")
+        )?;
+        if let Err(reason) = w.key() {
+            let key = match w.secret {
+                ticketgate::config::SecretSource::Inline(_) => "secret",
+                ticketgate::config::SecretSource::Env(_) => "secret_env",
+                ticketgate::config::SecretSource::File(_) => "secret_file",
+            };
+            eprintln!("ticketgate: webhook[{i}].{key}: {reason}");
+            ok = false;
+        }
+    }
+    Ok(ok)
 }
 
 /// How notifications leave, where their links point, and which jobs run when.

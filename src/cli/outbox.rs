@@ -45,9 +45,10 @@ pub async fn run(services: &Services, command: OutboxCommand) -> anyhow::Result<
             }
             for e in &entries {
                 outln!(
-                    "{:>6}  {}  {:<18} {:<8} tries {}  {}{}",
+                    "{:>6}  {}  {:<7} {:<18} {:<8} tries {}  {}{}",
                     e.id,
-                    e.ticket,
+                    e.ticket.as_ref().map_or("-", |t| t.as_str()),
+                    e.channel,
                     e.event,
                     e.status,
                     e.attempts,

@@ -34,6 +34,7 @@ mod tickets;
 mod tls;
 mod top_level;
 mod validate;
+mod webhook;
 
 pub use agent::Agent;
 pub use authentication::{AgentPolicy, AuthPolicy, AuthenticationSettings, CustomerPolicy};
@@ -52,6 +53,7 @@ pub use smtp::SmtpSettings;
 pub use storage::{StorageBackend, StorageSettings};
 pub use tickets::TicketDefaults;
 pub use tls::TlsMode;
+pub use webhook::{WebhookSettings, subscriptions as webhook_subscriptions};
 
 use crate::domain::{EmailAddress, RoutingRule, SubjectTag};
 
@@ -149,6 +151,8 @@ pub struct Settings {
     pub authentication: AuthenticationSettings,
     /// Where attachments and raw mail are kept.
     pub storage: StorageSettings,
+    /// URLs told of events by a signed POST, through the outbox (`[[webhook]]`).
+    pub webhooks: Vec<WebhookSettings>,
 }
 
 impl Settings {

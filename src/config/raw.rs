@@ -21,6 +21,7 @@ use super::smtp::RawSmtp;
 use super::storage::RawStorage;
 use super::tickets::RawTickets;
 use super::top_level::RawTopLevel;
+use super::webhook::RawWebhook;
 use crate::domain::RoutingRuleSpec;
 
 /// The whole file as written, with defaults for what it leaves out.
@@ -46,6 +47,7 @@ pub(super) struct RawConfig {
     pub(super) routing: Vec<RoutingRuleSpec>,
     pub(super) agent: Vec<RawAgent>,
     pub(super) mailbox: Vec<RawMailbox>,
+    pub(super) webhook: Vec<RawWebhook>,
 }
 
 impl Default for RawConfig {
@@ -71,6 +73,7 @@ impl Default for RawConfig {
             routing: Vec::new(),
             agent: Vec::new(),
             mailbox: Vec::new(),
+            webhook: Vec::new(),
         }
     }
 }

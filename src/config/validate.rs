@@ -20,6 +20,7 @@ use super::smtp::SmtpSettings;
 use super::storage::StorageSettings;
 use super::tickets::TicketSettings;
 use super::top_level::{RawTopLevel, TopLevel};
+use super::webhook::{self, WebhookSettings};
 use super::{ConfigSource, Settings};
 use crate::domain::RoutingRule;
 
@@ -42,6 +43,7 @@ struct Sections {
     notifications: NotificationSettings,
     smtp: SmtpSettings,
     authentication: AuthenticationSettings,
+    webhooks: Vec<WebhookSettings>,
 }
 
 /// Checks every key and assembles the settings, or lists every problem found.
@@ -77,6 +79,7 @@ fn validate_sections(raw: RawConfig, errors: &mut Errors) -> Sections {
         routing,
         agent,
         mailbox,
+        webhook,
     } = raw;
     let top = RawTopLevel {
         data_dir,
@@ -102,6 +105,7 @@ fn validate_sections(raw: RawConfig, errors: &mut Errors) -> Sections {
         notifications: notifications.validate(errors),
         smtp: smtp.validate(errors),
         authentication: authentication.validate(errors),
+        webhooks: webhook::validate_all(webhook, errors),
         top,
     };
     check_reminder_before_auto_close(&sections.jobs, auto_close_days, errors);
@@ -176,6 +180,7 @@ fn assemble(source: ConfigSource, s: Sections) -> Settings {
         cluster: s.cluster,
         authentication: s.authentication,
         storage: s.storage,
+        webhooks: s.webhooks,
     }
 }
 

@@ -14,6 +14,7 @@ mod status;
 mod ticket;
 mod ticket_number;
 mod title;
+mod webhook;
 
 pub use address::{AddressError, EmailAddress};
 pub use article::{Article, Attachment, NewArticle};
@@ -32,3 +33,4 @@ pub use status::{InvalidMove, Status};
 pub use ticket::{NewTicket, Ticket, TicketDetails, TicketFields, TicketSummary};
 pub use ticket_number::{SubjectTag, SubjectTagError, TicketNumber, TicketNumberError};
 pub use title::title_from_subject;
+pub use webhook::{Subscription, Subscriptions, WebhookEvent, WebhookKey};

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{EmailAddress, Status, TicketNumber};
 
 /// An operation that people are told about by mail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Event {
     /// A ticket was opened: acknowledgement to the requester, notice to observers.

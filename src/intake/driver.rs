@@ -181,6 +181,7 @@ impl<K: Clone + Eq + Hash> Driver<K> {
                 Received::TooLarge(report) => {
                     self.commit(source, std::mem::take(&mut batch)).await?;
                     self.finish(source, key, &report);
+                    self.ingestor.announce_quarantined().await;
                 }
             }
         }
@@ -225,6 +226,8 @@ impl<K: Clone + Eq + Hash> Driver<K> {
             }
             batch = untried;
         }
+        // Those given up were quarantined after the batch.
+        self.ingestor.announce_quarantined().await;
         ControlFlow::Continue(())
     }
 

@@ -6,7 +6,7 @@ use std::io::Read;
 
 use super::{OutcomeKind, RawMessage, Received, Report};
 use crate::pipeline::{Pipeline, ProcessError};
-use crate::quarantine::{Quarantine, QuarantineError};
+use crate::quarantine::{Quarantine, QuarantineEntry, QuarantineError};
 use crate::store::StoreError;
 
 /// A message that could not be stored for now, and was neither handled nor quarantined:
@@ -49,6 +49,10 @@ impl Deferred {
 pub struct Ingestor {
     pipeline: Pipeline,
     quarantine: Quarantine,
+    /// Mails quarantined whose webhook event is not queued yet: quarantining happens in
+    /// the middle of a batch, whose transaction must not wait for another write, so the
+    /// event is queued once the batch is over ([`Ingestor::announce_quarantined`]).
+    unannounced: std::sync::Arc<std::sync::Mutex<Vec<QuarantineEntry>>>,
 }
 
 impl Ingestor {
@@ -58,7 +62,35 @@ impl Ingestor {
         Self {
             pipeline,
             quarantine,
+            unannounced: Default::default(),
         }
+    }
+
+    /// Queues the `mail_quarantined` webhook event of each mail quarantined since the
+    /// last call. A failure is logged, not returned: the mail is safe in the quarantine
+    /// either way, and `quarantine list` shows it.
+    pub async fn announce_quarantined(&self) {
+        let entries =
+            std::mem::take(&mut *self.unannounced.lock().unwrap_or_else(|e| e.into_inner()));
+        for entry in entries {
+            let details = serde_json::to_value(&entry).expect("an entry serializes");
+            let queued = self
+                .pipeline
+                .store()
+                .queue_quarantine_webhooks(&details, entry.quarantined_at)
+                .await;
+            if let Err(e) = queued {
+                tracing::warn!(id = %entry.id, error = %e, "cannot queue the webhook event of a quarantined mail");
+            }
+        }
+    }
+
+    /// Remembers `entry` for [`Ingestor::announce_quarantined`].
+    fn quarantined(&self, entry: &QuarantineEntry) {
+        self.unannounced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(entry.clone());
     }
 
     /// The pipeline messages go through.
@@ -79,7 +111,9 @@ impl Ingestor {
         attempts_so_far: u32,
     ) -> Result<Report, Deferred> {
         let processed = self.pipeline.process(&message.source, &message.bytes).await;
-        self.answer(message, attempts_so_far, processed)
+        let answer = self.answer(message, attempts_so_far, processed);
+        self.announce_quarantined().await;
+        answer
     }
 
     /// The report of one message's try, quarantining it when the pipeline rejected it.
@@ -142,6 +176,7 @@ impl Ingestor {
         if let Err(reason) = committed {
             self.try_alone(messages, &mut results, &reason).await;
         }
+        self.announce_quarantined().await;
         results
     }
 
@@ -189,6 +224,7 @@ impl Ingestor {
             .put_reader(head.chain(reader), source, &reason, 1, now)
             .map_err(std::io::Error::other)?;
         tracing::warn!(source, id = %entry.id, size = entry.size, "message too large: quarantined unread");
+        self.quarantined(&entry);
         Ok(Received::TooLarge(Report {
             source: source.to_string(),
             outcome: OutcomeKind::Quarantined,
@@ -233,6 +269,7 @@ impl Ingestor {
             .quarantine
             .put(&message.bytes, &message.source, reason, attempts, now)?;
         tracing::warn!(source = %message.source, id = %entry.id, reason, "message quarantined");
+        self.quarantined(&entry);
         Ok(Report {
             source: message.source.clone(),
             outcome: OutcomeKind::Quarantined,

@@ -31,7 +31,8 @@ pub const NOTIFICATION_SECONDS: &str = "ticketgate_notification_delay_seconds";
 pub const DELIVERY_FAILURES: &str = "ticketgate_outbox_failures_total";
 /// Notifications the governor held back or preferences skipped, by `decision`.
 pub const GOVERNOR: &str = "ticketgate_governor_decisions_total";
-/// Notifications in the outbox, by `status` (refreshed periodically).
+/// Rows in the outbox, by `status` and `channel` (`email`, `webhook`), refreshed
+/// periodically.
 pub const OUTBOX_DEPTH: &str = "ticketgate_outbox_notifications";
 /// Tickets, by `status` (refreshed periodically).
 pub const TICKETS: &str = "ticketgate_tickets";
@@ -115,7 +116,10 @@ fn describe() {
         GOVERNOR,
         "Notifications held back by the loop governor or skipped by preferences."
     );
-    describe_gauge!(OUTBOX_DEPTH, "Notifications in the outbox, by status.");
+    describe_gauge!(
+        OUTBOX_DEPTH,
+        "Notifications in the outbox, by status and channel."
+    );
     describe_gauge!(TICKETS, "Tickets, by status.");
     describe_gauge!(
         IMAP_CONNECTED,

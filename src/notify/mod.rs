@@ -10,5 +10,7 @@ mod setup;
 pub mod smtp;
 pub mod templates;
 pub mod transport;
+pub mod webhook;
+mod webhook_delivery;
 
 pub use setup::SetupError;

@@ -17,17 +17,18 @@ use tokio_util::sync::CancellationToken;
 use super::compose::{ComposeError, Composer};
 use super::governor::{Governor, Verdict};
 use super::transport::{SendError, Transport};
+use super::webhook::WebhookSender;
 use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::cluster::Instance;
-use crate::store::{HoldKind, Store, StoreError};
+use crate::store::{Channel, Claimed, HoldKind, Store, StoreError};
 
 /// How long a claimed row is ours before another worker may take it.
 const LEASE: ChronoDuration = ChronoDuration::minutes(5);
 /// Pause between tries: doubles from the configured first one, up to this.
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(3600);
 /// Temporary failures allowed before a notification is given up.
-const MAX_ATTEMPTS: u32 = 12;
+pub(super) const MAX_ATTEMPTS: u32 = 12;
 
 /// Wakes a running [`OutboxWorker`] when notifications were just committed, so that they go
 /// out now rather than at its next look (it looks every quarter of a second when idle).
@@ -67,17 +68,22 @@ pub enum Delivery {
     Skipped,
 }
 
-/// Counts what became of a notification of `event` in the metrics.
-fn count(event: &'static str, delivery: Delivery) {
+/// Counts what became of an outbox row of `event`, leaving by `channel`, in the metrics.
+pub(super) fn count(channel: Channel, event: &'static str, delivery: Delivery) {
     use crate::monitoring::{DELIVERIES, DELIVERY_FAILURES, GOVERNOR};
+    let channel = channel.as_str();
     match delivery {
-        Delivery::Sent => metrics::counter!(DELIVERIES, "event" => event).increment(1),
-        Delivery::Deferred => {
-            metrics::counter!(DELIVERY_FAILURES, "event" => event, "last" => "false").increment(1)
+        Delivery::Sent => {
+            metrics::counter!(DELIVERIES, "event" => event, "channel" => channel).increment(1)
         }
-        Delivery::Failed => {
-            metrics::counter!(DELIVERY_FAILURES, "event" => event, "last" => "true").increment(1)
-        }
+        Delivery::Deferred => metrics::counter!(
+            DELIVERY_FAILURES, "event" => event, "channel" => channel, "last" => "false"
+        )
+        .increment(1),
+        Delivery::Failed => metrics::counter!(
+            DELIVERY_FAILURES, "event" => event, "channel" => channel, "last" => "true"
+        )
+        .increment(1),
         Delivery::Held => metrics::counter!(GOVERNOR, "decision" => "held").increment(1),
         Delivery::Skipped => metrics::counter!(GOVERNOR, "decision" => "skipped").increment(1),
     }
@@ -86,14 +92,16 @@ fn count(event: &'static str, delivery: Delivery) {
 /// Sends notifications from the outbox.
 #[derive(Debug)]
 pub struct OutboxWorker {
-    store: Store,
+    pub(super) store: Store,
     composer: Composer,
     governor: Governor,
     transport: Transport,
-    clock: Arc<dyn Clock>,
+    pub(super) clock: Arc<dyn Clock>,
     /// The pause before a notification's next try, by the tries it had (kept in its row).
     retry_pauses: Backoff,
     instance: Instance,
+    /// The `[[webhook]]`s the outbox's webhook rows are posted to.
+    pub(super) webhooks: WebhookSender,
 }
 
 impl OutboxWorker {
@@ -115,7 +123,13 @@ impl OutboxWorker {
             clock,
             retry_pauses: Backoff::new(first_retry_pause, MAX_RETRY_PAUSE),
             instance,
+            webhooks: WebhookSender::default(),
         }
+    }
+
+    /// The same worker, posting the outbox's webhook rows with `webhooks`.
+    pub fn with_webhooks(self, webhooks: WebhookSender) -> Self {
+        Self { webhooks, ..self }
     }
 
     /// Handles the next due notification, if any.
@@ -129,18 +143,20 @@ impl OutboxWorker {
     /// Handles the next due notification, if any, and says what became of it.
     pub async fn deliver_next(&self) -> Result<Option<Delivery>, StoreError> {
         let now = self.clock.now();
-        let Some(job) = self
+        let job = match self
             .store
-            .claim_notification(now, LEASE, self.instance.holder())
+            .claim_delivery(now, LEASE, self.instance.holder())
             .await?
-        else {
-            return Ok(None);
+        {
+            None => return Ok(None),
+            Some(Claimed::Webhook(job)) => return self.deliver_webhook(job, now).await.map(Some),
+            Some(Claimed::Email(job)) => job,
         };
         let span = tracing::info_span!("notification", id = job.id, event = %job.event, ticket = %job.ticket);
         let event = job.event.as_str();
         let happened = job.created_at;
         let delivery = tracing::Instrument::instrument(self.deliver(job, now), span).await?;
-        count(event, delivery);
+        count(Channel::Email, event, delivery);
         if delivery == Delivery::Sent {
             let waited = (self.clock.now() - happened).to_std().unwrap_or_default();
             metrics::histogram!(crate::monitoring::NOTIFICATION_SECONDS, "event" => event)
@@ -251,7 +267,7 @@ impl OutboxWorker {
     }
 
     /// The pause before attempt `attempts + 1`: doubling from the first, capped.
-    fn pause(&self, attempts: u32) -> ChronoDuration {
+    pub(super) fn pause(&self, attempts: u32) -> ChronoDuration {
         let pause = self.retry_pauses.delay(attempts.saturating_sub(1));
         // At most an hour: always within chrono's range.
         ChronoDuration::from_std(pause).unwrap_or(ChronoDuration::hours(1))

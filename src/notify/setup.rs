@@ -9,6 +9,7 @@ use super::governor::Governor;
 use super::outbox_worker::OutboxWorker;
 use super::templates::{TemplateError, Templates};
 use super::transport::{Transport, TransportError};
+use super::webhook::{WebhookSender, WebhookSetupError};
 use crate::clock::Clock;
 use crate::cluster::Instance;
 use crate::config::Settings;
@@ -24,6 +25,8 @@ pub enum SetupError {
     Links(#[from] LinkKeyError),
     #[error(transparent)]
     Transport(#[from] TransportError),
+    #[error(transparent)]
+    Webhooks(#[from] WebhookSetupError),
 }
 
 impl OutboxWorker {
@@ -44,6 +47,7 @@ impl OutboxWorker {
             clock,
             settings.notification_retry_first,
             Instance::new(&settings.cluster),
-        ))
+        )
+        .with_webhooks(WebhookSender::from_settings(&settings.webhooks)?))
     }
 }

@@ -43,6 +43,10 @@ pub struct Readiness {
     pub outbox: Check,
 }
 
+/// One series of the database gauges: the gauge, its `status` and, for the outbox, its
+/// `channel`.
+type Series = (&'static str, String, Option<String>);
+
 /// The health checks and the database gauges.
 #[derive(Debug, Clone)]
 pub struct HealthService {
@@ -50,9 +54,9 @@ pub struct HealthService {
     settings: Arc<Settings>,
     clock: Arc<dyn Clock>,
     mailboxes: MailboxHealth,
-    /// The (gauge, status) pairs set so far: one whose rows are all gone is set to 0
-    /// rather than left at its last count.
-    seen: Arc<Mutex<BTreeSet<(&'static str, String)>>>,
+    /// The (gauge, status, channel) series set so far: one whose rows are all gone is set
+    /// to 0 rather than left at its last count. Tickets have no channel.
+    seen: Arc<Mutex<BTreeSet<Series>>>,
 }
 
 impl HealthService {
@@ -141,17 +145,18 @@ impl HealthService {
         let notifications = self.store.notification_counts().await?;
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let mut now_seen = BTreeSet::new();
-        for (gauge, counts) in [
-            (monitoring::TICKETS, tickets),
-            (monitoring::OUTBOX_DEPTH, notifications),
-        ] {
-            for (status, n) in counts {
-                metrics::gauge!(gauge, "status" => status.clone()).set(n as f64);
-                now_seen.insert((gauge, status));
-            }
+        let series = tickets
+            .into_iter()
+            .map(|(status, n)| ((monitoring::TICKETS, status, None), n))
+            .chain(notifications.into_iter().map(|(status, channel, n)| {
+                ((monitoring::OUTBOX_DEPTH, status, Some(channel)), n)
+            }));
+        for (key, n) in series {
+            set_gauge(&key, n as f64);
+            now_seen.insert(key);
         }
-        for (gauge, status) in seen.difference(&now_seen) {
-            metrics::gauge!(*gauge, "status" => status.clone()).set(0.0);
+        for key in seen.difference(&now_seen) {
+            set_gauge(key, 0.0);
         }
         seen.extend(now_seen);
         Ok(())
@@ -168,6 +173,16 @@ impl HealthService {
                 () = shutdown.cancelled() => break,
             }
         }
+    }
+}
+
+fn set_gauge((gauge, status, channel): &Series, value: f64) {
+    match channel {
+        Some(channel) => {
+            metrics::gauge!(*gauge, "status" => status.clone(), "channel" => channel.clone())
+                .set(value)
+        }
+        None => metrics::gauge!(*gauge, "status" => status.clone()).set(value),
     }
 }
 

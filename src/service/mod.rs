@@ -78,7 +78,9 @@ impl Services {
         clock: Arc<dyn Clock>,
         mode: OpenMode,
     ) -> Result<Self, StoreError> {
-        let store = Store::open_with_mode(settings.database_url.expose(), mode).await?;
+        let store = Store::open_with_mode(settings.database_url.expose(), mode)
+            .await?
+            .with_webhooks(crate::config::webhook_subscriptions(&settings.webhooks));
         Ok(Self::new(store, Arc::new(settings), clock))
     }
 

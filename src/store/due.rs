@@ -114,8 +114,9 @@ impl Store {
             return Ok(false);
         }
         let article_id = insert_article(&mut tx, reminder.ticket_id, &reminder.article, at).await?;
-        super::outbox::queue_notifications(
+        super::outbox::queue_events(
             &mut tx,
+            &self.webhooks,
             reminder.ticket_id,
             Some(article_id),
             &reminder.notifications,

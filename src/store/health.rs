@@ -48,13 +48,24 @@ impl Store {
         .await
     }
 
-    /// How many notifications there are in each status.
-    pub async fn notification_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        self.counts(
-            "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status",
-            "counting notifications by status",
+    /// How many outbox rows there are in each status, by channel: `(status, channel, n)`.
+    pub async fn notification_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let doing = "counting notifications by status";
+        let rows = sqlx::query(
+            "SELECT status, channel, COUNT(*) AS n FROM outbox GROUP BY status, channel",
         )
+        .fetch_all(&mut *self.conn().await?)
         .await
+        .doing(doing)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("status").doing(doing)?,
+                    r.try_get("channel").doing(doing)?,
+                    r.try_get("n").doing(doing)?,
+                ))
+            })
+            .collect()
     }
 
     async fn counts(

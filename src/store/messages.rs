@@ -153,8 +153,9 @@ impl Store {
             return Ok(Committed::Stale(number_of(&mut *conn, *ticket_id).await?));
         };
         let article_id = write_article(&mut tx, commit, ticket_id, at).await?;
-        super::outbox::queue_notifications(
+        super::outbox::queue_events(
             &mut tx,
+            &self.webhooks,
             ticket_id,
             Some(article_id),
             &commit.notifications,

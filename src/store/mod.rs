@@ -37,7 +37,9 @@ pub use mailboxes::{MailboxCursor, MailboxProblem, MailboxState, PendingAck, Pro
 pub use messages::{Committed, EarlierDelivery, InboundCommit, InboundWrite, MessageRecord};
 pub use open::{DatabaseState, OpenMode};
 pub use opened_tickets::HandOpening;
-pub use outbox::{HoldKind, OutboxEntry, OutboxJob, SentNotification, TicketFacts};
+pub use outbox::{
+    Channel, Claimed, HoldKind, OutboxEntry, OutboxJob, SentNotification, TicketFacts, WebhookJob,
+};
 pub use ticket_query::TicketQuery;
 pub use ticket_updates::{ActionCommitted, Change, TicketAction};
 pub use tokens::TokenRecord;
@@ -159,6 +161,8 @@ pub struct Store {
     sqlite_file: Option<std::path::PathBuf>,
     /// The transaction of the [`Batch`] this handle is bound to, if any.
     batch: Option<batch::SharedTransaction>,
+    /// Which webhook hears which event: their rows are queued with the operation's mail.
+    webhooks: std::sync::Arc<crate::domain::Subscriptions>,
 }
 
 impl Store {
@@ -222,6 +226,14 @@ impl Store {
             source,
         })?;
         Ok(Some(locked))
+    }
+
+    /// The same store, queueing a row for each of `webhooks` that hears an event.
+    pub fn with_webhooks(self, webhooks: crate::domain::Subscriptions) -> Store {
+        Store {
+            webhooks: std::sync::Arc::new(webhooks),
+            ..self
+        }
     }
 
     /// Which database this is.

@@ -92,6 +92,7 @@ impl Store {
             backend,
             sqlite_file,
             batch: None,
+            webhooks: Default::default(),
         })
     }
 

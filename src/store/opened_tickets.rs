@@ -29,8 +29,9 @@ impl Store {
         let at = to_millis(opening.at);
         let (ticket_id, number) = insert_ticket(&mut tx, &opening.ticket, opening.at).await?;
         let article_id = insert_article(&mut tx, ticket_id, &opening.article, at).await?;
-        super::outbox::queue_notifications(
+        super::outbox::queue_events(
             &mut tx,
+            &self.webhooks,
             ticket_id,
             Some(article_id),
             &opening.notifications,

@@ -100,8 +100,9 @@ impl Store {
             Some(article) => Some(insert_article(&mut tx, action.ticket_id, article, at).await?),
             None => None,
         };
-        super::outbox::queue_notifications(
+        super::outbox::queue_events(
             &mut tx,
+            &self.webhooks,
             action.ticket_id,
             article_id,
             &action.notifications,

@@ -124,8 +124,15 @@ impl Store {
             context: EventContext::default(),
         };
         let mut tx = self.pool.begin().await.doing("starting a transaction")?;
-        super::outbox::queue_notifications(&mut tx, id, None, &[notification], to_millis(at))
-            .await?;
+        super::outbox::queue_events(
+            &mut tx,
+            &self.webhooks,
+            id,
+            None,
+            &[notification],
+            to_millis(at),
+        )
+        .await?;
         tx.commit().await.doing("queueing fresh links")?;
         Ok(Some(super::rows::parse_stored("ticket number", &number)?))
     }

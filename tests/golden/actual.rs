@@ -109,7 +109,7 @@ pub async fn run(env: &TestEnv, given: Given, bytes: &[u8]) -> Actual {
     let notifications: Vec<Notification> = notifications
         .into_iter()
         .map(|n| Notification {
-            ticket: n.ticket.to_string(),
+            ticket: n.ticket.map(|t| t.to_string()).unwrap_or_default(),
             event: n.event,
             recipient: n.recipient,
             status: n.status,

@@ -12,8 +12,12 @@ use crate::store::{Doing, Store, StoreError};
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct OutboxEntry {
     pub id: i64,
-    pub ticket: TicketNumber,
+    /// `None` for a webhook row about a mail set aside in the quarantine.
+    pub ticket: Option<TicketNumber>,
+    /// How it leaves: `email` or `webhook`.
+    pub channel: String,
     pub event: String,
+    /// An address, or the webhook's name.
     pub recipient: String,
     pub status: String,
     pub attempts: i64,
@@ -32,16 +36,16 @@ impl Store {
     ) -> Result<Vec<OutboxEntry>, StoreError> {
         let rows = match status {
             Some(status) => sqlx::query(
-                "SELECT o.id, t.number, o.event, o.recipient, o.status, o.attempts, o.last_error, o.held_reason, o.next_attempt_at \
-                 FROM outbox o JOIN tickets t ON t.id = o.ticket_id WHERE o.status = $1 ORDER BY o.id DESC LIMIT $2",
+                "SELECT o.id, t.number, o.channel, o.event, o.recipient, o.status, o.attempts, o.last_error, o.held_reason, o.next_attempt_at \
+                 FROM outbox o LEFT JOIN tickets t ON t.id = o.ticket_id WHERE o.status = $1 ORDER BY o.id DESC LIMIT $2",
             )
             .bind(status.to_string())
             .bind(limit)
             .fetch_all(&mut *self.conn().await?)
             .await,
             None => sqlx::query(
-                "SELECT o.id, t.number, o.event, o.recipient, o.status, o.attempts, o.last_error, o.held_reason, o.next_attempt_at \
-                 FROM outbox o JOIN tickets t ON t.id = o.ticket_id ORDER BY o.id DESC LIMIT $1",
+                "SELECT o.id, t.number, o.channel, o.event, o.recipient, o.status, o.attempts, o.last_error, o.held_reason, o.next_attempt_at \
+                 FROM outbox o LEFT JOIN tickets t ON t.id = o.ticket_id ORDER BY o.id DESC LIMIT $1",
             )
             .bind(limit)
             .fetch_all(&mut *self.conn().await?)
@@ -50,10 +54,11 @@ impl Store {
         .doing("listing the outbox")?;
         rows.iter()
             .map(|r| {
-                let number: String = r.try_get("number").doing("reading the outbox")?;
+                let number: Option<String> = r.try_get("number").doing("reading the outbox")?;
                 Ok(OutboxEntry {
                     id: r.try_get("id").doing("reading the outbox")?,
-                    ticket: parse_stored("number", &number)?,
+                    ticket: number.map(|n| parse_stored("number", &n)).transpose()?,
+                    channel: r.try_get("channel").doing("reading the outbox")?,
                     event: r.try_get("event").doing("reading the outbox")?,
                     recipient: r.try_get("recipient").doing("reading the outbox")?,
                     status: r.try_get("status").doing("reading the outbox")?,

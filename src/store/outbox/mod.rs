@@ -13,10 +13,27 @@ use crate::domain::{
 };
 
 mod listing;
+mod webhooks;
 
 pub use listing::OutboxEntry;
+pub use webhooks::{Channel, WebhookJob};
+
+/// Writes what an operation causes to the outbox inside its transaction: the mail of
+/// `notifications`, and a row for each webhook that hears one of their events.
+pub(super) async fn queue_events(
+    tx: &mut AnyConnection,
+    webhooks: &crate::domain::Subscriptions,
+    ticket_id: i64,
+    article_id: Option<i64>,
+    notifications: &[Notification],
+    at: i64,
+) -> Result<(), StoreError> {
+    queue_notifications(tx, ticket_id, article_id, notifications, at).await?;
+    webhooks::queue_webhooks(tx, webhooks, ticket_id, article_id, notifications, at).await
+}
 
 /// Writes `notifications` to the outbox inside the operation's transaction, due at `at`.
+/// Mail only: [`queue_events`] adds the webhooks' rows.
 pub(super) async fn queue_notifications(
     tx: &mut AnyConnection,
     ticket_id: i64,
@@ -136,31 +153,68 @@ impl TicketFacts {
     }
 }
 
+/// An outbox row claimed for delivery, by the channel it leaves by.
+#[derive(Debug, Clone)]
+pub enum Claimed {
+    Email(OutboxJob),
+    Webhook(WebhookJob),
+}
+
 impl Store {
-    /// Claims the oldest due notification for `lease`, or `None` when nothing is due. A
-    /// row whose lease ran out (its worker died mid-send) is due again.
+    /// Claims the oldest due mail notification for `lease`, or `None` when none is due.
+    /// Webhook rows are left to [`Store::claim_delivery`].
     pub async fn claim_notification(
         &self,
         now: DateTime<Utc>,
         lease: Duration,
         claimed_by: &str,
     ) -> Result<Option<OutboxJob>, StoreError> {
+        Ok(
+            match self
+                .claim(now, lease, claimed_by, Some(Channel::Email))
+                .await?
+            {
+                Some(Claimed::Email(job)) => Some(job),
+                Some(Claimed::Webhook(_)) | None => None,
+            },
+        )
+    }
+
+    /// Claims the oldest due outbox row of any channel for `lease`, or `None` when nothing
+    /// is due. A row whose lease ran out (its worker died mid-send) is due again.
+    pub async fn claim_delivery(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        claimed_by: &str,
+    ) -> Result<Option<Claimed>, StoreError> {
+        self.claim(now, lease, claimed_by, None).await
+    }
+
+    async fn claim(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        claimed_by: &str,
+        channel: Option<Channel>,
+    ) -> Result<Option<Claimed>, StoreError> {
         let now_ms = to_millis(now);
         // On PostgreSQL, instances claim side by side: a row another worker is claiming is
         // skipped, not waited for. SQLite has one writer at a time, so the plain subquery
         // is enough there; the due condition is checked again on the row itself all the
         // same, so that a row is never claimed twice whatever the isolation. One statement
-        // serves both; `$lock` goes after the subquery's LIMIT.
+        // serves both; `$lock` goes after the subquery's LIMIT. `$4` is the channel, or
+        // `%` for any.
         macro_rules! claim {
             ($lock:literal) => {
                 concat!(
                     "UPDATE outbox SET status = 'sending', lease_until = $2, claimed_by = $3, attempts = attempts + 1 \
-                     WHERE id = (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) \
-                                 OR (status = 'sending' AND lease_until < $1) ORDER BY id LIMIT 1",
+                     WHERE id = (SELECT id FROM outbox WHERE ((status = 'pending' AND next_attempt_at <= $1) \
+                                 OR (status = 'sending' AND lease_until < $1)) AND channel LIKE $4 ORDER BY id LIMIT 1",
                     $lock,
                     ") AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1)) \
                      RETURNING id, event, context, recipient, attempts, ticket_id, article_id, created_at, \
-                     ticket_status, ticket_title, ticket_priority, ticket_resolved_at, recipient_name"
+                     ticket_status, ticket_title, ticket_priority, ticket_resolved_at, recipient_name, channel"
                 )
             };
         }
@@ -172,17 +226,38 @@ impl Store {
             .bind(now_ms)
             .bind(to_millis(now + lease))
             .bind(claimed_by.to_string())
+            .bind(channel.map_or("%", Channel::as_str))
             .fetch_optional(&mut *self.conn().await?)
             .await
             .doing("claiming a notification")?;
         let Some(row) = row else { return Ok(None) };
-        let ticket_id: i64 = row.try_get("ticket_id").doing("reading a notification")?;
-        let number = sqlx::query("SELECT number FROM tickets WHERE id = $1")
-            .bind(ticket_id)
-            .fetch_one(&mut *self.conn().await?)
-            .await
-            .doing("reading a notification's ticket")?;
-        let number: String = number.try_get("number").doing("reading a ticket number")?;
+        let ticket_id: Option<i64> = row.try_get("ticket_id").doing("reading a notification")?;
+        let number = match ticket_id {
+            Some(id) => {
+                let row = sqlx::query("SELECT number FROM tickets WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *self.conn().await?)
+                    .await
+                    .doing("reading a notification's ticket")?;
+                Some(
+                    row.try_get::<String, _>("number")
+                        .doing("reading a ticket number")?,
+                )
+            }
+            None => None,
+        };
+        let channel: String = row.try_get("channel").doing("reading a notification")?;
+        if channel == Channel::Webhook.as_str() {
+            return Ok(Some(Claimed::Webhook(WebhookJob::from_row(
+                &row,
+                number.as_deref(),
+            )?)));
+        }
+        let (Some(ticket_id), Some(number)) = (ticket_id, number) else {
+            return Err(StoreError::Corrupt(
+                "an email notification without a ticket".into(),
+            ));
+        };
         let recipient: String = row.try_get("recipient").doing("reading a notification")?;
         let event: String = row.try_get("event").doing("reading a notification")?;
         let context: Option<String> = row.try_get("context").doing("reading a notification")?;
@@ -191,7 +266,7 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt(format!("outbox context {json:?}: {e}")))?,
             None => EventContext::default(),
         };
-        Ok(Some(OutboxJob {
+        Ok(Some(Claimed::Email(OutboxJob {
             id: row.try_get("id").doing("reading a notification")?,
             event: parse_stored("event", &event)?,
             context,
@@ -209,7 +284,7 @@ impl Store {
             recipient_name: row
                 .try_get("recipient_name")
                 .doing("reading a notification")?,
-        }))
+        })))
     }
 
     /// Who holds notifications claimed and not yet done: one of them may be a process
@@ -336,7 +411,7 @@ impl Store {
         let row = sqlx::query(
             // The address's key, as EmailAddress::key folds it (ASCII letters only): lower()
             // folds the same on SQLite and, the column being byte-ordered, on PostgreSQL.
-            "SELECT COUNT(*) AS n FROM outbox WHERE lower(recipient) = $1 AND sent_at >= $2",
+            "SELECT COUNT(*) AS n FROM outbox WHERE lower(recipient) = $1 AND sent_at >= $2 AND channel = 'email'",
         )
         .bind(recipient.key())
         .bind(to_millis(since))
@@ -355,7 +430,9 @@ impl Store {
         since: DateTime<Utc>,
     ) -> Result<u32, StoreError> {
         let row =
-            sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE ticket_id = $1 AND sent_at >= $2")
+            sqlx::query(
+                "SELECT COUNT(*) AS n FROM outbox WHERE ticket_id = $1 AND sent_at >= $2 AND channel = 'email'",
+            )
                 .bind(ticket_id)
                 .bind(to_millis(since))
                 .fetch_one(&mut *self.conn().await?)

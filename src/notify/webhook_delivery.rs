@@ -1,0 +1,95 @@
+//! The outbox worker's step for a webhook row: write the payload, post it signed, and
+//! record the outcome as for mail (delivered, retried after the same pauses, or failed
+//! once the retries are spent). The webhook is logged by its name and host, never by its
+//! URL or secret.
+
+use chrono::{DateTime, Utc};
+
+use super::outbox_worker::{Delivery, MAX_ATTEMPTS, OutboxWorker, count};
+use super::webhook::{WebhookError, payload};
+use crate::store::{Channel, StoreError, WebhookJob};
+
+impl OutboxWorker {
+    /// Delivers one claimed webhook row and says what became of it.
+    pub(super) async fn deliver_webhook(
+        &self,
+        job: WebhookJob,
+        now: DateTime<Utc>,
+    ) -> Result<Delivery, StoreError> {
+        let span = tracing::info_span!(
+            "webhook",
+            id = job.id,
+            event = %job.event,
+            webhook = %job.webhook,
+            host = self.webhooks.host(&job.webhook).unwrap_or("?"),
+        );
+        let event = job.event.as_str();
+        let happened = job.created_at;
+        let delivery = tracing::Instrument::instrument(self.post(&job, now), span).await?;
+        count(Channel::Webhook, event, delivery);
+        if delivery == Delivery::Sent {
+            let waited = (self.clock.now() - happened).to_std().unwrap_or_default();
+            metrics::histogram!(crate::monitoring::NOTIFICATION_SECONDS, "event" => event)
+                .record(waited.as_secs_f64());
+        }
+        Ok(delivery)
+    }
+
+    async fn post(&self, job: &WebhookJob, now: DateTime<Utc>) -> Result<Delivery, StoreError> {
+        if self.webhooks.host(&job.webhook).is_none() {
+            let error = format!(
+                "no [[webhook]] is named {} any more; add it back and `ticketgate outbox retry {}`",
+                job.webhook, job.id
+            );
+            tracing::error!(%error, "webhook event marked failed");
+            self.store.fail_notification(job.id, &error).await?;
+            return Ok(Delivery::Failed);
+        }
+        let ticket = match &job.ticket {
+            Some(number) => self.store.ticket_by_number(number).await?,
+            None => None,
+        };
+        let body = payload(&self.store, job, ticket.as_ref()).await?;
+        let body = serde_json::to_vec(&body).expect("a JSON value serializes");
+        let id = format!("msg_{}", job.id);
+        let sent = self
+            .webhooks
+            .post(&job.webhook, &id, now.timestamp(), body)
+            .await;
+        self.record_post(job, sent).await
+    }
+
+    async fn record_post(
+        &self,
+        job: &WebhookJob,
+        sent: Result<(), WebhookError>,
+    ) -> Result<Delivery, StoreError> {
+        Ok(match sent {
+            Ok(()) => {
+                self.store
+                    .mark_webhook_delivered(job.id, self.clock.now())
+                    .await?;
+                tracing::info!("webhook event delivered");
+                Delivery::Sent
+            }
+            Err(error) if job.attempts >= MAX_ATTEMPTS => {
+                tracing::warn!(%error, attempts = job.attempts, "webhook event given up after its retries");
+                self.store
+                    .fail_notification(
+                        job.id,
+                        &format!("gave up after {} attempts: {error}", job.attempts),
+                    )
+                    .await?;
+                Delivery::Failed
+            }
+            Err(error) => {
+                let pause = self.pause(job.attempts);
+                tracing::warn!(%error, retry_in = %pause, "webhook event not delivered; will retry");
+                self.store
+                    .retry_notification(job.id, &error.to_string(), self.clock.now() + pause)
+                    .await?;
+                Delivery::Deferred
+            }
+        })
+    }
+}
