@@ -135,6 +135,29 @@ if ! command -v "$promtool_bin" >/dev/null 2>&1; then
     fi
 fi
 
+# The API is driven from its own OpenAPI document by schemathesis (tests/openapi.rs), from
+# PyPI, at the version pinned here, in a virtualenv of its own under target/ (where pip
+# cannot make one: into the user's site). TICKETGATE_TEST_SCHEMATHESIS names one elsewhere.
+schemathesis_version=4.32.5
+if [ -z "${TICKETGATE_TEST_SCHEMATHESIS:-}" ]; then
+    schemathesis_venv=$PWD/target/test-tools/schemathesis-$schemathesis_version
+    TICKETGATE_TEST_SCHEMATHESIS=$schemathesis_venv/bin/schemathesis
+    if [ ! -x "$TICKETGATE_TEST_SCHEMATHESIS" ] && command -v python3 >/dev/null 2>&1; then
+        { python3 -m venv "$schemathesis_venv" \
+            && "$schemathesis_venv/bin/pip" install --quiet "schemathesis==$schemathesis_version"; } \
+            >/dev/null 2>&1 || rm -rf "$schemathesis_venv"
+    fi
+    if [ ! -x "$TICKETGATE_TEST_SCHEMATHESIS" ] && command -v python3 >/dev/null 2>&1; then
+        python3 -m pip install --quiet --user "schemathesis==$schemathesis_version" >/dev/null 2>&1 || true
+        TICKETGATE_TEST_SCHEMATHESIS=$(python3 -m site --user-base)/bin/schemathesis
+    fi
+fi
+if ! "$TICKETGATE_TEST_SCHEMATHESIS" --version >/dev/null 2>&1; then
+    missing "schemathesis not found and not installed here" \
+        "pip install schemathesis==$schemathesis_version" "the OpenAPI conformance run"
+fi
+export TICKETGATE_TEST_SCHEMATHESIS
+
 # The portal's pages are checked with axe-core inside that Chromium
 # (tests/portal_browser.rs): the npm package, at the version tests/a11y/package-lock.json
 # pins, installed in tests/a11y/node_modules. TICKETGATE_TEST_AXE names an axe.min.js

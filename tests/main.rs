@@ -29,6 +29,7 @@ mod lifecycle;
 mod notification_content;
 mod notification_look;
 mod notifications;
+mod openapi;
 mod pipeline_rules;
 mod portal;
 mod portal_browser;

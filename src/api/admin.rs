@@ -3,20 +3,25 @@
 
 use axum::Extension;
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use super::tickets::json_problem;
+use super::body::JsonObject;
 use super::{Api, Problem, require};
 use crate::domain::EmailAddress;
-use crate::service::{ApiToken, ContactChanges, LanguageChoice, OutboxError, OutboxStatus, Scope};
+use crate::service::{
+    ApiToken, ContactChanges, ContactView, LanguageChoice, OutboxError, OutboxStatus, Scope,
+};
+use crate::store::OutboxEntry;
 
 /// `GET /api/v1/contacts/{email}`: the person's preferences and whether mail to them
 /// bounces (a person never written to has every notification, in each ticket's language).
+#[utoipa::path(get, path = "/v1/contacts/{email}", operation_id = "show_contact", tag = "contacts",
+    params(("email" = String, Path, format = Email, description = "The person's address")),
+    responses((status = 200, description = "Their preferences", body = ContactView)))]
 pub async fn contact(
     State(api): State<Api>,
     Path(email): Path<String>,
@@ -26,7 +31,7 @@ pub async fn contact(
     Ok(Json(view).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactBody {
     /// `en`, `fr`, or `ticket` for each ticket's own.
@@ -46,15 +51,19 @@ pub struct ContactBody {
 }
 
 /// `PATCH /api/v1/contacts/{email}`: the same changes as `contacts set`.
+#[utoipa::path(patch, path = "/v1/contacts/{email}", operation_id = "set_contact", tag = "contacts",
+    params(("email" = String, Path, format = Email, description = "The person's address")),
+    request_body = ContactBody,
+    responses((status = 200, description = "Their preferences, changed", body = ContactView)))]
 pub async fn set_contact(
     State(api): State<Api>,
     Extension(token): Extension<ApiToken>,
     Path(email): Path<String>,
-    body: Result<Json<ContactBody>, JsonRejection>,
+    body: Result<JsonObject<ContactBody>, Problem>,
 ) -> Result<Response, Problem> {
     require(&token, Scope::Write)?;
     let email = address(&email)?;
-    let Json(body) = body.map_err(json_problem)?;
+    let JsonObject(body) = body?;
     let language = body
         .language
         .as_deref()
@@ -77,16 +86,27 @@ pub async fn set_contact(
     Ok(Json(view).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
     /// pending, sending, sent, failed, held or skipped.
+    #[param(pattern = "^(pending|sending|sent|failed|held|skipped)$")]
     status: Option<String>,
     /// 1 to 500; 50 when absent.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
+/// The notifications asked for, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OutboxPage {
+    notifications: Vec<OutboxEntry>,
+}
+
 /// `GET /api/v1/outbox`: the newest notifications, of one state if asked.
+#[utoipa::path(get, path = "/v1/outbox", operation_id = "list_outbox", tag = "outbox", params(OutboxQuery),
+    responses((status = 200, description = "The newest notifications", body = OutboxPage)))]
 pub async fn outbox(
     State(api): State<Api>,
     query: Result<Query<OutboxQuery>, QueryRejection>,
@@ -115,11 +135,18 @@ pub async fn outbox(
         .list(status, limit)
         .await
         .map_err(Problem::logged)?;
-    Ok(Json(json!({ "notifications": entries })).into_response())
+    Ok(Json(OutboxPage {
+        notifications: entries,
+    })
+    .into_response())
 }
 
 /// `POST /api/v1/outbox/{id}/retry`: a failed, held, skipped or waiting notification made
 /// due now; it meets the loop governor again when it is sent.
+#[utoipa::path(post, path = "/v1/outbox/{id}/retry", operation_id = "retry_notification", tag = "outbox",
+    params(("id" = i64, Path, description = "The notification's id")),
+    responses((status = 204, description = "Due now"),
+        (status = 409, description = "Sent already, or being sent", body = Problem, content_type = "application/problem+json")))]
 pub async fn retry(
     State(api): State<Api>,
     Extension(token): Extension<ApiToken>,

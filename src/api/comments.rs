@@ -2,20 +2,21 @@
 //! multipart form with its files.
 
 use axum::Extension;
-use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::tickets::{change_of, changed, json_problem};
+use super::body::JsonObject;
+use super::tickets::{ChangeAnswer, IfMatch, NUMBER, change_of, changed};
 use super::{Api, Problem, require};
 use crate::domain::{ByteSize, content_type_from_name, sanitize_filename};
 use crate::service::{ApiToken, CommentInput, Scope, Upload};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentBody {
+    #[schema(min_length = 1, pattern = r"\S")]
     text: String,
     /// Seen by agents only, and nobody is told.
     #[serde(default)]
@@ -25,9 +26,35 @@ pub struct CommentBody {
     by: Option<String>,
 }
 
+/// The same comment as a form, with its files. (Read by [`comment_form`]; the derive
+/// only describes it, `deny_unknown_fields` saying that other fields are refused.)
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct CommentForm {
+    #[schema(min_length = 1, pattern = r"\S")]
+    text: String,
+    /// `true` for a comment seen by agents only.
+    internal: Option<bool>,
+    #[schema(rename = "as")]
+    by: Option<String>,
+    /// Each within the size limit per file.
+    #[schema(value_type = Vec<String>, format = Binary, required = false)]
+    files: Vec<Vec<u8>>,
+}
+
 /// `POST /api/v1/tickets/{number}/comments`: an agent's comment, as JSON, or as
 /// `multipart/form-data` with its files (fields `text`, `internal`, `as`, and `files`);
 /// a file over the size limit refuses the whole comment (413), nothing written.
+#[utoipa::path(post, path = "/v1/tickets/{number}/comments", operation_id = "comment_ticket", tag = "tickets",
+    params(("number" = String, Path, description = NUMBER), IfMatch),
+    request_body(content(
+        (CommentBody = "application/json"),
+        (CommentForm = "multipart/form-data"))),
+    responses((status = 201, description = "Written; the requester and observers are told unless it is internal",
+            body = ChangeAnswer, headers(("ETag" = String))),
+        (status = 412, description = "The ticket changed since the version If-Match names", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "A file is over the size limit: nothing was written", body = Problem, content_type = "application/problem+json")))]
 pub async fn comment(
     State(api): State<Api>,
     Extension(token): Extension<ApiToken>,
@@ -46,9 +73,7 @@ pub async fn comment(
             .map_err(|e| Problem::bad_request(e.body_text()))?;
         comment_form(form, api.tickets.max_attachment_bytes()).await?
     } else {
-        let Json(body) = Json::<CommentBody>::from_request(request, &())
-            .await
-            .map_err(json_problem)?;
+        let JsonObject(body) = JsonObject::<CommentBody>::from_request(request, &()).await?;
         (body, Vec::new())
     };
     if body.text.trim().is_empty() {
@@ -97,7 +122,17 @@ async fn comment_form(
     while let Some(mut field) = form.next_field().await.map_err(unreadable)? {
         match field.name().unwrap_or_default() {
             "text" => body.text = field.text().await.map_err(unreadable)?,
-            "internal" => body.internal = field.text().await.map_err(unreadable)? == "true",
+            "internal" => {
+                body.internal = match field.text().await.map_err(unreadable)?.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    other => {
+                        return Err(Problem::invalid_field(format!(
+                            "internal: `{other}` is neither true nor false"
+                        )));
+                    }
+                }
+            }
             "as" => body.by = Some(field.text().await.map_err(unreadable)?),
             "files" => {
                 let name = field.file_name().map(str::to_string);

@@ -3,19 +3,18 @@
 //! the others do; the bytes are always downloads, never shown by a browser from our origin.
 
 use axum::Extension;
-use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::tickets::{change_of, changed, json_problem, ticket_number};
+use super::body::JsonObject;
+use super::tickets::{ChangeAnswer, IfMatch, NUMBER, change_of, changed, ticket_number};
 use super::{Api, Problem, require};
 use crate::domain::{EmailAddress, Impact, TicketType, Urgency};
 use crate::service::{ApiToken, FieldEdits, Scope};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignBody {
     /// An `[[agent]]`, by name or address.
@@ -25,15 +24,20 @@ pub struct AssignBody {
 }
 
 /// `POST /api/v1/tickets/{number}/assign`.
+#[utoipa::path(post, path = "/v1/tickets/{number}/assign", operation_id = "assign_ticket", tag = "tickets",
+    params(("number" = String, Path, description = NUMBER), IfMatch), request_body = AssignBody,
+    responses((status = 200, description = "Assigned; the agent is told", body = ChangeAnswer, headers(("ETag" = String))),
+        (status = 409, description = "Already assigned to this agent, or the ticket is closed", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The ticket changed since the version If-Match names", body = Problem, content_type = "application/problem+json")))]
 pub async fn assign(
     State(api): State<Api>,
     Extension(token): Extension<ApiToken>,
     Path(number): Path<String>,
     headers: HeaderMap,
-    body: Result<Json<AssignBody>, JsonRejection>,
+    body: Result<JsonObject<AssignBody>, Problem>,
 ) -> Result<Response, Problem> {
     require(&token, Scope::Write)?;
-    let Json(body) = body.map_err(json_problem)?;
+    let JsonObject(body) = body?;
     let change = change_of(&api, &number, &headers, body.by.as_deref()).await?;
     let edited = api
         .tickets
@@ -43,24 +47,30 @@ pub async fn assign(
     changed(&api, &change.number, StatusCode::OK, edited.done).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObserverBody {
+    #[schema(format = Email)]
     email: String,
     #[serde(default, rename = "as")]
     by: Option<String>,
 }
 
 /// `POST /api/v1/tickets/{number}/observers`: someone else told of the ticket's updates.
+#[utoipa::path(post, path = "/v1/tickets/{number}/observers", operation_id = "add_observer", tag = "tickets",
+    params(("number" = String, Path, description = NUMBER), IfMatch), request_body = ObserverBody,
+    responses((status = 201, description = "Added", body = ChangeAnswer, headers(("ETag" = String))),
+        (status = 409, description = "Already told of the ticket", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The ticket changed since the version If-Match names", body = Problem, content_type = "application/problem+json")))]
 pub async fn add_observer(
     State(api): State<Api>,
     Extension(token): Extension<ApiToken>,
     Path(number): Path<String>,
     headers: HeaderMap,
-    body: Result<Json<ObserverBody>, JsonRejection>,
+    body: Result<JsonObject<ObserverBody>, Problem>,
 ) -> Result<Response, Problem> {
     require(&token, Scope::Write)?;
-    let Json(body) = body.map_err(json_problem)?;
+    let JsonObject(body) = body?;
     let email = address(&body.email)?;
     let change = change_of(&api, &number, &headers, body.by.as_deref()).await?;
     let edited = api
@@ -72,6 +82,12 @@ pub async fn add_observer(
 }
 
 /// `DELETE /api/v1/tickets/{number}/observers/{email}`.
+#[utoipa::path(delete, path = "/v1/tickets/{number}/observers/{email}", operation_id = "remove_observer", tag = "tickets",
+    params(("number" = String, Path, description = NUMBER),
+        ("email" = String, Path, format = Email, description = "The observer's address"), IfMatch),
+    responses((status = 200, description = "Removed", body = ChangeAnswer, headers(("ETag" = String))),
+        (status = 409, description = "Not an observer of the ticket", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The ticket changed since the version If-Match names", body = Problem, content_type = "application/problem+json")))]
 pub async fn remove_observer(
     State(api): State<Api>,
     Extension(token): Extension<ApiToken>,
@@ -89,8 +105,9 @@ pub async fn remove_observer(
     changed(&api, &change.number, StatusCode::OK, edited.done).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct FieldsBody {
     #[serde(default, rename = "type")]
     ticket_type: Option<TicketType>,
@@ -109,15 +126,20 @@ pub struct FieldsBody {
 
 /// `PATCH /api/v1/tickets/{number}`: the hand-set fields; the priority follows from
 /// impact and urgency. Setting what is set already changes nothing and says so.
+#[utoipa::path(patch, path = "/v1/tickets/{number}", operation_id = "set_ticket_fields", tag = "tickets",
+    params(("number" = String, Path, description = NUMBER), IfMatch), request_body = FieldsBody,
+    responses((status = 200, description = "Set", body = ChangeAnswer, headers(("ETag" = String))),
+        (status = 204, description = "Every field already had that value: nothing changed"),
+        (status = 412, description = "The ticket changed since the version If-Match names", body = Problem, content_type = "application/problem+json")))]
 pub async fn set_fields(
     State(api): State<Api>,
     Extension(token): Extension<ApiToken>,
     Path(number): Path<String>,
     headers: HeaderMap,
-    body: Result<Json<FieldsBody>, JsonRejection>,
+    body: Result<JsonObject<FieldsBody>, Problem>,
 ) -> Result<Response, Problem> {
     require(&token, Scope::Write)?;
-    let Json(body) = body.map_err(json_problem)?;
+    let JsonObject(body) = body?;
     let edits = FieldEdits {
         ticket_type: body.ticket_type,
         category: body.category.map(Some),
@@ -138,6 +160,11 @@ pub async fn set_fields(
 }
 
 /// `GET /api/v1/tickets/{number}/files/{sha256}`: a stored file, as a download.
+#[utoipa::path(get, path = "/v1/tickets/{number}/files/{sha256}", operation_id = "download_file", tag = "tickets",
+    params(("number" = String, Path, description = NUMBER),
+        ("sha256" = String, Path, description = "The file's SHA-256, as the ticket lists it")),
+    responses((status = 200, description = "The file, as a download", content_type = "application/octet-stream",
+        body = Vec<u8>)))]
 pub async fn file(
     State(api): State<Api>,
     Path((number, sha256)): Path<(String, String)>,
@@ -157,6 +184,11 @@ pub async fn file(
 
 /// `GET /api/v1/tickets/{number}/articles/{id}/raw`: the mail an article came from, byte
 /// for byte.
+#[utoipa::path(get, path = "/v1/tickets/{number}/articles/{id}/raw", operation_id = "download_raw_mail", tag = "tickets",
+    params(("number" = String, Path, description = NUMBER),
+        ("id" = i64, Path, description = "The article's id, as the ticket lists it")),
+    responses((status = 200, description = "The mail, as a download", content_type = "message/rfc822",
+        body = Vec<u8>)))]
 pub async fn raw_mail(
     State(api): State<Api>,
     Path((number, article)): Path<(String, String)>,

@@ -7,20 +7,26 @@
 //! `If-Match` than its current `ETag` is refused with 412.
 
 mod admin;
+mod body;
 mod comments;
 mod edits;
+mod openapi;
 mod opening;
 mod operations;
 mod problem;
 mod tickets;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::get;
 use tracing::Instrument;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use problem::Problem;
 
@@ -55,40 +61,13 @@ impl Api {
 }
 
 /// The API's routes under the `/api` the web server nests them at, each behind the token
-/// check.
+/// check, and the OpenAPI document that describes them (served without a token).
 pub fn router(api: Api) -> Router {
-    Router::new()
-        .route("/v1/tickets", get(tickets::list).post(opening::open))
-        .route(
-            "/v1/tickets/{number}",
-            get(tickets::show).patch(edits::set_fields),
-        )
-        .route("/v1/tickets/{number}/comments", post(comments::comment))
-        .route("/v1/tickets/{number}/status", post(tickets::status))
-        .route("/v1/tickets/{number}/assign", post(edits::assign))
-        .route("/v1/tickets/{number}/observers", post(edits::add_observer))
-        .route(
-            "/v1/tickets/{number}/observers/{email}",
-            delete(edits::remove_observer),
-        )
-        .route("/v1/tickets/{number}/files/{sha256}", get(edits::file))
-        .route(
-            "/v1/contacts/{email}",
-            get(admin::contact).patch(admin::set_contact),
-        )
-        .route("/v1/outbox", get(admin::outbox))
-        .route("/v1/outbox/{id}/retry", post(admin::retry))
-        .route("/v1/quarantine", get(operations::quarantine))
-        .route(
-            "/v1/quarantine/{id}/retry",
-            post(operations::retry_quarantined),
-        )
-        .route("/v1/jobs", get(operations::jobs))
-        .route("/v1/jobs/{name}/run", post(operations::run_job))
-        .route(
-            "/v1/tickets/{number}/articles/{id}/raw",
-            get(edits::raw_mail),
-        )
+    let (routes, document) = routes().split_for_parts();
+    let document: Arc<str> = serde_json::to_string(&openapi::complete(document))
+        .expect("the OpenAPI document serializes")
+        .into();
+    routes
         .fallback(|| async { Problem::not_found("no such API route").into_response() })
         .method_not_allowed_fallback(|| async {
             Problem::new(
@@ -103,7 +82,45 @@ pub fn router(api: Api) -> Router {
             api.clone(),
             authenticated,
         ))
+        .route(
+            "/openapi.json",
+            get(move || {
+                let document = Arc::clone(&document);
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        document.to_string(),
+                    )
+                }
+            }),
+        )
         .with_state(api)
+}
+
+/// The API's routes with their descriptions, from the same annotations.
+fn routes() -> OpenApiRouter<Api> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(tickets::list, opening::open))
+        .routes(routes!(tickets::show, edits::set_fields))
+        .routes(routes!(comments::comment))
+        .routes(routes!(tickets::status))
+        .routes(routes!(edits::assign))
+        .routes(routes!(edits::add_observer))
+        .routes(routes!(edits::remove_observer))
+        .routes(routes!(edits::file))
+        .routes(routes!(edits::raw_mail))
+        .routes(routes!(admin::contact, admin::set_contact))
+        .routes(routes!(admin::outbox))
+        .routes(routes!(admin::retry))
+        .routes(routes!(operations::quarantine))
+        .routes(routes!(operations::retry_quarantined))
+        .routes(routes!(operations::jobs))
+        .routes(routes!(operations::run_job))
+}
+
+/// The OpenAPI document of the API, as `/api/openapi.json` serves it.
+pub fn document() -> utoipa::openapi::OpenApi {
+    openapi::complete(routes().into_openapi())
 }
 
 /// Lets through a request with a valid token, its token in the request's extensions and

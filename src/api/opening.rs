@@ -2,30 +2,34 @@
 //! down). The customer is its requester and is told as if they had written.
 
 use axum::Extension;
-use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::tickets::{changed, json_problem};
+use super::body::JsonObject;
+use super::tickets::{ChangeAnswer, changed};
 use super::{Api, Problem, require};
 use crate::domain::{EmailAddress, Impact, Mailbox, TicketType, Urgency};
 use crate::service::{ApiToken, OpeningInput, Scope};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpeningBody {
     /// The customer's address.
+    #[schema(format = Email)]
     requester: String,
     /// The customer's name, for the greeting of their mails.
     #[serde(default)]
     requester_name: Option<String>,
+    #[schema(min_length = 1, pattern = r"\S")]
     title: String,
     /// The request, as the customer put it.
+    #[schema(min_length = 1, pattern = r"\S")]
     text: String,
+    /// Others to keep informed, by address.
     #[serde(default)]
+    #[schema(inline, value_type = Vec<EmailField>)]
     observers: Vec<String>,
     #[serde(default, rename = "type")]
     ticket_type: Option<TicketType>,
@@ -37,6 +41,7 @@ pub struct OpeningBody {
     urgency: Option<Urgency>,
     /// `en` or `fr`; told from the text when absent.
     #[serde(default)]
+    #[schema(pattern = "^(en|fr)$")]
     language: Option<String>,
     /// The `[[agent]]` who took the call; the team when absent.
     #[serde(default, rename = "as")]
@@ -45,13 +50,17 @@ pub struct OpeningBody {
 
 /// `POST /api/v1/tickets`: opens the ticket; 201 with its number, its address in
 /// `Location` and its `ETag`.
+#[utoipa::path(post, path = "/v1/tickets", operation_id = "open_ticket", tag = "tickets", request_body = OpeningBody,
+    responses((status = 201, description = "Opened; the requester and observers are told", body = ChangeAnswer,
+        headers(("Location" = String, description = "The new ticket's address"), ("ETag" = String))),
+        (status = 422, description = "A field is missing or wrong, or names one of our addresses", body = Problem, content_type = "application/problem+json")))]
 pub async fn open(
     State(api): State<Api>,
     Extension(token): Extension<ApiToken>,
-    body: Result<Json<OpeningBody>, JsonRejection>,
+    body: Result<JsonObject<OpeningBody>, Problem>,
 ) -> Result<Response, Problem> {
     require(&token, Scope::Write)?;
-    let Json(body) = body.map_err(json_problem)?;
+    let JsonObject(body) = body?;
     let acting = api
         .tickets
         .agent(body.by.as_deref())
@@ -95,6 +104,12 @@ pub async fn open(
     }
     Ok(response)
 }
+
+/// An address, as the document describes it.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Email)]
+#[allow(dead_code)]
+struct EmailField(String);
 
 fn address(field: &str, text: &str) -> Result<EmailAddress, Problem> {
     EmailAddress::parse(text.trim())

@@ -9,8 +9,9 @@ use serde::Serialize;
 use crate::service::{TicketError, TokenError};
 
 /// One problem, ready to send.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// `urn:ticketgate:problem:KIND`, stable for each kind of refusal.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: &'static str,

@@ -5,28 +5,36 @@
 
 use axum::Extension;
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
+use super::body::JsonObject;
 use super::{Api, Problem, require};
-use crate::domain::{EmailAddress, Priority, Status, Ticket, TicketNumber, TicketType};
+use crate::domain::{
+    EmailAddress, Priority, Status, Ticket, TicketDetails, TicketNumber, TicketSummary, TicketType,
+};
 use crate::service::{Acting, ApiToken, Scope, TicketError};
 use crate::store::TicketQuery;
 
 /// The most tickets one page holds.
 const MAX_PAGE: u32 = 200;
 
-#[derive(Debug, Deserialize)]
+/// The path parameter every ticket's address has.
+pub(super) const NUMBER: &str = "The ticket's number, like 2612N00001";
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     status: Option<Status>,
+    /// The requester's address.
+    #[param(format = Email)]
     requester: Option<String>,
     organisation: Option<String>,
     #[serde(rename = "type")]
@@ -37,15 +45,38 @@ pub struct ListQuery {
     /// Words of the title, or a ticket number.
     q: Option<String>,
     /// `-updated` (most recently updated first, the default) or `updated`.
+    #[param(pattern = "^-?updated$")]
     sort: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     cursor: Option<String>,
     /// 1 to 200; 50 when absent.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
+}
+
+/// A page of tickets.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TicketPage {
+    tickets: Vec<TicketSummary>,
+    /// Pass it as `cursor` for the next page; null on the last one.
+    next_cursor: Option<String>,
+}
+
+/// What a change did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChangeAnswer {
+    ticket: TicketNumber,
+    /// The ticket's status after the change.
+    status: Status,
+    /// How many notifications it queued.
+    notifications: usize,
 }
 
 /// `GET /api/v1/tickets`: the tickets the filters ask for, a page at a time; the answer's
 /// `next_cursor` (null on the last page) asks for the next one.
+#[utoipa::path(get, path = "/v1/tickets", operation_id = "list_tickets", tag = "tickets", params(ListQuery),
+    responses((status = 200, description = "A page of the tickets asked for", body = TicketPage)))]
 pub async fn list(
     State(api): State<Api>,
     query: Result<Query<ListQuery>, QueryRejection>,
@@ -72,15 +103,18 @@ pub async fn list(
         .map(|r| EmailAddress::parse(r.trim()))
         .transpose()
         .map_err(|_| Problem::bad_request("requester must be an email address"))?;
-    let after = query.cursor.as_deref().map(cursor_from).transpose()?;
+    let after = given(query.cursor)
+        .as_deref()
+        .map(cursor_from)
+        .transpose()?;
     let search = TicketQuery {
         status: query.status,
         requester,
-        organisation: query.organisation,
+        organisation: given(query.organisation),
         ticket_type: query.ticket_type,
         priority: query.priority,
         updated_since: query.updated_since,
-        search: query.q,
+        search: given(query.q),
         oldest_first,
         after,
         limit,
@@ -90,11 +124,16 @@ pub async fn list(
         .search(&search)
         .await
         .map_err(|e| Problem::of_ticket(&e))?;
-    Ok(Json(json!({
-        "tickets": tickets,
-        "next_cursor": next.map(|(updated, id)| B64.encode(format!("{updated}.{id}"))),
-    }))
+    Ok(Json(TicketPage {
+        tickets,
+        next_cursor: next.map(|(updated, id)| B64.encode(format!("{updated}.{id}"))),
+    })
     .into_response())
+}
+
+/// A filter's value, `None` when it is blank (`?requester=` filters nothing).
+fn given(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
 }
 
 /// The position a cursor names; a cursor that is not one of ours is a bad request.
@@ -111,6 +150,10 @@ fn cursor_from(text: &str) -> Result<(i64, i64), Problem> {
 
 /// `GET /api/v1/tickets/{number}`: the ticket, its articles (with their visibility) and
 /// their files, with its `ETag`.
+#[utoipa::path(get, path = "/v1/tickets/{number}", operation_id = "show_ticket", tag = "tickets",
+    params(("number" = String, Path, description = NUMBER)),
+    responses((status = 200, description = "The ticket with its history", body = TicketDetails,
+        headers(("ETag" = String, description = "The ticket's version, for If-Match")))))]
 pub async fn show(State(api): State<Api>, Path(number): Path<String>) -> Result<Response, Problem> {
     let number = ticket_number(&number)?;
     let details = api
@@ -122,28 +165,35 @@ pub async fn show(State(api): State<Api>, Path(number): Path<String>) -> Result<
     Ok(([(header::ETAG, tag)], Json(details)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
     status: Status,
     /// The solution, when the status is `resolved`.
     #[serde(default)]
     solution: Option<String>,
+    /// The `[[agent]]` acting (name or address); the team when absent.
     #[serde(default, rename = "as")]
     by: Option<String>,
 }
 
 /// `POST /api/v1/tickets/{number}/status`: moves the ticket (a solution with `resolved`;
 /// `in_progress` from resolved or closed reopens it).
+#[utoipa::path(post, path = "/v1/tickets/{number}/status", operation_id = "move_ticket", tag = "tickets",
+    params(("number" = String, Path, description = NUMBER), IfMatch),
+    request_body = StatusBody,
+    responses((status = 200, description = "Moved", body = ChangeAnswer, headers(("ETag" = String))),
+        (status = 409, description = "This move is not allowed from the ticket's status", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The ticket changed since the version If-Match names", body = Problem, content_type = "application/problem+json")))]
 pub async fn status(
     State(api): State<Api>,
     Extension(token): Extension<ApiToken>,
     Path(number): Path<String>,
     headers: HeaderMap,
-    body: Result<Json<StatusBody>, JsonRejection>,
+    body: Result<JsonObject<StatusBody>, Problem>,
 ) -> Result<Response, Problem> {
     require(&token, Scope::Write)?;
-    let Json(body) = body.map_err(json_problem)?;
+    let JsonObject(body) = body?;
     let Change {
         number,
         ticket: current,
@@ -230,12 +280,23 @@ pub(super) async fn changed(
         .ticket(number)
         .await
         .map_err(|e| Problem::of_ticket(&e))?;
-    let body = json!({
-        "ticket": done.ticket.as_str(),
-        "status": done.status,
-        "notifications": done.notifications,
-    });
+    let body = ChangeAnswer {
+        ticket: done.ticket,
+        status: done.status,
+        notifications: done.notifications,
+    };
     Ok((status, [(header::ETAG, etag(&ticket))], Json(body)).into_response())
+}
+
+/// The `If-Match` header a change may carry.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(super) struct IfMatch {
+    /// The `ETag` the ticket was read with: the change is refused (412) if it has changed
+    /// since.
+    #[param(rename = "If-Match")]
+    #[allow(dead_code)]
+    if_match: Option<String>,
 }
 
 /// A ticket's version: it changes with each update of the ticket.
@@ -251,21 +312,4 @@ fn etag(ticket: &Ticket) -> HeaderValue {
 pub(super) fn ticket_number(text: &str) -> Result<TicketNumber, Problem> {
     text.parse()
         .map_err(|_| Problem::not_found(format!("there is no ticket {text}")))
-}
-
-/// A body that is not the JSON asked for: 415 without the JSON type, 400 when it cannot
-/// be parsed, 422 when a field is wrong or unknown.
-pub(super) fn json_problem(rejection: JsonRejection) -> Problem {
-    let status = rejection.status();
-    let kind = match status {
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "media-type",
-        StatusCode::UNPROCESSABLE_ENTITY => "invalid-field",
-        _ => "bad-json",
-    };
-    Problem::new(
-        kind,
-        "The body cannot be used",
-        status,
-        rejection.body_text(),
-    )
 }

@@ -96,11 +96,11 @@ impl TicketService {
         }
     }
 
-    /// The agent named `who` (name or address, any case); without one, the team itself
-    /// under the agents' (or our first) address.
+    /// The agent named `who` (name or address, any case); without one (or a blank one),
+    /// the team itself under the agents' (or our first) address.
     pub fn agent(&self, who: Option<&str>) -> Result<Acting, TicketError> {
         let s = &self.settings;
-        let Some(who) = who else {
+        let Some(who) = who.map(str::trim).filter(|w| !w.is_empty()) else {
             return Ok(Acting::Agent {
                 name: "Support".into(),
                 email: s

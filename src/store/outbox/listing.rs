@@ -9,7 +9,7 @@ use crate::store::rows::{from_millis, parse_stored, to_millis};
 use crate::store::{Doing, Store, StoreError};
 
 /// One outbox row as an operator sees it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct OutboxEntry {
     pub id: i64,
     /// `None` for a webhook row about a mail set aside in the quarantine.
