@@ -52,7 +52,10 @@ pub enum StartError {
 pub async fn open_store(settings: &Settings) -> Result<Store, StoreError> {
     Ok(Store::open(settings.database_url.expose())
         .await?
-        .with_webhooks(crate::config::webhook_subscriptions(&settings.webhooks)))
+        .with_webhooks(
+            crate::config::webhook_subscriptions(&settings.webhooks)
+                .with_sms(settings.sms_gateway.is_some()),
+        ))
 }
 
 /// A built daemon, ready to run.

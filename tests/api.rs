@@ -535,6 +535,53 @@ fn contacts_and_the_outbox_through_the_api() {
         (now["messages"].clone(), now["language"].clone()),
         (false.into(), "fr".into())
     );
+    // SMS beside mail: a number in international form, then the channel.
+    let sms = call(
+        &portal,
+        "PATCH",
+        contact,
+        &writer,
+        Some(r#"{"phone": "+33 6 12 34 56 78", "channels": ["email", "sms"]}"#),
+        &[],
+    );
+    assert_eq!(sms.status, 200, "{sms:?}");
+    assert_eq!(
+        (json(&sms)["phone"].clone(), json(&sms)["sms"].clone()),
+        ("+33612345678".into(), true.into())
+    );
+    for refused in [
+        r#"{"phone": "06 12 34 56 78"}"#,
+        r#"{"channels": ["sms"]}"#,
+        r#"{"channels": ["fax"]}"#,
+    ] {
+        let answer = call(&portal, "PATCH", contact, &writer, Some(refused), &[]);
+        assert_problem(&answer, 422, "invalid-field");
+    }
+    let forgotten = call(
+        &portal,
+        "PATCH",
+        contact,
+        &writer,
+        Some(r#"{"phone": null}"#),
+        &[],
+    );
+    assert_eq!(
+        (
+            json(&forgotten)["phone"].clone(),
+            json(&forgotten)["sms"].clone()
+        ),
+        (Value::Null, false.into()),
+        "no number, no SMS"
+    );
+    let no_number = call(
+        &portal,
+        "PATCH",
+        contact,
+        &writer,
+        Some(r#"{"channels": ["email", "sms"]}"#),
+        &[],
+    );
+    assert_problem(&no_number, 422, "invalid-field");
     let bad = call(
         &portal,
         "PATCH",

@@ -38,6 +38,7 @@ mod portal_links;
 mod portal_timeouts;
 mod quickstart;
 mod reply_text;
+mod sms;
 mod smtp;
 mod storage;
 mod ticket_edits;

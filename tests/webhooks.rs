@@ -23,27 +23,27 @@ use crate::daemon::{start, stop};
 use crate::support::helpers::{Cli, stdout};
 
 /// The key every webhook of the test signs with, and its bytes.
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub(crate) const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// One POST the receiver took.
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     /// The route: `ok`, `flaky`, `hangs`, `moved`, `elsewhere`.
-    route: String,
-    id: String,
-    body: Value,
+    pub(crate) route: String,
+    pub(crate) id: String,
+    pub(crate) body: Value,
 }
 
 /// What the receiver saw, shared with its handlers.
 #[derive(Debug, Default)]
-struct Receiver {
-    received: Mutex<Vec<Received>>,
+pub(crate) struct Receiver {
+    pub(crate) received: Mutex<Vec<Received>>,
     /// Requests whose signature or timestamp did not check out.
-    forged: Mutex<Vec<String>>,
+    pub(crate) forged: Mutex<Vec<String>>,
 }
 
 impl Receiver {
-    fn on(&self, route: &str) -> Vec<Received> {
+    pub(crate) fn on(&self, route: &str) -> Vec<Received> {
         let received = self.received.lock().unwrap();
         received
             .iter()
@@ -125,7 +125,7 @@ async fn hook(
 }
 
 /// Starts the receiver on a loopback port; the port.
-async fn start_receiver(receiver: Arc<Receiver>) -> u16 {
+pub(crate) async fn start_receiver(receiver: Arc<Receiver>) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let app = Router::new()
@@ -164,7 +164,7 @@ fn config(port: u16) -> String {
     .concat()
 }
 
-async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+pub(crate) async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
         assert!(start.elapsed() < timeout, "timed out waiting for {what}");

@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use super::body::JsonObject;
 use super::{Api, Problem, require};
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, PhoneNumber};
 use crate::service::{
-    ApiToken, ContactChanges, ContactView, LanguageChoice, OutboxError, OutboxStatus, Scope,
+    ApiToken, ContactChanges, ContactError, ContactView, LanguageChoice, OutboxError, OutboxStatus,
+    Scope,
 };
 use crate::store::OutboxEntry;
 
@@ -48,6 +49,30 @@ pub struct ContactBody {
     /// `true` lifts the mark a bounce left.
     #[serde(default)]
     deliverable: bool,
+    /// Their mobile number for SMS, international form (`+33612345678`); null forgets it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, pattern = r"^\+[1-9][0-9 .()-]{7,20}$")]
+    phone: Option<Option<String>>,
+    /// `["email"]`, or `["email", "sms"]` for the events they receive to go by SMS too.
+    #[serde(default)]
+    channels: Option<Vec<ChannelName>>,
+}
+
+/// A way notifications reach a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelName {
+    Email,
+    Sms,
+}
+
+/// A field that is there, even as null (`Some(None)`), told from one left out (`None`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 /// `PATCH /api/v1/contacts/{email}`: the same changes as `contacts set`.
@@ -70,6 +95,20 @@ pub async fn set_contact(
         .map(str::parse::<LanguageChoice>)
         .transpose()
         .map_err(|e| Problem::invalid_field(e.to_string()))?;
+    let phone = body
+        .phone
+        .map(|p| p.as_deref().map(PhoneNumber::parse).transpose())
+        .transpose()
+        .map_err(|e| Problem::invalid_field(format!("phone: {e}")))?;
+    let sms = match &body.channels {
+        None => None,
+        Some(c) if c.contains(&ChannelName::Email) => Some(c.contains(&ChannelName::Sms)),
+        Some(_) => {
+            return Err(Problem::invalid_field(
+                "channels: mail always goes; use [\"email\"] or [\"email\", \"sms\"]",
+            ));
+        }
+    };
     let changes = ContactChanges {
         language,
         opening_closing: body.opening_closing,
@@ -77,12 +116,17 @@ pub async fn set_contact(
         messages: body.messages,
         observer_updates: body.observer_updates,
         deliverable: body.deliverable,
+        phone,
+        sms,
     };
     let view = api
         .contacts
         .change(&email, &changes)
         .await
-        .map_err(Problem::logged)?;
+        .map_err(|e| match e {
+            ContactError::Store(e) => Problem::logged(e),
+            refused => Problem::invalid_field(refused.to_string()),
+        })?;
     Ok(Json(view).into_response())
 }
 

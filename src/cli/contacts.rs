@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use ticketgate::domain::EmailAddress;
-use ticketgate::service::{ContactChanges, ContactView, LanguageChoice, Services};
+use ticketgate::domain::{EmailAddress, PhoneNumber};
+use ticketgate::service::{ContactChanges, ContactView, LanguageChoice, Services, sms_in_channels};
 
 use super::out::outln;
 
@@ -38,6 +38,14 @@ pub enum ContactsCommand {
         /// Lift an undeliverable mark left by a bounce.
         #[arg(long)]
         deliverable: bool,
+        /// Their mobile number for SMS, in international form (+33612345678); `none`
+        /// forgets it.
+        #[arg(long, value_name = "+NUMBER|none")]
+        phone: Option<String>,
+        /// email, or email,sms for the events they receive to go by SMS too (through
+        /// [sms] gateway, to --phone).
+        #[arg(long, value_name = "email|email,sms")]
+        channels: Option<String>,
     },
 }
 
@@ -75,8 +83,16 @@ pub async fn run(services: &Services, command: ContactsCommand) -> anyhow::Resul
             messages,
             observer_updates,
             deliverable,
+            phone,
+            channels,
             ..
         } => {
+            let phone = match phone.as_deref().map(str::trim) {
+                None => None,
+                Some("none" | "") => Some(None),
+                Some(number) => Some(Some(PhoneNumber::parse(number)?)),
+            };
+            let sms = channels.as_deref().map(sms_in_channels).transpose()?;
             let changes = ContactChanges {
                 language,
                 opening_closing: opening_closing.map(OnOff::is_on),
@@ -84,6 +100,8 @@ pub async fn run(services: &Services, command: ContactsCommand) -> anyhow::Resul
                 messages: messages.map(OnOff::is_on),
                 observer_updates: observer_updates.map(OnOff::is_on),
                 deliverable,
+                phone,
+                sms,
             };
             contacts.change(&address, &changes).await?
         }
@@ -111,6 +129,11 @@ fn print_contact(view: &ContactView) -> std::io::Result<()> {
             "opening/closing only"
         }
     )?;
+    match (&contact.phone, contact.sms) {
+        (Some(phone), true) => outln!("  channels email, sms to {phone}")?,
+        (Some(phone), false) => outln!("  channels email (phone {phone})")?,
+        (None, _) => outln!("  channels email")?,
+    }
     match &view.undeliverable {
         Some((until, reason)) => outln!("  undeliverable until {until}: {reason}")?,
         None => outln!("  deliverable")?,

@@ -30,8 +30,9 @@ pub fn run(templates: &TemplateService, command: TemplatesCommand) -> anyhow::Re
     match command {
         TemplatesCommand::Check => match templates.check() {
             Ok(checked) => outln!(
-                "{} mail templates and {} portal pages render in {}",
+                "{} mail templates, {} SMS texts and {} portal pages render in {}",
                 checked.templates,
+                checked.sms,
                 checked.pages,
                 checked.languages.join(" and ")
             )?,

@@ -28,6 +28,7 @@ mod portal;
 mod raw;
 mod routing;
 mod secret;
+mod sms;
 mod smtp;
 mod storage;
 mod tickets;
@@ -49,6 +50,7 @@ pub use mailbox::{MailboxAuth, MailboxSettings, OAuth2Endpoint, ProcessedAction,
 pub use notifications::Branding;
 pub use portal::PortalSettings;
 pub use secret::SecretSource;
+pub use sms::SMS_GATEWAY;
 pub use smtp::SmtpSettings;
 pub use storage::{StorageBackend, StorageSettings};
 pub use tickets::TicketDefaults;
@@ -153,6 +155,8 @@ pub struct Settings {
     pub storage: StorageSettings,
     /// URLs told of events by a signed POST, through the outbox (`[[webhook]]`).
     pub webhooks: Vec<WebhookSettings>,
+    /// The SMS gateway contacts' short texts are posted to (`[sms]`), when configured.
+    pub sms_gateway: Option<WebhookSettings>,
 }
 
 impl Settings {

@@ -17,6 +17,7 @@ use super::mail::RawMail;
 use super::mailbox::RawMailbox;
 use super::notifications::RawNotifications;
 use super::portal::RawPortal;
+use super::sms::RawSms;
 use super::smtp::RawSmtp;
 use super::storage::RawStorage;
 use super::tickets::RawTickets;
@@ -48,6 +49,7 @@ pub(super) struct RawConfig {
     pub(super) agent: Vec<RawAgent>,
     pub(super) mailbox: Vec<RawMailbox>,
     pub(super) webhook: Vec<RawWebhook>,
+    pub(super) sms: RawSms,
 }
 
 impl Default for RawConfig {
@@ -74,6 +76,7 @@ impl Default for RawConfig {
             agent: Vec::new(),
             mailbox: Vec::new(),
             webhook: Vec::new(),
+            sms: RawSms::default(),
         }
     }
 }

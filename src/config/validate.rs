@@ -44,6 +44,7 @@ struct Sections {
     smtp: SmtpSettings,
     authentication: AuthenticationSettings,
     webhooks: Vec<WebhookSettings>,
+    sms_gateway: Option<WebhookSettings>,
 }
 
 /// Checks every key and assembles the settings, or lists every problem found.
@@ -80,6 +81,7 @@ fn validate_sections(raw: RawConfig, errors: &mut Errors) -> Sections {
         agent,
         mailbox,
         webhook,
+        sms,
     } = raw;
     let top = RawTopLevel {
         data_dir,
@@ -106,6 +108,7 @@ fn validate_sections(raw: RawConfig, errors: &mut Errors) -> Sections {
         smtp: smtp.validate(errors),
         authentication: authentication.validate(errors),
         webhooks: webhook::validate_all(webhook, errors),
+        sms_gateway: sms.validate(errors),
         top,
     };
     check_reminder_before_auto_close(&sections.jobs, auto_close_days, errors);
@@ -181,6 +184,7 @@ fn assemble(source: ConfigSource, s: Sections) -> Settings {
         authentication: s.authentication,
         storage: s.storage,
         webhooks: s.webhooks,
+        sms_gateway: s.sms_gateway,
     }
 }
 

@@ -128,14 +128,18 @@ pub(super) fn validate_all(raw: Vec<RawWebhook>, errors: &mut Errors) -> Vec<Web
 }
 
 fn check_url(i: usize, text: &str, errors: &mut Errors) -> Option<reqwest::Url> {
-    let key = format!("webhook[{i}].url");
+    check_url_at(&format!("webhook[{i}].url"), text, errors)
+}
+
+/// `text` as an http or https URL, else an error recorded under `key`.
+pub(super) fn check_url_at(key: &str, text: &str, errors: &mut Errors) -> Option<reqwest::Url> {
     let url = errors.check(
-        &key,
+        key,
         reqwest::Url::parse(text).map_err(|e| format!("`{text}` is not a URL: {e}")),
     )?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         errors.push(
-            &key,
+            key,
             format_args!("`{text}`: use an http:// or https:// URL"),
         );
         return None;
@@ -172,21 +176,30 @@ fn check_name(i: usize, name: &str, taken: &[(usize, String)], errors: &mut Erro
 /// Exactly one source; an inline secret is checked at once, one from the environment or
 /// a file when the sender is built (and by `check-config`).
 fn check_secret(i: usize, w: &RawWebhook, errors: &mut Errors) -> Option<SecretSource> {
-    let key = format!("webhook[{i}].secret");
-    let before = errors.count();
-    let source = SecretSource::one_of(
-        &key,
-        w.secret.clone(),
-        w.secret_env.clone(),
+    check_secret_at(
+        &format!("webhook[{i}].secret"),
+        [w.secret.clone(), w.secret_env.clone()],
         w.secret_file.clone(),
         errors,
-    );
+    )
+}
+
+/// The signing secret from exactly one of `secret` and `secret_env` (`inline_or_env`)
+/// and `secret_file`, recorded under `key`.
+pub(super) fn check_secret_at(
+    key: &str,
+    [secret, secret_env]: [Option<String>; 2],
+    secret_file: Option<PathBuf>,
+    errors: &mut Errors,
+) -> Option<SecretSource> {
+    let before = errors.count();
+    let source = SecretSource::one_of(key, secret, secret_env, secret_file, errors);
     match &source {
         None if errors.count() == before => {
-            errors.push(&key, "missing: give one of secret, secret_env, secret_file");
+            errors.push(key, "missing: give one of secret, secret_env, secret_file");
         }
         Some(SecretSource::Inline(text)) => {
-            errors.check(&key, WebhookKey::parse(text))?;
+            errors.check(key, WebhookKey::parse(text))?;
         }
         _ => {}
     }

@@ -8,6 +8,7 @@ mod fields;
 mod filename;
 mod mail;
 mod notification;
+mod phone;
 mod routing;
 mod size;
 mod status;
@@ -27,6 +28,7 @@ pub use mail::{
 pub use notification::{
     Event, EventCategory, EventContext, MailRefusal, Notification, RefusalReason,
 };
+pub use phone::{PhoneError, PhoneNumber};
 pub use routing::{RoutingEffect, RoutingRule, RoutingRuleError, RoutingRuleSpec};
 pub use size::ByteSize;
 pub use status::{InvalidMove, Status};

@@ -70,13 +70,24 @@ pub struct Subscription {
 }
 
 /// Who hears what, for the store to queue a row per webhook per event in the operation's
-/// own transaction. Empty when no webhook is configured.
+/// own transaction, and whether an SMS gateway takes texts for the contacts who want them.
+/// Empty when neither is configured.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Subscriptions(Vec<Subscription>);
+pub struct Subscriptions(Vec<Subscription>, bool);
 
 impl Subscriptions {
     pub fn new(subscriptions: Vec<Subscription>) -> Self {
-        Self(subscriptions)
+        Self(subscriptions, false)
+    }
+
+    /// The same, with SMS queued for the contacts who chose them when `gateway` is true.
+    pub fn with_sms(self, gateway: bool) -> Self {
+        Self(self.0, gateway)
+    }
+
+    /// Whether SMS are queued: an `[sms]` gateway is configured.
+    pub fn sms(&self) -> bool {
+        self.1
     }
 
     /// The names of the webhooks that hear `event`, in the configuration's order.

@@ -269,6 +269,7 @@ pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
             get(preferences::show).post(preferences::save),
         )
         .route("/links", get(fresh_links::ask).post(fresh_links::send))
+        .route("/s/{token}", get(pages::short_link))
         .route("/static/portal.css", get(pages::stylesheet))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -133,7 +133,32 @@ fn open_link(
     lang: &str,
     then: &str,
 ) -> Response {
-    match portal.service.open_link(number, token, client.address) {
+    let opened = portal.service.open_link(number, token, client.address);
+    signed_in_at(portal, opened, client, lang, then)
+}
+
+/// `GET /s/{token}`: the short link of an SMS, traded for a session as a direct link is.
+pub async fn short_link(
+    State(portal): State<Portal>,
+    Path(token): Path<String>,
+    client: Client,
+    headers: HeaderMap,
+) -> Response {
+    let lang = portal.language(&headers);
+    let opened = portal.service.open_short_link(&token, client.address).await;
+    signed_in_at(&portal, opened, client, lang, "")
+}
+
+/// The answer to a link traded for a session: to the ticket's page (`then` after its
+/// address), the session in a cookie; or the page that says why the link does not open.
+fn signed_in_at(
+    portal: &Portal,
+    opened: Result<crate::service::PortalSession, crate::service::PortalError>,
+    client: Client,
+    lang: &str,
+    then: &str,
+) -> Response {
+    match opened {
         Ok(session) => (
             StatusCode::SEE_OTHER,
             [

@@ -104,7 +104,7 @@ pub async fn save(
         processing: Some(form.processing.is_some()),
         messages: Some(form.messages.is_some()),
         observer_updates: Some(form.observer_updates.is_some()),
-        deliverable: false,
+        ..ContactChanges::default()
     };
     match portal.service.save_preferences(&visitor, &changes).await {
         Ok(_) => (

@@ -42,6 +42,16 @@ pub struct ComposedMail {
     pub message_id: String,
 }
 
+mod sms;
+
+/// The language `contact` reads: the one they chose, else `ticket`'s.
+fn language(contact: &Contact, ticket: &Ticket) -> &'static str {
+    match contact.language.as_deref().unwrap_or(&ticket.language) {
+        "fr" => "fr",
+        _ => "en",
+    }
+}
+
 /// The most tickets a mail of fresh links lists.
 const OPEN_TICKETS_LISTED: u32 = 10;
 
@@ -141,10 +151,7 @@ impl Composer {
         contact: &Contact,
         now: DateTime<Utc>,
     ) -> Result<ComposedMail, ComposeError> {
-        let lang = match contact.language.as_deref().unwrap_or(&ticket.language) {
-            "fr" => "fr",
-            _ => "en",
-        };
+        let lang = language(contact, ticket);
         let data = self.template_data(store, job, ticket, lang, now).await?;
         let rendered = self.templates.render(job.event.as_str(), lang, &data)?;
         let message_id = self.links.notification_message_id(

@@ -7,6 +7,7 @@ pub mod governor;
 pub mod outbox_worker;
 mod send_error;
 mod setup;
+mod sms_delivery;
 pub mod smtp;
 pub mod templates;
 pub mod transport;

@@ -93,8 +93,8 @@ pub(super) fn count(channel: Channel, event: &'static str, delivery: Delivery) {
 #[derive(Debug)]
 pub struct OutboxWorker {
     pub(super) store: Store,
-    composer: Composer,
-    governor: Governor,
+    pub(super) composer: Composer,
+    pub(super) governor: Governor,
     transport: Transport,
     pub(super) clock: Arc<dyn Clock>,
     /// The pause before a notification's next try, by the tries it had (kept in its row).
@@ -102,6 +102,8 @@ pub struct OutboxWorker {
     instance: Instance,
     /// The `[[webhook]]`s the outbox's webhook rows are posted to.
     pub(super) webhooks: WebhookSender,
+    /// The `[sms]` gateway the outbox's SMS rows are posted to (none when not configured).
+    pub(super) sms: WebhookSender,
 }
 
 impl OutboxWorker {
@@ -124,12 +126,18 @@ impl OutboxWorker {
             retry_pauses: Backoff::new(first_retry_pause, MAX_RETRY_PAUSE),
             instance,
             webhooks: WebhookSender::default(),
+            sms: WebhookSender::default(),
         }
     }
 
     /// The same worker, posting the outbox's webhook rows with `webhooks`.
     pub fn with_webhooks(self, webhooks: WebhookSender) -> Self {
         Self { webhooks, ..self }
+    }
+
+    /// The same worker, posting the outbox's SMS rows to the gateway of `sms`.
+    pub fn with_sms(self, sms: WebhookSender) -> Self {
+        Self { sms, ..self }
     }
 
     /// Handles the next due notification, if any.
@@ -150,6 +158,7 @@ impl OutboxWorker {
         {
             None => return Ok(None),
             Some(Claimed::Webhook(job)) => return self.deliver_webhook(job, now).await.map(Some),
+            Some(Claimed::Sms(job)) => return self.deliver_sms(job, now).await.map(Some),
             Some(Claimed::Email(job)) => job,
         };
         let span = tracing::info_span!("notification", id = job.id, event = %job.event, ticket = %job.ticket);

@@ -48,6 +48,9 @@ impl OutboxWorker {
             settings.notification_retry_first,
             Instance::new(&settings.cluster),
         )
-        .with_webhooks(WebhookSender::from_settings(&settings.webhooks)?))
+        .with_webhooks(WebhookSender::from_settings(&settings.webhooks)?)
+        .with_sms(WebhookSender::from_settings(
+            settings.sms_gateway.as_slice(),
+        )?))
     }
 }

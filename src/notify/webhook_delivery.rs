@@ -9,6 +9,12 @@ use super::outbox_worker::{Delivery, MAX_ATTEMPTS, OutboxWorker, count};
 use super::webhook::{WebhookError, payload};
 use crate::store::{Channel, StoreError, WebhookJob};
 
+/// The outbox row a POST was for.
+struct PostedRow {
+    id: i64,
+    attempts: u32,
+}
+
 impl OutboxWorker {
     /// Delivers one claimed webhook row and says what became of it.
     pub(super) async fn deliver_webhook(
@@ -56,24 +62,28 @@ impl OutboxWorker {
             .webhooks
             .post(&job.webhook, &id, now.timestamp(), body)
             .await;
-        self.record_post(job, sent).await
+        self.record_post(job.id, job.attempts, sent).await
     }
 
-    async fn record_post(
+    /// Records how the POST of outbox row `id`, at its try `attempts`, went: delivered,
+    /// or retried after the mail's pause until the retries are spent.
+    pub(super) async fn record_post(
         &self,
-        job: &WebhookJob,
+        id: i64,
+        attempts: u32,
         sent: Result<(), WebhookError>,
     ) -> Result<Delivery, StoreError> {
+        let job = PostedRow { id, attempts };
         Ok(match sent {
             Ok(()) => {
                 self.store
                     .mark_webhook_delivered(job.id, self.clock.now())
                     .await?;
-                tracing::info!("webhook event delivered");
+                tracing::info!("delivered");
                 Delivery::Sent
             }
             Err(error) if job.attempts >= MAX_ATTEMPTS => {
-                tracing::warn!(%error, attempts = job.attempts, "webhook event given up after its retries");
+                tracing::warn!(%error, attempts = job.attempts, "not delivered; given up after its retries");
                 self.store
                     .fail_notification(
                         job.id,
@@ -84,7 +94,7 @@ impl OutboxWorker {
             }
             Err(error) => {
                 let pause = self.pause(job.attempts);
-                tracing::warn!(%error, retry_in = %pause, "webhook event not delivered; will retry");
+                tracing::warn!(%error, retry_in = %pause, "not delivered; will retry");
                 self.store
                     .retry_notification(job.id, &error.to_string(), self.clock.now() + pause)
                     .await?;

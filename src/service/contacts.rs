@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, PhoneNumber};
 use crate::store::{Contact, Store, StoreError};
 
 /// Why a contact could not be shown or changed.
@@ -15,6 +15,13 @@ use crate::store::{Contact, Store, StoreError};
 pub enum ContactError {
     #[error("language `{0}`: use en, fr or ticket")]
     UnknownLanguage(String),
+    #[error("channels `{0}`: use email, or email,sms")]
+    UnknownChannels(String),
+    #[error(transparent)]
+    Phone(#[from] crate::domain::PhoneError),
+    /// SMS need a number to go to.
+    #[error("SMS need a phone number: give one with the channels (--phone +33612345678)")]
+    SmsWithoutPhone,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -54,6 +61,28 @@ pub struct ContactChanges {
     pub observer_updates: Option<bool>,
     /// Lift the undeliverable mark a bounce left.
     pub deliverable: bool,
+    /// A new phone number; `Some(None)` forgets it (and SMS with it).
+    pub phone: Option<Option<PhoneNumber>>,
+    /// Whether the events they receive also go by SMS (`channels`).
+    pub sms: Option<bool>,
+}
+
+/// Whether `channels` (`email`, or `email,sms`, in any order and case) asks for SMS. Mail
+/// always goes: it is where replies come from.
+pub fn sms_in_channels(channels: &str) -> Result<bool, ContactError> {
+    let mut sms = false;
+    let mut email = false;
+    for channel in channels.split(',').map(str::trim) {
+        match channel.to_ascii_lowercase().as_str() {
+            "email" => email = true,
+            "sms" => sms = true,
+            _ => return Err(ContactError::UnknownChannels(channels.to_string())),
+        }
+    }
+    if !email {
+        return Err(ContactError::UnknownChannels(channels.to_string()));
+    }
+    Ok(sms)
 }
 
 /// A person's preferences, and whether their address is held back now.
@@ -107,6 +136,14 @@ impl ContactService {
         set(&mut contact.processing, changes.processing);
         set(&mut contact.messages, changes.messages);
         set(&mut contact.observer_every_update, changes.observer_updates);
+        if let Some(phone) = &changes.phone {
+            contact.phone = phone.as_ref().map(|p| p.as_str().to_string());
+            contact.sms &= contact.phone.is_some();
+        }
+        set(&mut contact.sms, changes.sms);
+        if contact.sms && contact.phone.is_none() {
+            return Err(ContactError::SmsWithoutPhone);
+        }
         self.store
             .save_preferences(&contact, self.clock.now())
             .await?;

@@ -24,7 +24,9 @@ use std::sync::Arc;
 
 pub use crate::store::{DatabaseState, OpenMode};
 pub use admin::{AdminService, LinkKeyCheckError, LinkKeyMismatch};
-pub use contacts::{ContactChanges, ContactError, ContactService, ContactView, LanguageChoice};
+pub use contacts::{
+    ContactChanges, ContactError, ContactService, ContactView, LanguageChoice, sms_in_channels,
+};
 pub use health::{Check, HealthService, MailboxCheck, Readiness};
 pub use jobs::{JobError, JobKind, JobReport, JobStatus, Jobs};
 pub use leases::{LeaseError, LeaseService, LeaseState, LeaseView};
@@ -80,7 +82,10 @@ impl Services {
     ) -> Result<Self, StoreError> {
         let store = Store::open_with_mode(settings.database_url.expose(), mode)
             .await?
-            .with_webhooks(crate::config::webhook_subscriptions(&settings.webhooks));
+            .with_webhooks(
+                crate::config::webhook_subscriptions(&settings.webhooks)
+                    .with_sms(settings.sms_gateway.is_some()),
+            );
         Ok(Self::new(store, Arc::new(settings), clock))
     }
 

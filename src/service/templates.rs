@@ -22,6 +22,8 @@ pub enum TemplateProblem {
 pub struct TemplateCheck {
     /// How many templates rendered (subject, text and HTML of each event).
     pub templates: usize,
+    /// How many SMS texts rendered (one per event).
+    pub sms: usize,
     /// How many portal pages rendered.
     pub pages: usize,
     /// In which languages.
@@ -73,6 +75,7 @@ impl TemplateService {
         }
         Ok(TemplateCheck {
             templates: Event::ALL.len() * 3,
+            sms: Event::ALL.len(),
             pages: PAGE_NAMES.len(),
             languages: LANGUAGES,
         })

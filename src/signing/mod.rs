@@ -24,6 +24,7 @@ use crate::domain::{EmailAddress, TicketNumber};
 
 mod key;
 mod session;
+mod short;
 mod thread;
 
 pub use key::LinkKeyError;

@@ -32,6 +32,10 @@ pub struct Contact {
     pub messages: bool,
     /// As an observer, every update; otherwise only opening and closing.
     pub observer_every_update: bool,
+    /// Where SMS go, E.164 (`+33612345678`), when they gave one.
+    pub phone: Option<String>,
+    /// Whether the events they receive also go to `phone` as SMS.
+    pub sms: bool,
     /// Nothing is sent to the address before this time: it bounced.
     pub undeliverable_until: Option<DateTime<Utc>>,
     pub undeliverable_reason: Option<String>,
@@ -47,6 +51,8 @@ impl Contact {
             processing: true,
             messages: true,
             observer_every_update: true,
+            phone: None,
+            sms: false,
             undeliverable_until: None,
             undeliverable_reason: None,
         }
@@ -72,7 +78,7 @@ impl Store {
     pub async fn contact(&self, email: &EmailAddress) -> Result<Contact, StoreError> {
         let row = sqlx::query(
             "SELECT email, language, opening_closing, processing, messages, observer_every_update, \
-             undeliverable_until, undeliverable_reason FROM contacts WHERE email = $1",
+             phone, sms, undeliverable_until, undeliverable_reason FROM contacts WHERE email = $1",
         )
         .bind(email.key())
         .fetch_optional(&mut *self.conn().await?)
@@ -91,6 +97,8 @@ impl Store {
             processing: flag("processing")?,
             messages: flag("messages")?,
             observer_every_update: flag("observer_every_update")?,
+            phone: r.try_get("phone").doing("reading a contact")?,
+            sms: flag("sms")?,
             undeliverable_until: r
                 .try_get::<Option<i64>, _>("undeliverable_until")
                 .doing("reading a contact")?
@@ -106,10 +114,10 @@ impl Store {
     /// recorded meanwhile must not be undone by an unrelated change.
     pub async fn save_preferences(&self, c: &Contact, at: DateTime<Utc>) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO contacts (email, language, opening_closing, processing, messages, observer_every_update, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+            "INSERT INTO contacts (email, language, opening_closing, processing, messages, observer_every_update, \
+             phone, sms, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (email) DO UPDATE SET language = $2, opening_closing = $3, processing = $4, messages = $5, \
-             observer_every_update = $6, updated_at = $7",
+             observer_every_update = $6, phone = $7, sms = $8, updated_at = $9",
         )
         .bind(c.email.clone())
         .bind(c.language.clone())
@@ -117,6 +125,8 @@ impl Store {
         .bind(i64::from(c.processing))
         .bind(i64::from(c.messages))
         .bind(i64::from(c.observer_every_update))
+        .bind(c.phone.clone())
+        .bind(i64::from(c.sms))
         .bind(to_millis(at))
         .execute(&mut *self.conn().await?)
         .await

@@ -10,6 +10,11 @@ use super::TemplateError;
 #[folder = "templates/email/"]
 struct EmailFolder;
 
+/// `templates/sms/`: the short texts sent to the contacts who chose SMS.
+#[derive(rust_embed::Embed)]
+#[folder = "templates/sms/"]
+struct SmsFolder;
+
 /// One template: where it belongs and what it says.
 #[derive(Debug, Clone)]
 pub(super) struct TemplateFile {
@@ -20,20 +25,30 @@ pub(super) struct TemplateFile {
     pub source: String,
 }
 
-/// Every embedded template, sorted by language and name. Files not ending in `.hbs`
-/// (a README) and files outside a language folder are not templates.
+/// Every embedded template, sorted by language and name: the mail's, and the SMS texts
+/// (`sms/LANG/EVENT.txt.hbs`, named `sms/EVENT`). Files not ending in `.hbs` (a README)
+/// and files outside a language folder are not templates.
 pub(super) fn files() -> Result<Vec<TemplateFile>, TemplateError> {
+    let mut files = folder::<EmailFolder>("")?;
+    files.extend(folder::<SmsFolder>("sms/")?.into_iter().map(|mut f| {
+        f.name = f.name.trim_end_matches(".txt").to_string();
+        f
+    }));
+    files.sort_by(|a, b| (&a.lang, &a.name).cmp(&(&b.lang, &b.name)));
+    Ok(files)
+}
+
+/// The templates of folder `F`, their names after `prefix`.
+fn folder<F: rust_embed::Embed>(prefix: &str) -> Result<Vec<TemplateFile>, TemplateError> {
     let mut files = Vec::new();
-    for path in EmailFolder::iter() {
+    for path in F::iter() {
         let Some((lang, name)) = path
             .strip_suffix(".hbs")
             .and_then(|stem| stem.split_once('/'))
         else {
             continue;
         };
-        let data = EmailFolder::get(&path)
-            .map(|file| file.data)
-            .unwrap_or_default();
+        let data = F::get(&path).map(|file| file.data).unwrap_or_default();
         let source = String::from_utf8(data.into_owned()).map_err(|e| TemplateError::Compile {
             lang: lang.to_string(),
             name: name.to_string(),
@@ -41,11 +56,10 @@ pub(super) fn files() -> Result<Vec<TemplateFile>, TemplateError> {
         })?;
         files.push(TemplateFile {
             lang: lang.to_string(),
-            name: name.to_string(),
+            name: format!("{prefix}{name}"),
             source,
         });
     }
-    files.sort_by(|a, b| (&a.lang, &a.name).cmp(&(&b.lang, &b.name)));
     Ok(files)
 }
 

@@ -186,13 +186,49 @@ impl Templates {
         })
     }
 
-    /// Renders every event in every language with sample data; the errors, if any. A
-    /// template file missing for one event and language is one of them.
+    /// The SMS text of `event` in `lang`: one line, its spaces and line breaks squeezed.
+    pub fn render_sms(
+        &self,
+        event: &str,
+        lang: &str,
+        data: &Value,
+    ) -> Result<String, TemplateError> {
+        let name = format!("sms/{event}");
+        let failed = |message: String| TemplateError::Render {
+            lang: lang.to_string(),
+            name: name.clone(),
+            message,
+        };
+        let language = self
+            .languages
+            .get(lang)
+            .ok_or_else(|| TemplateError::Unknown {
+                event: event.to_string(),
+                lang: lang.to_string(),
+            })?;
+        if !language.text.has_template(&name) {
+            return Err(failed(format!(
+                "there is no file sms/{lang}/{event}.txt.hbs among the shipped templates"
+            )));
+        }
+        let text = language
+            .text
+            .render(&name, data)
+            .map_err(|e| failed(e.to_string()))?;
+        Ok(text.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+
+    /// Renders every event in every language with sample data, mail and SMS; the errors,
+    /// if any. A template file missing for one event and language is one of them.
     pub fn check(&self) -> Vec<TemplateError> {
         let mut errors = Vec::new();
         for &lang in LANGUAGES {
+            let data = sample_data(lang);
             for event in crate::domain::Event::ALL {
-                if let Err(e) = self.render(event.as_str(), lang, &sample_data(lang)) {
+                if let Err(e) = self.render(event.as_str(), lang, &data) {
+                    errors.push(e);
+                }
+                if let Err(e) = self.render_sms(event.as_str(), lang, &data) {
                     errors.push(e);
                 }
             }
@@ -201,9 +237,16 @@ impl Templates {
     }
 }
 
-/// Replaces `file`'s source by the operator's `dir/LANG/NAME.hbs` when that file exists.
+/// Replaces `file`'s source by the operator's `dir/LANG/NAME.hbs` (an SMS text's:
+/// `dir/sms/LANG/EVENT.txt.hbs`) when that file exists.
 fn apply_override(file: &mut TemplateFile, dir: &Path) -> Result<(), TemplateError> {
-    let path = dir.join(&file.lang).join(format!("{}.hbs", file.name));
+    let path = match file.name.strip_prefix("sms/") {
+        Some(event) => dir
+            .join("sms")
+            .join(&file.lang)
+            .join(format!("{event}.txt.hbs")),
+        None => dir.join(&file.lang).join(format!("{}.hbs", file.name)),
+    };
     if path.exists() {
         file.source = std::fs::read_to_string(&path).map_err(|source| TemplateError::Override {
             path: path.display().to_string(),

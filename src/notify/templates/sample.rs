@@ -12,6 +12,7 @@ pub fn sample_data(lang: &str) -> Value {
         "tag": "[#2611N00042]",
         "company": "Example",
         "brand": { "accent": "#1d4ed8", "logo_url": "" },
+        "short_link": "https://support.example.com/s/2611N00042.1x2y3.AbCdEfGhIjKlMnOp",
         "link": "https://support.example.com/tickets/2611N00042?token=sample",
         "approve_link": "https://support.example.com/tickets/2611N00042/approve?token=sample",
         "refuse_link": "https://support.example.com/tickets/2611N00042/refuse?token=sample",

@@ -10,8 +10,25 @@ fn every_template_renders_in_every_language() {
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(
         embedded::files().unwrap().len(),
-        LANGUAGES.len() * (crate::domain::Event::ALL.len() * 3 + 6)
+        LANGUAGES.len() * (crate::domain::Event::ALL.len() * 4 + 6)
     );
+}
+
+#[test]
+fn every_sms_fits_in_one_text_with_its_short_link() {
+    let templates = Templates::load(None).unwrap();
+    for lang in LANGUAGES {
+        for event in crate::domain::Event::ALL {
+            let text = templates
+                .render_sms(event.as_str(), lang, &sample_data(lang))
+                .unwrap();
+            assert!(
+                text.chars().count() <= 160 && text.contains("/s/2611N00042."),
+                "{lang} {event:?}: {text} ({} characters)",
+                text.chars().count()
+            );
+        }
+    }
 }
 
 #[test]

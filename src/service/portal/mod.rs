@@ -26,6 +26,7 @@ mod actions;
 mod fresh_links;
 mod preferences;
 mod sharing;
+mod short_links;
 mod throttle;
 
 pub use actions::PortalFile;

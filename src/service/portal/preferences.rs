@@ -44,7 +44,10 @@ impl From<ContactError> for PortalError {
     fn from(error: ContactError) -> Self {
         match error {
             ContactError::Store(e) => PortalError::Store(e),
-            ContactError::UnknownLanguage(_) => PortalError::BadChoice,
+            ContactError::UnknownLanguage(_)
+            | ContactError::UnknownChannels(_)
+            | ContactError::Phone(_)
+            | ContactError::SmsWithoutPhone => PortalError::BadChoice,
         }
     }
 }

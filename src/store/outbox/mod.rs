@@ -19,7 +19,8 @@ pub use listing::OutboxEntry;
 pub use webhooks::{Channel, WebhookJob};
 
 /// Writes what an operation causes to the outbox inside its transaction: the mail of
-/// `notifications`, and a row for each webhook that hears one of their events.
+/// `notifications`, their SMS to the contacts who chose them (when an `[sms]` gateway is
+/// configured), and a row for each webhook that hears one of their events.
 pub(super) async fn queue_events(
     tx: &mut AnyConnection,
     webhooks: &crate::domain::Subscriptions,
@@ -28,14 +29,19 @@ pub(super) async fn queue_events(
     notifications: &[Notification],
     at: i64,
 ) -> Result<(), StoreError> {
-    queue_notifications(tx, ticket_id, article_id, notifications, at).await?;
+    queue_rows(tx, Channel::Email, ticket_id, article_id, notifications, at).await?;
+    if webhooks.sms() {
+        queue_rows(tx, Channel::Sms, ticket_id, article_id, notifications, at).await?;
+    }
     webhooks::queue_webhooks(tx, webhooks, ticket_id, article_id, notifications, at).await
 }
 
-/// Writes `notifications` to the outbox inside the operation's transaction, due at `at`.
-/// Mail only: [`queue_events`] adds the webhooks' rows.
-pub(super) async fn queue_notifications(
+/// Writes `notifications` to the outbox inside the operation's transaction, due at `at`,
+/// as rows of `channel`: mail, or (with [`Channel::Sms`]) a text for each recipient whose
+/// contact chose SMS and has a number, and nothing for the others.
+async fn queue_rows(
     tx: &mut AnyConnection,
+    channel: Channel,
     ticket_id: i64,
     article_id: Option<i64>,
     notifications: &[Notification],
@@ -52,14 +58,15 @@ pub(super) async fn queue_notifications(
     // $1 is the time and $2 the ticket, shared by every row; each row then has six
     // parameters of its own, named columnN by the VALUES list on both backends, the last
     // one its place in the list, which keeps the ids in the order of the notifications.
-    let mut sql = String::from(
+    let mut sql = format!(
         "INSERT INTO outbox (ticket_id, article_id, event, recipient, context, next_attempt_at, created_at, \
-         ticket_status, ticket_title, ticket_priority, ticket_resolved_at, recipient_name) \
+         ticket_status, ticket_title, ticket_priority, ticket_resolved_at, recipient_name, channel) \
          SELECT t.id, v.column1, v.column2, v.column3, v.column4, $1, $1, \
          t.status, t.title, t.priority, t.resolved_at, \
          CASE WHEN lower(t.requester) = v.column5 THEN t.requester_name \
-         ELSE (SELECT o.name FROM observers o WHERE o.ticket_id = t.id AND o.email = v.column5) END \
+         ELSE (SELECT o.name FROM observers o WHERE o.ticket_id = t.id AND o.email = v.column5) END, '{}' \
          FROM (VALUES ",
+        channel.as_str()
     );
     for i in 0..notifications.len() {
         let p = 2 + i * 6;
@@ -76,7 +83,13 @@ pub(super) async fn queue_notifications(
             p + 6
         ));
     }
-    sql.push_str(") AS v CROSS JOIN tickets t WHERE t.id = $2 ORDER BY v.column6");
+    sql.push_str(") AS v CROSS JOIN tickets t");
+    if channel == Channel::Sms {
+        sql.push_str(
+            " JOIN contacts c ON c.email = v.column5 AND c.sms <> 0 AND c.phone IS NOT NULL",
+        );
+    }
+    sql.push_str(" WHERE t.id = $2 ORDER BY v.column6");
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(at)
         .bind(ticket_id);
@@ -158,6 +171,8 @@ impl TicketFacts {
 pub enum Claimed {
     Email(OutboxJob),
     Webhook(WebhookJob),
+    /// The text of a notification, to its recipient's phone.
+    Sms(OutboxJob),
 }
 
 impl Store {
@@ -175,7 +190,7 @@ impl Store {
                 .await?
             {
                 Some(Claimed::Email(job)) => Some(job),
-                Some(Claimed::Webhook(_)) | None => None,
+                Some(Claimed::Webhook(_) | Claimed::Sms(_)) | None => None,
             },
         )
     }
@@ -266,7 +281,7 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt(format!("outbox context {json:?}: {e}")))?,
             None => EventContext::default(),
         };
-        Ok(Some(Claimed::Email(OutboxJob {
+        let job = OutboxJob {
             id: row.try_get("id").doing("reading a notification")?,
             event: parse_stored("event", &event)?,
             context,
@@ -284,7 +299,12 @@ impl Store {
             recipient_name: row
                 .try_get("recipient_name")
                 .doing("reading a notification")?,
-        })))
+        };
+        Ok(Some(if channel == Channel::Sms.as_str() {
+            Claimed::Sms(job)
+        } else {
+            Claimed::Email(job)
+        }))
     }
 
     /// Who holds notifications claimed and not yet done: one of them may be a process

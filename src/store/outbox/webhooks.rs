@@ -15,6 +15,8 @@ use crate::store::{Doing, Store, StoreError};
 pub enum Channel {
     Email,
     Webhook,
+    /// A short text to a contact's phone, through the `[sms]` gateway.
+    Sms,
 }
 
 impl Channel {
@@ -22,6 +24,7 @@ impl Channel {
         match self {
             Channel::Email => "email",
             Channel::Webhook => "webhook",
+            Channel::Sms => "sms",
         }
     }
 }
@@ -103,7 +106,7 @@ pub(super) async fn queue_webhooks(
     if rows.is_empty() {
         return Ok(());
     }
-    // As queue_notifications: $1 the time, $2 the ticket, then five per row, the last
+    // As queue_rows: $1 the time, $2 the ticket, then five per row, the last
     // one its place, which keeps the ids in the order of the events.
     let mut sql = String::from(
         "INSERT INTO outbox (ticket_id, article_id, event, recipient, context, next_attempt_at, created_at, \
