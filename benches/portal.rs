@@ -26,10 +26,8 @@ mod support;
 #[allow(dead_code)]
 mod seed;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -41,6 +39,7 @@ use ticketgate::signing::LinkSigner;
 
 use support::child::{self, env_or, proc_status_kib, spread};
 use support::mailgen::MailGen;
+use support::wrk;
 
 /// What one wrk run measured.
 #[derive(Debug, Clone, Copy)]
@@ -68,10 +67,7 @@ fn main() {
     let rate: u64 = env_or("BENCH_INGEST_RATE", 100);
     let binary = child::binary();
     println!("binary: {}", binary.display());
-    assert!(
-        Command::new("wrk").arg("--version").output().is_ok(),
-        "wrk is needed: apt-get install wrk"
-    );
+    wrk::require();
     sqlx::any::install_default_drivers();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let work = tempfile::Builder::new()
@@ -116,7 +112,7 @@ fn main() {
     let started = Instant::now();
     let daemon = command.spawn().expect("cannot start the daemon");
     let pid = daemon.id();
-    let port = wait_for_port(&log);
+    let port = wrk::wait_for_port(&log);
     let key = std::fs::read(dir.join("data/link-secret")).expect("the install's link key");
     let signer = LinkSigner::new(&key, "http://localhost:8080", chrono::Duration::days(30))
         .expect("a valid link key");
@@ -125,15 +121,17 @@ fn main() {
         "tg_session={}",
         signer.session(&visitor, Utc::now() + chrono::Duration::days(1))
     );
+    let headers = [format!("Cookie: {cookie}")];
     for number in numbers.iter().take(20) {
-        let (status, body) = get(port, &format!("/tickets/{number}"), &cookie);
+        let (status, body) = wrk::get(port, &format!("/tickets/{number}"), &headers);
         assert!(
             status == 200 && body.contains(&format!("Ticket {number}")),
             "/tickets/{number} answered {status}: {body}"
         );
     }
     let script = dir.join("pages.lua");
-    write_script(&script, &numbers);
+    let pages: Vec<String> = numbers.iter().map(|n| format!("/tickets/{n}")).collect();
+    wrk::write_script(&script, &pages);
     let rss_before = proc_status_kib(pid, "VmRSS").unwrap_or(0);
     println!("daemon at rest: VmRSS {:.1} MB", mb(rss_before));
 
@@ -147,7 +145,7 @@ fn main() {
             let r = wrk_run(
                 WrkRun {
                     port,
-                    cookie: &cookie,
+                    headers: &headers,
                     script: &script,
                     seconds,
                     connections,
@@ -243,23 +241,9 @@ async fn pages_to_ask(url: &str) -> (String, Vec<String>) {
     (person, numbers)
 }
 
-/// wrk's Lua script: each request asks for one of `numbers`, at random.
-fn write_script(path: &Path, numbers: &[String]) {
-    let list: Vec<String> = numbers.iter().map(|n| format!("\"{n}\"")).collect();
-    let script = format!(
-        "local numbers = {{{}}}\n\
-         math.randomseed(os.time())\n\
-         request = function()\n  \
-           return wrk.format(\"GET\", \"/tickets/\" .. numbers[math.random(#numbers)])\n\
-         end\n",
-        list.join(",")
-    );
-    std::fs::write(path, script).expect("cannot write the wrk script");
-}
-
 struct WrkRun<'a> {
     port: u16,
-    cookie: &'a str,
+    headers: &'a [String],
     script: &'a Path,
     seconds: u64,
     connections: usize,
@@ -302,35 +286,23 @@ fn wrk_run(run: WrkRun<'_>, mails: &mut MailGen) -> Run {
         );
         std::thread::spawn(move || deliver(&inbox, batch, first, rate, &stop, &delivered))
     };
-    let out = Command::new("wrk")
-        .args([
-            &format!("-t{}", run.threads),
-            &format!("-c{}", run.connections),
-            &format!("-d{}s", run.seconds),
-            "--latency",
-            "-s",
-            &run.script.display().to_string(),
-            "-H",
-            &format!("Cookie: {}", run.cookie),
-            &format!("http://127.0.0.1:{}/", run.port),
-        ])
-        .output()
-        .expect("cannot run wrk");
+    let (measured, _) = wrk::run(&wrk::Load {
+        port: run.port,
+        script: run.script,
+        threads: run.threads,
+        connections: run.connections,
+        seconds: run.seconds,
+        headers: run.headers,
+    });
     stop.store(true, Ordering::Relaxed);
     sampler.join().expect("the sampler");
     deliverer.join().expect("the deliverer");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "wrk failed: {text}");
-    assert!(
-        !text.contains("Non-2xx or 3xx responses") && !text.contains("Socket errors"),
-        "some pages failed: {text}"
-    );
     // Give the daemon a moment to finish the mails delivered last.
     std::thread::sleep(Duration::from_secs(2));
     Run {
-        pages_per_sec: field(&text, "Requests/sec:"),
-        p50_ms: latency(&text, "50%"),
-        p99_ms: latency(&text, "99%"),
+        pages_per_sec: measured.requests_per_sec,
+        p50_ms: measured.p50_ms,
+        p99_ms: measured.p99_ms,
         max_rss_kib: max_rss.load(Ordering::Relaxed),
         delivered: delivered.load(Ordering::Relaxed),
         waiting: count(&run.inbox.join("new")),
@@ -371,75 +343,6 @@ fn deliver(
         std::fs::rename(&tmp, inbox.join("new").join(&name)).expect("cannot deliver a mail");
         delivered.fetch_add(1, Ordering::Relaxed);
     }
-}
-
-/// The port the daemon's log says its portal listens on.
-fn wait_for_port(log: &Path) -> u16 {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        if let Some(port) = text
-            .split("portal listening address=127.0.0.1:")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|p| p.parse().ok())
-        {
-            return port;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the portal did not start; see {}",
-            log.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// One GET with `cookie` over a fresh connection: its status and body.
-fn get(port: u16, path: &str, cookie: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("cannot reach the portal");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("cannot send a request");
-    let mut answer = String::new();
-    stream
-        .read_to_string(&mut answer)
-        .expect("cannot read the answer");
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, answer)
-}
-
-/// The number after `label` in wrk's output.
-fn field(text: &str, label: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.trim().strip_prefix(label))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {label} in wrk's output: {text}"))
-}
-
-/// A percentile of wrk's latency distribution (`99%   12.34ms`), in milliseconds.
-fn latency(text: &str, percentile: &str) -> f64 {
-    let value = text
-        .lines()
-        .skip_while(|l| !l.contains("Latency Distribution"))
-        .find_map(|l| l.trim().strip_prefix(percentile).map(str::trim))
-        .unwrap_or_else(|| panic!("no {percentile} latency in wrk's output: {text}"));
-    let (number, factor) = if let Some(v) = value.strip_suffix("us") {
-        (v, 0.001)
-    } else if let Some(v) = value.strip_suffix("ms") {
-        (v, 1.0)
-    } else if let Some(v) = value.strip_suffix('s') {
-        (v, 1000.0)
-    } else {
-        (value, 1.0)
-    };
-    number.parse::<f64>().expect("a latency") * factor
 }
 
 fn count(dir: &Path) -> usize {

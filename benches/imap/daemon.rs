@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::support::child::process_cpu_secs;
+
 /// The mailbox every bench reads: a user of the private Dovecot.
 pub const USER: &str = "support";
 /// Its password.
@@ -173,18 +175,6 @@ impl Drop for Daemon {
             let _ = child.wait();
         }
     }
-}
-
-/// User + system CPU seconds of a process (all its threads) from /proc/PID/stat.
-pub fn process_cpu_secs(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name, in brackets, may hold spaces: count fields after its end.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    // SAFETY: sysconf only reads a constant.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    Some((utime + stime) / ticks)
 }
 
 /// The time at the start of a log line (tracing's RFC 3339 timestamp).

@@ -6,8 +6,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::daemon::{Daemon, command, process_cpu_secs, smtp_section, write_config};
+use crate::daemon::{Daemon, command, smtp_section, write_config};
 use crate::smtp_sink::SmtpSink;
+use crate::support::child::process_cpu_secs;
 use crate::support::mailgen::MailGen;
 use crate::{Bench, copy_tree, env_or, patience, secs_between, summary};
 

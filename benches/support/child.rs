@@ -59,6 +59,18 @@ pub fn proc_status_kib(pid: u32, key: &str) -> Option<i64> {
     })
 }
 
+/// User + system CPU seconds of a process (all its threads) from /proc/PID/stat.
+pub fn process_cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in brackets, may hold spaces: count fields after its end.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // SAFETY: sysconf only reads a constant.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some((utime + stime) / ticks)
+}
+
 /// Runs `command` to its end, its standard output going to the file `stdout` (a pipe
 /// could fill up and stall it: `wait4` reads nothing) and its standard error to `stderr`.
 pub fn run(mut command: Command, stdout: &Path, stderr: &Path) -> Cost {

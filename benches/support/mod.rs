@@ -5,3 +5,5 @@
 pub mod child;
 #[allow(dead_code)]
 pub mod mailgen;
+#[allow(dead_code)]
+pub mod wrk;
