@@ -335,3 +335,58 @@ fn check_config_names_each_bad_webhook_key() {
         "{err}"
     );
 }
+
+/// A webhook that hangs until its timeout holds up its own lane of the outbox, never the
+/// mail: both acknowledgements go while its first POST is still unanswered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_webhook_does_not_hold_up_the_mail() {
+    let receiver = Arc::new(Receiver::default());
+    let port = start_receiver(receiver.clone()).await;
+    let cli = Cli::new();
+    std::fs::create_dir_all(cli.dir.path().join("config")).unwrap();
+    let config = format!(
+        "[mail]\naddresses = [\"support@ours.test\"]\n[http]\nlisten = \"\"\n\
+         [[webhook]]\nname = \"hangs\"\nurl = \"http://127.0.0.1:{port}/hook/hangs\"\n\
+         secret = \"{SECRET}\"\ntimeout_secs = 5\nevents = [\"ticket_opened\"]\n"
+    );
+    cli.write("config/ticketgate.toml", config.as_bytes());
+    let inbox = cli.dir.path().join("data/inbox");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(inbox.join(sub)).unwrap();
+    }
+    // The first mail's webhook row comes before the second mail's acknowledgement.
+    for (i, who) in ["alice", "bob"].iter().enumerate() {
+        let mail = format!(
+            "From: {who}@acme.example\r\nTo: support@ours.test\r\nSubject: Help {i}\r\n\
+             Message-ID: <lane-{i}@acme.example>\r\n\r\nPlease help.\r\n"
+        );
+        std::fs::write(inbox.join(format!("new/{i}.host")), mail).unwrap();
+    }
+    let daemon = start(&cli, &[]);
+    let sent_mail = |cli: &Cli| {
+        let out = cli.run(&["outbox", "list", "--json"], None);
+        let rows: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap_or_default();
+        rows
+    };
+    let mut rows = Vec::new();
+    wait_until("both acknowledgements", Duration::from_secs(20), || {
+        rows = sent_mail(&cli);
+        rows.iter()
+            .filter(|r| r["channel"] == "email" && r["status"] == "sent")
+            .count()
+            == 2
+    })
+    .await;
+    // The first mail's webhook row: claimed before the second mail's acknowledgement.
+    let hanging = rows
+        .iter()
+        .filter(|r| r["channel"] == "webhook")
+        .min_by_key(|r| r["id"].as_i64())
+        .unwrap_or_else(|| panic!("no webhook row in {rows:#?}"));
+    assert_eq!(
+        hanging["status"], "sending",
+        "the mail went while the webhook's POST was unanswered: {rows:#?}"
+    );
+    assert!(!receiver.on("hangs").is_empty(), "its POST was made");
+    stop(&cli, daemon);
+}

@@ -34,15 +34,22 @@ pub(super) const MAX_ATTEMPTS: u32 = 12;
 /// out now rather than at its next look (it looks every quarter of a second when idle).
 /// Cloned into every in-process writer that queues notifications.
 #[derive(Debug, Clone, Default)]
-pub struct OutboxWake(Arc<tokio::sync::Notify>);
+pub struct OutboxWake(Arc<[tokio::sync::Notify; LANES.len()]>);
 
 impl OutboxWake {
-    /// Says that notifications are due. A wake that comes while the worker is busy is not
-    /// lost: its next idle pause ends at once.
+    /// Says that notifications are due, to each lane. A wake that comes while a lane is
+    /// busy is not lost: its next idle pause ends at once.
     pub fn notify(&self) {
-        self.0.notify_one();
+        for lane in self.0.iter() {
+            lane.notify_one();
+        }
     }
 }
+
+/// The worker's lanes, one per channel, each claiming and sending its own rows: a webhook
+/// or an SMS gateway that hangs until its timeout holds up its own lane, never the mail
+/// (acknowledgements above all).
+const LANES: [Channel; 3] = [Channel::Email, Channel::Webhook, Channel::Sms];
 
 /// What one step did.
 #[derive(Debug, PartialEq, Eq)]
@@ -142,7 +149,12 @@ impl OutboxWorker {
 
     /// Handles the next due notification, if any.
     pub async fn step(&self) -> Result<Step, StoreError> {
-        Ok(match self.deliver_next().await? {
+        self.step_of(None).await
+    }
+
+    /// Handles the next due row of `channel` (of any, with `None`), if any.
+    async fn step_of(&self, channel: Option<Channel>) -> Result<Step, StoreError> {
+        Ok(match self.deliver_next_of(channel).await? {
             Some(_) => Step::Handled,
             None => Step::Idle,
         })
@@ -150,10 +162,17 @@ impl OutboxWorker {
 
     /// Handles the next due notification, if any, and says what became of it.
     pub async fn deliver_next(&self) -> Result<Option<Delivery>, StoreError> {
+        self.deliver_next_of(None).await
+    }
+
+    async fn deliver_next_of(
+        &self,
+        channel: Option<Channel>,
+    ) -> Result<Option<Delivery>, StoreError> {
         let now = self.clock.now();
         let job = match self
             .store
-            .claim_delivery(now, LEASE, self.instance.holder())
+            .claim_delivery(now, LEASE, self.instance.holder(), channel)
             .await?
         {
             None => return Ok(None),
@@ -298,21 +317,40 @@ impl OutboxWorker {
         Ok(())
     }
 
-    /// Sends until `shutdown`. When nothing is due it sleeps `idle_pause`, or less when
-    /// `wake` says new notifications were committed.
+    /// Sends until `shutdown`, each channel in its own lane. When nothing is due a lane
+    /// sleeps `idle_pause`, or less when `wake` says new notifications were committed.
     pub async fn run(self, idle_pause: Duration, wake: OutboxWake, shutdown: CancellationToken) {
         if let Err(e) = self.release_dead_claims().await {
             tracing::warn!(error = %e, "cannot look for notifications left by an earlier process; they go out when their claim runs out");
         }
+        let [mail, webhooks, sms] = LANES;
+        tokio::join!(
+            self.lane(mail, &wake.0[0], idle_pause, &shutdown),
+            self.lane(webhooks, &wake.0[1], idle_pause, &shutdown),
+            self.lane(sms, &wake.0[2], idle_pause, &shutdown),
+        );
+        tracing::info!("outbox worker stopped");
+    }
+
+    /// Sends the rows of `channel` until `shutdown`.
+    async fn lane(
+        &self,
+        channel: Channel,
+        wake: &tokio::sync::Notify,
+        idle_pause: Duration,
+        shutdown: &CancellationToken,
+    ) {
         let mut store_failing = false;
         while !shutdown.is_cancelled() {
-            let (pause, wakeable) = match self.step().await {
+            let (pause, wakeable) = match self.step_of(Some(channel)).await {
                 Ok(Step::Handled) => {
                     store_failing = false;
                     continue;
                 }
                 Ok(Step::Idle) => {
-                    self.transport.close_idle().await;
+                    if channel == Channel::Email {
+                        self.transport.close_idle().await;
+                    }
                     (idle_pause, true)
                 }
                 Err(e) => {
@@ -325,10 +363,9 @@ impl OutboxWorker {
             };
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
-                _ = wake.0.notified(), if wakeable => {}
+                _ = wake.notified(), if wakeable => {}
                 _ = shutdown.cancelled() => break,
             }
         }
-        tracing::info!("outbox worker stopped");
     }
 }

@@ -195,15 +195,17 @@ impl Store {
         )
     }
 
-    /// Claims the oldest due outbox row of any channel for `lease`, or `None` when nothing
-    /// is due. A row whose lease ran out (its worker died mid-send) is due again.
+    /// Claims the oldest due outbox row of any channel (or of `channel` only) for
+    /// `lease`, or `None` when nothing is due. A row whose lease ran out (its worker died
+    /// mid-send) is due again.
     pub async fn claim_delivery(
         &self,
         now: DateTime<Utc>,
         lease: Duration,
         claimed_by: &str,
+        channel: Option<Channel>,
     ) -> Result<Option<Claimed>, StoreError> {
-        self.claim(now, lease, claimed_by, None).await
+        self.claim(now, lease, claimed_by, channel).await
     }
 
     async fn claim(
