@@ -68,6 +68,10 @@ impl Store {
         first_connection(url, &options).await?.close().await.ok();
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
+            // A pooled SQLite connection is a thread of this process: asking it whether it
+            // still answers before each use cost a round trip to that thread and back per
+            // statement (BENCHMARKS.md, the JSON API). A server's connection may have died.
+            .test_before_acquire(backend != Backend::Sqlite)
             .acquire_timeout(Duration::from_secs(15))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {

@@ -21,34 +21,7 @@ impl Store {
         &self,
         number: &TicketNumber,
     ) -> Result<Option<Ticket>, StoreError> {
-        const SQL: &str = "SELECT t.*, f.number AS follow_up_number FROM tickets t \
-             LEFT JOIN tickets f ON f.id = t.follow_up_of WHERE t.number = $1";
-        let row = sqlx::query(SQL)
-            .bind(number.as_str().to_string())
-            .fetch_optional(&mut *self.conn().await?)
-            .await
-            .doing("looking up a ticket by number")?;
-        let Some(row) = row else { return Ok(None) };
-        let mut ticket = ticket_from_row(&row)?;
-        ticket.observers = self.observers(ticket.id).await?;
-        Ok(Some(ticket))
-    }
-
-    async fn observers(&self, ticket_id: i64) -> Result<Vec<EmailAddress>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT email FROM observers WHERE ticket_id = $1 ORDER BY added_at, email",
-        )
-        .bind(ticket_id)
-        .fetch_all(&mut *self.conn().await?)
-        .await
-        .doing("reading a ticket's observers")?;
-        rows.iter()
-            .map(|r| {
-                let email: String = r.try_get("email").doing("reading an observer")?;
-                EmailAddress::parse(&email)
-                    .map_err(|_| StoreError::Corrupt(format!("observer {email:?}")))
-            })
-            .collect()
+        ticket_on(&mut *self.conn().await?, number).await
     }
 
     /// Tickets, most recently updated first, optionally of one status: all of them. On a
@@ -121,12 +94,15 @@ impl Store {
         &self,
         number: &TicketNumber,
     ) -> Result<Option<TicketDetails>, StoreError> {
-        let Some(ticket) = self.ticket_by_number(number).await? else {
+        // One connection for the four statements: each acquisition of a pooled connection
+        // is a round trip to its SQLite worker thread and back (BENCHMARKS.md, the JSON API).
+        let mut conn = self.conn().await?;
+        let Some(ticket) = ticket_on(&mut conn, number).await? else {
             return Ok(None);
         };
         let rows = sqlx::query("SELECT * FROM articles WHERE ticket_id = $1 ORDER BY id")
             .bind(ticket.id)
-            .fetch_all(&mut *self.conn().await?)
+            .fetch_all(&mut *conn)
             .await
             .doing("reading a ticket's articles")?;
         let mut articles = rows
@@ -138,7 +114,7 @@ impl Store {
              WHERE r.ticket_id = $1 ORDER BY a.id",
         )
         .bind(ticket.id)
-        .fetch_all(&mut *self.conn().await?)
+        .fetch_all(&mut *conn)
         .await
         .doing("reading a ticket's attachments")?;
         for row in &rows {
@@ -149,6 +125,37 @@ impl Store {
         }
         Ok(Some(TicketDetails { ticket, articles }))
     }
+}
+
+/// The ticket with this number, with its observers, read on `conn`.
+async fn ticket_on(
+    conn: &mut AnyConnection,
+    number: &TicketNumber,
+) -> Result<Option<Ticket>, StoreError> {
+    const SQL: &str = "SELECT t.*, f.number AS follow_up_number FROM tickets t \
+         LEFT JOIN tickets f ON f.id = t.follow_up_of WHERE t.number = $1";
+    let row = sqlx::query(SQL)
+        .bind(number.as_str().to_string())
+        .fetch_optional(&mut *conn)
+        .await
+        .doing("looking up a ticket by number")?;
+    let Some(row) = row else { return Ok(None) };
+    let mut ticket = ticket_from_row(&row)?;
+    let rows =
+        sqlx::query("SELECT email FROM observers WHERE ticket_id = $1 ORDER BY added_at, email")
+            .bind(ticket.id)
+            .fetch_all(&mut *conn)
+            .await
+            .doing("reading a ticket's observers")?;
+    ticket.observers = rows
+        .iter()
+        .map(|r| {
+            let email: String = r.try_get("email").doing("reading an observer")?;
+            EmailAddress::parse(&email)
+                .map_err(|_| StoreError::Corrupt(format!("observer {email:?}")))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Some(ticket))
 }
 
 pub(super) async fn insert_ticket(
