@@ -490,7 +490,7 @@ fn form_encode(text: &str) -> String {
 }
 
 /// The form token in a ticket page.
-fn form_token(page: &Answer) -> String {
+pub(crate) fn form_token(page: &Answer) -> String {
     page.body
         .split("name=\"csrf\" value=\"")
         .nth(1)
@@ -1029,6 +1029,10 @@ fn preferences_are_shown_and_saved_as_contacts_set_saves_them() {
             .contains("id=\"messages\" name=\"messages\" value=\"on\" checked"),
         "{}",
         page.body
+    );
+    assert!(
+        !page.body.contains("name=\"phone\""),
+        "no SMS offered without an [sms] gateway"
     );
     let csrf = form_token(&page);
 

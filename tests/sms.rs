@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::portal::{Portal, cli_with, ingest, run_ok, session};
+use crate::portal::{ALICE, Portal, cli_with, form_token, ingest, link_to, links, run_ok, session};
 use crate::webhooks::{Receiver, SECRET, start_receiver, wait_until};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,4 +130,72 @@ async fn contacts_who_chose_sms_get_a_short_signed_text_whose_link_opens_the_tic
         !log.contains("612345678"),
         "the number is never logged whole"
     );
+}
+
+#[test]
+fn customers_choose_sms_and_give_their_number_on_their_preferences_page() {
+    let cli = cli_with(
+        "[sms]\nwebhook = \"http://127.0.0.1:9/sms\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n",
+    );
+    ingest(&cli, ALICE);
+    let link = link_to(&links(&cli), "alice@acme.example");
+    let portal = Portal::start(cli);
+    let alice = session(&portal.get(&link, &[]));
+    let page = portal.get("/preferences", &[("Cookie", &alice)]);
+    assert!(
+        page.body.contains("Emails and SMS") && page.body.contains("type=\"tel\""),
+        "{}",
+        page.body
+    );
+    let csrf = form_token(&page);
+    let form = |channels: &'static str, phone: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("language", "ticket".to_string()),
+            ("opening_closing", "on".to_string()),
+            ("channels", channels.to_string()),
+            ("phone", phone.to_string()),
+        ]
+    };
+    let post = |fields: Vec<(&str, String)>| {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        portal.post("/preferences", &alice, &fields)
+    };
+    let contact = || run_ok(&portal.cli, &["contacts", "show", "alice@acme.example"]);
+
+    // A number SMS cannot reach, or SMS without one: said in words, nothing saved.
+    for (channels, phone) in [("email,sms", "06 12 34 56 78"), ("email,sms", "")] {
+        let refused = post(form(channels, phone));
+        assert_eq!(refused.status, 400, "{refused:?}");
+        assert!(
+            refused.body.contains("international form"),
+            "{}",
+            refused.body
+        );
+    }
+    assert!(contact().contains("channels email\n"), "{}", contact());
+
+    let saved = post(form("email,sms", "+33 6 12 34 56 78"));
+    assert_eq!(saved.status, 303, "{saved:?}");
+    assert!(
+        contact().contains("channels email, sms to +33612345678"),
+        "{}",
+        contact()
+    );
+    let page = portal.get("/preferences?saved=1", &[("Cookie", &alice)]);
+    assert!(
+        page.body.contains("value=\"+33612345678\"")
+            && page.body.contains("value=\"email,sms\" checked"),
+        "{}",
+        page.body
+    );
+    // Emails only again: the number stays for later.
+    let back = post(form("email", "+33612345678"));
+    assert_eq!(back.status, 303, "{back:?}");
+    assert!(
+        contact().contains("channels email (phone +33612345678)"),
+        "{}",
+        contact()
+    );
+    portal.stop();
 }

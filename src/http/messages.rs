@@ -30,6 +30,8 @@ pub enum Problem {
     EmptyMessage,
     /// An observer's address that is none.
     BadAddress,
+    /// A phone number SMS cannot reach, or SMS without a number.
+    BadPhone,
     /// An observer who follows already.
     AlreadyFollows,
     /// The ticket is closed.
@@ -58,6 +60,7 @@ impl Problem {
             PortalError::EmptyMessage => Problem::EmptyMessage,
             PortalError::BadChoice => Problem::BadForm,
             PortalError::BadAddress => Problem::BadAddress,
+            PortalError::BadPhone => Problem::BadPhone,
             PortalError::AlreadyFollows => Problem::AlreadyFollows,
             PortalError::Closed => Problem::Closed,
             PortalError::NotRequester => Problem::NotRequester,
@@ -75,7 +78,7 @@ impl Problem {
             Problem::NotFound => StatusCode::NOT_FOUND,
             Problem::WrongMethod => StatusCode::METHOD_NOT_ALLOWED,
             Problem::Forged | Problem::NotRequester => StatusCode::FORBIDDEN,
-            Problem::BadForm | Problem::EmptyMessage | Problem::BadAddress => {
+            Problem::BadForm | Problem::EmptyMessage | Problem::BadAddress | Problem::BadPhone => {
                 StatusCode::BAD_REQUEST
             }
             Problem::AlreadyFollows => StatusCode::CONFLICT,
@@ -174,6 +177,14 @@ impl Problem {
             Problem::BadAddress => (
                 "Not an email address",
                 "This is not an email address. Go back to the ticket's page and check it.",
+            ),
+            Problem::BadPhone if fr => (
+                "Numéro de téléphone invalide",
+                "Pour recevoir des SMS, indiquez votre numéro de mobile au format international : + puis l'indicatif du pays et le numéro, par exemple +33 6 12 34 56 78. Revenez à vos préférences pour le corriger ; rien n'a été modifié.",
+            ),
+            Problem::BadPhone => (
+                "Not a phone number we can text",
+                "To get text messages, give your mobile number in international form: + then the country code and the number, like +33 6 12 34 56 78. Go back to your preferences to correct it; nothing was changed.",
             ),
             Problem::AlreadyFollows if fr => (
                 "Déjà en copie",

@@ -14,7 +14,8 @@ use serde_json::json;
 use super::Portal;
 use super::actions::same_origin;
 use super::messages::Problem;
-use crate::service::{ContactChanges, LanguageChoice, PortalError};
+use crate::domain::PhoneNumber;
+use crate::service::{ContactChanges, LanguageChoice, PortalError, sms_in_channels};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Saved {
@@ -31,6 +32,10 @@ pub struct PreferencesForm {
     processing: Option<String>,
     messages: Option<String>,
     observer_updates: Option<String>,
+    /// `email` or `email,sms`; only where the page offers SMS.
+    channels: Option<String>,
+    /// Their mobile number, as they type it; empty forgets it.
+    phone: Option<String>,
 }
 
 /// `GET /preferences`.
@@ -69,6 +74,9 @@ pub async fn show(
         "messages": c.messages,
         "observer_updates": c.observer_every_update,
         "languages": languages,
+        "sms_offered": portal.service.sms_offered(),
+        "sms": c.sms,
+        "phone": c.phone.as_deref().unwrap_or(""),
     });
     portal.page(StatusCode::OK, "preferences.html", lang, data)
 }
@@ -98,12 +106,18 @@ pub async fn save(
         "en" | "fr" => LanguageChoice::Fixed(form.language.clone()),
         _ => return portal.message(lang, Problem::BadForm),
     };
+    let (phone, sms) = match sms_choice(&form) {
+        Ok(choice) => choice,
+        Err(problem) => return portal.message(lang, problem),
+    };
     let changes = ContactChanges {
         language: Some(language),
         opening_closing: Some(form.opening_closing.is_some()),
         processing: Some(form.processing.is_some()),
         messages: Some(form.messages.is_some()),
         observer_updates: Some(form.observer_updates.is_some()),
+        phone,
+        sms,
         ..ContactChanges::default()
     };
     match portal.service.save_preferences(&visitor, &changes).await {
@@ -114,4 +128,23 @@ pub async fn save(
             .into_response(),
         Err(e) => portal.problem(lang, &e),
     }
+}
+
+/// The number and channels the form chose, where the page offered them (a form without
+/// them leaves both as they are): a blank number forgets it.
+fn sms_choice(
+    form: &PreferencesForm,
+) -> Result<(Option<Option<PhoneNumber>>, Option<bool>), Problem> {
+    let phone = match form.phone.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(typed) => Some(Some(
+            PhoneNumber::parse(typed).map_err(|_| Problem::BadPhone)?,
+        )),
+    };
+    let sms = match form.channels.as_deref() {
+        None => None,
+        Some(channels) => Some(sms_in_channels(channels).map_err(|_| Problem::BadForm)?),
+    };
+    Ok((phone, sms))
 }

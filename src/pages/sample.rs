@@ -137,6 +137,9 @@ fn preferences(saved: bool) -> Value {
         "processing": !saved,
         "messages": true,
         "observer_updates": false,
+        "sms_offered": true,
+        "sms": saved,
+        "phone": if saved { "+33612345678" } else { "" },
         "languages": [
             { "value": "ticket", "selected": !saved },
             { "value": "en", "selected": false },

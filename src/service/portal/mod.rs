@@ -55,6 +55,9 @@ pub enum PortalError {
     /// What was typed is no mail address.
     #[error("this is not an email address")]
     BadAddress,
+    /// What was typed is no phone number SMS can reach, or SMS were chosen without one.
+    #[error("this is not a phone number in international form")]
+    BadPhone,
     /// The person named follows the ticket already (or opened it).
     #[error("this person follows the ticket already")]
     AlreadyFollows,

@@ -26,6 +26,11 @@ impl PortalService {
             .map_err(PortalError::from)
     }
 
+    /// Whether the page offers SMS: an `[sms]` gateway is configured.
+    pub fn sms_offered(&self) -> bool {
+        self.settings.sms_gateway.is_some()
+    }
+
     /// The language `visitor` chose for what we send them, if they chose one.
     pub async fn chosen_language(&self, visitor: &EmailAddress) -> Option<String> {
         self.contacts()
@@ -44,10 +49,10 @@ impl From<ContactError> for PortalError {
     fn from(error: ContactError) -> Self {
         match error {
             ContactError::Store(e) => PortalError::Store(e),
-            ContactError::UnknownLanguage(_)
-            | ContactError::UnknownChannels(_)
-            | ContactError::Phone(_)
-            | ContactError::SmsWithoutPhone => PortalError::BadChoice,
+            ContactError::UnknownLanguage(_) | ContactError::UnknownChannels(_) => {
+                PortalError::BadChoice
+            }
+            ContactError::Phone(_) | ContactError::SmsWithoutPhone => PortalError::BadPhone,
         }
     }
 }
