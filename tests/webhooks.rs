@@ -334,6 +334,19 @@ fn check_config_names_each_bad_webhook_key() {
         ),
         "{err}"
     );
+    // The SMS gateway's likewise.
+    cli.write(
+        "config/ticketgate.toml",
+        b"[sms]\nwebhook = \"https://sms.example/send\"\nsecret_env = \"TEST_UNSET_SMS_SECRET\"\n",
+    );
+    let out = cli.run(&["check-config"], None);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(stdout(&out).contains("SMS gateway → sms.example (https)"));
+    let err = crate::support::helpers::stderr(&out);
+    assert!(
+        err.contains("sms.secret_env: the environment variable TEST_UNSET_SMS_SECRET is not set"),
+        "{err}"
+    );
 }
 
 /// A webhook that hangs until its timeout holds up its own lane of the outbox, never the

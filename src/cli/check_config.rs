@@ -83,17 +83,32 @@ fn check_webhooks(s: &Settings) -> std::io::Result<bool> {
             w.timeout.as_secs(),
             events.join(", ")
         )?;
-        if let Err(reason) = w.key() {
-            let key = match w.secret {
-                ticketgate::config::SecretSource::Inline(_) => "secret",
-                ticketgate::config::SecretSource::Env(_) => "secret_env",
-                ticketgate::config::SecretSource::File(_) => "secret_file",
-            };
-            eprintln!("ticketgate: webhook[{i}].{key}: {reason}");
-            ok = false;
-        }
+        ok &= secret_readable(w, &format!("webhook[{i}]"));
+    }
+    if let Some(gateway) = &s.sms_gateway {
+        outln!(
+            "SMS gateway → {} ({}), timeout {} s",
+            gateway.host(),
+            gateway.url.scheme(),
+            gateway.timeout.as_secs()
+        )?;
+        ok &= secret_readable(gateway, "sms");
     }
     Ok(ok)
+}
+
+/// Whether the secret of `w` (configured under `table`) can be read now; says why not.
+fn secret_readable(w: &ticketgate::config::WebhookSettings, table: &str) -> bool {
+    let Err(reason) = w.key() else {
+        return true;
+    };
+    let key = match w.secret {
+        ticketgate::config::SecretSource::Inline(_) => "secret",
+        ticketgate::config::SecretSource::Env(_) => "secret_env",
+        ticketgate::config::SecretSource::File(_) => "secret_file",
+    };
+    eprintln!("ticketgate: {table}.{key}: {reason}");
+    false
 }
 
 /// How notifications leave, where their links point, and which jobs run when.

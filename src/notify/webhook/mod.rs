@@ -24,10 +24,11 @@ use crate::domain::WebhookKey;
 /// Why the webhooks cannot be set up from the settings.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookSetupError {
-    #[error("cannot read the secret of webhook {name}: {reason}; check webhook[{index}].secret")]
+    #[error("cannot read the secret of {name}: {reason}; check {key}")]
     Secret {
         name: String,
-        index: usize,
+        /// The configuration key to look at: `webhook[1].secret`, `sms.secret`.
+        key: String,
         reason: String,
     },
     #[error("cannot build the HTTP client for webhooks: {0}")]
@@ -82,8 +83,16 @@ impl WebhookSender {
         let mut hooks = HashMap::new();
         for (index, w) in webhooks.iter().enumerate() {
             let key = w.key().map_err(|reason| WebhookSetupError::Secret {
-                name: w.name.clone(),
-                index,
+                name: if w.name == crate::config::SMS_GATEWAY {
+                    "the SMS gateway".to_string()
+                } else {
+                    format!("webhook {}", w.name)
+                },
+                key: if w.name == crate::config::SMS_GATEWAY {
+                    "sms.secret".to_string()
+                } else {
+                    format!("webhook[{index}].secret")
+                },
                 reason,
             })?;
             hooks.insert(
