@@ -795,7 +795,33 @@ fn tickets_are_found_by_their_fields_and_paged_by_cursor() {
             None => break,
         }
     }
-    assert_eq!(seen, [third, second, first]);
+    assert_eq!(seen, [third.as_str(), second.as_str(), first.as_str()]);
+
+    // What is still to be worked on: neither resolved nor closed.
+    run_ok(
+        &portal.cli,
+        &["tickets", "resolve", &second, "--solution", "Restarted."],
+    );
+    assert_eq!(
+        numbers("/api/v1/tickets?status=open"),
+        [third.as_str(), first.as_str()]
+    );
+    assert_eq!(
+        numbers("/api/v1/tickets?status=resolved"),
+        [second.as_str()]
+    );
+    assert_problem(
+        &call(
+            &portal,
+            "GET",
+            "/api/v1/tickets?status=pending",
+            &token,
+            None,
+            &[],
+        ),
+        400,
+        "bad-request",
+    );
     assert_problem(
         &call(
             &portal,

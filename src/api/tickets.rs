@@ -32,7 +32,9 @@ pub(super) const NUMBER: &str = "The ticket's number, like 2612N00001";
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    status: Option<Status>,
+    /// A status, or `open` for every ticket neither resolved nor closed.
+    #[param(pattern = "^(open|new|in_progress|waiting_customer|resolved|closed)$")]
+    status: Option<String>,
     /// The requester's address.
     #[param(format = Email)]
     requester: Option<String>,
@@ -107,8 +109,20 @@ pub async fn list(
         .as_deref()
         .map(cursor_from)
         .transpose()?;
+    let (status, open_only) = match query.status.as_deref() {
+        None => (None, false),
+        Some("open") => (None, true),
+        Some(name) => (
+            Some(
+                name.parse::<Status>()
+                    .map_err(|e| Problem::bad_request(format!("status: {e}, or open")))?,
+            ),
+            false,
+        ),
+    };
     let search = TicketQuery {
-        status: query.status,
+        status,
+        open_only,
         requester,
         organisation: given(query.organisation),
         ticket_type: query.ticket_type,

@@ -17,6 +17,8 @@ use crate::domain::{EmailAddress, Priority, Status, TicketSummary, TicketType};
 #[derive(Debug, Clone, Default)]
 pub struct TicketQuery {
     pub status: Option<Status>,
+    /// Only the tickets still to be worked on: neither resolved nor closed.
+    pub open_only: bool,
     pub requester: Option<EmailAddress>,
     pub organisation: Option<String>,
     pub ticket_type: Option<TicketType>,
@@ -47,6 +49,10 @@ impl Store {
         if let Some(status) = query.status {
             let p = place(&mut texts, status.as_str().to_string());
             conditions.push(format!("status = {p}"));
+        }
+        if query.open_only {
+            // Written as the partial index `tickets_open` is, so that it serves the query.
+            conditions.push("status NOT IN ('resolved', 'closed')".to_string());
         }
         if let Some(requester) = &query.requester {
             let p = place(&mut texts, requester.key());
