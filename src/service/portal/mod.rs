@@ -188,11 +188,7 @@ impl PortalService {
         client: IpAddr,
     ) -> Result<PortalSession, PortalError> {
         let now = self.clock.now();
-        let client = throttle::client_key(client);
-        let failed = &self.throttles.failed_links;
-        if failed.exhausted(&client, now) {
-            return Err(PortalError::TooManyAttempts);
-        }
+        let client = self.link_client(client, now)?;
         let checked = self
             .links
             .verify(token, now)
@@ -204,8 +200,29 @@ impl PortalService {
                     Err(PortalError::OtherTicket)
                 }
             });
+        self.session_for(checked, &client, now)
+    }
+
+    /// The key `client`'s failed links are counted under; refused when they failed too
+    /// often lately, before anything of the link is read.
+    fn link_client(&self, client: IpAddr, now: DateTime<Utc>) -> Result<String, PortalError> {
+        let client = throttle::client_key(client);
+        if self.throttles.failed_links.exhausted(&client, now) {
+            return Err(PortalError::TooManyAttempts);
+        }
+        Ok(client)
+    }
+
+    /// A session from now for the person `checked` grants; a link that did not check out
+    /// counts against `client`.
+    fn session_for(
+        &self,
+        checked: Result<crate::signing::LinkGrant, PortalError>,
+        client: &str,
+        now: DateTime<Utc>,
+    ) -> Result<PortalSession, PortalError> {
         let grant = checked.inspect_err(|_| {
-            failed.admit(&client, now);
+            self.throttles.failed_links.admit(client, now);
         })?;
         let expires = now + self.session_lifetime;
         Ok(PortalSession {

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use super::{PortalError, PortalService, PortalSession, throttle};
+use super::{PortalError, PortalService, PortalSession};
 use crate::signing::LinkSigner;
 
 impl PortalService {
@@ -17,12 +17,8 @@ impl PortalService {
         client: IpAddr,
     ) -> Result<PortalSession, PortalError> {
         let now = self.clock.now();
-        let client = throttle::client_key(client);
-        let failed = &self.throttles.failed_links;
-        if failed.exhausted(&client, now) {
-            return Err(PortalError::TooManyAttempts);
-        }
-        let grant = match LinkSigner::short_token_ticket(token) {
+        let client = self.link_client(client, now)?;
+        let checked = match LinkSigner::short_token_ticket(token) {
             Ok(number) => match self.store.ticket_by_number(&number).await? {
                 Some(ticket) => {
                     let mut people = vec![ticket.requester.clone()];
@@ -35,14 +31,6 @@ impl PortalService {
             },
             Err(e) => Err(PortalError::Link(e)),
         };
-        let grant = grant.inspect_err(|_| {
-            failed.admit(&client, now);
-        })?;
-        let expires = now + self.session_lifetime;
-        Ok(PortalSession {
-            cookie: self.links.session(&grant.recipient, expires),
-            expires,
-            ticket: grant.ticket,
-        })
+        self.session_for(checked, &client, now)
     }
 }
