@@ -26,13 +26,15 @@
 //! service/            every operation a person can ask for, typed in and out: tickets, contacts,
 //!                     outbox, quarantine, mail (ingest, explain), jobs, leases, templates, link key
 //! http/               the customer portal inside `run` (axum): decode, call the service, render
-//! api/                the JSON API under /api/v1 on the same server: bearer tokens, problem details
+//! api/                the JSON API under /api/v1 on the same server: bearer tokens, problem details,
+//!                     its OpenAPI document (/api/openapi.json) from the handlers' annotations
 //! store/              the only SQL: one file per aggregate, SQLite and PostgreSQL through one handle
 //! files/              the bytes of attachments and raw mail: files under data_dir or the database
-//! notify/             composing, the loop governor, templates, transports, webhooks (signed
-//!                     JSON POSTs), the outbox worker
+//! notify/             composing (mail and SMS texts), the loop governor, templates, transports,
+//!                     webhooks and the SMS gateway (signed JSON POSTs), the outbox worker (a lane
+//!                     per channel)
 //! pages/              the portal's page templates and stylesheet (embedded, or the operator's)
-//! signing             links and thread tokens signed with the link key (notify, pipeline, portal)
+//! signing             links (and SMS's short ones) and thread tokens signed with the link key
 //! quarantine          messages that could not be handled, kept as files with their reason
 //! scheduler           when the periodic jobs run
 //! cluster             instances sharing one database: leases on mailboxes, takeover
