@@ -48,8 +48,14 @@ impl OutboxWake {
 
 /// The worker's lanes, one per channel, each claiming and sending its own rows: a webhook
 /// or an SMS gateway that hangs until its timeout holds up its own lane, never the mail
-/// (acknowledgements above all).
-const LANES: [Channel; 3] = [Channel::Email, Channel::Webhook, Channel::Sms];
+/// (acknowledgements above all). Each lane has this many senders at once: mail goes over
+/// one pooled SMTP connection in order; POSTs wait on the network more than on the
+/// database, so several are in flight (a row is claimed by one sender only).
+const LANES: [(Channel, usize); 3] = [
+    (Channel::Email, 1),
+    (Channel::Webhook, 4),
+    (Channel::Sms, 2),
+];
 
 /// What one step did.
 #[derive(Debug, PartialEq, Eq)]
@@ -323,12 +329,12 @@ impl OutboxWorker {
         if let Err(e) = self.release_dead_claims().await {
             tracing::warn!(error = %e, "cannot look for notifications left by an earlier process; they go out when their claim runs out");
         }
-        let [mail, webhooks, sms] = LANES;
-        tokio::join!(
-            self.lane(mail, &wake.0[0], idle_pause, &shutdown),
-            self.lane(webhooks, &wake.0[1], idle_pause, &shutdown),
-            self.lane(sms, &wake.0[2], idle_pause, &shutdown),
-        );
+        let senders = LANES
+            .iter()
+            .zip(wake.0.iter())
+            .flat_map(|(&(channel, width), wake)| (0..width).map(move |_| (channel, wake)))
+            .map(|(channel, wake)| self.lane(channel, wake, idle_pause, &shutdown));
+        futures::future::join_all(senders).await;
         tracing::info!("outbox worker stopped");
     }
 

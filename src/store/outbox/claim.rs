@@ -58,21 +58,46 @@ impl Store {
         claimed_by: &str,
         channel: Option<Channel>,
     ) -> Result<Option<Claimed>, StoreError> {
+        let Some(channel) = channel else {
+            for channel in Channel::ALL {
+                if let Some(claimed) = self.claim_of(now, lease, claimed_by, channel).await? {
+                    return Ok(Some(claimed));
+                }
+            }
+            return Ok(None);
+        };
+        self.claim_of(now, lease, claimed_by, channel).await
+    }
+
+    /// Claims the next due row of `channel`: one whose lease ran out first (its worker
+    /// died mid-send), else the pending one due the longest, in queue order.
+    async fn claim_of(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        claimed_by: &str,
+        channel: Channel,
+    ) -> Result<Option<Claimed>, StoreError> {
         let now_ms = to_millis(now);
-        // On PostgreSQL, instances claim side by side: a row another worker is claiming is
-        // skipped, not waited for. SQLite has one writer at a time, so the plain subquery
-        // is enough there; the due condition is checked again on the row itself all the
-        // same, so that a row is never claimed twice whatever the isolation. One statement
-        // serves both; `$lock` goes after the subquery's LIMIT. `$4` is the channel, or
-        // `%` for any.
+        // Each subquery reads one row from the index `outbox_claim` (channel, status,
+        // next_attempt_at, id) in its order, however long the queue: a claim costs the
+        // same with ten rows due or a hundred thousand. On PostgreSQL, instances claim
+        // side by side: a row another worker is claiming is skipped, not waited for.
+        // SQLite has one writer at a time, so the plain subqueries are enough there; the
+        // due condition is checked again on the row itself all the same, so that a row is
+        // never claimed twice whatever the isolation. `$lock` goes after each LIMIT.
         macro_rules! claim {
             ($lock:literal) => {
                 concat!(
                     "UPDATE outbox SET status = 'sending', lease_until = $2, claimed_by = $3, attempts = attempts + 1 \
-                     WHERE id = (SELECT id FROM outbox WHERE ((status = 'pending' AND next_attempt_at <= $1) \
-                                 OR (status = 'sending' AND lease_until < $1)) AND channel LIKE $4 ORDER BY id LIMIT 1",
+                     WHERE id = COALESCE(\
+                       (SELECT id FROM outbox WHERE channel = $4 AND status = 'sending' AND lease_until < $1 \
+                        ORDER BY id LIMIT 1",
                     $lock,
-                    ") AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1)) \
+                    "), (SELECT id FROM outbox WHERE channel = $4 AND status = 'pending' AND next_attempt_at <= $1 \
+                        ORDER BY next_attempt_at, id LIMIT 1",
+                    $lock,
+                    ")) AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1)) \
                      RETURNING id, event, context, recipient, attempts, ticket_id, article_id, created_at, \
                      ticket_status, ticket_title, ticket_priority, ticket_resolved_at, recipient_name, channel"
                 )
@@ -86,7 +111,7 @@ impl Store {
             .bind(now_ms)
             .bind(to_millis(now + lease))
             .bind(claimed_by.to_string())
-            .bind(channel.map_or("%", Channel::as_str))
+            .bind(channel.as_str())
             .fetch_optional(&mut *self.conn().await?)
             .await
             .doing("claiming a notification")?;

@@ -20,6 +20,9 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// Every channel, mail first.
+    pub const ALL: [Channel; 3] = [Channel::Email, Channel::Webhook, Channel::Sms];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Email => "email",
