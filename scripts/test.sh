@@ -232,6 +232,10 @@ fi
 
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
+# Most integration tests wait on processes (the daemon, Dovecot, the SMTP server,
+# Chromium), not on the CPU: a third test thread on two cores takes a quarter off each
+# pass. A value set by the caller wins.
+export RUST_TEST_THREADS=${RUST_TEST_THREADS:-3}
 cargo test --locked
 
 if [ "$postgres_pass" = yes ]; then
