@@ -28,7 +28,7 @@ const LEASE: ChronoDuration = ChronoDuration::minutes(5);
 /// Pause between tries: doubles from the configured first one, up to this.
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(3600);
 /// Temporary failures allowed before a notification is given up.
-pub(super) const MAX_ATTEMPTS: u32 = 12;
+const MAX_ATTEMPTS: u32 = 12;
 
 /// Wakes a running [`OutboxWorker`] when notifications were just committed, so that they go
 /// out now rather than at its next look (it looks every quarter of a second when idle).
@@ -279,25 +279,35 @@ impl OutboxWorker {
                     .await?;
                 Delivery::Failed
             }
-            Err(SendError::Temporary(error)) if job.attempts >= MAX_ATTEMPTS => {
-                tracing::warn!(%error, attempts = job.attempts, "notification given up after its retries");
-                self.store
-                    .fail_notification(
-                        job.id,
-                        &format!("gave up after {} attempts: {error}", job.attempts),
-                    )
-                    .await?;
-                Delivery::Failed
-            }
             Err(SendError::Temporary(error)) => {
-                let pause = self.pause(job.attempts);
-                tracing::warn!(%error, retry_in = %pause, "notification not sent; will retry");
-                self.store
-                    .retry_notification(job.id, &error.to_string(), self.clock.now() + pause)
-                    .await?;
-                Delivery::Deferred
+                self.after_temporary_failure(job.id, job.attempts, &error.to_string())
+                    .await?
             }
         })
+    }
+
+    /// What follows a temporary failure of row `id` at its try `attempts`, whatever its
+    /// channel: another try after the doubling pause, or, once the retries are spent, the
+    /// row marked failed with the last error.
+    pub(super) async fn after_temporary_failure(
+        &self,
+        id: i64,
+        attempts: u32,
+        error: &str,
+    ) -> Result<Delivery, StoreError> {
+        if attempts >= MAX_ATTEMPTS {
+            tracing::warn!(%error, attempts, "not sent; given up after its retries");
+            self.store
+                .fail_notification(id, &format!("gave up after {attempts} attempts: {error}"))
+                .await?;
+            return Ok(Delivery::Failed);
+        }
+        let pause = self.pause(attempts);
+        tracing::warn!(%error, retry_in = %pause, "not sent; will retry");
+        self.store
+            .retry_notification(id, error, self.clock.now() + pause)
+            .await?;
+        Ok(Delivery::Deferred)
     }
 
     /// The pause before attempt `attempts + 1`: doubling from the first, capped.

@@ -5,15 +5,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::outbox_worker::{Delivery, MAX_ATTEMPTS, OutboxWorker, count};
+use super::outbox_worker::{Delivery, OutboxWorker, count};
 use super::webhook::{WebhookError, payload};
 use crate::store::{Channel, StoreError, WebhookJob};
-
-/// The outbox row a POST was for.
-struct PostedRow {
-    id: i64,
-    attempts: u32,
-}
 
 impl OutboxWorker {
     /// Delivers one claimed webhook row and says what became of it.
@@ -73,33 +67,18 @@ impl OutboxWorker {
         attempts: u32,
         sent: Result<(), WebhookError>,
     ) -> Result<Delivery, StoreError> {
-        let job = PostedRow { id, attempts };
-        Ok(match sent {
+        match sent {
             Ok(()) => {
                 self.store
-                    .mark_webhook_delivered(job.id, self.clock.now())
+                    .mark_webhook_delivered(id, self.clock.now())
                     .await?;
                 tracing::info!("delivered");
-                Delivery::Sent
-            }
-            Err(error) if job.attempts >= MAX_ATTEMPTS => {
-                tracing::warn!(%error, attempts = job.attempts, "not delivered; given up after its retries");
-                self.store
-                    .fail_notification(
-                        job.id,
-                        &format!("gave up after {} attempts: {error}", job.attempts),
-                    )
-                    .await?;
-                Delivery::Failed
+                Ok(Delivery::Sent)
             }
             Err(error) => {
-                let pause = self.pause(job.attempts);
-                tracing::warn!(%error, retry_in = %pause, "not delivered; will retry");
-                self.store
-                    .retry_notification(job.id, &error.to_string(), self.clock.now() + pause)
-                    .await?;
-                Delivery::Deferred
+                self.after_temporary_failure(id, attempts, &error.to_string())
+                    .await
             }
-        })
+        }
     }
 }

@@ -78,3 +78,28 @@ pub(super) fn optional_ticket_number(
     let n: Option<String> = row.try_get(column).doing("reading a ticket number")?;
     n.map(|n| parse_stored(column, &n)).transpose()
 }
+
+/// The rows of a multi-row `VALUES` list: `rows` groups of `per_row` placeholders,
+/// numbered on from `$after + 1`: `($3, $4), ($5, $6)` for 2, 2 and 2. One statement
+/// writes them all (each statement is a round trip to the database).
+pub(super) fn values_placeholders(rows: usize, per_row: usize, after: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let first = after + row * per_row + 1;
+            let places: Vec<String> = (first..first + per_row).map(|p| format!("${p}")).collect();
+            format!("({})", places.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::values_placeholders;
+
+    #[test]
+    fn values_placeholders_number_on_from_the_shared_ones() {
+        assert_eq!(values_placeholders(2, 2, 2), "($3, $4), ($5, $6)");
+        assert_eq!(values_placeholders(1, 3, 0), "($1, $2, $3)");
+    }
+}

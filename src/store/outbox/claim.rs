@@ -19,8 +19,8 @@ pub enum Claimed {
 }
 
 impl Store {
-    /// Claims the oldest due mail notification for `lease`, or `None` when none is due.
-    /// Webhook rows are left to [`Store::claim_delivery`].
+    /// Claims the next due mail notification for `lease`, or `None` when none is due.
+    /// Rows of the other channels are left to [`Store::claim_delivery`].
     pub async fn claim_notification(
         &self,
         now: DateTime<Utc>,
@@ -29,7 +29,7 @@ impl Store {
     ) -> Result<Option<OutboxJob>, StoreError> {
         Ok(
             match self
-                .claim(now, lease, claimed_by, Some(Channel::Email))
+                .claim_of(now, lease, claimed_by, Channel::Email)
                 .await?
             {
                 Some(Claimed::Email(job)) => Some(job),
@@ -38,20 +38,10 @@ impl Store {
         )
     }
 
-    /// Claims the oldest due outbox row of any channel (or of `channel` only) for
+    /// Claims the next due outbox row of `channel` (of any, mail first, with `None`) for
     /// `lease`, or `None` when nothing is due. A row whose lease ran out (its worker died
     /// mid-send) is due again.
     pub async fn claim_delivery(
-        &self,
-        now: DateTime<Utc>,
-        lease: Duration,
-        claimed_by: &str,
-        channel: Option<Channel>,
-    ) -> Result<Option<Claimed>, StoreError> {
-        self.claim(now, lease, claimed_by, channel).await
-    }
-
-    async fn claim(
         &self,
         now: DateTime<Utc>,
         lease: Duration,

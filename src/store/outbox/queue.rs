@@ -4,7 +4,8 @@
 use sqlx::AnyConnection;
 
 use super::Channel;
-use crate::domain::Notification;
+use crate::domain::{EventContext, Notification};
+use crate::store::rows::values_placeholders;
 use crate::store::{Doing, StoreError};
 
 /// Writes what an operation causes to the outbox inside its transaction: the mail of
@@ -54,25 +55,10 @@ async fn queue_rows(
          t.status, t.title, t.priority, t.resolved_at, \
          CASE WHEN lower(t.requester) = v.column5 THEN t.requester_name \
          ELSE (SELECT o.name FROM observers o WHERE o.ticket_id = t.id AND o.email = v.column5) END, '{}' \
-         FROM (VALUES ",
-        channel.as_str()
+         FROM (VALUES {}) AS v CROSS JOIN tickets t",
+        channel.as_str(),
+        values_placeholders(notifications.len(), 6, 2)
     );
-    for i in 0..notifications.len() {
-        let p = 2 + i * 6;
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${})",
-            p + 1,
-            p + 2,
-            p + 3,
-            p + 4,
-            p + 5,
-            p + 6
-        ));
-    }
-    sql.push_str(") AS v CROSS JOIN tickets t");
     if channel == Channel::Sms {
         sql.push_str(
             " JOIN contacts c ON c.email = v.column5 AND c.sms <> 0 AND c.phone IS NOT NULL",
@@ -83,13 +69,11 @@ async fn queue_rows(
         .bind(at)
         .bind(ticket_id);
     for (place, n) in (0_i64..).zip(notifications) {
-        let context = (!n.context.is_empty())
-            .then(|| serde_json::to_string(&n.context).expect("the context serializes"));
         query = query
             .bind(article_id)
             .bind(n.event.as_str())
             .bind(n.recipient.as_str().to_string())
-            .bind(context)
+            .bind(stored_context(&n.context))
             .bind(n.recipient.key())
             .bind(place);
     }
@@ -98,4 +82,9 @@ async fn queue_rows(
         .await
         .doing("queueing notifications")?;
     Ok(())
+}
+
+/// A notification's context as its outbox row keeps it: JSON, or nothing when empty.
+pub(super) fn stored_context(context: &EventContext) -> Option<String> {
+    (!context.is_empty()).then(|| serde_json::to_string(context).expect("the context serializes"))
 }

@@ -7,7 +7,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::TicketFacts;
 use crate::domain::{Event, Notification, Subscriptions, TicketNumber, WebhookEvent};
-use crate::store::rows::{from_millis, parse_stored, to_millis};
+use crate::store::rows::{from_millis, parse_stored, to_millis, values_placeholders};
 use crate::store::{Doing, Store, StoreError};
 
 /// The channel an outbox row leaves by, as the `channel` column names it.
@@ -100,8 +100,7 @@ pub(super) async fn queue_webhooks(
             continue;
         }
         seen.push(n.event);
-        let context = (!n.context.is_empty())
-            .then(|| serde_json::to_string(&n.context).expect("the context serializes"));
+        let context = super::queue::stored_context(&n.context);
         for name in webhooks.hearing(WebhookEvent::Notification(n.event)) {
             rows.push((n.event, name, context.clone()));
         }
@@ -111,27 +110,14 @@ pub(super) async fn queue_webhooks(
     }
     // As queue_rows: $1 the time, $2 the ticket, then five per row, the last
     // one its place, which keeps the ids in the order of the events.
-    let mut sql = String::from(
+    let sql = format!(
         "INSERT INTO outbox (ticket_id, article_id, event, recipient, context, next_attempt_at, created_at, \
          ticket_status, ticket_title, ticket_priority, ticket_resolved_at, channel) \
          SELECT t.id, v.column1, v.column2, v.column3, v.column4, $1, $1, \
-         t.status, t.title, t.priority, t.resolved_at, 'webhook' FROM (VALUES ",
+         t.status, t.title, t.priority, t.resolved_at, 'webhook' FROM (VALUES {}) AS v \
+         CROSS JOIN tickets t WHERE t.id = $2 ORDER BY v.column5",
+        values_placeholders(rows.len(), 5, 2)
     );
-    for i in 0..rows.len() {
-        let p = 2 + i * 5;
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${})",
-            p + 1,
-            p + 2,
-            p + 3,
-            p + 4,
-            p + 5
-        ));
-    }
-    sql.push_str(") AS v CROSS JOIN tickets t WHERE t.id = $2 ORDER BY v.column5");
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(at)
         .bind(ticket_id);
