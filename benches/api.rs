@@ -38,7 +38,6 @@ mod support;
 mod seed;
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
@@ -106,13 +105,7 @@ fn main() {
     let headers = [format!("Authorization: Bearer {}", token.trim())];
 
     let log = dir.join("daemon.log");
-    let mut command = child::command(&binary, &data, &["run"], &quiet_daemon());
-    command
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("cannot create the log"));
-    child::reset_peak();
-    let started = Instant::now();
-    let daemon = command.spawn().expect("cannot start the daemon");
+    let (daemon, started) = child::spawn_daemon(&binary, &data, &quiet_daemon(), &log);
     let pid = daemon.id();
     let port = wrk::wait_for_port(&log);
     println!(

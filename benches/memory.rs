@@ -22,7 +22,6 @@ mod support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -129,13 +128,7 @@ fn main() {
 fn daemon_run(binary: &Path, dir: &Path, mail: &Path, settle: Duration) -> DaemonRun {
     std::fs::create_dir_all(dir).expect("cannot create the run directory");
     let log = dir.join("daemon.log");
-    let mut command = child::command(binary, dir, &["run"], &[]);
-    command
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("cannot create the log"));
-    child::reset_peak();
-    let started = Instant::now();
-    let daemon = command.spawn().expect("cannot start the daemon");
+    let (daemon, started) = child::spawn_daemon(binary, dir, &[], &log);
     let pid = daemon.id();
     let inbox = dir.join("data/inbox");
     wait_for("the daemon to watch its Maildir", &log, || {

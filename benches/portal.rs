@@ -27,7 +27,6 @@ mod support;
 mod seed;
 
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -99,18 +98,12 @@ fn main() {
     );
 
     let log = dir.join("daemon.log");
-    let mut command = child::command(
+    let (daemon, started) = child::spawn_daemon(
         &binary,
         dir,
-        &["run"],
         &[("TICKETGATE_HTTP__LISTEN", "127.0.0.1:0")],
+        &log,
     );
-    command
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("cannot create the log"));
-    child::reset_peak();
-    let started = Instant::now();
-    let daemon = command.spawn().expect("cannot start the daemon");
     let pid = daemon.id();
     let port = wrk::wait_for_port(&log);
     let key = std::fs::read(dir.join("data/link-secret")).expect("the install's link key");

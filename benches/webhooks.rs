@@ -17,7 +17,6 @@
 mod support;
 
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -185,13 +184,7 @@ fn copy_database(from: &Path, to: &Path) {
 
 fn one_run(binary: &Path, dir: &Path, received: &Received, queued: usize) -> RunCost {
     let log = dir.join("daemon.log");
-    let mut command = child::command(binary, dir, &["run"], &[]);
-    command
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("cannot create the log"));
-    child::reset_peak();
-    let started = Instant::now();
-    let daemon = command.spawn().expect("cannot start the daemon");
+    let (daemon, started) = child::spawn_daemon(binary, dir, &[], &log);
     let pid = daemon.id();
     let deadline = started + Duration::from_secs(60 + queued as u64 / 20);
     while received.count.load(Ordering::SeqCst) < queued {

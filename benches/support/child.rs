@@ -45,6 +45,23 @@ pub fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// Starts `ticketgate run` in `dir` with `env`, its log (standard error) in `log`: the
+/// daemon, and when it was spawned. The peak is reset first, as for [`run`].
+pub fn spawn_daemon(
+    binary: &Path,
+    dir: &Path,
+    env: &[(&str, &str)],
+    log: &Path,
+) -> (Child, Instant) {
+    let mut command = command(binary, dir, &["run"], env);
+    command
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).expect("cannot create the log"));
+    reset_peak();
+    let started = Instant::now();
+    (command.spawn().expect("cannot start the daemon"), started)
+}
+
 /// This process's resident set now, in KiB: what a child's `ru_maxrss` cannot go below.
 pub fn own_rss_kib() -> i64 {
     proc_status_kib(std::process::id(), "VmRSS").unwrap_or(0)
