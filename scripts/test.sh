@@ -22,7 +22,7 @@ for component in rustfmt clippy; do
     fi
 done
 
-# Whether something the tests need that is missing (Dovecot, openssl, python3 with aiosmtpd,
+# Whether something the tests need that is missing (Dovecot, Exim, openssl, python3 with aiosmtpd,
 # Chromium and chromedriver, axe-core, the shared corpus, the PostgreSQL server) fails the run instead of being skipped: in CI
 # (CI set to anything but empty, false or 0; CI services set CI=true) or with
 # TICKETGATE_TEST_REQUIRE=all. The tests decide the same way (tests/support/require.rs).
@@ -91,6 +91,24 @@ if ! has_dovecot || ! command -v openssl >/dev/null 2>&1; then
     if ! has_dovecot || ! command -v openssl >/dev/null 2>&1; then
         missing "dovecot or openssl not found and not installed here" \
             "sudo apt-get install dovecot-imapd openssl" "the IMAP tests"
+    fi
+fi
+
+# The MTA test (tests/mta.rs) runs a private Exim of its own in front of the binary, from
+# Debian's exim4-daemon-light (/usr/sbin/exim4). The package may start a system Exim on
+# port 25: stop it, the test needs none. Exim and Postfix exclude each other in Debian:
+# where Postfix is installed, nothing is installed over it.
+has_exim() { [ -x /usr/sbin/exim4 ] || [ -x /usr/sbin/exim ]; }
+if ! has_exim; then
+    if [ ! -x /usr/sbin/postfix ] && apt_install exim4-daemon-light; then
+        if [ -d /run/systemd/system ]; then
+            "${as_root[@]}" systemctl stop exim4.service >/dev/null 2>&1 || true
+        fi
+        "${as_root[@]}" /etc/init.d/exim4 stop >/dev/null 2>&1 || true
+    fi
+    if ! has_exim; then
+        missing "exim4 not found and not installed here (Postfix, if installed, excludes it)" \
+            "sudo apt-get install exim4-daemon-light" "the MTA test"
     fi
 fi
 

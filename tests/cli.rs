@@ -199,7 +199,7 @@ fn quarantine_retry_succeeds_once_the_cause_is_fixed() {
 fn a_giant_message_on_stdin_is_streamed_whole_into_quarantine() {
     let cli = Cli::new();
     let giant = mail_with_attachment("giant-stdin@acme.example", 300 * 1024);
-    let mut cmd = cli.command(&["ingest", "--json"]);
+    let mut cmd = cli.command(&["ingest", "--json", "--on-quarantine", "bounce"]);
     cmd.env("TICKETGATE_MAX_MESSAGE_BYTES", "65536");
     let out = cli.run_with(cmd, Some(&giant));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));

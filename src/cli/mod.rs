@@ -60,6 +60,13 @@ enum Command {
         /// Print one JSON object per message instead of a line.
         #[arg(long)]
         json: bool,
+        /// What the exit status says of a quarantined message: `accept` exits 0 (an MTA
+        /// piping the mail counts it delivered; the copy waits in the quarantine), `bounce`
+        /// exits 1 (the MTA returns it to the envelope sender, told only a short reason).
+        /// Default: `accept` for standard input, because the sender of quarantined mail is
+        /// often forged and a bounce to it is backscatter; `bounce` for files and folders.
+        #[arg(long, value_enum, value_name = "POLICY")]
+        on_quarantine: Option<ingest::OnQuarantine>,
         /// Files or Maildir folders; `-` or nothing reads one message from standard input.
         paths: Vec<PathBuf>,
     },
@@ -145,7 +152,11 @@ pub async fn run(args: Args) -> ExitCode {
     };
     let result = match args.command {
         Command::Run => admin::run_daemon(settings).await,
-        Command::Ingest { json, paths } => return ingest::ingest(settings, &paths, json).await,
+        Command::Ingest {
+            json,
+            paths,
+            on_quarantine,
+        } => return ingest::ingest(settings, &paths, json, on_quarantine).await,
         Command::Templates { command } => {
             templates::run(&TemplateService::new(Arc::new(settings)), command)
         }
