@@ -9,7 +9,7 @@
 //! runs as `nobody`, which owns the data directory. Run by another user, Exim gives up
 //! its privileges and delivers as that user, who then owns everything.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -19,6 +19,11 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use super::require;
+
+mod accounts;
+mod smtp;
+
+use accounts::{Account, account, account_of, chown, current_uid, group_name};
 
 /// The domain ticketgate receives mail for, and its address.
 pub const OUR_DOMAIN: &str = "help.example";
@@ -40,14 +45,6 @@ pub struct Exim {
     user: Account,
     /// `--on-quarantine` in the transport's command.
     policy: String,
-}
-
-/// A system account: its name, uid and gid.
-#[derive(Debug, Clone)]
-pub struct Account {
-    pub name: String,
-    pub uid: u32,
-    pub gid: u32,
 }
 
 impl Exim {
@@ -255,37 +252,7 @@ begin retry
 
     /// Submits `mail` over SMTP from `sender` to `recipient`; returns Exim's queue id.
     pub fn send(&self, sender: &str, recipient: &str, mail: &[u8]) -> String {
-        let stream = TcpStream::connect((HOST, self.port)).expect("connect to Exim");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        let mut smtp = Smtp {
-            reader: BufReader::new(stream.try_clone().unwrap()),
-            writer: stream,
-        };
-        smtp.expect("", "220");
-        smtp.expect("EHLO client.test", "250");
-        smtp.expect(&format!("MAIL FROM:<{sender}>"), "250");
-        smtp.expect(&format!("RCPT TO:<{recipient}>"), "250");
-        smtp.expect("DATA", "354");
-        let mut data = Vec::new();
-        for line in mail.split_inclusive(|b| *b == b'\n') {
-            let line = line.strip_suffix(b"\n").unwrap_or(line);
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.starts_with(b".") {
-                data.push(b'.');
-            }
-            data.extend_from_slice(line);
-            data.extend_from_slice(b"\r\n");
-        }
-        smtp.writer.write_all(&data).unwrap();
-        let accepted = smtp.expect(".", "250");
-        smtp.expect("QUIT", "221");
-        accepted
-            .split("id=")
-            .nth(1)
-            .map(|id| id.trim().to_string())
-            .unwrap_or_else(|| panic!("no queue id in Exim's answer {accepted:?}"))
+        smtp::submit(HOST, self.port, sender, recipient, mail)
     }
 
     /// One queue run that tries every message whatever its retry time (`-qff`), and
@@ -373,35 +340,6 @@ impl Drop for Exim {
     }
 }
 
-/// One SMTP conversation, line by line.
-struct Smtp {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Smtp {
-    /// Sends `command` (nothing when empty), reads the whole answer, checks its code and
-    /// returns its last line.
-    fn expect(&mut self, command: &str, code: &str) -> String {
-        if !command.is_empty() {
-            self.writer
-                .write_all(format!("{command}\r\n").as_bytes())
-                .unwrap();
-        }
-        loop {
-            let mut line = String::new();
-            self.reader.read_line(&mut line).unwrap();
-            assert!(
-                line.starts_with(code),
-                "{command:?}: Exim answered {line:?}, not {code}"
-            );
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return line;
-            }
-        }
-    }
-}
-
 /// The first lines of the router and of the transport in docs/mta.md.
 pub const ROUTER: &str = "ticketgate:";
 pub const TRANSPORT: &str = "ticketgate_pipe:";
@@ -441,49 +379,4 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("binding 127.0.0.1:0")
         .port()
-}
-
-fn current_uid(dir: &Path) -> u32 {
-    std::fs::metadata(dir).unwrap().uid()
-}
-
-fn chown(path: &Path, user: &Account) {
-    std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid)).unwrap();
-}
-
-/// The account `name` in /etc/passwd.
-fn account(name: &str) -> Option<Account> {
-    accounts().into_iter().find(|a| a.name == name)
-}
-
-/// The account of `uid` in /etc/passwd.
-fn account_of(uid: u32) -> Option<Account> {
-    accounts().into_iter().find(|a| a.uid == uid)
-}
-
-fn accounts() -> Vec<Account> {
-    std::fs::read_to_string("/etc/passwd")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split(':').collect();
-            Some(Account {
-                name: fields.first()?.to_string(),
-                uid: fields.get(2)?.parse().ok()?,
-                gid: fields.get(3)?.parse().ok()?,
-            })
-        })
-        .collect()
-}
-
-/// The name of group `gid` in /etc/group (Exim's `group =` wants a name or a number).
-fn group_name(gid: u32) -> String {
-    std::fs::read_to_string("/etc/group")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|line| {
-            let fields: Vec<&str> = line.split(':').collect();
-            (fields.get(2)? == &gid.to_string()).then(|| fields[0].to_string())
-        })
-        .unwrap_or_else(|| gid.to_string())
 }
