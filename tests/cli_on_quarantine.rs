@@ -1,7 +1,8 @@
 //! `ingest --on-quarantine accept|bounce`: what the exit status, and the output an MTA
 //! returns to the sender, say of a quarantined message; mail from standard input is
-//! accepted unless asked otherwise, files bounce (exit 1). Nothing here depends on the
-//! database: SQLite only.
+//! accepted unless asked otherwise, files bounce (exit 1). A configuration that cannot be
+//! read keeps piped mail with the MTA (75) rather than bouncing it. Nothing here depends on
+//! the database: SQLite only.
 
 use crate::pipeline_rules::mail_with_attachment;
 use crate::support::helpers::{Cli, stderr, stdout};
@@ -90,4 +91,22 @@ fn files_bounce_by_default_and_may_be_accepted() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = cli.run(&["ingest", "--on-quarantine", "reject", &file], None);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn a_configuration_that_cannot_be_read_keeps_piped_mail_with_the_mta() {
+    if postgres::server().is_some() {
+        return;
+    }
+    let cli = Cli::new();
+    cli.write("bad.toml", b"[mail]\naddresses = \"not a list\"\n");
+    let out = cli.run(
+        &["--config", "bad.toml", "ingest"],
+        Some(&no_sender("config")),
+    );
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(stderr(&out).contains("mail.addresses"), "{}", stderr(&out));
+    let file = cli.write("mail.eml", &no_sender("config-file"));
+    let out = cli.run(&["--config", "missing.toml", "ingest", &file], None);
+    assert_eq!(out.status.code(), Some(2), "by hand: {}", stderr(&out));
 }

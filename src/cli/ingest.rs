@@ -47,14 +47,15 @@ impl OnQuarantine {
 }
 
 /// Whether `paths` include standard input (`-`, or no path at all).
-fn reads_stdin(paths: &[PathBuf]) -> bool {
+pub(super) fn reads_stdin(paths: &[PathBuf]) -> bool {
     paths.is_empty() || paths.iter().any(|p| p.as_os_str() == "-")
 }
 
 /// `ticketgate ingest [--json] [--on-quarantine accept|bounce] [PATH…]`: one report per
 /// message. Exit status 0 when every message was handled (or quarantined, with `accept`),
 /// 1 when one was quarantined (with `bounce`) or a file was unreadable, 75 when the mail
-/// must be delivered again (standard input could not be stored), 2 for a bad path.
+/// must be delivered again (standard input could not be stored, or the configuration
+/// could not be read: see `run`), 2 for a bad path.
 pub async fn ingest(
     settings: Settings,
     paths: &[PathBuf],

@@ -147,7 +147,13 @@ pub async fn run(args: Args) -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             eprintln!("ticketgate: {e}");
-            return ExitCode::from(EXIT_USAGE);
+            // Mail piped in by an MTA stays with it while the configuration is fixed,
+            // rather than bouncing back to its sender.
+            let piped = matches!(
+                &args.command,
+                Command::Ingest { paths, .. } if ingest::reads_stdin(paths)
+            );
+            return ExitCode::from(if piped { EXIT_TEMPFAIL } else { EXIT_USAGE });
         }
     };
     let result = match args.command {
