@@ -657,7 +657,7 @@ fn the_quarantine_and_the_jobs_through_the_api() {
     let cli = cli();
     // Our own address without our loop marker: kept aside with its reason.
     let out = cli.run(
-        &["ingest"],
+        &["ingest", "--on-quarantine", "bounce"],
         Some(b"From: support@ours.test\r\nTo: support@ours.test\r\nSubject: Hello\r\nMessage-ID: <q1@x.example>\r\n\r\nHi\r\n"),
     );
     assert_eq!(out.status.code(), Some(1), "{out:?}");

@@ -80,7 +80,7 @@ fn schemathesis_finds_no_server_error_and_no_answer_the_document_does_not_descri
     ingest(&cli, BOB);
     // A quarantined message, so that the quarantine's operations have one to work on.
     let out = cli.run(
-        &["ingest"],
+        &["ingest", "--on-quarantine", "bounce"],
         Some(b"From: support@ours.test\r\nTo: support@ours.test\r\nSubject: Hello\r\nMessage-ID: <q1@x.example>\r\n\r\nHi\r\n"),
     );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
