@@ -325,8 +325,14 @@ begin retry
             .arg(self.dir.path().join("ticketgate.toml"))
             .args(args)
             .current_dir(self.dir.path())
-            .env_remove("TICKETGATE_DATABASE__URL")
             .stdin(Stdio::null());
+        // Only the configuration file speaks, as for the pipe: none of the caller's
+        // variables (the test run's own TICKETGATE_TEST_* would be unknown keys).
+        for (key, _) in std::env::vars() {
+            if key.starts_with("TICKETGATE_") {
+                cmd.env_remove(key);
+            }
+        }
         if self.user.uid != current_uid(self.dir.path()) {
             cmd.uid(self.user.uid).gid(self.user.gid);
         }
