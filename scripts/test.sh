@@ -153,6 +153,52 @@ if ! command -v "$promtool_bin" >/dev/null 2>&1; then
     fi
 fi
 
+# The Debian package (tests/package.rs): built by cargo-deb (crates.io), checked by lintian,
+# then installed into a clean Debian root that debootstrap makes once (minbase and systemd,
+# this machine's release, about 2 minutes) and that is kept outside the clone, in
+# ${XDG_CACHE_HOME:-$HOME/.cache}/ticketgate-tests/debian-CODENAME, or where
+# TICKETGATE_TEST_DEBIAN_ROOT says (the test finds the same path by itself: not exported, as
+# the binary takes TICKETGATE_* variables for configuration keys).
+# TICKETGATE_TEST_DEBIAN_MIRROR names another mirror.
+if ! cargo deb --version >/dev/null 2>&1; then
+    cargo install --locked --quiet cargo-deb >/dev/null 2>&1 || true
+    if ! cargo deb --version >/dev/null 2>&1; then
+        missing "cargo-deb not found and not installed here" "cargo install cargo-deb" \
+            "the Debian package test"
+    fi
+fi
+if ! command -v lintian >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then
+    apt_install lintian debootstrap || true
+    if ! command -v lintian >/dev/null 2>&1; then
+        missing "lintian not found and not installed here" "sudo apt-get install lintian" \
+            "the Debian package test"
+    fi
+fi
+debian_codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+debian_codename=${debian_codename:-bookworm}
+debian_root=${TICKETGATE_TEST_DEBIAN_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/ticketgate-tests/debian-$debian_codename}
+if [ ! -f "$debian_root/var/lib/dpkg/status" ]; then
+    if [ "$can_be_root" = yes ] && command -v debootstrap >/dev/null 2>&1; then
+        echo "making the Debian root of the package test in $debian_root (once)" >&2
+        debian_partial=$debian_root.partial
+        mkdir -p "$(dirname "$debian_root")"
+        "${as_root[@]}" rm -rf "$debian_partial"
+        if "${as_root[@]}" debootstrap --variant=minbase --include=systemd "$debian_codename" \
+            "$debian_partial" "${TICKETGATE_TEST_DEBIAN_MIRROR:-http://deb.debian.org/debian}" \
+            >"$(dirname "$debian_root")/debootstrap.log" 2>&1; then
+            "${as_root[@]}" sh -c 'rm -f "$1"/var/cache/apt/archives/*.deb && mv "$1" "$2"' sh \
+                "$debian_partial" "$debian_root"
+        else
+            "${as_root[@]}" rm -rf "$debian_partial"
+        fi
+    fi
+    if [ ! -f "$debian_root/var/lib/dpkg/status" ]; then
+        missing "no Debian root at $debian_root, and debootstrap could not make one (its log: $(dirname "$debian_root")/debootstrap.log)" \
+            "as root: apt-get install debootstrap && debootstrap --variant=minbase --include=systemd $debian_codename $debian_root" \
+            "the Debian package test"
+    fi
+fi
+
 # The API is driven from its own OpenAPI document by schemathesis (tests/openapi.rs), from
 # PyPI, at the version pinned here, in a virtualenv of its own under target/ (where pip
 # cannot make one: into the user's site). TICKETGATE_TEST_SCHEMATHESIS names one elsewhere.

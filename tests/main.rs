@@ -32,6 +32,7 @@ mod notification_content;
 mod notification_look;
 mod notifications;
 mod openapi;
+mod package;
 mod pipeline_rules;
 mod portal;
 mod portal_browser;
