@@ -32,6 +32,7 @@ mod notification_content;
 mod notification_look;
 mod notifications;
 mod openapi;
+mod operator_commands;
 mod package;
 mod pipeline_rules;
 mod portal;

@@ -5,12 +5,13 @@ use std::process::ExitCode;
 
 use ticketgate::config::{Settings, SmtpSettings, TlsMode};
 use ticketgate::domain::ByteSize;
-use ticketgate::service::{DatabaseState, JobKind, Services};
+use ticketgate::service::{ConnectionService, DatabaseState, JobKind, Services};
 
 use super::out::outln;
 
-/// `ticketgate check-config`: the configuration in effect, secrets hidden.
-pub async fn check_config(s: &Settings) -> anyhow::Result<ExitCode> {
+/// `ticketgate check-config [--connect]`: the configuration in effect, secrets hidden;
+/// with `connect`, every server it names reached.
+pub async fn check_config(s: &Settings, connect: bool) -> anyhow::Result<ExitCode> {
     outln!("configuration: {} (valid)", s.source)?;
     outln!("data_dir = {}", s.data_dir.display())?;
     outln!("database.url = {}", s.database_url)?;
@@ -60,7 +61,11 @@ pub async fn check_config(s: &Settings) -> anyhow::Result<ExitCode> {
     if let Some(warning) = s.unheard_customer_comments() {
         eprintln!("ticketgate: warning: {warning}");
     }
-    let database = check_database(s).await?;
+    let database = if connect {
+        check_connections(s).await?
+    } else {
+        check_database(s).await?
+    };
     Ok(if webhooks_ok {
         database
     } else {
@@ -199,4 +204,27 @@ async fn check_database(s: &Settings) -> anyhow::Result<ExitCode> {
         )?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Logs in to every mailbox, opens an SMTP session and the database, each on its own line,
+/// `ok` or `FAILED` and why; exit 1 when any failed.
+async fn check_connections(s: &Settings) -> anyhow::Result<ExitCode> {
+    let checks = ConnectionService::new(std::sync::Arc::new(s.clone()))
+        .check_all()
+        .await;
+    let mut failed = false;
+    for check in checks {
+        match check.outcome {
+            Ok(found) => outln!("{}: ok ({found})", check.what)?,
+            Err(reason) => {
+                failed = true;
+                outln!("{}: FAILED: {reason}", check.what)?
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

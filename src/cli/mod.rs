@@ -3,6 +3,7 @@
 //! the clock itself. `anyhow` lives here, at the edge.
 
 mod admin;
+mod backup;
 mod check_config;
 mod contacts;
 mod ingest;
@@ -128,7 +129,36 @@ enum Command {
     },
     /// Validate the configuration, print the values in effect (secrets hidden), and open
     /// the database without changing it; exit 1 when it cannot be opened.
-    CheckConfig,
+    CheckConfig {
+        /// Also log in to every mailbox, open an SMTP session (EHLO, STARTTLS, AUTH) and
+        /// the database: one line each, `ok` or `FAILED`; exit 1 when any fails.
+        #[arg(long)]
+        connect: bool,
+    },
+    /// Send one test message through the configured transport now, and print the
+    /// server's answer (or the file it was written to).
+    SendTestEmail {
+        /// Where to send it.
+        address: String,
+        /// Its language (default: [tickets] default_language).
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(TemplateService::LANGUAGES))]
+        lang: Option<String>,
+    },
+    /// Write a consistent, checked copy of the live SQLite database to FILE (on
+    /// PostgreSQL: say which pg_dump makes it, and exit 1), and say how to archive the
+    /// data directory.
+    Backup {
+        /// The copy to write; an existing file is replaced only with --force.
+        file: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Put a copy made by `backup` in place of the SQLite database; every process using
+    /// the database must be stopped. The database replaced is kept beside it.
+    Restore {
+        /// The copy to restore.
+        file: PathBuf,
+    },
 }
 
 impl Args {
@@ -166,7 +196,8 @@ pub async fn run(args: Args) -> ExitCode {
         Command::Templates { command } => {
             templates::run(&TemplateService::new(Arc::new(settings)), command)
         }
-        Command::CheckConfig => check_config::check_config(&settings).await,
+        Command::CheckConfig { connect } => check_config::check_config(&settings, connect).await,
+        Command::Restore { file } => backup::restore(&settings, &file).await,
         command => with_services(settings, command).await,
     };
     match result {
@@ -239,9 +270,14 @@ async fn with_services(settings: Settings, command: Command) -> anyhow::Result<E
         Command::Mailboxes => admin::mailboxes(&services).await,
         Command::Migrate { accept_link_key } => admin::migrate(&services, accept_link_key).await,
         Command::Run
+        Command::Backup { file, force } => backup::backup(&services, &file, force).await,
+        Command::SendTestEmail { address, lang } => {
+            outbox::send_test(&services, &address, lang.as_deref()).await
+        }
         | Command::Ingest { .. }
         | Command::Templates { .. }
-        | Command::CheckConfig => {
+        | Command::CheckConfig { .. }
+        | Command::Restore { .. } => {
             unreachable!("handled without the service layer")
         }
     };

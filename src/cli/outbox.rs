@@ -93,3 +93,34 @@ fn flush_summary(f: &Flushed) -> String {
     }
     line
 }
+
+/// `ticketgate send-test-email ADDRESS [--lang fr]`: one test message, sent now; what the
+/// server answered, or where the file went. Exit 1 when it was not sent.
+pub async fn send_test(
+    services: &Services,
+    address: &str,
+    lang: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use ticketgate::notify::transport::Handed;
+    let sent = match services.outbox().send_test(address, lang).await {
+        Ok(sent) => sent,
+        Err(e) => {
+            eprintln!("ticketgate: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    outln!(
+        "sent \"{}\" to {address} (Message-ID <{}>)",
+        sent.subject,
+        sent.message_id
+    )?;
+    match &sent.handed {
+        Handed::Accepted(answer) => outln!("the SMTP server answered: {answer}")?,
+        Handed::Written(path) => outln!(
+            "[smtp] transport = \"file\": written to {} (nothing leaves this machine)",
+            path.display()
+        )?,
+        Handed::Piped(command) => outln!("{} took it (exit status 0)", command.display())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -43,6 +43,7 @@ pub struct ComposedMail {
 }
 
 mod sms;
+mod test_mail;
 
 /// The language `contact` reads: the one they chose, else `ticket`'s.
 fn language(contact: &Contact, ticket: &Ticket) -> &'static str {

@@ -10,8 +10,10 @@ mod setup;
 mod sms_delivery;
 pub mod smtp;
 pub mod templates;
+mod test_delivery;
 pub mod transport;
 pub mod webhook;
 mod webhook_delivery;
 
 pub use setup::SetupError;
+pub use test_delivery::{TestMailError, TestSent};

@@ -108,7 +108,7 @@ pub struct OutboxWorker {
     pub(super) store: Store,
     pub(super) composer: Composer,
     pub(super) governor: Governor,
-    transport: Transport,
+    pub(super) transport: Transport,
     pub(super) clock: Arc<dyn Clock>,
     /// The pause before a notification's next try, by the tries it had (kept in its row).
     retry_pauses: Backoff,

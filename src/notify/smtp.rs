@@ -113,7 +113,8 @@ impl SmtpClient {
     /// Sends `message` to the envelope's recipients over the kept connection (checked
     /// with NOOP first) or a new one. After any failure the connection is closed, so the
     /// next notification starts on a fresh one.
-    pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<(), SendError> {
+    /// Says the server's answer to the message: its code and text (`250 2.0.0 Ok: queued`).
+    pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<String, SendError> {
         let mut kept = self.kept.lock().await;
         let mut connection = match kept.take() {
             Some(mut k) if k.last_used.elapsed() < MAX_IDLE && !k.connection.has_broken() => {
@@ -131,18 +132,41 @@ impl SmtpClient {
             None => self.connect().await?,
         };
         match connection.send(envelope, message).await {
-            Ok(_) => {
+            Ok(response) => {
                 *kept = Some(Kept {
                     connection,
                     last_used: Instant::now(),
                 });
-                Ok(())
+                Ok(answer(&response))
             }
             Err(e) => {
                 connection.abort().await;
                 Err(classify(e))
             }
         }
+    }
+
+    /// Opens a session as [`SmtpClient::send`] would (TLS, EHLO, STARTTLS when configured,
+    /// AUTH when credentials are) and ends it with QUIT, sending nothing: what
+    /// `check-config --connect` reports. Says who answered and how the session went.
+    pub async fn check(&self) -> Result<String, SendError> {
+        let mut connection = self.connect().await?;
+        let server = connection.server_info().name().to_string();
+        let _ = tokio::time::timeout(Duration::from_secs(5), connection.quit()).await;
+        let security = match self.security {
+            Security::None => "no TLS",
+            Security::StartTls(_) => "STARTTLS",
+            Security::Implicit { .. } => "implicit TLS",
+        };
+        let login = if self.credentials.is_some() {
+            "AUTH accepted"
+        } else {
+            "no login"
+        };
+        Ok(format!(
+            "{} answered as {server}: EHLO, {security}, {login}",
+            self.address()
+        ))
     }
 
     /// Closes the kept connection if it has not been used for a while, so that an idle
@@ -229,6 +253,12 @@ impl SmtpClient {
     fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
+}
+
+/// A server's answer as it said it: code and text, its lines joined.
+fn answer(response: &lettre::transport::smtp::response::Response) -> String {
+    let text: Vec<&str> = response.message().collect();
+    format!("{} {}", response.code(), text.join(" "))
 }
 
 /// A 5xx answer is for good; anything else (4xx, connection or TLS trouble) may pass.

@@ -29,25 +29,82 @@ const SENDMAIL_TEMPORARY_EXITS: &[i32] = &[69, 70, 71, 73, 74, 75];
 /// How long one SMTP exchange may take: lettre's own timeout covers only connecting.
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// What became of a message the transport took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handed {
+    /// Written to this file.
+    Written(PathBuf),
+    /// Accepted by the SMTP server, which answered this (code and text).
+    Accepted(String),
+    /// Taken by the sendmail command, which exited with success.
+    Piped(PathBuf),
+}
+
 impl Transport {
     /// Delivers `message`, the notification `outbox_id`.
     pub async fn send(&self, outbox_id: i64, message: &Message) -> Result<(), SendError> {
+        self.hand_over(&format!("{outbox_id:08}"), message)
+            .await
+            .map(drop)
+    }
+
+    /// Delivers `message`; with the file transport, as `NAME.eml`. Says where it went.
+    pub async fn hand_over(&self, name: &str, message: &Message) -> Result<Handed, SendError> {
         match self {
             Transport::Files(dir) => {
-                let path = dir.join(format!("{outbox_id:08}.eml"));
+                let path = dir.join(format!("{name}.eml"));
                 let bytes = message.formatted();
                 crate::atomic_file::write_atomically(&path, |f| {
                     std::io::Write::write_all(f, &bytes)
                 })
-                .map_err(|e| SendError::Temporary(e.into()))
+                .map_err(|e| SendError::Temporary(e.into()))?;
+                Ok(Handed::Written(path))
             }
-            Transport::Sendmail(command) => sendmail(command, message).await,
+            Transport::Sendmail(command) => sendmail(command, message)
+                .await
+                .map(|()| Handed::Piped(command.clone())),
             Transport::Smtp(smtp) => {
                 let bytes = message.formatted();
                 let sending = smtp.send(message.envelope(), &bytes);
                 match tokio::time::timeout(SEND_TIMEOUT, sending).await {
                     Err(_) => Err(SendError::Temporary(SendFailure::SendTimeout(SEND_TIMEOUT))),
-                    Ok(result) => result,
+                    Ok(result) => result.map(Handed::Accepted),
+                }
+            }
+        }
+    }
+
+    /// Whether the way out works, sending nothing: an SMTP session opened and closed
+    /// (EHLO, STARTTLS, AUTH), the outbox directory writable, the sendmail command
+    /// executable. Says what it found.
+    pub async fn check(&self) -> Result<String, SendError> {
+        match self {
+            Transport::Smtp(smtp) => smtp.check().await,
+            Transport::Files(dir) => {
+                let probe = dir.join(format!(".check-{}", std::process::id()));
+                crate::atomic_file::write_atomically(&probe, |_| Ok(()))
+                    .map_err(|e| SendError::Temporary(e.into()))?;
+                let _ = std::fs::remove_file(&probe);
+                Ok(format!("notifications are written to {}", dir.display()))
+            }
+            Transport::Sendmail(command) => {
+                use std::os::unix::fs::PermissionsExt;
+                let shown = command.display().to_string();
+                match std::fs::metadata(command) {
+                    Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => {
+                        Ok(format!("{shown} is there and executable"))
+                    }
+                    Ok(_) => Err(SendError::Permanent(SendFailure::Spawn {
+                        command: shown,
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::PermissionDenied,
+                            "not an executable file",
+                        ),
+                    })),
+                    Err(source) => Err(SendError::Permanent(SendFailure::Spawn {
+                        command: shown,
+                        source,
+                    })),
                 }
             }
         }

@@ -7,6 +7,8 @@
 //! service has its own error enum whose messages say what to do.
 
 mod admin;
+mod backup;
+mod connections;
 mod contacts;
 mod health;
 mod jobs;
@@ -24,6 +26,9 @@ use std::sync::Arc;
 
 pub use crate::store::{DatabaseState, OpenMode};
 pub use admin::{AdminService, LinkKeyCheckError, LinkKeyMismatch};
+pub use backup::{BackupReport, BackupService, BackupServiceError, DataDirAdvice};
+pub use crate::store::{BackupError, CopyFacts, Restored};
+pub use connections::{ConnectionCheck, ConnectionService};
 pub use contacts::{
     ContactChanges, ContactError, ContactService, ContactView, LanguageChoice, sms_in_channels,
 };
@@ -198,6 +203,11 @@ impl Services {
             self.settings.clone(),
             self.clock.clone(),
         )
+    }
+
+    /// Backups of the database: a checked copy of a live SQLite file, or what to run.
+    pub fn backup(&self) -> BackupService {
+        BackupService::new(self.store.clone(), self.settings.clone())
     }
 
     /// Closes the database, waiting for statements in flight.

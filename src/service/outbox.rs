@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::notify::SetupError;
 use crate::notify::outbox_worker::{Delivery, OutboxWorker};
+use crate::notify::{SetupError, TestMailError, TestSent};
 use crate::store::{OutboxEntry, Store, StoreError};
 
 /// Why an outbox operation was not carried out.
@@ -19,6 +19,8 @@ pub enum OutboxError {
     /// The settings do not let notifications be written or sent.
     #[error(transparent)]
     Setup(#[from] SetupError),
+    #[error(transparent)]
+    TestMail(#[from] TestMailError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -142,6 +144,21 @@ impl OutboxService {
             return Err(OutboxError::NotRetryable(id));
         }
         Ok(())
+    }
+
+    /// Sends the test message to `address` now, in `lang` (the tickets' default language
+    /// when `None`), through the configured transport, by the outbox worker; says what
+    /// became of it (the server's answer, or the file written). Nothing is queued or
+    /// recorded: see `notify::test_delivery` for why.
+    pub async fn send_test(
+        &self,
+        address: &str,
+        lang: Option<&str>,
+    ) -> Result<TestSent, OutboxError> {
+        let worker =
+            OutboxWorker::from_settings(&self.settings, self.store.clone(), self.clock.clone())?;
+        let lang = lang.unwrap_or(&self.settings.ticket_defaults.language);
+        Ok(worker.send_test(address, lang, self.clock.now()).await?)
     }
 
     /// Sends every due and waiting notification now, through the outbox worker (the only

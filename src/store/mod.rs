@@ -6,6 +6,7 @@
 //! folder because their DDL differs.
 
 mod articles;
+mod backup;
 mod batch;
 mod blobs;
 mod contacts;
@@ -27,6 +28,7 @@ mod visible;
 
 use sqlx::AnyPool;
 
+pub use backup::{BackupError, CopyFacts, Restored, check_copy, restore_sqlite};
 pub use batch::Batch;
 pub use blobs::BlobKind;
 pub use contacts::{Contact, Undeliverable};
@@ -35,7 +37,7 @@ pub use jobs::JobRun;
 pub use leases::{Lease, LeaseClaim, LeaseRecord};
 pub use mailboxes::{MailboxCursor, MailboxProblem, MailboxState, PendingAck, ProblemArea};
 pub use messages::{Committed, EarlierDelivery, InboundCommit, InboundWrite, MessageRecord};
-pub use open::{DatabaseState, OpenMode};
+pub use open::{DatabaseState, OpenMode, sqlite_path};
 pub use opened_tickets::HandOpening;
 pub use outbox::{
     Channel, Claimed, HoldKind, OutboxEntry, OutboxJob, SentNotification, TicketFacts, WebhookJob,

@@ -146,7 +146,7 @@ fn backend_of(url: &str) -> Backend {
 }
 
 /// The file of a `sqlite:` URL; `None` for other backends and in-memory databases.
-fn sqlite_path(url: &str) -> Option<PathBuf> {
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

@@ -16,12 +16,14 @@ mod folders;
 mod idle;
 mod pass;
 mod pending;
+mod probe;
 mod session;
 mod supervisor;
 mod token;
 
 use crate::store::StoreError;
 
+pub use probe::check_login;
 pub use supervisor::watch;
 
 /// What went wrong with a mailbox. Every variant says what to check.

@@ -155,6 +155,26 @@ impl Templates {
         if event.parse::<crate::domain::Event>().is_err() {
             return Err(unknown());
         }
+        self.render_named(event, lang, data)
+    }
+
+    /// The test message `send-test-email` sends, in `lang`, with `data` from
+    /// [`test_mail_data`]: written by the same machinery as the notifications.
+    pub fn render_test(&self, lang: &str, data: &Value) -> Result<RenderedMail, TemplateError> {
+        self.render_named(TEST_MAIL, lang, data)
+    }
+
+    /// Renders the subject, text and HTML templates `NAME.*` in `lang`.
+    fn render_named(
+        &self,
+        event: &str,
+        lang: &str,
+        data: &Value,
+    ) -> Result<RenderedMail, TemplateError> {
+        let unknown = || TemplateError::Unknown {
+            event: event.to_string(),
+            lang: lang.to_string(),
+        };
         let language = self.languages.get(lang).ok_or_else(unknown)?;
         let render = |registry: &Handlebars<'static>, part: &str| {
             let name = format!("{event}.{part}");
@@ -232,9 +252,32 @@ impl Templates {
                     errors.push(e);
                 }
             }
+            let sent_at = long_time(chrono::DateTime::UNIX_EPOCH, lang);
+            let test = test_mail_data(&data, "someone@example.com", "SMTP", &sent_at);
+            if let Err(e) = self.render_test(lang, &test) {
+                errors.push(e);
+            }
         }
         errors
     }
+}
+
+/// The templates of the test message (`test_email.{subject,text,html}.hbs`): no event's,
+/// it is about no ticket.
+pub const TEST_MAIL: &str = "test_email";
+
+/// What the test message is rendered with: `base`'s `company` and `brand` (as a
+/// notification's data holds them), the `address` it is sent to, the `transport` it
+/// leaves by, and when (`sent_at`, in words).
+pub fn test_mail_data(base: &Value, address: &str, transport: &str, sent_at: &str) -> Value {
+    serde_json::json!({
+        "company": base["company"],
+        "brand": base["brand"],
+        "address": address,
+        "transport": transport,
+        "sent_at": sent_at,
+        "tag": "",
+    })
 }
 
 /// Replaces `file`'s source by the operator's `dir/LANG/NAME.hbs` (an SMS text's:
