@@ -284,7 +284,7 @@ fn tokens_read_and_write_through_the_api() {
         "a token reached the log"
     );
     assert!(
-        log.contains("token=phone"),
+        log.contains("token_name=phone"),
         "requests are logged with the token's name"
     );
     assert!(!log.contains("panicked"), "{log}");

@@ -315,14 +315,14 @@ async fn two_mailboxes_at_once_with_their_own_defaults() {
         Duration::from_secs(20),
         || {
             std::fs::read_to_string(cli.dir.path().join("daemon.log"))
-                .is_ok_and(|l| l.contains("mailbox{name=broken}: mailbox unavailable"))
+                .is_ok_and(|l| l.contains("mailbox{mailbox=broken}: mailbox unavailable"))
         },
     );
     let stopped = stop(&cli, child);
     assert!(
         stopped
             .log
-            .contains("mailbox{name=broken}: mailbox unavailable"),
+            .contains("mailbox{mailbox=broken}: mailbox unavailable"),
         "{}",
         stopped.log
     );

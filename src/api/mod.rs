@@ -142,7 +142,7 @@ async fn authenticated(State(api): State<Api>, mut request: Request, next: Next)
             return Problem::of_token(&e).into_response();
         }
     };
-    let span = tracing::info_span!("api", token = %token.name);
+    let span = tracing::info_span!("api", token_name = %token.name);
     request.extensions_mut().insert(token);
     next.run(request).instrument(span).await
 }

@@ -171,8 +171,8 @@ impl Args {
 /// Runs the command; every error ends here with a message on standard error.
 pub async fn run(args: Args) -> ExitCode {
     return_large_blocks_to_the_system();
-    let quiet = !matches!(args.command, Command::Run);
-    ticketgate::telemetry::init(if quiet { "warn" } else { "info" });
+    // Nothing logs before the configuration is read, and its errors go to standard error
+    // here: the log's format can follow `[log]`.
     let settings = match Settings::load(args.config.as_deref(), std::env::vars()) {
         Ok(s) => s,
         Err(e) => {
@@ -186,6 +186,7 @@ pub async fn run(args: Args) -> ExitCode {
             return ExitCode::from(if piped { EXIT_TEMPFAIL } else { EXIT_USAGE });
         }
     };
+    ticketgate::telemetry::init(&settings.log, args.runs_daemon());
     let result = match args.command {
         Command::Run => admin::run_daemon(settings).await,
         Command::Ingest {

@@ -21,6 +21,7 @@ mod intake;
 mod jobs;
 mod limits;
 mod load;
+mod log;
 mod mail;
 mod mailbox;
 mod notifications;
@@ -46,6 +47,7 @@ pub use http::HttpSettings;
 pub use jobs::{CronSchedule, JobsSettings, check_cron};
 pub use limits::{LoopLimits, RateLimit};
 pub use load::{CONFIG_ENV, DEFAULT_CONFIG_PATH};
+pub use log::{LogFormat, LogSettings};
 pub use mailbox::{MailboxAuth, MailboxSettings, OAuth2Endpoint, ProcessedAction, TokenSource};
 pub use notifications::Branding;
 pub use portal::PortalSettings;
@@ -157,6 +159,8 @@ pub struct Settings {
     pub webhooks: Vec<WebhookSettings>,
     /// The SMS gateway contacts' short texts are posted to (`[sms]`), when configured.
     pub sms_gateway: Option<WebhookSettings>,
+    /// How log lines are written, and how much the daemon says.
+    pub log: LogSettings,
 }
 
 impl Settings {

@@ -13,6 +13,7 @@ use super::database::RawDatabase;
 use super::http::RawHttp;
 use super::intake::RawIntake;
 use super::jobs::RawJobs;
+use super::log::RawLog;
 use super::mail::RawMail;
 use super::mailbox::RawMailbox;
 use super::notifications::RawNotifications;
@@ -50,6 +51,7 @@ pub(super) struct RawConfig {
     pub(super) mailbox: Vec<RawMailbox>,
     pub(super) webhook: Vec<RawWebhook>,
     pub(super) sms: RawSms,
+    pub(super) log: RawLog,
 }
 
 impl Default for RawConfig {
@@ -77,6 +79,7 @@ impl Default for RawConfig {
             mailbox: Vec::new(),
             webhook: Vec::new(),
             sms: RawSms::default(),
+            log: RawLog::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ use super::error::Errors;
 use super::http::HttpSettings;
 use super::intake::IntakeSettings;
 use super::jobs::JobsSettings;
+use super::log::LogSettings;
 use super::mail::MailSettings;
 use super::mailbox::{self, MailboxSettings};
 use super::notifications::NotificationSettings;
@@ -45,6 +46,7 @@ struct Sections {
     authentication: AuthenticationSettings,
     webhooks: Vec<WebhookSettings>,
     sms_gateway: Option<WebhookSettings>,
+    log: LogSettings,
 }
 
 /// Checks every key and assembles the settings, or lists every problem found.
@@ -82,6 +84,7 @@ fn validate_sections(raw: RawConfig, errors: &mut Errors) -> Sections {
         mailbox,
         webhook,
         sms,
+        log,
     } = raw;
     let top = RawTopLevel {
         data_dir,
@@ -109,6 +112,7 @@ fn validate_sections(raw: RawConfig, errors: &mut Errors) -> Sections {
         authentication: authentication.validate(errors),
         webhooks: webhook::validate_all(webhook, errors),
         sms_gateway: sms.validate(errors),
+        log: log.validate(errors),
         top,
     };
     check_reminder_before_auto_close(&sections.jobs, auto_close_days, errors);
@@ -185,6 +189,7 @@ fn assemble(source: ConfigSource, s: Sections) -> Settings {
         storage: s.storage,
         webhooks: s.webhooks,
         sms_gateway: s.sms_gateway,
+        log: s.log,
     }
 }
 

@@ -299,17 +299,34 @@ pub fn router(portal: Portal, max_body_bytes: usize) -> Router {
         .layer(axum::middleware::from_fn(request_span))
 }
 
+/// `path` as logs may show it: a short link (`/s/NUMBER.EXPIRY.MAC`) keeps its ticket
+/// number and loses the rest, which opens the ticket to whoever holds it.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/s/") {
+        Some(token) => {
+            let number = token.split_once('.').map_or("", |(number, _)| number);
+            format!("/s/{number}.…").into()
+        }
+        None => path.into(),
+    }
+}
+
 /// `/api` when no API is served: the answer a client of it can read.
 async fn api_off() -> Response {
     crate::api::Problem::not_found("the JSON API is not served here").into_response()
 }
 
-/// A span per request with its method and path: never its query (a token) or cookies.
+/// A span per request with a number of its own (`request_id`, counted from the start),
+/// its method and path: never its query (a direct link's token), its cookies or its
+/// headers (`Authorization`), and a short link's path without its signature.
 async fn request_span(request: Request, next: Next) -> Response {
+    static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let request_id = REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
     let span = tracing::info_span!(
         "request",
+        request_id,
         method = %request.method(),
-        path = %request.uri().path()
+        path = %loggable_path(request.uri().path())
     );
     async move {
         let response = next.run(request).await;

@@ -131,6 +131,8 @@ pub async fn watch(
     let mut postponed: HashMap<PathBuf, Postponed> = HashMap::new();
     let mut scan_failing = false;
     tracing::info!(maildir = %maildir.root().display(), "watching Maildir");
+    // Each mail's lines name the Maildir as an IMAP mail's name its `[[mailbox]]`.
+    let span = tracing::info_span!("maildir", mailbox = %maildir.root().display());
     while !shutdown.is_cancelled() {
         let pending = maildir.scan(&mut scan_failing);
         let present: HashSet<&PathBuf> = pending.iter().collect();
@@ -143,7 +145,7 @@ pub async fn watch(
             shutdown: &shutdown,
         };
         // Each file on its own: a look never stops at a file that failed.
-        let _ = driver.run(&mut look).await;
+        let _ = tracing::Instrument::instrument(driver.run(&mut look), span.clone()).await;
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = tokio::time::sleep(poll) => {}

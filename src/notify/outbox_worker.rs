@@ -186,7 +186,7 @@ impl OutboxWorker {
             Some(Claimed::Sms(job)) => return self.deliver_sms(job, now).await.map(Some),
             Some(Claimed::Email(job)) => job,
         };
-        let span = tracing::info_span!("notification", id = job.id, event = %job.event, ticket = %job.ticket);
+        let span = tracing::info_span!("notification", notification = job.id, event = %job.event, ticket = %job.ticket);
         let event = job.event.as_str();
         let happened = job.created_at;
         let delivery = tracing::Instrument::instrument(self.deliver(job, now), span).await?;

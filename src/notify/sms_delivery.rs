@@ -21,8 +21,7 @@ impl OutboxWorker {
         job: OutboxJob,
         now: DateTime<Utc>,
     ) -> Result<Delivery, StoreError> {
-        let span =
-            tracing::info_span!("sms", id = job.id, event = %job.event, ticket = %job.ticket);
+        let span = tracing::info_span!("sms", notification = job.id, event = %job.event, ticket = %job.ticket);
         let event = job.event.as_str();
         let delivery = tracing::Instrument::instrument(self.text(&job, now), span).await?;
         count(Channel::Sms, event, delivery);

@@ -18,8 +18,9 @@ impl OutboxWorker {
     ) -> Result<Delivery, StoreError> {
         let span = tracing::info_span!(
             "webhook",
-            id = job.id,
+            notification = job.id,
             event = %job.event,
+            ticket = job.ticket.as_ref().map(|t| t.as_str()),
             webhook = %job.webhook,
             host = self.webhooks.host(&job.webhook).unwrap_or("?"),
         );

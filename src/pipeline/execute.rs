@@ -79,6 +79,8 @@ impl Pipeline {
                 reply,
                 sender_check,
             } => {
+                // The message's span: what is logged from here on names the ticket.
+                tracing::Span::current().record("ticket", ticket.number.as_str());
                 let is_agent = matches!(authorization, Authorization::Agent(_));
                 let mut prepared = self
                     .comment(&mut incoming, ticket, sender, is_agent, effect, reply)
@@ -138,7 +140,7 @@ impl Pipeline {
                     reason: format!("our notification on {} bounced: {reason}", ticket.number),
                 }
             });
-        let span = tracing::info_span!("ticket", number = %ticket.number);
+        let span = tracing::info_span!("ticket", ticket = %ticket.number);
         let commit = InboundCommit {
             write: InboundWrite::Note {
                 ticket_id: ticket.id,
@@ -224,7 +226,7 @@ impl Pipeline {
             },
             article,
             notifications,
-            span: tracing::info_span!("ticket", number = %ticket.number),
+            span: tracing::info_span!("ticket", ticket = %ticket.number),
         })
     }
 
@@ -274,7 +276,7 @@ impl Pipeline {
             write: InboundWrite::Open(Box::new(ticket)),
             article,
             notifications,
-            span: tracing::info_span!("ticket", number = tracing::field::Empty),
+            span: tracing::info_span!("ticket", ticket = tracing::field::Empty),
         })
     }
 
@@ -305,7 +307,8 @@ impl Pipeline {
             .instrument(span.clone())
             .await?;
         if let Committed::Opened(n) = &committed {
-            span.record("number", n.as_str());
+            span.record("ticket", n.as_str());
+            tracing::Span::current().record("ticket", n.as_str());
             span.in_scope(|| tracing::info!(requester = %commit.article.author, "ticket opened"));
         }
         Ok(match committed {

@@ -132,8 +132,13 @@ impl Pipeline {
     }
 
     /// Handles one message from `source`: commits its ticket, comment or note in one
-    /// transaction, or says why it could not.
-    #[tracing::instrument(name = "message", skip_all, fields(source = %source, message_id))]
+    /// transaction, or says why it could not. Its span names the message (`message_id`)
+    /// and, once decided, its `ticket`, so that every line logged for it carries both.
+    #[tracing::instrument(
+        name = "message",
+        skip_all,
+        fields(source = %source, message_id, ticket)
+    )]
     pub async fn process(&self, source: &str, raw: &[u8]) -> Result<Outcome, ProcessError> {
         let message = self.read(raw)?;
         let mut mail = parse::inbound_mail(&message);
@@ -143,6 +148,9 @@ impl Pipeline {
         let mut trace = Trace::default();
         let decision = self.decide(&mail, raw, &mut trace).await?;
         let outcome = self.execute(decision, &mut mail, raw, source).await?;
+        if let Some(n) = outcome.ticket() {
+            tracing::Span::current().record("ticket", n.as_str());
+        }
         tracing::info!(outcome = ?outcome, "message handled");
         Ok(outcome)
     }

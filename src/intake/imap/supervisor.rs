@@ -50,7 +50,7 @@ pub async fn watch(
     shutdown: CancellationToken,
 ) {
     use tracing::Instrument;
-    let span = tracing::info_span!("mailbox", name = %mailbox.name);
+    let span = tracing::info_span!("mailbox", mailbox = %mailbox.name);
     let health = Condition {
         health,
         name: mailbox.name.clone(),
