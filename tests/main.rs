@@ -27,6 +27,7 @@ mod imap_servers;
 mod instances;
 mod intake;
 mod lifecycle;
+mod logs;
 mod mta;
 mod notification_content;
 mod notification_look;

@@ -4,17 +4,21 @@ is offered, and 550 to one starting with "perm", as real servers do on greylisti
 unknown users. With --tls starttls it refuses mail until the client switched to TLS; with
 --tls implicit it speaks TLS from the first byte. With --log FILE it appends one line per
 accepted message: the wall-clock time its DATA ended (seconds since the epoch), the first
-recipient, its Message-ID and its In-Reply-To, tab-separated. Prints "ready PORT" once it
-listens."""
+recipient, its Message-ID and its In-Reply-To, tab-separated. With --auth USER:PASSWORD it
+offers AUTH (PLAIN, LOGIN), even without TLS, and refuses mail from a client that did not
+log in with those. Prints "ready PORT" once it listens."""
 
 import argparse
+import logging
 import os
 import re
 import ssl
 import time
+import warnings
 from email.parser import BytesHeaderParser
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 class Sink:
@@ -71,6 +75,7 @@ def main():
     parser.add_argument("--cert")
     parser.add_argument("--key")
     parser.add_argument("--log")
+    parser.add_argument("--auth", help="USER:PASSWORD a client must log in with")
     args = parser.parse_args()
     options = {}
     if args.tls != "none":
@@ -81,6 +86,19 @@ def main():
             options = {"tls_context": context, "require_starttls": True}
         else:
             options = {"ssl_context": context}
+    if args.auth:
+        user, password = args.auth.split(":", 1)
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = auth_data.login == user.encode() and auth_data.password == password.encode()
+            # handled=False: aiosmtpd answers a refusal with 535 itself (with its default,
+            # True, it would say nothing and the client would wait for an answer).
+            return AuthResult(success=ok, handled=False)
+
+        options.update(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+        # Plain AUTH on loopback is what the tests want: no warning about it on every start.
+        warnings.filterwarnings("ignore")
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
     log = open(args.log, "a", buffering=1) if args.log else None
     controller = Controller(Sink(args.dir, log), hostname="127.0.0.1", port=args.port, **options)
     controller.start()
