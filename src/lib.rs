@@ -60,6 +60,7 @@ pub mod pipeline;
 pub mod quarantine;
 pub mod scheduler;
 pub mod service;
+pub mod service_manager;
 pub mod shutdown;
 pub mod signing;
 pub mod store;

@@ -58,6 +58,7 @@ async fn a_maildir_mail_deferred_is_committed_once_it_can_be_and_wakes_the_outbo
         Duration::from_millis(20),
         8,
         wake,
+        Default::default(),
         shutdown.clone(),
     ));
 

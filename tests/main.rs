@@ -46,5 +46,6 @@ mod reply_text;
 mod sms;
 mod smtp;
 mod storage;
+mod systemd;
 mod ticket_edits;
 mod webhooks;

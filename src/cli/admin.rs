@@ -4,19 +4,23 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use ticketgate::app::App;
+use std::path::PathBuf;
+
+use ticketgate::app::{App, LoadSettings};
 use ticketgate::config::Settings;
 use ticketgate::service::{LeaseState, Services};
 
 use super::out::outln;
 
-/// `ticketgate run`: the daemon, until SIGTERM or SIGINT.
-pub async fn run_daemon(settings: Settings) -> anyhow::Result<ExitCode> {
+/// `ticketgate run`: the daemon, until SIGTERM or SIGINT; SIGHUP reads the configuration
+/// again (from `config`, or where the environment says, as at start).
+pub async fn run_daemon(settings: Settings, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     tracing::info!(config = %settings.source, database = %settings.database_url, "starting");
     let shutdown =
         ticketgate::shutdown::on_signals().context("cannot listen for SIGTERM and SIGINT")?;
     let app = App::build(settings).await?;
-    app.run_until_stopped(shutdown).await;
+    let load: LoadSettings = Box::new(move || Settings::load(config.as_deref(), std::env::vars()));
+    app.run_until_stopped(shutdown, Some(load)).await;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -188,7 +188,7 @@ pub async fn run(args: Args) -> ExitCode {
     };
     ticketgate::telemetry::init(&settings.log, args.runs_daemon());
     let result = match args.command {
-        Command::Run => admin::run_daemon(settings).await,
+        Command::Run => admin::run_daemon(settings, args.config.clone()).await,
         Command::Ingest {
             json,
             paths,
@@ -270,11 +270,11 @@ async fn with_services(settings: Settings, command: Command) -> anyhow::Result<E
         Command::Leases => admin::leases(&services).await,
         Command::Mailboxes => admin::mailboxes(&services).await,
         Command::Migrate { accept_link_key } => admin::migrate(&services, accept_link_key).await,
-        Command::Run
         Command::Backup { file, force } => backup::backup(&services, &file, force).await,
         Command::SendTestEmail { address, lang } => {
             outbox::send_test(&services, &address, lang.as_deref()).await
         }
+        Command::Run
         | Command::Ingest { .. }
         | Command::Templates { .. }
         | Command::CheckConfig { .. }

@@ -69,10 +69,18 @@ impl RawCluster {
     }
 }
 
-/// The host's name, as the kernel knows it; `ticketgate` where it cannot be read.
+/// The host's name, as the kernel knows it (uname, which a hardened unit's ProcSubset=pid
+/// does not hide as it hides /proc/sys); `ticketgate` where it cannot be read.
 fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is writable for its whole length; gethostname NUL-terminates
+    // within it, or truncates, and the name is read up to the first NUL or the end.
+    let read = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let kernel = read.then(|| {
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    });
+    kernel
         .or_else(|| std::env::var("HOSTNAME").ok())
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())

@@ -14,7 +14,11 @@ pub const CONFIG_ENV: &str = "TICKETGATE_CONFIG";
 pub const DEFAULT_CONFIG_PATH: &str = "config/ticketgate.toml";
 const ENV_PREFIX: &str = "TICKETGATE_";
 /// Variables with the prefix that are not configuration keys.
-const ENV_NOT_KEYS: &[&str] = &["TICKETGATE_CONFIG", "TICKETGATE_LOG"];
+const ENV_NOT_KEYS: &[&str] = &[
+    "TICKETGATE_CONFIG",
+    "TICKETGATE_LOG",
+    crate::service_manager::STALL_HOOK_ENV,
+];
 
 impl Settings {
     /// Loads the configuration: `explicit` (from `--config`), else [`CONFIG_ENV`], else

@@ -36,7 +36,7 @@ impl Default for RawPortal {
 }
 
 /// Where direct links in notifications point, and how they are signed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PortalSettings {
     /// The portal's address; links are `BASE_URL/tickets/NUMBER?token=…`.
     pub base_url: String,

@@ -61,16 +61,54 @@ impl SecretSource {
             SecretSource::Env(var) => {
                 std::env::var(var).map_err(|_| format!("the environment variable {var} is not set"))
             }
-            SecretSource::File(path) => std::fs::read_to_string(path)
-                .map(|s| s.trim().to_string())
-                .map_err(|e| format!("cannot read {}: {e}", path.display())),
+            SecretSource::File(path) => {
+                let path = in_credentials_directory(path)?;
+                std::fs::read_to_string(&path)
+                    .map(|s| s.trim().to_string())
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))
+            }
         }
     }
+}
+
+/// How a file path names a systemd credential: the unit's `LoadCredential=ID` puts it in
+/// the directory systemd gives in this variable, which is only known when the daemon runs.
+const CREDENTIALS_DIRECTORY: &str = "CREDENTIALS_DIRECTORY";
+
+/// `path` with a leading `${CREDENTIALS_DIRECTORY}` or `$CREDENTIALS_DIRECTORY` replaced by
+/// that variable's value; other paths as they are.
+fn in_credentials_directory(path: &std::path::Path) -> Result<PathBuf, String> {
+    let text = path.to_string_lossy();
+    let rest = ["${CREDENTIALS_DIRECTORY}", "$CREDENTIALS_DIRECTORY"]
+        .iter()
+        .find_map(|prefix| text.strip_prefix(prefix));
+    let Some(rest) = rest else {
+        return Ok(path.to_path_buf());
+    };
+    let directory = std::env::var_os(CREDENTIALS_DIRECTORY).ok_or_else(|| {
+        format!(
+            "{} names a systemd credential, but {CREDENTIALS_DIRECTORY} is not set: run under the systemd unit (LoadCredential=), or give the file's full path",
+            path.display()
+        )
+    })?;
+    Ok(PathBuf::from(directory).join(rest.trim_start_matches('/')))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_credential_path_is_read_from_the_directory_systemd_gives() {
+        let plain = std::path::Path::new("/etc/ticketgate/secret");
+        assert_eq!(in_credentials_directory(plain).unwrap(), plain);
+        // The variable is not set in tests: the error says what to do.
+        if std::env::var_os(CREDENTIALS_DIRECTORY).is_none() {
+            let named = std::path::Path::new("${CREDENTIALS_DIRECTORY}/imap");
+            let error = in_credentials_directory(named).unwrap_err();
+            assert!(error.contains("LoadCredential="), "{error}");
+        }
+    }
 
     #[test]
     fn at_most_one_source_and_an_inline_secret_stays_out_of_logs() {

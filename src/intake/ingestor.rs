@@ -208,7 +208,7 @@ impl Ingestor {
     /// Reads one message from `reader`. Past `max_message_bytes` it stops holding the
     /// message in memory and streams it whole into the quarantine instead.
     pub fn read_message(&self, source: &str, mut reader: impl Read) -> std::io::Result<Received> {
-        let limit = self.pipeline.settings().max_message_bytes;
+        let limit = self.pipeline.current_settings().max_message_bytes;
         let mut head = Vec::new();
         (&mut reader).take(limit + 1).read_to_end(&mut head)?;
         if head.len() as u64 <= limit {
@@ -236,7 +236,7 @@ impl Ingestor {
     /// [`Ingestor::read_message`] for bytes already in memory (an IMAP fetch): a message
     /// within the limit is taken as it is, without a copy.
     pub fn receive(&self, source: &str, bytes: Vec<u8>) -> std::io::Result<Received> {
-        if bytes.len() as u64 <= self.pipeline.settings().max_message_bytes {
+        if bytes.len() as u64 <= self.pipeline.current_settings().max_message_bytes {
             return Ok(Received::Message(RawMessage {
                 source: source.to_string(),
                 bytes,

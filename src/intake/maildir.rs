@@ -119,8 +119,10 @@ pub async fn watch(
     poll: Duration,
     retry_budget: u32,
     outbox: OutboxWake,
+    heartbeat: crate::service_manager::Heartbeat,
     shutdown: CancellationToken,
 ) {
+    let stall = crate::service_manager::Heartbeat::stall_requested();
     let rules = Rules {
         budget: retry_budget,
         retry: Retry::Later,
@@ -134,6 +136,8 @@ pub async fn watch(
     // Each mail's lines name the Maildir as an IMAP mail's name its `[[mailbox]]`.
     let span = tracing::info_span!("maildir", mailbox = %maildir.root().display());
     while !shutdown.is_cancelled() {
+        // The daemon's main loop: the watchdog is pinged while it turns.
+        heartbeat.beat();
         let pending = maildir.scan(&mut scan_failing);
         let present: HashSet<&PathBuf> = pending.iter().collect();
         driver.forget_unless(|path| present.contains(path));
@@ -146,6 +150,11 @@ pub async fn watch(
         };
         // Each file on its own: a look never stops at a file that failed.
         let _ = tracing::Instrument::instrument(driver.run(&mut look), span.clone()).await;
+        if stall {
+            tracing::warn!("the intake loop stops turning, as the test hook asks");
+            shutdown.cancelled().await;
+            break;
+        }
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = tokio::time::sleep(poll) => {}

@@ -66,6 +66,19 @@ impl MailboxHealth {
         self.lock().insert(mailbox.to_string(), condition);
     }
 
+    /// Forgets `mailbox`, no longer watched after a reload.
+    pub fn forget(&self, mailbox: &str) {
+        metrics::gauge!(super::IMAP_CONNECTED, "mailbox" => mailbox.to_string()).set(0.0);
+        self.lock().remove(mailbox);
+    }
+
+    /// Whether `mailbox`'s watcher has said anything yet: its first try is over.
+    pub fn heard_of(&self, mailbox: &str) -> bool {
+        self.lock()
+            .get(mailbox)
+            .is_some_and(|c| *c != MailboxCondition::Connecting)
+    }
+
     /// The condition of `mailbox`; `Connecting` when its watcher has said nothing yet.
     pub fn get(&self, mailbox: &str) -> MailboxCondition {
         self.lock()

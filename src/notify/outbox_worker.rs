@@ -143,6 +143,13 @@ impl OutboxWorker {
         }
     }
 
+    /// The same worker, claiming rows as `instance`: a worker built again on a reload
+    /// claims as the one it replaces, which may still be finishing a row (under another
+    /// holder, the new worker would take that row for a dead process's and send it again).
+    pub fn with_instance(self, instance: Instance) -> Self {
+        Self { instance, ..self }
+    }
+
     /// The same worker, posting the outbox's webhook rows with `webhooks`.
     pub fn with_webhooks(self, webhooks: WebhookSender) -> Self {
         Self { webhooks, ..self }

@@ -56,6 +56,9 @@ pub struct Pipeline {
     links: LinkSigner,
     /// Shared by every clone: it keeps the DNS answers of earlier checks.
     authenticator: Arc<Authenticator>,
+    /// The daemon's configuration as reloaded (SIGHUP): each message, or each batch, is
+    /// decided on the one current when it starts. `None` outside the daemon.
+    live: Option<tokio::sync::watch::Receiver<Arc<Settings>>>,
 }
 
 impl Pipeline {
@@ -76,7 +79,32 @@ impl Pipeline {
             settings,
             clock,
             defaults: IntakeDefaults::default(),
+            live: None,
         })
+    }
+
+    /// The same pipeline, deciding each message on the settings `live` holds when the
+    /// message (or its batch) starts. What only a restart changes (the storage, the link
+    /// key, the database) stays as built.
+    pub fn following(self, live: tokio::sync::watch::Receiver<Arc<Settings>>) -> Self {
+        Self {
+            live: Some(live),
+            ..self
+        }
+    }
+
+    /// This pipeline on the current settings: itself when it follows none or they did not
+    /// change.
+    fn current(&self) -> std::borrow::Cow<'_, Self> {
+        match &self.live {
+            Some(live) if !Arc::ptr_eq(&live.borrow(), &self.settings) => {
+                std::borrow::Cow::Owned(Self {
+                    settings: live.borrow().clone(),
+                    ..self.clone()
+                })
+            }
+            _ => std::borrow::Cow::Borrowed(self),
+        }
     }
 
     /// The same pipeline, giving new tickets the defaults of one intake.
@@ -90,10 +118,13 @@ impl Pipeline {
     /// The same pipeline writing into `batch`: its mails are committed together when the
     /// batch is, after [`Files::settle`] on this pipeline's files.
     pub fn in_batch(&self, batch: &Batch) -> Self {
+        let current = self.current();
         Self {
             store: batch.store().clone(),
-            files: self.files.for_batch(batch),
-            ..self.clone()
+            files: current.files.for_batch(batch),
+            // One batch, one configuration.
+            live: None,
+            ..current.into_owned()
         }
     }
 
@@ -102,9 +133,17 @@ impl Pipeline {
         &self.store
     }
 
-    /// The settings it runs on.
+    /// The settings it runs on (as they were when it was built, or its batch began).
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The settings in effect now: after a reload, those of the next message.
+    pub fn current_settings(&self) -> Arc<Settings> {
+        match &self.live {
+            Some(live) => live.borrow().clone(),
+            None => self.settings.clone(),
+        }
     }
 
     /// The clock it reads.
@@ -140,6 +179,12 @@ impl Pipeline {
         fields(source = %source, message_id, ticket)
     )]
     pub async fn process(&self, source: &str, raw: &[u8]) -> Result<Outcome, ProcessError> {
+        let this = self.current();
+        this.process_now(source, raw).await
+    }
+
+    /// [`Pipeline::process`] on this pipeline's settings as they are.
+    async fn process_now(&self, source: &str, raw: &[u8]) -> Result<Outcome, ProcessError> {
         let message = self.read(raw)?;
         let mut mail = parse::inbound_mail(&message);
         if let Some(id) = &mail.message_id {

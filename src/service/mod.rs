@@ -24,10 +24,10 @@ mod tokens;
 
 use std::sync::Arc;
 
+pub use crate::store::{BackupError, CopyFacts, Restored};
 pub use crate::store::{DatabaseState, OpenMode};
 pub use admin::{AdminService, LinkKeyCheckError, LinkKeyMismatch};
 pub use backup::{BackupReport, BackupService, BackupServiceError, DataDirAdvice};
-pub use crate::store::{BackupError, CopyFacts, Restored};
 pub use connections::{ConnectionCheck, ConnectionService};
 pub use contacts::{
     ContactChanges, ContactError, ContactService, ContactView, LanguageChoice, sms_in_channels,

@@ -340,6 +340,11 @@ impl Dovecot {
         }
     }
 
+    /// Dovecot's log as written so far (logins and logouts are logged at info level).
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
     fn log_path(&self) -> PathBuf {
         self.dir.path().join("dovecot.log")
     }

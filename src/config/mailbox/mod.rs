@@ -27,7 +27,7 @@ pub enum ProcessedAction {
 }
 
 /// One watched IMAP mailbox.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MailboxSettings {
     /// A short name for logs and the store's cursor.
     pub name: String,

@@ -42,7 +42,7 @@ impl MailboxWorker {
             .driver
             .ingestor()
             .pipeline()
-            .settings()
+            .current_settings()
             .max_message_bytes;
         let listed = fetch::list_after(session, cursor.last_uid).await?;
         let oversized = left_unread(&listed, limit);

@@ -1,21 +1,30 @@
 //! The daemon: build the store and the intake from the settings, run until a signal.
 
+mod reload;
+mod status;
+mod watchers;
+
+pub use reload::{LoadSettings, ReloadError, needing_restart};
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::service_manager::{Heartbeat, ServiceManager};
+use reload::Reloadable;
+use watchers::MailboxWatchers;
+
 use crate::clock::{Clock, SystemClock};
 use crate::cluster::Instance;
-use crate::config::{MailboxSettings, Settings};
+use crate::config::Settings;
 use crate::http::{HttpServer, Portal};
 use crate::intake::Ingestor;
-use crate::intake::imap;
 use crate::intake::maildir::{self, Maildir};
 use crate::monitoring::MailboxHealth;
 use crate::notify::outbox_worker::{OutboxWake, OutboxWorker};
 use crate::pipeline::Pipeline;
-use crate::service::{HealthService, Jobs, Services};
+use crate::service::{HealthService, Services};
 use crate::store::{Store, StoreError};
 
 /// Why the daemon could not start.
@@ -63,9 +72,12 @@ pub async fn open_store(settings: &Settings) -> Result<Store, StoreError> {
 pub struct App {
     ingestor: Ingestor,
     maildir: Maildir,
-    mailboxes: Vec<MailboxSettings>,
+    settings: Arc<Settings>,
+    /// What every pipeline follows; a reload sends the new settings.
+    live: tokio::sync::watch::Sender<Arc<Settings>>,
+    store: Store,
+    clock: Arc<dyn Clock>,
     outbox: OutboxWorker,
-    jobs: Jobs,
     instance: Instance,
     poll: Duration,
     retry_budget: u32,
@@ -98,7 +110,6 @@ impl App {
         })?;
         let poll = Duration::from_millis(settings.poll_interval_ms);
         let retry_budget = settings.retry_budget;
-        let mailboxes = settings.mailboxes.clone();
         let instance = Instance::new(&settings.cluster);
         warn_if_agents_cannot_be_authenticated(&settings);
         if let Some(warning) = settings.unheard_customer_comments() {
@@ -136,15 +147,19 @@ impl App {
             }
             None => None,
         };
-        let outbox = OutboxWorker::from_settings(&settings, store.clone(), clock.clone())?;
-        let jobs = Jobs::new(store.clone(), settings.clone(), clock.clone());
-        let pipeline = Pipeline::new(store, settings, clock)?;
+        let outbox = OutboxWorker::from_settings(&settings, store.clone(), clock.clone())?
+            .with_instance(instance.clone());
+        let (live, following) = tokio::sync::watch::channel(settings.clone());
+        let pipeline =
+            Pipeline::new(store.clone(), settings.clone(), clock.clone())?.following(following);
         Ok(App {
             ingestor: Ingestor::new(pipeline),
             maildir,
-            mailboxes,
+            settings,
+            live,
+            store,
+            clock,
             outbox,
-            jobs,
             instance,
             poll,
             retry_budget,
@@ -156,32 +171,44 @@ impl App {
     }
 
     /// Runs every intake (the Maildir and each IMAP mailbox, each in its own task, so one
-    /// failing never stops the others) until `shutdown` is cancelled, then closes the store.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) {
-        let store = self.ingestor.pipeline().store().clone();
+    /// failing never stops the others), the outbox, the jobs and the listeners until
+    /// `shutdown` is cancelled, then closes the store. Tells systemd when it is ready and
+    /// how it is; on SIGHUP reads the configuration again with `load` (ignored without).
+    pub async fn run_until_stopped(self, shutdown: CancellationToken, load: Option<LoadSettings>) {
+        let manager = ServiceManager::from_env();
+        // Before anything else: SIGHUP's default is to end the process.
+        let mut hangups =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGHUP: reload by restarting");
+                    None
+                }
+            };
+        // Kept for its sender counts, logged at the end.
         let pipeline = self.ingestor.pipeline().clone();
-        let authenticator = pipeline.authenticator();
         let mut tasks = tokio::task::JoinSet::new();
-        let shutdown_jobs = shutdown.clone();
         // The mail readers wake the outbox worker after each commit; the other writers
         // are seen at its next look.
         let outbox_wake = OutboxWake::default();
-        for mailbox in self.mailboxes {
-            tasks.spawn(imap::watch(
-                mailbox,
-                self.ingestor.clone(),
-                self.retry_budget,
-                self.instance.clone(),
-                outbox_wake.clone(),
-                self.mailbox_health.clone(),
-                shutdown.clone(),
-            ));
-        }
-        tasks.spawn(self.outbox.run(
-            Duration::from_millis(250),
+        let watchers = MailboxWatchers::new(
+            self.ingestor.clone(),
+            self.instance.clone(),
             outbox_wake.clone(),
+            self.mailbox_health.clone(),
             shutdown.clone(),
-        ));
+        );
+        let mut running = Reloadable::new(
+            self.settings.clone(),
+            self.live,
+            self.store.clone(),
+            self.clock,
+            self.instance,
+            outbox_wake.clone(),
+            watchers,
+            shutdown.clone(),
+        );
+        running.start(self.outbox);
         if let Some(http) = self.http {
             tasks.spawn(http.serve(shutdown.clone()));
         }
@@ -189,30 +216,80 @@ impl App {
             tasks.spawn(metrics.serve(shutdown.clone()));
         }
         tasks.spawn(self.health.run_gauges(shutdown.clone()));
-        let instance = self.instance.name().to_string();
-        tasks
-            .spawn(async move { crate::scheduler::run(self.jobs, &instance, shutdown_jobs).await });
+        let heartbeat = Heartbeat::default();
         tasks.spawn(maildir::watch(
             self.maildir,
             self.ingestor,
             self.poll,
             self.retry_budget,
             outbox_wake,
-            shutdown,
+            heartbeat.clone(),
+            shutdown.clone(),
         ));
+        tasks.spawn(manager.keep_watchdog(heartbeat, shutdown.clone()));
+        let status = status::Status::new(self.store.clone(), self.mailbox_health.clone());
+        status
+            .first_tries(&running.watchers.names(), &shutdown)
+            .await;
+        manager.ready(&status.describe(&running.watchers.names()).await);
+        tracing::info!("ready");
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(status::EVERY) => {
+                    manager.status(&status.describe(&running.watchers.names()).await);
+                }
+                Some(()) = async { hangups.as_mut()?.recv().await } => {
+                    manager.reloading();
+                    reload_logged(&mut running, load.as_ref());
+                    manager.ready(&status.describe(&running.watchers.names()).await);
+                }
+            }
+        }
+        manager.stopping();
         while let Some(done) = tasks.join_next().await {
             if let Err(e) = done {
                 tracing::error!(error = %e, "an intake task stopped abnormally");
             }
         }
-        let (verified, unverified) = authenticator.counts();
+        running.ended().await;
+        let (verified, unverified) = pipeline.authenticator().counts();
         tracing::info!(
             verified,
             unverified,
             "senders checked since start: authenticated and not"
         );
-        store.close().await;
+        self.store.close().await;
         tracing::info!("stopped");
+    }
+}
+
+/// Reloads, logging what changed, what waits for a restart, or why it was refused.
+fn reload_logged(running: &mut Reloadable, load: Option<&LoadSettings>) {
+    let Some(load) = load else {
+        tracing::warn!("SIGHUP: this daemon has no configuration to read again; restart it");
+        return;
+    };
+    tracing::info!("SIGHUP: reading the configuration again");
+    match running.reload(load) {
+        Ok(done) => {
+            for key in &done.need_restart {
+                tracing::warn!(
+                    key,
+                    "changed in the configuration, but only a restart puts it in effect"
+                );
+            }
+            let m = &done.mailboxes;
+            tracing::info!(
+                started = ?m.started,
+                restarted = ?m.restarted,
+                stopped = ?m.stopped,
+                kept = ?m.kept,
+                config = %running.settings().source,
+                "configuration reloaded"
+            );
+        }
+        Err(e) => tracing::error!(error = %e, "reload refused: the running configuration stays"),
     }
 }
 
