@@ -146,7 +146,11 @@ fn start_under_systemd(
 ) -> Daemon {
     let credentials = cli.dir.path().join("credentials");
     std::fs::create_dir_all(&credentials).unwrap();
-    std::fs::write(credentials.join("link-secret"), "k".repeat(40) + "\n").unwrap();
+    std::fs::write(
+        credentials.join("ticketgate-link-secret"),
+        "k".repeat(40) + "\n",
+    )
+    .unwrap();
     let log = std::fs::File::create(cli.dir.path().join("daemon.log")).unwrap();
     let mut cmd = cli.command(&["run"]);
     cmd.env("TICKETGATE_INTAKE__POLL_INTERVAL_MS", "50")
@@ -155,7 +159,7 @@ fn start_under_systemd(
         .env("CREDENTIALS_DIRECTORY", &credentials)
         .env(
             "TICKETGATE_PORTAL__LINK_SECRET_FILE",
-            "${CREDENTIALS_DIRECTORY}/link-secret",
+            "${CREDENTIALS_DIRECTORY}/ticketgate-link-secret",
         )
         .stderr(log);
     for (k, v) in extra_env {
@@ -328,7 +332,10 @@ async fn sighup_reloads_templates_routing_and_mailboxes_and_keeps_unchanged_sess
         ready.contains("1 of 1 IMAP mailboxes connected"),
         "{ready:?}"
     );
-    assert_eq!(logins(&dovecot, "support"), 1, "{}", dovecot.log_text());
+    // Dovecot's log process may write the line a moment after the login answered.
+    wait_for("the login in Dovecot's log", Duration::from_secs(5), || {
+        logins(&dovecot, "support") >= 1
+    });
 
     deliver(&inbox, "1.host", &printer_mail(1));
     wait_for("the first ticket", Duration::from_secs(10), || {
