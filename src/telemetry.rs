@@ -101,7 +101,9 @@ fn names_stream(journal_stream: &str, dev: u64, ino: u64) -> bool {
 /// - `lettre` at debug writes every line sent to the SMTP server: `AUTH PLAIN` and
 ///   `AUTH LOGIN` (the password in base64) and every mail, with its signed portal links;
 /// - `reqwest` at trace can write every byte sent and received (webhook and SMS posts,
-///   the OAuth2 token requests with their client secret and refresh token).
+///   the OAuth2 token requests with their client secret and refresh token);
+/// - `handlebars` at debug writes the value of every helper's parameters, which in an
+///   operator's template can be a signed portal link (`{{#if link}}`).
 ///
 /// A filter layer of its own rather than directives added to the environment's filter: a
 /// directive sets a level, so it would also raise these targets when the filter is
@@ -112,6 +114,7 @@ fn secret_safe_caps() -> Targets {
         .with_target("async_imap", LevelFilter::DEBUG)
         .with_target("lettre", LevelFilter::INFO)
         .with_target("reqwest", LevelFilter::DEBUG)
+        .with_target("handlebars", LevelFilter::INFO)
 }
 
 #[cfg(test)]
@@ -128,6 +131,7 @@ mod tests {
             &tracing::Level::DEBUG
         ));
         assert!(!caps.would_enable("reqwest::connect", &tracing::Level::TRACE));
+        assert!(!caps.would_enable("handlebars::render", &tracing::Level::DEBUG));
         assert!(caps.would_enable("ticketgate::intake", &tracing::Level::TRACE));
         assert!(caps.would_enable("sqlx::query", &tracing::Level::DEBUG));
     }

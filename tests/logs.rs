@@ -207,6 +207,7 @@ async fn no_secret_reaches_the_log_even_at_trace() {
          username = \"tg\"\npassword = \"{SMTP_PASSWORD}\"\n\
          [[mailbox]]\nname = \"support\"\naddress = \"support@example.com\"\nhost = \"{}\"\n\
          port = {}\ntls = \"none\"\nusername = \"support\"\npassword = \"{IMAP_PASSWORD}\"\n\
+         [notifications]\ntemplate_dir = \"templates\"\n\
          [[webhook]]\nname = \"chat\"\nurl = \"http://127.0.0.1:{}/hook\"\nsecret = \"{webhook_secret}\"\n\
          events = [\"ticket_opened\"]\n",
         smtp.port,
@@ -215,6 +216,15 @@ async fn no_secret_reaches_the_log_even_at_trace() {
         webhook_receiver(),
     );
     let cli = cli_with(&config);
+    // An operator's template that tests the link: the template engine's own debug lines
+    // would show the value tested.
+    let templates = cli.dir.path().join("templates/en");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(
+        templates.join("ticket_opened.text.hbs"),
+        "Your ticket {{ticket.number}}.{{#if link}} Follow it at {{link}}{{/if}}\n",
+    )
+    .unwrap();
     dovecot
         .append("support", "INBOX", &fixture("new_ticket.eml", None))
         .await;

@@ -49,8 +49,16 @@ impl Pipeline {
             raw,
             at: self.clock.now(),
         };
+        // The message's span (`process`) names the ticket from the moment it is known: a
+        // field recorded twice would be written twice by the text format.
+        let span = tracing::Span::current();
         let mut prepared = match decision {
-            Decision::Duplicate(n) => return Ok(Outcome::Duplicate(n)),
+            Decision::Duplicate(n) => {
+                if let Some(n) = &n {
+                    span.record("ticket", n.as_str());
+                }
+                return Ok(Outcome::Duplicate(n));
+            }
             Decision::Ignore {
                 kind,
                 reason,
@@ -67,6 +75,7 @@ impl Pipeline {
                 reason,
                 bounced: Some(bounced),
             } => {
+                span.record("ticket", bounced.ticket.number.as_str());
                 return self
                     .record_bounce(&incoming, message, bounced, kind, reason)
                     .await;
@@ -79,8 +88,7 @@ impl Pipeline {
                 reply,
                 sender_check,
             } => {
-                // The message's span: what is logged from here on names the ticket.
-                tracing::Span::current().record("ticket", ticket.number.as_str());
+                span.record("ticket", ticket.number.as_str());
                 let is_agent = matches!(authorization, Authorization::Agent(_));
                 let mut prepared = self
                     .comment(&mut incoming, ticket, sender, is_agent, effect, reply)

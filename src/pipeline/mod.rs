@@ -193,9 +193,6 @@ impl Pipeline {
         let mut trace = Trace::default();
         let decision = self.decide(&mail, raw, &mut trace).await?;
         let outcome = self.execute(decision, &mut mail, raw, source).await?;
-        if let Some(n) = outcome.ticket() {
-            tracing::Span::current().record("ticket", n.as_str());
-        }
         tracing::info!(outcome = ?outcome, "message handled");
         Ok(outcome)
     }
