@@ -60,48 +60,46 @@ pub fn as_root() -> Option<Vec<&'static str>> {
 pub struct Root {
     dir: PathBuf,
     merged: PathBuf,
-    mounted: bool,
+    /// What is mounted, innermost first: the overlay, the tmpfs under it.
+    mounts: Vec<PathBuf>,
     sudo: Vec<&'static str>,
 }
 
 impl Root {
-    /// An overlay of `cached` (its writes in `dir/upper`), or a copy where the kernel or
-    /// the container refuses overlays.
+    /// An overlay of `cached` whose writes go to a tmpfs (nothing of the install reaches
+    /// the disk, and unmounting it throws them away at once), or a copy where the kernel
+    /// or the container refuses these mounts.
     pub fn over(cached: &Path, dir: &Path, sudo: Vec<&'static str>) -> Root {
-        let merged = dir.join("root");
-        for sub in ["upper", "work", "root"] {
-            std::fs::create_dir_all(dir.join(sub)).unwrap();
-        }
+        std::fs::create_dir_all(dir).unwrap();
         let mut root = Root {
             dir: dir.to_owned(),
-            merged,
-            mounted: false,
+            merged: dir.join("root"),
+            mounts: Vec::new(),
             sudo,
         };
+        if root
+            .host(&["mount", "-t", "tmpfs", "tmpfs", &path(dir)])
+            .status
+            .success()
+        {
+            root.mounts.push(dir.to_owned());
+        }
+        let subs = ["upper", "work", "root"].map(|s| path(&dir.join(s)));
+        let mkdir = root.host(&["mkdir", &subs[0], &subs[1], &subs[2]]);
+        assert_ok(&mkdir, "making the root's folders");
         let options = format!(
             "lowerdir={},upperdir={},workdir={}",
             cached.display(),
-            dir.join("upper").display(),
-            dir.join("work").display()
+            subs[0],
+            subs[1]
         );
-        let mount = root.host(&[
-            "mount",
-            "-t",
-            "overlay",
-            "overlay",
-            "-o",
-            &options,
-            &path(&root.merged),
-        ]);
-        if mount.status.success() {
-            root.mounted = true;
+        let overlay = [
+            "mount", "-t", "overlay", "overlay", "-o", &options, &subs[2],
+        ];
+        if root.host(&overlay).status.success() {
+            root.mounts.insert(0, root.merged.clone());
         } else {
-            let copy = root.host(&[
-                "cp",
-                "-a",
-                &format!("{}/.", cached.display()),
-                &path(&root.merged),
-            ]);
+            let copy = root.host(&["cp", "-a", &format!("{}/.", cached.display()), &subs[2]]);
             assert_ok(&copy, "copying the Debian root");
         }
         root
@@ -150,10 +148,9 @@ impl Root {
 
 impl Drop for Root {
     fn drop(&mut self) {
-        if self.mounted {
-            let umount = self.host(&["umount", &path(&self.merged)]);
-            if !umount.status.success() {
-                let _ = self.host(&["umount", "-l", &path(&self.merged)]);
+        for mount in &self.mounts {
+            if !self.host(&["umount", &path(mount)]).status.success() {
+                let _ = self.host(&["umount", "-l", &path(mount)]);
             }
         }
         // Files the install made belong to root and the root's users.
