@@ -103,12 +103,16 @@ impl Store {
             std::fs::rename(&tmp, target).map_err(write_error)?;
         } else {
             // A link fails where the target appeared meanwhile: never replaced unasked.
-            std::fs::hard_link(&tmp, target).map_err(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => BackupError::Exists {
-                    path: shown.clone(),
-                },
-                _ => write_error(e),
-            })?;
+            // Where the file system has no hard links (vfat, some network shares), the
+            // target is looked for again just before the rename.
+            match std::fs::hard_link(&tmp, target) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    return Err(BackupError::Exists { path: shown });
+                }
+                Err(_) if target.exists() => return Err(BackupError::Exists { path: shown }),
+                Err(_) => std::fs::rename(&tmp, target).map_err(write_error)?,
+            }
         }
         sync_directory_of(target).map_err(write_error)?;
         facts.path = target.to_path_buf();
