@@ -61,6 +61,20 @@ pub fn init(log: &LogSettings, daemon: bool) -> Output {
     output
 }
 
+/// Writes `message` on standard error as one JSON line at level ERROR, whatever the filter:
+/// why a command or the daemon stops, in the log's JSON format.
+pub fn json_error(message: &str) {
+    use std::io::Write;
+    let line = json::line(
+        &tracing::Level::ERROR,
+        "ticketgate",
+        None,
+        Some(message.into()),
+        serde_json::Map::new(),
+    );
+    let _ = std::io::stderr().write_all(&line);
+}
+
 /// The format `format` means here: `auto` is JSON when standard error is the journal.
 pub fn output(format: LogFormat) -> Output {
     match format {

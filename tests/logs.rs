@@ -117,6 +117,33 @@ fn json_logs_parse_and_carry_the_span_fields() {
     let meta = std::fs::metadata(&log).unwrap();
     let stream = format!("{}:{}", meta.dev(), meta.ino());
     assert_span_fields(&json_log_of_one_mail(&cli, &[("JOURNAL_STREAM", &stream)]));
+
+    // A configuration that cannot be read says so in a JSON line too, under the journal.
+    let cli = cli_with("[log]\nformat = \"xml\"\n");
+    let log = cli.dir.path().join("stderr");
+    let file = std::fs::File::create(&log).unwrap();
+    let meta = file.metadata().unwrap();
+    let stream = format!("{}:{}", meta.dev(), meta.ino());
+    let status = cli
+        .command(&["run"])
+        .env("JOURNAL_STREAM", &stream)
+        .stderr(file)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["level"], "ERROR");
+    assert!(
+        lines[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("log.format")),
+        "{text}"
+    );
 }
 
 /// A webhook receiver on loopback that answers 204 to every POST; its port.

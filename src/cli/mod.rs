@@ -23,8 +23,9 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use ticketgate::clock::SystemClock;
-use ticketgate::config::Settings;
+use ticketgate::config::{LogSettings, Settings};
 use ticketgate::service::{OpenMode, Services, TemplateService};
+use ticketgate::telemetry::{Output, init as init_log};
 
 use contacts::ContactsCommand;
 use jobs::JobsCommand;
@@ -176,7 +177,7 @@ pub async fn run(args: Args) -> ExitCode {
     let settings = match Settings::load(args.config.as_deref(), std::env::vars()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("ticketgate: {e}");
+            say_error(init_log(&LogSettings::default(), false), &e.to_string());
             // Mail piped in by an MTA stays with it while the configuration is fixed,
             // rather than bouncing back to its sender.
             let piped = matches!(
@@ -186,7 +187,7 @@ pub async fn run(args: Args) -> ExitCode {
             return ExitCode::from(if piped { EXIT_TEMPFAIL } else { EXIT_USAGE });
         }
     };
-    ticketgate::telemetry::init(&settings.log, args.runs_daemon());
+    let log = init_log(&settings.log, args.runs_daemon());
     let result = match args.command {
         Command::Run => admin::run_daemon(settings, args.config.clone()).await,
         Command::Ingest {
@@ -205,7 +206,7 @@ pub async fn run(args: Args) -> ExitCode {
         Ok(code) => code,
         Err(e) if out::is_closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ticketgate: {}", error_chain(&e));
+            say_error(log, &error_chain(&e));
             ExitCode::from(1)
         }
     }
@@ -226,6 +227,16 @@ fn return_large_blocks_to_the_system() {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 32 << 20);
+    }
+}
+
+/// Says why the command failed on standard error: a line of text, or under the journal or
+/// `[log] format = "json"` a JSON line like the log's, so that a collector reading JSON
+/// lines reads the last one too.
+fn say_error(log: Output, error: &str) {
+    match log {
+        Output::Json => ticketgate::telemetry::json_error(error),
+        Output::Text => eprintln!("ticketgate: {error}"),
     }
 }
 

@@ -88,7 +88,7 @@ where
 }
 
 /// The bytes of one line: the head keys in their order, then the fields.
-fn line(
+pub(super) fn line(
     level: &tracing::Level,
     target: &str,
     span: Option<&str>,
