@@ -45,7 +45,7 @@ pub fn init(log: &LogSettings, daemon: bool) -> Output {
     let output = output(log.format);
     let stderr = std::io::stderr;
     let layer = match output {
-        Output::Json => json::JsonLayer::new(stderr).boxed(),
+        Output::Json => json::JsonLayer::new(stderr, stderr_is_journal()).boxed(),
         Output::Text => tracing_subscriber::fmt::layer()
             .with_writer(stderr)
             // Colours only on a terminal: log files get plain text.
@@ -65,13 +65,16 @@ pub fn init(log: &LogSettings, daemon: bool) -> Output {
 /// why a command or the daemon stops, in the log's JSON format.
 pub fn json_error(message: &str) {
     use std::io::Write;
-    let line = json::line(
+    let mut line = json::line(
         &tracing::Level::ERROR,
         "ticketgate",
         None,
         Some(message.into()),
         serde_json::Map::new(),
     );
+    if stderr_is_journal() {
+        line.splice(0..0, json::priority(&tracing::Level::ERROR).iter().copied());
+    }
     let _ = std::io::stderr().write_all(&line);
 }
 

@@ -34,8 +34,33 @@ fn cli_with(config: &str) -> Cli {
     cli
 }
 
-/// Runs the daemon on one fixture until its acknowledgement is written; every line of its
-/// log, each parsed as JSON (a line that is not fails the test).
+/// Each line of `log` parsed as JSON (a line that is not fails the test); written to the
+/// journal, each starts with the syslog priority of its level, which is checked and taken
+/// off as journald does.
+fn parse_log(log: &str, journal: bool) -> Vec<Value> {
+    log.lines()
+        .map(|line| {
+            let (priority, json) = match journal {
+                true => line.split_at(3),
+                false => ("", line),
+            };
+            let value: Value =
+                serde_json::from_str(json).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            if journal {
+                let expected = match value["level"].as_str() {
+                    Some("ERROR") => "<3>",
+                    Some("WARN") => "<4>",
+                    Some("INFO") => "<6>",
+                    _ => "<7>",
+                };
+                assert_eq!(priority, expected, "{line}");
+            }
+            value
+        })
+        .collect()
+}
+
+/// Runs the daemon on one fixture until its acknowledgement is written; its log, parsed.
 fn json_log_of_one_mail(cli: &Cli, env: &[(&str, &str)]) -> Vec<Value> {
     let inbox = cli.dir.path().join("data/inbox");
     deliver(
@@ -50,11 +75,8 @@ fn json_log_of_one_mail(cli: &Cli, env: &[(&str, &str)]) -> Vec<Value> {
     });
     let stopped = stop(cli, daemon);
     assert_eq!(stopped.status.code(), Some(0), "{}", stopped.log);
-    stopped
-        .log
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
-        .collect()
+    let journal = env.iter().any(|(k, _)| *k == "JOURNAL_STREAM");
+    parse_log(&stopped.log, journal)
 }
 
 /// The first line whose fields hold every one of `keys`.
@@ -110,7 +132,8 @@ fn json_logs_parse_and_carry_the_span_fields() {
     assert_span_fields(&json_log_of_one_mail(&cli, &[]));
 
     // Under systemd: no format chosen, standard error is the journal's stream, which
-    // JOURNAL_STREAM names by device and inode (here the log file the daemon writes to).
+    // JOURNAL_STREAM names by device and inode (here the log file the daemon writes to);
+    // each line then starts with its priority.
     let cli = cli_with(MAIL);
     let log = cli.dir.path().join("daemon.log");
     std::fs::File::create(&log).unwrap();
@@ -132,10 +155,7 @@ fn json_logs_parse_and_carry_the_span_fields() {
         .unwrap();
     assert_eq!(status.code(), Some(2));
     let text = std::fs::read_to_string(&log).unwrap();
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
+    let lines = parse_log(&text, true);
     assert_eq!(lines.len(), 1, "{text}");
     assert_eq!(lines[0]["level"], "ERROR");
     assert!(

@@ -4,6 +4,11 @@
 //! processing carries its mailbox, Message-ID and ticket, and each line of a delivery its
 //! notification, without a reader having to follow spans: `jq 'select(.ticket == "…")'`
 //! finds them all.
+//!
+//! Written to the journal, each line starts with its syslog priority (`<3>` for an error,
+//! `<4>` a warning, `<6>` information, `<7>` debugging), which journald takes off and keeps
+//! as the entry's `PRIORITY` (sd-daemon(3)): `journalctl -p warning` then shows the
+//! warnings and errors, and each entry's message is the JSON object alone.
 
 use std::io::Write;
 
@@ -22,11 +27,26 @@ const HEAD: [&str; 5] = ["timestamp", "level", "target", "span", "message"];
 /// Writes each event as one JSON line through its writer.
 pub struct JsonLayer<W> {
     make_writer: W,
+    /// Whether lines go to the journal, and so start with their priority.
+    journal: bool,
 }
 
 impl<W> JsonLayer<W> {
-    pub fn new(make_writer: W) -> Self {
-        Self { make_writer }
+    pub fn new(make_writer: W, journal: bool) -> Self {
+        Self {
+            make_writer,
+            journal,
+        }
+    }
+}
+
+/// The syslog priority prefix of a line at `level`, as journald reads it.
+pub(super) fn priority(level: &tracing::Level) -> &'static [u8] {
+    match *level {
+        tracing::Level::ERROR => b"<3>",
+        tracing::Level::WARN => b"<4>",
+        tracing::Level::INFO => b"<6>",
+        _ => b"<7>",
     }
 }
 
@@ -75,13 +95,16 @@ where
             own.remove(bridged);
         }
         fields.extend(own);
-        let line = line(
+        let mut line = line(
             event.metadata().level(),
             &target,
             span_name,
             message,
             fields,
         );
+        if self.journal {
+            line.splice(0..0, priority(event.metadata().level()).iter().copied());
+        }
         // One write per line, so that lines from several threads never interleave.
         let _ = self.make_writer.make_writer().write_all(&line);
     }
@@ -192,7 +215,7 @@ mod tests {
     #[test]
     fn each_line_is_an_object_with_the_fields_of_its_spans() {
         let buffer = Buffer::default();
-        let subscriber = tracing_subscriber::registry().with(JsonLayer::new(buffer.clone()));
+        let subscriber = tracing_subscriber::registry().with(JsonLayer::new(buffer.clone(), false));
         tracing::subscriber::with_default(subscriber, || {
             let outer = tracing::info_span!("mailbox", mailbox = "support");
             let _o = outer.enter();
