@@ -342,6 +342,21 @@ async fn no_secret_reaches_the_log_even_at_trace() {
         log.contains(" TRACE ") && log.contains("db.statement"),
         "the whole trace is on: {log}"
     );
+    // The IMAP mail's lines name its mailbox, Message-ID and ticket; a request's its
+    // number and path, a short link's with its ticket and without its signature.
+    assert!(
+        log.lines().any(|l| l.contains("message handled")
+            && l.contains("mailbox{mailbox=support}")
+            && l.contains("message_id=\"new-ticket-1@acme.example\"")
+            && l.contains(&format!("ticket=\"{ticket}\""))),
+        "{log}"
+    );
+    let short = format!(" method=GET path=/s/{ticket}.…}}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("request{request_id=") && l.contains(&short)),
+        "{log}"
+    );
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let cookie_value = cookie.split_once('=').unwrap().1;
     let link_mac = token.rsplit('.').next().unwrap();
