@@ -196,10 +196,7 @@ pub fn needing_restart(old: &Settings, new: &Settings) -> Vec<&'static str> {
         ("[storage]", old.storage != new.storage),
         ("[cluster]", old.cluster != new.cluster),
         ("[authentication]", old.authentication != new.authentication),
-        (
-            "[log]",
-            format!("{:?}", old.log) != format!("{:?}", new.log),
-        ),
+        ("[log]", old.log != new.log),
     ];
     differs
         .into_iter()

@@ -17,6 +17,7 @@ pub async fn check_config(s: &Settings, connect: bool) -> anyhow::Result<ExitCod
     outln!("database.url = {}", s.database_url)?;
     outln!("storage.backend = {}", s.storage.backend)?;
     outln!("intake.maildir = {}", s.maildir.display())?;
+    outln!("log: {}", describe_log(&s.log))?;
     outln!(
         "max_attachment_bytes = {} ({})",
         s.max_attachment_bytes,
@@ -227,4 +228,18 @@ async fn check_connections(s: &Settings) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `[log]` in words: the format in effect and the daemon's level.
+fn describe_log(log: &ticketgate::config::LogSettings) -> String {
+    use ticketgate::config::LogFormat;
+    let format = match log.format {
+        LogFormat::Auto => "auto (JSON under the systemd journal, else text)",
+        LogFormat::Text => "text",
+        LogFormat::Json => "json",
+    };
+    let level = log
+        .level
+        .map_or("info".to_string(), |l| l.to_string().to_lowercase());
+    format!("format {format}, the daemon's level {level} (TICKETGATE_LOG wins)")
 }
