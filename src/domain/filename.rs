@@ -27,6 +27,9 @@ pub fn sanitize_filename(name: Option<&str>, content_type: &str) -> String {
     if clean.is_empty() || clean.chars().all(|c| c == '_') {
         clean = format!("attachment{}", default_extension(content_type));
     }
+    if is_reserved_on_windows(&clean) {
+        clean.insert(0, '_');
+    }
     if clean.len() > MAX_FILENAME_BYTES {
         let (stem, ext) = match clean.rfind('.') {
             Some(i) if clean.len() - i <= 16 => (&clean[..i], &clean[i..]),
@@ -39,6 +42,23 @@ pub fn sanitize_filename(name: Option<&str>, content_type: &str) -> String {
         clean = format!("{}{ext}", &stem[..cut]);
     }
     clean
+}
+
+/// Whether Windows refuses `name` as a file name: a device name (CON, PRN, AUX, NUL,
+/// COM1–9, LPT1–9), alone or before an extension, in any case. An agent saving `aux.txt`
+/// from the portal would be told the name is invalid.
+fn is_reserved_on_windows(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or(name).trim_end();
+    let upper = stem.to_ascii_uppercase();
+    match upper.as_str() {
+        "CON" | "PRN" | "AUX" | "NUL" => true,
+        _ => match (upper.get(..3), upper.get(3..)) {
+            (Some("COM" | "LPT"), Some(digit)) => {
+                digit.len() == 1 && digit != "0" && digit.as_bytes()[0].is_ascii_digit()
+            }
+            _ => false,
+        },
+    }
 }
 
 /// Content types by file extension, both ways: the extension a nameless file gets from its
@@ -102,6 +122,26 @@ pub fn content_type_from_name(name: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_device_names_get_a_prefix() {
+        for (given, kept) in [
+            ("CON", "_CON"),
+            ("aux.txt", "_aux.txt"),
+            ("NUL.pdf", "_NUL.pdf"),
+            ("com1.log", "_com1.log"),
+            ("LPT9", "_LPT9"),
+            ("COM0.txt", "COM0.txt"),
+            ("console.txt", "console.txt"),
+            ("auxiliary.doc", "auxiliary.doc"),
+        ] {
+            assert_eq!(
+                sanitize_filename(Some(given), "text/plain"),
+                kept,
+                "{given}"
+            );
+        }
+    }
 
     #[test]
     fn hostile_names_are_neutralised() {
