@@ -167,8 +167,36 @@ fn clean_header_text(s: &str) -> String {
 fn mailboxes<'a>(address: &'a Address<'a>) -> impl Iterator<Item = Mailbox> + 'a {
     address.iter().filter_map(|addr| {
         let address = EmailAddress::parse(addr.address()?).ok()?;
-        let name = addr.name().map(clean_header_text).filter(|n| !n.is_empty());
+        let name = addr
+            .name()
+            .map(clean_header_text)
+            .and_then(|n| display_name(n, &address));
         Some(Mailbox { address, name })
+    })
+}
+
+/// The longest display name kept, in characters: a name is for a greeting and a list, and
+/// a 2 MB one would be echoed into every notification and log line.
+const MAX_DISPLAY_NAME_CHARS: usize = 100;
+
+/// The display name worth keeping for `address`: none when empty, or when it holds another
+/// address (`"support@ours" <evil@x>` would show a stranger as us, or as someone else);
+/// cut to [`MAX_DISPLAY_NAME_CHARS`].
+fn display_name(name: String, address: &EmailAddress) -> Option<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return None;
+    }
+    let impersonates = name
+        .split(|c: char| c.is_whitespace() || "<>()[],;:\"'".contains(c))
+        .filter(|word| word.contains('@'))
+        .any(|word| EmailAddress::parse(word).map_or(true, |a| a != *address));
+    if impersonates {
+        return None;
+    }
+    Some(match name.char_indices().nth(MAX_DISPLAY_NAME_CHARS) {
+        Some((cut, _)) => format!("{}…", name[..cut].trim_end()),
+        None => name.to_string(),
     })
 }
 
@@ -288,6 +316,26 @@ Date: Tue, 24 Nov 2026 10:00:00 +0100\r\nReceived: from a by b\r\n\r\nBonjour\r\
         assert_eq!(mail.references, ["n0@ours.test", "n1@ours.test"]);
         assert_eq!(mail.text.trim(), "Bonjour");
         assert!(mail.html.is_none());
+    }
+
+    #[test]
+    fn a_display_name_holding_another_address_is_dropped_and_a_long_one_cut() {
+        let long = "N".repeat(5000);
+        let raw = format!(
+            "From: \"support@ours.test\" <evil@attacker.example>\r\n\
+             To: \"Bob <bob@example.org>\" <bob@example.org>, \"{long}\" <carol@example.org>\r\n\
+             Subject: x\r\n\r\nbody\r\n"
+        );
+        let msg = parse_message(raw.as_bytes()).unwrap();
+        let mail = inbound_mail(&msg);
+        let from = mail.from.as_ref().unwrap();
+        assert_eq!(from.address.as_str(), "evil@attacker.example");
+        assert_eq!(from.name, None);
+        // Its own address in its name is no disguise.
+        assert_eq!(mail.to[0].name.as_deref(), Some("Bob <bob@example.org>"));
+        let cut = mail.to[1].name.as_deref().unwrap();
+        assert_eq!(cut.chars().count(), MAX_DISPLAY_NAME_CHARS + 1);
+        assert!(cut.ends_with('…'));
     }
 
     #[test]
