@@ -21,6 +21,7 @@ mod daemon;
 mod dialects;
 mod golden;
 mod health;
+mod hostile_recipients;
 mod imap;
 mod imap_harness;
 mod imap_servers;

@@ -147,6 +147,10 @@ pub struct Settings {
     /// Lower-cased words that refuse it (any other reply refuses it too; these are only
     /// recognised, and not kept as the comment's text).
     pub refusal_words: Vec<String>,
+    /// How many of the other recipients of a mail that opens a ticket become its
+    /// observers; the rest are named in a note on its first article. A stranger's mail
+    /// to a thousand people must not make a thousand people hear of the ticket.
+    pub max_observers_from_mail: usize,
     /// The scheduler's jobs.
     pub jobs: JobsSettings,
     /// How this instance shares mailboxes and jobs with others on the same database.

@@ -29,6 +29,8 @@ pub(super) struct RawTickets {
     approval_words: Vec<String>,
     /// Words that refuse it outright.
     refusal_words: Vec<String>,
+    /// How many of a new mail's other recipients become the ticket's observers.
+    max_observers_from_mail: u32,
 }
 
 impl Default for RawTickets {
@@ -43,6 +45,7 @@ impl Default for RawTickets {
             reopen_window_days: 14,
             approval_words: default_approval_words(),
             refusal_words: default_refusal_words(),
+            max_observers_from_mail: 20,
         }
     }
 }
@@ -96,6 +99,8 @@ pub(super) struct TicketSettings {
     pub(super) approval_words: Vec<String>,
     /// Lower-cased and trimmed; never empty.
     pub(super) refusal_words: Vec<String>,
+    /// At most 1000.
+    pub(super) max_observers_from_mail: u32,
 }
 
 impl RawTickets {
@@ -121,6 +126,11 @@ impl RawTickets {
             self.reopen_window_days.into(),
             3650,
         );
+        errors.at_most(
+            "tickets.max_observers_from_mail",
+            self.max_observers_from_mail.into(),
+            1000,
+        );
         if self.auto_close_days == 0 {
             errors.push("tickets.auto_close_days", "must be at least 1");
         }
@@ -138,6 +148,7 @@ impl RawTickets {
             reopen_window_days: self.reopen_window_days,
             approval_words,
             refusal_words,
+            max_observers_from_mail: self.max_observers_from_mail,
         })
     }
 }

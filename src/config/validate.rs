@@ -183,6 +183,7 @@ fn assemble(source: ConfigSource, s: Sections) -> Settings {
         reopen_window_days: tickets.reopen_window_days,
         approval_words: tickets.approval_words,
         refusal_words: tickets.refusal_words,
+        max_observers_from_mail: tickets.max_observers_from_mail as usize,
         jobs: s.jobs,
         cluster: s.cluster,
         authentication: s.authentication,

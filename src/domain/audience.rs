@@ -1,6 +1,8 @@
 //! Who hears of what: the people around a ticket, and the rule that turns an event caused
 //! by someone into one notification per person to tell.
 
+use std::collections::HashSet;
+
 use super::{EmailAddress, Event, EventContext, Notification};
 
 /// Who did what an event reports: they are not told of it.
@@ -63,11 +65,12 @@ impl Audience<'_> {
         }
 
         let mut out: Vec<Notification> = Vec::new();
+        // A set, not a scan of `out`: a ticket with many observers costs one look-up each.
+        let mut told: HashSet<String> = HashSet::new();
         for r in recipients {
             let own_action = actor.address().is_some_and(|a| a.same_mailbox(r));
             let acknowledgement = event == Event::TicketOpened && r == self.requester;
-            let told = out.iter().any(|n| n.recipient.same_mailbox(r));
-            if (!own_action || acknowledgement) && !told {
+            if (!own_action || acknowledgement) && told.insert(r.key()) {
                 out.push(self.notification(event, r));
             }
         }

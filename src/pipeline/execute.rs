@@ -15,6 +15,10 @@ use crate::domain::{
 };
 use crate::store::{Committed, InboundCommit, InboundWrite, MessageRecord, Undeliverable};
 
+/// How many observers of a ticket opened by mail are sent its acknowledgement: its
+/// requester is not authenticated when it opens, and whoever they copied is a third party.
+const ACKNOWLEDGED_OBSERVERS: usize = 10;
+
 /// The message being carried out, and when it is received.
 pub(super) struct Incoming<'a, 'm> {
     pub mail: &'a mut InboundMail<'m>,
@@ -250,10 +254,17 @@ impl Pipeline {
         rule: Option<usize>,
     ) -> Result<Prepared, ProcessError> {
         // The ticket first: the article then takes the mail's text without a copy.
-        let ticket = self.new_ticket(incoming.mail, &requester, follow_up_of, rule);
+        let (ticket, left_out) = self.new_ticket(incoming.mail, &requester, follow_up_of, rule);
         let mut article = self
             .article(incoming, Some(&requester), Direction::Inbound)
             .await?;
+        if let Some(left_out) = left_out {
+            tracing::warn!(
+                observers = ticket.observers.len(),
+                "a mail to more recipients than tickets.max_observers_from_mail: the others are named in a note"
+            );
+            article.prepend_note(left_out);
+        }
         if let Some(note) = note {
             article.prepend_note(note);
         }
@@ -266,6 +277,14 @@ impl Pipeline {
         };
         let actor = Actor::Customer(&requester.address);
         let mut notifications = audience.notifications(Event::TicketOpened, actor);
+        // Nobody authenticated the requester of a mail that opens a ticket: a stranger's
+        // mail must not make us send its subject to a crowd of third parties.
+        let mut observers_told = 0;
+        notifications.retain(|n| {
+            let observer = !n.recipient.same_mailbox(&requester.address);
+            observers_told += usize::from(observer);
+            !observer || observers_told <= ACKNOWLEDGED_OBSERVERS
+        });
         if let Some(refusal) = refusal {
             // The requester learns why their mail did not go where they sent it, and where
             // it went, instead of a plain acknowledgement.

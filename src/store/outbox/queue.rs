@@ -37,9 +37,30 @@ async fn queue_rows(
     notifications: &[Notification],
     at: i64,
 ) -> Result<(), StoreError> {
-    if notifications.is_empty() {
-        return Ok(());
+    // Chunks of rows keep each statement under the databases' limits on bound values
+    // (SQLite's 32,766, PostgreSQL's 65,535): a ticket with 10,000 observers is 10,000 rows.
+    for (chunk, first) in notifications
+        .chunks(ROWS_PER_STATEMENT)
+        .zip((0_i64..).step_by(ROWS_PER_STATEMENT))
+    {
+        queue_chunk(tx, channel, ticket_id, article_id, chunk, first, at).await?;
     }
+    Ok(())
+}
+
+/// Rows per outbox `INSERT`: 6 values each, 3,002 in all, well under every limit.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Queues one chunk of [`queue_rows`]; `first` is the place of its first row in the list.
+async fn queue_chunk(
+    tx: &mut AnyConnection,
+    channel: Channel,
+    ticket_id: i64,
+    article_id: Option<i64>,
+    notifications: &[Notification],
+    first: i64,
+    at: i64,
+) -> Result<(), StoreError> {
     // One statement for all of them: each statement is a round trip to the database (on
     // SQLite, to its worker thread). The ticket's facts are copied from its row as this
     // transaction left it, so the mail says what this event did even if the ticket moves
@@ -68,7 +89,7 @@ async fn queue_rows(
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(at)
         .bind(ticket_id);
-    for (place, n) in (0_i64..).zip(notifications) {
+    for (place, n) in (first..).zip(notifications) {
         query = query
             .bind(article_id)
             .bind(n.event.as_str())

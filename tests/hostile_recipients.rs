@@ -1,0 +1,69 @@
+//! Mail a stranger sends to a crowd: thousands of Cc addresses open one ticket (not a
+//! quarantined mail) with a bounded number of observers, in bounded time, and a mail that
+//! nobody authenticated makes ticketgate mail only a few of the people it names.
+
+use std::time::{Duration, Instant};
+
+use sqlx::Row;
+use ticketgate::intake::OutcomeKind;
+
+use crate::support::helpers::TestEnv;
+
+/// A new mail from a stranger to us with `cc` more addresses in Cc.
+fn crowd_mail(cc: usize) -> Vec<u8> {
+    let mut mail = String::from(
+        "From: Stranger <stranger@elsewhere.test>\r\nTo: support@localhost\r\nCc: ",
+    );
+    for i in 0..cc {
+        if i > 0 {
+            mail.push_str(",\r\n ");
+        }
+        mail.push_str(&format!("person{i}@crowd{}.test", i % 7));
+    }
+    mail.push_str(
+        "\r\nSubject: Win a prize\r\nDate: Tue, 24 Nov 2026 08:00:00 +0000\r\n\
+         Message-ID: <crowd@elsewhere.test>\r\n\r\nClaim it now.\r\n",
+    );
+    mail.into_bytes()
+}
+
+/// The rows the outbox holds.
+async fn outbox_rows(env: &TestEnv) -> i64 {
+    let mut conn = env.connect().await;
+    sqlx::query("SELECT COUNT(*) AS n FROM outbox")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn ten_thousand_cc_open_one_ticket_with_bounded_observers() {
+    let env = TestEnv::new().await;
+    let started = Instant::now();
+    let report = env.ingest(&crowd_mail(10_000)).await;
+    let took = started.elapsed();
+    assert_eq!(report.outcome, OutcomeKind::Created, "{report:?}");
+    assert!(took < Duration::from_secs(5), "10,000 Cc took {took:?}");
+    let ticket = env.details(report.ticket.as_ref().unwrap()).await;
+    assert_eq!(ticket.ticket.observers.len(), 20, "max_observers_from_mail");
+    let note = ticket.articles[0].note.as_deref().unwrap_or("");
+    assert!(
+        note.contains("9980 more recipients"),
+        "the others are kept as text on the article: {note:?}"
+    );
+    assert!(note.len() < 4096, "the note is bounded: {} bytes", note.len());
+}
+
+#[tokio::test]
+async fn an_unauthenticated_crowd_mail_is_acknowledged_to_a_few() {
+    let env = TestEnv::new().await;
+    let report = env.ingest(&crowd_mail(1_000)).await;
+    assert_eq!(report.outcome, OutcomeKind::Created, "{report:?}");
+    let queued = outbox_rows(&env).await;
+    assert!(
+        (1..=11).contains(&queued),
+        "{queued} mails queued for one stranger's mail"
+    );
+}
