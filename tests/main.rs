@@ -49,4 +49,5 @@ mod smtp;
 mod storage;
 mod systemd;
 mod ticket_edits;
+mod tnef;
 mod webhooks;

@@ -19,3 +19,4 @@ pub mod imap_proxy;
 pub mod postgres;
 pub mod require;
 pub mod smtp_sink;
+pub mod tnef_writer;

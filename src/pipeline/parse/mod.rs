@@ -8,6 +8,8 @@ use sha2::{Digest, Sha256};
 
 mod attachment;
 mod delivery_status;
+pub mod tnef;
+mod winmail;
 
 use crate::domain::{
     AutomationHeaders, EmailAddress, EmbeddedHeaders, InboundMail, MailAttachment, Mailbox,
@@ -85,7 +87,7 @@ pub fn inbound_mail<'m>(message: &'m Message<'m>) -> InboundMail<'m> {
             })
         });
     let subject = message.subject().map(clean_header_text).unwrap_or_default();
-    let text = message
+    let mut text = message
         .text_bodies()
         .enumerate()
         .filter_map(|(i, _)| message.body_text(i))
@@ -96,8 +98,13 @@ pub fn inbound_mail<'m>(message: &'m Message<'m>) -> InboundMail<'m> {
         .filter(|p| p.is_text_html())
         .filter_map(|p| p.text_contents())
         .collect();
-    let html = (!html_parts.is_empty()).then(|| html_parts.join("\n"));
-    let attachments: Vec<MailAttachment<'m>> = message.attachments().map(attachment).collect();
+    let mut html = (!html_parts.is_empty()).then(|| html_parts.join("\n"));
+    let mut winmail_body = winmail::WinmailBody::default();
+    let attachments: Vec<MailAttachment<'m>> = winmail::expand(
+        message.attachments().map(attachment).collect(),
+        &mut winmail_body,
+    );
+    winmail_body.fill(&mut text, &mut html);
     let mut mail = InboundMail {
         from_raw,
         from,
