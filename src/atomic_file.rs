@@ -4,6 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+/// How the temporary files of [`StagedFile`] are named: `.tmp-PID-N`.
+const TMP_PREFIX: &str = ".tmp-";
+
 /// Why a file could not be written. Transient: disk full or permissions can be fixed.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write {path}: {source}; check free space and permissions under the data directory")]
@@ -48,7 +51,11 @@ impl StagedFile {
             .parent()
             .expect("stored files always have a parent directory");
         std::fs::create_dir_all(dir).map_err(err)?;
-        let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), unique_suffix()));
+        let tmp = dir.join(format!(
+            "{TMP_PREFIX}{}-{}",
+            std::process::id(),
+            unique_suffix()
+        ));
         let mut staged = StagedFile {
             file: std::fs::File::create(&tmp).map_err(err)?,
             tmp,
@@ -101,4 +108,116 @@ pub fn unique_suffix() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     COUNTER.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The directories under the data directory that [`StagedFile`]s are written in and that
+/// are cheap to walk at start (raw mail's `YYYY/MM`, notifications written to files, the
+/// quarantine). Attachments' 65,536 directories are not walked.
+const SWEPT: [&str; 3] = ["raw", "outbox", "quarantine"];
+
+/// Removes the temporary files a process killed while writing (kill -9, power loss) left
+/// under `data_dir`: only names of the exact form `.tmp-PID-N`, and only when PID is not a
+/// live ticketgate process (another instance may be writing its own). How many were
+/// removed. Called at the daemon's start and at `ingest`'s; failures are logged, not fatal.
+pub fn sweep_temporaries(data_dir: &Path) -> usize {
+    let removed: usize = SWEPT.iter().map(|d| sweep_dir(&data_dir.join(d), 3)).sum();
+    if removed > 0 {
+        tracing::info!(
+            removed,
+            data_dir = %data_dir.display(),
+            "removed temporary files left by a process that stopped while writing"
+        );
+    }
+    removed
+}
+
+/// [`sweep_temporaries`] in `dir` and its subdirectories, `depth` levels down.
+fn sweep_dir(dir: &Path, depth: u32) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            if depth > 0 {
+                removed += sweep_dir(&path, depth - 1);
+            }
+            continue;
+        }
+        let stale = kind.is_file()
+            && entry
+                .file_name()
+                .to_str()
+                .and_then(temporary_of)
+                .is_some_and(|pid| !live_writer(pid));
+        if stale {
+            match std::fs::remove_file(&path) {
+                Ok(()) => removed += 1,
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot remove a stale temporary file")
+                }
+            }
+        }
+    }
+    removed
+}
+
+/// The PID in a temporary file's name `.tmp-PID-N`; `None` for any other name.
+fn temporary_of(name: &str) -> Option<u32> {
+    let (pid, n) = name.strip_prefix(TMP_PREFIX)?.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (digits(pid) && digits(n))
+        .then(|| pid.parse().ok())
+        .flatten()
+}
+
+/// Whether `pid` is this process or a live process of the same program (which may be
+/// writing the file now). Without `/proc` nobody can tell: every writer counts as live.
+fn live_writer(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let Ok(own) = std::fs::read("/proc/self/comm") else {
+        return true;
+    };
+    std::fs::read(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm == own)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_temporaries_of_dead_writers_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let month = dir.path().join("raw/2026/11");
+        let outbox = dir.path().join("outbox");
+        std::fs::create_dir_all(&month).unwrap();
+        std::fs::create_dir_all(&outbox).unwrap();
+        // A PID above the kernel's maximum (4,194,304) is never alive.
+        let dead = month.join(".tmp-9999999-3");
+        let dead_outbox = outbox.join(".tmp-9999999-4");
+        let ours = outbox.join(format!(".tmp-{}-0", std::process::id()));
+        let kept = [
+            month.join("abc.eml.gz"),
+            month.join(".tmp-9999999-3x"),
+            month.join(".tmp-abc-1"),
+            outbox.join("tmp-9999999-1"),
+            ours.clone(),
+        ];
+        for f in kept.iter().chain([&dead, &dead_outbox]) {
+            std::fs::write(f, b"x").unwrap();
+        }
+        assert_eq!(sweep_temporaries(dir.path()), 2);
+        assert!(!dead.exists() && !dead_outbox.exists());
+        for f in &kept {
+            assert!(f.exists(), "{} was removed", f.display());
+        }
+        assert_eq!(temporary_of(".tmp-12-7"), Some(12));
+        assert_eq!(temporary_of(".tmp--7"), None);
+    }
 }

@@ -11,9 +11,8 @@ use crate::support::helpers::TestEnv;
 
 /// A new mail from a stranger to us with `cc` more addresses in Cc.
 fn crowd_mail(cc: usize) -> Vec<u8> {
-    let mut mail = String::from(
-        "From: Stranger <stranger@elsewhere.test>\r\nTo: support@localhost\r\nCc: ",
-    );
+    let mut mail =
+        String::from("From: Stranger <stranger@elsewhere.test>\r\nTo: support@localhost\r\nCc: ");
     for i in 0..cc {
         if i > 0 {
             mail.push_str(",\r\n ");
@@ -53,7 +52,11 @@ async fn ten_thousand_cc_open_one_ticket_with_bounded_observers() {
         note.contains("9980 more recipients"),
         "the others are kept as text on the article: {note:?}"
     );
-    assert!(note.len() < 4096, "the note is bounded: {} bytes", note.len());
+    assert!(
+        note.len() < 4096,
+        "the note is bounded: {} bytes",
+        note.len()
+    );
 }
 
 #[tokio::test]
@@ -66,4 +69,38 @@ async fn an_unauthenticated_crowd_mail_is_acknowledged_to_a_few() {
         (1..=11).contains(&queued),
         "{queued} mails queued for one stranger's mail"
     );
+}
+
+/// A process killed while writing leaves `.tmp-PID-N` files: `ingest` removes those of
+/// dead processes when it starts, and nothing else.
+#[tokio::test]
+async fn ingest_sweeps_temporary_files_of_dead_writers() {
+    if crate::support::postgres::server().is_some() {
+        return; // files, not the database
+    }
+    let env = TestEnv::new().await;
+    let data = env.data_dir();
+    let month = data.join("raw/2026/11");
+    std::fs::create_dir_all(&month).unwrap();
+    std::fs::create_dir_all(data.join("outbox")).unwrap();
+    // Above the kernel's largest PID: never a live process.
+    let stale = [
+        month.join(".tmp-9999999-0"),
+        data.join("outbox/.tmp-9999999-1"),
+    ];
+    let kept = month.join("kept.eml.gz");
+    for f in stale.iter().chain([&kept]) {
+        std::fs::write(f, b"half").unwrap();
+    }
+    let mail = env.dir.path().join("one.eml");
+    std::fs::write(&mail, crowd_mail(1)).unwrap();
+    let out = crate::support::helpers::run_command(
+        env.command(&["ingest", mail.to_str().unwrap()]),
+        None,
+    );
+    assert!(out.status.success(), "{out:?}");
+    for f in &stale {
+        assert!(!f.exists(), "{} left", f.display());
+    }
+    assert!(kept.exists());
 }

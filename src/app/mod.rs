@@ -104,6 +104,7 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> Result<App, StartError> {
         let store = open_store(&settings).await?;
+        crate::atomic_file::sweep_temporaries(&settings.data_dir);
         let maildir = Maildir::create(&settings.maildir).map_err(|source| StartError::Maildir {
             path: settings.maildir.display().to_string(),
             source,

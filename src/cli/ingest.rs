@@ -95,6 +95,11 @@ pub async fn ingest(
             return ExitCode::from(cannot_start);
         }
     };
+    // An MTA pipes one mail per run: walking the raw mail's directories for each would
+    // cost more than the mail. The daemon's start and `ingest` of files sweep for it.
+    if !from_stdin {
+        ticketgate::atomic_file::sweep_temporaries(&services.settings().data_dir);
+    }
     let bar = super::progress::counter(inputs.len() as u64, "mails");
     let ingested = services
         .mail()
