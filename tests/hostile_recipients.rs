@@ -104,3 +104,51 @@ async fn ingest_sweeps_temporary_files_of_dead_writers() {
     }
     assert!(kept.exists());
 }
+
+/// A From whose address holds bytes that are not UTF-8 never becomes a requester no
+/// mail can reach: the mail is quarantined, and the reason says why.
+#[tokio::test]
+async fn a_sender_address_that_is_not_utf8_is_quarantined_with_the_reason() {
+    let env = TestEnv::new().await;
+    let mail = |id: &str, reply_to: &str| {
+        [
+            &b"From: J\xe9r\xf4me <j\xe9r\xf4me@example.test>\r\n"[..],
+            b"To: support@localhost\r\nCc: ok@example.test, b\xe9@example.test\r\n",
+            format!(
+                "Subject: Hello\r\nMessage-ID: <{id}@example.test>\r\n{reply_to}\r\nHello.\r\n"
+            )
+            .as_bytes(),
+        ]
+        .concat()
+    };
+    let report = env.ingest(&mail("bad-utf8", "")).await;
+    assert_eq!(report.outcome, OutcomeKind::Quarantined, "{report:?}");
+    let reason = report.reason.unwrap_or_default();
+    assert!(reason.contains("not UTF-8"), "{reason}");
+    assert_eq!(outbox_rows(&env).await, 0);
+
+    // With a usable Reply-To, that is the requester; the Cc that is not text is no observer.
+    let report = env
+        .ingest(&mail("bad-utf8-2", "Reply-To: jerome@example.test\r\n"))
+        .await;
+    assert_eq!(report.outcome, OutcomeKind::Created, "{report:?}");
+    let ticket = env.details(report.ticket.as_ref().unwrap()).await.ticket;
+    assert_eq!(ticket.requester.as_str(), "jerome@example.test");
+    let observers: Vec<&str> = ticket.observers.iter().map(|o| o.as_str()).collect();
+    assert_eq!(observers, ["ok@example.test"]);
+}
+
+/// A mail of headers only whose last line, `Subject:`, has no line end keeps its subject.
+#[tokio::test]
+async fn a_subject_on_the_last_line_without_a_line_end_is_kept() {
+    let env = TestEnv::new().await;
+    let report = env
+        .ingest(
+            b"From: Ann <ann@example.test>\r\nTo: support@localhost\r\n\
+              Message-ID: <last-line@example.test>\r\nSubject: Printer on fire",
+        )
+        .await;
+    assert_eq!(report.outcome, OutcomeKind::Created, "{report:?}");
+    let ticket = env.details(report.ticket.as_ref().unwrap()).await.ticket;
+    assert_eq!(ticket.title, "Printer on fire");
+}

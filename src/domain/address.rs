@@ -11,6 +11,8 @@ pub enum AddressError {
     Malformed(String),
     #[error("`{0}` is longer than the 254 characters an email address may have")]
     TooLong(String),
+    #[error("`{0}` held bytes that are not UTF-8 (shown as U+FFFD): no mail could ever reach it")]
+    NotText(String),
 }
 
 /// An email address in the form we compare and store: trimmed, angle brackets removed,
@@ -31,6 +33,11 @@ impl EmailAddress {
             .trim();
         if trimmed.len() > 254 {
             return Err(AddressError::TooLong(trimmed.chars().take(40).collect()));
+        }
+        // Bytes that were not UTF-8 were replaced when the header was read: the address
+        // they belonged to is lost, and a notification to the replacement would fail forever.
+        if trimmed.contains('\u{FFFD}') {
+            return Err(AddressError::NotText(trimmed.to_string()));
         }
         let (local, domain) = trimmed
             .rsplit_once('@')
@@ -102,6 +109,7 @@ mod tests {
             "alice@",
             "a b@example.com",
             "a@b@c",
+            "j\u{FFFD}r\u{FFFD}me@example.com",
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} accepted");
         }

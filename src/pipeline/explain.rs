@@ -10,7 +10,8 @@ impl Pipeline {
     /// do and why.
     pub async fn explain(&self, raw: &[u8]) -> Result<Trace, ProcessError> {
         let mut trace = Trace::default();
-        let message = match self.read(raw) {
+        let mut completed = None;
+        let message = match self.read(raw, &mut completed) {
             Ok(m) => m,
             Err(e) => {
                 trace.note("verdict", format!("quarantined: {e}"));

@@ -185,7 +185,8 @@ impl Pipeline {
 
     /// [`Pipeline::process`] on this pipeline's settings as they are.
     async fn process_now(&self, source: &str, raw: &[u8]) -> Result<Outcome, ProcessError> {
-        let message = self.read(raw)?;
+        let mut completed = None;
+        let message = self.read(raw, &mut completed)?;
         let mut mail = parse::inbound_mail(&message);
         if let Some(id) = &mail.message_id {
             tracing::Span::current().record("message_id", id.as_str());
@@ -197,12 +198,32 @@ impl Pipeline {
         Ok(outcome)
     }
 
-    /// Size check and MIME parse.
-    fn read<'r>(&self, raw: &'r [u8]) -> Result<mail_parser::Message<'r>, ProcessError> {
+    /// Size check and MIME parse. `completed` holds the bytes parsed instead of `raw` when
+    /// they must differ (see [`ends_in_a_header`]).
+    fn read<'r>(
+        &self,
+        raw: &'r [u8],
+        completed: &'r mut Option<Vec<u8>>,
+    ) -> Result<mail_parser::Message<'r>, ProcessError> {
         let limit = self.settings.max_message_bytes;
         if raw.len() as u64 > limit {
             return Err(Rejection::TooLarge { limit }.into());
         }
-        parse::parse_message(raw).map_err(|e| Rejection::Unparseable(e).into())
+        // mail-parser drops a header field on the last line when no line end follows it:
+        // the parser reads a copy with one. The mail kept (and signatures checked) is `raw`.
+        *completed = ends_in_a_header(raw).then(|| [raw, b"\r\n"].concat());
+        let completed: &'r Option<Vec<u8>> = completed;
+        parse::parse_message(completed.as_deref().unwrap_or(raw))
+            .map_err(|e| Rejection::Unparseable(e).into())
     }
+}
+
+/// Whether the mail's last line is a header field without a line end: no blank line
+/// ends the header block and the bytes do not end in a line end (a mail of headers only,
+/// such as a `Subject:` sent by a script). Looked at only for the rare mail that does not
+/// end in a line end.
+fn ends_in_a_header(raw: &[u8]) -> bool {
+    !raw.ends_with(b"\n")
+        && !raw.windows(2).any(|w| w == b"\n\n")
+        && !raw.windows(3).any(|w| w == b"\n\r\n")
 }

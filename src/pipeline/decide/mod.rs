@@ -60,10 +60,15 @@ impl Pipeline {
             return Ok(ignored);
         }
         let Some(sender) = sender.cloned() else {
-            return Err(Rejection::NoSender {
-                from: mail.from_raw.as_deref().unwrap_or("absent").to_string(),
-            }
-            .into());
+            // A From read as nothing, or with U+FFFD, held bytes that are not UTF-8.
+            let from = match mail.from_raw.as_deref() {
+                None => "absent".to_string(),
+                Some(f) if f.is_empty() || f.contains('\u{FFFD}') => {
+                    format!("{f:?}, empty or holding bytes that are not UTF-8")
+                }
+                Some(f) => f.to_string(),
+            };
+            return Err(Rejection::NoSender { from }.into());
         };
         if let Some(duplicate) = self.earlier(mail, trace).await? {
             return Ok(duplicate);
