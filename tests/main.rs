@@ -22,6 +22,7 @@ mod dialects;
 mod golden;
 mod health;
 mod hostile_recipients;
+mod hostile_text;
 mod imap;
 mod imap_harness;
 mod imap_servers;

@@ -7,7 +7,10 @@ use mail_parser::{
 use sha2::{Digest, Sha256};
 
 mod attachment;
+mod charset;
 mod delivery_status;
+mod encoded_word;
+mod repair;
 pub mod tnef;
 mod winmail;
 
@@ -86,19 +89,29 @@ pub fn inbound_mail<'m>(message: &'m Message<'m>) -> InboundMail<'m> {
                 name: None,
             })
         });
-    let subject = message.subject().map(clean_header_text).unwrap_or_default();
+    let subject = charset::subject(message)
+        .map(|s| clean_header_text(&s))
+        .unwrap_or_default();
     let mut text = message
         .text_bodies()
         .enumerate()
-        .filter_map(|(i, _)| message.body_text(i))
+        .filter_map(|(i, _)| charset::body_text(message, i))
         .collect::<Vec<_>>()
         .join("\n\n");
-    let html_parts: Vec<&str> = message
+    let html_parts: Vec<_> = message
         .html_bodies()
         .filter(|p| p.is_text_html())
-        .filter_map(|p| p.text_contents())
+        .filter_map(|p| charset::part_contents(message, p))
         .collect();
     let mut html = (!html_parts.is_empty()).then(|| html_parts.join("\n"));
+    // A part whose header lines run straight into its text (no blank line) loses that text
+    // in mail-parser: the header blocks are read again.
+    if text.trim().is_empty()
+        && html.is_none()
+        && let Some(recovered) = repair::headerless_text(message)
+    {
+        text = recovered;
+    }
     let mut winmail_body = winmail::WinmailBody::default();
     let attachments: Vec<MailAttachment<'m>> = winmail::expand(
         message.attachments().map(attachment).collect(),
