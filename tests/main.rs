@@ -21,6 +21,7 @@ mod daemon;
 mod dialects;
 mod golden;
 mod health;
+mod hostile_mail;
 mod hostile_recipients;
 mod hostile_text;
 mod imap;
