@@ -274,6 +274,18 @@ mod tests {
     }
 
     #[test]
+    fn windows_1252_sent_as_utf_8_and_html_without_charset_are_read() {
+        let raw = b"From: alice@client.example\r\nSubject: x\r\n\
+Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\nGr\xfc\xdfe\r\n--b\r\n\
+Content-Type: text/html\r\n\r\n<p>Gr\xfc\xdfe</p>\r\n--b--\r\n";
+        let message = parse_message(raw).unwrap();
+        let mail = inbound_mail(&message);
+        assert_eq!(mail.text.trim(), "Grüße");
+        assert_eq!(mail.html.as_deref().map(str::trim), Some("<p>Grüße</p>"));
+    }
+
+    #[test]
     fn a_charset_declared_in_another_part_is_tried_first() {
         let cp1251 = encoding_rs::WINDOWS_1251.encode("Принтер").0;
         let raw = [
