@@ -51,6 +51,7 @@ pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod files;
+pub mod fuzzing;
 pub mod http;
 pub mod intake;
 pub mod monitoring;

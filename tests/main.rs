@@ -19,6 +19,7 @@ mod cluster;
 mod corpus;
 mod daemon;
 mod dialects;
+mod fuzz_seeds;
 mod golden;
 mod health;
 mod hostile_mail;
