@@ -110,4 +110,15 @@ async fn a_winmail_dat_that_cannot_be_decoded_is_kept_as_it_came() {
         assert_eq!(files[0].filename, "winmail.dat");
         assert_eq!(files[0].sha256.as_deref(), Some(sha256_hex(bytes).as_str()));
     }
+    let explained = env
+        .pipeline()
+        .explain(&outlook_mail("tnef-5", cut))
+        .await
+        .unwrap();
+    let lines: Vec<String> = explained.steps.iter().map(|s| s.to_string()).collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("attachment:")
+            && l.contains("winmail.dat kept as it came: the TNEF stream is cut short")),
+        "{lines:#?}"
+    );
 }

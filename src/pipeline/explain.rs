@@ -36,6 +36,9 @@ impl Pipeline {
             }
         };
         for a in &mail.attachments {
+            if let Some(why) = parse::why_winmail_kept(a) {
+                trace.note("attachment", format!("winmail.dat {why}"));
+            }
             if let Some(reason) = self.refusal(a.bytes.len()) {
                 trace.note(
                     "attachment",

@@ -19,6 +19,7 @@ use crate::domain::{
     TraceHeader,
 };
 use attachment::attachment;
+pub(crate) use winmail::why_kept as why_winmail_kept;
 use delivery_status::delivery_failures;
 
 /// Why bytes could not be read as a message. Permanent: the same bytes fail again.

@@ -67,6 +67,20 @@ pub(super) fn expand<'m>(
     out
 }
 
+/// Why a winmail.dat still among the attachments (after [`expand`]) was kept as it came,
+/// for `explain`; `None` for any other file.
+pub(crate) fn why_kept(a: &MailAttachment<'_>) -> Option<String> {
+    if !is_winmail(a) {
+        return None;
+    }
+    Some(match tnef::decode(&a.bytes) {
+        Err(e) => format!("kept as it came: {e}"),
+        Ok(_) => "kept beside its files: it holds what is not unpacked (a body only in \
+                  compressed RTF, an attached Outlook item) or nothing readable"
+            .into(),
+    })
+}
+
 /// A part Outlook wrote as TNEF: by its type, or by its name when the type was lost.
 fn is_winmail(a: &MailAttachment<'_>) -> bool {
     matches!(
