@@ -10,6 +10,7 @@ mod attachment;
 mod charset;
 mod delivery_status;
 mod encoded_word;
+mod names;
 mod repair;
 pub mod tnef;
 mod winmail;
@@ -146,6 +147,7 @@ pub fn inbound_mail<'m>(message: &'m Message<'m>) -> InboundMail<'m> {
             .any(|h| h.name == HeaderName::DkimSignature),
         content_digest: String::new(),
     };
+    names::mend_display_names(message, &mut mail);
     mail.content_digest = content_digest(&mail, message.header_raw("Date"));
     mail
 }
