@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use sqlx::Row;
 use ticketgate::intake::OutcomeKind;
 
-use crate::support::helpers::TestEnv;
+use crate::support::helpers::{TestEnv, authenticated};
 
 /// A new mail from a stranger to us with `cc` more addresses in Cc.
 fn crowd_mail(cc: usize) -> Vec<u8> {
@@ -75,6 +75,14 @@ async fn an_unauthenticated_crowd_mail_is_acknowledged_to_a_few() {
         (1..=11).contains(&queued),
         "{queued} mails queued for one stranger's mail"
     );
+
+    // Authenticated, the requester is no stranger: each of the 20 observers hears.
+    let mail = String::from_utf8(authenticated(&crowd_mail(1_000)))
+        .unwrap()
+        .replace("<crowd@", "<crowd-authenticated@");
+    let report = env.ingest(mail.as_bytes()).await;
+    assert_eq!(report.outcome, OutcomeKind::Created, "{report:?}");
+    assert_eq!(outbox_rows(&env).await - queued, 21);
 }
 
 /// A process killed while writing leaves `.tmp-PID-N` files: `ingest` removes those of

@@ -15,8 +15,8 @@ use crate::domain::{
 };
 use crate::store::{Committed, InboundCommit, InboundWrite, MessageRecord, Undeliverable};
 
-/// How many observers of a ticket opened by mail are sent its acknowledgement: its
-/// requester is not authenticated when it opens, and whoever they copied is a third party.
+/// How many observers of a ticket opened by mail are sent its acknowledgement when its
+/// requester is not authenticated: whoever a stranger copied is a third party.
 const ACKNOWLEDGED_OBSERVERS: usize = 10;
 
 /// The message being carried out, and when it is received.
@@ -277,14 +277,23 @@ impl Pipeline {
         };
         let actor = Actor::Customer(&requester.address);
         let mut notifications = audience.notifications(Event::TicketOpened, actor);
-        // Nobody authenticated the requester of a mail that opens a ticket: a stranger's
-        // mail must not make us send its subject to a crowd of third parties.
-        let mut observers_told = 0;
-        notifications.retain(|n| {
-            let observer = !n.recipient.same_mailbox(&requester.address);
-            observers_told += usize::from(observer);
-            !observer || observers_told <= ACKNOWLEDGED_OBSERVERS
-        });
+        // A stranger's mail must not make us send its subject to a crowd of third parties:
+        // unless its sender is authenticated (checked only for such a crowd), a few hear.
+        let observers_told = notifications.len().saturating_sub(1);
+        if observers_told > ACKNOWLEDGED_OBSERVERS
+            && !self
+                .authenticator
+                .check(incoming.mail, incoming.raw, &requester.address)
+                .await
+                .verified
+        {
+            let mut told = 0;
+            notifications.retain(|n| {
+                let observer = !n.recipient.same_mailbox(&requester.address);
+                told += usize::from(observer);
+                !observer || told <= ACKNOWLEDGED_OBSERVERS
+            });
+        }
         if let Some(refusal) = refusal {
             // The requester learns why their mail did not go where they sent it, and where
             // it went, instead of a plain acknowledgement.
