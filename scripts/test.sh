@@ -302,6 +302,51 @@ cargo clippy --locked --all-targets -- -D warnings
 export RUST_TEST_THREADS=${RUST_TEST_THREADS:-3}
 cargo test --locked
 
+# The fuzz targets (fuzz/, README "Fuzzing"): with TICKETGATE_TEST_FUZZ_SECONDS=N and a
+# nightly toolchain, each runs under libFuzzer for N seconds from its seeds (6 makes about
+# 30 s in all), a crash failing the run; what it adds to its corpus is kept in
+# target/fuzz-corpus/. Not by default: their first build (sanitized, release, the whole
+# crate and its dependencies again) took 32 minutes on 2 shared cores. Either way the stable
+# test above (tests/fuzz_seeds.rs) has run every target's check over the same seeds.
+fuzz_seconds=${TICKETGATE_TEST_FUZZ_SECONDS:-0}
+if [ "$fuzz_seconds" = 0 ]; then
+    echo "fuzz runs skipped: their checks ran over the seeds only (tests/fuzz_seeds.rs); TICKETGATE_TEST_FUZZ_SECONDS=6 runs each target 6 s with a nightly toolchain" >&2
+elif rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        cargo install --locked --quiet cargo-fuzz >/dev/null 2>&1 || true
+    fi
+    if cargo fuzz --version >/dev/null 2>&1; then
+        cargo +nightly fuzz build --fuzz-dir fuzz
+        for target in $(cargo fuzz list --fuzz-dir fuzz); do
+            case "$target" in
+                mail) seeds=(tests/fixtures "$corpus") ;;
+                reply_text) seeds=("$corpus/reply-parsing") ;;
+                config) seeds=(config debian/ticketgate.toml) ;;
+                tnef) seeds=("$corpus/mime/mimekit/tnef") ;;
+                *) seeds=() ;;
+            esac
+            dirs=("target/fuzz-corpus/$target")
+            for seed in "fuzz/corpus/$target" "fuzz/regressions/$target" "${seeds[@]}"; do
+                [ -e "$seed" ] && dirs+=("$seed")
+            done
+            mkdir -p "target/fuzz-corpus/$target"
+            log=target/fuzz-corpus/$target.log
+            if ! cargo +nightly fuzz run --fuzz-dir fuzz "$target" "${dirs[@]}" -- \
+                -max_total_time="$fuzz_seconds" -timeout=10 >"$log" 2>&1; then
+                tail -n 40 "$log" >&2
+                echo "fuzz target $target failed (its log: $log): the input is in fuzz/artifacts/$target/; fix it and keep the input in fuzz/regressions/$target/" >&2
+                exit 1
+            fi
+            echo "fuzz target $target: $(grep -E '^#[0-9]+ +DONE' "$log" | tail -n 1)" >&2
+        done
+    else
+        missing "cargo-fuzz not found and not installed here" "cargo install cargo-fuzz" \
+            "the fuzz runs (the stable seed test ran their checks)"
+    fi
+else
+    echo "no nightly toolchain: the fuzz targets ran over their seeds only (tests/fuzz_seeds.rs); rustup toolchain install nightly to fuzz them" >&2
+fi
+
 if [ "$postgres_pass" = yes ]; then
     TICKETGATE_TEST_POSTGRES=$postgres_url cargo test --locked --lib --test integration
 else
