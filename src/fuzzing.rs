@@ -12,8 +12,11 @@ use std::sync::OnceLock;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use crate::config::{ConfigSource, Settings};
-use crate::domain::{EmailAddress, SubjectTag, TicketNumber, title_from_subject};
+use crate::domain::{
+    EmailAddress, SubjectTag, TicketNumber, sanitize_filename, title_from_subject,
+};
 use crate::pipeline::classify::{self, Classification};
+use crate::pipeline::parse::tnef;
 use crate::pipeline::reply_effect::answer::SolutionAnswer;
 use crate::pipeline::reply_effect::commands::agent_command;
 use crate::pipeline::{language, parse, reply_text};
@@ -234,4 +237,29 @@ pub fn config(data: &[u8]) {
     if let Err(e) = Settings::from_toml(toml, ConfigSource::Embedded, env) {
         assert!(!e.to_string().is_empty());
     }
+}
+
+/// The TNEF decoder (winmail.dat) on any bytes: a value or an error, within its caps, every
+/// file a slice of the input, and every name safe once sanitized.
+pub fn tnef(data: &[u8]) {
+    let Ok(decoded) = tnef::decode(data) else {
+        return;
+    };
+    assert!(decoded.attachments.len() <= tnef::MAX_ATTACHMENTS);
+    let mut total = 0;
+    for file in &decoded.attachments {
+        let bytes = file.data.map_or(0, <[u8]>::len);
+        assert!(bytes <= data.len(), "a file larger than the stream");
+        total += bytes;
+        let content_type = file
+            .mime_type
+            .as_deref()
+            .unwrap_or("application/octet-stream");
+        let name = sanitize_filename(file.name(), content_type);
+        assert!(
+            !name.is_empty() && !name.contains(['/', '\\', '\0']),
+            "{name:?}"
+        );
+    }
+    assert!(total <= tnef::MAX_TOTAL_BYTES);
 }

@@ -41,6 +41,10 @@ const TARGETS: &[Target] = &[
         name: "config",
         check: fuzzing::config,
     },
+    Target {
+        name: "tnef",
+        check: fuzzing::tnef,
+    },
 ];
 
 #[test]
