@@ -58,7 +58,11 @@ async fn legacy_charsets_and_glued_bodies_reach_the_ticket_readable() {
     let env = TestEnv::new().await;
     let cases = [
         (shift_jis_subject(), "件名のテスト", "本文です。"),
-        (quoted_printable_without_charset(), "Coffee", "Problème de café"),
+        (
+            quoted_printable_without_charset(),
+            "Coffee",
+            "Problème de café",
+        ),
         (unknown_charset(), "café", "café crème"),
         (
             part_without_blank_line(),

@@ -20,8 +20,8 @@ use crate::domain::{
     TraceHeader,
 };
 use attachment::attachment;
-pub(crate) use winmail::why_kept as why_winmail_kept;
 use delivery_status::delivery_failures;
+pub(crate) use winmail::why_kept as why_winmail_kept;
 
 /// Why bytes could not be read as a message. Permanent: the same bytes fail again.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
