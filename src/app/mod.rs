@@ -72,8 +72,7 @@ pub async fn open_store(settings: &Settings) -> Result<Store, StoreError> {
 pub struct App {
     ingestor: Ingestor,
     maildir: Maildir,
-    settings: Arc<Settings>,
-    /// What every pipeline follows; a reload sends the new settings.
+    /// The settings in effect, which every pipeline follows; a reload sends new ones.
     live: tokio::sync::watch::Sender<Arc<Settings>>,
     store: Store,
     clock: Arc<dyn Clock>,
@@ -156,7 +155,6 @@ impl App {
         Ok(App {
             ingestor: Ingestor::new(pipeline),
             maildir,
-            settings,
             live,
             store,
             clock,
@@ -200,7 +198,6 @@ impl App {
             shutdown.clone(),
         );
         let mut running = Reloadable::new(
-            self.settings.clone(),
             self.live,
             self.store.clone(),
             self.clock,

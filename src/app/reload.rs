@@ -53,8 +53,8 @@ struct Replaceable {
 
 /// The running parts of the daemon that a reload replaces, and what it builds them from.
 pub struct Reloadable {
-    settings: Arc<Settings>,
-    /// Followed by every pipeline: each message is decided on the current settings.
+    /// The settings in effect, followed by every pipeline: each message is decided on
+    /// the current ones.
     live: watch::Sender<Arc<Settings>>,
     store: Store,
     clock: Arc<dyn Clock>,
@@ -71,9 +71,7 @@ pub struct Reloadable {
 impl Reloadable {
     /// Nothing started yet: [`Reloadable::start`] starts the outbox, the jobs and the
     /// mailboxes.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
-        settings: Arc<Settings>,
         live: watch::Sender<Arc<Settings>>,
         store: Store,
         clock: Arc<dyn Clock>,
@@ -83,7 +81,6 @@ impl Reloadable {
         shutdown: CancellationToken,
     ) -> Self {
         Self {
-            settings,
             live,
             store,
             clock,
@@ -98,15 +95,15 @@ impl Reloadable {
     }
 
     /// The settings in effect.
-    pub fn settings(&self) -> &Arc<Settings> {
-        &self.settings
+    pub fn settings(&self) -> Arc<Settings> {
+        self.live.borrow().clone()
     }
 
     /// Starts `outbox`, the jobs and the mailboxes on the settings in effect.
     pub fn start(&mut self, outbox: OutboxWorker) {
         self.start_outbox(outbox);
         self.start_jobs();
-        let settings = self.settings.clone();
+        let settings = self.settings();
         self.watchers
             .apply(&settings.mailboxes, settings.retry_budget);
     }
@@ -114,13 +111,13 @@ impl Reloadable {
     /// Reads the configuration with `load` and puts it in effect, or refuses it whole.
     pub fn reload(&mut self, load: &LoadSettings) -> Result<Reloaded, ReloadError> {
         let loaded = load()?;
-        let need_restart = needing_restart(&self.settings, &loaded);
-        let new = Arc::new(keeping_restart_only(&self.settings, loaded));
+        let old = self.settings();
+        let need_restart = needing_restart(&old, &loaded);
+        let new = Arc::new(keeping_restart_only(&old, loaded));
         // Built before anything is replaced: templates that do not compile, or a transport
         // that cannot be set up, leave everything as it was.
         let outbox = OutboxWorker::from_settings(&new, self.store.clone(), self.clock.clone())?
             .with_instance(self.instance.clone());
-        self.settings = new.clone();
         self.live.send_replace(new.clone());
         self.start_outbox(outbox);
         self.start_jobs();
@@ -145,11 +142,7 @@ impl Reloadable {
     /// Starts the scheduler on the settings in effect, stopping the one it replaces.
     fn start_jobs(&mut self) {
         let stop = self.shutdown.child_token();
-        let jobs = Jobs::new(
-            self.store.clone(),
-            self.settings.clone(),
-            self.clock.clone(),
-        );
+        let jobs = Jobs::new(self.store.clone(), self.settings(), self.clock.clone());
         let instance = self.instance.name().to_string();
         let stopping = stop.clone();
         let task =
