@@ -12,6 +12,7 @@ pub mod smtp;
 pub mod templates;
 mod test_delivery;
 pub mod transport;
+mod unreachable;
 pub mod webhook;
 mod webhook_delivery;
 

@@ -1,6 +1,7 @@
 //! The only place that sends mail: claims due outbox rows one at a time, writes and sends
 //! each, and records the outcome. Temporary failures come back later with a capped,
-//! doubling pause; permanent ones are marked failed with the server's answer.
+//! doubling pause; permanent ones are marked failed with the server's answer. A server
+//! that cannot be reached is waited for (see `unreachable.rs`).
 //!
 //! Instances sharing a database each run a worker; a row is claimed by one of them. The
 //! one window where a notification can go out twice: the server accepted it and the
@@ -17,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::compose::{ComposeError, Composer};
 use super::governor::{Governor, Verdict};
 use super::transport::{SendError, Transport};
+use super::unreachable::Outage;
 use super::webhook::WebhookSender;
 use crate::backoff::Backoff;
 use crate::clock::Clock;
@@ -26,8 +28,9 @@ use crate::store::{Channel, Claimed, HoldKind, Store, StoreError};
 /// How long a claimed row is ours before another worker may take it.
 const LEASE: ChronoDuration = ChronoDuration::minutes(5);
 /// Pause between tries: doubles from the configured first one, up to this.
-const MAX_RETRY_PAUSE: Duration = Duration::from_secs(3600);
-/// Temporary failures allowed before a notification is given up.
+pub(super) const MAX_RETRY_PAUSE: Duration = Duration::from_secs(3600);
+/// Temporary failures allowed before a notification is given up (tries that could not
+/// reach the server are not counted).
 const MAX_ATTEMPTS: u32 = 12;
 
 /// Wakes a running [`OutboxWorker`] when notifications were just committed, so that they go
@@ -117,6 +120,8 @@ pub struct OutboxWorker {
     pub(super) webhooks: WebhookSender,
     /// The `[sms]` gateway the outbox's SMS rows are posted to (none when not configured).
     pub(super) sms: WebhookSender,
+    /// Whether the SMTP server is unreachable, since when: logged once per outage.
+    pub(super) outage: Outage,
 }
 
 impl OutboxWorker {
@@ -140,6 +145,7 @@ impl OutboxWorker {
             instance,
             webhooks: WebhookSender::default(),
             sms: WebhookSender::default(),
+            outage: Outage::default(),
         }
     }
 
@@ -264,13 +270,17 @@ impl OutboxWorker {
     }
 
     /// Records how handing the notification over went: sent, refused for good, or to be
-    /// tried again after a pause (given up once its retries are spent).
+    /// tried again after a pause (given up once its retries are spent, unless the server
+    /// was not even reached).
     async fn record_send(
         &self,
         job: &crate::store::OutboxJob,
         message_id: &str,
         sent: Result<(), SendError>,
     ) -> Result<Delivery, StoreError> {
+        if !matches!(sent, Err(SendError::Unreachable(_))) {
+            self.server_answered().await?;
+        }
         Ok(match sent {
             Ok(()) => {
                 self.store
@@ -289,6 +299,9 @@ impl OutboxWorker {
             Err(SendError::Temporary(error)) => {
                 self.after_temporary_failure(job.id, job.attempts, &error.to_string())
                     .await?
+            }
+            Err(SendError::Unreachable(error)) => {
+                self.after_unreachable(job, &error.to_string()).await?
             }
         })
     }

@@ -12,6 +12,23 @@ pub enum SendError {
     /// The server refused for good (5xx): retrying will not help.
     #[error(transparent)]
     Permanent(SendFailure),
+    /// The server could not be reached, or would not open a session (connecting, TLS, its
+    /// greeting, EHLO or the login failed, even with a 5xx): nothing was said about this
+    /// message, and every other one would fail the same way until the server, or the
+    /// settings, are mended. The message waits; it is not the message's failure.
+    #[error(transparent)]
+    Unreachable(SendFailure),
+}
+
+impl SendError {
+    /// The same failure, met before the server heard of any message.
+    pub(crate) fn unreachable(self) -> SendError {
+        match self {
+            SendError::Temporary(f) | SendError::Permanent(f) | SendError::Unreachable(f) => {
+                SendError::Unreachable(f)
+            }
+        }
+    }
 }
 
 /// What failed when a notification was handed over, with its cause. The message is what

@@ -183,6 +183,7 @@ impl SmtpClient {
     }
 
     /// Opens, secures and authenticates a new connection, within [`CONNECT_TIMEOUT`].
+    /// Whatever fails here is [`SendError::Unreachable`]: no message was offered yet.
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
         let opening = async {
             let tcp = TcpStream::connect((self.host.as_str(), self.port))
@@ -247,6 +248,7 @@ impl SmtpClient {
                     timeout: CONNECT_TIMEOUT,
                 }))
             })
+            .map_err(SendError::unreachable)
     }
 
     /// `host:port`, as messages name the server.

@@ -92,6 +92,21 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Makes every waiting mail notification due now: the SMTP server answers again
+    /// after an outage, and what waited for it need not wait for its next try. Says how
+    /// many.
+    pub async fn make_waiting_mail_due(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $1 \
+             WHERE channel = 'email' AND status = 'pending' AND next_attempt_at > $1",
+        )
+        .bind(to_millis(now))
+        .execute(&mut *self.conn().await?)
+        .await
+        .doing("making notifications due")?;
+        Ok(done.rows_affected())
+    }
+
     /// Makes every waiting notification due now, for `outbox flush`.
     pub async fn make_pending_due(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = sqlx::query("UPDATE outbox SET next_attempt_at = $1 WHERE status = 'pending' AND next_attempt_at > $1")

@@ -156,6 +156,28 @@ impl Store {
         Ok(())
     }
 
+    /// Puts a notification back for another try at `next_attempt`, taking back the try
+    /// its claim counted: the server could not be reached, so the notification itself was
+    /// not tried, and its retries are kept for what its own tries meet.
+    pub async fn defer_untried_notification(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET status = 'pending', lease_until = NULL, last_error = $1, next_attempt_at = $2, \
+             attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE id = $3",
+        )
+        .bind(storable(error))
+        .bind(to_millis(next_attempt))
+        .bind(id)
+        .execute(&mut *self.conn().await?)
+        .await
+        .doing("putting a notification back")?;
+        Ok(())
+    }
+
     /// Gives up on a notification, keeping the server's answer.
     pub async fn fail_notification(&self, id: i64, error: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = $1 WHERE id = $2")
