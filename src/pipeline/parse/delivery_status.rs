@@ -122,4 +122,37 @@ mod tests {
             "a text that looks like a report is not one"
         );
     }
+
+    /// The original's header, enclosed as `text/rfc822-headers`, names the notification
+    /// that bounced by its Message-ID, on the block's last line or not, with or without a
+    /// line end before the closing boundary.
+    #[test]
+    fn the_enclosed_header_names_the_original_whatever_its_last_line() {
+        for (block, end) in [
+            ("Subject: Hello\r\nMessage-ID: <tg.1@ours.test>", ""),
+            ("Subject: Hello\r\nMessage-ID: <tg.1@ours.test>", "\r\n"),
+            ("Message-ID: <tg.1@ours.test>\r\nSubject: Hello", ""),
+        ] {
+            let raw = format!(
+                "From: MAILER-DAEMON@mx.acme.example\r\nTo: support@ours.test\r\n\
+                 Content-Type: multipart/report; report-type=delivery-status; boundary=r\r\n\r\n\
+                 --r\r\nContent-Type: message/delivery-status\r\n\r\n\
+                 Final-Recipient: rfc822; gone@acme.example\r\nAction: failed\r\n\
+                 --r\r\nContent-Type: text/rfc822-headers\r\n\r\n{block}{end}\r\n--r--\r\n"
+            );
+            let message = parse_message(raw.as_bytes()).unwrap();
+            let embedded = inbound_mail(&message).embedded;
+            assert_eq!(embedded.len(), 1, "{block:?}{end:?}");
+            assert_eq!(
+                embedded[0].message_id.as_deref(),
+                Some("tg.1@ours.test"),
+                "{block:?}{end:?}"
+            );
+            assert_eq!(
+                embedded[0].subject.as_deref(),
+                Some("Hello"),
+                "{block:?}{end:?}"
+            );
+        }
+    }
 }

@@ -275,7 +275,18 @@ fn embedded_headers(message: &Message<'_>) -> Vec<EmbeddedHeaders> {
                 subject: inner.subject().map(str::to_string),
             }),
             _ if part.is_content_type("text", "rfc822-headers") => {
-                if let Some(headers) = MessageParser::default().parse_headers(part.contents()) {
+                // The line end before the closing boundary is the boundary's (RFC 2046):
+                // a header block that runs up to it has none after its last field, which
+                // mail-parser then drops (the Message-ID naming our notification, say).
+                let contents = part.contents();
+                let completed;
+                let block = if contents.ends_with(b"\n") {
+                    contents
+                } else {
+                    completed = [contents, b"\r\n"].concat();
+                    &completed
+                };
+                if let Some(headers) = MessageParser::default().parse_headers(block) {
                     found.push(EmbeddedHeaders {
                         message_id: headers.message_id().and_then(clean_id),
                         subject: headers.subject().map(str::to_string),
