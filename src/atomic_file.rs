@@ -30,10 +30,11 @@ pub fn write_atomically(
 /// it removes its temporary file.
 #[derive(Debug)]
 pub struct StagedFile {
-    file: std::fs::File,
+    /// Open until synced: a batch stages thousands of files (one per attachment), which
+    /// must not each hold a descriptor until the batch settles.
+    file: Option<std::fs::File>,
     tmp: PathBuf,
     path: PathBuf,
-    synced: bool,
     finished: bool,
 }
 
@@ -57,34 +58,36 @@ impl StagedFile {
             unique_suffix()
         ));
         let mut staged = StagedFile {
-            file: std::fs::File::create(&tmp).map_err(err)?,
+            file: Some(std::fs::File::create(&tmp).map_err(err)?),
             tmp,
             path: path.to_path_buf(),
-            synced: false,
             finished: false,
         };
-        write(&mut staged.file).map_err(err)?;
+        if let Some(file) = &mut staged.file {
+            write(file).map_err(err)?;
+        }
         Ok(staged)
     }
 
-    /// Syncs the file's content to disk, under its temporary name still: writers of
-    /// many files sync them from several threads at once, which the filesystem's journal
-    /// commits together.
+    /// Syncs the file's content to disk, under its temporary name still, and closes it:
+    /// writers of many files sync them from several threads at once, which the
+    /// filesystem's journal commits together.
     pub fn sync(&mut self) -> Result<(), FileStoreError> {
-        self.file.sync_all().map_err(|source| FileStoreError {
-            path: self.path.clone(),
-            source,
-        })?;
-        self.synced = true;
+        if let Some(file) = &self.file {
+            file.sync_all().map_err(|source| FileStoreError {
+                path: self.path.clone(),
+                source,
+            })?;
+        }
+        self.file = None;
         Ok(())
     }
 
     /// Syncs the file unless [`StagedFile::sync`] did, and renames it into place.
     pub fn finish(mut self) -> Result<(), FileStoreError> {
-        let synced = if self.synced {
-            Ok(())
-        } else {
-            self.file.sync_all()
+        let synced = match self.file.take() {
+            Some(file) => file.sync_all(),
+            None => Ok(()),
         };
         let result = synced.and_then(|()| std::fs::rename(&self.tmp, &self.path));
         self.finished = result.is_ok();

@@ -142,8 +142,26 @@ impl Files {
         bytes: &[u8],
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<String, FilesError> {
-        let bytes = bytes.to_vec();
         let digest = match &self.backend {
+            // As for raw mail: a large file is not copied for another thread.
+            Backend::Fs(fs) if bytes.len() > COPY_TO_WRITER_BYTES => {
+                let digest = Digest::of(bytes);
+                blocking_here(|| fs.put_attachment_as(&digest, bytes))?;
+                digest
+            }
+            _ => self.put_small_attachment(bytes.to_vec(), at).await?,
+        };
+        Ok(digest.as_str().to_string())
+    }
+
+    /// [`Files::put_attachment`] of `bytes` copied for a writer on the blocking pool (or
+    /// for the database).
+    async fn put_small_attachment(
+        &self,
+        bytes: Vec<u8>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Digest, FilesError> {
+        Ok(match &self.backend {
             Backend::Fs(fs) if fs.is_staging() => {
                 let digest = Digest::of(&bytes);
                 let key = digest.clone();
@@ -156,8 +174,7 @@ impl Files {
                 blocking(move || fs.put_attachment(&bytes)).await?
             }
             Backend::Db(db) => db.put_attachment(bytes, at).await?,
-        };
-        Ok(digest.as_str().to_string())
+        })
     }
 
     /// The content of the attachment whose hex SHA-256 is `sha256`.
