@@ -27,6 +27,7 @@ mod golden;
 mod health;
 mod hostile_mail;
 mod hostile_recipients;
+mod hostile_sizes;
 mod hostile_text;
 mod imap;
 mod imap_harness;

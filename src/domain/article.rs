@@ -19,6 +19,19 @@ pub struct Attachment {
     pub refused_reason: Option<String>,
 }
 
+/// The part of an article a notification quotes: who wrote it, whether customers may
+/// see it, and the beginning of its text, read without the rest of a long one.
+#[derive(Debug, Clone)]
+pub struct ArticleExcerpt {
+    pub author: String,
+    pub author_name: Option<String>,
+    pub visibility: Visibility,
+    /// The text's first characters, as many as were asked for at most.
+    pub text: String,
+    /// Whether the text goes on past `text`.
+    pub cut: bool,
+}
+
 /// One message or action on a ticket.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Article {

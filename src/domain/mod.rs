@@ -18,7 +18,7 @@ mod title;
 mod webhook;
 
 pub use address::{AddressError, EmailAddress};
-pub use article::{Article, Attachment, NewArticle};
+pub use article::{Article, ArticleExcerpt, Attachment, NewArticle};
 pub use audience::{Actor, Audience, with_context};
 pub use fields::{Direction, Impact, Priority, TicketType, UnknownValue, Urgency, Visibility};
 pub use filename::{content_type_from_name, sanitize_filename};

@@ -9,11 +9,13 @@ use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox as LettreMailbox, MultiPart};
 use serde_json::json;
 
-use super::templates::{Templates, long_date, long_time, priority_label, status_label};
+use super::templates::{
+    Templates, excerpt_cut, long_date, long_time, priority_label, status_label,
+};
 use crate::config::{Agent, Branding, Settings};
 use crate::domain::ByteSize;
 use crate::domain::Ticket;
-use crate::domain::{EmailAddress, Event, MailRefusal, RefusalReason, Visibility};
+use crate::domain::{ArticleExcerpt, EmailAddress, Event, MailRefusal, RefusalReason, Visibility};
 use crate::signing::LinkSigner;
 use crate::store::{Contact, OutboxJob, Store, StoreError, TicketFacts};
 
@@ -220,7 +222,7 @@ impl Composer {
     ) -> Result<serde_json::Value, ComposeError> {
         let (article, refused) = match job.article_id {
             Some(id) => (
-                store.article(id).await?,
+                store.article_excerpt(id, EXCERPT_CHARS).await?,
                 store
                     .article_attachments(id)
                     .await?
@@ -280,11 +282,7 @@ impl Composer {
             ),
             "event": { "at": long_time(job.created_at, lang) },
             // Only what customers may see: a status move's own note is internal.
-            "article": { "text": article
-                .as_ref()
-                .filter(|a| a.visibility == Visibility::Public)
-                .map(|a| a.body_text.as_str())
-                .unwrap_or("") },
+            "article": { "text": quoted_text(article.as_ref(), lang) },
             "auto_close_on": facts
                 .resolved_at
                 .map(|r| long_date(
@@ -375,7 +373,7 @@ impl Composer {
     /// Who wrote the article: a person, or the team itself (an action taken without naming
     /// an agent, written under our own or the agents' address), which the mail calls "our
     /// support team" rather than by an address.
-    fn actor(&self, article: Option<&crate::domain::Article>) -> serde_json::Value {
+    fn actor(&self, article: Option<&ArticleExcerpt>) -> serde_json::Value {
         let Some(article) = article else {
             return json!({ "name": "", "is_team": true });
         };
@@ -389,6 +387,22 @@ impl Composer {
             None => article.author.clone(),
         };
         json!({ "name": name, "is_team": team })
+    }
+}
+
+/// How much of an article's text a notification quotes, in characters: any comment a
+/// person writes, while a 49 MB log pasted into a mail makes a mail of 20 KB, not 100 MB.
+const EXCERPT_CHARS: i32 = 20_000;
+
+/// The text a notification quotes: only what customers may see (a status move's own note
+/// is internal), and past [`EXCERPT_CHARS`] its beginning, saying where the rest is.
+fn quoted_text(article: Option<&ArticleExcerpt>, lang: &str) -> String {
+    match article {
+        Some(a) if a.visibility == Visibility::Public && a.cut => {
+            format!("{}\n\n{}", a.text.trim_end(), excerpt_cut(lang))
+        }
+        Some(a) if a.visibility == Visibility::Public => a.text.clone(),
+        _ => String::new(),
     }
 }
 

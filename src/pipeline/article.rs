@@ -39,6 +39,21 @@ impl Pipeline {
                 refused_reason,
             });
         }
+        let mut notes = Vec::new();
+        if !refused.is_empty() {
+            notes.push(format!("Files not stored: {}.", refused.join("; ")));
+        }
+        let body_text = self
+            .text_within_bounds(
+                std::mem::take(&mut mail.text),
+                at,
+                &mut attachments,
+                &mut notes,
+            )
+            .await?;
+        let body_html = self
+            .html_within_bounds(mail.html.take(), at, &mut attachments, &mut notes)
+            .await?;
         let raw_ref = self.files.put_raw(incoming.raw, at).await?;
         let author_address = match author {
             Some(m) => m.address.clone(),
@@ -50,13 +65,12 @@ impl Pipeline {
             direction,
             visibility: Visibility::Public,
             subject: mail.subject.clone(),
-            body_text: std::mem::take(&mut mail.text),
-            body_html: mail.html.take(),
+            body_text,
+            body_html,
             body_original: None,
             message_id: mail.message_id.clone(),
             raw_ref: Some(raw_ref),
-            note: (!refused.is_empty())
-                .then(|| format!("Files not stored: {}.", refused.join("; "))),
+            note: (!notes.is_empty()).then(|| notes.join(" ")),
             sender_verified: None,
             sender_check: None,
             attachments,
@@ -114,6 +128,75 @@ impl Pipeline {
         })
     }
 
+    /// The mail's text as the article keeps it: whole up to [`MAX_BODY_BYTES`]; past that,
+    /// its beginning, the whole text being kept as the file `message.txt`.
+    async fn text_within_bounds(
+        &self,
+        mut text: String,
+        at: chrono::DateTime<chrono::Utc>,
+        attachments: &mut Vec<Attachment>,
+        notes: &mut Vec<String>,
+    ) -> Result<String, ProcessError> {
+        if text.len() <= MAX_BODY_BYTES {
+            return Ok(text);
+        }
+        let size = ByteSize(text.len() as u64);
+        attachments.push(
+            self.body_file(&text, "message.txt", "text/plain", at)
+                .await?,
+        );
+        cut_to_bounds(&mut text);
+        notes.push(format!(
+            "The mail's text is {size}: only its first {} is shown; the whole text is the file message.txt.",
+            ByteSize(MAX_BODY_BYTES as u64)
+        ));
+        Ok(text)
+    }
+
+    /// The mail's HTML as the article keeps it: whole up to [`MAX_BODY_BYTES`]; past that,
+    /// none (half an HTML document is not one), the HTML being kept as `message.html`.
+    async fn html_within_bounds(
+        &self,
+        html: Option<String>,
+        at: chrono::DateTime<chrono::Utc>,
+        attachments: &mut Vec<Attachment>,
+        notes: &mut Vec<String>,
+    ) -> Result<Option<String>, ProcessError> {
+        let html = match html {
+            Some(html) if html.len() > MAX_BODY_BYTES => html,
+            within => return Ok(within),
+        };
+        attachments.push(
+            self.body_file(&html, "message.html", "text/html", at)
+                .await?,
+        );
+        notes.push(format!(
+            "The mail's HTML is {}: the text is shown instead; the HTML is the file message.html.",
+            ByteSize(html.len() as u64)
+        ));
+        Ok(None)
+    }
+
+    /// A mail's body kept as a file of the article, whatever the limit per attachment (it
+    /// is the mail's own text, not something attached to it).
+    async fn body_file(
+        &self,
+        body: &str,
+        filename: &str,
+        content_type: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Attachment, ProcessError> {
+        Ok(Attachment {
+            filename: filename.to_string(),
+            content_type: format!("{content_type}; charset=utf-8"),
+            size: body.len() as u64,
+            sha256: Some(self.files.put_attachment(body.as_bytes(), at).await?),
+            content_id: None,
+            inline: false,
+            refused_reason: None,
+        })
+    }
+
     /// The reason an attachment of `size` bytes is not stored, if it is not.
     pub(super) fn refusal(&self, size: usize) -> Option<String> {
         let limit = self.settings.max_attachment_bytes;
@@ -124,6 +207,27 @@ impl Pipeline {
                 ByteSize(limit)
             )
         })
+    }
+}
+
+/// How much of a mail's text (or HTML) an article keeps. A ticket's page, its
+/// notifications and its searches read the article: a 49 MB log pasted into a mail would
+/// make each of them cost as much. Past it, the whole body is a file of the article.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The part of `text` an article keeps: its first [`MAX_BODY_BYTES`], on a character
+/// boundary. A reply's new text is looked for there only: past it, the whole text is a
+/// file of the article anyway.
+pub(super) fn kept_part(text: &str) -> &str {
+    &text[..text.floor_char_boundary(MAX_BODY_BYTES)]
+}
+
+/// Cuts `text` to its first [`MAX_BODY_BYTES`] (on a character boundary), marked as cut.
+pub(super) fn cut_to_bounds(text: &mut String) {
+    if text.len() > MAX_BODY_BYTES {
+        text.truncate(text.floor_char_boundary(MAX_BODY_BYTES));
+        text.push_str("\n\n[…]");
+        text.shrink_to_fit();
     }
 }
 

@@ -193,7 +193,10 @@ impl Pipeline {
         };
         let mut article = self.article(incoming, Some(&sender), direction).await?;
         if reply.removed {
-            article.body_original = Some(std::mem::replace(&mut article.body_text, reply.text));
+            let mut text = reply.text;
+            // The whole text is the file message.txt already.
+            super::article::cut_to_bounds(&mut text);
+            article.body_original = Some(std::mem::replace(&mut article.body_text, text));
         }
         let plan = effect.plan(ticket.status, is_agent);
         article.visibility = plan.visibility;

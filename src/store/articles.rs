@@ -7,17 +7,35 @@ use sqlx::{AnyConnection, Row};
 
 use super::rows::{from_millis, get, parse_stored, storable, storable_opt, to_millis};
 use super::{Doing, Store, StoreError};
-use crate::domain::{Article, Attachment, NewArticle};
+use crate::domain::{Article, ArticleExcerpt, Attachment, NewArticle};
 
 impl Store {
-    /// One article, without its attachments.
-    pub async fn article(&self, article_id: i64) -> Result<Option<Article>, StoreError> {
-        let row = sqlx::query("SELECT * FROM articles WHERE id = $1")
-            .bind(article_id)
-            .fetch_optional(&mut *self.conn().await?)
-            .await
-            .doing("reading an article")?;
-        row.as_ref().map(article_from_row).transpose()
+    /// Who wrote article `article_id`, whether customers may see it, and its text's first
+    /// `chars` characters: what a notification quotes, without reading the rest.
+    pub async fn article_excerpt(
+        &self,
+        article_id: i64,
+        chars: i32,
+    ) -> Result<Option<ArticleExcerpt>, StoreError> {
+        let row = sqlx::query(
+            "SELECT author, author_name, visibility, substr(body_text, 1, $2) AS excerpt, \
+             CAST(length(body_text) AS BIGINT) AS chars FROM articles WHERE id = $1",
+        )
+        .bind(article_id)
+        .bind(chars)
+        .fetch_optional(&mut *self.conn().await?)
+        .await
+        .doing("reading the beginning of an article")?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        Ok(Some(ArticleExcerpt {
+            author: get(&row, "author")?,
+            author_name: get(&row, "author_name")?,
+            visibility: parse_stored("visibility", &get::<String>(&row, "visibility")?)?,
+            text: get(&row, "excerpt")?,
+            cut: get::<i64>(&row, "chars")? > i64::from(chars),
+        }))
     }
 
     /// The files of one article.

@@ -24,7 +24,8 @@ use serde_json::Value;
 use embedded::TemplateFile;
 pub use sample::sample_data;
 pub use words::{
-    impact_label, long_date, long_time, priority_label, status_label, type_label, urgency_label,
+    excerpt_cut, impact_label, long_date, long_time, priority_label, status_label, type_label,
+    urgency_label,
 };
 
 /// The languages shipped.

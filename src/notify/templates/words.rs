@@ -22,6 +22,14 @@ pub fn status_label(status: Status, lang: &str) -> &'static str {
     }
 }
 
+/// What follows a quoted text that was cut: where the rest is.
+pub fn excerpt_cut(lang: &str) -> &'static str {
+    match lang {
+        "fr" => "[…] La suite de ce message est sur la page du ticket.",
+        _ => "[…] The rest of this message is on the ticket page.",
+    }
+}
+
 /// A priority as customers read it, rather than the team's P1…P4 (shown on its own, in
 /// the summary, so it starts with a capital).
 pub fn priority_label(priority: Priority, lang: &str) -> &'static str {

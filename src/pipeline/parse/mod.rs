@@ -1,5 +1,7 @@
 //! MIME parsing: raw bytes → [`InboundMail`]. The only module that knows mail-parser.
 
+use std::borrow::Cow;
+
 use chrono::{TimeZone, Utc};
 use mail_parser::{
     Address, Header, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType,
@@ -94,18 +96,20 @@ pub fn inbound_mail<'m>(message: &'m Message<'m>) -> InboundMail<'m> {
     let subject = charset::subject(message)
         .map(|s| clean_header_text(&s))
         .unwrap_or_default();
-    let mut text = message
-        .text_bodies()
-        .enumerate()
-        .filter_map(|(i, _)| charset::body_text(message, i))
-        .collect::<Vec<_>>()
-        .join("\n\n");
+    let mut text = joined(
+        message
+            .text_bodies()
+            .enumerate()
+            .filter_map(|(i, _)| charset::body_text(message, i))
+            .collect(),
+        "\n\n",
+    );
     let html_parts: Vec<_> = message
         .html_bodies()
         .filter(|p| p.is_text_html())
         .filter_map(|p| charset::part_contents(message, p))
         .collect();
-    let mut html = (!html_parts.is_empty()).then(|| html_parts.join("\n"));
+    let mut html = (!html_parts.is_empty()).then(|| joined(html_parts, "\n"));
     // A part whose header lines run straight into its text (no blank line) loses that text
     // in mail-parser: the header blocks are read again.
     if text.trim().is_empty()
@@ -323,6 +327,15 @@ fn content_digest(mail: &InboundMail<'_>, date_raw: Option<&str>) -> String {
         field(&a.bytes);
     }
     hex::encode(hasher.finalize())
+}
+
+/// `parts` joined by `separator`; a single part as it is, not copied (a large mail's body
+/// would be held twice for a moment).
+fn joined(mut parts: Vec<Cow<'_, str>>, separator: &str) -> String {
+    match parts.len() {
+        1 => parts.pop().map(Cow::into_owned).unwrap_or_default(),
+        _ => parts.join(separator),
+    }
 }
 
 #[cfg(test)]
