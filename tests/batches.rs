@@ -190,3 +190,88 @@ async fn a_large_mail_is_its_ticket_description_too_inside_a_batch_and_alone() {
         );
     }
 }
+
+/// A source of mails of known sizes that records, at each read, how many large mails
+/// (over half a batch) it had given that were not committed yet.
+struct Sized {
+    mails: std::vec::IntoIter<(usize, usize)>,
+    held: std::collections::HashMap<usize, usize>,
+    most_large_held: usize,
+}
+
+/// Over half of a batch's bytes: two such mails never share a batch.
+const LARGE: usize = ticketgate::intake::BATCH_BYTES / 2 + 1;
+
+impl ticketgate::intake::Source for Sized {
+    type Key = usize;
+
+    fn next(
+        &mut self,
+        _ingestor: &ticketgate::intake::Ingestor,
+    ) -> Option<(usize, ticketgate::intake::Received)> {
+        let (n, size) = self.mails.next()?;
+        self.held.insert(n, size);
+        let large = self.held.values().filter(|&&s| s >= LARGE).count();
+        self.most_large_held = self.most_large_held.max(large);
+        let head = format!(
+            "From: Alice <alice@acme.example>\r\nTo: support@localhost\r\nSubject: Dump {n}\r\n\
+             Message-ID: <dump-{n}@acme.example>\r\n\r\n"
+        );
+        let mut bytes = head.into_bytes();
+        bytes.resize(size, b'x');
+        let message = RawMessage {
+            source: format!("dump-{n}"),
+            bytes,
+        };
+        Some((n, ticketgate::intake::Received::Message(message)))
+    }
+
+    fn next_size(&mut self) -> Option<u64> {
+        self.mails.as_slice().first().map(|&(_, size)| size as u64)
+    }
+
+    fn acknowledge(&mut self, key: usize, report: &Report) {
+        assert_eq!(report.outcome, OutcomeKind::Created, "{report:?}");
+        self.held.remove(&key);
+    }
+}
+
+#[tokio::test]
+async fn large_mails_waiting_are_read_one_at_a_time() {
+    // What each mail holds in memory is the same on both backends.
+    if std::env::var_os("TICKETGATE_TEST_POSTGRES").is_some() {
+        return;
+    }
+    let env = TestEnv::new().await;
+    // Each large one is read only once the batch before it is committed, so that many
+    // waiting cost what one does.
+    let sizes = [2_000, LARGE, LARGE, 3_000, LARGE];
+    let mut source = Sized {
+        mails: sizes
+            .iter()
+            .copied()
+            .enumerate()
+            .collect::<Vec<_>>()
+            .into_iter(),
+        held: Default::default(),
+        most_large_held: 0,
+    };
+    let rules = ticketgate::intake::Rules {
+        budget: 1,
+        retry: ticketgate::intake::Retry::Later,
+        quarantine_when_spent: true,
+        intake: "test",
+    };
+    let ended = ticketgate::intake::Driver::new(env.ingestor.clone(), rules)
+        .run(&mut source)
+        .await;
+    assert!(matches!(ended, ticketgate::intake::Ended::Drained));
+    assert!(
+        source.held.is_empty(),
+        "every mail committed and acknowledged"
+    );
+    assert_eq!(
+        source.most_large_held, 1,
+        "a large mail was read while another was held"
+    );
+}

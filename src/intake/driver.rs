@@ -35,6 +35,13 @@ pub trait Source {
     /// in memory); `None` when there is no more for now, or the source must stop here.
     fn next(&mut self, ingestor: &Ingestor) -> Option<(Self::Key, Received)>;
 
+    /// The size of the message [`Source::next`] would read, when the source knows it
+    /// without reading it (a file's length): the batch in hand is committed first when
+    /// that message would not fit, so that two large mails are never held at once.
+    fn next_size(&mut self) -> Option<u64> {
+        None
+    }
+
     /// The message is done with (stored, ignored, a duplicate, or quarantined) and its
     /// batch is committed: the source may let go of it.
     fn acknowledge(&mut self, key: Self::Key, report: &Report);
@@ -165,7 +172,15 @@ impl<K: Clone + Eq + Hash> Driver<K> {
 
     async fn drive<S: Source<Key = K>>(&mut self, source: &mut S) -> ControlFlow<Ended> {
         let mut batch = Batch::default();
-        while let Some((key, received)) = source.next(&self.ingestor) {
+        loop {
+            if let Some(size) = source.next_size()
+                && !batch.has_room_for_size(size)
+            {
+                self.commit(source, std::mem::take(&mut batch)).await?;
+            }
+            let Some((key, received)) = source.next(&self.ingestor) else {
+                break;
+            };
             match received {
                 Received::Message(message) => {
                     if !batch.has_room_for(&message) {
@@ -345,7 +360,12 @@ impl<K> Batch<K> {
     /// Whether `message` may join without taking the batch past [`BATCH_BYTES`]; a message
     /// larger than that joins only an empty batch.
     fn has_room_for(&self, message: &RawMessage) -> bool {
-        self.keys.is_empty() || self.bytes + message.bytes.len() <= BATCH_BYTES
+        self.has_room_for_size(message.bytes.len() as u64)
+    }
+
+    /// [`Batch::has_room_for`] a message of `size` bytes.
+    fn has_room_for_size(&self, size: u64) -> bool {
+        self.keys.is_empty() || self.bytes as u64 + size <= BATCH_BYTES as u64
     }
 
     fn push(&mut self, key: K, message: RawMessage, tried: u32) {

@@ -205,11 +205,19 @@ impl Ingestor {
         }
     }
 
-    /// Reads one message from `reader`. Past `max_message_bytes` it stops holding the
-    /// message in memory and streams it whole into the quarantine instead.
-    pub fn read_message(&self, source: &str, mut reader: impl Read) -> std::io::Result<Received> {
+    /// Reads one message from `reader`, of `size` bytes when known (a file's). Past
+    /// `max_message_bytes` it stops holding the message in memory and streams it whole into
+    /// the quarantine instead.
+    pub fn read_message(
+        &self,
+        source: &str,
+        mut reader: impl Read,
+        size: Option<u64>,
+    ) -> std::io::Result<Received> {
         let limit = self.pipeline.current_settings().max_message_bytes;
-        let mut head = Vec::new();
+        // Read into a buffer of the right size: grown by doubling, a 49 MB mail would
+        // hold 64 MB.
+        let mut head = Vec::with_capacity(size.map_or(0, |s| s.min(limit + 1)) as usize);
         (&mut reader).take(limit + 1).read_to_end(&mut head)?;
         if head.len() as u64 <= limit {
             return Ok(Received::Message(RawMessage {
@@ -242,7 +250,7 @@ impl Ingestor {
                 bytes,
             }));
         }
-        self.read_message(source, bytes.as_slice())
+        self.read_message(source, bytes.as_slice(), None)
     }
 
     /// Quarantines `message` after `attempts` tries that each failed for a temporary

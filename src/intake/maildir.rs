@@ -144,7 +144,7 @@ pub async fn watch(
         postponed.retain(|path, _| present.contains(path));
         let mut look = Look {
             maildir: &maildir,
-            pending: pending.into_iter(),
+            pending: pending.into_iter().peekable(),
             postponed: &mut postponed,
             shutdown: &shutdown,
         };
@@ -192,10 +192,17 @@ struct Postponed {
     until: Instant,
 }
 
+/// Whether the file at `path` waits out a pause after failing.
+fn is_postponed(postponed: &HashMap<PathBuf, Postponed>, path: &Path) -> bool {
+    postponed
+        .get(path)
+        .is_some_and(|p| Instant::now() < p.until)
+}
+
 /// One look at new/: the files found there, oldest first, as a source for the driver.
 struct Look<'a> {
     maildir: &'a Maildir,
-    pending: std::vec::IntoIter<PathBuf>,
+    pending: std::iter::Peekable<std::vec::IntoIter<PathBuf>>,
     postponed: &'a mut HashMap<PathBuf, Postponed>,
     shutdown: &'a CancellationToken,
 }
@@ -214,9 +221,7 @@ impl Look<'_> {
     }
 
     fn is_postponed(&self, path: &Path) -> bool {
-        self.postponed
-            .get(path)
-            .is_some_and(|p| Instant::now() < p.until)
+        is_postponed(self.postponed, path)
     }
 }
 
@@ -236,7 +241,11 @@ impl Source for Look<'_> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let source = format!("maildir:{name}");
-            match std::fs::File::open(&path).and_then(|file| ingestor.read_message(&source, file)) {
+            let read = std::fs::File::open(&path).and_then(|file| {
+                let size = file.metadata().ok().map(|m| m.len());
+                ingestor.read_message(&source, file, size)
+            });
+            match read {
                 Ok(received) => return Some((path, received)),
                 // Taken meanwhile (another instance watching the same Maildir).
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -245,6 +254,16 @@ impl Source for Look<'_> {
                     self.postpone(path);
                 }
             }
+        }
+        None
+    }
+
+    fn next_size(&mut self) -> Option<u64> {
+        while let Some(path) = self.pending.peek() {
+            if !is_postponed(self.postponed, path) {
+                return std::fs::metadata(path).ok().map(|m| m.len());
+            }
+            self.pending.next();
         }
         None
     }

@@ -41,6 +41,14 @@ impl Input {
             Input::File(p) => Box::new(std::fs::File::open(p)?),
         })
     }
+
+    /// Its size in bytes, when it is a file that says.
+    pub fn size(&self) -> Option<u64> {
+        match self {
+            Input::Stdin => None,
+            Input::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+        }
+    }
 }
 
 /// Why a path given to `ingest` cannot be used.
@@ -142,7 +150,7 @@ pub async fn ingest(
         intake: "cli",
     };
     let mut source = Inputs {
-        inputs: inputs.into_iter().enumerate(),
+        inputs: inputs.into_iter().enumerate().peekable(),
         each,
         all_handled: true,
         stdin_unreadable: None,
@@ -162,7 +170,7 @@ pub async fn ingest(
 /// The inputs of one `ingest`, as a source for the driver; a message is known by its
 /// input's position.
 struct Inputs<F> {
-    inputs: std::iter::Enumerate<std::vec::IntoIter<Input>>,
+    inputs: std::iter::Peekable<std::iter::Enumerate<std::vec::IntoIter<Input>>>,
     each: F,
     all_handled: bool,
     /// Standard input could not be read: no input after it is read.
@@ -177,7 +185,7 @@ impl<F: FnMut(Result<&Report, &PathError>)> Source for Inputs<F> {
             let name = input.name();
             match input
                 .open()
-                .and_then(|reader| ingestor.read_message(&name, reader))
+                .and_then(|reader| ingestor.read_message(&name, reader, input.size()))
             {
                 Ok(received) => return Some((position, received)),
                 Err(source) => {
@@ -195,6 +203,10 @@ impl<F: FnMut(Result<&Report, &PathError>)> Source for Inputs<F> {
             }
         }
         None
+    }
+
+    fn next_size(&mut self) -> Option<u64> {
+        self.inputs.peek().and_then(|(_, input)| input.size())
     }
 
     fn acknowledge(&mut self, _position: usize, report: &Report) {
