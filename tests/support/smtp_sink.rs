@@ -60,53 +60,37 @@ impl SmtpSink {
 
     /// Starts the server with extra arguments (`--tls MODE --cert F --key F`).
     pub fn start_with(extra: &[&std::ffi::OsStr]) -> Option<SmtpSink> {
-        let has_aiosmtpd = Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !has_aiosmtpd {
-            require::missing(
-                "python3 with aiosmtpd (the tests' SMTP server)",
-                "apt-get install python3-aiosmtpd, or pip install aiosmtpd",
-            );
+        if !has_aiosmtpd() {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
-        let script =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
         // A free port is picked by binding port 0 and releasing it; another process can
         // take it in between (tests run side by side), so a start that finds it taken
         // tries again with a new one, as the Dovecot helper does.
         let mut last = String::new();
         for _ in 0..PORT_ATTEMPTS {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let mut child = Command::new("python3")
-                .arg(&script)
-                .args(["--port", &port.to_string(), "--dir"])
-                .arg(dir.path())
-                .arg("--log")
-                .arg(dir.path().join(ARRIVALS))
-                .args(extra)
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut line = String::new();
-            std::io::BufReader::new(child.stdout.take().unwrap())
-                .read_line(&mut line)
-                .unwrap();
-            if line.starts_with("ready") {
-                return Some(SmtpSink { child, port, dir });
+            let port = free_port();
+            match spawn(&dir, port, extra) {
+                Ok(child) => return Some(SmtpSink { child, port, dir }),
+                Err(line) => last = line,
             }
-            let _ = child.kill();
-            let _ = child.wait();
-            last = line;
         }
         panic!("the SMTP sink did not start in {PORT_ATTEMPTS} attempts: {last:?}");
+    }
+
+    /// Starts the server on `port`, which the caller picked with [`free_port`] and gave a
+    /// client before the server was there (a server down, then back). Panics when the
+    /// port was taken in between. (The benches, which include this file, do not use it.)
+    #[allow(dead_code)]
+    pub fn start_on(port: u16) -> Option<SmtpSink> {
+        if !has_aiosmtpd() {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        match spawn(&dir, port, &[]) {
+            Ok(child) => Some(SmtpSink { child, port, dir }),
+            Err(line) => panic!("the SMTP sink did not start on port {port}: {line:?}"),
+        }
     }
 
     /// The messages received, as (file name, content).
@@ -154,4 +138,58 @@ impl SmtpSink {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+}
+
+/// A loopback port nothing listens on now: bound to port 0 and released.
+#[allow(dead_code)]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether python3 with aiosmtpd is there. Without it: fails in CI (see
+/// [`require::missing`]); elsewhere says so in one line, and the test passes by.
+fn has_aiosmtpd() -> bool {
+    let there = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !there {
+        require::missing(
+            "python3 with aiosmtpd (the tests' SMTP server)",
+            "apt-get install python3-aiosmtpd, or pip install aiosmtpd",
+        );
+    }
+    there
+}
+
+/// Runs the server on `port`, keeping its messages in `dir`; its first line of output
+/// when it did not say it is ready (the port was taken).
+fn spawn(dir: &tempfile::TempDir, port: u16, extra: &[&std::ffi::OsStr]) -> Result<Child, String> {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+    let mut child = Command::new("python3")
+        .arg(&script)
+        .args(["--port", &port.to_string(), "--dir"])
+        .arg(dir.path())
+        .arg("--log")
+        .arg(dir.path().join(ARRIVALS))
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    if line.starts_with("ready") {
+        return Ok(child);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(line)
 }
