@@ -19,6 +19,7 @@ mod messages;
 mod open;
 mod opened_tickets;
 mod outbox;
+mod recycle;
 mod rows;
 mod ticket_query;
 mod ticket_updates;
@@ -110,7 +111,8 @@ pub enum StoreError {
 
 impl StoreError {
     /// Whether retrying later may succeed: the database was unreachable, busy or locked,
-    /// as opposed to a constraint or data problem that would fail again.
+    /// its disk full or failing, or its file read-only (permissions an operator puts
+    /// right), as opposed to a constraint or data problem that would fail again.
     pub fn is_transient(&self) -> bool {
         let sqlx_error = match self {
             StoreError::Connect { error, .. } => error.as_ref(),
@@ -132,6 +134,7 @@ impl StoreError {
                 let msg = db.message().to_ascii_lowercase();
                 msg.contains("locked")
                     || msg.contains("busy")
+                    || msg.contains("readonly")
                     || msg.contains("disk")
                     || msg.contains("full")
                     || db.code().is_some_and(|c| {

@@ -12,6 +12,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, Connection, Executor, Row};
 
+use super::recycle::Recycling;
 use super::{Backend, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, Store, StoreError};
 use crate::config::DatabaseUrl;
 
@@ -66,6 +67,9 @@ impl Store {
         };
         let options = connect_options(url, file_mode)?;
         first_connection(url, &options).await?.close().await.ok();
+        // Only the commands that write mail in (`run`, `ingest`, `migrate`) watch for a
+        // read-only file: another may well be run by someone allowed to read only.
+        let recycling = Recycling::new(sqlite_file.clone().filter(|_| mode == OpenMode::Create));
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
             // A pooled SQLite connection is a thread of this process: asking it whether it
@@ -73,7 +77,16 @@ impl Store {
             // statement (BENCHMARKS.md, the JSON API). A server's connection may have died.
             .test_before_acquire(backend != Backend::Sqlite)
             .acquire_timeout(Duration::from_secs(15))
+            .after_release(|conn, _meta| Box::pin(Recycling::keep(conn)))
+            .before_acquire({
+                let recycling = recycling.clone();
+                move |_conn, meta| {
+                    let usable = recycling.usable(meta.age);
+                    Box::pin(async move { Ok(usable) })
+                }
+            })
             .after_connect(move |conn, _meta| {
+                recycling.opened();
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         // WAL lets readers (CLI, HTTP) run beside the writer; FULL sync makes a
