@@ -18,6 +18,7 @@ const ENV_NOT_KEYS: &[&str] = &[
     "TICKETGATE_CONFIG",
     "TICKETGATE_LOG",
     crate::service_manager::STALL_HOOK_ENV,
+    crate::clock::SHIFT_HOOK_ENV,
 ];
 
 impl Settings {
