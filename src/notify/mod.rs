@@ -4,6 +4,7 @@
 
 pub mod compose;
 pub mod governor;
+mod in_hand;
 pub mod outbox_worker;
 mod send_error;
 mod setup;

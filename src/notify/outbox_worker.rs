@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::compose::{ComposeError, Composer};
 use super::governor::{Governor, Verdict};
+use super::in_hand::RowsInHand;
 use super::transport::{SendError, Transport};
 use super::unreachable::Outage;
 use super::webhook::WebhookSender;
@@ -122,6 +123,8 @@ pub struct OutboxWorker {
     pub(super) sms: WebhookSender,
     /// Whether the SMTP server is unreachable, since when: logged once per outage.
     pub(super) outage: Outage,
+    /// The rows the lanes are delivering, not to be delivered twice at once.
+    in_hand: RowsInHand,
 }
 
 impl OutboxWorker {
@@ -146,6 +149,7 @@ impl OutboxWorker {
             webhooks: WebhookSender::default(),
             sms: WebhookSender::default(),
             outage: Outage::default(),
+            in_hand: RowsInHand::default(),
         }
     }
 
@@ -189,15 +193,30 @@ impl OutboxWorker {
         channel: Option<Channel>,
     ) -> Result<Option<Delivery>, StoreError> {
         let now = self.clock.now();
-        let job = match self
+        let Some(claimed) = self
             .store
             .claim_delivery(now, LEASE, self.instance.holder(), channel)
             .await?
-        {
-            None => return Ok(None),
-            Some(Claimed::Webhook(job)) => return self.deliver_webhook(job, now).await.map(Some),
-            Some(Claimed::Sms(job)) => return self.deliver_sms(job, now).await.map(Some),
-            Some(Claimed::Email(job)) => job,
+        else {
+            return Ok(None);
+        };
+        let id = match &claimed {
+            Claimed::Email(job) | Claimed::Sms(job) => job.id,
+            Claimed::Webhook(job) => job.id,
+        };
+        let Some(_in_hand) = self.in_hand.take(id) else {
+            // The claim only renewed the lease of a row another lane is delivering (and
+            // counted one more try): that lane records how its delivery went.
+            tracing::warn!(
+                notification = id,
+                "the clock jumped past the claim on a notification still being delivered; it is not delivered twice"
+            );
+            return Ok(None);
+        };
+        let job = match claimed {
+            Claimed::Webhook(job) => return self.deliver_webhook(job, now).await.map(Some),
+            Claimed::Sms(job) => return self.deliver_sms(job, now).await.map(Some),
+            Claimed::Email(job) => job,
         };
         let span = tracing::info_span!("notification", notification = job.id, event = %job.event, ticket = %job.ticket);
         let event = job.event.as_str();
