@@ -63,13 +63,13 @@ pub(super) async fn bodies(
     session: &mut ImapSession,
     uids: &[u32],
 ) -> Result<HashMap<u32, Vec<u8>>, ImapError> {
-    match fetch_set(session, &uid_set(uids)).await {
+    match fetch_set(session, uids).await {
         Err(e) if is_refusal(&e) && uids.len() > 1 => {}
         fetched => return fetched,
     }
     let mut bodies = HashMap::new();
     for uid in uids {
-        match fetch_set(session, &uid.to_string()).await {
+        match fetch_set(session, std::slice::from_ref(uid)).await {
             Ok(one) => bodies.extend(one),
             Err(e) if is_refusal(&e) => {
                 tracing::error!(uid, error = %e, "the server refuses to give this message; it is left there")
@@ -80,22 +80,36 @@ pub(super) async fn bodies(
     Ok(bodies)
 }
 
+/// The bodies of `uids`, fetched in one command. Short of some only when the server did
+/// not give them: async-imap ends a FETCH's stream in the same way whether the server
+/// finished the command or the connection closed between two of its messages, so a short
+/// answer is followed by a NOOP whose tagged OK must come. Otherwise the messages after
+/// the break would be taken for ones the server will not give, and the cursor would pass
+/// them, unread, for good. (Not `Session::noop`, which also takes a closed connection for
+/// an answer.)
 async fn fetch_set(
     session: &mut ImapSession,
-    set: &str,
+    uids: &[u32],
 ) -> Result<HashMap<u32, Vec<u8>>, ImapError> {
     let stream = session
-        .uid_fetch(set, "(UID BODY.PEEK[])")
+        .uid_fetch(uid_set(uids), "(UID BODY.PEEK[])")
         .await
         .map_err(protocol("fetching messages"))?;
     let fetched: Vec<_> = stream
         .try_collect()
         .await
         .map_err(protocol("fetching messages"))?;
-    Ok(fetched
+    let bodies: HashMap<u32, Vec<u8>> = fetched
         .iter()
         .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
-        .collect())
+        .collect();
+    if bodies.len() < uids.len() {
+        session
+            .run_command_and_check_ok("NOOP")
+            .await
+            .map_err(protocol("fetching messages"))?;
+    }
+    Ok(bodies)
 }
 
 #[cfg(test)]
