@@ -64,11 +64,12 @@ pub enum ImapError {
 }
 
 impl ImapError {
-    /// Whether failures of `kind` happen before a session exists (so a login ends them).
+    /// Whether failures of `kind` are the connection's, not a command's: they happen before
+    /// a session exists or end it, so a new login ends them.
     pub(super) fn is_connection_kind(kind: &str) -> bool {
         matches!(
             kind,
-            "connect" | "tls" | "timeout" | "login" | "secret" | "token"
+            "connect" | "tls" | "timeout" | "login" | "secret" | "token" | "connection lost"
         )
     }
 
@@ -82,6 +83,7 @@ impl ImapError {
             ImapError::LoginRefused { .. } => "login",
             ImapError::Secret(_) => "secret",
             ImapError::Token(_) => "token",
+            ImapError::Protocol { source, .. } if is_lost_connection(source) => "connection lost",
             ImapError::Protocol { doing, .. } => doing,
             ImapError::Folder { .. } => "folder",
             ImapError::Store(_) => "store",
@@ -116,6 +118,15 @@ fn is_refusal(e: &ImapError) -> bool {
             source: async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_),
             ..
         }
+    )
+}
+
+/// Whether `e` is the connection ending under a command (the server died, the network
+/// failed), rather than the server answering it.
+fn is_lost_connection(e: &async_imap::error::Error) -> bool {
+    matches!(
+        e,
+        async_imap::error::Error::Io(_) | async_imap::error::Error::ConnectionLost
     )
 }
 
