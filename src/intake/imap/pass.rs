@@ -21,8 +21,8 @@ const MAX_BATCH_BYTES: u64 = 32 * 1024 * 1024;
 /// How a pass over the folder ended.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Pass {
-    /// Everything after the cursor was handled.
-    Done,
+    /// Everything after the cursor was handled; `found` when there was anything.
+    Done { found: bool },
     /// A message failed for a temporary reason and was kept: wait, then try again.
     Deferred,
     /// Shutdown was asked for.
@@ -100,7 +100,9 @@ impl MailboxWorker {
         Ok(if shutdown.is_cancelled() {
             Pass::Stopped
         } else {
-            Pass::Done
+            Pass::Done {
+                found: !listed.is_empty(),
+            }
         })
     }
 

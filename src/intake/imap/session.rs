@@ -153,7 +153,7 @@ impl MailboxWorker {
                         .map_err(protocol("checking the connection"))?;
                     continue;
                 }
-                Pass::Done => {
+                Pass::Done { found } => {
                     deferred.reset();
                     if !self.healthy {
                         // The session works: whatever kept it from working is over.
@@ -161,6 +161,13 @@ impl MailboxWorker {
                         self.problem(ProblemArea::Folder, None).await;
                     }
                     self.healthy = true;
+                    // The news of mail that arrived during a pass that did work may be
+                    // lost: async-imap keeps 100 unsolicited responses and drops the rest,
+                    // and each message moved away is one (EXPUNGE). Look again, until a
+                    // pass finds nothing, rather than idle with mail waiting.
+                    if found {
+                        continue;
+                    }
                 }
             }
             if shutdown.is_cancelled() {
