@@ -259,8 +259,25 @@ impl Dovecot {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        self.wait_ports_closed(master.id()).await;
+    }
+
+    /// Kills the server as a crash would: SIGKILL to the master and all its children at
+    /// once, so that connected clients see their connections end with no `BYE`; then waits
+    /// until both ports refuse connections. [`Dovecot::restart`] starts it again. Does
+    /// nothing if stopped already.
+    pub async fn kill(&mut self) {
+        let Some(mut master) = self.master.take() else {
+            return;
+        };
+        kill_group(&mut master);
+        self.wait_ports_closed(master.id()).await;
+    }
+
+    /// Waits until both ports refuse connections, once the master of process group `group`
+    /// has exited.
+    async fn wait_ports_closed(&self, group: u32) {
         // A child forked just before the master died may still hold the listening sockets.
-        let group = master.id();
         let deadline = Instant::now() + PORTS_CLOSE_TIMEOUT;
         while accepts(self.port).await || accepts(self.tls_port).await {
             signal_group(group, "KILL");
