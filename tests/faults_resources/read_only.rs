@@ -1,0 +1,73 @@
+//! The database made read-only under the running daemon. File modes do not bind root, who
+//! runs these tests, so the files are made immutable (`chattr +i`): the daemon's open
+//! connections fail to write (EPERM), and the connections it opens meanwhile are read-only,
+//! as they are for a daemon whose database was `chmod 0444`ed or whose file system went
+//! read-only.
+
+use std::time::{Duration, Instant};
+
+use super::{
+    Immutable, assert_whole, deliver_named, each_kept, files_in, ints, lines_with, make_maildir,
+    new_mail, postgres_pass, wait_until,
+};
+use crate::daemon::{start, stop};
+use crate::support::helpers::Cli;
+
+#[test]
+fn a_read_only_database_keeps_mail_in_new_until_it_is_writable_again() {
+    if postgres_pass() {
+        return;
+    }
+    let cli = Cli::new();
+    let data = cli.dir.path().join("data");
+    let inbox = data.join("inbox");
+    make_maildir(&inbox);
+    let daemon = start(&cli, &[]);
+    deliver_named(&inbox, "0", &new_mail("ro", 0));
+    wait_until(&cli, "the first mail", Duration::from_secs(20), || {
+        files_in(&inbox.join("cur")).len() == 1
+    });
+
+    let database = data.join("ticketgate.db");
+    let wal = data.join("ticketgate.db-wal");
+    let Some(read_only) = Immutable::set(&[database, wal]) else {
+        return;
+    };
+    for n in 1..=3 {
+        deliver_named(&inbox, &n.to_string(), &new_mail("ro", n));
+    }
+    wait_until(
+        &cli,
+        "each mail to fail twice",
+        Duration::from_secs(10),
+        || each_kept(&cli, &["1.eml", "2.eml", "3.eml"], 2),
+    );
+    assert_eq!(files_in(&inbox.join("new")), ["1.eml", "2.eml", "3.eml"]);
+    assert!(files_in(&data.join("quarantine")).is_empty());
+    assert_eq!(ints(&cli, "SELECT COUNT(*) FROM tickets"), [1]);
+
+    read_only.lift();
+    let lifted = Instant::now();
+    wait_until(
+        &cli,
+        "intake to resume once the database is writable",
+        Duration::from_secs(15),
+        || files_in(&inbox.join("cur")).len() == 4,
+    );
+    eprintln!("intake resumed {:?} after the fault", lifted.elapsed());
+    let stopped = stop(&cli, daemon);
+    assert_eq!(stopped.status.code(), Some(0), "{}", stopped.log);
+    assert_whole(&cli, &data, 4);
+    // One line says what failed and what becomes of the mail, one that it is over.
+    let told = lines_with(&stopped.log, "the database file cannot be written");
+    assert_eq!(told.len(), 1, "{}", stopped.log);
+    assert!(told[0].contains("mail waits where it is"), "{}", told[0]);
+    assert_eq!(
+        lines_with(&stopped.log, "the database file can be written again").len(),
+        1,
+        "{}",
+        stopped.log
+    );
+    assert!(!stopped.log.contains("panicked"), "{}", stopped.log);
+    assert!(!stopped.log.contains("quarantined"), "{}", stopped.log);
+}
