@@ -9,7 +9,10 @@
 //! - **one commit per batch** ([`Ingestor::try_batch`]), and acknowledgements only once it
 //!   returned, so that nothing is let go of before it is durable;
 //! - **a retry budget per message**, its failed tries counted under the source's key;
-//! - **the quarantine** once the budget is spent (`gave up after N attempts: …`);
+//! - **the quarantine** once the budget is spent (`gave up after N attempts: …`), unless
+//!   a Maildir's message when nothing was stored since its last try: then the machine is
+//!   at fault (a full disk, a read-only or locked database), and the message is kept until
+//!   the store takes mail again;
 //! - **the source's ordering rule** ([`Retry`]): a Maildir's files each on their own, an IMAP
 //!   folder's messages in UID order, files read once retried at once;
 //! - **a wake for the outbox worker** after each batch that committed anything.
@@ -128,7 +131,10 @@ pub struct Driver<K> {
     /// Woken after a batch that committed anything: the notifications it queued are due.
     outbox: Option<OutboxWake>,
     /// Failed tries of the messages handed back to their source.
-    attempts: HashMap<K, u32>,
+    attempts: HashMap<K, Tries>,
+    /// Messages stored (or found done) so far: whether the store took anything between a
+    /// message's tries tells the machine's faults from the message's own.
+    stored: u64,
 }
 
 impl<K: Clone + Eq + Hash> Driver<K> {
@@ -139,6 +145,7 @@ impl<K: Clone + Eq + Hash> Driver<K> {
             rules,
             outbox: None,
             attempts: HashMap::new(),
+            stored: 0,
         }
     }
 
@@ -186,7 +193,7 @@ impl<K: Clone + Eq + Hash> Driver<K> {
                     if !batch.has_room_for(&message) {
                         self.commit(source, std::mem::take(&mut batch)).await?;
                     }
-                    let tried = self.attempts.get(&key).copied().unwrap_or(0);
+                    let tried = self.attempts.get(&key).map_or(0, |t| t.count);
                     batch.push(key, message, tried);
                     if batch.is_full() {
                         self.commit(source, std::mem::take(&mut batch)).await?;
@@ -257,6 +264,13 @@ impl<K: Clone + Eq + Hash> Driver<K> {
     ) -> ControlFlow<Ended> {
         loop {
             if attempts >= self.rules.budget {
+                if self.nothing_stored_since(&key) {
+                    // A full disk, a read-only or locked database: every message fails, and
+                    // giving them up would quarantine the whole intake. Kept until the
+                    // store takes mail again.
+                    tracing::warn!(source = %message.source, attempt = attempts, reason = %last.cause, "nothing was stored since this message's last try: the fault is the machine's, not the message's; kept for a retry");
+                    return self.hand_back(source, key, attempts);
+                }
                 return self.give_up(source, key, message, attempts, last);
             }
             let Retry::AtOnce(pauses) = self.rules.retry else {
@@ -313,13 +327,28 @@ impl<K: Clone + Eq + Hash> Driver<K> {
         }
     }
 
+    /// Whether the message `key` was handed back before and nothing was stored since,
+    /// though the source offered other messages meanwhile (a Maildir's files each on
+    /// their own; in an IMAP folder nothing after it is tried, so that says nothing).
+    fn nothing_stored_since(&self, key: &K) -> bool {
+        self.rules.retry == Retry::Later
+            && self
+                .attempts
+                .get(key)
+                .is_some_and(|t| t.stored_before == self.stored)
+    }
+
     fn hand_back<S: Source<Key = K>>(
         &mut self,
         source: &mut S,
         key: K,
         attempts: u32,
     ) -> ControlFlow<Ended> {
-        self.attempts.insert(key.clone(), attempts);
+        let tries = Tries {
+            count: attempts,
+            stored_before: self.stored,
+        };
+        self.attempts.insert(key.clone(), tries);
         source.keep(key, attempts);
         match self.rules.retry {
             Retry::LaterInOrder => ControlFlow::Break(Ended::Blocked),
@@ -334,9 +363,20 @@ impl<K: Clone + Eq + Hash> Driver<K> {
             "outcome" => report.outcome.name(),
         )
         .increment(1);
+        if report.handled() {
+            self.stored += 1;
+        }
         self.attempts.remove(&key);
         source.acknowledge(key, report);
     }
+}
+
+/// The failed tries of a message handed back to its source.
+#[derive(Debug, Clone, Copy)]
+struct Tries {
+    count: u32,
+    /// [`Driver::stored`] when it was handed back.
+    stored_before: u64,
 }
 
 /// The messages of one batch, each with its key and the tries it had.
