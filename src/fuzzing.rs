@@ -154,13 +154,14 @@ pub fn subject_tag(data: &[u8]) {
     let _ = title_from_subject(subject);
 }
 
-/// Reply-text stripping on any text: never empty when the input has content, and
-/// `removed` exactly when the text is not the whole input.
+/// Reply-text stripping on any text: never empty when the input has content, `removed`
+/// exactly when the text is not the whole input, and the whole input when nothing new is
+/// found.
 pub fn reply_text(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let stripped = reply_text::strip_reply(&text);
     let whole = text.replace("\r\n", "\n").replace('\r', "\n");
     let whole = whole.trim();
+    let stripped = reply_text::strip_reply(&text);
     if !whole.is_empty() {
         assert!(
             !stripped.text.trim().is_empty(),
@@ -168,6 +169,9 @@ pub fn reply_text(data: &[u8]) {
         );
     }
     assert_eq!(stripped.removed, stripped.text != whole);
+    if stripped.whole_kept {
+        assert_eq!(stripped.text, whole);
+    }
 }
 
 /// The link, short-link, session, form and thread-token verifiers on any string, with the

@@ -198,6 +198,12 @@ impl Pipeline {
             super::article::cut_to_bounds(&mut text);
             article.body_original = Some(std::mem::replace(&mut article.body_text, text));
         }
+        if reply.whole_kept {
+            article.prepend_note(
+                "No new text could be told apart from what the mail quotes: the whole mail is kept."
+                    .into(),
+            );
+        }
         let plan = effect.plan(ticket.status, is_agent);
         article.visibility = plan.visibility;
         if let Some(body) = plan.body {

@@ -87,6 +87,12 @@ impl Pipeline {
                 ),
             );
         }
+        if reply.whole_kept {
+            trace.note(
+                "reply",
+                "no new text told apart from what the mail quotes: the whole text is kept",
+            );
+        }
         trace.note("effect", effect.describe(&ticket));
         Decision::Comment {
             ticket,

@@ -1,3 +1,5 @@
+mod languages;
+
 use super::{StrippedReply, strip_reply};
 
 fn kept(text: &str) -> String {
@@ -6,14 +8,18 @@ fn kept(text: &str) -> String {
 
 fn untouched(text: &str) {
     let result = strip_reply(text);
+    let expected = text.trim().replace("\r\n", "\n");
     assert_eq!(
-        result,
-        StrippedReply {
-            text: text.trim().replace("\r\n", "\n"),
-            removed: false,
-        },
+        (result.text.as_str(), result.removed),
+        (expected.as_str(), false),
         "{text:?}"
     );
+}
+
+/// Nothing new told apart: the whole text, flagged.
+fn kept_whole(text: &str) {
+    untouched(text);
+    assert!(strip_reply(text).whole_kept, "{text:?}");
 }
 
 // --- quotes and attributions ---
@@ -221,14 +227,14 @@ fn a_mailing_list_footer_goes() {
 
 #[test]
 fn a_mail_that_is_only_a_quote_is_kept_whole() {
-    untouched("> Email with only quote.\n");
-    untouched("On Mon, Apr 2, 2012 at 6:26 PM, Agent <a@example.com> wrote:\n\n> Hi\n");
+    kept_whole("> Email with only quote.\n");
+    kept_whole("On Mon, Apr 2, 2012 at 6:26 PM, Agent <a@example.com> wrote:\n\n> Hi\n");
 }
 
 #[test]
 fn a_mail_that_is_only_a_signature_or_a_footer_is_kept() {
-    untouched("-- \nJohn");
-    untouched("Sent from my iPhone");
+    kept_whole("-- \nJohn");
+    kept_whole("Sent from my iPhone");
 }
 
 #[test]
@@ -245,7 +251,8 @@ fn whitespace_and_empty_inputs() {
         strip_reply(""),
         StrippedReply {
             text: String::new(),
-            removed: false
+            removed: false,
+            whole_kept: false,
         }
     );
     assert_eq!(strip_reply(" \n\t\n").text, "");
