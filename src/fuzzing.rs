@@ -104,7 +104,7 @@ pub fn mail(data: &[u8]) {
         .position(|r| r.matches(&mail, &sender.address));
     let _ = title_from_subject(&mail.subject);
     let _ = language::detect(&mail.subject, &mail.text);
-    let reply = reply_text::strip_reply(&mail.text);
+    let reply = reply_text::strip_mail(&mail.text, mail.html.as_deref());
     let _ = agent_command(&reply.text);
     let _ = SolutionAnswer::read(
         &reply.text,
@@ -154,9 +154,9 @@ pub fn subject_tag(data: &[u8]) {
     let _ = title_from_subject(subject);
 }
 
-/// Reply-text stripping on any text: never empty when the input has content, `removed`
-/// exactly when the text is not the whole input, and the whole input when nothing new is
-/// found.
+/// Reply-text stripping on any text, read as a text body and as an HTML one (alone, and
+/// beside itself as the text): never empty when the text has content, `removed` exactly
+/// when the text is not the whole input, and the whole input when nothing new is found.
 pub fn reply_text(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let whole = text.replace("\r\n", "\n").replace('\r', "\n");
@@ -172,6 +172,17 @@ pub fn reply_text(data: &[u8]) {
     if stripped.whole_kept {
         assert_eq!(stripped.text, whole);
     }
+    let with_html = reply_text::strip_mail(&text, Some(&text));
+    if !whole.is_empty() {
+        assert!(
+            !with_html.text.trim().is_empty(),
+            "kept nothing of {whole:?} as HTML"
+        );
+    }
+    if !with_html.removed {
+        assert_eq!(with_html.text, whole);
+    }
+    let _ = reply_text::strip_mail("", Some(&text));
 }
 
 /// The link, short-link, session, form and thread-token verifiers on any string, with the

@@ -26,6 +26,10 @@
 //! them. The one exception is a bottom-posted reply: a single attributed quote at the top,
 //! then the answer; the quote goes and the answer stays.
 //!
+//! Where the mail has HTML, [`strip_mail`] also reads its structure (`html.rs`: Gmail's
+//! `gmail_quote`, `blockquote type=cite`, Outlook's `divRplyFwdMsg`…), and its reading
+//! wins where the text alone kept what the HTML marks as quoted (`mail.rs`).
+//!
 //! # Fallbacks
 //!
 //! The result is never empty when the mail has any text. When nothing new is left:
@@ -39,21 +43,25 @@
 //! # Cost
 //!
 //! One pass over the lines, each recogniser looking at a bounded part of a line or at a
-//! bounded number of neighbouring lines, with linear-time regexes: time and memory grow
-//! linearly with the input, whatever it holds.
+//! bounded number of neighbouring lines, with linear-time regexes; the HTML is tokenized
+//! once, without a tree: time and memory grow linearly with the input, whatever it holds.
 //!
 //! docs/reply-text.md has every form recognised and the figures.
 
 mod attribution;
 mod headers;
+mod html;
 mod lines;
+mod mail;
 mod regions;
 #[cfg(test)]
 mod tests;
 
 use std::borrow::Cow;
 
-/// What [`strip_reply`] kept of a mail's text.
+pub use mail::strip_mail;
+
+/// What [`strip_reply`] or [`strip_mail`] kept of a mail's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StrippedReply {
     /// The new text, lines joined with `\n`, without whitespace at either end. Never empty

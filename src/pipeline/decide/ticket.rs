@@ -49,7 +49,9 @@ impl Pipeline {
             return self.open(mail, sender, None, Some(note), Some(refusal), trace);
         }
         let verified = identity.checked().is_none_or(|c| c.verified);
-        let reply = reply_text::strip_reply(crate::pipeline::article::kept_part(&mail.text));
+        let kept_part = crate::pipeline::article::kept_part;
+        let reply =
+            reply_text::strip_mail(kept_part(&mail.text), mail.html.as_deref().map(kept_part));
         let rules = ReplyRules {
             approval_words: &settings.approval_words,
             refusal_words: &settings.refusal_words,

@@ -131,3 +131,23 @@ pub(super) fn header_block_end(lines: &[&str], i: usize) -> usize {
         .count();
     i + run
 }
+
+/// A `Label: value` line with a short label of words, in any language (`Από: …`,
+/// `Feladó: …`): what the lines of a header block look like.
+static LABELLED: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"^\*{0,2}\p{L}[\p{L}\p{M} .'-]{0,30}\*{0,2}\s?[:：]\*{0,2}\s*\S"));
+
+/// Whether the first non-blank lines from `i` look like a header block in any language: at
+/// least two of the first four are `Label: value` lines. Only for a place the HTML
+/// structure already marks (Outlook's top-bordered block), never on its own.
+pub(super) fn looks_like_header_block(lines: &[&str], i: usize) -> bool {
+    lines
+        .iter()
+        .skip(i)
+        .take(HEADER_BLOCK_LINES + 4)
+        .filter(|l| !is_blank(l))
+        .take(4)
+        .filter(|l| LABELLED.is_match(head(l, PREFIX).trim_start()))
+        .count()
+        >= 2
+}

@@ -1,7 +1,7 @@
 //! Attributions, header blocks, separators and footers in the languages and date forms
 //! customers' clients write them in; and lines of the same shape that are the writer's.
 
-use super::super::strip_reply;
+use super::super::{strip_mail, strip_reply};
 
 fn kept(text: &str) -> String {
     strip_reply(text).text
@@ -197,4 +197,37 @@ fn a_dash_line_inside_a_sentence_is_not_a_signature() {
         "Rebooted twice.\n\n--and then it worked"
     );
     assert_eq!(kept("Rebooted twice.\n\n-Jan"), "Rebooted twice.");
+}
+
+#[test]
+fn the_html_finds_what_the_text_cannot() {
+    // Outlook in a language whose header keys the text rules do not know.
+    let text = "Terima kasih.\n\nDari: Acme <s@acme.example>\nDikirim: Selasa\nKepada: Budi\nSubjek: RE: Laptop\n\nLaptop baru Anda sudah siap di resepsionis.";
+    let html = "<p class=MsoNormal>Terima kasih.</p><div style='border:none;border-top:solid #E1E1E1 1.0pt'>\
+                <p class=MsoNormal><b>Dari:</b> Acme<br><b>Dikirim:</b> Selasa<br><b>Kepada:</b> Budi</p></div>\
+                <p class=MsoNormal>Laptop baru Anda sudah siap di resepsionis.</p>";
+    assert_eq!(kept(text), text);
+    let result = strip_mail(text, Some(html));
+    assert_eq!(result.text, "Terima kasih.");
+    assert!(result.removed);
+}
+
+#[test]
+fn the_text_part_is_kept_when_the_html_agrees() {
+    let text = "Thanks.\n\nOn Tue, May 12, 2020 at 10:15 AM Acme <s@acme.example> wrote:\n> Please clear the cache of the app.";
+    let html = "<div>Thanks.</div><div class=gmail_quote>On Tue, May 12, 2020 at 10:15 AM Acme wrote:\
+                <blockquote class=gmail_quote>Please clear the cache of the app.</blockquote></div>";
+    assert_eq!(strip_mail(text, Some(html)), strip_reply(text));
+}
+
+#[test]
+fn an_empty_text_part_beside_an_html_one_gives_the_html() {
+    let result = strip_mail(
+        "",
+        Some("<div>Hello</div><blockquote type=cite>Old</blockquote>"),
+    );
+    assert_eq!(result.text, "Hello");
+    let result = strip_mail(" \n", Some("<p>Only this.</p>"));
+    assert_eq!(result.text, "Only this.");
+    assert!(result.removed);
 }
