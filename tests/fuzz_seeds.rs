@@ -98,6 +98,8 @@ fn seeds(target: &str, corpus: Option<&Path>) -> Vec<(String, Vec<u8>)> {
         "reply_text" => {
             files.extend(of_kind("text"));
             files.extend(fixtures);
+            let replies = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reply_text/fixtures");
+            files.extend(files_in(&replies));
         }
         "subject_tag" => {
             for path in fixtures.iter().chain(&of_kind("mime")) {

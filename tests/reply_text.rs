@@ -1,5 +1,6 @@
-//! Accuracy of [`strip_reply`] on the reply-parsing part of the shared corpus (expectations
-//! written by three other projects), and robustness on every input there.
+//! Accuracy of [`strip_mail`] (what the pipeline calls) on the reply-parsing part of the
+//! shared corpus (expectations written by three other projects) and on our own fixtures,
+//! and robustness on every input there.
 //!
 //! Run `cargo test --test integration reply_text -- --nocapture` to see the table.
 //!
@@ -12,14 +13,17 @@
 //! The cases and their expectations are read by [`cases`], which says where each comes from.
 
 mod cases;
+mod fixtures;
 
 use std::fmt::Write as _;
 
+use crate::support::helpers::{TestEnv, created};
 use cases::{
     Case, Check, Expected, GITHUB, TALON, TRIMMER, all_cases, holds, normalise, reply_corpus,
 };
+use ticketgate::pipeline::Outcome;
 use ticketgate::pipeline::parse::{inbound_mail, parse_message};
-use ticketgate::pipeline::reply_text::strip_reply;
+use ticketgate::pipeline::reply_text::strip_mail;
 
 /// Exact matches reached on 2026-11-24 (56 of 59, see docs/reply-text.md), minus two.
 const MIN_EXACT_MATCHES: usize = 54;
@@ -39,7 +43,7 @@ struct Score {
 impl Score {
     /// Runs `case`, counts the result, and writes what went wrong to `misses`.
     fn record(&mut self, case: &Case, misses: &mut String) {
-        let actual = normalise(&strip_reply(&case.input).text);
+        let actual = normalise(&strip_mail(&case.input, case.html.as_deref()).text);
         let id = format!("{}/{}", case.suite, case.name);
         match &case.expected {
             Expected::Exact(expected) => {
@@ -144,7 +148,7 @@ fn every_reply_input_goes_through_without_panic_and_keeps_content() {
     assert!(cases.len() >= 70, "{} inputs", cases.len());
     let mut problems = Vec::new();
     for case in &cases {
-        let result = std::panic::catch_unwind(|| strip_reply(&case.input));
+        let result = std::panic::catch_unwind(|| strip_mail(&case.input, case.html.as_deref()));
         let id = format!("{}/{}", case.suite, case.name);
         match result {
             Err(_) => problems.push(format!("{id}: panic")),
@@ -174,8 +178,8 @@ fn clip(text: &str) -> String {
     }
 }
 
-/// Beyond the reply-parsing files: the text body of every full message of the corpus
-/// (bounces, forwards, HTML-only mail, broken MIME) goes through too.
+/// Beyond the reply-parsing files: the text and HTML bodies of every full message of the
+/// corpus (bounces, forwards, HTML-only mail, broken MIME) go through too.
 #[test]
 fn every_corpus_text_body_goes_through_without_panic_and_keeps_content() {
     let Some(reply_dir) = reply_corpus() else {
@@ -193,8 +197,9 @@ fn every_corpus_text_body_goes_through_without_panic_and_keeps_content() {
         let Ok(message) = parse_message(&raw) else {
             continue;
         };
-        let text = inbound_mail(&message).text;
-        let result = std::panic::catch_unwind(|| strip_reply(&text));
+        let mail = inbound_mail(&message);
+        let (text, html) = (&mail.text, mail.html.as_deref());
+        let result = std::panic::catch_unwind(|| strip_mail(text, html));
         let result = result.unwrap_or_else(|_| panic!("{path}: panic"));
         assert!(
             !result.text.is_empty() || text.trim().is_empty(),
@@ -203,4 +208,74 @@ fn every_corpus_text_body_goes_through_without_panic_and_keeps_content() {
         bodies += 1;
     }
     assert!(bodies > 200, "only {bodies} bodies read");
+}
+
+/// Our own fixtures (`tests/reply_text/fixtures/`, see [`fixtures`]): every one must give
+/// its expected text.
+#[test]
+fn accuracy_on_our_reply_fixtures() {
+    if crate::support::postgres::server().is_some() {
+        return;
+    }
+    let (matched, total, misses) = fixtures::score();
+    println!("\nreply_text on tests/reply_text/fixtures: {matched}/{total} exact");
+    if !misses.is_empty() {
+        println!("mismatches:\n{}", misses.join("\n"));
+    }
+    assert!(
+        total >= 90,
+        "only {total} fixtures: is the folder complete?"
+    );
+    assert_eq!(
+        matched, total,
+        "fixtures that do not give their expected text"
+    );
+}
+
+/// The pipeline, on a real database: an HTML-only reply (Mail.ru's, whose quote only its
+/// HTML marks) becomes a comment with the new text, the whole mail beside it; a reply with
+/// nothing new keeps the whole mail, with a note that says so.
+#[tokio::test]
+async fn a_comment_keeps_the_new_text_of_an_html_only_reply() {
+    if crate::support::postgres::server().is_some() {
+        return;
+    }
+    let env = TestEnv::new().await;
+    let n = created(&env.fixture("new_ticket.eml", None).await);
+    let reply = |id: &str, html: &str| {
+        format!(
+            "From: Alice Martin <alice@acme.example>\r\nTo: support@localhost\r\n\
+             Subject: Re: [#{n}] VPN is down since this morning\r\nMessage-ID: <{id}@acme.example>\r\n\
+             MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}"
+        )
+    };
+    let html = std::fs::read_to_string(fixtures::dir().join("mailru_html.html")).unwrap();
+    let outcome = env.process(reply("mailru", &html).as_bytes()).await;
+    assert_eq!(outcome, Outcome::Commented(n.clone()));
+    let comment = env.details(&n).await.articles.pop().unwrap();
+    assert_eq!(
+        comment.body_text,
+        "Добрый день,\n\nвсё заработало, спасибо!\n\nИрина"
+    );
+    assert!(
+        comment
+            .body_original
+            .as_deref()
+            .is_some_and(|o| o.contains("Мы восстановили доступ")),
+        "the whole mail stays on the article: {comment:?}"
+    );
+    assert_eq!(comment.note, None);
+
+    let html = std::fs::read_to_string(fixtures::dir().join("html_only_quote.html")).unwrap();
+    let outcome = env.process(reply("nothing-new", &html).as_bytes()).await;
+    assert_eq!(outcome, Outcome::Commented(n.clone()));
+    let comment = env.details(&n).await.articles.pop().unwrap();
+    assert!(comment.body_text.contains("Is the problem solved?"));
+    assert!(
+        comment
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("whole mail is kept")),
+        "{comment:?}"
+    );
 }

@@ -4,7 +4,8 @@
 //!
 //! * `email_reply_trimmer` (discourse): `emails/X.txt` must give `trimmed/X.txt`.
 //! * `talon` (mailgun): the first text/plain part of `X.eml`, decoded by mail-parser, must
-//!   give `expected_reply_stripped` of `X.expected.json`.
+//!   give `expected_reply_stripped` of `X.expected.json` (the mail's HTML body, when it has
+//!   one, is given beside it, as the pipeline does).
 //! * `github-email_reply_parser`: `*.expected.json` describe the upstream parser's
 //!   fragments. An exact expectation exists when the file gives `parse_reply`; when the
 //!   mail is one fragment (the whole text is the reply); or when every visible fragment is
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::support::helpers::shared_corpus;
-use ticketgate::pipeline::parse::parse_message;
+use ticketgate::pipeline::parse::{inbound_mail, parse_message};
 
 pub const TRIMMER: &str = "email_reply_trimmer";
 pub const GITHUB: &str = "github-email_reply_parser";
@@ -58,8 +59,10 @@ pub struct Case {
     pub suite: &'static str,
     /// The file name without its extension.
     pub name: String,
-    /// The plain-text body given to `strip_reply`.
+    /// The plain-text body given to `strip_mail`.
     pub input: String,
+    /// The HTML body given beside it, for the full messages that have one.
+    pub html: Option<String>,
     pub expected: Expected,
 }
 
@@ -99,6 +102,7 @@ fn trimmer_cases(root: &Path) -> Vec<Case> {
         .map(|name| Case {
             suite: TRIMMER,
             input: read(&dir.join("emails").join(format!("{name}.txt"))),
+            html: None,
             expected: Expected::Exact(read(&dir.join("trimmed").join(format!("{name}.txt")))),
             name,
         })
@@ -116,6 +120,7 @@ fn talon_cases(root: &Path) -> Vec<Case> {
                 .body_text(0)
                 .unwrap_or_else(|| panic!("{name}: no text part"))
                 .into_owned();
+            let html = inbound_mail(&message).html;
             let json = read(&dir.join(format!("{name}.expected.json")));
             let json: Value = serde_json::from_str(&json).unwrap();
             let expected = json["expected_reply_stripped"]
@@ -126,6 +131,7 @@ fn talon_cases(root: &Path) -> Vec<Case> {
                 suite: TALON,
                 name,
                 input,
+                html,
                 expected: Expected::Exact(expected),
             }
         })
@@ -145,6 +151,7 @@ fn github_cases(root: &Path) -> Vec<Case> {
                 suite: GITHUB,
                 name,
                 input,
+                html: None,
                 expected,
             }
         })
