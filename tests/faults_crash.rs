@@ -12,10 +12,10 @@ mod mails;
 mod relay;
 mod storm;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::daemon::{Daemon, deliver, stop, wait_for};
+use crate::daemon::{Daemon, deliver, files_in, stop, wait_for};
 use crate::imap::cli_with;
 use crate::support::dovecot::Dovecot;
 use crate::support::helpers::Cli;
@@ -61,15 +61,6 @@ fn stop_cleanly(cli: &Cli, daemon: Daemon, kills: &Kills, test: &str) {
          acknowledgements; {again} mail(s) came again and were found duplicates",
         kills.at, kills.unacknowledged
     );
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::daemon::deliver;
+use crate::daemon::{deliver, files_in};
 use crate::support::helpers::{Cli, connect_any};
 use crate::support::postgres;
 use crate::support::require;
@@ -50,19 +50,6 @@ fn new_mail(tag: &str, n: usize) -> Vec<u8> {
 /// Delivers `mail` into `inbox` under the name `NAME.eml`.
 fn deliver_named(inbox: &Path, name: &str, mail: &[u8]) {
     deliver(inbox, &format!("{name}.eml"), mail);
-}
-
-/// The names of the files in `dir` (none when it is missing), sorted.
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
 }
 
 /// The daemon's log so far.

@@ -2,28 +2,15 @@
 //! test's database, and the files and standard input of `ticketgate ingest`. The IMAP
 //! source's are in `imap.rs`, against Dovecot.
 
-use std::path::Path;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::daemon::wait_for;
+use crate::daemon::{files_in, wait_for};
 use crate::pipeline_rules::mail_with_attachment;
 use crate::support::helpers::{Cli, TestEnv, fixture, stderr, stdout};
 use ticketgate::intake::maildir::{self, Maildir};
 use ticketgate::notify::outbox_worker::OutboxWake;
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
 
 /// A mail that cannot be stored for now stays in new/ and is tried again later, alone:
 /// once the cause is gone it is committed, moved to cur/, and the outbox worker, idle for
@@ -64,24 +51,24 @@ async fn a_maildir_mail_deferred_is_committed_once_it_can_be_and_wakes_the_outbo
 
     // Tried at once (the watcher's first look), kept for a second.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(names_in(&inbox.root().join("new")), ["1700000000.1.host"]);
+    assert_eq!(files_in(&inbox.root().join("new")), ["1700000000.1.host"]);
     assert!(env.store().list_tickets(None).await.unwrap().is_empty());
     assert!(env.ingestor.quarantine().list().unwrap().is_empty());
 
     std::fs::remove_file(&blocker).unwrap();
     wait_for("the mail to be committed", Duration::from_secs(10), || {
-        names_in(&inbox.root().join("cur")) == ["1700000000.1.host:2,S"]
+        files_in(&inbox.root().join("cur")) == ["1700000000.1.host:2,S"]
     });
     let outbox = env.data_dir().join("outbox");
     wait_for(
         "the acknowledgement, sent on the watcher's wake",
         Duration::from_secs(10),
-        || names_in(&outbox).len() == 1,
+        || files_in(&outbox).len() == 1,
     );
     shutdown.cancel();
     watching.await.unwrap();
     sending.await.unwrap();
-    assert!(names_in(&inbox.root().join("new")).is_empty());
+    assert!(files_in(&inbox.root().join("new")).is_empty());
     assert_eq!(env.store().list_tickets(None).await.unwrap().len(), 1);
     assert!(env.ingestor.quarantine().list().unwrap().is_empty());
 }
