@@ -219,10 +219,6 @@ impl Look<'_> {
             },
         );
     }
-
-    fn is_postponed(&self, path: &Path) -> bool {
-        is_postponed(self.postponed, path)
-    }
 }
 
 impl Source for Look<'_> {
@@ -233,7 +229,7 @@ impl Source for Look<'_> {
             if self.shutdown.is_cancelled() {
                 return None;
             }
-            if self.is_postponed(&path) {
+            if is_postponed(self.postponed, &path) {
                 continue;
             }
             let name = path
