@@ -399,7 +399,15 @@ const EXCERPT_CHARS: i32 = 20_000;
 fn quoted_text(article: Option<&ArticleExcerpt>, lang: &str) -> String {
     match article {
         Some(a) if a.visibility == Visibility::Public && a.cut => {
-            format!("{}\n\n{}", a.text.trim_end(), excerpt_cut(lang))
+            // Cut after the last whole line when one ends near the cut, else after the
+            // last whole word: not in the middle of one.
+            let text = a.text.trim_end();
+            let whole = text
+                .rfind('\n')
+                .filter(|&end| text.len() - end < 2_000)
+                .or_else(|| text.rfind(char::is_whitespace))
+                .map_or(text, |end| &text[..end]);
+            format!("{}\n\n{}", whole.trim_end(), excerpt_cut(lang))
         }
         Some(a) if a.visibility == Visibility::Public => a.text.clone(),
         _ => String::new(),
