@@ -8,6 +8,7 @@ mod api;
 mod api_opening;
 mod authentication;
 mod batches;
+mod body_fields;
 mod cli;
 mod cli_database;
 mod cli_jobs;

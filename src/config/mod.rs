@@ -151,6 +151,9 @@ pub struct Settings {
     /// observers; the rest are named in a note on its first article. A stranger's mail
     /// to a thousand people must not make a thousand people hear of the ticket.
     pub max_observers_from_mail: usize,
+    /// The labels of the `Label: value` lines that set a new ticket's fields; `None` when
+    /// `tickets.read_fields` is off.
+    pub field_labels: Option<crate::domain::FieldLabels>,
     /// The scheduler's jobs.
     pub jobs: JobsSettings,
     /// How this instance shares mailboxes and jobs with others on the same database.

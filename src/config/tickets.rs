@@ -1,10 +1,12 @@
 //! `[tickets]`: how ticket numbers appear in subjects, what a ticket opened by mail starts
 //! with, and how a resolved or closed ticket answers its requester's mail.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 
 use super::error::Errors;
-use crate::domain::{Impact, SubjectTag, TicketType, Urgency};
+use crate::domain::{BodyField, FieldLabels, Impact, SubjectTag, TicketType, Urgency};
 
 /// The `[tickets]` table as written.
 #[derive(Debug, Deserialize)]
@@ -31,6 +33,13 @@ pub(super) struct RawTickets {
     refusal_words: Vec<String>,
     /// How many of a new mail's other recipients become the ticket's observers.
     max_observers_from_mail: u32,
+    /// The IANA zone (`Europe/Paris`) in which times written in mails are read, unless a
+    /// mailbox names its own.
+    time_zone: String,
+    /// Whether `Label: value` lines of a new ticket's mail set its fields.
+    read_fields: bool,
+    /// A field's labels (`impact = ["Impact", "Sévérité"]`), replacing its built-in ones.
+    field_labels: HashMap<String, Vec<String>>,
 }
 
 impl Default for RawTickets {
@@ -46,6 +55,9 @@ impl Default for RawTickets {
             approval_words: default_approval_words(),
             refusal_words: default_refusal_words(),
             max_observers_from_mail: 20,
+            time_zone: "UTC".into(),
+            read_fields: true,
+            field_labels: HashMap::new(),
         }
     }
 }
@@ -84,6 +96,8 @@ pub struct TicketDefaults {
     pub urgency: Urgency,
     /// `en` or `fr`: used when a mail's language cannot be told.
     pub language: String,
+    /// Where times written in mails without a zone are read, unless a mailbox names its own.
+    pub time_zone: chrono_tz::Tz,
 }
 
 /// The validated `[tickets]` section.
@@ -101,6 +115,8 @@ pub(super) struct TicketSettings {
     pub(super) refusal_words: Vec<String>,
     /// At most 1000.
     pub(super) max_observers_from_mail: u32,
+    /// `None` when `read_fields` is off.
+    pub(super) field_labels: Option<FieldLabels>,
 }
 
 impl RawTickets {
@@ -136,6 +152,11 @@ impl RawTickets {
         }
         let approval_words = words("approval_words", &self.approval_words, errors);
         let refusal_words = words("refusal_words", &self.refusal_words, errors);
+        let time_zone = errors.check("tickets.time_zone", time_zone(&self.time_zone));
+        let field_labels = self
+            .read_fields
+            .then(|| field_labels(&self.field_labels, errors))
+            .flatten();
         Some(TicketSettings {
             subject_tag: subject_tag?,
             defaults: TicketDefaults {
@@ -143,14 +164,43 @@ impl RawTickets {
                 impact: impact?,
                 urgency: urgency?,
                 language: self.default_language,
+                time_zone: time_zone?,
             },
             auto_close_days: self.auto_close_days,
             reopen_window_days: self.reopen_window_days,
             approval_words,
             refusal_words,
             max_observers_from_mail: self.max_observers_from_mail,
+            field_labels,
         })
     }
+}
+
+/// The IANA zone named `name`.
+pub(super) fn time_zone(name: &str) -> Result<chrono_tz::Tz, String> {
+    name.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+        format!("`{name}` is not a time zone; use an IANA name such as Europe/Paris or UTC")
+    })
+}
+
+/// The labels of `[tickets.field_labels]`, each key a field, over the built-in ones.
+fn field_labels(raw: &HashMap<String, Vec<String>>, errors: &mut Errors) -> Option<FieldLabels> {
+    let mut configured = HashMap::new();
+    for (key, labels) in raw {
+        match BodyField::from_key(key) {
+            Some(field) => {
+                configured.insert(field, labels.clone());
+            }
+            None => {
+                let known: Vec<&str> = BodyField::ALL.iter().map(|f| f.key()).collect();
+                errors.push(
+                    format_args!("tickets.field_labels.{key}"),
+                    format_args!("not a field; the fields are {}", known.join(", ")),
+                );
+            }
+        }
+    }
+    errors.check("tickets.field_labels", FieldLabels::new(&configured))
 }
 
 /// Lower-cased, trimmed words; an empty list is an error, as nobody could approve.

@@ -184,6 +184,7 @@ fn assemble(source: ConfigSource, s: Sections) -> Settings {
         approval_words: tickets.approval_words,
         refusal_words: tickets.refusal_words,
         max_observers_from_mail: tickets.max_observers_from_mail as usize,
+        field_labels: tickets.field_labels,
         jobs: s.jobs,
         cluster: s.cluster,
         authentication: s.authentication,

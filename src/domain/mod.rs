@@ -4,6 +4,7 @@
 mod address;
 mod article;
 mod audience;
+mod body_field;
 mod fields;
 mod filename;
 mod mail;
@@ -20,6 +21,9 @@ mod webhook;
 pub use address::{AddressError, EmailAddress};
 pub use article::{Article, ArticleExcerpt, Attachment, NewArticle};
 pub use audience::{Actor, Audience, with_context};
+pub use body_field::{
+    BodyField, FieldLabels, FieldsNotice, GivenField, IncidentDetails, LabelClash, fold_label,
+};
 pub use fields::{Direction, Impact, Priority, TicketType, UnknownValue, Urgency, Visibility};
 pub use filename::{content_type_from_name, sanitize_filename};
 pub use mail::{

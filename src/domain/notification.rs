@@ -166,6 +166,9 @@ pub struct EventContext {
     /// For `mail_refused`: where the mail was meant to go and why it did not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refusal: Option<MailRefusal>,
+    /// For `ticket_opened`: the fields the mail gave, and those it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<super::FieldsNotice>,
 }
 
 impl EventContext {
@@ -202,7 +205,7 @@ mod tests {
     fn context_is_kept_as_small_json() {
         let ctx = EventContext {
             previous_status: Some(Status::InProgress),
-            refusal: None,
+            ..EventContext::default()
         };
         let json = serde_json::to_string(&ctx).unwrap();
         assert_eq!(json, r#"{"previous_status":"in_progress"}"#);

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{
-    Article, Audience, EmailAddress, Impact, Priority, Status, TicketNumber, TicketType, Urgency,
+    Article, Audience, EmailAddress, Impact, IncidentDetails, Priority, Status, TicketNumber,
+    TicketType, Urgency,
 };
 
 /// A ticket's own fields, as listed.
@@ -40,7 +41,9 @@ pub struct Ticket {
     pub requester_name: Option<String>,
     pub organisation: Option<String>,
     pub private: bool,
-    pub customer_reference: Option<String>,
+    /// What the customer told of their incident besides its text (`details` in the
+    /// API's JSON).
+    pub details: IncidentDetails,
     pub language: String,
     /// The assigned agent's address, as stored.
     pub assignee: Option<String>,
@@ -137,4 +140,6 @@ pub struct NewTicket {
     pub follow_up_of: Option<i64>,
     /// Whoever else the mail was sent to, with the display name the header gave them.
     pub observers: Vec<super::Mailbox>,
+    /// What the mail's `Label: value` lines told of the incident.
+    pub details: IncidentDetails,
 }

@@ -16,7 +16,7 @@ use super::customer_html::customer_html;
 use super::messages::Problem;
 use crate::domain::{ByteSize, Status};
 use crate::notify::templates::{
-    impact_label, long_time, priority_label, status_label, type_label, urgency_label,
+    impact_label, incident_rows, long_time, priority_label, status_label, type_label, urgency_label,
 };
 use crate::pipeline::authorize::Authorization;
 use crate::service::PortalTicket;
@@ -403,6 +403,10 @@ fn ticket_data(view: &PortalTicket, lang: &str, company: &str) -> serde_json::Va
             "priority_label": priority_label(t.priority, lang),
             "created": long_time(t.created_at, lang),
             "updated": long_time(t.updated_at, lang),
+            "details": incident_rows(&t.details, lang)
+                .into_iter()
+                .map(|(name, value)| json!({ "name": name, "value": value }))
+                .collect::<Vec<_>>(),
         },
         "articles": articles,
     })

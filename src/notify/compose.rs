@@ -44,6 +44,7 @@ pub struct ComposedMail {
     pub message_id: String,
 }
 
+mod fields;
 mod sms;
 mod test_mail;
 
@@ -295,6 +296,7 @@ impl Composer {
             "refused": refused,
             "refusal": refusal_data(job.context.refusal.as_ref()),
             "open_tickets": open_tickets,
+            "fields": fields::fields_data(job.context.fields.as_ref(), lang),
         }))
     }
 

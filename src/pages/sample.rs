@@ -76,6 +76,10 @@ fn ticket(lang: &str) -> Value {
             "priority_label": priority_label(Priority::P2, lang),
             "created": "24 November 2026, 09:30 UTC",
             "updated": "24 November 2026, 11:02 UTC",
+            "details": [
+                { "name": "Your reference", "value": "PO-2291 <b>" },
+                { "name": "Impacted users", "value": "40" },
+            ],
         },
         "articles": [
             {

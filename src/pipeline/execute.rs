@@ -10,8 +10,8 @@ use super::reply_effect::ReplyEffect;
 use super::thread::Bounced;
 use super::{Outcome, Pipeline, ProcessError, TemporaryFailure, reply_text};
 use crate::domain::{
-    Actor, Audience, Direction, Event, EventContext, InboundMail, MailRefusal, Mailbox, NewArticle,
-    Notification, Ticket, with_context,
+    Actor, Audience, Direction, Event, EventContext, FieldsNotice, InboundMail, MailRefusal,
+    Mailbox, NewArticle, Notification, Ticket, with_context,
 };
 use crate::store::{Committed, InboundCommit, InboundWrite, MessageRecord, Undeliverable};
 
@@ -263,7 +263,12 @@ impl Pipeline {
         rule: Option<usize>,
     ) -> Result<Prepared, ProcessError> {
         // The ticket first: the article then takes the mail's text without a copy.
-        let (ticket, left_out) = self.new_ticket(incoming.mail, &requester, follow_up_of, rule);
+        let super::new_ticket::Opening {
+            ticket,
+            left_out,
+            fields,
+            ..
+        } = self.new_ticket(incoming.mail, &requester, follow_up_of, rule);
         let mut article = self
             .article(incoming, Some(&requester), Direction::Inbound)
             .await?;
@@ -285,7 +290,12 @@ impl Pipeline {
             agents: self.settings.agents_address.as_ref(),
         };
         let actor = Actor::Customer(&requester.address);
-        let mut notifications = audience.notifications(Event::TicketOpened, actor);
+        let opened = EventContext {
+            fields: (fields != FieldsNotice::default()).then_some(fields),
+            ..EventContext::default()
+        };
+        let mut notifications =
+            with_context(audience.notifications(Event::TicketOpened, actor), &opened);
         // A stranger's mail must not make us send its subject to a crowd of third parties:
         // unless its sender is authenticated (checked only for such a crowd), a few hear.
         let observers_told = notifications.len().saturating_sub(1);

@@ -49,6 +49,32 @@ impl Pipeline {
                 );
             }
         }
+        if let Decision::Open {
+            requester, rule, ..
+        } = &decision
+        {
+            let opening = self.new_ticket(&mail, requester, None, *rule);
+            for line in &opening.read.lines {
+                let taken = opening.fields.taken.iter().any(|g| g.field == line.field);
+                let said = match &line.value {
+                    Ok(v) if taken && opening.read.value(line.field) == Some(v) => {
+                        format!("{} = {}", line.field, v.stored())
+                    }
+                    Ok(v) if taken => format!(
+                        "{} {} not taken: an earlier line gave it",
+                        line.field,
+                        v.stored()
+                    ),
+                    Ok(v) => format!(
+                        "{} {} not taken: the routing rule sets it",
+                        line.field,
+                        v.stored()
+                    ),
+                    Err((value, why)) => format!("{} {value:?} not read: {why}", line.field),
+                };
+                trace.note("field", format!("{said}, from the line {:?}", line.line));
+            }
+        }
         let verdict = match &decision {
             Decision::Ignore {
                 kind,

@@ -6,6 +6,7 @@
 
 pub mod authenticate;
 pub mod authorize;
+pub mod body_fields;
 pub mod classify;
 pub mod language;
 pub mod parse;
@@ -39,6 +40,8 @@ use authenticate::Authenticator;
 pub struct IntakeDefaults {
     pub ticket_type: Option<crate::domain::TicketType>,
     pub language: Option<String>,
+    /// Where times written in the intake's mails are read, over `tickets.time_zone`.
+    pub time_zone: Option<chrono_tz::Tz>,
     /// The intake's own `agents` authentication policy, over the global one.
     pub agents: Option<AgentPolicy>,
     /// The intake's own `customers` authentication policy, over the global one.

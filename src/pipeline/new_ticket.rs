@@ -1,20 +1,32 @@
 //! The ticket a mail opens: its title, type, impact and urgency (from the routing rule that
-//! matched, the intake's defaults, then the configuration's), its requester's organisation,
+//! matched, the mail's own `Label: value` lines, the intake's defaults, then the
+//! configuration's), the incident's details the mail gives, its requester's organisation,
 //! its observers (whoever else the mail was sent to) and its language.
 
 use std::collections::HashSet;
 
-use super::Pipeline;
 use super::authorize::organisation_of;
-use super::language;
+use super::body_fields::{self, FieldValue, FieldsRead, TimeReading};
+use super::{Pipeline, article, language, reply_text};
 use crate::domain::{
-    EmailAddress, InboundMail, Mailbox, NewTicket, Priority, TicketType, title_from_subject,
+    BodyField, EmailAddress, FieldsNotice, GivenField, InboundMail, IncidentDetails, Mailbox,
+    NewTicket, Priority, TicketType, title_from_subject,
 };
 
 /// Up to this size the ticket's description is sent to the database with the ticket; past
 /// it, the database copies it from the first article (one more statement, one copy of a
 /// large text less in memory).
 const DESCRIPTION_COPY_BYTES: usize = 64 * 1024;
+
+/// The ticket a mail opens, and what its acknowledgement says of the mail's fields.
+pub(super) struct Opening {
+    pub ticket: NewTicket,
+    /// The note naming the recipients not made observers, when there are any.
+    pub left_out: Option<String>,
+    pub fields: FieldsNotice,
+    /// Every line that named a field: what `explain` shows.
+    pub read: FieldsRead,
+}
 
 impl Pipeline {
     /// The ticket `mail` from `requester` opens; `rule` is the routing rule that matched.
@@ -24,7 +36,7 @@ impl Pipeline {
         requester: &Mailbox,
         follow_up_of: Option<i64>,
         rule: Option<usize>,
-    ) -> (NewTicket, Option<String>) {
+    ) -> Opening {
         let s = &self.settings;
         let effect = rule.map(|i| &s.routing[i].effect);
         let own: HashSet<String> = s
@@ -36,36 +48,144 @@ impl Pipeline {
             .collect();
         let (observers, left_out) =
             observers_of(mail.recipients(), &own, s.max_observers_from_mail);
+        let language = language::detect(&mail.subject, &mail.text)
+            .or(self.defaults.language.as_deref())
+            .unwrap_or(&s.ticket_defaults.language)
+            .to_string();
+        let read = self.body_fields(mail, &language).unwrap_or_default();
+        let given = |field| read.value(field);
+        // A routing rule wins over the mail, which wins over the intake's and the
+        // configuration's defaults.
         let ticket_type: TicketType = effect
             .and_then(|e| e.ticket_type)
+            .or(match given(BodyField::TicketType) {
+                Some(FieldValue::TicketType(t)) => Some(*t),
+                _ => None,
+            })
             .or(self.defaults.ticket_type)
             .unwrap_or(s.ticket_defaults.ticket_type);
-        let impact = effect
-            .and_then(|e| e.impact)
+        let mail_impact = match given(BodyField::Impact) {
+            Some(FieldValue::Impact(i)) => Some(*i),
+            _ => None,
+        };
+        let mail_urgency = match given(BodyField::Urgency) {
+            Some(FieldValue::Urgency(u)) => Some(*u),
+            _ => None,
+        };
+        let rule_impact = effect.and_then(|e| e.impact);
+        let rule_urgency = effect.and_then(|e| e.urgency);
+        let impact = rule_impact
+            .or(mail_impact)
             .unwrap_or(s.ticket_defaults.impact);
-        let urgency = effect
-            .and_then(|e| e.urgency)
+        let urgency = rule_urgency
+            .or(mail_urgency)
             .unwrap_or(s.ticket_defaults.urgency);
+        let category = effect
+            .and_then(|e| e.category.clone())
+            .or_else(|| read.text(BodyField::Category));
         tracing::debug!(priority = %Priority::derive(impact, urgency), "new ticket");
+        let ruled = |field| match field {
+            BodyField::TicketType => effect.is_some_and(|e| e.ticket_type.is_some()),
+            BodyField::Category => effect.is_some_and(|e| e.category.is_some()),
+            BodyField::Impact => rule_impact.is_some(),
+            BodyField::Urgency => rule_urgency.is_some(),
+            _ => false,
+        };
+        let fields = FieldsNotice {
+            ask_impact_urgency: s.field_labels.is_some()
+                && (rule_impact.or(mail_impact).is_none()
+                    || rule_urgency.or(mail_urgency).is_none()),
+            ..notice(&read, ruled)
+        };
         let ticket = NewTicket {
             title: title_from_subject(&s.subject_tag.strip(&mail.subject)),
             // A big mail's text is not held twice: the store copies it from the article.
             description: (mail.text.len() <= DESCRIPTION_COPY_BYTES).then(|| mail.text.clone()),
             ticket_type,
-            category: effect.and_then(|e| e.category.clone()),
+            category,
             impact,
             urgency,
             requester: requester.address.clone(),
             requester_name: requester.name.clone(),
             organisation: organisation_of(&requester.address, &s.public_domains),
-            language: language::detect(&mail.subject, &mail.text)
-                .or(self.defaults.language.as_deref())
-                .unwrap_or(&s.ticket_defaults.language)
-                .to_string(),
+            language,
             follow_up_of,
             observers,
+            details: details_of(&read),
         };
-        (ticket, left_out)
+        Opening {
+            ticket,
+            left_out,
+            fields,
+            read,
+        }
+    }
+
+    /// The fields of the `Label: value` lines of what the writer of `mail` wrote, read
+    /// as a mail in `language` is; `None` when reading them is off or the mail has none.
+    pub(super) fn body_fields(&self, mail: &InboundMail<'_>, language: &str) -> Option<FieldsRead> {
+        let labels = self.settings.field_labels.as_ref()?;
+        let text = article::kept_part(&mail.text);
+        if !body_fields::may_hold_fields(text, labels) {
+            return None;
+        }
+        // Without the quoted history and the signature, and from the HTML's own lines
+        // where there is HTML.
+        let written = reply_text::strip_mail(text, mail.html.as_deref().map(article::kept_part));
+        let time = TimeReading {
+            zone: self
+                .defaults
+                .time_zone
+                .unwrap_or(self.settings.ticket_defaults.time_zone),
+            now: self.clock.now(),
+            day_first: language != "en",
+        };
+        Some(body_fields::read(&written.text, labels, time))
+    }
+}
+
+/// What the acknowledgement says of `read`: the fields taken (not those a routing rule
+/// set), and the values not read of fields that were not given otherwise.
+fn notice(read: &FieldsRead, ruled: impl Fn(BodyField) -> bool) -> FieldsNotice {
+    let mut notice = FieldsNotice::default();
+    for &field in BodyField::ALL {
+        match read.value(field) {
+            Some(value) if !ruled(field) => notice.taken.push(GivenField {
+                field,
+                value: value.stored(),
+            }),
+            Some(_) => {}
+            None => notice.unreadable.extend(
+                read.lines
+                    .iter()
+                    .filter(|l| l.field == field)
+                    .filter_map(|l| l.value.as_ref().err())
+                    .map(|(value, _)| GivenField {
+                        field,
+                        value: value.clone(),
+                    }),
+            ),
+        }
+    }
+    notice
+}
+
+/// The incident's details `read` gives.
+fn details_of(read: &FieldsRead) -> IncidentDetails {
+    IncidentDetails {
+        customer_reference: read.text(BodyField::CustomerReference),
+        service_reference: read.text(BodyField::ServiceReference),
+        impacted_users: match read.value(BodyField::ImpactedUsers) {
+            Some(FieldValue::Users(n)) => Some(*n),
+            _ => None,
+        },
+        incident_started_at: match read.value(BodyField::IncidentStart) {
+            Some(FieldValue::Time(t)) => Some(*t),
+            _ => None,
+        },
+        onsite_contact: read.text(BodyField::OnsiteContact),
+        onsite_phone: read.text(BodyField::OnsitePhone),
+        onsite_availability: read.text(BodyField::OnsiteAvailability),
     }
 }
 

@@ -12,7 +12,8 @@ use super::rows::{
 };
 use super::{Doing, Store, StoreError};
 use crate::domain::{
-    EmailAddress, NewTicket, Priority, Status, Ticket, TicketDetails, TicketNumber, TicketSummary,
+    EmailAddress, IncidentDetails, NewTicket, Priority, Status, Ticket, TicketDetails,
+    TicketNumber, TicketSummary,
 };
 
 impl Store {
@@ -179,8 +180,11 @@ pub(super) async fn insert_ticket(
     let millis = to_millis(at);
     let row = sqlx::query(
         "INSERT INTO tickets (number, title, description, ticket_type, category, impact, urgency, priority, \
-         status, requester, requester_name, organisation, language, follow_up_of, created_at, updated_at, status_since) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $15) RETURNING id",
+         status, requester, requester_name, organisation, language, follow_up_of, created_at, updated_at, status_since, \
+         customer_reference, service_reference, impacted_users, incident_started_at, onsite_contact, onsite_phone, \
+         onsite_availability) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $15, \
+         $16, $17, $18, $19, $20, $21, $22) RETURNING id",
     )
     .bind(number.as_str().to_string())
     .bind(storable(&t.title))
@@ -197,6 +201,13 @@ pub(super) async fn insert_ticket(
     .bind(t.language.clone())
     .bind(t.follow_up_of)
     .bind(millis)
+    .bind(storable_opt(t.details.customer_reference.as_deref()))
+    .bind(storable_opt(t.details.service_reference.as_deref()))
+    .bind(t.details.impacted_users.map(i64::from))
+    .bind(t.details.incident_started_at.map(to_millis))
+    .bind(storable_opt(t.details.onsite_contact.as_deref()))
+    .bind(storable_opt(t.details.onsite_phone.as_deref()))
+    .bind(storable_opt(t.details.onsite_availability.as_deref()))
     .fetch_one(&mut *tx)
     .await
     .doing("inserting a ticket")?;
@@ -322,7 +333,16 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, StoreError> {
         requester_name: get(row, "requester_name")?,
         organisation: get(row, "organisation")?,
         private: get::<i64>(row, "private")? != 0,
-        customer_reference: get(row, "customer_reference")?,
+        details: IncidentDetails {
+            customer_reference: get(row, "customer_reference")?,
+            service_reference: get(row, "service_reference")?,
+            impacted_users: get::<Option<i64>>(row, "impacted_users")?
+                .and_then(|n| u32::try_from(n).ok()),
+            incident_started_at: opt_millis(get(row, "incident_started_at")?)?,
+            onsite_contact: get(row, "onsite_contact")?,
+            onsite_phone: get(row, "onsite_phone")?,
+            onsite_availability: get(row, "onsite_availability")?,
+        },
         language: get(row, "language")?,
         assignee: get(row, "assignee")?,
         follow_up_of: follow_up

@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::cli::out::outln;
 
 use anyhow::Context;
-use ticketgate::domain::{ByteSize, TicketDetails, TicketSummary};
+use ticketgate::domain::{ByteSize, IncidentDetails, TicketDetails, TicketSummary};
 use ticketgate::service::{Done, Edited};
 
 pub(super) fn print_done(done: &Done) -> io::Result<()> {
@@ -117,6 +117,29 @@ pub(super) fn terminal_width() -> Option<usize> {
         .map(|(_, columns)| usize::from(columns))
 }
 
+/// What the customer told of the incident, one line each, when they told it.
+fn print_details(d: &IncidentDetails) -> io::Result<()> {
+    let texts = [
+        ("your reference", &d.customer_reference),
+        ("service", &d.service_reference),
+        ("on-site contact", &d.onsite_contact),
+        ("on-site phone", &d.onsite_phone),
+        ("on-site availability", &d.onsite_availability),
+    ];
+    if let Some(n) = d.impacted_users {
+        outln!("  impacted users {n}")?;
+    }
+    if let Some(at) = d.incident_started_at {
+        outln!("  incident start {}", at.format("%Y-%m-%d %H:%M UTC"))?;
+    }
+    for (name, value) in texts {
+        if let Some(value) = value {
+            outln!("  {name} {value}")?;
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn print_ticket(d: &TicketDetails) -> io::Result<()> {
     let t = &d.ticket;
     outln!("{}  {}", t.number, t.title)?;
@@ -143,6 +166,7 @@ pub(super) fn print_ticket(d: &TicketDetails) -> io::Result<()> {
     if let Some(category) = &t.category {
         outln!("  category {category}")?;
     }
+    print_details(&t.details)?;
     if let Some(f) = &t.follow_up_of {
         outln!("  follow-up of {f}")?;
     }

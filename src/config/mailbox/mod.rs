@@ -53,6 +53,8 @@ pub struct MailboxSettings {
     pub ticket_type: Option<TicketType>,
     /// Language of the tickets opened through this mailbox when the mail's cannot be told.
     pub language: Option<String>,
+    /// Where times written in its mails are read, over `tickets.time_zone`.
+    pub time_zone: Option<chrono_tz::Tz>,
     /// How many messages are fetched at once: bounds memory on a huge folder.
     pub batch_size: u32,
     /// How often to look for mail when the server has no IDLE.
@@ -114,6 +116,8 @@ pub(super) struct RawMailbox {
     ticket_type: Option<String>,
     /// `en` or `fr`: the language when the mail's own cannot be told.
     language: Option<String>,
+    /// The IANA zone of the times written in its mails (`Europe/Paris`).
+    time_zone: Option<String>,
     /// Messages fetched (and committed) at once: bounds memory on a huge folder.
     #[serde(default = "default_batch")]
     batch_size: u32,
@@ -196,6 +200,10 @@ impl RawMailbox {
                 format_args!("`{lang}` is not a shipped language; use en or fr"),
             );
         }
+        let time_zone = self
+            .time_zone
+            .as_deref()
+            .and_then(|z| errors.check(key("time_zone"), super::tickets::time_zone(z)));
         self.check_counts(&key, errors);
         let agents = self
             .agents
@@ -233,6 +241,7 @@ impl RawMailbox {
             processed,
             ticket_type,
             language: self.language,
+            time_zone,
             batch_size: self.batch_size,
             poll_interval: Duration::from_secs(self.poll_interval_secs),
             idle_timeout: Duration::from_secs(self.idle_timeout_secs),

@@ -79,6 +79,7 @@ impl MailboxWorker {
         let defaults = IntakeDefaults {
             ticket_type: mailbox.ticket_type,
             language: mailbox.language.clone(),
+            time_zone: mailbox.time_zone,
             agents: mailbox.agents,
             customers: mailbox.customers,
         };

@@ -24,8 +24,8 @@ use serde_json::Value;
 use embedded::TemplateFile;
 pub use sample::sample_data;
 pub use words::{
-    excerpt_cut, impact_label, long_date, long_time, priority_label, status_label, type_label,
-    urgency_label,
+    excerpt_cut, field_name, impact_label, incident_rows, long_date, long_time, priority_label,
+    status_label, type_label, urgency_label,
 };
 
 /// The languages shipped.

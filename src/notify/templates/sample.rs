@@ -53,5 +53,16 @@ pub fn sample_data(lang: &str) -> Value {
                 "link": "https://support.example.com/tickets/2611N00038?token=sample",
             },
         ],
+        "fields": {
+            "any": true,
+            "taken": [
+                { "name": super::field_name(crate::domain::BodyField::Impact, lang), "value": super::impact_label(crate::domain::Impact::Interrupted, lang) },
+                { "name": super::field_name(crate::domain::BodyField::CustomerReference, lang), "value": "PO-2291" },
+            ],
+            "unreadable": [
+                { "name": super::field_name(crate::domain::BodyField::ImpactedUsers, lang), "value": "the whole <floor>" },
+            ],
+            "ask_impact_urgency": true,
+        },
     })
 }

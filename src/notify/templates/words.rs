@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 
-use crate::domain::{Impact, Priority, Status, TicketType, Urgency};
+use crate::domain::{BodyField, Impact, IncidentDetails, Priority, Status, TicketType, Urgency};
 
 /// A status as customers read it.
 pub fn status_label(status: Status, lang: &str) -> &'static str {
@@ -84,6 +84,66 @@ pub fn urgency_label(urgency: Urgency, lang: &str) -> &'static str {
         (Urgency::High, _) => "High",
         (Urgency::Medium, _) => "Medium",
     }
+}
+
+/// A field of a mail's `Label: value` lines, as an acknowledgement names it.
+pub fn field_name(field: BodyField, lang: &str) -> &'static str {
+    use BodyField::*;
+    match (field, lang) {
+        (TicketType, "fr") => "Type",
+        (Category, "fr") => "Catégorie",
+        (Impact, "fr") => "Impact",
+        (Urgency, "fr") => "Urgence",
+        (ImpactedUsers, "fr") => "Utilisateurs impactés",
+        (IncidentStart, "fr") => "Début de l'incident",
+        (CustomerReference, "fr") => "Votre référence",
+        (ServiceReference, "fr") => "Service ou contrat",
+        (OnsiteContact, "fr") => "Correspondant sur site",
+        (OnsitePhone, "fr") => "Téléphone sur site",
+        (OnsiteAvailability, "fr") => "Disponibilités",
+        (TicketType, _) => "Type",
+        (Category, _) => "Category",
+        (Impact, _) => "Impact",
+        (Urgency, _) => "Urgency",
+        (ImpactedUsers, _) => "Impacted users",
+        (IncidentStart, _) => "Incident start",
+        (CustomerReference, _) => "Your reference",
+        (ServiceReference, _) => "Service or contract",
+        (OnsiteContact, _) => "On-site contact",
+        (OnsitePhone, _) => "On-site phone",
+        (OnsiteAvailability, _) => "Availability",
+    }
+}
+
+/// The incident's details that are known, each named in `lang`, in the order customers
+/// give them: what a ticket's page lists.
+pub fn incident_rows(d: &IncidentDetails, lang: &str) -> Vec<(&'static str, String)> {
+    let mut rows = Vec::new();
+    let mut text = |field, value: &Option<String>| {
+        if let Some(v) = value {
+            rows.push((field_name(field, lang), v.clone()));
+        }
+    };
+    text(BodyField::CustomerReference, &d.customer_reference);
+    text(BodyField::ServiceReference, &d.service_reference);
+    if let Some(n) = d.impacted_users {
+        rows.push((field_name(BodyField::ImpactedUsers, lang), n.to_string()));
+    }
+    if let Some(at) = d.incident_started_at {
+        rows.push((
+            field_name(BodyField::IncidentStart, lang),
+            long_time(at, lang),
+        ));
+    }
+    let mut text = |field, value: &Option<String>| {
+        if let Some(v) = value {
+            rows.push((field_name(field, lang), v.clone()));
+        }
+    };
+    text(BodyField::OnsiteContact, &d.onsite_contact);
+    text(BodyField::OnsitePhone, &d.onsite_phone);
+    text(BodyField::OnsiteAvailability, &d.onsite_availability);
+    rows
 }
 
 const MONTHS_EN: [&str; 12] = [

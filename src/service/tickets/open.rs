@@ -135,6 +135,7 @@ impl TicketService {
             language,
             follow_up_of: None,
             observers,
+            details: Default::default(),
         }
     }
 }

@@ -28,6 +28,7 @@ fn mailbox(auth: MailboxAuth, ca_file: Option<PathBuf>) -> MailboxSettings {
         processed: ProcessedAction::Seen,
         ticket_type: None,
         language: None,
+        time_zone: None,
         batch_size: 10,
         poll_interval: Duration::from_secs(60),
         idle_timeout: Duration::from_secs(600),
