@@ -234,6 +234,47 @@ mod tests {
     }
 
     #[test]
+    fn field_labels_name_known_fields_once_and_the_zone_is_an_iana_one() {
+        let mut errors = Errors::default();
+        let raw = RawTickets {
+            time_zone: "Europe/Paris".into(),
+            field_labels: HashMap::from([("impact".into(), vec!["Sévérité".into()])]),
+            ..RawTickets::default()
+        };
+        let tickets = raw.validate(&mut errors).unwrap();
+        assert_eq!(errors.count(), 0, "{errors:?}");
+        assert_eq!(tickets.defaults.time_zone, chrono_tz::Europe::Paris);
+        let labels = tickets.field_labels.unwrap();
+        assert_eq!(labels.field_of("SEVERITE"), Some(BodyField::Impact));
+
+        let mut errors = Errors::default();
+        let raw = RawTickets {
+            time_zone: "Paris".into(),
+            field_labels: HashMap::from([
+                ("severity".into(), vec!["x".into()]),
+                ("category".into(), vec!["Urgence".into()]),
+            ]),
+            ..RawTickets::default()
+        };
+        assert!(raw.validate(&mut errors).is_none());
+        let messages = errors.into_messages().join("\n");
+        for part in [
+            "tickets.time_zone: `Paris` is not a time zone",
+            "tickets.field_labels.severity: not a field",
+            "tickets.field_labels: the label `urgence` is given to both",
+        ] {
+            assert!(messages.contains(part), "{part} in {messages}");
+        }
+
+        let raw = RawTickets {
+            read_fields: false,
+            ..RawTickets::default()
+        };
+        let tickets = raw.validate(&mut Errors::default()).unwrap();
+        assert!(tickets.field_labels.is_none());
+    }
+
+    #[test]
     fn every_bad_key_is_named() {
         let mut errors = Errors::default();
         let raw = RawTickets {

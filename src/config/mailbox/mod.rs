@@ -375,6 +375,25 @@ mod tests {
     }
 
     #[test]
+    fn a_mailbox_reads_its_customers_times_in_its_own_zone() {
+        let (valid, errors) = mailboxes(&format!(
+            "[[mailbox]]\n{VALID}time_zone = \"America/New_York\"\n"
+        ));
+        assert_eq!(errors, Vec::<String>::new());
+        assert_eq!(valid[0].time_zone, Some(chrono_tz::America::New_York));
+        let (valid, errors) = mailboxes(&format!(
+            "[[mailbox]]\n{VALID}time_zone = \"Mars/Olympus\"\n"
+        ));
+        assert!(valid.is_empty());
+        assert_eq!(
+            errors,
+            [
+                "mailbox[0].time_zone: `Mars/Olympus` is not a time zone; use an IANA name such as Europe/Paris or UTC"
+            ]
+        );
+    }
+
+    #[test]
     fn each_error_names_the_mailbox_and_the_key() {
         let (valid, errors) = mailboxes(&format!(
             "[[mailbox]]\n{VALID}\n[[mailbox]]\n{VALID}batch_size = 0\nlanguage = \"de\"\n\

@@ -248,6 +248,29 @@ mod tests {
     }
 
     #[test]
+    fn every_default_label_of_both_languages_gives_its_field() {
+        let labels = FieldLabels::default();
+        let sample = |field| match field {
+            BodyField::TicketType => "Demande",
+            BodyField::Impact => "Dégradé",
+            BodyField::Urgency => "High",
+            BodyField::ImpactedUsers => "about 12",
+            BodyField::IncidentStart => "2026-12-01 10:00",
+            _ => "REF-1",
+        };
+        for &field in BodyField::ALL {
+            for label in field.default_labels() {
+                // As a customer may type it: capitals, and French typography.
+                let line = format!("{} : {}", label.to_uppercase(), sample(field));
+                let read = read(&line, &labels, how());
+                assert_eq!(read.lines.len(), 1, "{line}");
+                assert_eq!(read.lines[0].field, field, "{line}");
+                assert!(read.lines[0].value.is_ok(), "{line}: {:?}", read.lines[0]);
+            }
+        }
+    }
+
+    #[test]
     fn a_mail_without_fields_is_looked_at_cheaply_and_long_lines_are_text() {
         let labels = FieldLabels::default();
         assert!(!may_hold_fields(
