@@ -45,9 +45,11 @@ class Sink:
         tmp = os.path.join(self.folder, "." + name)
         with open(tmp, "wb") as f:
             f.write(envelope.original_content)
-        os.rename(tmp, os.path.join(self.folder, name))
+        # The arrival is logged before the file shows: a reader that saw the file finds
+        # its line (the other way round, a loaded machine once showed one without it).
         if self.log:
             self.record(arrived, envelope)
+        os.rename(tmp, os.path.join(self.folder, name))
         return "250 Message accepted for delivery"
 
     def record(self, arrived, envelope):
