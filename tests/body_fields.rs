@@ -83,7 +83,7 @@ async fn french_fields_set_the_ticket_and_the_acknowledgement_lists_them() {
         assert!(ack.text.contains(line), "{line:?} in:\n{}", ack.text);
     }
     assert!(
-        !ack.text.contains("Vous pouvez nous indiquer l'impact"),
+        !ack.text.contains("Pour nous indiquer l'impact"),
         "impact and urgency were given: {}",
         ack.text
     );
@@ -139,7 +139,7 @@ async fn only_what_the_customer_wrote_counts_and_what_cannot_be_read_is_named() 
         "- Impacted users: 1200",
         "- Category: Printing",
         "- Impact: \"whole floor\" could not be read; it stays in your message as you wrote it.",
-        "start your message with lines such as \"Impact: interrupted\" and \"Urgency: high\"",
+        "reply with a first line such as \"#impact interrupted\" or \"#urgency high\"",
     ] {
         assert!(ack.text.contains(line), "{line:?} in:\n{}", ack.text);
     }
@@ -215,7 +215,7 @@ async fn reading_fields_can_be_turned_off() {
     let mails = h.deliver().await;
     let ack = acknowledgement(&mails, "marie.durand@acme-industrie.fr");
     assert!(
-        !ack.text.contains("relevé") && !ack.text.contains("Vous pouvez nous indiquer"),
+        !ack.text.contains("relevé") && !ack.text.contains("Pour nous indiquer"),
         "{}",
         ack.text
     );

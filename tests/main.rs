@@ -18,6 +18,7 @@ mod cli_output;
 mod cli_waiting;
 mod cluster;
 mod corpus;
+mod customer_commands;
 mod daemon;
 mod dialects;
 mod faults_crash;

@@ -30,7 +30,8 @@ pub use mail::{
     AutomationHeaders, EmbeddedHeaders, InboundMail, MailAttachment, Mailbox, TraceHeader,
 };
 pub use notification::{
-    Event, EventCategory, EventContext, MailRefusal, Notification, RefusalReason,
+    CommandRefusal, CommandRefusalReason, Event, EventCategory, EventContext, MailRefusal,
+    Notification, RefusalReason,
 };
 pub use phone::{PhoneError, PhoneNumber};
 pub use routing::{RoutingEffect, RoutingRule, RoutingRuleError, RoutingRuleSpec};

@@ -42,6 +42,9 @@ pub enum Event {
     /// Fresh links to the person's tickets, which they asked for from the portal when
     /// their link no longer opened.
     PortalLink,
+    /// A customer's `#` command in a mail was not understood or not allowed: to its
+    /// sender, saying why; nothing was changed.
+    CommandRefused,
 }
 
 /// The groups a contact can switch on or off, as the support portals offer them.
@@ -75,6 +78,7 @@ impl Event {
         Event::ResolutionReminder,
         Event::WaitingReminder,
         Event::PortalLink,
+        Event::CommandRefused,
     ];
 
     /// The name stored in the outbox and used to pick templates.
@@ -94,6 +98,7 @@ impl Event {
             Event::ResolutionReminder => "resolution_reminder",
             Event::WaitingReminder => "waiting_reminder",
             Event::PortalLink => "portal_link",
+            Event::CommandRefused => "command_refused",
         }
     }
 
@@ -112,9 +117,10 @@ impl Event {
             Event::CustomerComment | Event::AgentComment | Event::WaitingReminder => {
                 EventCategory::Messages
             }
-            Event::AttachmentRefused | Event::MailRefused | Event::PortalLink => {
-                EventCategory::Answer
-            }
+            Event::AttachmentRefused
+            | Event::MailRefused
+            | Event::PortalLink
+            | Event::CommandRefused => EventCategory::Answer,
         }
     }
 }
@@ -157,6 +163,29 @@ pub struct MailRefusal {
     pub reason: RefusalReason,
 }
 
+/// Why a customer's `#` command was not carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandRefusalReason {
+    /// Not a command we know, or its value cannot be read.
+    NotUnderstood,
+    /// Only the ticket's requester may give it (`#close`, `#private`, `#shared`).
+    OnlyRequester,
+    /// Only the requester or someone of their organisation may (`#share`, `#impact`…).
+    OnlyRequesterOrOrganisation,
+    /// The sender's address could not be authenticated.
+    Unverified,
+    /// It would change nothing (already closed, not an observer, already follows it).
+    NothingToChange,
+}
+
+/// A customer's command that was refused: the line as written, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandRefusal {
+    pub line: String,
+    pub reason: CommandRefusalReason,
+}
+
 /// What an event's mail needs beyond the ticket itself, kept with the outbox row as JSON.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventContext {
@@ -169,6 +198,9 @@ pub struct EventContext {
     /// For `ticket_opened`: the fields the mail gave, and those it could not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<super::FieldsNotice>,
+    /// For `command_refused`: the command and why it was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandRefusal>,
 }
 
 impl EventContext {

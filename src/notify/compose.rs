@@ -44,6 +44,7 @@ pub struct ComposedMail {
     pub message_id: String,
 }
 
+mod command;
 mod fields;
 mod sms;
 mod test_mail;
@@ -297,6 +298,7 @@ impl Composer {
             "refusal": refusal_data(job.context.refusal.as_ref()),
             "open_tickets": open_tickets,
             "fields": fields::fields_data(job.context.fields.as_ref(), lang),
+            "command": command::command_data(job.context.command.as_ref()),
         }))
     }
 

@@ -6,7 +6,7 @@ use tracing::Instrument;
 
 use super::authorize::Authorization;
 use super::decide::Decision;
-use super::reply_effect::ReplyEffect;
+use super::reply_effect::{ReplyEffect, customer};
 use super::thread::Bounced;
 use super::{Outcome, Pipeline, ProcessError, TemporaryFailure, reply_text};
 use crate::domain::{
@@ -204,6 +204,7 @@ impl Pipeline {
                     .into(),
             );
         }
+        let command = customer::writes(&effect, &ticket, &sender.address);
         let plan = effect.plan(ticket.status, is_agent);
         article.visibility = plan.visibility;
         if let Some(body) = plan.body {
@@ -213,6 +214,9 @@ impl Pipeline {
             article.body_text = body;
         }
         if let Some(note) = plan.note {
+            article.prepend_note(note);
+        }
+        if let Some(note) = command.note {
             article.prepend_note(note);
         }
         let agents = ticket.agents_to_tell(self.settings.agents_address.as_ref());
@@ -238,12 +242,21 @@ impl Pipeline {
                 .any(|m| m.address.same_mailbox(&n.recipient))
         });
         notifications.extend(refusal_notices(&article, &audience, actor));
+        // A command that was not carried out is answered to its sender alone.
+        notifications.extend(command.refusal.map(|refusal| Notification {
+            event: Event::CommandRefused,
+            recipient: sender.address.clone(),
+            context: EventContext {
+                command: Some(refusal),
+                ..EventContext::default()
+            },
+        }));
         Ok(Prepared {
             write: InboundWrite::Comment {
                 ticket_id: ticket.id,
                 expected_status: ticket.status,
                 new_status: plan.new_status,
-                add_observers: Vec::new(),
+                changes: command.changes,
             },
             article,
             notifications,

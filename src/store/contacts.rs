@@ -9,6 +9,27 @@ use super::rows::{from_millis, storable, to_millis};
 use super::{Doing, Store, StoreError};
 use crate::domain::{EmailAddress, EventCategory};
 
+/// Records the language `person` chose for their notifications, their other preferences
+/// as they were (the defaults for someone new).
+pub(super) async fn save_language(
+    tx: &mut AnyConnection,
+    person: &EmailAddress,
+    language: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO contacts (email, language, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (email) DO UPDATE SET language = $2, updated_at = $3",
+    )
+    .bind(person.key())
+    .bind(language.to_string())
+    .bind(at)
+    .execute(&mut *tx)
+    .await
+    .doing("saving a contact's language")?;
+    Ok(())
+}
+
 /// An address that bounced one of our notifications: nothing more is sent to it until
 /// `until`.
 #[derive(Debug, Clone)]

@@ -8,11 +8,14 @@ use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Connection, Row};
 
 use super::articles::insert_article;
-use super::contacts::{Undeliverable, mark_undeliverable};
+use super::contacts::{Undeliverable, mark_undeliverable, save_language};
 use super::rows::{optional_ticket_number, storable, ticket_number, to_millis};
+use super::ticket_updates::{Change, delete_observer, update_fields};
 use super::tickets::{insert_observer, insert_ticket, number_of, update_status};
 use super::{Doing, Store, StoreError};
-use crate::domain::{EmailAddress, NewArticle, NewTicket, Notification, Status, TicketNumber};
+use crate::domain::{
+    EmailAddress, NewArticle, NewTicket, Notification, Status, TicketFields, TicketNumber,
+};
 
 /// The identity of an inbound message, by which a second delivery is recognised.
 #[derive(Debug, Clone)]
@@ -35,10 +38,22 @@ pub enum InboundWrite {
         ticket_id: i64,
         expected_status: Status,
         new_status: Option<Status>,
-        add_observers: Vec<EmailAddress>,
+        changes: CommentChanges,
     },
     /// Record a system note on a ticket (a bounce of a notification), notifying nobody.
     Note { ticket_id: i64 },
+}
+
+/// What a customer's command in a comment changes besides the status, each written only
+/// if the ticket is still as the command was decided on (else nothing is written, as for a
+/// stale status).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommentChanges {
+    pub add_observers: Vec<EmailAddress>,
+    pub remove_observers: Vec<EmailAddress>,
+    pub fields: Option<Change<TicketFields>>,
+    /// The language a person chose for their notifications.
+    pub language: Option<(EmailAddress, String)>,
 }
 
 /// Everything one inbound message writes.
@@ -198,15 +213,15 @@ async fn write_ticket(
             ticket_id,
             expected_status,
             new_status,
-            add_observers,
+            changes,
         } => {
             let Some(number) =
                 update_status(tx, *ticket_id, *expected_status, *new_status, at).await?
             else {
                 return Ok(None);
             };
-            for observer in add_observers {
-                insert_observer(tx, *ticket_id, observer, None, at).await?;
+            if !apply_comment_changes(tx, *ticket_id, changes, at).await? {
+                return Ok(None);
             }
             (*ticket_id, Committed::Commented(number))
         }
@@ -223,6 +238,34 @@ async fn write_ticket(
             )
         }
     }))
+}
+
+/// Writes what a command changes; `false` when the ticket was no longer as it was read.
+async fn apply_comment_changes(
+    tx: &mut AnyConnection,
+    ticket_id: i64,
+    changes: &CommentChanges,
+    at: i64,
+) -> Result<bool, StoreError> {
+    if let Some(fields) = &changes.fields
+        && !update_fields(tx, ticket_id, fields).await?
+    {
+        return Ok(false);
+    }
+    for observer in &changes.add_observers {
+        if !insert_observer(tx, ticket_id, observer, None, at).await? {
+            return Ok(false);
+        }
+    }
+    for observer in &changes.remove_observers {
+        if !delete_observer(tx, ticket_id, observer).await? {
+            return Ok(false);
+        }
+    }
+    if let Some((person, language)) = &changes.language {
+        save_language(tx, person, language, at).await?;
+    }
+    Ok(true)
 }
 
 /// Writes the message's article, the description of a ticket it opened when that was left

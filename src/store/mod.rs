@@ -37,7 +37,9 @@ pub use due::{DueReminder, ReminderCommit};
 pub use jobs::JobRun;
 pub use leases::{Lease, LeaseClaim, LeaseRecord};
 pub use mailboxes::{MailboxCursor, MailboxProblem, MailboxState, PendingAck, ProblemArea};
-pub use messages::{Committed, EarlierDelivery, InboundCommit, InboundWrite, MessageRecord};
+pub use messages::{
+    CommentChanges, Committed, EarlierDelivery, InboundCommit, InboundWrite, MessageRecord,
+};
 pub use open::{DatabaseState, OpenMode, sqlite_path};
 pub use opened_tickets::HandOpening;
 pub use outbox::{

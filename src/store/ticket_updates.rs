@@ -136,31 +136,10 @@ async fn apply_changes(
             return Ok(false);
         }
     }
-    if let Some(Change { from, to }) = &action.fields {
-        let updated = sqlx::query(
-            "UPDATE tickets SET ticket_type = $1, category = $2, impact = $3, urgency = $4, \
-             priority = $5, private = $6 \
-             WHERE id = $7 AND ticket_type = $8 AND COALESCE(category, '') = COALESCE($9, '') \
-             AND impact = $10 AND urgency = $11 AND private = $12",
-        )
-        .bind(to.ticket_type.as_str())
-        .bind(storable_opt(to.category.as_deref()))
-        .bind(to.impact.as_str())
-        .bind(to.urgency.as_str())
-        .bind(to.priority().as_str())
-        .bind(i64::from(to.private))
-        .bind(action.ticket_id)
-        .bind(from.ticket_type.as_str())
-        .bind(storable_opt(from.category.as_deref()))
-        .bind(from.impact.as_str())
-        .bind(from.urgency.as_str())
-        .bind(i64::from(from.private))
-        .execute(&mut *tx)
-        .await
-        .doing("changing a ticket's fields")?;
-        if updated.rows_affected() == 0 {
-            return Ok(false);
-        }
+    if let Some(fields) = &action.fields
+        && !update_fields(tx, action.ticket_id, fields).await?
+    {
+        return Ok(false);
     }
     for observer in &action.add_observers {
         if !insert_observer(tx, action.ticket_id, observer, None, at).await? {
@@ -168,15 +147,56 @@ async fn apply_changes(
         }
     }
     for observer in &action.remove_observers {
-        let removed = sqlx::query("DELETE FROM observers WHERE ticket_id = $1 AND email = $2")
-            .bind(action.ticket_id)
-            .bind(observer.key())
-            .execute(&mut *tx)
-            .await
-            .doing("removing an observer")?;
-        if removed.rows_affected() == 0 {
+        if !delete_observer(tx, action.ticket_id, observer).await? {
             return Ok(false);
         }
     }
     Ok(true)
+}
+
+/// Writes the hand-set fields of `change` (and the priority they give) on ticket
+/// `ticket_id`; `false` when they were no longer `change.from`.
+pub(super) async fn update_fields(
+    tx: &mut AnyConnection,
+    ticket_id: i64,
+    change: &Change<TicketFields>,
+) -> Result<bool, StoreError> {
+    let Change { from, to } = change;
+    let updated = sqlx::query(
+        "UPDATE tickets SET ticket_type = $1, category = $2, impact = $3, urgency = $4, \
+         priority = $5, private = $6 \
+         WHERE id = $7 AND ticket_type = $8 AND COALESCE(category, '') = COALESCE($9, '') \
+         AND impact = $10 AND urgency = $11 AND private = $12",
+    )
+    .bind(to.ticket_type.as_str())
+    .bind(storable_opt(to.category.as_deref()))
+    .bind(to.impact.as_str())
+    .bind(to.urgency.as_str())
+    .bind(to.priority().as_str())
+    .bind(i64::from(to.private))
+    .bind(ticket_id)
+    .bind(from.ticket_type.as_str())
+    .bind(storable_opt(from.category.as_deref()))
+    .bind(from.impact.as_str())
+    .bind(from.urgency.as_str())
+    .bind(i64::from(from.private))
+    .execute(&mut *tx)
+    .await
+    .doing("changing a ticket's fields")?;
+    Ok(updated.rows_affected() > 0)
+}
+
+/// Removes `observer` from ticket `ticket_id`; `false` when they were not one.
+pub(super) async fn delete_observer(
+    tx: &mut AnyConnection,
+    ticket_id: i64,
+    observer: &EmailAddress,
+) -> Result<bool, StoreError> {
+    let removed = sqlx::query("DELETE FROM observers WHERE ticket_id = $1 AND email = $2")
+        .bind(ticket_id)
+        .bind(observer.key())
+        .execute(&mut *tx)
+        .await
+        .doing("removing an observer")?;
+    Ok(removed.rows_affected() > 0)
 }

@@ -64,5 +64,14 @@ pub fn sample_data(lang: &str) -> Value {
             ],
             "ask_impact_urgency": true,
         },
+        "command": {
+            "line": "#share <marc@client.example>",
+            "not_understood": false,
+            "only_requester": false,
+            "only_requester_or_organisation": true,
+            "unverified": false,
+            "nothing_to_change": false,
+            "known": ["#close", "#private", "#shared", "#share ADDRESS", "#unshare ADDRESS", "#language fr|en", "#urgency high|medium", "#impact LEVEL"],
+        },
     })
 }

@@ -22,6 +22,7 @@ mod when;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{BodyField, FieldLabels, Impact, TicketType, Urgency};
+pub(crate) use values::{impact, urgency};
 pub use when::TimeReading;
 
 /// Lines after this many are not looked at: fields are given at the top of a mail.

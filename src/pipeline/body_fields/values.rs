@@ -64,17 +64,17 @@ const URGENCIES: &[(&str, Urgency)] = &[
 ];
 
 /// The type `value` names.
-pub(super) fn ticket_type(value: &str) -> Option<TicketType> {
+pub(crate) fn ticket_type(value: &str) -> Option<TicketType> {
     named(value, TYPES).or_else(|| value.parse().ok())
 }
 
 /// The impact `value` names.
-pub(super) fn impact(value: &str) -> Option<Impact> {
+pub(crate) fn impact(value: &str) -> Option<Impact> {
     named(value, IMPACTS).or_else(|| value.parse().ok())
 }
 
 /// The urgency `value` names.
-pub(super) fn urgency(value: &str) -> Option<Urgency> {
+pub(crate) fn urgency(value: &str) -> Option<Urgency> {
     named(value, URGENCIES).or_else(|| value.parse().ok())
 }
 

@@ -86,37 +86,64 @@ pub enum CommandLine {
     Unknown(String),
 }
 
-/// Reads the command on the first non-blank line of `text`, if there is one.
-pub fn agent_command(text: &str) -> CommandLine {
+/// The first non-blank line of a mail read as a command: `#word`, then what follows it on
+/// that line; and the text below. Agents' commands and customers' share it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandText {
+    /// The line as written, trimmed.
+    pub line: String,
+    /// The word after `#`, in lower case, `-` read as `_`.
+    pub word: String,
+    /// What follows the word on its line, trimmed.
+    pub arguments: String,
+    /// The lines below, trimmed.
+    pub rest: String,
+}
+
+/// The command on the first non-blank line of `text`, if there is one. A ticket number or
+/// a hashtag in running text is not a command: the word must be letters (digits, `_` and
+/// `-` after the first), as `#2611N00001` or `#42` are not.
+pub fn command_text(text: &str) -> Option<CommandText> {
     let mut lines = text.lines();
     let first = loop {
         match lines.next() {
             Some(l) if l.trim().is_empty() => continue,
             Some(l) => break l.trim(),
-            None => return CommandLine::None,
+            None => return None,
         }
     };
-    let Some(word) = first.strip_prefix('#') else {
+    let after = first.strip_prefix('#')?;
+    let (word, arguments) = after.split_once(char::is_whitespace).unwrap_or((after, ""));
+    let is_word = word.chars().next().is_some_and(char::is_alphabetic)
+        && word
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    if !is_word {
+        return None;
+    }
+    Some(CommandText {
+        line: first.to_string(),
+        word: word.to_lowercase().replace('-', "_"),
+        arguments: arguments.trim().to_string(),
+        rest: lines.collect::<Vec<_>>().join("\n").trim().to_string(),
+    })
+}
+
+/// Reads the command on the first non-blank line of `text`, if there is one. An agent's
+/// command is one word alone on its line.
+pub fn agent_command(text: &str) -> CommandLine {
+    let Some(command) = command_text(text) else {
         return CommandLine::None;
     };
-    // A ticket number or a hashtag in running text is not a command: a command is one word
-    // alone on its line.
-    if word.is_empty() || word.contains(char::is_whitespace) {
+    if !command.arguments.is_empty() {
         return CommandLine::None;
     }
-    let normalized = word.to_ascii_lowercase().replace('-', "_");
-    let rest = lines.collect::<Vec<_>>().join("\n").trim().to_string();
+    let normalized = command.word.as_str();
     match AgentCommand::ALL.iter().find(|c| {
         c.word() == normalized || (normalized == "progress" && **c == AgentCommand::InProgress)
     }) {
-        Some(c) => CommandLine::Known(*c, rest),
-        None if word
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '-') =>
-        {
-            CommandLine::Unknown(first.to_string())
-        }
-        None => CommandLine::None,
+        Some(c) => CommandLine::Known(*c, command.rest),
+        None => CommandLine::Unknown(command.line),
     }
 }
 
@@ -143,7 +170,9 @@ mod tests {
             CommandLine::Unknown("#resolv".into())
         );
         assert_eq!(agent_command("#2611N00001 is fixed"), CommandLine::None);
+        assert_eq!(agent_command("#2611N00001"), CommandLine::None);
         assert_eq!(agent_command("Fixed, see #42"), CommandLine::None);
+        assert_eq!(agent_command("#resolve now please"), CommandLine::None);
     }
 
     #[test]

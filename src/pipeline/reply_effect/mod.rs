@@ -6,13 +6,15 @@
 
 pub mod answer;
 pub mod commands;
+pub mod customer;
 
 use chrono::{DateTime, Utc};
 
 use super::authorize::Authorization;
-use crate::domain::{Event, Status, Ticket, Visibility};
+use crate::domain::{CommandRefusal, CommandRefusalReason, Event, Status, Ticket, Visibility};
 use answer::SolutionAnswer;
 use commands::{AgentCommand, CommandLine, agent_command};
+use customer::{CustomerCommand, CustomerLine, customer_command};
 
 /// What an allowed mail does to its ticket besides adding its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +33,11 @@ pub enum ReplyEffect {
     /// An agent's mail that cannot act as written (unknown command, a move the status
     /// machine refuses, a closed ticket): kept as an internal note saying why.
     InternalNote(String),
+    /// A customer's command that applies, with the text after its line.
+    CustomerCommand(CustomerCommand, String),
+    /// A customer's command that does not: the mail is kept as a note for the agents,
+    /// and its sender is told why.
+    CommandRefused(CommandRefusal),
 }
 
 /// What the decision reads besides the mail: the configured words and the reopen window.
@@ -68,6 +75,25 @@ impl ReplyEffect {
     ) -> Option<ReplyEffect> {
         if let Authorization::Agent(_) = authorization {
             return Some(agent_effect(ticket.status, reply));
+        }
+        match customer_command(reply) {
+            CustomerLine::None => {}
+            CustomerLine::NotUnderstood(text) => {
+                return Some(ReplyEffect::CommandRefused(customer::refusal(
+                    &text.line,
+                    CommandRefusalReason::NotUnderstood,
+                )));
+            }
+            CustomerLine::Command(command, text) => {
+                return Some(
+                    match customer::check(command, ticket, authorization, rules.verified) {
+                        Ok(command) => ReplyEffect::CustomerCommand(command, text.rest),
+                        Err(reason) => {
+                            ReplyEffect::CommandRefused(customer::refusal(&text.line, reason))
+                        }
+                    },
+                );
+            }
         }
         match ticket.status {
             // Only an authenticated requester settles a solution; the rest is a comment.
@@ -107,6 +133,13 @@ impl ReplyEffect {
             }
             ReplyEffect::Command(c, ..) => format!("agent command {c}"),
             ReplyEffect::InternalNote(why) => format!("internal note: {why}"),
+            ReplyEffect::CustomerCommand(c, _) => {
+                format!("customer command: {}", customer::describe(c, ticket))
+            }
+            ReplyEffect::CommandRefused(r) => format!(
+                "customer command {:?} refused ({:?}): kept as an internal note, its sender told why",
+                r.line, r.reason
+            ),
         }
     }
 
@@ -164,7 +197,57 @@ impl ReplyEffect {
                 body: None,
                 note: Some(why),
             },
+            ReplyEffect::CustomerCommand(CustomerCommand::Close, rest) => ReplyPlan {
+                new_status: Some(Status::Closed),
+                event: Some(Event::TicketClosed),
+                visibility: Visibility::Public,
+                body: Some(rest),
+                note: Some("Closed by its requester (#close).".into()),
+            },
+            // Fields, sharing and language tell nobody, as when an agent sets them; text
+            // under the command is a comment as any other.
+            ReplyEffect::CustomerCommand(_, rest) if rest.is_empty() => ReplyPlan {
+                new_status: None,
+                event: None,
+                visibility: Visibility::Internal,
+                body: Some(rest),
+                note: None,
+            },
+            ReplyEffect::CustomerCommand(_, rest) => {
+                let after = status.after_customer_comment();
+                ReplyPlan {
+                    new_status: (after != status).then_some(after),
+                    event: Some(Event::CustomerComment),
+                    visibility: Visibility::Public,
+                    body: Some(rest),
+                    note: None,
+                }
+            }
+            ReplyEffect::CommandRefused(refusal) => ReplyPlan {
+                new_status: None,
+                event: None,
+                visibility: Visibility::Internal,
+                body: None,
+                note: Some(format!(
+                    "Customer command {:?} not carried out ({}): nothing changed, and its sender was told why.",
+                    refusal.line,
+                    refusal_words(refusal.reason)
+                )),
+            },
         }
+    }
+}
+
+/// Why a customer's command was refused, as the agents' note says it.
+fn refusal_words(reason: CommandRefusalReason) -> &'static str {
+    match reason {
+        CommandRefusalReason::NotUnderstood => "not understood",
+        CommandRefusalReason::OnlyRequester => "only the requester may",
+        CommandRefusalReason::OnlyRequesterOrOrganisation => {
+            "only the requester or their organisation may"
+        }
+        CommandRefusalReason::Unverified => "the sender could not be authenticated",
+        CommandRefusalReason::NothingToChange => "it would change nothing",
     }
 }
 
