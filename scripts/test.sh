@@ -325,6 +325,7 @@ elif rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
                 reply_text) seeds=("$corpus/reply-parsing") ;;
                 config) seeds=(config) ;;
                 tnef) seeds=("$corpus/mime/mimekit/tnef") ;;
+                customer_text) seeds=(tests/body_fields "$corpus/reply-parsing") ;;
                 *) seeds=() ;;
             esac
             dirs=("target/fuzz-corpus/$target")

@@ -278,3 +278,40 @@ pub fn tnef(data: &[u8]) {
     }
     assert!(total <= tnef::MAX_TOTAL_BYTES);
 }
+
+/// What a customer writes on the first lines of a mail, read as the fields of a new
+/// ticket and as a command on a reply: no panic, every value within its bounds, no time
+/// later than the mail, and a command only from a line that starts with `#`.
+pub fn customer_text(data: &[u8]) {
+    use crate::domain::FieldLabels;
+    use crate::pipeline::body_fields::{self, FieldValue, TimeReading};
+    use crate::pipeline::reply_effect::customer::{CustomerLine, customer_command};
+    static LABELS: OnceLock<FieldLabels> = OnceLock::new();
+    let labels = LABELS.get_or_init(FieldLabels::default);
+    let text = String::from_utf8_lossy(data);
+    let now = fixed().now;
+    let how = TimeReading {
+        zone: chrono_tz::Europe::Paris,
+        now,
+        day_first: data.len().is_multiple_of(2),
+    };
+    let read = body_fields::read(&text, labels, how);
+    if !read.lines.is_empty() {
+        assert!(body_fields::may_hold_fields(&text, labels));
+    }
+    for line in &read.lines {
+        assert!(line.line.chars().count() <= 160, "{:?}", line.line);
+        match &line.value {
+            Ok(FieldValue::Text(t)) => assert!(!t.is_empty() && t.chars().count() <= 200),
+            Ok(FieldValue::Time(t)) => assert!(*t <= now + Duration::days(1), "{t}"),
+            Ok(_) => {}
+            Err((shown, why)) => assert!(shown.chars().count() <= 80 && !why.is_empty()),
+        }
+    }
+    match customer_command(&text) {
+        CustomerLine::Command(_, line) | CustomerLine::NotUnderstood(line) => {
+            assert!(line.line.starts_with('#'), "{:?}", line.line);
+        }
+        CustomerLine::None => {}
+    }
+}

@@ -45,6 +45,10 @@ const TARGETS: &[Target] = &[
         name: "tnef",
         check: fuzzing::tnef,
     },
+    Target {
+        name: "customer_text",
+        check: fuzzing::customer_text,
+    },
 ];
 
 #[test]
@@ -94,6 +98,12 @@ fn seeds(target: &str, corpus: Option<&Path>) -> Vec<(String, Vec<u8>)> {
         "mail" => {
             files.extend(fixtures);
             files.extend(of_kind("mime"));
+        }
+        "customer_text" => {
+            files.extend(files_in(
+                &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/body_fields"),
+            ));
+            files.extend(of_kind("text"));
         }
         "reply_text" => {
             files.extend(of_kind("text"));
