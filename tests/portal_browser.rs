@@ -25,6 +25,11 @@ const TOLERATED: &[&str] = &[];
 
 #[test]
 fn a_customer_reads_replies_and_approves_in_a_real_browser() {
+    // What the browser shows does not depend on the database; the portal's reads and
+    // writes on PostgreSQL are tested over HTTP (portal.rs), without a browser's cost.
+    if crate::support::postgres::server().is_some() {
+        return;
+    }
     let Some(browser) = Browser::start_in("en") else {
         return;
     };
@@ -274,6 +279,11 @@ impl Accessibility {
 /// acknowledgement it writes to `data/outbox/` opens the ticket in the browser.
 #[test]
 fn the_quickstart_s_acknowledgement_opens_its_ticket_in_a_browser() {
+    // What the browser shows does not depend on the database; the portal's reads and
+    // writes on PostgreSQL are tested over HTTP (portal.rs), without a browser's cost.
+    if crate::support::postgres::server().is_some() {
+        return;
+    }
     let Some(browser) = Browser::start() else {
         return;
     };
