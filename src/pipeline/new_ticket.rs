@@ -9,8 +9,8 @@ use super::authorize::organisation_of;
 use super::body_fields::{self, FieldValue, FieldsRead, TimeReading};
 use super::{Pipeline, article, language, reply_text};
 use crate::domain::{
-    BodyField, EmailAddress, FieldsNotice, GivenField, InboundMail, IncidentDetails, Mailbox,
-    NewTicket, Priority, TicketType, title_from_subject,
+    BodyField, EmailAddress, FieldsNotice, GivenField, Impact, InboundMail, IncidentDetails,
+    Mailbox, NewTicket, Priority, RoutingEffect, TicketType, Urgency, title_from_subject,
 };
 
 /// Up to this size the ticket's description is sent to the database with the ticket; past
@@ -53,58 +53,16 @@ impl Pipeline {
             .unwrap_or(&s.ticket_defaults.language)
             .to_string();
         let read = self.body_fields(mail, &language).unwrap_or_default();
-        let given = |field| read.value(field);
-        // A routing rule wins over the mail, which wins over the intake's and the
-        // configuration's defaults.
-        let ticket_type: TicketType = effect
-            .and_then(|e| e.ticket_type)
-            .or(match given(BodyField::TicketType) {
-                Some(FieldValue::TicketType(t)) => Some(*t),
-                _ => None,
-            })
-            .or(self.defaults.ticket_type)
-            .unwrap_or(s.ticket_defaults.ticket_type);
-        let mail_impact = match given(BodyField::Impact) {
-            Some(FieldValue::Impact(i)) => Some(*i),
-            _ => None,
-        };
-        let mail_urgency = match given(BodyField::Urgency) {
-            Some(FieldValue::Urgency(u)) => Some(*u),
-            _ => None,
-        };
-        let rule_impact = effect.and_then(|e| e.impact);
-        let rule_urgency = effect.and_then(|e| e.urgency);
-        let impact = rule_impact
-            .or(mail_impact)
-            .unwrap_or(s.ticket_defaults.impact);
-        let urgency = rule_urgency
-            .or(mail_urgency)
-            .unwrap_or(s.ticket_defaults.urgency);
-        let category = effect
-            .and_then(|e| e.category.clone())
-            .or_else(|| read.text(BodyField::Category));
-        tracing::debug!(priority = %Priority::derive(impact, urgency), "new ticket");
-        let ruled = |field| match field {
-            BodyField::TicketType => effect.is_some_and(|e| e.ticket_type.is_some()),
-            BodyField::Category => effect.is_some_and(|e| e.category.is_some()),
-            BodyField::Impact => rule_impact.is_some(),
-            BodyField::Urgency => rule_urgency.is_some(),
-            _ => false,
-        };
-        let fields = FieldsNotice {
-            ask_impact_urgency: s.field_labels.is_some()
-                && (rule_impact.or(mail_impact).is_none()
-                    || rule_urgency.or(mail_urgency).is_none()),
-            ..notice(&read, ruled)
-        };
+        let chosen = self.choose(effect, &read);
+        tracing::debug!(priority = %Priority::derive(chosen.impact, chosen.urgency), "new ticket");
         let ticket = NewTicket {
             title: title_from_subject(&s.subject_tag.strip(&mail.subject)),
             // A big mail's text is not held twice: the store copies it from the article.
             description: (mail.text.len() <= DESCRIPTION_COPY_BYTES).then(|| mail.text.clone()),
-            ticket_type,
-            category,
-            impact,
-            urgency,
+            ticket_type: chosen.ticket_type,
+            category: chosen.category,
+            impact: chosen.impact,
+            urgency: chosen.urgency,
             requester: requester.address.clone(),
             requester_name: requester.name.clone(),
             organisation: organisation_of(&requester.address, &s.public_domains),
@@ -116,8 +74,58 @@ impl Pipeline {
         Opening {
             ticket,
             left_out,
-            fields,
+            fields: chosen.notice,
             read,
+        }
+    }
+
+    /// The type, category, impact and urgency of the ticket: a routing rule's `effect`
+    /// wins over the mail's fields `read`, which win over the intake's and the
+    /// configuration's defaults; and what the acknowledgement says of the fields.
+    fn choose(&self, effect: Option<&RoutingEffect>, read: &FieldsRead) -> Chosen {
+        let s = &self.settings;
+        let mail_type = match read.value(BodyField::TicketType) {
+            Some(FieldValue::TicketType(t)) => Some(*t),
+            _ => None,
+        };
+        let mail_impact = match read.value(BodyField::Impact) {
+            Some(FieldValue::Impact(i)) => Some(*i),
+            _ => None,
+        };
+        let mail_urgency = match read.value(BodyField::Urgency) {
+            Some(FieldValue::Urgency(u)) => Some(*u),
+            _ => None,
+        };
+        let rule_impact = effect.and_then(|e| e.impact);
+        let rule_urgency = effect.and_then(|e| e.urgency);
+        let ruled = |field| match field {
+            BodyField::TicketType => effect.is_some_and(|e| e.ticket_type.is_some()),
+            BodyField::Category => effect.is_some_and(|e| e.category.is_some()),
+            BodyField::Impact => rule_impact.is_some(),
+            BodyField::Urgency => rule_urgency.is_some(),
+            _ => false,
+        };
+        Chosen {
+            ticket_type: effect
+                .and_then(|e| e.ticket_type)
+                .or(mail_type)
+                .or(self.defaults.ticket_type)
+                .unwrap_or(s.ticket_defaults.ticket_type),
+            category: effect
+                .and_then(|e| e.category.clone())
+                .or_else(|| read.text(BodyField::Category)),
+            impact: rule_impact
+                .or(mail_impact)
+                .unwrap_or(s.ticket_defaults.impact),
+            urgency: rule_urgency
+                .or(mail_urgency)
+                .unwrap_or(s.ticket_defaults.urgency),
+            notice: FieldsNotice {
+                ask_impact_urgency: s.field_labels.is_some()
+                    && (rule_impact.or(mail_impact).is_none()
+                        || rule_urgency.or(mail_urgency).is_none()),
+                ..notice(read, ruled)
+            },
         }
     }
 
@@ -142,6 +150,15 @@ impl Pipeline {
         };
         Some(body_fields::read(&written.text, labels, time))
     }
+}
+
+/// What [`Pipeline::choose`] chose.
+struct Chosen {
+    ticket_type: TicketType,
+    category: Option<String>,
+    impact: Impact,
+    urgency: Urgency,
+    notice: FieldsNotice,
 }
 
 /// What the acknowledgement says of `read`: the fields taken (not those a routing rule
