@@ -98,9 +98,38 @@ pub fn customer_command(text: &str) -> CustomerLine {
     };
     match read(&command) {
         Some(c) => CustomerLine::Command(c, command),
-        None => CustomerLine::NotUnderstood(command),
+        // A command's word with a value we cannot read, or a word alone on its line (a
+        // typo of one): said. A hashtag that starts a sentence is text.
+        None if WORDS.contains(&fold_label(&command.word).as_str())
+            || command.arguments.is_empty() =>
+        {
+            CustomerLine::NotUnderstood(command)
+        }
+        None => CustomerLine::None,
     }
 }
+
+/// Every word [`read`] knows, English and French, folded.
+const WORDS: &[&str] = &[
+    "close",
+    "clore",
+    "fermer",
+    "cloturer",
+    "private",
+    "prive",
+    "shared",
+    "partage",
+    "share",
+    "partager",
+    "unshare",
+    "departager",
+    "retirer",
+    "language",
+    "langue",
+    "urgency",
+    "urgence",
+    "impact",
+];
 
 /// The command `text` names, in English or French, with its arguments read.
 fn read(text: &CommandText) -> Option<CustomerCommand> {
@@ -391,5 +420,10 @@ mod tests {
             CustomerLine::None
         );
         assert_eq!(customer_command("Hello #team"), CustomerLine::None);
+        assert_eq!(
+            customer_command("#BlackFriday orders fail since noon"),
+            CustomerLine::None,
+            "a hashtag that starts a sentence is text"
+        );
     }
 }
