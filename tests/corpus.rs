@@ -68,6 +68,7 @@ async fn every_corpus_message_is_handled_or_quarantined_without_a_panic() {
             Outcome::Commented(_) => "commented".into(),
             Outcome::Ignored { kind, .. } => format!("ignored {kind}"),
             Outcome::Duplicate(_) => "duplicate".into(),
+            Outcome::Answered { kind } => format!("answered {kind}"),
         };
         *outcomes.entry(label).or_default() += 1;
         if let Some(problem) = expected_outcome_problem(&dir, &path, &outcome) {

@@ -39,6 +39,7 @@ mod intake;
 mod lifecycle;
 mod logs;
 mod mta;
+mod my_tickets;
 mod notification_content;
 mod notification_look;
 mod notifications;

@@ -77,12 +77,17 @@ fn every_notification_fits_a_phone_and_a_desktop_in_both_languages() {
                         (_, true) => "View the ticket",
                     };
                     let buttons = m["buttons"].as_array().unwrap();
-                    assert!(buttons.iter().any(|b| b == expected), "{what}");
-                    assert_eq!(m["buttons_inside"], true, "{what}");
                     let answers =
                         matches!(event, Event::SolutionProposed | Event::ResolutionReminder)
                             && !observer;
-                    assert_eq!(buttons.len(), if answers { 3 } else { 1 }, "{what}");
+                    if event.about_a_ticket() {
+                        assert!(buttons.iter().any(|b| b == expected), "{what}");
+                        assert_eq!(m["buttons_inside"], true, "{what}");
+                        assert_eq!(buttons.len(), if answers { 3 } else { 1 }, "{what}");
+                    } else {
+                        // A list of tickets: a link per ticket, no single button.
+                        assert!(buttons.is_empty(), "{what}");
+                    }
                     assert!(m["text_px"].as_f64().unwrap() >= 14.0, "small text: {what}");
                     let png = dir.join(lang).join(format!("{name}-{width}.png"));
                     assert!(browser.screenshot(&png) > 10_000, "{what}: a blank page?");

@@ -48,6 +48,7 @@ pub use jobs::{CronSchedule, JobsSettings, check_cron};
 pub use limits::{LoopLimits, RateLimit};
 pub use load::{CONFIG_ENV, DEFAULT_CONFIG_PATH};
 pub use log::{LogFormat, LogSettings};
+pub use mail::MyTicketsRequest;
 pub use mailbox::{MailboxAuth, MailboxSettings, OAuth2Endpoint, ProcessedAction, TokenSource};
 pub use notifications::Branding;
 pub use portal::PortalSettings;
@@ -101,6 +102,8 @@ pub struct Settings {
     /// Take the sender from Reply-To rather than From (for forms and relays that send
     /// on the customer's behalf).
     pub sender_from_reply_to: bool,
+    /// What makes a mail a request for one's tickets ("my tickets") rather than a new one.
+    pub my_tickets: MyTicketsRequest,
     /// The subject tag that carries ticket numbers.
     pub subject_tag: SubjectTag,
     /// Values given to new tickets.

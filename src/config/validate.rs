@@ -163,6 +163,7 @@ fn assemble(source: ConfigSource, s: Sections) -> Settings {
         own_addresses,
         agents_address: s.mail.agents_address,
         sender_from_reply_to: s.mail.sender_from_reply_to,
+        my_tickets: s.mail.my_tickets,
         subject_tag: tickets.subject_tag,
         ticket_defaults: tickets.defaults,
         maildir: s.intake.maildir,

@@ -45,7 +45,10 @@ impl Audience<'_> {
     pub fn notifications(&self, event: Event, actor: Actor<'_>) -> Vec<Notification> {
         let mut recipients: Vec<&EmailAddress> = Vec::new();
         match event {
-            Event::AttachmentRefused | Event::MailRefused | Event::CommandRefused => {
+            Event::AttachmentRefused
+            | Event::MailRefused
+            | Event::CommandRefused
+            | Event::MyTickets => {
                 // An answer to the actor's own mail, and to nobody else.
                 return actor
                     .address()

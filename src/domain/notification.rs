@@ -45,6 +45,9 @@ pub enum Event {
     /// A customer's `#` command in a mail was not understood or not allowed: to its
     /// sender, saying why; nothing was changed.
     CommandRefused,
+    /// The tickets a person may follow, which they asked for by mail ("my tickets"): about
+    /// no ticket, to that person alone.
+    MyTickets,
 }
 
 /// The groups a contact can switch on or off, as the support portals offer them.
@@ -79,6 +82,7 @@ impl Event {
         Event::WaitingReminder,
         Event::PortalLink,
         Event::CommandRefused,
+        Event::MyTickets,
     ];
 
     /// The name stored in the outbox and used to pick templates.
@@ -99,7 +103,14 @@ impl Event {
             Event::WaitingReminder => "waiting_reminder",
             Event::PortalLink => "portal_link",
             Event::CommandRefused => "command_refused",
+            Event::MyTickets => "my_tickets",
         }
+    }
+
+    /// Whether its mail is about one ticket (and so has its link, its tag and its SMS);
+    /// `my_tickets` is about a person.
+    pub fn about_a_ticket(self) -> bool {
+        self != Event::MyTickets
     }
 
     /// The preference group that decides whether a contact receives it. The solution
@@ -120,7 +131,8 @@ impl Event {
             Event::AttachmentRefused
             | Event::MailRefused
             | Event::PortalLink
-            | Event::CommandRefused => EventCategory::Answer,
+            | Event::CommandRefused
+            | Event::MyTickets => EventCategory::Answer,
         }
     }
 }
@@ -201,6 +213,9 @@ pub struct EventContext {
     /// For `command_refused`: the command and why it was refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<CommandRefusal>,
+    /// For a mail about no ticket (`my_tickets`): the language of the mail it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 impl EventContext {

@@ -57,6 +57,8 @@ pub enum OutcomeKind {
     Ignored,
     Duplicate,
     Quarantined,
+    /// Answered without a ticket: a request for one's tickets.
+    Answered,
 }
 
 impl OutcomeKind {
@@ -66,6 +68,7 @@ impl OutcomeKind {
             OutcomeKind::Created => "created",
             OutcomeKind::Commented => "commented",
             OutcomeKind::Ignored => "ignored",
+            OutcomeKind::Answered => "answered",
             OutcomeKind::Duplicate => "duplicate",
             OutcomeKind::Quarantined => "quarantined",
         }
@@ -91,6 +94,7 @@ impl Report {
                 (OutcomeKind::Ignored, Some(format!("{kind}: {reason}")))
             }
             Outcome::Duplicate(_) => (OutcomeKind::Duplicate, None),
+            Outcome::Answered { kind } => (OutcomeKind::Answered, Some(kind.to_string())),
         };
         Report {
             source: source.to_string(),
@@ -118,6 +122,9 @@ impl Report {
                     Some(t) => format!("ignored ({kind}, recorded on {t})"),
                     None => format!("ignored ({kind})"),
                 }
+            }
+            (OutcomeKind::Answered, _) => {
+                format!("answered ({})", self.reason.as_deref().unwrap_or(""))
             }
             (OutcomeKind::Quarantined, _) => {
                 format!("quarantined ({})", self.reason.as_deref().unwrap_or(""))

@@ -46,6 +46,7 @@ pub struct ComposedMail {
 
 mod command;
 mod fields;
+mod personal;
 mod sms;
 mod test_mail;
 

@@ -9,8 +9,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::config::{LoopLimits, RateLimit};
-use crate::domain::EmailAddress;
 use crate::domain::Ticket;
+use crate::domain::{EmailAddress, Event};
 use crate::store::{Contact, OutboxJob, Store, StoreError};
 
 /// What to do with one notification.
@@ -70,28 +70,8 @@ impl Governor {
                 if as_observer { " as an observer" } else { "" }
             )));
         }
-        if let Some(until) = contact.undeliverable_until
-            && until > now
-        {
-            return Ok(Verdict::Hold(format!(
-                "{recipient} is undeliverable until {} ({})",
-                until.format("%Y-%m-%d %H:%M UTC"),
-                contact
-                    .undeliverable_reason
-                    .as_deref()
-                    .unwrap_or("a delivery report")
-            )));
-        }
-        let team = self.team.iter().any(|t| t.same_mailbox(recipient));
-        for limit in self.limits.per_recipient.iter().filter(|_| !team) {
-            let sent = store
-                .sent_to_recipient_since(recipient, since(now, limit))
-                .await?;
-            if sent >= limit.max {
-                return Ok(Verdict::Hold(format!(
-                    "recipient limit {limit} reached: {sent} sent to {recipient}"
-                )));
-            }
+        if let Some(verdict) = self.for_recipient(store, recipient, contact, now).await? {
+            return Ok(verdict);
         }
         for limit in &self.limits.per_ticket {
             let sent = store
@@ -107,6 +87,75 @@ impl Governor {
         Ok(Verdict::Send)
     }
 }
+
+impl Governor {
+    /// The verdict on a mail about no ticket (`my_tickets`) to `recipient`: held while the
+    /// address bounces or over the per-recipient limits, as any other, and skipped past
+    /// [`MY_TICKETS_PER_HOUR`] of its kind in the last hour, so that nobody floods an
+    /// address by asking for its tickets with its name.
+    pub async fn judge_personal(
+        &self,
+        store: &Store,
+        recipient: &EmailAddress,
+        contact: &Contact,
+        now: DateTime<Utc>,
+    ) -> Result<Verdict, StoreError> {
+        if let Some(verdict) = self.for_recipient(store, recipient, contact, now).await? {
+            return Ok(verdict);
+        }
+        let asked = store
+            .sent_of_event_since(
+                recipient,
+                Event::MyTickets,
+                now - chrono::Duration::hours(1),
+            )
+            .await?;
+        if asked >= MY_TICKETS_PER_HOUR {
+            return Ok(Verdict::Skip(format!(
+                "{asked} lists of tickets sent to {recipient} in the last hour (at most {MY_TICKETS_PER_HOUR})"
+            )));
+        }
+        Ok(Verdict::Send)
+    }
+
+    /// A hold for `recipient` whatever the mail: their address bounces, or a per-recipient
+    /// limit is reached (not for the team's addresses).
+    async fn for_recipient(
+        &self,
+        store: &Store,
+        recipient: &EmailAddress,
+        contact: &Contact,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Verdict>, StoreError> {
+        if let Some(until) = contact.undeliverable_until
+            && until > now
+        {
+            return Ok(Some(Verdict::Hold(format!(
+                "{recipient} is undeliverable until {} ({})",
+                until.format("%Y-%m-%d %H:%M UTC"),
+                contact
+                    .undeliverable_reason
+                    .as_deref()
+                    .unwrap_or("a delivery report")
+            ))));
+        }
+        let team = self.team.iter().any(|t| t.same_mailbox(recipient));
+        for limit in self.limits.per_recipient.iter().filter(|_| !team) {
+            let sent = store
+                .sent_to_recipient_since(recipient, since(now, limit))
+                .await?;
+            if sent >= limit.max {
+                return Ok(Some(Verdict::Hold(format!(
+                    "recipient limit {limit} reached: {sent} sent to {recipient}"
+                ))));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// How many lists of their tickets an address is sent in an hour, at most.
+pub const MY_TICKETS_PER_HOUR: u32 = 3;
 
 fn since(now: DateTime<Utc>, limit: &RateLimit) -> DateTime<Utc> {
     now - chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::days(365))

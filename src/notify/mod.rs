@@ -6,6 +6,7 @@ pub mod compose;
 pub mod governor;
 mod in_hand;
 pub mod outbox_worker;
+mod personal_delivery;
 mod send_error;
 mod setup;
 mod sms_delivery;

@@ -202,6 +202,7 @@ impl OutboxWorker {
         };
         let id = match &claimed {
             Claimed::Email(job) | Claimed::Sms(job) => job.id,
+            Claimed::Personal(job) => job.id,
             Claimed::Webhook(job) => job.id,
         };
         let Some(_in_hand) = self.in_hand.take(id) else {
@@ -216,6 +217,7 @@ impl OutboxWorker {
         let job = match claimed {
             Claimed::Webhook(job) => return self.deliver_webhook(job, now).await.map(Some),
             Claimed::Sms(job) => return self.deliver_sms(job, now).await.map(Some),
+            Claimed::Personal(job) => return self.deliver_personal(job, now).await.map(Some),
             Claimed::Email(job) => job,
         };
         let span = tracing::info_span!("notification", notification = job.id, event = %job.event, ticket = %job.ticket);
@@ -320,7 +322,8 @@ impl OutboxWorker {
                     .await?
             }
             Err(SendError::Unreachable(error)) => {
-                self.after_unreachable(job, &error.to_string()).await?
+                self.after_unreachable(job.id, job.created_at, &error.to_string())
+                    .await?
             }
         })
     }

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::outbox_worker::{Delivery, MAX_RETRY_PAUSE, OutboxWorker};
-use crate::store::{OutboxJob, StoreError};
+use crate::store::StoreError;
 
 /// Since when the server has been unreachable, as far as this worker saw; `None` while
 /// it answers.
@@ -60,7 +60,8 @@ impl OutboxWorker {
     /// documentation).
     pub(super) async fn after_unreachable(
         &self,
-        job: &OutboxJob,
+        id: i64,
+        created_at: chrono::DateTime<chrono::Utc>,
         error: &str,
     ) -> Result<Delivery, StoreError> {
         if self.outage.failed_try() {
@@ -73,11 +74,11 @@ impl OutboxWorker {
             tracing::debug!(%error, "the SMTP server still cannot be reached");
         }
         let now = self.clock.now();
-        let waited = (now - job.created_at).to_std().unwrap_or_default();
+        let waited = (now - created_at).to_std().unwrap_or_default();
         let pause = waited.clamp(self.pause(1).to_std().unwrap_or_default(), MAX_RETRY_PAUSE);
         let next = now + chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::hours(1));
         self.store
-            .defer_untried_notification(job.id, error, next)
+            .defer_untried_notification(id, error, next)
             .await?;
         Ok(Delivery::Deferred)
     }

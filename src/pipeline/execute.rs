@@ -63,6 +63,17 @@ impl Pipeline {
                 }
                 return Ok(Outcome::Duplicate(n));
             }
+            Decision::MyTickets { sender, language } => {
+                let queued = self
+                    .store
+                    .commit_my_tickets_request(&message, &sender.address, &language, incoming.at)
+                    .await?;
+                if !queued {
+                    return Ok(Outcome::Duplicate(None));
+                }
+                tracing::info!("a request for the sender's tickets: answered, no ticket opened");
+                return Ok(Outcome::Answered { kind: "my tickets" });
+            }
             Decision::Ignore {
                 kind,
                 reason,

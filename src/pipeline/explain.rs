@@ -98,6 +98,9 @@ impl Pipeline {
                 ..
             } => format!("new ticket, follow-up of {}", t.number),
             Decision::Open { .. } => "new ticket".into(),
+            Decision::MyTickets { language, .. } => {
+                format!("answered with the sender's tickets, in {language}; no ticket opened")
+            }
         };
         trace.note("verdict", verdict);
         Ok(trace)

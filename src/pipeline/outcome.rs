@@ -23,6 +23,8 @@ pub enum Outcome {
     },
     /// The same message was handled before.
     Duplicate(Option<TicketNumber>),
+    /// A request answered by mail without a ticket (`my tickets`): `kind` names it.
+    Answered { kind: &'static str },
 }
 
 impl Outcome {
@@ -31,6 +33,7 @@ impl Outcome {
         match self {
             Outcome::Created(n) | Outcome::Commented(n) => Some(n),
             Outcome::Ignored { ticket, .. } | Outcome::Duplicate(ticket) => ticket.as_ref(),
+            Outcome::Answered { .. } => None,
         }
     }
 }

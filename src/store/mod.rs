@@ -20,6 +20,7 @@ mod open;
 mod opened_tickets;
 mod outbox;
 mod recycle;
+mod requests;
 mod rows;
 mod ticket_query;
 mod ticket_updates;
@@ -43,7 +44,8 @@ pub use messages::{
 pub use open::{DatabaseState, OpenMode, sqlite_path};
 pub use opened_tickets::HandOpening;
 pub use outbox::{
-    Channel, Claimed, HoldKind, OutboxEntry, OutboxJob, SentNotification, TicketFacts, WebhookJob,
+    Channel, Claimed, HoldKind, OutboxEntry, OutboxJob, PersonalJob, SentNotification, TicketFacts,
+    WebhookJob,
 };
 pub use ticket_query::TicketQuery;
 pub use ticket_updates::{ActionCommitted, Change, TicketAction};

@@ -83,6 +83,7 @@ pub async fn run(env: &TestEnv, given: Given, bytes: &[u8]) -> Actual {
             ticket,
         }) => ("ignored", Some(kind.to_string()), Some(reason), ticket),
         Ok(Outcome::Duplicate(n)) => ("duplicate", None, None, n),
+        Ok(Outcome::Answered { kind }) => ("answered", Some(kind.to_string()), None, None),
         Err(ProcessError::Rejected(reason)) => {
             ("quarantined", None, Some(reason.to_string()), None)
         }

@@ -64,6 +64,32 @@ pub fn sample_data(lang: &str) -> Value {
             ],
             "ask_impact_urgency": true,
         },
+        "any": true,
+        "own": [
+            {
+                "tag": "[#2611N00042]",
+                "number": "2611N00042",
+                "title": "VPN <down> since this morning & more",
+                "status_label": status_label(Status::InProgress, lang),
+                "priority": "High",
+                "updated": "24 November 2026, 11:02 UTC",
+                "link": "https://support.example.com/tickets/2611N00042?token=sample",
+            },
+        ],
+        "others": [
+            {
+                "tag": "[#2611N00038]",
+                "number": "2611N00038",
+                "title": "New badge for Marc",
+                "status_label": status_label(Status::WaitingCustomer, lang),
+                "priority": "",
+                "updated": "23 November 2026, 16:40 UTC",
+                "link": "https://support.example.com/tickets/2611N00038?token=sample",
+            },
+        ],
+        "more": false,
+        "count": 2,
+        "at": "24 November 2026, 11:05 UTC",
         "command": {
             "line": "#share <marc@client.example>",
             "not_understood": false,

@@ -23,8 +23,11 @@ fn every_sms_fits_in_one_text_with_its_short_link() {
             let text = templates
                 .render_sms(event.as_str(), lang, &sample_data(lang))
                 .unwrap();
+            // A mail about no ticket is never texted (its rows are mail only); its text
+            // exists for the operator who would add the channel, without a ticket's link.
+            let linked = !event.about_a_ticket() || text.contains("/s/2611N00042.");
             assert!(
-                text.chars().count() <= 160 && text.contains("/s/2611N00042."),
+                text.chars().count() <= 160 && linked,
                 "{lang} {event:?}: {text} ({} characters)",
                 text.chars().count()
             );

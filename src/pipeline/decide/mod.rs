@@ -4,6 +4,7 @@
 //! its reason in a [`Trace`], which `explain` prints.
 
 mod identity;
+mod my_tickets;
 mod ticket;
 
 use super::authenticate::SenderCheck;
@@ -44,6 +45,11 @@ pub(super) enum Decision {
         /// The routing rule that matched, by its index in the settings.
         rule: Option<usize>,
     },
+    /// A request for one's tickets: answered, nothing opened.
+    MyTickets {
+        sender: Mailbox,
+        language: String,
+    },
 }
 
 impl Pipeline {
@@ -72,6 +78,11 @@ impl Pipeline {
         };
         if let Some(duplicate) = self.earlier(mail, trace).await? {
             return Ok(duplicate);
+        }
+        if let Some(why) = self.asks_for_tickets(mail) {
+            trace.note("request", why);
+            let language = self.request_language(mail);
+            return Ok(Decision::MyTickets { sender, language });
         }
         let threader = thread::Threader {
             store: &self.store,

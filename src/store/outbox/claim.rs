@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
 
 use super::{Channel, OutboxJob, TicketFacts, WebhookJob};
-use crate::domain::{EmailAddress, EventContext};
+use crate::domain::{EmailAddress, Event, EventContext};
 use crate::store::rows::{from_millis, parse_stored, to_millis};
 use crate::store::{Backend, Doing, Store, StoreError};
 
@@ -16,6 +16,19 @@ pub enum Claimed {
     Webhook(WebhookJob),
     /// The text of a notification, to its recipient's phone.
     Sms(OutboxJob),
+    /// A mail about no ticket, to one person (`my_tickets`).
+    Personal(PersonalJob),
+}
+
+/// A mail about no ticket, claimed for delivery.
+#[derive(Debug, Clone)]
+pub struct PersonalJob {
+    pub id: i64,
+    pub event: Event,
+    pub context: EventContext,
+    pub recipient: EmailAddress,
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
 }
 
 impl Store {
@@ -33,7 +46,7 @@ impl Store {
                 .await?
             {
                 Some(Claimed::Email(job)) => Some(job),
-                Some(Claimed::Webhook(_) | Claimed::Sms(_)) | None => None,
+                Some(Claimed::Webhook(_) | Claimed::Sms(_) | Claimed::Personal(_)) | None => None,
             },
         )
     }
@@ -128,33 +141,48 @@ impl Store {
                 number.as_deref(),
             )?)));
         }
-        let (Some(ticket_id), Some(number)) = (ticket_id, number) else {
-            return Err(StoreError::Corrupt(
-                "an email notification without a ticket".into(),
-            ));
-        };
         let recipient: String = row.try_get("recipient").doing("reading a notification")?;
+        let recipient = EmailAddress::parse(&recipient)
+            .map_err(|_| StoreError::Corrupt(format!("recipient {recipient:?}")))?;
         let event: String = row.try_get("event").doing("reading a notification")?;
+        let event: Event = parse_stored("event", &event)?;
         let context: Option<String> = row.try_get("context").doing("reading a notification")?;
         let context = match context {
             Some(json) => serde_json::from_str(&json)
                 .map_err(|e| StoreError::Corrupt(format!("outbox context {json:?}: {e}")))?,
             None => EventContext::default(),
         };
+        let attempts = row
+            .try_get::<i64, _>("attempts")
+            .doing("reading a notification")?
+            .max(0) as u32;
+        let created_at = from_millis(row.try_get("created_at").doing("reading a notification")?)?;
+        let id: i64 = row.try_get("id").doing("reading a notification")?;
+        let (Some(ticket_id), Some(number)) = (ticket_id, number) else {
+            if event == Event::MyTickets {
+                return Ok(Some(Claimed::Personal(PersonalJob {
+                    id,
+                    event,
+                    context,
+                    recipient,
+                    attempts,
+                    created_at,
+                })));
+            }
+            return Err(StoreError::Corrupt(
+                "an email notification without a ticket".into(),
+            ));
+        };
         let job = OutboxJob {
-            id: row.try_get("id").doing("reading a notification")?,
-            event: parse_stored("event", &event)?,
+            id,
+            event,
             context,
-            recipient: EmailAddress::parse(&recipient)
-                .map_err(|_| StoreError::Corrupt(format!("recipient {recipient:?}")))?,
-            attempts: row
-                .try_get::<i64, _>("attempts")
-                .doing("reading a notification")?
-                .max(0) as u32,
+            recipient,
+            attempts,
             ticket_id,
             ticket: parse_stored("number", &number)?,
             article_id: row.try_get("article_id").doing("reading a notification")?,
-            created_at: from_millis(row.try_get("created_at").doing("reading a notification")?)?,
+            created_at,
             facts: TicketFacts::from_row(&row)?,
             recipient_name: row
                 .try_get("recipient_name")

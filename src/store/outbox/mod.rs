@@ -13,9 +13,9 @@ mod listing;
 mod queue;
 mod webhooks;
 
-pub use claim::Claimed;
+pub use claim::{Claimed, PersonalJob};
 pub use listing::OutboxEntry;
-pub(super) use queue::queue_events;
+pub(super) use queue::{queue_events, stored_context};
 pub use webhooks::{Channel, WebhookJob};
 
 /// A notification claimed for delivery, with what it needs to be written.
@@ -229,6 +229,44 @@ impl Store {
         .doing("counting a recipient's recent notifications")?;
         let n: i64 = row.try_get("n").doing("counting notifications")?;
         Ok(n.max(0) as u32)
+    }
+
+    /// How many mails of `event` went to `recipient` since `since`.
+    pub async fn sent_of_event_since(
+        &self,
+        recipient: &EmailAddress,
+        event: Event,
+        since: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM outbox WHERE lower(recipient) = $1 AND event = $2 \
+             AND sent_at >= $3 AND channel = 'email'",
+        )
+        .bind(recipient.key())
+        .bind(event.as_str())
+        .bind(to_millis(since))
+        .fetch_one(&mut *self.conn().await?)
+        .await
+        .doing("counting a recipient's recent mails of one kind")?;
+        let n: i64 = row.try_get("n").doing("counting notifications")?;
+        Ok(n.max(0) as u32)
+    }
+
+    /// Marks a mail about no ticket sent: there is no ticket for replies to thread to.
+    pub async fn mark_personal_sent(
+        &self,
+        id: i64,
+        message_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, message_id = $2, lease_until = NULL, last_error = NULL WHERE id = $3")
+            .bind(to_millis(at))
+            .bind(message_id.to_string())
+            .bind(id)
+            .execute(&mut *self.conn().await?)
+            .await
+            .doing("marking a notification sent")?;
+        Ok(())
     }
 
     /// How many notifications a ticket caused since `since`: what the per-ticket limits

@@ -106,6 +106,6 @@ async fn queue_chunk(
 }
 
 /// A notification's context as its outbox row keeps it: JSON, or nothing when empty.
-pub(super) fn stored_context(context: &EventContext) -> Option<String> {
+pub(in crate::store) fn stored_context(context: &EventContext) -> Option<String> {
     (!context.is_empty()).then(|| serde_json::to_string(context).expect("the context serializes"))
 }

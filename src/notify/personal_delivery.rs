@@ -1,0 +1,102 @@
+//! The outbox worker's step for a mail about no ticket (`my_tickets`): the governor's
+//! per-recipient checks and its own hourly limit, then the mail composed and sent like
+//! any notification, and marked sent without a thread reference (there is no ticket for
+//! a reply to go to: a reply opens one, as any new mail).
+
+use chrono::{DateTime, Utc};
+
+use super::compose::ComposeError;
+use super::governor::Verdict;
+use super::outbox_worker::{Delivery, OutboxWorker, count};
+use super::send_error::SendError;
+use crate::store::{Channel, HoldKind, PersonalJob, StoreError};
+
+impl OutboxWorker {
+    /// Delivers one claimed mail about no ticket and says what became of it.
+    pub(super) async fn deliver_personal(
+        &self,
+        job: PersonalJob,
+        now: DateTime<Utc>,
+    ) -> Result<Delivery, StoreError> {
+        let span = tracing::info_span!("notification", notification = job.id, event = %job.event);
+        let event = job.event.as_str();
+        let delivery = tracing::Instrument::instrument(self.personal(&job, now), span).await?;
+        count(Channel::Email, event, delivery);
+        Ok(delivery)
+    }
+
+    async fn personal(
+        &self,
+        job: &PersonalJob,
+        now: DateTime<Utc>,
+    ) -> Result<Delivery, StoreError> {
+        let contact = self.store.contact(&job.recipient).await?;
+        match self
+            .governor
+            .judge_personal(&self.store, &job.recipient, &contact, now)
+            .await?
+        {
+            Verdict::Send => {}
+            Verdict::Skip(reason) => {
+                tracing::info!(%reason, "mail skipped");
+                self.store
+                    .hold_notification(job.id, HoldKind::Skipped, &reason)
+                    .await?;
+                return Ok(Delivery::Skipped);
+            }
+            Verdict::Hold(reason) => {
+                tracing::warn!(%reason, "mail held back");
+                self.store
+                    .hold_notification(job.id, HoldKind::Held, &reason)
+                    .await?;
+                return Ok(Delivery::Held);
+            }
+        }
+        let composed = match self
+            .composer
+            .compose_personal(&self.store, job, &contact, now)
+            .await
+        {
+            Ok(c) => c,
+            Err(ComposeError::Store(e)) => {
+                tracing::warn!(error = %e, "cannot read what the mail needs; will retry");
+                self.store
+                    .retry_notification(job.id, &e.to_string(), now + self.pause(job.attempts))
+                    .await?;
+                return Ok(Delivery::Deferred);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot write the mail; marked failed");
+                self.store.fail_notification(job.id, &e.to_string()).await?;
+                return Ok(Delivery::Failed);
+            }
+        };
+        let sent = self.transport.send(job.id, &composed.message).await;
+        if !matches!(sent, Err(SendError::Unreachable(_))) {
+            self.server_answered().await?;
+        }
+        Ok(match sent {
+            Ok(()) => {
+                self.store
+                    .mark_personal_sent(job.id, &composed.message_id, self.clock.now())
+                    .await?;
+                tracing::info!(recipient = %job.recipient, "mail sent");
+                Delivery::Sent
+            }
+            Err(SendError::Permanent(answer)) => {
+                self.store
+                    .fail_notification(job.id, &answer.to_string())
+                    .await?;
+                Delivery::Failed
+            }
+            Err(SendError::Temporary(error)) => {
+                self.after_temporary_failure(job.id, job.attempts, &error.to_string())
+                    .await?
+            }
+            Err(SendError::Unreachable(error)) => {
+                self.after_unreachable(job.id, job.created_at, &error.to_string())
+                    .await?
+            }
+        })
+    }
+}
