@@ -395,7 +395,7 @@ fn templates_check_and_preview_and_an_operator_override_that_breaks() {
         "{said}"
     );
     assert!(
-        stdout(&ok).contains("mail templates, 16 SMS texts and 5 portal pages render in en and fr"),
+        stdout(&ok).contains("mail templates, 17 SMS texts and 5 portal pages render in en and fr"),
         "{}",
         stdout(&ok)
     );

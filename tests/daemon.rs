@@ -339,7 +339,9 @@ fn run_catches_up_on_jobs_that_fell_due_while_it_was_stopped() {
     // The catch-up runs first, then the jobs are put on their schedules.
     let log = cli.dir.path().join("daemon.log");
     wait_for("the jobs to be scheduled", Duration::from_secs(10), || {
-        std::fs::read_to_string(&log).is_ok_and(|l| l.matches("job scheduled").count() == 4)
+        std::fs::read_to_string(&log).is_ok_and(|l| {
+            l.matches("job scheduled").count() == ticketgate::service::JobKind::ALL.len()
+        })
     });
     let output = stop(&cli, child);
     assert!(

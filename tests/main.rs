@@ -61,3 +61,4 @@ mod systemd;
 mod ticket_edits;
 mod tnef;
 mod webhooks;
+mod weekly_digest;

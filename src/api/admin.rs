@@ -46,6 +46,9 @@ pub struct ContactBody {
     messages: Option<bool>,
     #[serde(default)]
     observer_updates: Option<bool>,
+    /// The list of their open tickets by mail every week.
+    #[serde(default)]
+    weekly_digest: Option<bool>,
     /// `true` lifts the mark a bounce left.
     #[serde(default)]
     deliverable: bool,
@@ -118,6 +121,7 @@ pub async fn set_contact(
         deliverable: body.deliverable,
         phone,
         sms,
+        weekly_digest: body.weekly_digest,
     };
     let view = api
         .contacts

@@ -112,7 +112,7 @@ pub async fn jobs(State(api): State<Api>) -> Result<Response, Problem> {
 
 /// `POST /api/v1/jobs/{name}/run`: runs the job now, as `ticketgate jobs run` does.
 #[utoipa::path(post, path = "/v1/jobs/{name}/run", operation_id = "run_job", tag = "operations",
-    params(("name" = String, Path, description = "auto-close, resolution-reminder, waiting-reminder or purge")),
+    params(("name" = String, Path, description = "auto-close, resolution-reminder, waiting-reminder, purge or weekly-digest")),
     responses((status = 200, description = "What the run did", body = JobRunAnswer)))]
 pub async fn run_job(
     State(api): State<Api>,

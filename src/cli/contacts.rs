@@ -46,7 +46,17 @@ pub enum ContactsCommand {
         /// [sms] gateway, to --phone).
         #[arg(long, value_name = "email|email,sms")]
         channels: Option<String>,
+        /// The list of their open tickets by mail every week, or not.
+        #[arg(long, value_name = "weekly|off")]
+        digest: Option<Digest>,
     },
+}
+
+/// How often a contact gets the list of their open tickets.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Digest {
+    Weekly,
+    Off,
 }
 
 /// A switch on the command line.
@@ -85,6 +95,7 @@ pub async fn run(services: &Services, command: ContactsCommand) -> anyhow::Resul
             deliverable,
             phone,
             channels,
+            digest,
             ..
         } => {
             let phone = match phone.as_deref().map(str::trim) {
@@ -102,6 +113,7 @@ pub async fn run(services: &Services, command: ContactsCommand) -> anyhow::Resul
                 deliverable,
                 phone,
                 sms,
+                weekly_digest: digest.map(|d| matches!(d, Digest::Weekly)),
             };
             contacts.change(&address, &changes).await?
         }
@@ -133,6 +145,9 @@ fn print_contact(view: &ContactView) -> std::io::Result<()> {
         (Some(phone), true) => outln!("  channels email, sms to {phone}")?,
         (Some(phone), false) => outln!("  channels email (phone {phone})")?,
         (None, _) => outln!("  channels email")?,
+    }
+    if contact.weekly_digest {
+        outln!("  digest weekly")?;
     }
     match &view.undeliverable {
         Some((until, reason)) => outln!("  undeliverable until {until}: {reason}")?,

@@ -14,7 +14,7 @@ pub enum JobsCommand {
     List,
     /// Run one job now and print what it did (with --dry-run, what it would do).
     Run {
-        /// auto-close, resolution-reminder, waiting-reminder or purge.
+        /// auto-close, resolution-reminder, waiting-reminder, purge or weekly-digest.
         name: JobKind,
         /// Act as of this moment instead of now: a date (2026-12-24, midnight UTC) or an
         /// RFC 3339 time (2026-12-24T09:00:00Z). The run acts for real (to catch up by

@@ -19,6 +19,8 @@ pub(super) struct RawJobs {
     waiting_reminder: String,
     /// When old raw mail and quarantined messages are deleted.
     purge: String,
+    /// When the contacts who asked for it get the week's list of their tickets.
+    weekly_digest: String,
     /// Days before the auto-close that the reminder goes (0: none); read by the
     /// cross-section check against `tickets.auto_close_days`.
     pub(super) resolution_reminder_days: u32,
@@ -37,6 +39,7 @@ impl Default for RawJobs {
             resolution_reminder: "0 5 * * * *".into(),
             waiting_reminder: "0 15 * * * *".into(),
             purge: "0 30 3 * * *".into(),
+            weekly_digest: "0 0 7 * * Mon".into(),
             resolution_reminder_days: 2,
             waiting_reminder_days: 3,
             purge_raw_mail_days: 365,
@@ -58,6 +61,8 @@ pub struct JobsSettings {
     pub waiting_reminder: String,
     /// When old raw mail and quarantined messages are deleted.
     pub purge: String,
+    /// When the contacts who asked for it get the week's list of their open tickets.
+    pub weekly_digest: String,
     /// Days before the auto-close that the requester is reminded of the waiting solution.
     pub resolution_reminder_days: u32,
     /// Days a waiting_customer ticket waits before the requester is reminded of it.
@@ -77,6 +82,7 @@ impl RawJobs {
             ("resolution_reminder", &self.resolution_reminder),
             ("waiting_reminder", &self.waiting_reminder),
             ("purge", &self.purge),
+            ("weekly_digest", &self.weekly_digest),
         ] {
             if let Err(e) = check_cron(expr) {
                 errors.push(format_args!("jobs.{key}"), e);
@@ -94,6 +100,7 @@ impl RawJobs {
             resolution_reminder: self.resolution_reminder,
             waiting_reminder: self.waiting_reminder,
             purge: self.purge,
+            weekly_digest: self.weekly_digest,
             resolution_reminder_days: self.resolution_reminder_days,
             waiting_reminder_days: self.waiting_reminder_days,
             purge_raw_mail_days: self.purge_raw_mail_days,

@@ -48,7 +48,8 @@ impl Audience<'_> {
             Event::AttachmentRefused
             | Event::MailRefused
             | Event::CommandRefused
-            | Event::MyTickets => {
+            | Event::MyTickets
+            | Event::WeeklyDigest => {
                 // An answer to the actor's own mail, and to nobody else.
                 return actor
                     .address()

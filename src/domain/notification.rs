@@ -48,6 +48,8 @@ pub enum Event {
     /// The tickets a person may follow, which they asked for by mail ("my tickets"): about
     /// no ticket, to that person alone.
     MyTickets,
+    /// The same list, once a week, to the contacts who asked for it.
+    WeeklyDigest,
 }
 
 /// The groups a contact can switch on or off, as the support portals offer them.
@@ -83,6 +85,7 @@ impl Event {
         Event::PortalLink,
         Event::CommandRefused,
         Event::MyTickets,
+        Event::WeeklyDigest,
     ];
 
     /// The name stored in the outbox and used to pick templates.
@@ -104,13 +107,14 @@ impl Event {
             Event::PortalLink => "portal_link",
             Event::CommandRefused => "command_refused",
             Event::MyTickets => "my_tickets",
+            Event::WeeklyDigest => "weekly_digest",
         }
     }
 
     /// Whether its mail is about one ticket (and so has its link, its tag and its SMS);
     /// `my_tickets` is about a person.
     pub fn about_a_ticket(self) -> bool {
-        self != Event::MyTickets
+        !matches!(self, Event::MyTickets | Event::WeeklyDigest)
     }
 
     /// The preference group that decides whether a contact receives it. The solution
@@ -132,7 +136,8 @@ impl Event {
             | Event::MailRefused
             | Event::PortalLink
             | Event::CommandRefused
-            | Event::MyTickets => EventCategory::Answer,
+            | Event::MyTickets
+            | Event::WeeklyDigest => EventCategory::Answer,
         }
     }
 }

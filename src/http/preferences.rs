@@ -32,6 +32,7 @@ pub struct PreferencesForm {
     processing: Option<String>,
     messages: Option<String>,
     observer_updates: Option<String>,
+    weekly_digest: Option<String>,
     /// `email` or `email,sms`; only where the page offers SMS.
     channels: Option<String>,
     /// Their mobile number, as they type it; empty forgets it.
@@ -73,6 +74,7 @@ pub async fn show(
         "processing": c.processing,
         "messages": c.messages,
         "observer_updates": c.observer_every_update,
+        "weekly_digest": c.weekly_digest,
         "languages": languages,
         "sms_offered": portal.service.sms_offered(),
         "sms": c.sms,
@@ -116,6 +118,7 @@ pub async fn save(
         processing: Some(form.processing.is_some()),
         messages: Some(form.messages.is_some()),
         observer_updates: Some(form.observer_updates.is_some()),
+        weekly_digest: Some(form.weekly_digest.is_some()),
         phone,
         sms,
         ..ContactChanges::default()

@@ -89,19 +89,25 @@ impl Governor {
 }
 
 impl Governor {
-    /// The verdict on a mail about no ticket (`my_tickets`) to `recipient`: held while the
-    /// address bounces or over the per-recipient limits, as any other, and skipped past
-    /// [`MY_TICKETS_PER_HOUR`] of its kind in the last hour, so that nobody floods an
-    /// address by asking for its tickets with its name.
+    /// The verdict on a mail about no ticket (`my_tickets`, `weekly_digest`) to
+    /// `recipient`: held while the address bounces or over the per-recipient limits, as
+    /// any other; an answer to a request is also skipped past [`MY_TICKETS_PER_HOUR`] of
+    /// its kind in the last hour, so that nobody floods an address by asking for its
+    /// tickets with its name.
     pub async fn judge_personal(
         &self,
         store: &Store,
+        event: Event,
         recipient: &EmailAddress,
         contact: &Contact,
         now: DateTime<Utc>,
     ) -> Result<Verdict, StoreError> {
         if let Some(verdict) = self.for_recipient(store, recipient, contact, now).await? {
             return Ok(verdict);
+        }
+        // The weekly digest is sent once a week by the job, not on anyone's asking.
+        if event != Event::MyTickets {
+            return Ok(Verdict::Send);
         }
         let asked = store
             .sent_of_event_since(

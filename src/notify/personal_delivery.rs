@@ -33,7 +33,7 @@ impl OutboxWorker {
         let contact = self.store.contact(&job.recipient).await?;
         match self
             .governor
-            .judge_personal(&self.store, &job.recipient, &contact, now)
+            .judge_personal(&self.store, job.event, &job.recipient, &contact, now)
             .await?
         {
             Verdict::Send => {}
@@ -57,7 +57,15 @@ impl OutboxWorker {
             .compose_personal(&self.store, job, &contact, now)
             .await
         {
-            Ok(c) => c,
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                let reason = "no open ticket this week: no digest";
+                tracing::info!(reason, "mail skipped");
+                self.store
+                    .hold_notification(job.id, HoldKind::Skipped, reason)
+                    .await?;
+                return Ok(Delivery::Skipped);
+            }
             Err(ComposeError::Store(e)) => {
                 tracing::warn!(error = %e, "cannot read what the mail needs; will retry");
                 self.store

@@ -141,6 +141,7 @@ fn preferences(saved: bool) -> Value {
         "processing": !saved,
         "messages": true,
         "observer_updates": false,
+        "weekly_digest": true,
         "sms_offered": true,
         "sms": saved,
         "phone": if saved { "+33612345678" } else { "" },

@@ -65,6 +65,8 @@ pub struct ContactChanges {
     pub phone: Option<Option<PhoneNumber>>,
     /// Whether the events they receive also go by SMS (`channels`).
     pub sms: Option<bool>,
+    /// Whether they get the list of their open tickets every week.
+    pub weekly_digest: Option<bool>,
 }
 
 /// Whether `channels` (`email`, or `email,sms`, in any order and case) asks for SMS. Mail
@@ -141,6 +143,7 @@ impl ContactService {
             contact.sms &= contact.phone.is_some();
         }
         set(&mut contact.sms, changes.sms);
+        set(&mut contact.weekly_digest, changes.weekly_digest);
         if contact.sms && contact.phone.is_none() {
             return Err(ContactError::SmsWithoutPhone);
         }

@@ -57,6 +57,8 @@ pub struct Contact {
     pub phone: Option<String>,
     /// Whether the events they receive also go to `phone` as SMS.
     pub sms: bool,
+    /// Whether they get the list of their open tickets every week.
+    pub weekly_digest: bool,
     /// Nothing is sent to the address before this time: it bounced.
     pub undeliverable_until: Option<DateTime<Utc>>,
     pub undeliverable_reason: Option<String>,
@@ -74,6 +76,7 @@ impl Contact {
             observer_every_update: true,
             phone: None,
             sms: false,
+            weekly_digest: false,
             undeliverable_until: None,
             undeliverable_reason: None,
         }
@@ -99,7 +102,7 @@ impl Store {
     pub async fn contact(&self, email: &EmailAddress) -> Result<Contact, StoreError> {
         let row = sqlx::query(
             "SELECT email, language, opening_closing, processing, messages, observer_every_update, \
-             phone, sms, undeliverable_until, undeliverable_reason FROM contacts WHERE email = $1",
+             phone, sms, undeliverable_until, undeliverable_reason, digest FROM contacts WHERE email = $1",
         )
         .bind(email.key())
         .fetch_optional(&mut *self.conn().await?)
@@ -120,6 +123,10 @@ impl Store {
             observer_every_update: flag("observer_every_update")?,
             phone: r.try_get("phone").doing("reading a contact")?,
             sms: flag("sms")?,
+            weekly_digest: r
+                .try_get::<Option<String>, _>("digest")
+                .doing("reading a contact")?
+                .is_some_and(|d| d == "weekly"),
             undeliverable_until: r
                 .try_get::<Option<i64>, _>("undeliverable_until")
                 .doing("reading a contact")?
@@ -136,9 +143,9 @@ impl Store {
     pub async fn save_preferences(&self, c: &Contact, at: DateTime<Utc>) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO contacts (email, language, opening_closing, processing, messages, observer_every_update, \
-             phone, sms, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             phone, sms, updated_at, digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (email) DO UPDATE SET language = $2, opening_closing = $3, processing = $4, messages = $5, \
-             observer_every_update = $6, phone = $7, sms = $8, updated_at = $9",
+             observer_every_update = $6, phone = $7, sms = $8, updated_at = $9, digest = $10",
         )
         .bind(c.email.clone())
         .bind(c.language.clone())
@@ -149,6 +156,7 @@ impl Store {
         .bind(c.phone.clone())
         .bind(i64::from(c.sms))
         .bind(to_millis(at))
+        .bind(c.weekly_digest.then_some("weekly"))
         .execute(&mut *self.conn().await?)
         .await
         .doing("saving a contact")?;

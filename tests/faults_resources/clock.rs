@@ -154,7 +154,7 @@ fn clock_jumps_fire_nothing_early_send_nothing_twice_and_keep_articles_in_order(
         &cli,
         "the jobs to be scheduled",
         Duration::from_secs(20),
-        || log_of(&cli).matches("job scheduled").count() == 4,
+        || log_of(&cli).matches("job scheduled").count() == ticketgate::service::JobKind::ALL.len(),
     );
 
     // On time, an hour back, an hour ahead, on time again: carol opens a ticket in each

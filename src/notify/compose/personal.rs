@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::super::templates::{long_time, priority_label, status_label};
 use super::{AutoSubmitted, ComposeError, ComposedMail, Composer, EventName, LoopMarker};
-use crate::domain::{EmailAddress, Status};
+use crate::domain::{EmailAddress, Event, Status};
 use crate::store::{Contact, PersonalJob, Store, VisibleFilter};
 
 /// The most tickets one list holds; the page of the portal has them all.
@@ -19,14 +19,15 @@ const LISTED: u32 = 50;
 
 impl Composer {
     /// Writes the mail of `job` to the person `contact` describes, in their language if
-    /// they chose one, else the language of the mail they asked with.
+    /// they chose one, else the language of the mail they asked with. `None` for a weekly
+    /// digest with nothing open: an empty list every week is noise.
     pub async fn compose_personal(
         &self,
         store: &Store,
         job: &PersonalJob,
         contact: &Contact,
         now: DateTime<Utc>,
-    ) -> Result<ComposedMail, ComposeError> {
+    ) -> Result<Option<ComposedMail>, ComposeError> {
         let lang = match contact
             .language
             .as_deref()
@@ -36,9 +37,13 @@ impl Composer {
             _ => "en",
         };
         let data = self.personal_data(store, &job.recipient, lang, now).await?;
+        if job.event == Event::WeeklyDigest && data["any"] != true {
+            return Ok(None);
+        }
         let rendered = self.templates.render(job.event.as_str(), lang, &data)?;
         let message_id = format!(
-            "my-tickets.{}.{}@{}",
+            "{}.{}.{}@{}",
+            job.event.as_str().replace('_', "-"),
             job.id,
             job.created_at.timestamp_millis(),
             self.domain
@@ -65,10 +70,10 @@ impl Composer {
                 rendered.html,
             ))
             .map_err(ComposeError::Build)?;
-        Ok(ComposedMail {
+        Ok(Some(ComposedMail {
             message,
             message_id,
-        })
+        }))
     }
 
     /// What the `my_tickets` templates are rendered with.

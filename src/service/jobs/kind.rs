@@ -13,6 +13,7 @@ pub enum JobKind {
     ResolutionReminder,
     WaitingReminder,
     Purge,
+    WeeklyDigest,
 }
 
 impl JobKind {
@@ -23,6 +24,7 @@ impl JobKind {
         JobKind::ResolutionReminder,
         JobKind::WaitingReminder,
         JobKind::Purge,
+        JobKind::WeeklyDigest,
     ];
 
     /// The name used on the command line and in logs.
@@ -32,6 +34,7 @@ impl JobKind {
             JobKind::ResolutionReminder => "resolution-reminder",
             JobKind::WaitingReminder => "waiting-reminder",
             JobKind::Purge => "purge",
+            JobKind::WeeklyDigest => "weekly-digest",
         }
     }
 
@@ -62,6 +65,10 @@ impl JobKind {
                 days_or_never(j.purge_raw_mail_days),
                 days_or_never(j.purge_quarantine_days)
             ),
+            JobKind::WeeklyDigest => {
+                "sends the contacts who asked for it the list of their open tickets, once a week"
+                    .into()
+            }
         }
     }
 
@@ -72,6 +79,7 @@ impl JobKind {
             JobKind::ResolutionReminder => &s.jobs.resolution_reminder,
             JobKind::WaitingReminder => &s.jobs.waiting_reminder,
             JobKind::Purge => &s.jobs.purge,
+            JobKind::WeeklyDigest => &s.jobs.weekly_digest,
         }
     }
 
@@ -83,6 +91,7 @@ impl JobKind {
             JobKind::ResolutionReminder => j.resolution_reminder_days > 0,
             JobKind::WaitingReminder => j.waiting_reminder_days > 0,
             JobKind::Purge => j.purge_raw_mail_days > 0 || j.purge_quarantine_days > 0,
+            JobKind::WeeklyDigest => true,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! operator (or a test) can run one "as of" another moment; each acts on every ticket at
 //! most once, whoever else runs it at the same time, and records its run.
 
+mod digest;
 mod kind;
 mod purge;
 mod reminders;
@@ -53,11 +54,13 @@ impl JobReport {
             JobKind::AutoClose => ("closed", "would close"),
             JobKind::ResolutionReminder | JobKind::WaitingReminder => ("reminded", "would remind"),
             JobKind::Purge => ("deleted", "would delete"),
+            JobKind::WeeklyDigest => ("sent the digest to", "would send the digest to"),
         };
         let what = match self.job {
             JobKind::AutoClose => "ticket(s)",
             JobKind::ResolutionReminder | JobKind::WaitingReminder => "requester(s)",
             JobKind::Purge => "file(s)",
+            JobKind::WeeklyDigest => "contact(s)",
         };
         match (n, self.dry_run) {
             (0, _) => "nothing to do".into(),
@@ -191,6 +194,7 @@ impl Jobs {
             JobKind::ResolutionReminder => self.resolution_reminders(as_of, dry_run).await,
             JobKind::WaitingReminder => self.waiting_reminders(as_of, dry_run).await,
             JobKind::Purge => self.purge(as_of, dry_run).await,
+            JobKind::WeeklyDigest => self.weekly_digest(as_of, dry_run).await,
         }
     }
 

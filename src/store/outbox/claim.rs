@@ -159,7 +159,7 @@ impl Store {
         let created_at = from_millis(row.try_get("created_at").doing("reading a notification")?)?;
         let id: i64 = row.try_get("id").doing("reading a notification")?;
         let (Some(ticket_id), Some(number)) = (ticket_id, number) else {
-            if event == Event::MyTickets {
+            if !event.about_a_ticket() {
                 return Ok(Some(Claimed::Personal(PersonalJob {
                     id,
                     event,
