@@ -312,16 +312,7 @@ impl Composer {
         lang: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<serde_json::Value>, ComposeError> {
-        use crate::domain::Status;
-        let filter = crate::store::VisibleFilter {
-            statuses: Status::ALL
-                .iter()
-                .copied()
-                .filter(|s| s.is_open())
-                .collect(),
-            per_page: OPEN_TICKETS_LISTED,
-            ..Default::default()
-        };
+        let filter = open_tickets_filter(OPEN_TICKETS_LISTED);
         let organisation =
             crate::pipeline::authorize::organisation_of(person, &self.public_domains);
         let (tickets, _more) = store
@@ -416,6 +407,20 @@ fn quoted_text(article: Option<&ArticleExcerpt>, lang: &str) -> String {
         }
         Some(a) if a.visibility == Visibility::Public => a.text.clone(),
         _ => String::new(),
+    }
+}
+
+/// The tickets a person may see that are not closed, at most `per_page`: what the mails
+/// that list a person's tickets read.
+fn open_tickets_filter(per_page: u32) -> crate::store::VisibleFilter {
+    crate::store::VisibleFilter {
+        statuses: crate::domain::Status::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.is_open())
+            .collect(),
+        per_page,
+        ..Default::default()
     }
 }
 

@@ -85,6 +85,16 @@ pub enum Delivery {
     Skipped,
 }
 
+/// The row a try was for: its id, its recipient, how many tries it had, when it was
+/// queued.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Attempt<'a> {
+    pub id: i64,
+    pub recipient: &'a crate::domain::EmailAddress,
+    pub attempts: u32,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// Counts what became of an outbox row of `event`, leaving by `channel`, in the metrics.
 pub(super) fn count(channel: Channel, event: &'static str, delivery: Delivery) {
     use crate::monitoring::{DELIVERIES, DELIVERY_FAILURES, GOVERNOR};
@@ -299,33 +309,51 @@ impl OutboxWorker {
         message_id: &str,
         sent: Result<(), SendError>,
     ) -> Result<Delivery, StoreError> {
+        let attempt = Attempt {
+            id: job.id,
+            recipient: &job.recipient,
+            attempts: job.attempts,
+            created_at: job.created_at,
+        };
+        if let Some(failed) = self.unless_sent(attempt, sent).await? {
+            return Ok(failed);
+        }
+        self.store
+            .mark_notification_sent(job, message_id, self.clock.now())
+            .await?;
+        tracing::info!(recipient = %job.recipient, "notification sent");
+        Ok(Delivery::Sent)
+    }
+
+    /// What a try of a mail row that did not go leads to (refused for good, another try
+    /// later, or waiting for the server); `None` when it went, for the caller to mark it
+    /// sent as its kind of row needs.
+    pub(super) async fn unless_sent(
+        &self,
+        attempt: Attempt<'_>,
+        sent: Result<(), SendError>,
+    ) -> Result<Option<Delivery>, StoreError> {
         if !matches!(sent, Err(SendError::Unreachable(_))) {
             self.server_answered().await?;
         }
-        Ok(match sent {
-            Ok(()) => {
-                self.store
-                    .mark_notification_sent(job, message_id, self.clock.now())
-                    .await?;
-                tracing::info!(recipient = %job.recipient, "notification sent");
-                Delivery::Sent
-            }
+        Ok(Some(match sent {
+            Ok(()) => return Ok(None),
             Err(SendError::Permanent(answer)) => {
-                tracing::warn!(recipient = %job.recipient, %answer, "notification refused for good");
+                tracing::warn!(recipient = %attempt.recipient, %answer, "notification refused for good");
                 self.store
-                    .fail_notification(job.id, &answer.to_string())
+                    .fail_notification(attempt.id, &answer.to_string())
                     .await?;
                 Delivery::Failed
             }
             Err(SendError::Temporary(error)) => {
-                self.after_temporary_failure(job.id, job.attempts, &error.to_string())
+                self.after_temporary_failure(attempt.id, attempt.attempts, &error.to_string())
                     .await?
             }
             Err(SendError::Unreachable(error)) => {
-                self.after_unreachable(job.id, job.created_at, &error.to_string())
+                self.after_unreachable(attempt.id, attempt.created_at, &error.to_string())
                     .await?
             }
-        })
+        }))
     }
 
     /// What follows a temporary failure of row `id` at its try `attempts`, whatever its

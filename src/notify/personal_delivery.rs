@@ -7,8 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::compose::ComposeError;
 use super::governor::Verdict;
-use super::outbox_worker::{Delivery, OutboxWorker, count};
-use super::send_error::SendError;
+use super::outbox_worker::{Attempt, Delivery, OutboxWorker, count};
 use crate::store::{Channel, HoldKind, PersonalJob, StoreError};
 
 impl OutboxWorker {
@@ -80,31 +79,19 @@ impl OutboxWorker {
             }
         };
         let sent = self.transport.send(job.id, &composed.message).await;
-        if !matches!(sent, Err(SendError::Unreachable(_))) {
-            self.server_answered().await?;
+        let attempt = Attempt {
+            id: job.id,
+            recipient: &job.recipient,
+            attempts: job.attempts,
+            created_at: job.created_at,
+        };
+        if let Some(failed) = self.unless_sent(attempt, sent).await? {
+            return Ok(failed);
         }
-        Ok(match sent {
-            Ok(()) => {
-                self.store
-                    .mark_personal_sent(job.id, &composed.message_id, self.clock.now())
-                    .await?;
-                tracing::info!(recipient = %job.recipient, "mail sent");
-                Delivery::Sent
-            }
-            Err(SendError::Permanent(answer)) => {
-                self.store
-                    .fail_notification(job.id, &answer.to_string())
-                    .await?;
-                Delivery::Failed
-            }
-            Err(SendError::Temporary(error)) => {
-                self.after_temporary_failure(job.id, job.attempts, &error.to_string())
-                    .await?
-            }
-            Err(SendError::Unreachable(error)) => {
-                self.after_unreachable(job.id, job.created_at, &error.to_string())
-                    .await?
-            }
-        })
+        self.store
+            .mark_personal_sent(job.id, &composed.message_id, self.clock.now())
+            .await?;
+        tracing::info!(recipient = %job.recipient, "mail sent");
+        Ok(Delivery::Sent)
     }
 }

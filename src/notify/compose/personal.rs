@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use super::super::templates::{long_time, priority_label, status_label};
 use super::{AutoSubmitted, ComposeError, ComposedMail, Composer, EventName, LoopMarker};
-use crate::domain::{EmailAddress, Event, Status};
-use crate::store::{Contact, PersonalJob, Store, VisibleFilter};
+use crate::domain::{EmailAddress, Event};
+use crate::store::{Contact, PersonalJob, Store};
 
 /// The most tickets one list holds; the page of the portal has them all.
 const LISTED: u32 = 50;
@@ -84,15 +84,7 @@ impl Composer {
         lang: &str,
         now: DateTime<Utc>,
     ) -> Result<Value, ComposeError> {
-        let filter = VisibleFilter {
-            statuses: Status::ALL
-                .iter()
-                .copied()
-                .filter(|s| s.is_open())
-                .collect(),
-            per_page: LISTED,
-            ..Default::default()
-        };
+        let filter = super::open_tickets_filter(LISTED);
         let organisation =
             crate::pipeline::authorize::organisation_of(person, &self.public_domains);
         let (tickets, more) = store
