@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
-use ticketgate::domain::{Impact, Priority, TicketNumber, TicketType, Urgency};
+use ticketgate::domain::{BodyField, Impact, Priority, TicketNumber, TicketType, Urgency};
 use ticketgate::pipeline::IntakeDefaults;
 
 use crate::notifications::{Harness, Received};
@@ -219,4 +219,76 @@ async fn reading_fields_can_be_turned_off() {
         "{}",
         ack.text
     );
+}
+
+/// What each field's line says in the mail, and how the ticket shows it.
+fn sample(field: BodyField) -> (&'static str, &'static str) {
+    match field {
+        BodyField::TicketType => ("Demande", "request"),
+        BodyField::Category => ("Lenteur", "Lenteur"),
+        BodyField::Impact => ("Très dégradé", "severely_degraded"),
+        BodyField::Urgency => ("Haute", "high"),
+        BodyField::ImpactedUsers => ("environ 40", "40"),
+        BodyField::IncidentStart => ("23/11/2026 à 8h15", "2026-11-23T07:15:00+00:00"),
+        _ => ("REF-2291", "REF-2291"),
+    }
+}
+
+/// The value of `field` on ticket `t`, as [`sample`] gives it.
+fn shown(t: &ticketgate::domain::Ticket, field: BodyField) -> Option<String> {
+    let d = &t.details;
+    match field {
+        BodyField::TicketType => Some(t.ticket_type.to_string()),
+        BodyField::Category => t.category.clone(),
+        BodyField::Impact => Some(t.impact.to_string()),
+        BodyField::Urgency => Some(t.urgency.to_string()),
+        BodyField::ImpactedUsers => d.impacted_users.map(|n| n.to_string()),
+        BodyField::IncidentStart => d.incident_started_at.map(|at| at.to_rfc3339()),
+        BodyField::CustomerReference => d.customer_reference.clone(),
+        BodyField::ServiceReference => d.service_reference.clone(),
+        BodyField::OnsiteContact => d.onsite_contact.clone(),
+        BodyField::OnsitePhone => d.onsite_phone.clone(),
+        BodyField::OnsiteAvailability => d.onsite_availability.clone(),
+    }
+}
+
+/// Every default label, in a mail written as customers write them: a greeting, the
+/// problem, the line (capitalised as a sentence, French typography), a signature with a
+/// phone line, and the quoted history below with the same label and another value, which
+/// must not count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_label_of_both_languages_sets_its_field_from_a_customer_s_mail() {
+    let env = TestEnv::with_config(PARIS).await;
+    let mut wrong = Vec::new();
+    let mut i = 0;
+    for &field in BodyField::ALL {
+        for label in field.default_labels() {
+            i += 1;
+            let (written, expected) = sample(field);
+            let written_label = {
+                let mut c = label.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                    .unwrap_or_default()
+            };
+            let mail = format!(
+                "From: Marie Durand <marie@acme-industrie.fr>\r\nTo: support@ours.test\r\n\
+                 Subject: Messagerie en panne {i}\r\nMessage-ID: <label-{i}@acme-industrie.fr>\r\n\
+                 Content-Type: text/plain; charset=utf-8\r\n\r\n\
+                 Bonjour,\r\n\r\nPlus personne ne peut envoyer de mail depuis ce matin.\r\n\r\n\
+                 {written_label} : {written}\r\n\r\nCordialement,\r\nMarie Durand\r\n\
+                 T\u{e9}l : 04 72 11 22 33\r\n\r\n\
+                 Le lun. 16 nov. 2026 \u{e0} 09:58, Support <support@ours.test> a \u{e9}crit :\r\n\
+                 > {written_label} : autre chose 99\r\n"
+            );
+            let n = created(&env.process(mail.as_bytes()).await);
+            let t = env.details(&n).await.ticket;
+            let got = shown(&t, field);
+            if got.as_deref() != Some(expected) {
+                wrong.push(format!("{label:?} ({field}): {got:?}, not {expected:?}"));
+            }
+        }
+    }
+    assert!(i > 60, "{i} labels");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
