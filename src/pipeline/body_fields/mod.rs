@@ -128,7 +128,24 @@ fn split_line(line: &str) -> Option<(&str, &str)> {
     if line.len() > MAX_LINE_BYTES {
         return None;
     }
-    let (label, value) = line.split_once([':', '：'])?;
+    // A byte search for the ASCII colon (what almost every line has, if any); the
+    // full-width one only in a line that is not ASCII. A colon past the longest label is
+    // no label's.
+    let ascii = line.find(':');
+    let wide = if line.is_ascii() {
+        None
+    } else {
+        line.find('：')
+    };
+    let at = match (ascii, wide) {
+        (Some(a), Some(w)) => a.min(w),
+        (a, w) => a.or(w)?,
+    };
+    if at > MAX_LABEL_CHARS * 4 + 8 {
+        return None;
+    }
+    let colon = line[at..].chars().next().map_or(1, char::len_utf8);
+    let (label, value) = (&line[..at], &line[at + colon..]);
     let label = label
         .trim()
         .trim_start_matches(['-', '*', '•', '·', '–'])
