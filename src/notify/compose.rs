@@ -172,23 +172,14 @@ impl Composer {
         } else {
             "auto-generated"
         };
-        let to: LettreMailbox =
-            job.recipient
-                .as_str()
-                .parse()
-                .map_err(|source| ComposeError::Recipient {
-                    address: job.recipient.to_string(),
-                    source,
-                })?;
-        let mut builder = Message::builder()
-            .from(self.from.clone())
-            .reply_to(self.from.clone())
-            .to(to)
-            .subject(rendered.subject)
-            .message_id(Some(format!("<{message_id}>")))
-            .header(AutoSubmitted(auto.into()))
-            .header(LoopMarker(ticket.number.to_string()))
-            .header(EventName(job.event.as_str().into()));
+        let mut builder = self.envelope(
+            &job.recipient,
+            rendered.subject,
+            &message_id,
+            auto,
+            ticket.number.as_str(),
+            job.event,
+        )?;
         // Fresh links answer a request made on the portal, not a mail of the ticket's.
         let parent = match job.event {
             Event::PortalLink => None,
@@ -209,6 +200,37 @@ impl Composer {
             message,
             message_id,
         })
+    }
+
+    /// The headers every mail of ours has: from and reply to our address, to `recipient`,
+    /// its Message-ID, `Auto-Submitted: auto` (RFC 3834), the loop marker `marker` that
+    /// makes it known if it comes back, and the event's name.
+    fn envelope(
+        &self,
+        recipient: &EmailAddress,
+        subject: String,
+        message_id: &str,
+        auto: &str,
+        marker: &str,
+        event: Event,
+    ) -> Result<lettre::message::MessageBuilder, ComposeError> {
+        let to: LettreMailbox =
+            recipient
+                .as_str()
+                .parse()
+                .map_err(|source| ComposeError::Recipient {
+                    address: recipient.to_string(),
+                    source,
+                })?;
+        Ok(Message::builder()
+            .from(self.from.clone())
+            .reply_to(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .message_id(Some(format!("<{message_id}>")))
+            .header(AutoSubmitted(auto.into()))
+            .header(LoopMarker(marker.into()))
+            .header(EventName(event.as_str().into())))
     }
 
     /// What the templates of `job` are rendered with, in `lang`. Every fact of the event

@@ -282,22 +282,31 @@ impl OutboxWorker {
             .await
         {
             Ok(c) => c,
-            Err(ComposeError::Store(e)) => {
-                // The database, not the notification: try again after the usual pause.
-                tracing::warn!(error = %e, "cannot read what the notification needs; will retry");
-                self.store
-                    .retry_notification(job.id, &e.to_string(), now + self.pause(job.attempts))
-                    .await?;
-                return Ok(Delivery::Deferred);
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot write the notification; marked failed");
-                self.store.fail_notification(job.id, &e.to_string()).await?;
-                return Ok(Delivery::Failed);
-            }
+            Err(e) => return self.not_composed(job.id, job.attempts, e, now).await,
         };
         let sent = self.transport.send(job.id, &composed.message).await;
         self.record_send(&job, &composed.message_id, sent).await
+    }
+
+    /// What a mail row that could not be written leads to: another try after the usual
+    /// pause when the database failed, else marked failed (trying again writes the same).
+    pub(super) async fn not_composed(
+        &self,
+        id: i64,
+        attempts: u32,
+        error: ComposeError,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Delivery, StoreError> {
+        if let ComposeError::Store(e) = &error {
+            tracing::warn!(error = %e, "cannot read what the notification needs; will retry");
+            self.store
+                .retry_notification(id, &e.to_string(), now + self.pause(attempts))
+                .await?;
+            return Ok(Delivery::Deferred);
+        }
+        tracing::error!(%error, "cannot write the notification; marked failed");
+        self.store.fail_notification(id, &error.to_string()).await?;
+        Ok(Delivery::Failed)
     }
 
     /// Records how handing the notification over went: sent, refused for good, or to be

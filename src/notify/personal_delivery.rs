@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Utc};
 
-use super::compose::ComposeError;
 use super::governor::Verdict;
 use super::outbox_worker::{Attempt, Delivery, OutboxWorker, count};
 use crate::store::{Channel, HoldKind, PersonalJob, StoreError};
@@ -65,18 +64,7 @@ impl OutboxWorker {
                     .await?;
                 return Ok(Delivery::Skipped);
             }
-            Err(ComposeError::Store(e)) => {
-                tracing::warn!(error = %e, "cannot read what the mail needs; will retry");
-                self.store
-                    .retry_notification(job.id, &e.to_string(), now + self.pause(job.attempts))
-                    .await?;
-                return Ok(Delivery::Deferred);
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot write the mail; marked failed");
-                self.store.fail_notification(job.id, &e.to_string()).await?;
-                return Ok(Delivery::Failed);
-            }
+            Err(e) => return self.not_composed(job.id, job.attempts, e, now).await,
         };
         let sent = self.transport.send(job.id, &composed.message).await;
         let attempt = Attempt {

@@ -5,12 +5,11 @@
 //! that says so and nothing about anyone else.
 
 use chrono::{DateTime, Utc};
-use lettre::Message;
-use lettre::message::{Mailbox as LettreMailbox, MultiPart};
+use lettre::message::MultiPart;
 use serde_json::{Value, json};
 
 use super::super::templates::{long_time, priority_label, status_label};
-use super::{AutoSubmitted, ComposeError, ComposedMail, Composer, EventName, LoopMarker};
+use super::{ComposeError, ComposedMail, Composer};
 use crate::domain::{EmailAddress, Event};
 use crate::store::{Contact, PersonalJob, Store};
 
@@ -48,23 +47,15 @@ impl Composer {
             job.created_at.timestamp_millis(),
             self.domain
         );
-        let to: LettreMailbox =
-            job.recipient
-                .as_str()
-                .parse()
-                .map_err(|source| ComposeError::Recipient {
-                    address: job.recipient.to_string(),
-                    source,
-                })?;
-        let message = Message::builder()
-            .from(self.from.clone())
-            .reply_to(self.from.clone())
-            .to(to)
-            .subject(rendered.subject)
-            .message_id(Some(format!("<{message_id}>")))
-            .header(AutoSubmitted("auto-replied".into()))
-            .header(LoopMarker("my-tickets".into()))
-            .header(EventName(job.event.as_str().into()))
+        let message = self
+            .envelope(
+                &job.recipient,
+                rendered.subject,
+                &message_id,
+                "auto-replied",
+                "my-tickets",
+                job.event,
+            )?
             .multipart(MultiPart::alternative_plain_html(
                 rendered.text,
                 rendered.html,
