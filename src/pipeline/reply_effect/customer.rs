@@ -100,51 +100,55 @@ pub fn customer_command(text: &str) -> CustomerLine {
         Some(c) => CustomerLine::Command(c, command),
         // A command's word with a value we cannot read, or a word alone on its line (a
         // typo of one): said. A hashtag that starts a sentence is text.
-        None if WORDS.contains(&fold_label(&command.word).as_str())
-            || command.arguments.is_empty() =>
-        {
+        None if word(&fold_label(&command.word)).is_some() || command.arguments.is_empty() => {
             CustomerLine::NotUnderstood(command)
         }
         None => CustomerLine::None,
     }
 }
 
-/// Every word [`read`] knows, English and French, folded.
-const WORDS: &[&str] = &[
-    "close",
-    "clore",
-    "fermer",
-    "cloturer",
-    "private",
-    "prive",
-    "shared",
-    "partage",
-    "share",
-    "partager",
-    "unshare",
-    "departager",
-    "retirer",
-    "language",
-    "langue",
-    "urgency",
-    "urgence",
-    "impact",
-];
+/// What a command's word names, in English or French.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Word {
+    Close,
+    Private,
+    Shared,
+    Share,
+    Unshare,
+    Language,
+    Urgency,
+    Impact,
+}
+
+/// The command `word` (folded) names, if it names one.
+fn word(folded: &str) -> Option<Word> {
+    Some(match folded {
+        "close" | "clore" | "fermer" | "cloturer" => Word::Close,
+        "private" | "prive" => Word::Private,
+        "shared" | "partage" => Word::Shared,
+        "share" | "partager" => Word::Share,
+        "unshare" | "departager" | "retirer" => Word::Unshare,
+        "language" | "langue" => Word::Language,
+        "urgency" | "urgence" => Word::Urgency,
+        "impact" => Word::Impact,
+        _ => return None,
+    })
+}
 
 /// The command `text` names, in English or French, with its arguments read.
 fn read(text: &CommandText) -> Option<CustomerCommand> {
     let arguments = text.arguments.as_str();
     let none = arguments.is_empty();
-    Some(match fold_label(&text.word).as_str() {
-        "close" | "clore" | "fermer" | "cloturer" if none => CustomerCommand::Close,
-        "private" | "prive" if none => CustomerCommand::Private,
-        "shared" | "partage" if none => CustomerCommand::Shared,
-        "share" | "partager" => CustomerCommand::Share(addresses(arguments)?),
-        "unshare" | "departager" | "retirer" => CustomerCommand::Unshare(addresses(arguments)?),
-        "language" | "langue" => CustomerCommand::Language(language(arguments)?),
-        "urgency" | "urgence" => CustomerCommand::Urgency(body_fields::urgency(arguments)?),
-        "impact" => CustomerCommand::Impact(body_fields::impact(arguments)?),
-        _ => return None,
+    Some(match word(&fold_label(&text.word))? {
+        Word::Close if none => CustomerCommand::Close,
+        Word::Private if none => CustomerCommand::Private,
+        Word::Shared if none => CustomerCommand::Shared,
+        Word::Close | Word::Private | Word::Shared => return None,
+        Word::Share => CustomerCommand::Share(addresses(arguments)?),
+        Word::Unshare => CustomerCommand::Unshare(addresses(arguments)?),
+        Word::Language => CustomerCommand::Language(language(arguments)?),
+        Word::Urgency => CustomerCommand::Urgency(body_fields::urgency(arguments)?),
+        Word::Impact => CustomerCommand::Impact(body_fields::impact(arguments)?),
     })
 }
 
