@@ -167,15 +167,7 @@ fn main() {
     // The daemon's own peak: its ru_maxrss would also count what this process held when
     // it was forked (the seeding), before the daemon's binary ran.
     let peak = proc_status_kib(pid, "VmHWM").unwrap_or(0);
-    // SAFETY: kill sends a signal to our own child, which has not been reaped yet.
-    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
-    let cost = child::reap(daemon, started);
-    assert_eq!(
-        cost.exit,
-        Some(0),
-        "the daemon failed; see {}",
-        log.display()
-    );
+    child::stop_daemon(daemon, started, &log);
     let log_text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(
         !log_text.contains("panicked"),

@@ -198,15 +198,7 @@ fn one_run(binary: &Path, dir: &Path, received: &Received, queued: usize) -> Run
     }
     let daemon_cpu_secs = process_cpu_secs(pid).unwrap_or(0.0);
     let daemon_rss_kib = proc_status_kib(pid, "VmHWM").unwrap_or(0);
-    // SAFETY: kill sends a signal to our own child, which has not been reaped yet.
-    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
-    let cost = child::reap(daemon, started);
-    assert_eq!(
-        cost.exit,
-        Some(0),
-        "the daemon failed; see {}",
-        log.display()
-    );
+    child::stop_daemon(daemon, started, &log);
     let since = |at: &Mutex<Option<Instant>>| {
         at.lock()
             .unwrap()

@@ -112,15 +112,7 @@ fn daemon_run(binary: &Path, dir: &Path, mails: &[PathBuf]) -> Waiting {
     let status = |key| proc_status_kib(pid, key).expect("the daemon's /proc status");
     let (hwm, rss_after) = (status("VmHWM"), status("VmRSS"));
 
-    // SAFETY: kill sends a signal to our own child, which has not been reaped yet.
-    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
-    let cost = child::reap(daemon, started);
-    assert_eq!(
-        cost.exit,
-        Some(0),
-        "the daemon failed; see {}",
-        log.display()
-    );
+    child::stop_daemon(daemon, started, &log);
     Waiting {
         waiting: n,
         hwm,

@@ -123,15 +123,7 @@ fn daemon_run(binary: &Path, dir: &Path, mail: &Path, settle: Duration) -> Daemo
     wait_for_files(&dir.join("data/outbox"), 1, &log, minute);
     let with_mail = Some((status("VmHWM"), status("VmRSS")));
 
-    // SAFETY: kill sends a signal to our own child, which has not been reaped yet.
-    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
-    let cost = child::reap(daemon, started);
-    assert_eq!(
-        cost.exit,
-        Some(0),
-        "the daemon failed; see {}",
-        log.display()
-    );
+    child::stop_daemon(daemon, started, &log);
     DaemonRun {
         idle_rss,
         idle_hwm,

@@ -100,6 +100,20 @@ pub fn run(mut command: Command, stdout: &Path, stderr: &Path) -> Cost {
     reap(child, started)
 }
 
+/// Stops the daemon `child` (started at `started`, logging to `log`) with SIGTERM, as
+/// systemd does, and reaps it; it must exit cleanly.
+pub fn stop_daemon(child: Child, started: Instant, log: &Path) {
+    // SAFETY: kill sends a signal to our own child, which has not been reaped yet.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let cost = reap(child, started);
+    assert_eq!(
+        cost.exit,
+        Some(0),
+        "the daemon failed; see {}",
+        log.display()
+    );
+}
+
 /// Waits for `child`, started at `started`, and reads its rusage.
 pub fn reap(child: Child, started: Instant) -> Cost {
     let pid = child.id() as libc::pid_t;
