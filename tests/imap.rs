@@ -7,11 +7,17 @@ use crate::daemon::{start, stop, wait_for};
 use crate::support::dovecot::{Dovecot, Options};
 use crate::support::helpers::Cli;
 
-const USER: &str = "support";
-const PASSWORD: &str = "s3cret-pass";
+pub(crate) const USER: &str = "support";
+pub(crate) const PASSWORD: &str = "s3cret-pass";
 
 /// A `[[mailbox]]` section for `user` on the harness's plain port.
-fn mailbox(dovecot: &Dovecot, name: &str, user: &str, password: &str, extra: &str) -> String {
+pub(crate) fn mailbox(
+    dovecot: &Dovecot,
+    name: &str,
+    user: &str,
+    password: &str,
+    extra: &str,
+) -> String {
     format!(
         "[[mailbox]]\nname = \"{name}\"\naddress = \"{user}@localhost\"\nhost = \"{}\"\nport = {}\ntls = \"none\"\n\
          username = \"{user}\"\npassword = \"{password}\"\n{extra}\n",

@@ -10,9 +10,9 @@
 //!   returned, so that nothing is let go of before it is durable;
 //! - **a retry budget per message**, its failed tries counted under the source's key;
 //! - **the quarantine** once the budget is spent (`gave up after N attempts: …`), unless
-//!   a Maildir's message when nothing was stored since its last try: then the machine is
-//!   at fault (a full disk, a read-only or locked database), and the message is kept until
-//!   the store takes mail again;
+//!   the machine is at fault (a full disk, a read-only or locked database): a Maildir's
+//!   message when nothing was stored since its last try, an IMAP folder's when the store
+//!   takes no write of its own; the message is then kept until the store takes mail again;
 //! - **the source's ordering rule** ([`Retry`]): a Maildir's files each on their own, an IMAP
 //!   folder's messages in UID order, files read once retried at once;
 //! - **a wake for the outbox worker** after each batch that committed anything.
@@ -264,11 +264,11 @@ impl<K: Clone + Eq + Hash> Driver<K> {
     ) -> ControlFlow<Ended> {
         loop {
             if attempts >= self.rules.budget {
-                if self.nothing_stored_since(&key) {
+                if let Some(fault) = self.machine_fault(&key).await {
                     // A full disk, a read-only or locked database: every message fails, and
                     // giving them up would quarantine the whole intake. Kept until the
                     // store takes mail again.
-                    tracing::warn!(source = %message.source, attempt = attempts, reason = %last.cause, "nothing was stored since this message's last try: the fault is the machine's, not the message's; kept for a retry");
+                    tracing::warn!(source = %message.source, attempt = attempts, reason = %last.cause, "{fault}: the fault is the machine's, not the message's; kept for a retry");
                     return self.hand_back(source, key, attempts);
                 }
                 return self.give_up(source, key, message, attempts, last);
@@ -327,15 +327,29 @@ impl<K: Clone + Eq + Hash> Driver<K> {
         }
     }
 
-    /// Whether the message `key` was handed back before and nothing was stored since,
-    /// though the source offered other messages meanwhile (a Maildir's files each on
-    /// their own; in an IMAP folder nothing after it is tried, so that says nothing).
-    fn nothing_stored_since(&self, key: &K) -> bool {
-        self.rules.retry == Retry::Later
-            && self
+    /// Why the machine, not the message `key`, is to blame for its failed tries, if it is:
+    ///
+    /// - where the source offers other messages between its tries (a Maildir's files each
+    ///   on their own), when nothing was stored since its last try;
+    /// - where nothing after it is tried (an IMAP folder, in order), when the store does not
+    ///   take a write of its own now (a read-only or locked database, a server gone).
+    ///
+    /// Files read once are tried again at once, with nothing between to tell.
+    async fn machine_fault(&self, key: &K) -> Option<String> {
+        match self.rules.retry {
+            Retry::Later => self
                 .attempts
                 .get(key)
                 .is_some_and(|t| t.stored_before == self.stored)
+                .then(|| "nothing was stored since this message's last try".to_string()),
+            Retry::LaterInOrder => self
+                .ingestor
+                .store_takes_writes()
+                .await
+                .err()
+                .map(|e| format!("the store takes no write now ({e})")),
+            Retry::AtOnce(_) => None,
+        }
     }
 
     fn hand_back<S: Source<Key = K>>(

@@ -116,6 +116,14 @@ impl Ingestor {
         answer
     }
 
+    /// Whether the store takes a write now, asked before a message whose every try failed
+    /// for a reason that may pass is given up: when it does not (a read-only or locked
+    /// database, a server gone), the fault is the machine's and the message is kept.
+    pub async fn store_takes_writes(&self) -> Result<(), StoreError> {
+        let now = self.pipeline.clock().now();
+        self.pipeline.store().write_probe(now).await
+    }
+
     /// The report of one message's try, quarantining it when the pipeline rejected it.
     fn answer(
         &self,

@@ -1,5 +1,5 @@
 //! What the health checks and the periodic gauges read: a trivial query that proves the
-//! database answers, the oldest notification that is due and not sent, and the counts of
+//! database answers, a committed write that proves it takes writes, the oldest notification that is due and not sent, and the counts of
 //! tickets and notifications by status.
 
 use chrono::{DateTime, Utc};
@@ -15,6 +15,19 @@ impl Store {
             .fetch_one(&mut *self.conn().await?)
             .await
             .doing("asking the database whether it answers")?;
+        Ok(())
+    }
+
+    /// Rewrites and commits the one row of `write_probe`: the database takes writes now
+    /// (its file is writable, it is not locked past the busy timeout, the server answers
+    /// and is not read-only). Intake asks before it gives up a message whose every try
+    /// failed for a reason that may pass, to tell the machine's faults from the message's.
+    pub async fn write_probe(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE write_probe SET at = $1 WHERE id = 1")
+            .bind(to_millis(now))
+            .execute(&mut *self.conn().await?)
+            .await
+            .doing("writing a probe row to learn whether the database takes writes")?;
         Ok(())
     }
 

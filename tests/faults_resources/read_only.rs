@@ -7,8 +7,8 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    Immutable, assert_whole, deliver_named, each_kept, files_in, ints, lines_with, make_maildir,
-    new_mail, postgres_pass, wait_until,
+    Immutable, assert_whole, deliver_named, each_kept, files_in, ints, lines_with, log_of,
+    make_maildir, new_mail, postgres_pass, wait_until,
 };
 use crate::daemon::{start, stop};
 use crate::support::helpers::Cli;
@@ -70,6 +70,79 @@ fn a_read_only_database_keeps_mail_in_new_until_it_is_writable_again() {
         "{}",
         stopped.log
     );
+    assert!(!stopped.log.contains("panicked"), "{}", stopped.log);
+    assert!(!stopped.log.contains("quarantined"), "{}", stopped.log);
+}
+
+/// The same fault under an IMAP folder, whose messages are taken in UID order: the first
+/// one that fails holds back those after it, so no other message's success can tell the
+/// machine's fault from the message's. Before giving one up, the daemon writes a row of its
+/// own: while that fails too, the message stays on the server instead of going to the
+/// quarantine, however many tries it had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_database_keeps_imap_mail_on_the_server_until_it_is_writable_again() {
+    use crate::imap::{PASSWORD, USER, cli_with, mail, mailbox, ticket_count};
+    use crate::support::dovecot::Dovecot;
+
+    if postgres_pass() {
+        return;
+    }
+    let Some(dovecot) = Dovecot::start(&[(USER, PASSWORD)]).await else {
+        return;
+    };
+    let cli = cli_with(&mailbox(&dovecot, "support", USER, PASSWORD, ""));
+    let daemon = start(&cli, &[("TICKETGATE_INTAKE__RETRY_BUDGET", "2")]);
+    dovecot.append(USER, "INBOX", &mail(1)).await;
+    let first = Instant::now();
+    while dovecot.count(USER, "Processed").await != 1 {
+        assert!(first.elapsed() < Duration::from_secs(20), "the first mail");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+
+    let data = cli.dir.path().join("data");
+    let Some(read_only) =
+        Immutable::set(&[data.join("ticketgate.db"), data.join("ticketgate.db-wal")])
+    else {
+        return;
+    };
+    for n in 2..=4 {
+        dovecot.append(USER, "INBOX", &mail(n)).await;
+    }
+    tokio::task::block_in_place(|| {
+        wait_until(
+            &cli,
+            "the first waiting mail to fail three times, past its budget",
+            Duration::from_secs(30),
+            || {
+                let log = log_of(&cli);
+                log.contains("quarantined")
+                    || lines_with(&log, "the fault is the machine's")
+                        .iter()
+                        .filter(|l| l.contains("source=imap:support:2 "))
+                        .count()
+                        >= 2
+            },
+        )
+    });
+    assert!(!log_of(&cli).contains("quarantined"), "{}", log_of(&cli));
+    assert_eq!(dovecot.count(USER, "INBOX").await, 3, "kept on the server");
+    assert!(files_in(&data.join("quarantine")).is_empty());
+
+    read_only.lift();
+    let lifted = Instant::now();
+    while dovecot.count(USER, "Processed").await != 4 {
+        assert!(
+            lifted.elapsed() < Duration::from_secs(20),
+            "intake did not resume once the database was writable:\n{}",
+            log_of(&cli)
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    eprintln!("IMAP intake resumed {:?} after the fault", lifted.elapsed());
+    let stopped = stop(&cli, daemon);
+    assert_eq!(stopped.status.code(), Some(0), "{}", stopped.log);
+    assert_eq!(ticket_count(&cli), 4);
+    assert!(files_in(&data.join("quarantine")).is_empty());
     assert!(!stopped.log.contains("panicked"), "{}", stopped.log);
     assert!(!stopped.log.contains("quarantined"), "{}", stopped.log);
 }
