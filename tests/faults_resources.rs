@@ -140,7 +140,9 @@ fn assert_whole(cli: &Cli, data_dir: &Path, tickets: usize) {
         cli,
         "SELECT raw_ref FROM articles WHERE raw_ref IS NOT NULL",
     ) {
-        assert!(data_dir.join(&raw).is_file(), "raw mail {raw} is missing");
+        // A batch's mails are members of one pack file: `raw/…/<id>.pack#N`.
+        let file = raw.split('#').next().unwrap();
+        assert!(data_dir.join(file).is_file(), "raw mail {raw} is missing");
     }
     for sha in strings(
         cli,

@@ -176,6 +176,74 @@ async fn the_fs_backend_keeps_them_under_data_dir_and_purges_the_files() {
     assert!(on_disk.exists(), "attachments are not purged");
 }
 
+/// A batch's mails (the intake's group commit) are kept in one pack file on disk: each
+/// reads back byte for byte through its article, and the purge forgets each one while
+/// keeping the file until the last of them is purged.
+#[tokio::test]
+async fn a_batch_s_raw_mail_shares_one_pack_file_deleted_with_its_last_mail() {
+    use ticketgate::intake::RawMessage;
+
+    let env = TestEnv::with_config(FS).await;
+    let mails: Vec<Vec<u8>> = (0..3)
+        .map(|n| {
+            mail_with_files(
+                &format!("pack-{n}@acme.example"),
+                &[(&format!("{n}.log"), &binary(2_000 + n, n as u8))],
+            )
+        })
+        .collect();
+    let batch: Vec<(RawMessage, u32)> = mails
+        .iter()
+        .enumerate()
+        .map(|(n, bytes)| {
+            let source = format!("mail {n}");
+            (
+                RawMessage {
+                    source,
+                    bytes: bytes.clone(),
+                },
+                0,
+            )
+        })
+        .collect();
+    let mut refs = Vec::new();
+    for (result, mail) in env.ingestor.try_batch(&batch).await.into_iter().zip(&mails) {
+        let report = result.unwrap_or_else(|d| panic!("deferred: {d}"));
+        let article = env.details(&report.ticket.unwrap()).await.articles[0].clone();
+        let raw_ref = article.raw_ref.unwrap();
+        assert_eq!(&env.pipeline().files().raw(&raw_ref).await.unwrap(), mail);
+        refs.push(raw_ref);
+    }
+    let pack = refs[0].split('#').next().unwrap().to_string();
+    assert!(pack.ends_with(".pack"), "{refs:?}");
+    assert_eq!(refs, [0, 1, 2].map(|n| format!("{pack}#{n}")));
+    assert_eq!(
+        files_under(&env.data_dir().join("raw")).len(),
+        1,
+        "one file"
+    );
+
+    // The last mail is kept by a later ticket's reference to the same pack: only the
+    // first two are purged, and the file stays for the third.
+    let mut conn = env.connect().await;
+    sqlx::query("UPDATE articles SET created_at = created_at + 3456000000 WHERE raw_ref = $1")
+        .bind(&refs[2])
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let lines = purge_later(&env).await;
+    assert_eq!(
+        lines,
+        [0, 1].map(|n| format!("raw mail {} deleted", refs[n])),
+        "each mail's line"
+    );
+    assert!(env.data_dir().join(&pack).is_file(), "kept for the third");
+    assert_eq!(
+        env.pipeline().files().raw(&refs[2]).await.unwrap(),
+        mails[2]
+    );
+}
+
 /// The number and first article id of the ticket a CLI ingest created.
 fn ingested(cli: &Cli, backend: &str, mail: &[u8]) -> (TicketNumber, String) {
     let mut cmd = cli.command(&["ingest", "--json"]);

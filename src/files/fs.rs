@@ -1,8 +1,9 @@
 //! The files backend: attachments under `data_dir/attachments/ab/cd/<sha256>`, raw mail
-//! gzip-compressed under `data_dir/raw/YYYY/MM/`. Every write goes through a temporary
-//! file renamed into place, so a reader (another instance sharing the directory
-//! included) never sees half a file. These calls block: [`super::Files`] runs them off
-//! the async workers.
+//! gzip-compressed under `data_dir/raw/YYYY/MM/`: a batch's mails in one pack file
+//! ([`super::pack`]), a mail stored on its own (or too large to copy) in a file of its
+//! own. Every write goes through a temporary file renamed into place, so a reader
+//! (another instance sharing the directory included) never sees half a file. These calls
+//! block: [`super::Files`] runs them off the async workers.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -12,7 +13,8 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use super::FilesError;
-use super::keys::{Digest, RawRef};
+use super::keys::{Digest, RawPlace, RawRef};
+use super::pack::{self, Pack};
 use crate::atomic_file::{StagedFile, write_atomically};
 use crate::config::StorageBackend;
 
@@ -38,6 +40,8 @@ struct Staging {
     /// Writes running on the blocking pool; each puts its file in `written`.
     writing: Vec<tokio::task::JoinHandle<Result<(), FilesError>>>,
     written: Vec<StagedFile>,
+    /// The batch's raw mail, once it has some.
+    pack: Option<Pack>,
 }
 
 impl FsFiles {
@@ -57,6 +61,7 @@ impl FsFiles {
             writers: Arc::new(tokio::sync::Semaphore::new(WRITERS)),
             writing: Vec::new(),
             written: Vec::new(),
+            pack: None,
         };
         Self {
             root: self.root.clone(),
@@ -92,9 +97,43 @@ impl FsFiles {
         lock(staging).writing.push(handle);
     }
 
-    /// Waits for the background writes (each syncs its file), then renames every staged
-    /// file into place. The first failure is returned; the files not put in place are
-    /// removed.
+    /// Adds `raw`, received at `at`, to the batch's pack as its next mail, compressed in
+    /// the background; its reference. Only for a batch's files.
+    pub(super) async fn stage_raw(
+        &self,
+        raw: Vec<u8>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> RawRef {
+        let Some(staging) = &self.staging else {
+            unreachable!("only a batch's files have a pack");
+        };
+        let (raw_ref, index) = {
+            let mut staging = lock(staging);
+            let pack = staging.pack.get_or_insert_with(|| Pack::new(at));
+            pack.members.push(None);
+            let index = pack.members.len() - 1;
+            (RawRef::member(&pack.name, index), index)
+        };
+        let path = self.root.join(raw_ref.as_str());
+        self.in_background(move |fs| {
+            let member = pack::compress(&raw).map_err(|source| FilesError::Disk {
+                doing: "compress the raw mail for",
+                path,
+                source,
+            })?;
+            let staging = fs.staging.as_ref().expect("a batch's files");
+            if let Some(pack) = &mut lock(staging).pack {
+                pack.members[index] = Some(member);
+            }
+            Ok(())
+        })
+        .await;
+        raw_ref
+    }
+
+    /// Waits for the background writes (each syncs its file), writes the batch's pack,
+    /// then renames every staged file into place. The first failure is returned; the files
+    /// not put in place are removed.
     pub(super) async fn settle(&self) -> Result<(), FilesError> {
         let Some(staging) = &self.staging else {
             return Ok(());
@@ -110,11 +149,27 @@ impl FsFiles {
                 failure.get_or_insert(e);
             }
         }
-        let written = std::mem::take(&mut lock(staging).written);
+        let (written, pack) = {
+            let mut staging = lock(staging);
+            (std::mem::take(&mut staging.written), staging.pack.take())
+        };
         if let Some(e) = failure {
             return Err(e);
         }
+        let root = self.root.clone();
         super::blocking(move || {
+            if let Some(pack) = pack {
+                let members = pack.bytes().expect("every member was written");
+                let mut file = StagedFile::write(&root.join(&pack.name), |f| {
+                    let mut out = std::io::BufWriter::new(f);
+                    for member in members {
+                        out.write_all(member)?;
+                    }
+                    out.flush()
+                })?;
+                file.sync()?;
+                file.finish()?;
+            }
             for file in written {
                 file.finish()?;
             }
@@ -209,24 +264,39 @@ impl FsFiles {
         Ok(())
     }
 
-    /// Reads back a raw message kept by [`FsFiles::put_raw`], decompressed.
+    /// Reads back a raw message kept by [`FsFiles::put_raw`] or [`FsFiles::stage_raw`],
+    /// decompressed.
     pub(super) fn raw(&self, raw_ref: &RawRef) -> Result<Vec<u8>, FilesError> {
-        let path = self.raw_path(raw_ref);
+        let damaged = |source| FilesError::Damaged {
+            raw_ref: raw_ref.as_str().to_string(),
+            source,
+        };
+        let (file, index) = match raw_ref.place() {
+            RawPlace::File(file) => (file, None),
+            RawPlace::Member { pack, index } => (pack, Some(index)),
+        };
+        let path = self.root.join(file);
         let file = std::fs::File::open(&path)
             .map_err(|e| read_error(e, path, "raw mail", raw_ref.as_str()))?;
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(file)
-            .read_to_end(&mut out)
-            .map_err(|source| FilesError::Damaged {
-                raw_ref: raw_ref.as_str().to_string(),
-                source,
-            })?;
-        Ok(out)
+        match index {
+            Some(index) => pack::read_member(file, index).map_err(damaged),
+            None => {
+                let mut out = Vec::new();
+                flate2::read::GzDecoder::new(file)
+                    .read_to_end(&mut out)
+                    .map_err(damaged)?;
+                Ok(out)
+            }
+        }
     }
 
-    /// Deletes a raw message (the purge job); an already missing file is fine.
+    /// Deletes a raw message (the purge job), or the pack that holds it: the caller makes
+    /// sure no article names another of its mails. An already missing file is fine.
     pub(super) fn remove_raw(&self, raw_ref: &RawRef) -> Result<(), FilesError> {
-        remove(self.raw_path(raw_ref))
+        match raw_ref.place() {
+            RawPlace::File(_) => remove(self.raw_path(raw_ref)),
+            RawPlace::Member { pack, .. } => remove(self.root.join(pack)),
+        }
     }
 }
 

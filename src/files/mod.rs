@@ -10,6 +10,7 @@
 mod db;
 mod fs;
 mod keys;
+mod pack;
 
 pub use keys::sha256_hex;
 
@@ -203,7 +204,8 @@ impl Files {
     }
 
     /// Keeps the raw message `raw` received at `at`; returns the reference the article
-    /// records (`raw/YYYY/MM/<sha256>.eml.gz`, the same on both backends).
+    /// records: `raw/YYYY/MM/<sha256>.eml.gz` on both backends, or `raw/YYYY/MM/<id>.pack#N`
+    /// for a mail of a batch on disk.
     pub async fn put_raw(
         &self,
         raw: &[u8],
@@ -217,13 +219,7 @@ impl Files {
                 blocking_here(|| fs.put_raw_as(&raw_ref, raw))?;
                 raw_ref
             }
-            Backend::Fs(fs) if fs.is_staging() => {
-                let raw = raw.to_vec();
-                let raw_ref = RawRef::of(&raw, at);
-                let key = raw_ref.clone();
-                fs.in_background(move |fs| fs.put_raw_as(&key, &raw)).await;
-                raw_ref
-            }
+            Backend::Fs(fs) if fs.is_staging() => fs.stage_raw(raw.to_vec(), at).await,
             Backend::Fs(fs) => {
                 let (fs, raw) = (fs.clone(), raw.to_vec());
                 blocking(move || fs.put_raw(&raw, at)).await?
@@ -231,6 +227,14 @@ impl Files {
             Backend::Db(db) => db.put_raw(raw.to_vec(), at).await?,
         };
         Ok(raw_ref.into_string())
+    }
+
+    /// For a raw mail kept in a batch's pack, the range `[from, to)` (in byte order) of the
+    /// references every mail of that pack has: deleting it deletes the pack, which the
+    /// purge does only once no other article names one of them. `None` for a mail kept on
+    /// its own.
+    pub fn raw_pack_range(raw_ref: &str) -> Option<(String, String)> {
+        RawRef::parse(raw_ref).ok()?.pack_range()
     }
 
     /// The raw message an article's `raw_ref` names, byte for byte as received.

@@ -86,6 +86,26 @@ impl Store {
             .collect()
     }
 
+    /// Whether an article other than `except` names raw mail in `[from, to)`, the
+    /// references of one pack's mails: the pack file stays while one does.
+    pub async fn raw_refs_in_use(
+        &self,
+        from: &str,
+        to: &str,
+        except: i64,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT id FROM articles WHERE raw_ref >= $1 AND raw_ref < $2 AND id <> $3 LIMIT 1",
+        )
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .bind(except)
+        .fetch_optional(&mut *self.conn().await?)
+        .await
+        .doing("looking for raw mail kept in the same pack")?;
+        Ok(row.is_some())
+    }
+
     /// Forgets the raw mail of article `id` once its file is deleted; the article keeps
     /// its text and says that the original was purged.
     pub async fn forget_raw_mail(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {

@@ -18,17 +18,27 @@ impl Jobs {
         if j.purge_raw_mail_days > 0 {
             let cutoff = as_of - Duration::days(i64::from(j.purge_raw_mail_days));
             for (article, path, unshared) in self.store.raw_mail_before(cutoff, BATCH).await? {
+                // A batch's mails share a pack: each is forgotten on its own, and the file
+                // goes with the last of them. A file of its own may be shared by a later
+                // article with the same content, which keeps it.
+                let (said, remove) = match crate::files::Files::raw_pack_range(&path) {
+                    Some((from, to)) => (
+                        true,
+                        !self.store.raw_refs_in_use(&from, &to, article).await?,
+                    ),
+                    None => (unshared, unshared),
+                };
                 if dry_run {
-                    if unshared {
+                    if said {
                         lines.push(format!("raw mail {path} would be deleted"));
                     }
                     continue;
                 }
-                if unshared {
-                    if let Err(e) = self.files.remove_raw(&path).await {
-                        tracing::warn!(error = %e, article, "raw mail not purged");
-                        continue;
-                    }
+                if remove && let Err(e) = self.files.remove_raw(&path).await {
+                    tracing::warn!(error = %e, article, "raw mail not purged");
+                    continue;
+                }
+                if said {
                     lines.push(format!("raw mail {path} deleted"));
                 }
                 self.store.forget_raw_mail(article, as_of).await?;
