@@ -140,7 +140,7 @@ fn assert_whole(cli: &Cli, data_dir: &Path, tickets: usize) {
         cli,
         "SELECT raw_ref FROM articles WHERE raw_ref IS NOT NULL",
     ) {
-        // A batch's mails are members of one pack file: `raw/…/<id>.pack#N`.
+        // A batch's mails are members of one pack file: `raw/…/<id>.pack.zst#N`.
         let file = raw.split('#').next().unwrap();
         assert!(data_dir.join(file).is_file(), "raw mail {raw} is missing");
     }

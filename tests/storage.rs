@@ -215,7 +215,7 @@ async fn a_batch_s_raw_mail_shares_one_pack_file_deleted_with_its_last_mail() {
         refs.push(raw_ref);
     }
     let pack = refs[0].split('#').next().unwrap().to_string();
-    assert!(pack.ends_with(".pack"), "{refs:?}");
+    assert!(pack.ends_with(".pack.zst"), "{refs:?}");
     assert_eq!(refs, [0, 1, 2].map(|n| format!("{pack}#{n}")));
     assert_eq!(
         files_under(&env.data_dir().join("raw")).len(),

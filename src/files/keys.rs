@@ -1,6 +1,6 @@
 //! The keys bytes are stored under, parsed before any backend sees them: an attachment's
 //! hex SHA-256, and a raw message's reference (`raw/YYYY/MM/<sha256>.eml.gz`, or
-//! `raw/YYYY/MM/<id>.pack#N` for a mail of a batch's pack). Both come
+//! `raw/YYYY/MM/<id>.pack.zst#N` for a mail of a batch's pack). Both come
 //! back from the database, where a damaged or hand-edited row could hold anything; only
 //! keys of the form ticketgate gives are used to build a path or a query, so none can
 //! reach outside the storage or name another kind of file.
@@ -42,14 +42,14 @@ impl Digest {
 }
 
 /// How a pack file's name ends (see [`super::pack`]).
-pub(super) const PACK_SUFFIX: &str = ".pack";
+pub(super) const PACK_SUFFIX: &str = ".pack.zst";
 
 /// Where a raw message is kept, relative to the data directory for the files backend, and
 /// the row's key for the database one:
 ///
 /// - `raw/YYYY/MM/<sha256>.eml.gz`, a file of its own: the digest makes a second write of
 ///   the same message land on the first;
-/// - `raw/YYYY/MM/<id>.pack#N`, the N-th mail of a batch's pack (the files backend only).
+/// - `raw/YYYY/MM/<id>.pack.zst#N`, the N-th mail of a batch's pack (the files backend only).
 ///
 /// The month groups the files of one month in a folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +70,7 @@ impl RawRef {
     /// Between a pack's name and a member's index.
     const MEMBER: char = '#';
 
-    /// The reference of the `index`-th member of the pack `pack` (`raw/YYYY/MM/<id>.pack`).
+    /// The reference of the `index`-th member of the pack `pack` (`raw/YYYY/MM/<id>.pack.zst`).
     pub(super) fn member(pack: &str, index: usize) -> Self {
         RawRef(format!("{pack}{}{index}", Self::MEMBER))
     }
@@ -136,7 +136,7 @@ impl RawRef {
         } else {
             Err(FilesError::NotAKey {
                 key: key.to_string(),
-                expected: "a raw mail reference (raw/YYYY/MM/<sha256>.eml.gz or raw/YYYY/MM/<id>.pack#N)",
+                expected: "a raw mail reference (raw/YYYY/MM/<sha256>.eml.gz or raw/YYYY/MM/<id>.pack.zst#N)",
             })
         }
     }
@@ -151,7 +151,7 @@ impl RawRef {
     }
 }
 
-/// `<id>.pack#N`: 32 lower-case hex digits, then an index of at most five digits.
+/// `<id>.pack.zst#N`: 32 lower-case hex digits, then an index of at most five digits.
 fn is_member_name(name: &str) -> bool {
     let Some((pack, index)) = name.split_once(RawRef::MEMBER) else {
         return false;
@@ -218,13 +218,13 @@ mod tests {
             format!("raw//11/{sha}.eml.gz"),
             format!("attachments/2026/11/{sha}.eml.gz"),
             "raw/2026/11/passwd.eml.gz".into(),
-            "raw/2026/11/0123456789abcdef0123456789abcdef.pack".into(),
-            "raw/2026/11/0123456789abcdef0123456789abcdef.pack#".into(),
-            "raw/2026/11/0123456789abcdef0123456789abcdef.pack#123456".into(),
-            "raw/2026/11/0123456789abcdef0123456789abcdef.pack#-1".into(),
-            "raw/2026/11/0123456789abcdef0123456789abcdef.pack#1/x".into(),
-            "raw/2026/11/../0123456789abcdef0123456789abcdef.pack#1".into(),
-            "raw/2026/11/0123456789ABCDEF0123456789abcdef.pack#1".into(),
+            "raw/2026/11/0123456789abcdef0123456789abcdef.pack.zst".into(),
+            "raw/2026/11/0123456789abcdef0123456789abcdef.pack.zst#".into(),
+            "raw/2026/11/0123456789abcdef0123456789abcdef.pack.zst#123456".into(),
+            "raw/2026/11/0123456789abcdef0123456789abcdef.pack.zst#-1".into(),
+            "raw/2026/11/0123456789abcdef0123456789abcdef.pack.zst#1/x".into(),
+            "raw/2026/11/../0123456789abcdef0123456789abcdef.pack.zst#1".into(),
+            "raw/2026/11/0123456789ABCDEF0123456789abcdef.pack.zst#1".into(),
             format!("raw/2026/11/{sha}.eml.gz#1"),
         ] {
             assert!(RawRef::parse(&bad).is_err(), "{bad:?}");

@@ -204,7 +204,7 @@ impl Files {
     }
 
     /// Keeps the raw message `raw` received at `at`; returns the reference the article
-    /// records: `raw/YYYY/MM/<sha256>.eml.gz` on both backends, or `raw/YYYY/MM/<id>.pack#N`
+    /// records: `raw/YYYY/MM/<sha256>.eml.gz` on both backends, or `raw/YYYY/MM/<id>.pack.zst#N`
     /// for a mail of a batch on disk.
     pub async fn put_raw(
         &self,
