@@ -3,6 +3,7 @@
 //! 2 usage or configuration error, 75 (EX_TEMPFAIL) when standard input could not be
 //! stored and the MTA should try again.
 
+mod affinity;
 mod cli;
 
 use std::process::ExitCode;
@@ -18,9 +19,11 @@ fn main() -> ExitCode {
     let runtime = if args.runs_daemon() {
         tokio::runtime::Runtime::new()
     } else {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
+        let mut builder = tokio::runtime::Builder::new_current_thread();
+        if let Some(others) = affinity::hold_this_thread() {
+            builder.on_thread_start(move || others.take());
+        }
+        builder.enable_all().build()
     };
     let runtime = match runtime {
         Ok(rt) => rt,

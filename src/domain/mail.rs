@@ -126,6 +126,40 @@ pub struct InboundMail<'m> {
 }
 
 impl InboundMail<'_> {
+    /// The same mail owning its attachments' bytes, free of the parsed message: to parse
+    /// on one thread and handle on another.
+    pub fn into_owned(self) -> InboundMail<'static> {
+        InboundMail {
+            attachments: self
+                .attachments
+                .into_iter()
+                .map(|a| MailAttachment {
+                    bytes: std::borrow::Cow::Owned(a.bytes.into_owned()),
+                    ..a
+                })
+                .collect(),
+            from: self.from,
+            from_fields: self.from_fields,
+            from_raw: self.from_raw,
+            reply_to: self.reply_to,
+            to: self.to,
+            cc: self.cc,
+            subject: self.subject,
+            date: self.date,
+            message_id: self.message_id,
+            in_reply_to: self.in_reply_to,
+            references: self.references,
+            text: self.text,
+            html: self.html,
+            automation: self.automation,
+            embedded: self.embedded,
+            delivery_failures: self.delivery_failures,
+            trace: self.trace,
+            dkim_signed: self.dkim_signed,
+            content_digest: self.content_digest,
+        }
+    }
+
     /// Every address the message was sent to, To first then Cc.
     pub fn recipients(&self) -> impl Iterator<Item = &Mailbox> {
         self.to.iter().chain(self.cc.iter())

@@ -4,6 +4,7 @@
 
 use std::io::Read;
 
+use super::ahead::Ahead;
 use super::{OutcomeKind, RawMessage, Received, Report};
 use crate::pipeline::{Pipeline, ProcessError};
 use crate::quarantine::{Quarantine, QuarantineEntry, QuarantineError};
@@ -163,9 +164,23 @@ impl Ingestor {
             }
         };
         let pipeline = self.pipeline.in_batch(&batch);
+        // A batch of one (a large mail is one) is parsed where it is handled: a copy of its
+        // bytes for another thread would not be paid back.
+        let mut ahead = (messages.len() > 1).then(|| Ahead::start(&pipeline, messages));
         let mut results = Vec::with_capacity(messages.len());
         for (message, attempts_so_far) in messages {
-            let processed = pipeline.process(&message.source, &message.bytes).await;
+            let parsed = match &mut ahead {
+                Some(ahead) => ahead.next().await,
+                None => None,
+            };
+            let processed = match parsed {
+                Some(parsed) => {
+                    pipeline
+                        .process_prepared(&message.source, &message.bytes, parsed)
+                        .await
+                }
+                None => pipeline.process(&message.source, &message.bytes).await,
+            };
             let stop = matches!(processed, Err(ProcessError::Temporary(..)));
             results.push(self.answer(message, *attempts_so_far, processed));
             if stop {

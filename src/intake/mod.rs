@@ -7,6 +7,7 @@
 //! acknowledgements only once the batch is committed, retries within a budget, the
 //! quarantine when the budget is spent, and a wake for the outbox worker.
 
+mod ahead;
 mod driver;
 pub mod imap;
 mod ingestor;

@@ -29,6 +29,7 @@ pub use trace::{Step, Trace};
 
 use crate::clock::Clock;
 use crate::config::{AgentPolicy, AuthPolicy, CustomerPolicy, Settings};
+use crate::domain::InboundMail;
 use crate::files::Files;
 use crate::signing::{LinkKeyError, LinkSigner};
 use crate::store::{Batch, Store};
@@ -190,7 +191,42 @@ impl Pipeline {
     async fn process_now(&self, source: &str, raw: &[u8]) -> Result<Outcome, ProcessError> {
         let mut completed = None;
         let message = self.read(raw, &mut completed)?;
-        let mut mail = parse::inbound_mail(&message);
+        self.handle(source, raw, parse::inbound_mail(&message))
+            .await
+    }
+
+    /// Parses `raw` for [`Pipeline::process_prepared`], reading nothing of the store: a
+    /// batch's next mails are parsed on another core while the batch writes the one before.
+    pub fn prepare(&self, raw: &[u8]) -> Result<InboundMail<'static>, ProcessError> {
+        let this = self.current();
+        let mut completed = None;
+        let message = this.read(raw, &mut completed)?;
+        Ok(parse::inbound_mail(&message).into_owned())
+    }
+
+    /// [`Pipeline::process`] of a message [`Pipeline::prepare`] parsed (or failed to).
+    #[tracing::instrument(
+        name = "message",
+        skip_all,
+        fields(source = %source, message_id, ticket)
+    )]
+    pub async fn process_prepared(
+        &self,
+        source: &str,
+        raw: &[u8],
+        prepared: Result<InboundMail<'static>, ProcessError>,
+    ) -> Result<Outcome, ProcessError> {
+        let this = self.current();
+        this.handle(source, raw, prepared?).await
+    }
+
+    /// Decides what the parsed `mail` is and writes it.
+    async fn handle(
+        &self,
+        source: &str,
+        raw: &[u8],
+        mut mail: InboundMail<'_>,
+    ) -> Result<Outcome, ProcessError> {
         if let Some(id) = &mail.message_id {
             tracing::Span::current().record("message_id", id.as_str());
         }
