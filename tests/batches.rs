@@ -143,6 +143,72 @@ async fn a_batch_whose_file_cannot_be_written_is_tried_again_mail_by_mail() {
     assert_eq!(tickets.len(), 2, "the stuck mail left nothing behind");
 }
 
+/// A mail whose writes fail part-way (a trigger refuses its thread reference, after its
+/// ticket and article are written) leaves nothing behind, and the mails around it in its
+/// batch go through: on SQLite, where a batch's mails are written without a savepoint
+/// each, the batch is rolled back and tried again mail by mail; on PostgreSQL the mail's
+/// savepoint is rolled back.
+#[test]
+fn a_mail_that_fails_part_way_through_its_writes_leaves_nothing_and_spoils_nothing() {
+    let cli = Cli::new();
+    assert!(cli.run(&["migrate"], None).status.success());
+    let trigger: &[&str] = if cli.on_sqlite() {
+        &["CREATE TRIGGER refuse_ref BEFORE INSERT ON thread_refs \
+           WHEN NEW.message_id = 'part-way@acme.example' \
+           BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"]
+    } else {
+        &[
+            "CREATE FUNCTION refuse_ref() RETURNS trigger AS $$ BEGIN \
+             IF NEW.message_id = 'part-way@acme.example' THEN RAISE EXCEPTION 'refused by the test'; \
+             END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse_ref BEFORE INSERT ON thread_refs \
+             FOR EACH ROW EXECUTE FUNCTION refuse_ref()",
+        ]
+    };
+    let url = cli.database_url();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let mut conn = crate::support::helpers::connect_any(&url).await;
+            for statement in trigger {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(*statement))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+        });
+    let dir = cli.dir.path().join("mails");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("1.eml"), fixture("new_ticket.eml", None)).unwrap();
+    std::fs::write(
+        dir.join("2.eml"),
+        b"From: Bob <bob@acme.example>\r\nTo: support@localhost\r\n\
+          Subject: Printer on fire\r\nMessage-ID: <part-way@acme.example>\r\n\
+          Date: Tue, 24 Nov 2026 09:00:00 +0000\r\n\r\nIt smokes.\r\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("3.eml"), fixture("html_only.eml", None)).unwrap();
+    let output = run_command(cli.command(&["ingest", dir.to_str().unwrap()]), None);
+    let out = stdout(&output);
+    let lines: Vec<_> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].contains("1.eml: created"), "{out}");
+    assert!(
+        lines[1].contains("2.eml: quarantined") && lines[1].contains("refused by the test"),
+        "{out}"
+    );
+    assert!(lines[2].contains("3.eml: created"), "{out}");
+    let list = stdout(&cli.run(&["tickets", "list"], None));
+    assert_eq!(
+        list.lines().filter(|l| l.contains("N0000")).count(),
+        2,
+        "{list}"
+    );
+    assert!(!list.contains("Printer on fire"), "no half ticket: {list}");
+}
+
 #[test]
 fn ingest_reports_each_mail_of_a_directory_once_its_batch_is_committed() {
     let cli = Cli::new();

@@ -149,8 +149,9 @@ impl Ingestor {
     /// A temporary failure stops the batch there: the messages before it are committed,
     /// the failed one is deferred, and those after it are not tried (the result is
     /// shorter; the source offers them again). When the batch cannot be committed (a file
-    /// that cannot be written, a database error), its messages are tried again one at a
-    /// time, except those already quarantined.
+    /// that cannot be written, a database error, a mail that failed part-way through its
+    /// writes on SQLite), its messages are tried again one at a time, except those already
+    /// quarantined.
     #[tracing::instrument(name = "batch", skip_all, fields(mails = messages.len()))]
     pub async fn try_batch(&self, messages: &[(RawMessage, u32)]) -> Vec<Result<Report, Deferred>> {
         let batch = match self.pipeline.store().begin_batch().await {
@@ -187,13 +188,21 @@ impl Ingestor {
                 break;
             }
         }
-        let committed = match pipeline.files().settle().await {
-            Ok(()) => batch.commit().await.map_err(|e| e.to_string()),
-            Err(e) => {
-                if let Err(e) = batch.rollback().await {
-                    tracing::warn!(error = %e, "cannot roll back a batch whose files failed");
+        let committed = if batch.spoiled() {
+            // A mail failed part-way, its writes in the batch: none of it is kept.
+            if let Err(e) = batch.rollback().await {
+                tracing::warn!(error = %e, "cannot roll back a spoiled batch");
+            }
+            Err("a mail failed part-way through it".to_string())
+        } else {
+            match pipeline.files().settle().await {
+                Ok(()) => batch.commit().await.map_err(|e| e.to_string()),
+                Err(e) => {
+                    if let Err(e) = batch.rollback().await {
+                        tracing::warn!(error = %e, "cannot roll back a batch whose files failed");
+                    }
+                    Err(e.to_string())
                 }
-                Err(e.to_string())
             }
         };
         if let Err(reason) = committed {

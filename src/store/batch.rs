@@ -7,20 +7,38 @@
 //!
 //! A batch is a [`Store`] bound to one open transaction. The inbound path reads through it
 //! too (duplicates, threading, tickets), so a mail sees what the mails before it in the
-//! same batch wrote: a reply that follows its original in the batch still threads. Each
-//! mail's writes run in a savepoint, so one failing mail leaves the others' in place.
+//! same batch wrote: a reply that follows its original in the batch still threads.
+//!
+//! On PostgreSQL each mail's writes run in a savepoint, so one failing mail leaves the
+//! others in place. On SQLite a savepoint and its release are two more round trips to the
+//! connection's thread for every mail, a fifth of them, for a failure that hardly ever
+//! comes (the batch holds the write lock, so no other writer can make a mail stale or a
+//! duplicate part-way): a mail's writes go straight into the batch, and one that fails
+//! part-way spoils the batch ([`Batch::spoiled`]), which the caller rolls back and tries
+//! again mail by mail.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Transaction};
 
 use super::{Backend, Doing, Store, StoreError};
 
-/// The open transaction a bound [`Store`] writes into; `None` once committed or rolled
-/// back, so that a clone kept past the end fails clearly instead of writing outside it.
-pub(super) type SharedTransaction = Arc<tokio::sync::Mutex<Option<Transaction<'static, Any>>>>;
+/// What a bound [`Store`] shares with its [`Batch`].
+#[derive(Debug)]
+pub(super) struct BatchState {
+    /// The open transaction; `None` once committed or rolled back, so that a clone kept
+    /// past the end fails clearly instead of writing outside it.
+    tx: tokio::sync::Mutex<Option<Transaction<'static, Any>>>,
+    /// Whether a mail's writes go straight into the transaction, without a savepoint.
+    in_place: bool,
+    /// A mail written in place failed part-way: what it wrote cannot be taken back alone.
+    spoiled: AtomicBool,
+}
+
+pub(super) type SharedTransaction = Arc<BatchState>;
 
 /// A connection for the statements of one store call: the batch's transaction when the
 /// store is bound to one, else a connection from the pool.
@@ -56,6 +74,19 @@ pub struct Batch {
 }
 
 impl Store {
+    /// Whether this store is bound to a batch whose mails write straight into it, without a
+    /// savepoint each (SQLite).
+    pub(super) fn writes_in_place(&self) -> bool {
+        self.batch.as_ref().is_some_and(|b| b.in_place)
+    }
+
+    /// Marks the batch this store is bound to as spoiled by a mail that failed part-way.
+    pub(super) fn spoil_batch(&self) {
+        if let Some(batch) = &self.batch {
+            batch.spoiled.store(true, Ordering::Relaxed);
+        }
+    }
+
     /// Opens a batch. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): the
     /// batch reads before it writes, and a read snapshot that another writer overtook
     /// could not be turned into a write. Other writers wait for the commit (busy_timeout),
@@ -67,9 +98,14 @@ impl Store {
             Backend::Postgres => self.pool.begin().await,
         }
         .doing("starting a batch of mails")?;
+        let state = BatchState {
+            tx: tokio::sync::Mutex::new(Some(tx)),
+            in_place: self.backend == Backend::Sqlite,
+            spoiled: AtomicBool::new(false),
+        };
         Ok(Batch {
             store: Store {
-                batch: Some(Arc::new(tokio::sync::Mutex::new(Some(tx)))),
+                batch: Some(Arc::new(state)),
                 ..self.clone()
             },
         })
@@ -85,7 +121,7 @@ impl Store {
                     .doing("waiting for a database connection")?,
             )),
             Some(shared) => {
-                let tx = shared.lock().await;
+                let tx = shared.tx.lock().await;
                 if tx.is_none() {
                     return Err(StoreError::BatchFinished);
                 }
@@ -122,6 +158,20 @@ impl Batch {
             .batch
             .as_ref()
             .expect("a batch's store is bound to it");
-        shared.lock().await.take().ok_or(StoreError::BatchFinished)
+        shared
+            .tx
+            .lock()
+            .await
+            .take()
+            .ok_or(StoreError::BatchFinished)
+    }
+
+    /// Whether a mail failed part-way after writing into the batch: the batch must be
+    /// rolled back, and its mails tried again one at a time.
+    pub fn spoiled(&self) -> bool {
+        self.store
+            .batch
+            .as_ref()
+            .is_some_and(|b| b.spoiled.load(Ordering::Relaxed))
     }
 }

@@ -154,46 +154,89 @@ impl Store {
     /// Commits everything a message causes, or nothing. A message committed before (same
     /// Message-ID and content) gives [`Committed::Duplicate`] and writes nothing.
     ///
-    /// In a [`super::Batch`] the message's writes are a savepoint of the batch's
-    /// transaction, committed with the batch.
+    /// In a [`super::Batch`] the message's writes are committed with the batch: in a
+    /// savepoint of its transaction on PostgreSQL, straight into it on SQLite, where a
+    /// message that fails part-way spoils the batch ([`StoreError::Spoiled`]).
     pub async fn commit_inbound(&self, commit: &InboundCommit) -> Result<Committed, StoreError> {
         let mut conn = self.conn().await?;
-        let mut tx = conn.begin().await.doing("starting a transaction")?;
-        let at = to_millis(commit.at);
-        let Some((ticket_id, outcome)) = write_ticket(&mut tx, commit, at).await? else {
-            tx.rollback().await.doing("rolling back a stale comment")?;
-            let InboundWrite::Comment { ticket_id, .. } = &commit.write else {
-                unreachable!("only a comment waits for its ticket's status");
+        if self.writes_in_place() {
+            let why = match write_inbound(&mut conn, &self.webhooks, commit).await {
+                Ok(Written::Done(outcome)) => return Ok(outcome),
+                Ok(Written::Stale(_)) => "its ticket changed while it was handled".to_string(),
+                Ok(Written::Duplicate) => "it was committed meanwhile".to_string(),
+                Err(e) => e.to_string(),
             };
-            return Ok(Committed::Stale(number_of(&mut *conn, *ticket_id).await?));
-        };
-        let article_id = write_article(&mut tx, commit, ticket_id, at).await?;
-        super::outbox::queue_events(
-            &mut tx,
-            &self.webhooks,
-            ticket_id,
-            Some(article_id),
-            &commit.notifications,
-            at,
-        )
-        .await?;
-        if let Some(mark) = &commit.undeliverable {
-            mark_undeliverable(&mut tx, mark, at).await?;
+            self.spoil_batch();
+            return Err(StoreError::Spoiled { why });
         }
-        if !record_message(&mut tx, commit, &outcome, ticket_id, article_id, at).await? {
-            tx.rollback().await.doing("rolling back a duplicate")?;
-            let earlier = find_duplicate(
-                &mut conn,
-                &commit.message.message_id,
-                &commit.message.content_digest,
-            )
-            .await?;
-            return Ok(Committed::Duplicate(earlier.flatten()));
+        let mut tx = conn.begin().await.doing("starting a transaction")?;
+        match write_inbound(&mut tx, &self.webhooks, commit).await? {
+            Written::Done(outcome) => {
+                tx.commit().await.doing("committing the message")?;
+                tracing::debug!(?outcome, "committed");
+                Ok(outcome)
+            }
+            Written::Stale(ticket_id) => {
+                tx.rollback().await.doing("rolling back a stale comment")?;
+                Ok(Committed::Stale(number_of(&mut *conn, ticket_id).await?))
+            }
+            Written::Duplicate => {
+                tx.rollback().await.doing("rolling back a duplicate")?;
+                let earlier = find_duplicate(
+                    &mut conn,
+                    &commit.message.message_id,
+                    &commit.message.content_digest,
+                )
+                .await?;
+                Ok(Committed::Duplicate(earlier.flatten()))
+            }
         }
-        tx.commit().await.doing("committing the message")?;
-        tracing::debug!(?outcome, article_id, "committed");
-        Ok(outcome)
     }
+}
+
+/// What writing a message's rows gave.
+enum Written {
+    /// Everything is written.
+    Done(Committed),
+    /// The ticket `.0` to comment on was no longer as the message was decided on: what
+    /// was written must be rolled back.
+    Stale(i64),
+    /// The same message was recorded by another delivery: what was written must be rolled
+    /// back.
+    Duplicate,
+}
+
+/// Writes everything `commit` causes on `tx`, the message's record last.
+async fn write_inbound(
+    tx: &mut AnyConnection,
+    webhooks: &crate::domain::Subscriptions,
+    commit: &InboundCommit,
+) -> Result<Written, StoreError> {
+    let at = to_millis(commit.at);
+    let Some((ticket_id, outcome)) = write_ticket(tx, commit, at).await? else {
+        let InboundWrite::Comment { ticket_id, .. } = &commit.write else {
+            unreachable!("only a comment waits for its ticket's status");
+        };
+        return Ok(Written::Stale(*ticket_id));
+    };
+    let article_id = write_article(tx, commit, ticket_id, at).await?;
+    super::outbox::queue_events(
+        tx,
+        webhooks,
+        ticket_id,
+        Some(article_id),
+        &commit.notifications,
+        at,
+    )
+    .await?;
+    if let Some(mark) = &commit.undeliverable {
+        mark_undeliverable(tx, mark, at).await?;
+    }
+    if !record_message(tx, commit, &outcome, ticket_id, article_id, at).await? {
+        return Ok(Written::Duplicate);
+    }
+    tracing::debug!(?outcome, article_id, "written");
+    Ok(Written::Done(outcome))
 }
 
 /// Opens the ticket, or moves the one commented or noted; its id and what was done.

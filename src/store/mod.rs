@@ -108,6 +108,13 @@ pub enum StoreError {
     },
     #[error("the database holds a value ticketgate cannot read ({0}); was it edited by hand?")]
     Corrupt(String),
+    /// A mail of a batch failed part-way after writing into it (SQLite writes a batch's
+    /// mails without a savepoint each): the batch is rolled back and its mails tried again
+    /// one at a time, where the failure, if it is one, shows as itself.
+    #[error(
+        "a mail failed part-way through its batch ({why}); the batch is rolled back and its mails tried one at a time"
+    )]
+    Spoiled { why: String },
     /// A bug, not a condition: a store bound to a batch was used after the batch ended.
     #[error("a batch of mails was used after its commit or rollback; this is a bug to report")]
     BatchFinished,
@@ -121,7 +128,9 @@ impl StoreError {
         let sqlx_error = match self {
             StoreError::Connect { error, .. } => error.as_ref(),
             StoreError::Query { source, .. } => source,
-            StoreError::CreateDir { .. } | StoreError::MigrationLock { .. } => return true,
+            StoreError::CreateDir { .. }
+            | StoreError::MigrationLock { .. }
+            | StoreError::Spoiled { .. } => return true,
             StoreError::Migrate(_)
             | StoreError::Corrupt(_)
             | StoreError::BatchFinished
