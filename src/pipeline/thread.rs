@@ -90,7 +90,7 @@ pub async fn find_ticket(
                 .map(|id| (id, ThreadSignal::References(id.clone()))),
         );
     for (id, signal) in candidates {
-        let number = match NotificationId::parse(id) {
+        let ticket = match NotificationId::parse(id) {
             Some(ours) => {
                 let genuine = signer.thread_token_matches(&ours, sender)
                     || store.sent_notification(id).await?.is_some_and(|sent| {
@@ -102,13 +102,11 @@ pub async fn find_ticket(
                     result.forged.push(id.clone());
                     continue;
                 }
-                Some(ours.ticket)
+                store.ticket_by_number(&ours.ticket).await?
             }
-            None => store.ticket_for_message_id(id).await?,
+            None => store.ticket_by_message_id(id).await?,
         };
-        if let Some(number) = number
-            && let Some(ticket) = store.ticket_by_number(&number).await?
-        {
+        if let Some(ticket) = ticket {
             result.threaded = Some(Threaded { ticket, signal });
             return Ok(result);
         }

@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Connection, Row};
 
 use super::articles::insert_article;
 use super::contacts::{Undeliverable, mark_undeliverable, save_language};
-use super::rows::{optional_ticket_number, storable, ticket_number, to_millis};
+use super::rows::{optional_ticket_number, storable, to_millis};
 use super::ticket_updates::{Change, delete_observer, update_fields};
 use super::tickets::{insert_observer, insert_ticket, number_of, update_status};
 use super::{Doing, Store, StoreError};
@@ -93,23 +93,26 @@ pub enum Committed {
 }
 
 impl Store {
-    /// The ticket a Message-ID belongs to (a customer's mail or one of our notifications).
-    /// The first ticket that recorded the id wins: a later mail reusing it (a broken
-    /// mailer, or someone copying a Message-ID) cannot pull replies away from that ticket.
-    /// Within one millisecond the older ticket wins, so that both backends pick the same.
-    pub async fn ticket_for_message_id(
+    /// The ticket a Message-ID belongs to (a customer's mail or one of our notifications),
+    /// read whole in one query. The first ticket that recorded the id wins: a later mail
+    /// reusing it (a broken mailer, or someone copying a Message-ID) cannot pull replies
+    /// away from that ticket. Within one millisecond the older ticket wins, so that both
+    /// backends pick the same.
+    pub async fn ticket_by_message_id(
         &self,
         message_id: &str,
-    ) -> Result<Option<TicketNumber>, StoreError> {
+    ) -> Result<Option<crate::domain::Ticket>, StoreError> {
+        let mut conn = self.conn().await?;
         let row = sqlx::query(
-            "SELECT t.number FROM thread_refs r JOIN tickets t ON t.id = r.ticket_id \
+            "SELECT t.*, f.number AS follow_up_number FROM thread_refs r \
+             JOIN tickets t ON t.id = r.ticket_id LEFT JOIN tickets f ON f.id = t.follow_up_of \
              WHERE r.message_id = $1 ORDER BY r.created_at, r.ticket_id LIMIT 1",
         )
         .bind(storable(message_id))
-        .fetch_optional(&mut *self.conn().await?)
+        .fetch_optional(&mut *conn)
         .await
         .doing("looking up a threading reference")?;
-        row.map(|r| ticket_number(&r, "number")).transpose()
+        super::tickets::with_observers(&mut conn, row).await
     }
 
     /// Whether this message was handled before: the same Message-ID with the same

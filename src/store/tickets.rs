@@ -140,6 +140,15 @@ async fn ticket_on(
         .fetch_optional(&mut *conn)
         .await
         .doing("looking up a ticket by number")?;
+    with_observers(conn, row).await
+}
+
+/// The ticket of `row` (a `tickets` row with its `follow_up_number`), if any, with its
+/// observers read on `conn`.
+pub(super) async fn with_observers(
+    conn: &mut AnyConnection,
+    row: Option<AnyRow>,
+) -> Result<Option<Ticket>, StoreError> {
     let Some(row) = row else { return Ok(None) };
     let mut ticket = ticket_from_row(&row)?;
     let rows =
