@@ -1,7 +1,7 @@
 //! The files backend: attachments under `data_dir/attachments/ab/cd/<sha256>`, raw mail
-//! gzip-compressed under `data_dir/raw/YYYY/MM/`: a batch's mails in one pack file
-//! ([`super::pack`]), a mail stored on its own (or too large to copy) in a file of its
-//! own. Every write goes through a temporary file renamed into place, so a reader
+//! compressed under `data_dir/raw/YYYY/MM/`: a batch's mails in one zstd pack file
+//! ([`super::pack`]), a mail stored on its own (or too large to copy) in a gzip file of
+//! its own. Every write goes through a temporary file renamed into place, so a reader
 //! (another instance sharing the directory included) never sees half a file. These calls
 //! block: [`super::Files`] runs them off the async workers.
 
