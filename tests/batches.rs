@@ -165,20 +165,7 @@ fn a_mail_that_fails_part_way_through_its_writes_leaves_nothing_and_spoils_nothi
              FOR EACH ROW EXECUTE FUNCTION refuse_ref()",
         ]
     };
-    let url = cli.database_url();
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            let mut conn = crate::support::helpers::connect_any(&url).await;
-            for statement in trigger {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(*statement))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-            }
-        });
+    cli.sql(trigger);
     let dir = cli.dir.path().join("mails");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("1.eml"), fixture("new_ticket.eml", None)).unwrap();

@@ -291,6 +291,26 @@ impl Cli {
         self.database.is_none()
     }
 
+    /// Runs `statements` (SQL written for this pass's database, without binds) on the
+    /// binary's database, from a test that has no runtime of its own: to set up what no
+    /// command can (a trigger that makes a write fail).
+    pub fn sql(&self, statements: &[&str]) {
+        let url = self.database_url();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let mut conn = connect_any(&url).await;
+                for statement in statements {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(*statement))
+                        .execute(&mut conn)
+                        .await
+                        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+                }
+            });
+    }
+
     /// The URL of the database the binary uses.
     pub fn database_url(&self) -> String {
         match &self.database {
