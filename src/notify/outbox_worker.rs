@@ -255,26 +255,12 @@ impl OutboxWorker {
             return Ok(Delivery::Failed);
         };
         let contact = self.store.contact(&job.recipient).await?;
-        match self
+        let verdict = self
             .governor
             .judge(&self.store, &job, &ticket, &contact, now)
-            .await?
-        {
-            Verdict::Send => {}
-            Verdict::Skip(reason) => {
-                tracing::info!(recipient = %job.recipient, %reason, "notification skipped");
-                self.store
-                    .hold_notification(job.id, HoldKind::Skipped, &reason)
-                    .await?;
-                return Ok(Delivery::Skipped);
-            }
-            Verdict::Hold(reason) => {
-                tracing::warn!(recipient = %job.recipient, %reason, "notification held back");
-                self.store
-                    .hold_notification(job.id, HoldKind::Held, &reason)
-                    .await?;
-                return Ok(Delivery::Held);
-            }
+            .await?;
+        if let Some(stopped) = self.unless_allowed(job.id, &job.recipient, verdict).await? {
+            return Ok(stopped);
         }
         let composed = match self
             .composer
@@ -332,6 +318,30 @@ impl OutboxWorker {
             .await?;
         tracing::info!(recipient = %job.recipient, "notification sent");
         Ok(Delivery::Sent)
+    }
+
+    /// What the governor's `verdict` on row `id` to `recipient` leads to: `None` when the
+    /// row may be sent; else it is skipped or held back, with the reason, and that is what
+    /// became of it.
+    pub(super) async fn unless_allowed(
+        &self,
+        id: i64,
+        recipient: &crate::domain::EmailAddress,
+        verdict: Verdict,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let (kind, delivery, reason) = match verdict {
+            Verdict::Send => return Ok(None),
+            Verdict::Skip(reason) => {
+                tracing::info!(%recipient, %reason, "notification skipped");
+                (HoldKind::Skipped, Delivery::Skipped, reason)
+            }
+            Verdict::Hold(reason) => {
+                tracing::warn!(%recipient, %reason, "notification held back");
+                (HoldKind::Held, Delivery::Held, reason)
+            }
+        };
+        self.store.hold_notification(id, kind, &reason).await?;
+        Ok(Some(delivery))
     }
 
     /// What a try of a mail row that did not go leads to (refused for good, another try

@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Utc};
 
-use super::governor::Verdict;
 use super::outbox_worker::{Attempt, Delivery, OutboxWorker, count};
 use crate::store::{Channel, HoldKind, PersonalJob, StoreError};
 
@@ -29,26 +28,12 @@ impl OutboxWorker {
         now: DateTime<Utc>,
     ) -> Result<Delivery, StoreError> {
         let contact = self.store.contact(&job.recipient).await?;
-        match self
+        let verdict = self
             .governor
             .judge_personal(&self.store, job.event, &job.recipient, &contact, now)
-            .await?
-        {
-            Verdict::Send => {}
-            Verdict::Skip(reason) => {
-                tracing::info!(%reason, "mail skipped");
-                self.store
-                    .hold_notification(job.id, HoldKind::Skipped, &reason)
-                    .await?;
-                return Ok(Delivery::Skipped);
-            }
-            Verdict::Hold(reason) => {
-                tracing::warn!(%reason, "mail held back");
-                self.store
-                    .hold_notification(job.id, HoldKind::Held, &reason)
-                    .await?;
-                return Ok(Delivery::Held);
-            }
+            .await?;
+        if let Some(stopped) = self.unless_allowed(job.id, &job.recipient, verdict).await? {
+            return Ok(stopped);
         }
         let composed = match self
             .composer
