@@ -1,5 +1,5 @@
-//! The SMTP client of the outbox: one connection to the server, kept open between
-//! notifications, with Nagle's algorithm off.
+//! The SMTP client of the outbox: connections to the server kept open between
+//! notifications (one per sender the mail lane runs at once), with Nagle's algorithm off.
 //!
 //! lettre speaks the protocol; this module opens the connections itself, because lettre's
 //! own transport (0.11) leaves Nagle's algorithm on: it writes a message and then its final
@@ -32,6 +32,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// clients after a few minutes (RFC 5321 asks them to wait at least 5).
 const MAX_IDLE: Duration = Duration::from_secs(60);
 
+/// A connection used within this long is sent the next message without a NOOP first: in
+/// a backlog the check was one exchange of five per message. Should the server have
+/// closed it all the same, the message is offered again at once on a new connection.
+const CHECK_AFTER: Duration = Duration::from_secs(2);
+
 /// How the connection is secured.
 #[derive(Clone)]
 enum Security {
@@ -46,7 +51,7 @@ enum Security {
     },
 }
 
-/// Where and how to send; cloning shares the kept connection.
+/// Where and how to send; cloning shares the kept connections.
 #[derive(Clone)]
 pub struct SmtpClient {
     host: String,
@@ -54,7 +59,8 @@ pub struct SmtpClient {
     security: Security,
     credentials: Option<Credentials>,
     hello: ClientId,
-    kept: Arc<tokio::sync::Mutex<Option<Kept>>>,
+    /// The open connections no send is using, the most recently used last.
+    kept: Arc<std::sync::Mutex<Vec<Kept>>>,
 }
 
 /// The open connection between two notifications.
@@ -106,37 +112,31 @@ impl SmtpClient {
             security,
             credentials,
             hello: ClientId::default(),
-            kept: Arc::new(tokio::sync::Mutex::new(None)),
+            kept: Arc::default(),
         })
     }
 
-    /// Sends `message` to the envelope's recipients over the kept connection (checked
-    /// with NOOP first) or a new one. After any failure the connection is closed, so the
-    /// next notification starts on a fresh one.
+    /// Sends `message` to the envelope's recipients over a kept connection (checked with
+    /// NOOP first unless it was used a moment ago) or a new one. After any failure the
+    /// connection is closed, so that the next notification starts on a fresh one.
     /// Says the server's answer to the message: its code and text (`250 2.0.0 Ok: queued`).
     pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<String, SendError> {
-        let mut kept = self.kept.lock().await;
-        let mut connection = match kept.take() {
-            Some(mut k) if k.last_used.elapsed() < MAX_IDLE && !k.connection.has_broken() => {
-                if k.connection.test_connected().await {
-                    k.connection
-                } else {
-                    k.connection.abort().await;
-                    self.connect().await?
-                }
-            }
-            Some(mut stale) => {
-                stale.connection.abort().await;
-                self.connect().await?
-            }
-            None => self.connect().await?,
-        };
-        match connection.send(envelope, message).await {
+        let (mut connection, checked) = self.connection().await?;
+        let mut sent = connection.send(envelope, message).await;
+        if let Err(e) = &sent
+            && !checked
+            && e.status().is_none()
+        {
+            // The server said nothing about the message: the connection was gone (a
+            // server that closes idle clients early). Offered again on a new one.
+            tracing::debug!(error = %e, "the kept SMTP connection was closed; sending on a new one");
+            connection.abort().await;
+            connection = self.connect().await?;
+            sent = connection.send(envelope, message).await;
+        }
+        match sent {
             Ok(response) => {
-                *kept = Some(Kept {
-                    connection,
-                    last_used: Instant::now(),
-                });
+                self.keep(connection);
                 Ok(answer(&response))
             }
             Err(e) => {
@@ -144,6 +144,38 @@ impl SmtpClient {
                 Err(classify(e))
             }
         }
+    }
+
+    /// A kept connection or a new one, and whether it is known to work (new, or it
+    /// answered NOOP just now).
+    async fn connection(&self) -> Result<(AsyncSmtpConnection, bool), SendError> {
+        loop {
+            let Some(mut kept) = self.lock().pop() else {
+                return Ok((self.connect().await?, true));
+            };
+            let idle = kept.last_used.elapsed();
+            if kept.connection.has_broken() || idle >= MAX_IDLE {
+                kept.connection.abort().await;
+            } else if idle < CHECK_AFTER {
+                return Ok((kept.connection, false));
+            } else if kept.connection.test_connected().await {
+                return Ok((kept.connection, true));
+            } else {
+                kept.connection.abort().await;
+            }
+        }
+    }
+
+    /// Keeps `connection` open for the next message.
+    fn keep(&self, connection: AsyncSmtpConnection) {
+        self.lock().push(Kept {
+            connection,
+            last_used: Instant::now(),
+        });
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Kept>> {
+        self.kept.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Opens a session as [`SmtpClient::send`] would (TLS, EHLO, STARTTLS when configured,
@@ -169,15 +201,18 @@ impl SmtpClient {
         ))
     }
 
-    /// Closes the kept connection if it has not been used for a while, so that an idle
+    /// Closes the kept connections that have not been used for a while, so that an idle
     /// daemon holds no connection the server is about to drop.
     pub async fn close_idle(&self) {
-        let mut kept = self.kept.lock().await;
-        if kept
-            .as_ref()
-            .is_some_and(|k| k.last_used.elapsed() >= MAX_IDLE)
-            && let Some(mut k) = kept.take()
-        {
+        let idle: Vec<Kept> = {
+            let mut kept = self.lock();
+            let (idle, fresh) = std::mem::take(&mut *kept)
+                .into_iter()
+                .partition(|k| k.last_used.elapsed() >= MAX_IDLE);
+            *kept = fresh;
+            idle
+        };
+        for mut k in idle {
             k.connection.abort().await;
         }
     }
