@@ -45,6 +45,7 @@ mod notification_look;
 mod notifications;
 mod openapi;
 mod operator_commands;
+mod outbox_groups;
 mod package;
 mod pipeline_rules;
 mod portal;

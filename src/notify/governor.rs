@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::unrecorded::UnrecordedSends;
 use crate::config::{LoopLimits, RateLimit};
 use crate::domain::Ticket;
 use crate::domain::{EmailAddress, Event};
@@ -52,6 +53,8 @@ impl Governor {
     }
 
     /// The verdict on `job`, about `ticket`, for the recipient described by `contact`.
+    /// The limits count what the store records as sent and the sends of `unrecorded`,
+    /// which it does not record yet.
     pub async fn judge(
         &self,
         store: &Store,
@@ -59,6 +62,7 @@ impl Governor {
         ticket: &Ticket,
         contact: &Contact,
         now: DateTime<Utc>,
+        unrecorded: &UnrecordedSends,
     ) -> Result<Verdict, StoreError> {
         let recipient = &job.recipient;
         let as_observer = !ticket.requester.same_mailbox(recipient)
@@ -70,13 +74,18 @@ impl Governor {
                 if as_observer { " as an observer" } else { "" }
             )));
         }
-        if let Some(verdict) = self.for_recipient(store, recipient, contact, now).await? {
+        if let Some(verdict) = self
+            .for_recipient(store, recipient, contact, now, unrecorded)
+            .await?
+        {
             return Ok(verdict);
         }
-        for limit in &self.limits.per_ticket {
-            let sent = store
-                .sent_for_ticket_since(ticket.id, since(now, limit))
-                .await?;
+        let windows = sinces(now, &self.limits.per_ticket);
+        let counts = store
+            .sent_for_ticket_since_each(ticket.id, &windows)
+            .await?;
+        for (limit, counted) in self.limits.per_ticket.iter().zip(counts) {
+            let sent = counted + unrecorded.about(ticket.id);
             if sent >= limit.max {
                 return Ok(Verdict::Hold(format!(
                     "ticket limit {limit} reached: {sent} sent about {}",
@@ -93,7 +102,7 @@ impl Governor {
     /// `recipient`: held while the address bounces or over the per-recipient limits, as
     /// any other; an answer to a request is also skipped past [`MY_TICKETS_PER_HOUR`] of
     /// its kind in the last hour, so that nobody floods an address by asking for its
-    /// tickets with its name.
+    /// tickets with its name. The limits count the sends of `unrecorded` too.
     pub async fn judge_personal(
         &self,
         store: &Store,
@@ -101,8 +110,12 @@ impl Governor {
         recipient: &EmailAddress,
         contact: &Contact,
         now: DateTime<Utc>,
+        unrecorded: &UnrecordedSends,
     ) -> Result<Verdict, StoreError> {
-        if let Some(verdict) = self.for_recipient(store, recipient, contact, now).await? {
+        if let Some(verdict) = self
+            .for_recipient(store, recipient, contact, now, unrecorded)
+            .await?
+        {
             return Ok(verdict);
         }
         // The weekly digest is sent once a week by the job, not on anyone's asking.
@@ -132,6 +145,7 @@ impl Governor {
         recipient: &EmailAddress,
         contact: &Contact,
         now: DateTime<Utc>,
+        unrecorded: &UnrecordedSends,
     ) -> Result<Option<Verdict>, StoreError> {
         if let Some(until) = contact.undeliverable_until
             && until > now
@@ -145,11 +159,15 @@ impl Governor {
                     .unwrap_or("a delivery report")
             ))));
         }
-        let team = self.team.iter().any(|t| t.same_mailbox(recipient));
-        for limit in self.limits.per_recipient.iter().filter(|_| !team) {
-            let sent = store
-                .sent_to_recipient_since(recipient, since(now, limit))
-                .await?;
+        if self.team.iter().any(|t| t.same_mailbox(recipient)) {
+            return Ok(None);
+        }
+        let windows = sinces(now, &self.limits.per_recipient);
+        let counts = store
+            .sent_to_recipient_since_each(recipient, &windows)
+            .await?;
+        for (limit, counted) in self.limits.per_recipient.iter().zip(counts) {
+            let sent = counted + unrecorded.to(recipient);
             if sent >= limit.max {
                 return Ok(Some(Verdict::Hold(format!(
                     "recipient limit {limit} reached: {sent} sent to {recipient}"
@@ -163,6 +181,12 @@ impl Governor {
 /// How many lists of their tickets an address is sent in an hour, at most.
 pub const MY_TICKETS_PER_HOUR: u32 = 3;
 
-fn since(now: DateTime<Utc>, limit: &RateLimit) -> DateTime<Utc> {
-    now - chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::days(365))
+/// When the window of each of `limits` began.
+fn sinces(now: DateTime<Utc>, limits: &[RateLimit]) -> Vec<DateTime<Utc>> {
+    limits
+        .iter()
+        .map(|limit| {
+            now - chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::days(365))
+        })
+        .collect()
 }

@@ -5,6 +5,7 @@
 pub mod compose;
 pub mod governor;
 mod in_hand;
+mod mail_group;
 pub mod outbox_worker;
 mod personal_delivery;
 mod send_error;
@@ -15,6 +16,7 @@ pub mod templates;
 mod test_delivery;
 pub mod transport;
 mod unreachable;
+pub mod unrecorded;
 pub mod webhook;
 mod webhook_delivery;
 

@@ -17,17 +17,18 @@ use tokio_util::sync::CancellationToken;
 
 use super::compose::{ComposeError, Composer};
 use super::governor::{Governor, Verdict};
-use super::in_hand::RowsInHand;
+use super::in_hand::{InHand, RowsInHand};
 use super::transport::{SendError, Transport};
 use super::unreachable::Outage;
+use super::unrecorded::UnrecordedSends;
 use super::webhook::WebhookSender;
 use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::cluster::Instance;
-use crate::store::{Channel, Claimed, HoldKind, Store, StoreError};
+use crate::store::{Channel, Claimed, HoldKind, SentMail, Store, StoreError};
 
 /// How long a claimed row is ours before another worker may take it.
-const LEASE: ChronoDuration = ChronoDuration::minutes(5);
+pub(super) const LEASE: ChronoDuration = ChronoDuration::minutes(5);
 /// Pause between tries: doubles from the configured first one, up to this.
 pub(super) const MAX_RETRY_PAUSE: Duration = Duration::from_secs(3600);
 /// Temporary failures allowed before a notification is given up (tries that could not
@@ -52,9 +53,10 @@ impl OutboxWake {
 
 /// The worker's lanes, one per channel, each claiming and sending its own rows: a webhook
 /// or an SMS gateway that hangs until its timeout holds up its own lane, never the mail
-/// (acknowledgements above all). Each lane has this many senders at once: mail goes over
-/// one pooled SMTP connection in order; POSTs wait on the network more than on the
-/// database, so several are in flight (a row is claimed by one sender only).
+/// (acknowledgements above all). Each lane has this many senders at once: mail goes a
+/// group at a time, the group over several SMTP connections (`mail_group.rs`); POSTs wait
+/// on the network more than on the database, so several are in flight (a row is claimed
+/// by one sender only).
 const LANES: [(Channel, usize); 3] = [
     (Channel::Email, 1),
     (Channel::Webhook, 4),
@@ -126,7 +128,7 @@ pub struct OutboxWorker {
     pub(super) clock: Arc<dyn Clock>,
     /// The pause before a notification's next try, by the tries it had (kept in its row).
     retry_pauses: Backoff,
-    instance: Instance,
+    pub(super) instance: Instance,
     /// The `[[webhook]]`s the outbox's webhook rows are posted to.
     pub(super) webhooks: WebhookSender,
     /// The `[sms]` gateway the outbox's SMS rows are posted to (none when not configured).
@@ -210,43 +212,74 @@ impl OutboxWorker {
         else {
             return Ok(None);
         };
-        let id = match &claimed {
+        let Some(_in_hand) = self.take_in_hand(&claimed) else {
+            return Ok(None);
+        };
+        let unrecorded = UnrecordedSends::default();
+        let delivery = self.deliver_claimed(claimed, now, &unrecorded).await;
+        self.record(&unrecorded).await?;
+        delivery.map(Some)
+    }
+
+    /// Takes the row of `claimed` in hand; `None` when another lane has it in hand
+    /// already: the claim only renewed the lease of a row that lane is delivering (and
+    /// counted one more try), and that lane records how its delivery went.
+    pub(super) fn take_in_hand(&self, claimed: &Claimed) -> Option<InHand<'_>> {
+        let id = match claimed {
             Claimed::Email(job) | Claimed::Sms(job) => job.id,
             Claimed::Personal(job) => job.id,
             Claimed::Webhook(job) => job.id,
         };
-        let Some(_in_hand) = self.in_hand.take(id) else {
-            // The claim only renewed the lease of a row another lane is delivering (and
-            // counted one more try): that lane records how its delivery went.
+        let in_hand = self.in_hand.take(id);
+        if in_hand.is_none() {
             tracing::warn!(
                 notification = id,
                 "the clock jumped past the claim on a notification still being delivered; it is not delivered twice"
             );
-            return Ok(None);
-        };
+        }
+        in_hand
+    }
+
+    /// Delivers one claimed row by its channel and says what became of it. A mail the
+    /// server accepted is left in `unrecorded`, for the caller to record as sent.
+    pub(super) async fn deliver_claimed(
+        &self,
+        claimed: Claimed,
+        now: chrono::DateTime<chrono::Utc>,
+        unrecorded: &UnrecordedSends,
+    ) -> Result<Delivery, StoreError> {
         let job = match claimed {
-            Claimed::Webhook(job) => return self.deliver_webhook(job, now).await.map(Some),
-            Claimed::Sms(job) => return self.deliver_sms(job, now).await.map(Some),
-            Claimed::Personal(job) => return self.deliver_personal(job, now).await.map(Some),
+            Claimed::Webhook(job) => return self.deliver_webhook(job, now).await,
+            Claimed::Sms(job) => return self.deliver_sms(job, now).await,
+            Claimed::Personal(job) => return self.deliver_personal(job, now, unrecorded).await,
             Claimed::Email(job) => job,
         };
         let span = tracing::info_span!("notification", notification = job.id, event = %job.event, ticket = %job.ticket);
         let event = job.event.as_str();
         let happened = job.created_at;
-        let delivery = tracing::Instrument::instrument(self.deliver(job, now), span).await?;
+        let delivery =
+            tracing::Instrument::instrument(self.deliver(job, now, unrecorded), span).await?;
         count(Channel::Email, event, delivery);
         if delivery == Delivery::Sent {
             let waited = (self.clock.now() - happened).to_std().unwrap_or_default();
             metrics::histogram!(crate::monitoring::NOTIFICATION_SECONDS, "event" => event)
                 .record(waited.as_secs_f64());
         }
-        Ok(Some(delivery))
+        Ok(delivery)
+    }
+
+    /// Records as sent, in one transaction, the mails of `unrecorded` the server accepted.
+    pub(super) async fn record(&self, unrecorded: &UnrecordedSends) -> Result<(), StoreError> {
+        self.store
+            .mark_notifications_sent(&unrecorded.take(), self.clock.now())
+            .await
     }
 
     async fn deliver(
         &self,
         job: crate::store::OutboxJob,
         now: chrono::DateTime<chrono::Utc>,
+        unrecorded: &UnrecordedSends,
     ) -> Result<Delivery, StoreError> {
         let Some(ticket) = self.store.ticket_by_number(&job.ticket).await? else {
             let e = ComposeError::NoTicket(job.ticket.to_string());
@@ -255,10 +288,14 @@ impl OutboxWorker {
             return Ok(Delivery::Failed);
         };
         let contact = self.store.contact(&job.recipient).await?;
+        let turn = unrecorded.turn().await;
         let verdict = self
             .governor
-            .judge(&self.store, &job, &ticket, &contact, now)
+            .judge(&self.store, &job, &ticket, &contact, now, unrecorded)
             .await?;
+        let place = (verdict == Verdict::Send)
+            .then(|| unrecorded.reserve(&job.recipient, Some(job.ticket_id)));
+        drop(turn);
         if let Some(stopped) = self.unless_allowed(job.id, &job.recipient, verdict).await? {
             return Ok(stopped);
         }
@@ -271,7 +308,24 @@ impl OutboxWorker {
             Err(e) => return self.not_composed(job.id, job.attempts, e, now).await,
         };
         let sent = self.transport.send(job.id, &composed.message).await;
-        self.record_send(&job, &composed.message_id, sent).await
+        let attempt = Attempt {
+            id: job.id,
+            recipient: &job.recipient,
+            attempts: job.attempts,
+            created_at: job.created_at,
+        };
+        if let Some(failed) = self.unless_sent(attempt, sent).await? {
+            return Ok(failed);
+        }
+        if let Some(place) = place {
+            place.sent(SentMail {
+                id: job.id,
+                ticket_id: job.ticket_id,
+                message_id: composed.message_id,
+            });
+        }
+        tracing::info!(recipient = %job.recipient, "notification sent");
+        Ok(Delivery::Sent)
     }
 
     /// What a mail row that could not be written leads to: another try after the usual
@@ -293,31 +347,6 @@ impl OutboxWorker {
         tracing::error!(%error, "cannot write the notification; marked failed");
         self.store.fail_notification(id, &error.to_string()).await?;
         Ok(Delivery::Failed)
-    }
-
-    /// Records how handing the notification over went: sent, refused for good, or to be
-    /// tried again after a pause (given up once its retries are spent, unless the server
-    /// was not even reached).
-    async fn record_send(
-        &self,
-        job: &crate::store::OutboxJob,
-        message_id: &str,
-        sent: Result<(), SendError>,
-    ) -> Result<Delivery, StoreError> {
-        let attempt = Attempt {
-            id: job.id,
-            recipient: &job.recipient,
-            attempts: job.attempts,
-            created_at: job.created_at,
-        };
-        if let Some(failed) = self.unless_sent(attempt, sent).await? {
-            return Ok(failed);
-        }
-        self.store
-            .mark_notification_sent(job, message_id, self.clock.now())
-            .await?;
-        tracing::info!(recipient = %job.recipient, "notification sent");
-        Ok(Delivery::Sent)
     }
 
     /// What the governor's `verdict` on row `id` to `recipient` leads to: `None` when the
@@ -447,7 +476,15 @@ impl OutboxWorker {
     ) {
         let mut store_failing = false;
         while !shutdown.is_cancelled() {
-            let (pause, wakeable) = match self.step_of(Some(channel)).await {
+            let step = match channel {
+                // Mail goes a group at a time (see `mail_group.rs`).
+                Channel::Email => self
+                    .deliver_mail_group()
+                    .await
+                    .map(|n| if n > 0 { Step::Handled } else { Step::Idle }),
+                _ => self.step_of(Some(channel)).await,
+            };
+            let (pause, wakeable) = match step {
                 Ok(Step::Handled) => {
                     store_failing = false;
                     continue;

@@ -5,7 +5,9 @@
 
 use chrono::{DateTime, Utc};
 
+use super::governor::Verdict;
 use super::outbox_worker::{Attempt, Delivery, OutboxWorker, count};
+use super::unrecorded::UnrecordedSends;
 use crate::store::{Channel, HoldKind, PersonalJob, StoreError};
 
 impl OutboxWorker {
@@ -14,10 +16,12 @@ impl OutboxWorker {
         &self,
         job: PersonalJob,
         now: DateTime<Utc>,
+        unrecorded: &UnrecordedSends,
     ) -> Result<Delivery, StoreError> {
         let span = tracing::info_span!("notification", notification = job.id, event = %job.event);
         let event = job.event.as_str();
-        let delivery = tracing::Instrument::instrument(self.personal(&job, now), span).await?;
+        let delivery =
+            tracing::Instrument::instrument(self.personal(&job, now, unrecorded), span).await?;
         count(Channel::Email, event, delivery);
         Ok(delivery)
     }
@@ -26,12 +30,24 @@ impl OutboxWorker {
         &self,
         job: &PersonalJob,
         now: DateTime<Utc>,
+        unrecorded: &UnrecordedSends,
     ) -> Result<Delivery, StoreError> {
         let contact = self.store.contact(&job.recipient).await?;
+        let turn = unrecorded.turn().await;
         let verdict = self
             .governor
-            .judge_personal(&self.store, job.event, &job.recipient, &contact, now)
+            .judge_personal(
+                &self.store,
+                job.event,
+                &job.recipient,
+                &contact,
+                now,
+                unrecorded,
+            )
             .await?;
+        // Counted until it is recorded, below, on its own.
+        let _place = (verdict == Verdict::Send).then(|| unrecorded.reserve(&job.recipient, None));
+        drop(turn);
         if let Some(stopped) = self.unless_allowed(job.id, &job.recipient, verdict).await? {
             return Ok(stopped);
         }

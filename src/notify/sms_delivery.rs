@@ -10,6 +10,7 @@ use serde_json::json;
 use super::compose::ComposeError;
 use super::governor::Verdict;
 use super::outbox_worker::{Delivery, OutboxWorker, count};
+use super::unrecorded::UnrecordedSends;
 use crate::config::SMS_GATEWAY;
 use crate::domain::PhoneNumber;
 use crate::store::{Channel, HoldKind, OutboxJob, StoreError};
@@ -51,7 +52,14 @@ impl OutboxWorker {
             (true, Some(Ok(phone))) => {
                 match self
                     .governor
-                    .judge(&self.store, job, &ticket, &contact, now)
+                    .judge(
+                        &self.store,
+                        job,
+                        &ticket,
+                        &contact,
+                        now,
+                        &UnrecordedSends::default(),
+                    )
                     .await?
                 {
                     Verdict::Send => Ok(phone),

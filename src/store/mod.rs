@@ -44,8 +44,8 @@ pub use messages::{
 pub use open::{DatabaseState, OpenMode, sqlite_path};
 pub use opened_tickets::HandOpening;
 pub use outbox::{
-    Channel, Claimed, HoldKind, OutboxEntry, OutboxJob, PersonalJob, SentNotification, TicketFacts,
-    WebhookJob,
+    Channel, Claimed, HoldKind, OutboxEntry, OutboxJob, PersonalJob, SentMail, SentNotification,
+    TicketFacts, Unreadable, WebhookJob,
 };
 pub use ticket_query::TicketQuery;
 pub use ticket_updates::{ActionCommitted, Change, TicketAction};

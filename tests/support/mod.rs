@@ -16,6 +16,7 @@ pub mod exim;
 pub mod helpers;
 pub mod http;
 pub mod imap_proxy;
+pub mod outbox_site;
 pub mod postgres;
 pub mod require;
 pub mod smtp_sink;

@@ -81,28 +81,52 @@ impl Store {
         claimed_by: &str,
         channel: Channel,
     ) -> Result<Option<Claimed>, StoreError> {
+        let first = self
+            .claim_group(now, lease, claimed_by, channel, 1)
+            .await?
+            .into_iter()
+            .next();
+        first.transpose().map_err(|unreadable| unreadable.error)
+    }
+
+    /// Claims up to `limit` due rows of `channel` in one statement, in the order they are
+    /// to go: rows whose lease ran out first (their worker died mid-send), then pending
+    /// rows, due the longest first. A worker that sends many rows takes them a group at a
+    /// time, so that the claims cost one write for the group, not one each (on SQLite, a
+    /// write waits its turn behind the intake's batches).
+    pub async fn claim_group(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        claimed_by: &str,
+        channel: Channel,
+        limit: u32,
+    ) -> Result<Vec<Result<Claimed, Unreadable>>, StoreError> {
         let now_ms = to_millis(now);
-        // Each subquery reads one row from the index `outbox_claim` (channel, status,
-        // next_attempt_at, id) in its order, however long the queue: a claim costs the
-        // same with ten rows due or a hundred thousand. On PostgreSQL, instances claim
-        // side by side: a row another worker is claiming is skipped, not waited for.
-        // SQLite has one writer at a time, so the plain subqueries are enough there; the
-        // due condition is checked again on the row itself all the same, so that a row is
-        // never claimed twice whatever the isolation. `$lock` goes after each LIMIT.
+        // Each common table reads from the index `outbox_claim` (channel, status,
+        // next_attempt_at, id) in its order and stops at the limit, however long the
+        // queue: a claim costs the same with ten rows due or a hundred thousand. On
+        // PostgreSQL, instances claim side by side: a row another worker is claiming is
+        // skipped, not waited for. SQLite has one writer at a time, so the plain reads are
+        // enough there; the due condition is checked again on the row itself all the
+        // same, so that a row is never claimed twice whatever the isolation. `$lock` goes
+        // after each LIMIT. The ticket's number comes back with the row.
         macro_rules! claim {
             ($lock:literal) => {
                 concat!(
-                    "UPDATE outbox SET status = 'sending', lease_until = $2, claimed_by = $3, attempts = attempts + 1 \
-                     WHERE id = COALESCE(\
-                       (SELECT id FROM outbox WHERE channel = $4 AND status = 'sending' AND lease_until < $1 \
-                        ORDER BY id LIMIT 1",
+                    "WITH expired AS (SELECT id FROM outbox WHERE channel = $4 AND status = 'sending' \
+                       AND lease_until < $1 ORDER BY id LIMIT $5",
                     $lock,
-                    "), (SELECT id FROM outbox WHERE channel = $4 AND status = 'pending' AND next_attempt_at <= $1 \
-                        ORDER BY next_attempt_at, id LIMIT 1",
+                    "), due AS (SELECT id FROM outbox WHERE channel = $4 AND status = 'pending' \
+                       AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $5",
                     $lock,
-                    ")) AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1)) \
+                    ") UPDATE outbox SET status = 'sending', lease_until = $2, claimed_by = $3, attempts = attempts + 1 \
+                     WHERE id IN (SELECT id FROM expired UNION ALL SELECT id FROM due LIMIT $5) \
+                     AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1)) \
                      RETURNING id, event, context, recipient, attempts, ticket_id, article_id, created_at, \
-                     ticket_status, ticket_title, ticket_priority, ticket_resolved_at, recipient_name, channel"
+                     ticket_status, ticket_title, ticket_priority, ticket_resolved_at, recipient_name, channel, \
+                     next_attempt_at, \
+                     (SELECT number FROM tickets WHERE tickets.id = outbox.ticket_id) AS ticket_number"
                 )
             };
         }
@@ -110,88 +134,112 @@ impl Store {
             Backend::Postgres => claim!(" FOR UPDATE SKIP LOCKED"),
             Backend::Sqlite => claim!(""),
         };
-        let row = sqlx::query(sql)
+        let rows = sqlx::query(sql)
             .bind(now_ms)
             .bind(to_millis(now + lease))
             .bind(claimed_by.to_string())
             .bind(channel.as_str())
-            .fetch_optional(&mut *self.conn().await?)
+            .bind(i64::from(limit.max(1)))
+            .fetch_all(&mut *self.conn().await?)
             .await
-            .doing("claiming a notification")?;
-        let Some(row) = row else { return Ok(None) };
-        let ticket_id: Option<i64> = row.try_get("ticket_id").doing("reading a notification")?;
-        let number = match ticket_id {
-            Some(id) => {
-                let row = sqlx::query("SELECT number FROM tickets WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(&mut *self.conn().await?)
-                    .await
-                    .doing("reading a notification's ticket")?;
-                Some(
-                    row.try_get::<String, _>("number")
-                        .doing("reading a ticket number")?,
-                )
-            }
-            None => None,
-        };
-        let channel: String = row.try_get("channel").doing("reading a notification")?;
-        if channel == Channel::Webhook.as_str() {
-            return Ok(Some(Claimed::Webhook(WebhookJob::from_row(
-                &row,
-                number.as_deref(),
-            )?)));
-        }
-        let recipient: String = row.try_get("recipient").doing("reading a notification")?;
-        let recipient = EmailAddress::parse(&recipient)
-            .map_err(|_| StoreError::Corrupt(format!("recipient {recipient:?}")))?;
-        let event: String = row.try_get("event").doing("reading a notification")?;
-        let event: Event = parse_stored("event", &event)?;
-        let context: Option<String> = row.try_get("context").doing("reading a notification")?;
-        let context = match context {
-            Some(json) => serde_json::from_str(&json)
-                .map_err(|e| StoreError::Corrupt(format!("outbox context {json:?}: {e}")))?,
-            None => EventContext::default(),
-        };
-        let attempts = row
-            .try_get::<i64, _>("attempts")
-            .doing("reading a notification")?
-            .max(0) as u32;
-        let created_at = from_millis(row.try_get("created_at").doing("reading a notification")?)?;
-        let id: i64 = row.try_get("id").doing("reading a notification")?;
-        let (Some(ticket_id), Some(number)) = (ticket_id, number) else {
-            if !event.about_a_ticket() {
-                return Ok(Some(Claimed::Personal(PersonalJob {
-                    id,
-                    event,
-                    context,
-                    recipient,
-                    attempts,
-                    created_at,
-                })));
-            }
-            return Err(StoreError::Corrupt(
-                "an email notification without a ticket".into(),
-            ));
-        };
-        let job = OutboxJob {
-            id,
-            event,
-            context,
-            recipient,
-            attempts,
-            ticket_id,
-            ticket: parse_stored("number", &number)?,
-            article_id: row.try_get("article_id").doing("reading a notification")?,
-            created_at,
-            facts: TicketFacts::from_row(&row)?,
-            recipient_name: row
-                .try_get("recipient_name")
-                .doing("reading a notification")?,
-        };
-        Ok(Some(if channel == Channel::Sms.as_str() {
-            Claimed::Sms(job)
-        } else {
-            Claimed::Email(job)
-        }))
+            .doing("claiming notifications")?;
+        let mut claimed = rows
+            .iter()
+            .map(|row| {
+                let id: i64 = row.try_get("id").doing("reading a notification")?;
+                let due: i64 = row
+                    .try_get("next_attempt_at")
+                    .doing("reading a notification")?;
+                let claimed = claimed_from_row(row).map_err(|error| Unreadable { id, error });
+                Ok(((due, id), claimed))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        claimed.sort_by_key(|(order, _)| *order);
+        Ok(claimed.into_iter().map(|(_, c)| c).collect())
     }
+}
+
+/// A claimed row that cannot be read back as a notification (a stored value that no
+/// longer parses): the worker gives it up with the reason, rather than leave it to hold
+/// up the rows claimed with it.
+#[derive(Debug, thiserror::Error)]
+#[error("notification {id} cannot be read: {error}")]
+pub struct Unreadable {
+    pub id: i64,
+    #[source]
+    pub error: StoreError,
+}
+
+/// The claimed row `row` of [`Store::claim_group`], by its channel.
+fn claimed_from_row(row: &sqlx::any::AnyRow) -> Result<Claimed, StoreError> {
+    let ticket_id: Option<i64> = row.try_get("ticket_id").doing("reading a notification")?;
+    let number: Option<String> = match ticket_id {
+        Some(_) => Some(
+            row.try_get::<Option<String>, _>("ticket_number")
+                .doing("reading a ticket number")?
+                .ok_or_else(|| {
+                    StoreError::Corrupt("a notification of a ticket that is gone".into())
+                })?,
+        ),
+        None => None,
+    };
+    let channel: String = row.try_get("channel").doing("reading a notification")?;
+    if channel == Channel::Webhook.as_str() {
+        return Ok(Claimed::Webhook(WebhookJob::from_row(
+            row,
+            number.as_deref(),
+        )?));
+    }
+    let recipient: String = row.try_get("recipient").doing("reading a notification")?;
+    let recipient = EmailAddress::parse(&recipient)
+        .map_err(|_| StoreError::Corrupt(format!("recipient {recipient:?}")))?;
+    let event: String = row.try_get("event").doing("reading a notification")?;
+    let event: Event = parse_stored("event", &event)?;
+    let context: Option<String> = row.try_get("context").doing("reading a notification")?;
+    let context = match context {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| StoreError::Corrupt(format!("outbox context {json:?}: {e}")))?,
+        None => EventContext::default(),
+    };
+    let attempts = row
+        .try_get::<i64, _>("attempts")
+        .doing("reading a notification")?
+        .max(0) as u32;
+    let created_at = from_millis(row.try_get("created_at").doing("reading a notification")?)?;
+    let id: i64 = row.try_get("id").doing("reading a notification")?;
+    let (Some(ticket_id), Some(number)) = (ticket_id, number) else {
+        if !event.about_a_ticket() {
+            return Ok(Claimed::Personal(PersonalJob {
+                id,
+                event,
+                context,
+                recipient,
+                attempts,
+                created_at,
+            }));
+        }
+        return Err(StoreError::Corrupt(
+            "an email notification without a ticket".into(),
+        ));
+    };
+    let job = OutboxJob {
+        id,
+        event,
+        context,
+        recipient,
+        attempts,
+        ticket_id,
+        ticket: parse_stored("number", &number)?,
+        article_id: row.try_get("article_id").doing("reading a notification")?,
+        created_at,
+        facts: TicketFacts::from_row(row)?,
+        recipient_name: row
+            .try_get("recipient_name")
+            .doing("reading a notification")?,
+    };
+    Ok(if channel == Channel::Sms.as_str() {
+        Claimed::Sms(job)
+    } else {
+        Claimed::Email(job)
+    })
 }

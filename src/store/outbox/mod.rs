@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::rows::{from_millis, parse_stored, storable, to_millis};
+use super::rows::{from_millis, parse_stored, storable, to_millis, values_placeholders};
 use super::{Doing, Store, StoreError};
 use crate::domain::{EmailAddress, Event, EventContext, Priority, Status, TicketNumber};
 
@@ -13,7 +13,7 @@ mod listing;
 mod queue;
 mod webhooks;
 
-pub use claim::{Claimed, PersonalJob};
+pub use claim::{Claimed, PersonalJob, Unreadable};
 pub use listing::OutboxEntry;
 pub(super) use queue::{queue_events, stored_context};
 pub use webhooks::{Channel, WebhookJob};
@@ -35,6 +35,17 @@ pub struct OutboxJob {
     pub facts: Option<TicketFacts>,
     /// The recipient's display name as their mail showed it, when it did.
     pub recipient_name: Option<String>,
+}
+
+/// A notification the server accepted, to be recorded as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMail {
+    /// The outbox row.
+    pub id: i64,
+    /// The ticket it was about, which replies to `message_id` are threaded to.
+    pub ticket_id: i64,
+    /// The Message-ID it went out with, without angle brackets.
+    pub message_id: String,
 }
 
 /// What a notification states about its ticket, as of its event.
@@ -119,24 +130,55 @@ impl Store {
         message_id: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let mail = SentMail {
+            id: job.id,
+            ticket_id: job.ticket_id,
+            message_id: message_id.to_string(),
+        };
+        self.mark_notifications_sent(&[mail], at).await
+    }
+
+    /// Records the notifications of `sent` as sent, each with its Message-ID, in one
+    /// transaction: what a worker sent as a group costs one write.
+    pub async fn mark_notifications_sent(
+        &self,
+        sent: &[SentMail],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if sent.is_empty() {
+            return Ok(());
+        }
+        // The rows of a VALUES list are named column1, column2… on both databases.
+        let update = format!(
+            "UPDATE outbox SET status = 'sent', sent_at = $1, message_id = v.column2, lease_until = NULL, \
+             last_error = NULL FROM (VALUES {}) AS v WHERE outbox.id = v.column1",
+            values_placeholders(sent.len(), 2, 1)
+        );
+        let insert = format!(
+            "INSERT INTO thread_refs (message_id, ticket_id, created_at) VALUES {}",
+            values_placeholders(sent.len(), 3, 0)
+        );
         let mut tx = self.pool.begin().await.doing("starting a transaction")?;
-        sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, message_id = $2, lease_until = NULL, last_error = NULL WHERE id = $3")
-            .bind(to_millis(at))
-            .bind(message_id.to_string())
-            .bind(job.id)
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(update)).bind(to_millis(at));
+        for mail in sent {
+            query = query.bind(mail.id).bind(mail.message_id.clone());
+        }
+        query
             .execute(&mut *tx)
             .await
-            .doing("marking a notification sent")?;
-        sqlx::query(
-            "INSERT INTO thread_refs (message_id, ticket_id, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(message_id.to_string())
-        .bind(job.ticket_id)
-        .bind(to_millis(at))
-        .execute(&mut *tx)
-        .await
-        .doing("recording a notification's Message-ID")?;
-        tx.commit().await.doing("committing a sent notification")
+            .doing("marking notifications sent")?;
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(insert));
+        for mail in sent {
+            query = query
+                .bind(mail.message_id.clone())
+                .bind(mail.ticket_id)
+                .bind(to_millis(at));
+        }
+        query
+            .execute(&mut *tx)
+            .await
+            .doing("recording notifications' Message-IDs")?;
+        tx.commit().await.doing("committing sent notifications")
     }
 
     /// Puts a notification back for another try at `next_attempt`.
@@ -210,25 +252,38 @@ impl Store {
         Ok(())
     }
 
-    /// How many notifications went to `recipient` since `since`: what the per-recipient
-    /// limits count.
+    /// How many notifications went to `recipient` since `since`: what a per-recipient
+    /// limit counts.
     pub async fn sent_to_recipient_since(
         &self,
         recipient: &EmailAddress,
         since: DateTime<Utc>,
     ) -> Result<u32, StoreError> {
-        let row = sqlx::query(
-            // The address's key, as EmailAddress::key folds it (ASCII letters only): lower()
-            // folds the same on SQLite and, the column being byte-ordered, on PostgreSQL.
-            "SELECT COUNT(*) AS n FROM outbox WHERE lower(recipient) = $1 AND sent_at >= $2 AND channel = 'email'",
-        )
-        .bind(recipient.key())
-        .bind(to_millis(since))
-        .fetch_one(&mut *self.conn().await?)
-        .await
-        .doing("counting a recipient's recent notifications")?;
-        let n: i64 = row.try_get("n").doing("counting notifications")?;
-        Ok(n.max(0) as u32)
+        let counts = self
+            .sent_to_recipient_since_each(recipient, &[since])
+            .await?;
+        Ok(counts[0])
+    }
+
+    /// How many notifications went to `recipient` since each of `sinces`, in one read:
+    /// what the per-recipient limits count, each over its window.
+    pub async fn sent_to_recipient_since_each(
+        &self,
+        recipient: &EmailAddress,
+        sinces: &[DateTime<Utc>],
+    ) -> Result<Vec<u32>, StoreError> {
+        // The address's key, as EmailAddress::key folds it (ASCII letters only): lower()
+        // folds the same on SQLite and, the column being byte-ordered, on PostgreSQL.
+        if sinces.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = sent_counts_sql("lower(recipient) = $1", sinces.len());
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(recipient.key());
+        let row = bind_sinces(query, sinces)
+            .fetch_one(&mut *self.conn().await?)
+            .await
+            .doing("counting a recipient's recent notifications")?;
+        read_counts(&row, sinces.len())
     }
 
     /// How many mails of `event` went to `recipient` since `since`.
@@ -269,24 +324,23 @@ impl Store {
         Ok(())
     }
 
-    /// How many notifications a ticket caused since `since`: what the per-ticket limits
-    /// count.
-    pub async fn sent_for_ticket_since(
+    /// How many notifications a ticket caused since each of `sinces`, in one read: what
+    /// the per-ticket limits count, each over its window.
+    pub async fn sent_for_ticket_since_each(
         &self,
         ticket_id: i64,
-        since: DateTime<Utc>,
-    ) -> Result<u32, StoreError> {
-        let row =
-            sqlx::query(
-                "SELECT COUNT(*) AS n FROM outbox WHERE ticket_id = $1 AND sent_at >= $2 AND channel = 'email'",
-            )
-                .bind(ticket_id)
-                .bind(to_millis(since))
-                .fetch_one(&mut *self.conn().await?)
-                .await
-                .doing("counting a ticket's recent notifications")?;
-        let n: i64 = row.try_get("n").doing("counting notifications")?;
-        Ok(n.max(0) as u32)
+        sinces: &[DateTime<Utc>],
+    ) -> Result<Vec<u32>, StoreError> {
+        if sinces.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = sent_counts_sql("ticket_id = $1", sinces.len());
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ticket_id);
+        let row = bind_sinces(query, sinces)
+            .fetch_one(&mut *self.conn().await?)
+            .await
+            .doing("counting a ticket's recent notifications")?;
+        read_counts(&row, sinces.len())
     }
 
     /// The Message-ID of the newest customer mail on a ticket: what a notification answers.
@@ -358,4 +412,53 @@ impl Store {
         })
         .transpose()
     }
+}
+
+/// A count of the mail notifications sent since each of `windows` (at least one) times
+/// (`$2`, `$3`…), among the rows `filter` (on `$1`) keeps: one index range, from the
+/// earliest of them.
+fn sent_counts_sql(filter: &str, windows: usize) -> String {
+    let counts: Vec<String> = (0..windows)
+        .map(|i| {
+            format!(
+                "COALESCE(SUM(CASE WHEN sent_at >= ${} THEN 1 ELSE 0 END), 0) AS n{i}",
+                i + 2
+            )
+        })
+        .collect();
+    format!(
+        "SELECT {} FROM outbox WHERE {filter} AND sent_at >= ${} AND channel = 'email'",
+        counts.join(", "),
+        windows + 2
+    )
+}
+
+/// Binds each of `sinces`, then the earliest of them, after the filter's value.
+fn bind_sinces<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    sinces: &[DateTime<Utc>],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for since in sinces {
+        query = query.bind(to_millis(*since));
+    }
+    query.bind(
+        sinces
+            .iter()
+            .copied()
+            .map(to_millis)
+            .min()
+            .unwrap_or(i64::MAX),
+    )
+}
+
+/// The counts `n0`, `n1`… of a row of [`sent_counts_sql`].
+fn read_counts(row: &sqlx::any::AnyRow, windows: usize) -> Result<Vec<u32>, StoreError> {
+    (0..windows)
+        .map(|i| {
+            let n: i64 = row
+                .try_get(format!("n{i}").as_str())
+                .doing("counting notifications")?;
+            Ok(n.max(0) as u32)
+        })
+        .collect()
 }

@@ -1,0 +1,138 @@
+//! The mail lane through a backlog: it claims the due mail rows a group at a time, sends
+//! the group over several SMTP connections at once, and records what the server accepted
+//! in one transaction.
+//!
+//! Claimed and recorded one at a time, each notification cost two write transactions: on
+//! SQLite, each waited its turn behind the intake's batches, so that a burst of mail got
+//! its acknowledgements only after the burst. A group costs two writes whatever its size.
+//! The rows of one ticket go out in the order they were queued, over one connection; so do
+//! the mails about no ticket to one address. Each connection takes the next such chain as
+//! soon as it is free, so that one busy ticket does not keep the others waiting.
+//!
+//! The price: a process that dies in the middle of a group has sent some of its mails
+//! without recording them. They are sent again when the instance restarts (or when their
+//! claim runs out), with the same Message-ID, as a single notification could already be.
+
+use std::collections::{HashMap, VecDeque};
+
+use super::outbox_worker::{LEASE, OutboxWorker};
+use super::unrecorded::UnrecordedSends;
+use crate::store::{Channel, Claimed, StoreError, Unreadable};
+
+/// How many due mail rows the lane claims at once: enough that the two writes of a group
+/// are a small share of its cost, few enough that a group is through in a fraction of a
+/// second on a local relay.
+pub(super) const GROUP: u32 = 64;
+
+/// How many SMTP connections a group goes out over at once: a relay answers each message
+/// after its own work (and a remote one after a network round trip); meanwhile the next
+/// ones are written and sent on the other connections.
+pub(super) const CONNECTIONS: usize = 4;
+
+impl OutboxWorker {
+    /// Claims up to [`GROUP`] due mail rows, sends them over up to [`CONNECTIONS`]
+    /// connections at once, and records the sent ones in one transaction. Says how many
+    /// rows it claimed (none: nothing is due).
+    ///
+    /// A store error on one row does not stop the others; the first one is returned once
+    /// the rest of the group is through and recorded.
+    pub(super) async fn deliver_mail_group(&self) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let claimed = self
+            .store
+            .claim_group(now, LEASE, self.instance.holder(), Channel::Email, GROUP)
+            .await?;
+        let handled = claimed.len();
+        let mut first_error = None;
+        let mut in_hand = Vec::with_capacity(handled);
+        let mut chains = Chains::default();
+        for row in claimed {
+            let row = match row {
+                Ok(row) => row,
+                Err(unreadable) => {
+                    if let Err(e) = self.give_up_unreadable(unreadable).await {
+                        first_error.get_or_insert(e);
+                    }
+                    continue;
+                }
+            };
+            let Some(guard) = self.take_in_hand(&row) else {
+                continue;
+            };
+            in_hand.push(guard);
+            chains.add(row);
+        }
+        let unrecorded = UnrecordedSends::default();
+        let chains = std::sync::Mutex::new(chains.0);
+        let senders = (0..CONNECTIONS).map(|_| self.deliver_chains(&chains, now, &unrecorded));
+        let errors = futures::future::join_all(senders).await;
+        let recorded = self.record(&unrecorded).await;
+        drop(in_hand);
+        recorded?;
+        match first_error.or(errors.into_iter().flatten().next()) {
+            Some(e) => Err(e),
+            None => Ok(handled),
+        }
+    }
+
+    /// Takes the next chain of rows from `chains` and delivers its rows one after the
+    /// other, until none is left; the first store error, if any.
+    async fn deliver_chains(
+        &self,
+        chains: &std::sync::Mutex<VecDeque<Vec<Claimed>>>,
+        now: chrono::DateTime<chrono::Utc>,
+        unrecorded: &UnrecordedSends,
+    ) -> Option<StoreError> {
+        let mut first_error = None;
+        loop {
+            let next = chains.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+            let Some(chain) = next else {
+                return first_error;
+            };
+            for row in chain {
+                if let Err(e) = self.deliver_claimed(row, now, unrecorded).await {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+    }
+
+    /// Gives up a claimed row that cannot be read back: trying again would read the same.
+    async fn give_up_unreadable(&self, unreadable: Unreadable) -> Result<(), StoreError> {
+        tracing::error!(error = %unreadable, "notification marked failed");
+        self.store
+            .fail_notification(unreadable.id, &unreadable.error.to_string())
+            .await
+    }
+}
+
+/// A group's rows as chains to deliver in order, one chain per ticket (or per address, for
+/// the mails about no ticket), in the order of their first rows. A connection takes a
+/// whole chain: each one's mails keep their order, while the chains are shared out among
+/// the connections as each is free.
+#[derive(Debug, Default)]
+struct Chains(VecDeque<Vec<Claimed>>, HashMap<ChainKey, usize>);
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum ChainKey {
+    Ticket(i64),
+    Address(String),
+    Row(i64),
+}
+
+impl Chains {
+    fn add(&mut self, row: Claimed) {
+        let key = match &row {
+            Claimed::Email(job) | Claimed::Sms(job) => ChainKey::Ticket(job.ticket_id),
+            Claimed::Personal(job) => ChainKey::Address(job.recipient.key()),
+            Claimed::Webhook(job) => ChainKey::Row(job.id),
+        };
+        match self.1.get(&key) {
+            Some(&place) => self.0[place].push(row),
+            None => {
+                self.1.insert(key, self.0.len());
+                self.0.push_back(vec![row]);
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Mails of a group that the store does not record as sent yet: the mail lane records a
+//! group's sends in one transaction once the group is through, and meanwhile the governor
+//! counts them with the recorded ones, so that its limits hold within a group as across
+//! groups. A group's connections send side by side, so a mail is counted from the moment
+//! the governor lets it go (its place is reserved, in turn with the other connections)
+//! until it is recorded, or until it did not go after all.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::domain::EmailAddress;
+use crate::store::SentMail;
+
+/// The sends of a group not yet recorded, and how many went to each address and about
+/// each ticket.
+#[derive(Debug, Default)]
+pub struct UnrecordedSends {
+    tally: Mutex<Tally>,
+    /// Held from the governor's reads to the reservation of the place it gave.
+    judging: tokio::sync::Mutex<()>,
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    sent: Vec<SentMail>,
+    /// By the recipient's key ([`EmailAddress::key`]), as the store counts them.
+    to: HashMap<String, u32>,
+    about: HashMap<i64, u32>,
+}
+
+impl UnrecordedSends {
+    /// The governor's turn: held while it judges a mail and its place is reserved, so
+    /// that two connections never both take the last place under a limit.
+    pub async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.judging.lock().await
+    }
+
+    /// Counts a mail to `recipient`, about `ticket_id` if any, that the governor let go:
+    /// until it is recorded ([`Reserved::sent`]), or no longer when the reservation is
+    /// dropped (it did not go, or it was recorded on its own).
+    pub fn reserve(&self, recipient: &EmailAddress, ticket_id: Option<i64>) -> Reserved<'_> {
+        let to = recipient.key();
+        let mut tally = self.lock();
+        *tally.to.entry(to.clone()).or_default() += 1;
+        if let Some(id) = ticket_id {
+            *tally.about.entry(id).or_default() += 1;
+        }
+        Reserved {
+            sends: self,
+            to,
+            about: ticket_id,
+            kept: false,
+        }
+    }
+
+    /// How many of these went to `recipient`.
+    pub fn to(&self, recipient: &EmailAddress) -> u32 {
+        self.lock().to.get(&recipient.key()).copied().unwrap_or(0)
+    }
+
+    /// How many of these were about ticket `ticket_id`.
+    pub fn about(&self, ticket_id: i64) -> u32 {
+        self.lock().about.get(&ticket_id).copied().unwrap_or(0)
+    }
+
+    /// The sends to record, in the order they were accepted; the tally starts again.
+    pub fn take(&self) -> Vec<SentMail> {
+        std::mem::take(&mut *self.lock()).sent
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tally> {
+        self.tally.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A mail's place among the group's sends, counted by the limits while it is held.
+#[derive(Debug)]
+pub struct Reserved<'a> {
+    sends: &'a UnrecordedSends,
+    to: String,
+    about: Option<i64>,
+    /// Whether the mail went and waits to be recorded with the group.
+    kept: bool,
+}
+
+impl Reserved<'_> {
+    /// The server accepted the mail: it is recorded with the group's sends.
+    pub fn sent(mut self, mail: SentMail) {
+        self.sends.lock().sent.push(mail);
+        self.kept = true;
+    }
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
+        let mut tally = self.sends.lock();
+        if let Some(n) = tally.to.get_mut(&self.to) {
+            *n = n.saturating_sub(1);
+        }
+        if let Some(n) = self.about.and_then(|id| tally.about.get_mut(&id)) {
+            *n = n.saturating_sub(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail(id: i64, ticket_id: i64) -> SentMail {
+        SentMail {
+            id,
+            ticket_id,
+            message_id: format!("n{id}@ours.test"),
+        }
+    }
+
+    #[test]
+    fn counts_by_recipient_whatever_the_case_and_by_ticket_until_taken() {
+        let sends = UnrecordedSends::default();
+        let alice = EmailAddress::parse("Alice@Acme.example").unwrap();
+        let bob = EmailAddress::parse("bob@acme.example").unwrap();
+        sends.reserve(&alice, Some(10)).sent(mail(1, 10));
+        let lower = EmailAddress::parse("alice@acme.example").unwrap();
+        sends.reserve(&lower, Some(11)).sent(mail(2, 11));
+        let in_flight = sends.reserve(&bob, Some(10));
+        assert_eq!(sends.to(&alice), 2);
+        assert_eq!(sends.to(&bob), 1);
+        assert_eq!(sends.about(10), 2);
+        assert_eq!(sends.about(12), 0);
+        drop(in_flight);
+        assert_eq!(
+            sends.to(&bob),
+            0,
+            "a mail that did not go is no longer counted"
+        );
+        assert_eq!(sends.about(10), 1);
+        let taken: Vec<i64> = sends.take().iter().map(|m| m.id).collect();
+        assert_eq!(taken, [1, 2]);
+        assert_eq!(sends.to(&alice), 0);
+        assert!(sends.take().is_empty());
+    }
+}

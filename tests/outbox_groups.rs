@@ -1,0 +1,145 @@
+//! The outbox through a backlog: notifications queued while no daemon ran go out a group at
+//! a time, each group over several SMTP connections at once, and each group's sends are
+//! recorded in one transaction (src/notify/mail_group.rs). The daemon runs as users run it,
+//! with a real SMTP server on loopback, on both databases (the claim of a group is a
+//! statement of each backend's own).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::daemon::{start, stop, wait_for};
+use crate::support::helpers::stdout;
+use crate::support::outbox_site::Site;
+use crate::support::smtp_sink::SmtpSink;
+
+/// The customer who writes more often than the limit allows.
+const FLOOD: &str = "flood@acme.example";
+
+/// `[notifications] recipient_limits` of the test: lower than the group the daemon claims,
+/// so that the limit is reached among notifications claimed together.
+const LIMIT: usize = 3;
+
+/// Tickets opened by the other customers, each with two observers in copy: three
+/// notifications per ticket, one per person.
+const TICKETS: usize = 40;
+
+fn mail_with_observers(n: usize) -> String {
+    format!(
+        "From: Customer {n} <customer{n}@acme.example>\nTo: support@ours.test\n\
+         Cc: first{n}@acme.example, second{n}@acme.example\n\
+         Subject: Broken thing {n}\nMessage-ID: <group-{n}@acme.example>\n\nThing {n} is broken.\n"
+    )
+}
+
+fn flood_mail(n: usize) -> String {
+    format!(
+        "From: Flood <{FLOOD}>\nTo: support@ours.test\nSubject: Another problem {n}\n\
+         Message-ID: <flood-{n}@acme.example>\n\nProblem {n}.\n"
+    )
+}
+
+/// A backlog of notifications (queued by `ticketgate ingest` while no daemon ran) goes out
+/// when the daemon starts: each notification once, recorded as sent with the Message-ID it
+/// went out with (so that a reply to it threads), a ticket's notifications in the order
+/// they were queued, and the limit per recipient holds among the notifications claimed in
+/// one group as it does across groups.
+#[test]
+fn a_backlog_goes_out_once_each_in_order_and_within_the_limits() {
+    let started = Instant::now();
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let mut site = Site::new(
+        sink.port,
+        "",
+        &format!("[notifications]\nrecipient_limits = [\"{LIMIT}/1h\"]"),
+    );
+    // The flood's mails come first: their notifications are the first claimed, together.
+    for n in 0..8 {
+        site.deliver(&format!("a-{n}.host"), &flood_mail(n));
+    }
+    for n in 0..TICKETS {
+        site.deliver(&format!("b-{n:03}.host"), &mail_with_observers(n));
+    }
+    let inbox = site.inbox.display().to_string();
+    let ingested = site.cli.run(&["ingest", &inbox], None);
+    assert!(ingested.status.success(), "{}", stdout(&ingested));
+    let queued = site.db.outbox();
+    assert_eq!(queued.len(), 8 + 3 * TICKETS, "{queued:#?}");
+    let flood_ids: Vec<i64> = queued
+        .iter()
+        .filter(|r| r.recipient == FLOOD)
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(flood_ids, (1..=8).collect::<Vec<i64>>());
+
+    let daemon = start(&site.cli, &[]);
+    wait_for("the backlog to go out", Duration::from_secs(60), || {
+        site.db
+            .outbox()
+            .iter()
+            .all(|r| r.status == "sent" || r.status == "held")
+    });
+    let stopped = stop(&site.cli, daemon);
+    assert_eq!(stopped.status.code(), Some(0), "{}", stopped.log);
+
+    let rows = site.db.outbox();
+    let arrivals = sink.arrivals();
+    // Each notification once, and only the flood's over its limit held back.
+    let to_flood = arrivals.iter().filter(|a| a.recipient == FLOOD).count();
+    assert_eq!(to_flood, LIMIT, "{rows:#?}");
+    assert_eq!(arrivals.len(), LIMIT + 3 * TICKETS);
+    let held: Vec<_> = rows.iter().filter(|r| r.status == "held").collect();
+    assert_eq!(held.len(), 8 - LIMIT, "{rows:#?}");
+    for row in &held {
+        assert_eq!(row.recipient, FLOOD);
+        assert_eq!(
+            row.held_reason.as_deref(),
+            Some(format!("recipient limit {LIMIT}/1h reached: {LIMIT} sent to {FLOOD}").as_str())
+        );
+    }
+    // Every sent row recorded with the Message-ID that arrived, each in its own row.
+    let arrived_at: HashMap<String, usize> = arrivals
+        .iter()
+        .enumerate()
+        .map(|(place, a)| (a.message_id.clone(), place))
+        .collect();
+    assert_eq!(
+        arrived_at.len(),
+        arrivals.len(),
+        "a Message-ID arrived twice"
+    );
+    let sent: Vec<_> = rows.iter().filter(|r| r.status == "sent").collect();
+    for row in &sent {
+        let id = row
+            .message_id
+            .as_deref()
+            .expect("a sent row has its Message-ID");
+        assert!(
+            arrived_at.contains_key(&format!("<{id}>")),
+            "{id} did not arrive"
+        );
+    }
+    let threaded = site.db.count(
+        "SELECT COUNT(*) FROM thread_refs t JOIN outbox o ON o.message_id = t.message_id \
+         AND o.ticket_id = t.ticket_id WHERE o.status = 'sent'",
+    );
+    assert_eq!(threaded as usize, sent.len());
+    // A ticket's notifications arrived in the order they were queued.
+    let mut by_ticket: HashMap<i64, Vec<(i64, usize)>> = HashMap::new();
+    for row in &sent {
+        let place = arrived_at[&format!("<{}>", row.message_id.as_deref().unwrap())];
+        by_ticket
+            .entry(row.ticket_id.unwrap())
+            .or_default()
+            .push((row.id, place));
+    }
+    for (ticket, mut notes) in by_ticket.into_iter().filter(|(_, n)| n.len() > 1) {
+        notes.sort();
+        assert!(
+            notes.windows(2).all(|w| w[0].1 < w[1].1),
+            "ticket {ticket}: {notes:?} (row id, place of arrival)"
+        );
+    }
+    eprintln!("backlog sent in {:?}", started.elapsed());
+}
