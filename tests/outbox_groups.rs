@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::daemon::{start, stop, wait_for};
 use crate::support::helpers::stdout;
-use crate::support::outbox_site::Site;
+use crate::support::outbox_site::{Site, customer_mail};
 use crate::support::smtp_sink::SmtpSink;
 
 /// The customer who writes more often than the limit allows.
@@ -142,4 +142,45 @@ fn a_backlog_goes_out_once_each_in_order_and_within_the_limits() {
         );
     }
     eprintln!("backlog sent in {:?}", started.elapsed());
+}
+
+/// A claimed row that cannot be read back (here an event no version of ticketgate wrote) is
+/// marked failed with the reason, once, and the rows claimed with it go out all the same.
+#[test]
+fn a_row_that_cannot_be_read_back_fails_alone() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let mut site = Site::new(sink.port, "", "");
+    for n in 0..5 {
+        site.deliver(&format!("{n}.host"), &customer_mail("unreadable", n));
+    }
+    let inbox = site.inbox.display().to_string();
+    let ingested = site.cli.run(&["ingest", &inbox], None);
+    assert!(ingested.status.success(), "{}", stdout(&ingested));
+    site.db
+        .execute("UPDATE outbox SET event = 'no_such_event' WHERE id = 3");
+
+    let daemon = start(&site.cli, &[]);
+    wait_for("the group to be through", Duration::from_secs(30), || {
+        site.db
+            .outbox()
+            .iter()
+            .all(|r| r.status == "sent" || r.status == "failed")
+    });
+    let stopped = stop(&site.cli, daemon);
+    assert_eq!(stopped.status.code(), Some(0), "{}", stopped.log);
+    let rows = site.db.outbox();
+    let failed: Vec<_> = rows.iter().filter(|r| r.status == "failed").collect();
+    assert_eq!(failed.len(), 1, "{rows:#?}");
+    assert_eq!(failed[0].id, 3);
+    let error = failed[0].last_error.as_deref().unwrap_or_default();
+    assert!(error.contains("no_such_event"), "{error}");
+    assert_eq!(sink.arrivals().len(), 4);
+    assert_eq!(
+        stopped.log.matches("notification marked failed").count(),
+        1,
+        "{}",
+        stopped.log
+    );
 }

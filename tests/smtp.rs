@@ -233,3 +233,30 @@ async fn a_woken_outbox_worker_sends_at_once() {
     shutdown.cancel();
     running.await.unwrap();
 }
+
+/// A connection used a moment ago is sent the next message without a NOOP first; when the
+/// server closed it meanwhile (this one closes a silent client after 0.3 s), the message
+/// goes out at once on a new connection, not after a retry pause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_connection_the_server_closed_meanwhile_costs_no_retry() {
+    let Some(sink) = SmtpSink::start_with(&["--idle-timeout".as_ref(), "0.3".as_ref()]) else {
+        return;
+    };
+    let (env, worker) = smtp_env(&sink).await;
+    env.process(&customer_mail(1)).await;
+    assert_eq!(worker.step().await.unwrap(), Step::Handled);
+    // Closed by the server, still within the time the client sends without a check.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    env.process(&customer_mail(2)).await;
+    assert_eq!(
+        worker.deliver_next().await.unwrap(),
+        Some(ticketgate::notify::outbox_worker::Delivery::Sent)
+    );
+    assert_eq!(sink.received().len(), 2);
+    let rows = env.store().list_outbox(None, 10).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter().all(|r| r.status == "sent" && r.attempts == 1),
+        "{rows:#?}"
+    );
+}

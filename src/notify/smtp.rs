@@ -125,10 +125,8 @@ impl SmtpClient {
         let mut sent = connection.send(envelope, message).await;
         if let Err(e) = &sent
             && !checked
-            && e.status().is_none()
+            && closed_meanwhile(e)
         {
-            // The server said nothing about the message: the connection was gone (a
-            // server that closes idle clients early). Offered again on a new one.
             tracing::debug!(error = %e, "the kept SMTP connection was closed; sending on a new one");
             connection.abort().await;
             connection = self.connect().await?;
@@ -290,6 +288,14 @@ impl SmtpClient {
     fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
+}
+
+/// Whether `e`, met on a kept connection sent to without a NOOP first, says that the
+/// server had closed it meanwhile (a server that drops idle clients early): it answered
+/// nothing, or 421, which servers say as they close a connection on a timeout. The message
+/// is then offered again at once on a new connection.
+fn closed_meanwhile(e: &lettre::transport::smtp::Error) -> bool {
+    e.status().is_none_or(|code| code.to_string() == "421")
 }
 
 /// A server's answer as it said it: code and text, its lines joined.

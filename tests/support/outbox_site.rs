@@ -146,6 +146,13 @@ impl Db {
         row.get(0)
     }
 
+    /// Runs `sql`, a statement valid on both databases, behind the daemon's back.
+    pub fn execute(&mut self, sql: &'static str) {
+        self.runtime
+            .block_on(sqlx::query(sql).execute(&mut self.conn))
+            .unwrap();
+    }
+
     /// Makes every waiting notification due now: the pause before its next try is over,
     /// as if the clock had moved on by up to an hour (the longest pause).
     pub fn pass_retry_pauses(&mut self) {

@@ -6,7 +6,8 @@ unknown users. With --tls starttls it refuses mail until the client switched to 
 accepted message: the wall-clock time its DATA ended (seconds since the epoch), the first
 recipient, its Message-ID and its In-Reply-To, tab-separated. With --auth USER:PASSWORD it
 offers AUTH (PLAIN, LOGIN), even without TLS, and refuses mail from a client that did not
-log in with those. Prints "ready PORT" once it listens."""
+log in with those. With --idle-timeout SECONDS it closes a connection that sent nothing for
+that long (aiosmtpd's default is five minutes). Prints "ready PORT" once it listens."""
 
 import argparse
 import logging
@@ -78,8 +79,11 @@ def main():
     parser.add_argument("--key")
     parser.add_argument("--log")
     parser.add_argument("--auth", help="USER:PASSWORD a client must log in with")
+    parser.add_argument("--idle-timeout", type=float, help="close a silent connection after this")
     args = parser.parse_args()
     options = {}
+    if args.idle_timeout:
+        options["timeout"] = args.idle_timeout
     if args.tls != "none":
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args.cert, args.key)
