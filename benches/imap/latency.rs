@@ -141,7 +141,7 @@ async fn append(session: &mut Session, mail: &[u8]) -> Sent {
 }
 
 /// Notes when each mail was handled, from the daemon's "message handled" lines.
-fn record_commits(lines: &[String], commits: &mut HashMap<String, SystemTime>) {
+pub fn record_commits(lines: &[String], commits: &mut HashMap<String, SystemTime>) {
     for line in lines.iter().filter(|l| l.contains("message handled")) {
         if let (Some(id), Some(at)) = (line_field(line, "message_id"), line_time(line)) {
             commits.insert(bare(id), at);
@@ -150,7 +150,7 @@ fn record_commits(lines: &[String], commits: &mut HashMap<String, SystemTime>) {
 }
 
 /// A Message-ID without its angle brackets.
-fn bare(id: &str) -> String {
+pub fn bare(id: &str) -> String {
     id.trim()
         .trim_matches('"')
         .trim_start_matches('<')

@@ -8,11 +8,13 @@
 //!   its APPEND to the SMTP server accepting its acknowledgement.
 //! - `outbox`: notifications queued by `ticketgate ingest` (daemon stopped), then the
 //!   daemon started; notifications per second delivered to the SMTP server.
+//! - `backlog`: the mix APPENDed first, then the daemon started with the SMTP server
+//!   configured; how soon the acknowledgements go out while the backlog is read.
 //!
-//! `cargo bench --bench imap` runs all three; `cargo bench --bench imap -- latency` (or
-//! `throughput`, `outbox`) one. Dovecot or aiosmtpd missing: one line, and the parts that
-//! need it are skipped. Environment: `BENCH_MAILS` (throughput mails, 10000), `BENCH_RUNS`
-//! (throughput and outbox runs, 3), `BENCH_SEED` (1), `BENCH_LATENCY_MAILS` (the stream,
+//! `cargo bench --bench imap` runs all four; `cargo bench --bench imap -- latency` (or
+//! `throughput`, `outbox`, `backlog`) one. Dovecot or aiosmtpd missing: one line, and the parts that
+//! need it are skipped. Environment: `BENCH_MAILS` (throughput and backlog mails, 10000),
+//! `BENCH_RUNS` (throughput, outbox and backlog runs, 3), `BENCH_SEED` (1), `BENCH_LATENCY_MAILS` (the stream,
 //! 1000), `BENCH_LATENCY_RATE` (its mails per second, 20), `BENCH_LATENCY_ISOLATED` (mails
 //! one at a time, 20), `BENCH_OUTBOX` (notifications, 2000),
 //! `BENCH_BIN` (another ticketgate binary), `BENCH_KEEP=1` (keep the work directory).
@@ -26,6 +28,7 @@ mod smtp_sink;
 #[path = "../support/mod.rs"]
 mod support;
 
+mod backlog;
 mod daemon;
 mod latency;
 mod outbox;
@@ -56,7 +59,7 @@ async fn main() {
     // `cargo bench` passes `--bench`; the first other argument selects parts by name.
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let wanted = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
-    if !["throughput", "latency", "outbox"]
+    if !["throughput", "latency", "outbox", "backlog"]
         .iter()
         .any(|p| wanted(p))
     {
@@ -83,6 +86,9 @@ async fn main() {
     }
     if wanted("outbox") {
         outbox::run(&bench).await;
+    }
+    if wanted("backlog") {
+        backlog::run(&bench).await;
     }
     if std::env::var_os("BENCH_KEEP").is_some() {
         println!("kept {}", work.keep().display());

@@ -17,7 +17,7 @@ use crate::dovecot::Dovecot;
 use crate::support::mailgen::{Body, MailGen};
 use crate::{Bench, env_or, patience, secs_between, summary};
 
-type Session = async_imap::Session<TcpStream>;
+pub type Session = async_imap::Session<TcpStream>;
 
 /// What one run measured.
 struct RunCost {
@@ -69,7 +69,7 @@ pub async fn run(bench: &Bench) {
 
 /// APPENDs `count` mails of the mix to INBOX, in generation order (replies after what they
 /// answer), over one session.
-async fn append_mix(session: &mut Session, count: usize, seed: u64) {
+pub async fn append_mix(session: &mut Session, count: usize, seed: u64) {
     let started = Instant::now();
     let mut generator = MailGen::new(seed);
     let (mut bytes, mut replies, mut attachments, mut html) = (0u64, 0, 0, 0);
@@ -94,7 +94,7 @@ async fn append_mix(session: &mut Session, count: usize, seed: u64) {
 
 /// Moves every message of Processed back to INBOX, in the order they were moved there (the
 /// order of their UIDs in INBOX before: generation order).
-async fn move_back(session: &mut Session, expected: usize) {
+pub async fn move_back(session: &mut Session, expected: usize) {
     let processed = session.select("Processed").await.expect("SELECT Processed");
     assert_eq!(processed.exists as usize, expected, "messages in Processed");
     session
@@ -105,7 +105,7 @@ async fn move_back(session: &mut Session, expected: usize) {
     while session.unsolicited_responses.try_recv().is_ok() {}
 }
 
-async fn inbox_count(session: &mut Session) -> u32 {
+pub async fn inbox_count(session: &mut Session) -> u32 {
     let status = session
         .status("INBOX", "(MESSAGES)")
         .await
