@@ -16,12 +16,16 @@
 //! need it are skipped. Environment: `BENCH_MAILS` (throughput and backlog mails, 10000),
 //! `BENCH_RUNS` (throughput, outbox and backlog runs, 3), `BENCH_SEED` (1), `BENCH_LATENCY_MAILS` (the stream,
 //! 1000), `BENCH_LATENCY_RATE` (its mails per second, 20), `BENCH_LATENCY_ISOLATED` (mails
-//! one at a time, 20), `BENCH_OUTBOX` (notifications, 2000),
+//! one at a time, 20), `BENCH_OUTBOX` (notifications, 2000), `BENCH_POSTGRES` (a server URL
+//! without a database name: the outbox part on a fresh database of that server),
 //! `BENCH_BIN` (another ticketgate binary), `BENCH_KEEP=1` (keep the work directory).
 
 #[allow(dead_code)]
 #[path = "../../tests/support/dovecot.rs"]
 mod dovecot;
+#[allow(dead_code)]
+#[path = "../../tests/support/postgres.rs"]
+mod postgres;
 #[allow(dead_code)]
 #[path = "../../tests/support/smtp_sink.rs"]
 mod smtp_sink;

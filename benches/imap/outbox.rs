@@ -2,6 +2,9 @@
 //! while no daemon runs (not timed), which queues one "ticket opened" notification per
 //! ticket. Each run copies that data directory, starts `ticketgate run` with the SMTP sink
 //! configured, and times from the spawn until the sink accepted the last notification.
+//! With `BENCH_POSTGRES` (a server URL without a database name), the same on PostgreSQL:
+//! each run ingests the mails into a fresh database of that server (not timed), then times
+//! the daemon as above.
 
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
@@ -36,20 +39,48 @@ struct RunCost {
 
 pub async fn run(bench: &Bench) {
     let count: usize = env_or("BENCH_OUTBOX", 2000);
-    println!("--- outbox: {count} queued acknowledgements sent over SMTP by ticketgate run ---");
+    println!(
+        "--- outbox: {count} queued acknowledgements sent over SMTP by ticketgate run{} ---",
+        if std::env::var_os("BENCH_POSTGRES").is_some() {
+            ", on PostgreSQL"
+        } else {
+            ""
+        }
+    );
     // Checks for aiosmtpd before the ingest, to skip at once when it is missing.
     if SmtpSink::start().is_none() {
         return;
     }
+    let postgres = std::env::var("BENCH_POSTGRES")
+        .ok()
+        .filter(|s| !s.trim().is_empty());
     let template = bench.work.join("outbox-template");
-    let queued = queue(bench, &template, count);
+    let mut queued = match postgres {
+        Some(_) => 0,
+        None => queue(bench, &template, count, ""),
+    };
     let mut costs = Vec::new();
     for run in 1..=bench.runs {
         let sink = SmtpSink::start().expect("the SMTP sink started a moment ago");
         let dir = bench.work.join(format!("outbox-{run}"));
-        copy_tree(&template.join("data"), &dir.join("data")).expect("cannot copy the data");
-        write_config(&dir, &smtp_section(sink.port));
+        // Dropped (the database with it) at the end of the run.
+        let mut database = None;
+        let config = match &postgres {
+            Some(server) => {
+                let db = crate::postgres::PgDatabase::create(server).await;
+                let section = format!("[database]\nurl = \"{}\"\n", db.url());
+                database = Some(db);
+                queued = queue(bench, &dir, count, &section);
+                format!("{section}{}", smtp_section(sink.port))
+            }
+            None => {
+                copy_tree(&template.join("data"), &dir.join("data")).expect("cannot copy the data");
+                smtp_section(sink.port)
+            }
+        };
+        write_config(&dir, &config);
         let cost = one_run(bench, &dir, &sink, queued);
+        drop(database);
         println!(
             "run {run}: {} sent in {:.2} s from start ({:.0}/s), first after {:.2} s, \
              daemon CPU {:.3} s per 1,000, SMTP sink CPU {:.3} s per 1,000",
@@ -69,8 +100,10 @@ pub async fn run(bench: &Bench) {
 }
 
 /// Writes `count` new mails of the mix into a Maildir and ingests them in `template`
-/// (embedded defaults); returns how many tickets were opened, each with one notification.
-fn queue(bench: &Bench, template: &Path, count: usize) -> usize {
+/// (embedded defaults, plus `config`); returns how many tickets were opened, each with one
+/// notification.
+fn queue(bench: &Bench, template: &Path, count: usize, config: &str) -> usize {
+    write_config(template, config);
     let started = Instant::now();
     let new = template.join("mail/new");
     std::fs::create_dir_all(&new).expect("cannot create the Maildir");
