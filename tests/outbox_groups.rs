@@ -41,8 +41,9 @@ fn flood_mail(n: usize) -> String {
 /// A backlog of notifications (queued by `ticketgate ingest` while no daemon ran) goes out
 /// when the daemon starts: each notification once, recorded as sent with the Message-ID it
 /// went out with (so that a reply to it threads), a ticket's notifications in the order
-/// they were queued, and the limit per recipient holds among the notifications claimed in
-/// one group as it does across groups.
+/// they were queued, the limit per recipient holds among the notifications claimed in one
+/// group as it does across groups, and each recipient's preferences as they are when the
+/// group goes are applied.
 #[test]
 fn a_backlog_goes_out_once_each_in_order_and_within_the_limits() {
     let started = Instant::now();
@@ -72,13 +73,26 @@ fn a_backlog_goes_out_once_each_in_order_and_within_the_limits() {
         .map(|r| r.id)
         .collect();
     assert_eq!(flood_ids, (1..=8).collect::<Vec<i64>>());
+    // An observer who no longer wants openings, said after the notification was queued:
+    // the group reads the preferences as they are when it goes.
+    let set = site.cli.run(
+        &[
+            "contacts",
+            "set",
+            "second5@acme.example",
+            "--opening-closing",
+            "off",
+        ],
+        None,
+    );
+    assert!(set.status.success(), "{}", stdout(&set));
 
     let daemon = start(&site.cli, &[]);
     wait_for("the backlog to go out", Duration::from_secs(60), || {
         site.db
             .outbox()
             .iter()
-            .all(|r| r.status == "sent" || r.status == "held")
+            .all(|r| ["sent", "held", "skipped"].contains(&r.status.as_str()))
     });
     let stopped = stop(&site.cli, daemon);
     assert_eq!(stopped.status.code(), Some(0), "{}", stopped.log);
@@ -88,7 +102,10 @@ fn a_backlog_goes_out_once_each_in_order_and_within_the_limits() {
     // Each notification once, and only the flood's over its limit held back.
     let to_flood = arrivals.iter().filter(|a| a.recipient == FLOOD).count();
     assert_eq!(to_flood, LIMIT, "{rows:#?}");
-    assert_eq!(arrivals.len(), LIMIT + 3 * TICKETS);
+    assert_eq!(arrivals.len(), LIMIT + 3 * TICKETS - 1);
+    let skipped: Vec<_> = rows.iter().filter(|r| r.status == "skipped").collect();
+    assert_eq!(skipped.len(), 1, "{rows:#?}");
+    assert_eq!(skipped[0].recipient, "second5@acme.example");
     let held: Vec<_> = rows.iter().filter(|r| r.status == "held").collect();
     assert_eq!(held.len(), 8 - LIMIT, "{rows:#?}");
     for row in &held {

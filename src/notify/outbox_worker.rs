@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::compose::{ComposeError, Composer};
 use super::governor::{Governor, Verdict};
 use super::in_hand::{InHand, RowsInHand};
+use super::mail_group::GroupReads;
 use super::transport::{SendError, Transport};
 use super::unreachable::Outage;
 use super::unrecorded::UnrecordedSends;
@@ -216,7 +217,9 @@ impl OutboxWorker {
             return Ok(None);
         };
         let unrecorded = UnrecordedSends::default();
-        let delivery = self.deliver_claimed(claimed, now, &unrecorded).await;
+        let delivery = self
+            .deliver_claimed(claimed, now, &GroupReads::default(), &unrecorded)
+            .await;
         self.record(&unrecorded).await?;
         delivery.map(Some)
     }
@@ -240,12 +243,14 @@ impl OutboxWorker {
         in_hand
     }
 
-    /// Delivers one claimed row by its channel and says what became of it. A mail the
+    /// Delivers one claimed row by its channel and says what became of it. A mail row
+    /// takes its ticket and contact from `known` when its group read them. A mail the
     /// server accepted is left in `unrecorded`, for the caller to record as sent.
     pub(super) async fn deliver_claimed(
         &self,
         claimed: Claimed,
         now: chrono::DateTime<chrono::Utc>,
+        known: &GroupReads,
         unrecorded: &UnrecordedSends,
     ) -> Result<Delivery, StoreError> {
         let job = match claimed {
@@ -258,7 +263,8 @@ impl OutboxWorker {
         let event = job.event.as_str();
         let happened = job.created_at;
         let delivery =
-            tracing::Instrument::instrument(self.deliver(job, now, unrecorded), span).await?;
+            tracing::Instrument::instrument(self.deliver(job, now, known, unrecorded), span)
+                .await?;
         count(Channel::Email, event, delivery);
         if delivery == Delivery::Sent {
             let waited = (self.clock.now() - happened).to_std().unwrap_or_default();
@@ -279,15 +285,23 @@ impl OutboxWorker {
         &self,
         job: crate::store::OutboxJob,
         now: chrono::DateTime<chrono::Utc>,
+        known: &GroupReads,
         unrecorded: &UnrecordedSends,
     ) -> Result<Delivery, StoreError> {
-        let Some(ticket) = self.store.ticket_by_number(&job.ticket).await? else {
+        let ticket = match known.tickets.get(&job.ticket_id) {
+            Some(ticket) => Some(ticket.clone()),
+            None => self.store.ticket_by_number(&job.ticket).await?,
+        };
+        let Some(ticket) = ticket else {
             let e = ComposeError::NoTicket(job.ticket.to_string());
             tracing::error!(error = %e, "cannot write the notification; marked failed");
             self.store.fail_notification(job.id, &e.to_string()).await?;
             return Ok(Delivery::Failed);
         };
-        let contact = self.store.contact(&job.recipient).await?;
+        let contact = match known.contacts.get(&job.recipient.key()) {
+            Some(contact) => contact.clone(),
+            None => self.store.contact(&job.recipient).await?,
+        };
         let turn = unrecorded.turn().await;
         let verdict = self
             .governor

@@ -1,6 +1,8 @@
 //! What each person wants to receive, and whether their address bounces. A person without
 //! a row gets everything, in their ticket's language.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
@@ -100,42 +102,53 @@ impl Contact {
 impl Store {
     /// The contact's preferences, or the defaults when they never set any.
     pub async fn contact(&self, email: &EmailAddress) -> Result<Contact, StoreError> {
-        let row = sqlx::query(
-            "SELECT email, language, opening_closing, processing, messages, observer_every_update, \
-             phone, sms, undeliverable_until, undeliverable_reason, digest FROM contacts WHERE email = $1",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE email = $1"
+        )))
         .bind(email.key())
         .fetch_optional(&mut *self.conn().await?)
         .await
         .doing("reading a contact")?;
-        let Some(r) = row else {
-            return Ok(Contact::default_for(email));
-        };
-        let flag = |name: &'static str| -> Result<bool, StoreError> {
-            Ok(r.try_get::<i64, _>(name).doing("reading a contact")? != 0)
-        };
-        Ok(Contact {
-            email: r.try_get("email").doing("reading a contact")?,
-            language: r.try_get("language").doing("reading a contact")?,
-            opening_closing: flag("opening_closing")?,
-            processing: flag("processing")?,
-            messages: flag("messages")?,
-            observer_every_update: flag("observer_every_update")?,
-            phone: r.try_get("phone").doing("reading a contact")?,
-            sms: flag("sms")?,
-            weekly_digest: r
-                .try_get::<Option<String>, _>("digest")
-                .doing("reading a contact")?
-                .is_some_and(|d| d == "weekly"),
-            undeliverable_until: r
-                .try_get::<Option<i64>, _>("undeliverable_until")
-                .doing("reading a contact")?
-                .map(from_millis)
-                .transpose()?,
-            undeliverable_reason: r
-                .try_get("undeliverable_reason")
-                .doing("reading a contact")?,
-        })
+        match row {
+            Some(r) => contact_from_row(&r),
+            None => Ok(Contact::default_for(email)),
+        }
+    }
+
+    /// The preferences of each of `emails` (the defaults for those who never set any), by
+    /// address key, in one read: what a group of notifications needs.
+    pub async fn contacts_of(
+        &self,
+        emails: &[&EmailAddress],
+    ) -> Result<HashMap<String, Contact>, StoreError> {
+        let mut contacts: HashMap<String, Contact> = emails
+            .iter()
+            .map(|e| (e.key(), Contact::default_for(e)))
+            .collect();
+        if contacts.is_empty() {
+            return Ok(contacts);
+        }
+        let keys: Vec<&String> = contacts.keys().collect();
+        let sql = format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE email IN ({})",
+            (1..=keys.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for key in keys {
+            query = query.bind(key.clone());
+        }
+        let rows = query
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .doing("reading contacts")?;
+        for row in &rows {
+            let contact = contact_from_row(row)?;
+            contacts.insert(contact.email.clone(), contact);
+        }
+        Ok(contacts)
     }
 
     /// Saves a contact's preferences. The undeliverable mark is left as it is: a bounce
@@ -194,6 +207,39 @@ pub(super) async fn mark_undeliverable(
     .await
     .doing("marking an address undeliverable")?;
     Ok(())
+}
+
+/// The columns [`contact_from_row`] reads.
+const CONTACT_COLUMNS: &str = "email, language, opening_closing, processing, messages, \
+     observer_every_update, phone, sms, undeliverable_until, undeliverable_reason, digest";
+
+/// A contact from a row of [`CONTACT_COLUMNS`].
+fn contact_from_row(r: &sqlx::any::AnyRow) -> Result<Contact, StoreError> {
+    let flag = |name: &'static str| -> Result<bool, StoreError> {
+        Ok(r.try_get::<i64, _>(name).doing("reading a contact")? != 0)
+    };
+    Ok(Contact {
+        email: r.try_get("email").doing("reading a contact")?,
+        language: r.try_get("language").doing("reading a contact")?,
+        opening_closing: flag("opening_closing")?,
+        processing: flag("processing")?,
+        messages: flag("messages")?,
+        observer_every_update: flag("observer_every_update")?,
+        phone: r.try_get("phone").doing("reading a contact")?,
+        sms: flag("sms")?,
+        weekly_digest: r
+            .try_get::<Option<String>, _>("digest")
+            .doing("reading a contact")?
+            .is_some_and(|d| d == "weekly"),
+        undeliverable_until: r
+            .try_get::<Option<i64>, _>("undeliverable_until")
+            .doing("reading a contact")?
+            .map(from_millis)
+            .transpose()?,
+        undeliverable_reason: r
+            .try_get("undeliverable_reason")
+            .doing("reading a contact")?,
+    })
 }
 
 #[cfg(test)]

@@ -25,6 +25,59 @@ impl Store {
         ticket_on(&mut *self.conn().await?, number).await
     }
 
+    /// The tickets of `ids` that exist, with their observers, by id, in two reads
+    /// whatever their number: what a group of notifications needs.
+    pub async fn tickets_by_ids(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Ticket>, StoreError> {
+        let mut tickets = std::collections::HashMap::new();
+        if ids.is_empty() {
+            return Ok(tickets);
+        }
+        let places = (1..=ids.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut conn = self.conn().await?;
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT t.*, f.number AS follow_up_number FROM tickets t \
+             LEFT JOIN tickets f ON f.id = t.follow_up_of WHERE t.id IN ({places})"
+        )));
+        for id in ids {
+            query = query.bind(*id);
+        }
+        for row in query
+            .fetch_all(&mut *conn)
+            .await
+            .doing("looking up tickets")?
+        {
+            let ticket = ticket_from_row(&row)?;
+            tickets.insert(ticket.id, ticket);
+        }
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT ticket_id, email FROM observers WHERE ticket_id IN ({places}) \
+             ORDER BY added_at, email"
+        )));
+        for id in ids {
+            query = query.bind(*id);
+        }
+        for row in query
+            .fetch_all(&mut *conn)
+            .await
+            .doing("reading tickets' observers")?
+        {
+            let id: i64 = row.try_get("ticket_id").doing("reading an observer")?;
+            let email: String = row.try_get("email").doing("reading an observer")?;
+            let email = EmailAddress::parse(&email)
+                .map_err(|_| StoreError::Corrupt(format!("observer {email:?}")))?;
+            if let Some(ticket) = tickets.get_mut(&id) {
+                ticket.observers.push(email);
+            }
+        }
+        Ok(tickets)
+    }
+
     /// Tickets, most recently updated first, optionally of one status: all of them. On a
     /// large database prefer [`Store::list_tickets_page`].
     pub async fn list_tickets(
