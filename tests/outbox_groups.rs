@@ -62,11 +62,19 @@ fn a_backlog_goes_out_once_each_in_order_and_within_the_limits() {
     for n in 0..TICKETS {
         site.deliver(&format!("b-{n:03}.host"), &mail_with_observers(n));
     }
+    // Customer 7 adds to their ticket: a notification that quotes them.
+    site.deliver(
+        "c-7.host",
+        "From: Customer 7 <customer7@acme.example>\nTo: support@ours.test\n\
+         Subject: Re: Broken thing 7\nIn-Reply-To: <group-7@acme.example>\n\
+         Message-ID: <group-7-more@acme.example>\n\nMore about thing 7: it smokes.\n",
+    );
     let inbox = site.inbox.display().to_string();
     let ingested = site.cli.run(&["ingest", &inbox], None);
     assert!(ingested.status.success(), "{}", stdout(&ingested));
     let queued = site.db.outbox();
-    assert_eq!(queued.len(), 8 + 3 * TICKETS, "{queued:#?}");
+    // Two more for the observers of ticket 7, told of the customer's message.
+    assert_eq!(queued.len(), 8 + 3 * TICKETS + 2, "{queued:#?}");
     let flood_ids: Vec<i64> = queued
         .iter()
         .filter(|r| r.recipient == FLOOD)
@@ -102,7 +110,7 @@ fn a_backlog_goes_out_once_each_in_order_and_within_the_limits() {
     // Each notification once, and only the flood's over its limit held back.
     let to_flood = arrivals.iter().filter(|a| a.recipient == FLOOD).count();
     assert_eq!(to_flood, LIMIT, "{rows:#?}");
-    assert_eq!(arrivals.len(), LIMIT + 3 * TICKETS - 1);
+    assert_eq!(arrivals.len(), LIMIT + 3 * TICKETS + 2 - 1);
     let skipped: Vec<_> = rows.iter().filter(|r| r.status == "skipped").collect();
     assert_eq!(skipped.len(), 1, "{rows:#?}");
     assert_eq!(skipped[0].recipient, "second5@acme.example");
@@ -142,6 +150,32 @@ fn a_backlog_goes_out_once_each_in_order_and_within_the_limits() {
          AND o.ticket_id = t.ticket_id WHERE o.status = 'sent'",
     );
     assert_eq!(threaded as usize, sent.len());
+    // Each answers its ticket's last customer mail, and the observers of ticket 7 are
+    // quoted their customer's message (both read for the whole group).
+    for a in arrivals
+        .iter()
+        .filter(|a| a.recipient.starts_with("customer"))
+    {
+        let n = a
+            .recipient
+            .trim_start_matches("customer")
+            .trim_end_matches("@acme.example");
+        let last = if n == "7" {
+            "group-7-more"
+        } else {
+            &format!("group-{n}")
+        };
+        assert_eq!(a.in_reply_to, format!("<{last}@acme.example>"));
+    }
+    let quoted: Vec<String> = sink
+        .received()
+        .into_iter()
+        .filter(|(name, mail)| {
+            name.ends_with("-first7@acme.example.eml") && mail.contains("it smokes")
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(quoted.len(), 1, "{quoted:?}");
     // A ticket's notifications arrived in the order they were queued.
     let mut by_ticket: HashMap<i64, Vec<(i64, usize)>> = HashMap::new();
     for row in &sent {

@@ -47,8 +47,11 @@ pub struct ComposedMail {
 mod command;
 mod fields;
 mod personal;
+mod reads;
 mod sms;
 mod test_mail;
+
+pub use reads::MailReads;
 
 /// The language `contact` reads: the one they chose, else `ticket`'s.
 fn language(contact: &Contact, ticket: &Ticket) -> &'static str {
@@ -148,7 +151,8 @@ impl Composer {
     }
 
     /// Writes the notification of `job` about `ticket` to the person `contact` describes,
-    /// in their language if they chose one, else the ticket's.
+    /// in their language if they chose one, else the ticket's. What `known` holds (read
+    /// for the notification's group) is not read again.
     pub async fn compose(
         &self,
         store: &Store,
@@ -156,9 +160,12 @@ impl Composer {
         ticket: &Ticket,
         contact: &Contact,
         now: DateTime<Utc>,
+        known: &MailReads,
     ) -> Result<ComposedMail, ComposeError> {
         let lang = language(contact, ticket);
-        let data = self.template_data(store, job, ticket, lang, now).await?;
+        let data = self
+            .template_data(store, job, ticket, lang, now, known)
+            .await?;
         let rendered = self.templates.render(job.event.as_str(), lang, &data)?;
         let message_id = self.links.notification_message_id(
             &ticket.number,
@@ -183,7 +190,7 @@ impl Composer {
         // Fresh links answer a request made on the portal, not a mail of the ticket's.
         let parent = match job.event {
             Event::PortalLink => None,
-            _ => store.last_inbound_message_id(ticket.id).await?,
+            _ => known.parent(store, ticket.id).await?,
         };
         if let Some(parent) = parent {
             builder = builder
@@ -244,12 +251,13 @@ impl Composer {
         ticket: &Ticket,
         lang: &str,
         now: DateTime<Utc>,
+        known: &MailReads,
     ) -> Result<serde_json::Value, ComposeError> {
         let (article, refused) = match job.article_id {
             Some(id) => (
-                store.article_excerpt(id, EXCERPT_CHARS).await?,
-                store
-                    .article_attachments(id)
+                known.excerpt(store, id).await?,
+                known
+                    .attachments(store, id)
                     .await?
                     .into_iter()
                     .filter_map(|f| {

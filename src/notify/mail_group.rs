@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use super::compose::MailReads;
 use super::outbox_worker::{LEASE, OutboxWorker};
 use super::unrecorded::UnrecordedSends;
 use crate::domain::{EmailAddress, Ticket};
@@ -108,8 +109,8 @@ impl OutboxWorker {
         }
     }
 
-    /// The tickets of the group's mail rows and their recipients' preferences, read at
-    /// once rather than row by row (three reads per row before).
+    /// What the group's mail rows need (tickets, preferences, what their texts quote),
+    /// read at once rather than row by row: six reads per group, six per row before.
     async fn read_for(&self, chains: &Chains) -> Result<GroupReads, StoreError> {
         let jobs: Vec<&OutboxJob> = chains
             .0
@@ -124,9 +125,13 @@ impl OutboxWorker {
         ids.sort_unstable();
         ids.dedup();
         let recipients: Vec<&EmailAddress> = jobs.iter().map(|job| &job.recipient).collect();
+        let mut articles: Vec<i64> = jobs.iter().filter_map(|job| job.article_id).collect();
+        articles.sort_unstable();
+        articles.dedup();
         Ok(GroupReads {
             tickets: self.store.tickets_by_ids(&ids).await?,
             contacts: self.store.contacts_of(&recipients).await?,
+            mail: MailReads::read(&self.store, &ids, &articles).await?,
         })
     }
 
@@ -139,12 +144,14 @@ impl OutboxWorker {
     }
 }
 
-/// What the mail rows of a group need, read once for the group: their tickets, by id, and
-/// their recipients' preferences, by address key. A row finds its own here, or reads it.
+/// What the mail rows of a group need, read once for the group: their tickets, by id,
+/// their recipients' preferences, by address key, and what their texts quote. A row finds
+/// its own here, or reads it.
 #[derive(Debug, Default)]
 pub(super) struct GroupReads {
     pub tickets: HashMap<i64, Ticket>,
     pub contacts: HashMap<String, Contact>,
+    pub mail: MailReads,
 }
 
 /// A group's rows as chains to deliver in order, one chain per ticket (or per address, for

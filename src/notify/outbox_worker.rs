@@ -315,7 +315,7 @@ impl OutboxWorker {
         }
         let composed = match self
             .composer
-            .compose(&self.store, &job, &ticket, &contact, now)
+            .compose(&self.store, &job, &ticket, &contact, now, &known.mail)
             .await
         {
             Ok(c) => c,

@@ -1,11 +1,15 @@
 //! Articles, the history of a ticket, with their files: writing one, reading them back,
 //! and forgetting the raw mail an article came from once the purge deleted it.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::rows::{from_millis, get, parse_stored, storable, storable_opt, to_millis};
+use super::rows::{
+    from_millis, get, list_placeholders, parse_stored, storable, storable_opt, to_millis,
+};
 use super::{Doing, Store, StoreError};
 use crate::domain::{Article, ArticleExcerpt, Attachment, NewArticle};
 
@@ -26,16 +30,7 @@ impl Store {
         .fetch_optional(&mut *self.conn().await?)
         .await
         .doing("reading the beginning of an article")?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        Ok(Some(ArticleExcerpt {
-            author: get(&row, "author")?,
-            author_name: get(&row, "author_name")?,
-            visibility: parse_stored("visibility", &get::<String>(&row, "visibility")?)?,
-            text: get(&row, "excerpt")?,
-            cut: get::<i64>(&row, "chars")? > i64::from(chars),
-        }))
+        row.map(|row| excerpt_from_row(&row, chars)).transpose()
     }
 
     /// The files of one article.
@@ -50,6 +45,92 @@ impl Store {
             .doing("reading an article's attachments")?;
         rows.iter()
             .map(|r| attachment_from_row(r).map(|(_, a)| a))
+            .collect()
+    }
+
+    /// [`Store::article_excerpt`] of each of `ids` that exists, by id, in one read: what a
+    /// group of notifications quotes.
+    pub async fn article_excerpts(
+        &self,
+        ids: &[i64],
+        chars: i32,
+    ) -> Result<HashMap<i64, ArticleExcerpt>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "SELECT id, author, author_name, visibility, substr(body_text, 1, $1) AS excerpt, \
+             CAST(length(body_text) AS BIGINT) AS chars FROM articles WHERE id IN ({})",
+            list_placeholders(ids.len(), 1)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(chars);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        let rows = query
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .doing("reading the beginning of articles")?;
+        rows.iter()
+            .map(|row| Ok((get(row, "id")?, excerpt_from_row(row, chars)?)))
+            .collect()
+    }
+
+    /// The attachments of each of `ids`, by article id (none for an article without), in
+    /// one read.
+    pub async fn articles_attachments(
+        &self,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<Attachment>>, StoreError> {
+        let mut files: HashMap<i64, Vec<Attachment>> =
+            ids.iter().map(|id| (*id, Vec::new())).collect();
+        if ids.is_empty() {
+            return Ok(files);
+        }
+        let sql = format!(
+            "SELECT * FROM attachments WHERE article_id IN ({}) ORDER BY id",
+            list_placeholders(ids.len(), 0)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(*id);
+        }
+        let rows = query
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .doing("reading articles' attachments")?;
+        for row in &rows {
+            let (article, file) = attachment_from_row(row)?;
+            files.entry(article).or_default().push(file);
+        }
+        Ok(files)
+    }
+
+    /// [`Store::last_inbound_message_id`] of each of `tickets`, by ticket id (absent for a
+    /// ticket without one), in one read.
+    pub async fn last_inbound_message_ids(
+        &self,
+        tickets: &[i64],
+    ) -> Result<HashMap<i64, String>, StoreError> {
+        if tickets.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "SELECT ticket_id, message_id FROM articles WHERE id IN (SELECT MAX(id) FROM articles \
+             WHERE ticket_id IN ({}) AND direction = 'inbound' AND message_id IS NOT NULL \
+             GROUP BY ticket_id)",
+            list_placeholders(tickets.len(), 0)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in tickets {
+            query = query.bind(*id);
+        }
+        let rows = query
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .doing("reading tickets' last messages")?;
+        rows.iter()
+            .map(|row| Ok((get(row, "ticket_id")?, get(row, "message_id")?)))
             .collect()
     }
 
@@ -192,6 +273,17 @@ pub(super) fn article_from_row(row: &AnyRow) -> Result<Article, StoreError> {
         sender_check: get(row, "sender_check")?,
         created_at: from_millis(get(row, "created_at")?)?,
         attachments: Vec::new(),
+    })
+}
+
+/// An article's excerpt from a row of its beginning (`excerpt`) and its length (`chars`).
+fn excerpt_from_row(row: &AnyRow, chars: i32) -> Result<ArticleExcerpt, StoreError> {
+    Ok(ArticleExcerpt {
+        author: get(row, "author")?,
+        author_name: get(row, "author_name")?,
+        visibility: parse_stored("visibility", &get::<String>(row, "visibility")?)?,
+        text: get(row, "excerpt")?,
+        cut: get::<i64>(row, "chars")? > i64::from(chars),
     })
 }
 

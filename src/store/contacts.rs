@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
-use super::rows::{from_millis, storable, to_millis};
+use super::rows::{from_millis, list_placeholders, storable, to_millis};
 use super::{Doing, Store, StoreError};
 use crate::domain::{EmailAddress, EventCategory};
 
@@ -131,10 +131,7 @@ impl Store {
         let keys: Vec<&String> = contacts.keys().collect();
         let sql = format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts WHERE email IN ({})",
-            (1..=keys.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            list_placeholders(keys.len(), 0)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for key in keys {

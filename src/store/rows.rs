@@ -93,13 +93,23 @@ pub(super) fn values_placeholders(rows: usize, per_row: usize, after: usize) -> 
         .join(", ")
 }
 
+/// `$N, $N+1, …` for an `IN (…)` list of `count` values bound after the first `after`
+/// parameters.
+pub(super) fn list_placeholders(count: usize, after: usize) -> String {
+    (after + 1..=after + count)
+        .map(|p| format!("${p}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::values_placeholders;
+    use super::{list_placeholders, values_placeholders};
 
     #[test]
     fn values_placeholders_number_on_from_the_shared_ones() {
         assert_eq!(values_placeholders(2, 2, 2), "($3, $4), ($5, $6)");
         assert_eq!(values_placeholders(1, 3, 0), "($1, $2, $3)");
+        assert_eq!(list_placeholders(3, 1), "$2, $3, $4");
     }
 }

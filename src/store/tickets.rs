@@ -7,8 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row};
 
 use super::rows::{
-    address, from_millis, get, opt_millis, parse_stored, storable, storable_opt, ticket_number,
-    to_millis,
+    address, from_millis, get, list_placeholders, opt_millis, parse_stored, storable, storable_opt,
+    ticket_number, to_millis,
 };
 use super::{Doing, Store, StoreError};
 use crate::domain::{
@@ -35,10 +35,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(tickets);
         }
-        let places = (1..=ids.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let places = list_placeholders(ids.len(), 0);
         let mut conn = self.conn().await?;
         let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT t.*, f.number AS follow_up_number FROM tickets t \

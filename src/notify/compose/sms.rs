@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{ComposeError, Composer, language};
+use super::{ComposeError, Composer, MailReads, language};
 use crate::domain::Ticket;
 use crate::store::{Contact, OutboxJob, Store};
 
@@ -28,7 +28,9 @@ impl Composer {
         now: DateTime<Utc>,
     ) -> Result<ComposedSms, ComposeError> {
         let lang = language(contact, ticket);
-        let mut data = self.template_data(store, job, ticket, lang, now).await?;
+        let mut data = self
+            .template_data(store, job, ticket, lang, now, &MailReads::default())
+            .await?;
         data["short_link"] = self
             .links
             .short_link(&ticket.number, &job.recipient, now)
