@@ -14,7 +14,7 @@ use crate::daemon::{Daemon, USER, mailbox_section, smtp_section, write_config};
 use crate::dovecot::Dovecot;
 use crate::latency::{bare, record_commits};
 use crate::smtp_sink::SmtpSink;
-use crate::throughput::{append_mix, inbox_count, move_back};
+use crate::throughput::{append_mix, inbox_count, move_back, wait_until_empty};
 use crate::{Bench, env_or, patience, percentile, secs_between, summary};
 
 /// What one run measured.
@@ -95,15 +95,7 @@ async fn one_run(
         record_commits(lines, &mut handled);
         handled.len() >= mails
     });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while inbox_count(session).await > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "INBOX not emptied 30 s after the last mail was handled"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let emptied = SystemTime::now();
+    let emptied = wait_until_empty(session).await;
     let acked_when_empty = sink.arrivals().iter().filter(|a| a.at <= emptied).count();
     // Then every acknowledgement: one per mail that opened a ticket, none for the others;
     // the outbox is done when the sink has heard nothing for a while.

@@ -105,6 +105,20 @@ pub async fn move_back(session: &mut Session, expected: usize) {
     while session.unsolicited_responses.try_recv().is_ok() {}
 }
 
+/// Waits, asking every 10 ms, until INBOX is empty once every mail was handled (the last
+/// batch is committed, then moved to Processed); says when it found it so.
+pub async fn wait_until_empty(session: &mut Session) -> SystemTime {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while inbox_count(session).await > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "INBOX not emptied 30 s after the last mail was handled"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    SystemTime::now()
+}
+
 pub async fn inbox_count(session: &mut Session) -> u32 {
     let status = session
         .status("INBOX", "(MESSAGES)")
@@ -134,16 +148,7 @@ async fn one_run(
         }
         handled >= mails
     });
-    // The last batch is committed, then moved to Processed.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while inbox_count(session).await > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "INBOX not emptied 30 s after the last mail was handled"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let emptied = SystemTime::now();
+    let emptied = wait_until_empty(session).await;
     let cpu_secs = daemon.cpu_secs();
     let outbox_files = std::fs::read_dir(dir.join("data/outbox")).map_or(0, |d| d.count());
     let started = daemon.started;

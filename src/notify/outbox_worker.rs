@@ -321,14 +321,13 @@ impl OutboxWorker {
             Ok(c) => c,
             Err(e) => return self.not_composed(job.id, job.attempts, e, now).await,
         };
-        let sent = self.transport.send(job.id, &composed.message).await;
         let attempt = Attempt {
             id: job.id,
             recipient: &job.recipient,
             attempts: job.attempts,
             created_at: job.created_at,
         };
-        if let Some(failed) = self.unless_sent(attempt, sent).await? {
+        if let Some(failed) = self.try_sending(attempt, &composed.message).await? {
             return Ok(failed);
         }
         if let Some(place) = place {
@@ -387,10 +386,22 @@ impl OutboxWorker {
         Ok(Some(delivery))
     }
 
+    /// Hands `message` to the transport for the row of `attempt`: `None` when it went, for
+    /// the caller to mark it sent as its kind of row needs; else what its failure leads to
+    /// (see [`OutboxWorker::unless_sent`]).
+    pub(super) async fn try_sending(
+        &self,
+        attempt: Attempt<'_>,
+        message: &lettre::Message,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let sent = self.transport.send(attempt.id, message).await;
+        self.unless_sent(attempt, sent).await
+    }
+
     /// What a try of a mail row that did not go leads to (refused for good, another try
     /// later, or waiting for the server); `None` when it went, for the caller to mark it
     /// sent as its kind of row needs.
-    pub(super) async fn unless_sent(
+    async fn unless_sent(
         &self,
         attempt: Attempt<'_>,
         sent: Result<(), SendError>,

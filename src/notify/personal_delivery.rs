@@ -67,14 +67,13 @@ impl OutboxWorker {
             }
             Err(e) => return self.not_composed(job.id, job.attempts, e, now).await,
         };
-        let sent = self.transport.send(job.id, &composed.message).await;
         let attempt = Attempt {
             id: job.id,
             recipient: &job.recipient,
             attempts: job.attempts,
             created_at: job.created_at,
         };
-        if let Some(failed) = self.unless_sent(attempt, sent).await? {
+        if let Some(failed) = self.try_sending(attempt, &composed.message).await? {
             return Ok(failed);
         }
         self.store
