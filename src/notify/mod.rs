@@ -5,6 +5,7 @@
 pub mod compose;
 pub mod governor;
 mod in_hand;
+mod mail_delivery;
 mod mail_group;
 pub mod outbox_worker;
 mod personal_delivery;

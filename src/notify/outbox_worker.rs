@@ -1,13 +1,14 @@
-//! The only place that sends mail: claims due outbox rows one at a time, writes and sends
-//! each, and records the outcome. Temporary failures come back later with a capped,
+//! The only place that sends mail: claims due outbox rows (the mail lane a group at a
+//! time, see `mail_group.rs`; `outbox flush` and the other lanes one at a time), writes and
+//! sends each, and records the outcome. Temporary failures come back later with a capped,
 //! doubling pause; permanent ones are marked failed with the server's answer. A server
 //! that cannot be reached is waited for (see `unreachable.rs`).
 //!
 //! Instances sharing a database each run a worker; a row is claimed by one of them. The
 //! one window where a notification can go out twice: the server accepted it and the
-//! process died before recording that. The row's claim then runs out and it is sent again
-//! (with the same Message-ID), after the claim's lease or at once when that instance
-//! restarts.
+//! process died before recording that (a group's sends are recorded together, once the
+//! group is through). The row's claim then runs out and it is sent again (with the same
+//! Message-ID), after the claim's lease or at once when that instance restarts.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +27,7 @@ use super::webhook::WebhookSender;
 use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::cluster::Instance;
-use crate::store::{Channel, Claimed, HoldKind, SentMail, Store, StoreError};
+use crate::store::{Channel, Claimed, HoldKind, Store, StoreError};
 
 /// How long a claimed row is ours before another worker may take it.
 pub(super) const LEASE: ChronoDuration = ChronoDuration::minutes(5);
@@ -243,102 +244,11 @@ impl OutboxWorker {
         in_hand
     }
 
-    /// Delivers one claimed row by its channel and says what became of it. A mail row
-    /// takes its ticket and contact from `known` when its group read them. A mail the
-    /// server accepted is left in `unrecorded`, for the caller to record as sent.
-    pub(super) async fn deliver_claimed(
-        &self,
-        claimed: Claimed,
-        now: chrono::DateTime<chrono::Utc>,
-        known: &GroupReads,
-        unrecorded: &UnrecordedSends,
-    ) -> Result<Delivery, StoreError> {
-        let job = match claimed {
-            Claimed::Webhook(job) => return self.deliver_webhook(job, now).await,
-            Claimed::Sms(job) => return self.deliver_sms(job, now).await,
-            Claimed::Personal(job) => return self.deliver_personal(job, now, unrecorded).await,
-            Claimed::Email(job) => job,
-        };
-        let span = tracing::info_span!("notification", notification = job.id, event = %job.event, ticket = %job.ticket);
-        let event = job.event.as_str();
-        let happened = job.created_at;
-        let delivery =
-            tracing::Instrument::instrument(self.deliver(job, now, known, unrecorded), span)
-                .await?;
-        count(Channel::Email, event, delivery);
-        if delivery == Delivery::Sent {
-            let waited = (self.clock.now() - happened).to_std().unwrap_or_default();
-            metrics::histogram!(crate::monitoring::NOTIFICATION_SECONDS, "event" => event)
-                .record(waited.as_secs_f64());
-        }
-        Ok(delivery)
-    }
-
     /// Records as sent, in one transaction, the mails of `unrecorded` the server accepted.
     pub(super) async fn record(&self, unrecorded: &UnrecordedSends) -> Result<(), StoreError> {
         self.store
             .mark_notifications_sent(&unrecorded.take(), self.clock.now())
             .await
-    }
-
-    async fn deliver(
-        &self,
-        job: crate::store::OutboxJob,
-        now: chrono::DateTime<chrono::Utc>,
-        known: &GroupReads,
-        unrecorded: &UnrecordedSends,
-    ) -> Result<Delivery, StoreError> {
-        let ticket = match known.tickets.get(&job.ticket_id) {
-            Some(ticket) => Some(ticket.clone()),
-            None => self.store.ticket_by_number(&job.ticket).await?,
-        };
-        let Some(ticket) = ticket else {
-            let e = ComposeError::NoTicket(job.ticket.to_string());
-            tracing::error!(error = %e, "cannot write the notification; marked failed");
-            self.store.fail_notification(job.id, &e.to_string()).await?;
-            return Ok(Delivery::Failed);
-        };
-        let contact = match known.contacts.get(&job.recipient.key()) {
-            Some(contact) => contact.clone(),
-            None => self.store.contact(&job.recipient).await?,
-        };
-        let turn = unrecorded.turn().await;
-        let verdict = self
-            .governor
-            .judge(&self.store, &job, &ticket, &contact, now, unrecorded)
-            .await?;
-        let place = (verdict == Verdict::Send)
-            .then(|| unrecorded.reserve(&job.recipient, Some(job.ticket_id)));
-        drop(turn);
-        if let Some(stopped) = self.unless_allowed(job.id, &job.recipient, verdict).await? {
-            return Ok(stopped);
-        }
-        let composed = match self
-            .composer
-            .compose(&self.store, &job, &ticket, &contact, now, &known.mail)
-            .await
-        {
-            Ok(c) => c,
-            Err(e) => return self.not_composed(job.id, job.attempts, e, now).await,
-        };
-        let attempt = Attempt {
-            id: job.id,
-            recipient: &job.recipient,
-            attempts: job.attempts,
-            created_at: job.created_at,
-        };
-        if let Some(failed) = self.try_sending(attempt, &composed.message).await? {
-            return Ok(failed);
-        }
-        if let Some(place) = place {
-            place.sent(SentMail {
-                id: job.id,
-                ticket_id: job.ticket_id,
-                message_id: composed.message_id,
-            });
-        }
-        tracing::info!(recipient = %job.recipient, "notification sent");
-        Ok(Delivery::Sent)
     }
 
     /// What a mail row that could not be written leads to: another try after the usual
