@@ -6,7 +6,9 @@
 //!
 //! `cargo bench --bench ingest`; environment: `BENCH_MAILS` (default 10000), `BENCH_RUNS`
 //! (default 3), `BENCH_SEED` (default 1), `BENCH_BIN` (another ticketgate binary),
-//! `BENCH_KEEP=1` (keep the work directory and print where it is).
+//! `BENCH_DATABASE` (a SQLite database each run starts from, copied into its data directory
+//! before it is timed: the scale bench's seed of a million tickets, say), `BENCH_KEEP=1`
+//! (keep the work directory and print where it is).
 
 mod support;
 
@@ -61,6 +63,9 @@ fn main() {
     for run in 1..=runs {
         let dir = work.path().join(format!("run{run}"));
         std::fs::create_dir_all(&dir).expect("cannot create the run directory");
+        if let Some(database) = std::env::var_os("BENCH_DATABASE") {
+            start_from(Path::new(&database), &dir);
+        }
         let cost = run_ingest(&binary, &maildir, &dir);
         println!(
             "run {run}: {:.2} s wall, {:.0} mails/s, {:.3} CPU s per 1,000 mails, \
@@ -81,6 +86,26 @@ fn main() {
     if std::env::var_os("BENCH_KEEP").is_some() {
         println!("kept {}", work.keep().display());
     }
+}
+
+/// Copies the SQLite database `database` into `dir`'s data directory (not timed), so that
+/// the run ingests into what it holds.
+fn start_from(database: &Path, dir: &Path) {
+    let started = Instant::now();
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).expect("cannot create the data directory");
+    std::fs::copy(database, data.join("ticketgate.db")).expect("cannot copy BENCH_DATABASE");
+    // What the database's last writer left in its write-ahead log is part of it.
+    let mut wal = database.as_os_str().to_owned();
+    wal.push("-wal");
+    if Path::new(&wal).exists() {
+        std::fs::copy(&wal, data.join("ticketgate.db-wal")).expect("cannot copy its WAL");
+    }
+    println!(
+        "copied {} in {:.1} s (not timed)",
+        database.display(),
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// Runs `ticketgate ingest MAILDIR` in `dir` (so `data_dir = "data"` lands there), its
