@@ -69,7 +69,7 @@ impl OutboxWorker {
             Ok(known) => known,
             Err(e) => {
                 // Each row reads what it needs on its own, as a single one does.
-                tracing::warn!(error = %e, "cannot read the group's tickets and contacts at once");
+                tracing::warn!(error = %e, "cannot read what the group's notifications need at once; each reads its own");
                 GroupReads::default()
             }
         };
