@@ -4,7 +4,6 @@
 //! What the server accepted is left for the caller to record (see `mail_group.rs`).
 
 use super::compose::ComposeError;
-use super::governor::Verdict;
 use super::mail_group::GroupReads;
 use super::outbox_worker::{Attempt, Delivery, OutboxWorker, count};
 use super::unrecorded::UnrecordedSends;
@@ -64,14 +63,12 @@ impl OutboxWorker {
             Some(contact) => contact.clone(),
             None => self.store.contact(&job.recipient).await?,
         };
-        let turn = unrecorded.turn().await;
-        let verdict = self
+        let judging = self
             .governor
-            .judge(&self.store, &job, &ticket, &contact, now, unrecorded)
+            .judge(&self.store, &job, &ticket, &contact, now, unrecorded);
+        let (verdict, place) = unrecorded
+            .admit(&job.recipient, Some(job.ticket_id), judging)
             .await?;
-        let place = (verdict == Verdict::Send)
-            .then(|| unrecorded.reserve(&job.recipient, Some(job.ticket_id)));
-        drop(turn);
         if let Some(stopped) = self.unless_allowed(job.id, &job.recipient, verdict).await? {
             return Ok(stopped);
         }

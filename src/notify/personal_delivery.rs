@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Utc};
 
-use super::governor::Verdict;
 use super::outbox_worker::{Attempt, Delivery, OutboxWorker, count};
 use super::unrecorded::UnrecordedSends;
 use crate::store::{Channel, HoldKind, PersonalJob, StoreError};
@@ -33,21 +32,16 @@ impl OutboxWorker {
         unrecorded: &UnrecordedSends,
     ) -> Result<Delivery, StoreError> {
         let contact = self.store.contact(&job.recipient).await?;
-        let turn = unrecorded.turn().await;
-        let verdict = self
-            .governor
-            .judge_personal(
-                &self.store,
-                job.event,
-                &job.recipient,
-                &contact,
-                now,
-                unrecorded,
-            )
-            .await?;
+        let judging = self.governor.judge_personal(
+            &self.store,
+            job.event,
+            &job.recipient,
+            &contact,
+            now,
+            unrecorded,
+        );
         // Counted until it is recorded, below, on its own.
-        let _place = (verdict == Verdict::Send).then(|| unrecorded.reserve(&job.recipient, None));
-        drop(turn);
+        let (verdict, _place) = unrecorded.admit(&job.recipient, None, judging).await?;
         if let Some(stopped) = self.unless_allowed(job.id, &job.recipient, verdict).await? {
             return Ok(stopped);
         }

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use super::governor::Verdict;
 use crate::domain::EmailAddress;
 use crate::store::SentMail;
 
@@ -16,7 +17,8 @@ use crate::store::SentMail;
 #[derive(Debug, Default)]
 pub struct UnrecordedSends {
     tally: Mutex<Tally>,
-    /// Held from the governor's reads to the reservation of the place it gave.
+    /// Held from the governor's reads to the reservation of the place it gave
+    /// ([`UnrecordedSends::admit`]).
     judging: tokio::sync::Mutex<()>,
 }
 
@@ -29,16 +31,26 @@ struct Tally {
 }
 
 impl UnrecordedSends {
-    /// The governor's turn: held while it judges a mail and its place is reserved, so
-    /// that two connections never both take the last place under a limit.
-    pub async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.judging.lock().await
+    /// Awaits the governor's `judging` of a mail to `recipient`, about `ticket_id` if any,
+    /// in its turn, and when it says send, reserves the mail's place before the next mail
+    /// is judged: two connections never both take the last place under a limit. The
+    /// verdict, and the place when there is one.
+    pub async fn admit<E>(
+        &self,
+        recipient: &EmailAddress,
+        ticket_id: Option<i64>,
+        judging: impl std::future::Future<Output = Result<Verdict, E>>,
+    ) -> Result<(Verdict, Option<Reserved<'_>>), E> {
+        let _turn = self.judging.lock().await;
+        let verdict = judging.await?;
+        let place = (verdict == Verdict::Send).then(|| self.reserve(recipient, ticket_id));
+        Ok((verdict, place))
     }
 
     /// Counts a mail to `recipient`, about `ticket_id` if any, that the governor let go:
     /// until it is recorded ([`Reserved::sent`]), or no longer when the reservation is
     /// dropped (it did not go, or it was recorded on its own).
-    pub fn reserve(&self, recipient: &EmailAddress, ticket_id: Option<i64>) -> Reserved<'_> {
+    fn reserve(&self, recipient: &EmailAddress, ticket_id: Option<i64>) -> Reserved<'_> {
         let to = recipient.key();
         let mut tally = self.lock();
         *tally.to.entry(to.clone()).or_default() += 1;

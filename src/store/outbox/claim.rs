@@ -89,9 +89,9 @@ impl Store {
         first.transpose().map_err(|unreadable| unreadable.error)
     }
 
-    /// Claims up to `limit` due rows of `channel` in one statement, in the order they are
-    /// to go: rows whose lease ran out first (their worker died mid-send), then pending
-    /// rows, due the longest first. A worker that sends many rows takes them a group at a
+    /// Claims up to `limit` due rows of `channel` in one statement: rows whose lease ran
+    /// out (their worker died mid-send) before pending ones, each kind due the longest
+    /// first. They come back in queue order: when each was due, then by id. A worker that sends many rows takes them a group at a
     /// time, so that the claims cost one write for the group, not one each (on SQLite, a
     /// write waits its turn behind the intake's batches).
     pub async fn claim_group(
