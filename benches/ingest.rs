@@ -8,14 +8,23 @@
 //! (default 3), `BENCH_SEED` (default 1), `BENCH_BIN` (another ticketgate binary),
 //! `BENCH_DATABASE` (a SQLite database each run starts from, copied into its data directory
 //! before it is timed: the scale bench's seed of a million tickets, say), `BENCH_KEEP=1`
-//! (keep the work directory and print where it is).
+//! (keep the work directory and print where it is), `BENCH_POSTGRES` (a PostgreSQL server
+//! URL without a database name: each run ingests into a fresh database of its own there,
+//! with commits that wait for the disk as in production), `BENCH_INSTANCES` (default 1:
+//! the Maildir is dealt out into that many, and as many `ingest` processes share one data
+//! directory and one database, started together; the run lasts until the last one ends).
 
 mod support;
+
+#[allow(dead_code)]
+#[path = "../tests/support/postgres.rs"]
+mod postgres;
 
 use support::child;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Child;
 use std::time::Instant;
 
 /// What one run of the child cost.
@@ -58,6 +67,12 @@ fn main() {
         summary.windows1252,
     );
     println!("binary: {}", binary.display());
+    let instances: usize = child::env_or("BENCH_INSTANCES", 1).max(1);
+    let parts = deal_out(&maildir, instances);
+    let postgres = std::env::var("BENCH_POSTGRES")
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime for the PostgreSQL set-up");
 
     let mut costs = Vec::new();
     for run in 1..=runs {
@@ -66,7 +81,21 @@ fn main() {
         if let Some(database) = std::env::var_os("BENCH_DATABASE") {
             start_from(Path::new(&database), &dir);
         }
-        let cost = run_ingest(&binary, &maildir, &dir);
+        // Dropped, and the database with it, at the end of the run.
+        let database = postgres.as_deref().map(|server| {
+            runtime.block_on(async {
+                let db = postgres::PgDatabase::create(server).await;
+                db.wait_for_the_disk_at_each_commit().await;
+                db
+            })
+        });
+        let url = database.as_ref().map(|db| db.url());
+        let env: Vec<(&str, &str)> = url
+            .iter()
+            .map(|url| ("TICKETGATE_DATABASE__URL", url.as_str()))
+            .collect();
+        let cost = run_ingest(&binary, &parts, &dir, &env);
+        drop(database);
         println!(
             "run {run}: {:.2} s wall, {:.0} mails/s, {:.3} CPU s per 1,000 mails, \
              peak RSS {:.0} MB, outcomes {:?}",
@@ -108,37 +137,97 @@ fn start_from(database: &Path, dir: &Path) {
     );
 }
 
-/// Runs `ticketgate ingest MAILDIR` in `dir` (so `data_dir = "data"` lands there), its
-/// report lines going to a file, and reads the child's rusage with wait4.
-fn run_ingest(binary: &Path, maildir: &Path, dir: &Path) -> RunCost {
-    let report = dir.join("ingest.out");
-    let maildir = maildir
-        .to_str()
-        .expect("the work directory's path is UTF-8");
-    let command = child::command(binary, dir, &["ingest", maildir], &[]);
-    let cost = child::run(command, &report, &dir.join("ingest.err"));
-    // 2 (some message quarantined) is a result to report, not a failure of the bench.
-    assert!(
-        matches!(cost.exit, Some(0) | Some(2)),
-        "ticketgate ingest ended with {:?}; its report is {}",
-        cost.exit,
-        report.display()
-    );
-    let mut outcomes = BTreeMap::new();
-    let text = std::fs::read_to_string(&report).unwrap_or_default();
-    for line in text.lines() {
-        let outcome = line
-            .rsplit_once(": ")
-            .map(|(_, rest)| rest.split_whitespace().next().unwrap_or(""))
-            .unwrap_or("");
-        *outcomes.entry(outcome.to_string()).or_insert(0) += 1;
+/// `maildir` itself for one instance; else that many Maildirs beside it, the mails dealt
+/// out in turn (hard links), each keeping the order they had.
+fn deal_out(maildir: &Path, instances: usize) -> Vec<PathBuf> {
+    if instances == 1 {
+        return vec![maildir.to_path_buf()];
     }
-    RunCost {
-        wall_secs: cost.wall_secs,
-        cpu_secs: cost.cpu_secs,
-        max_rss_kib: cost.max_rss_kib,
-        outcomes,
+    let parts: Vec<PathBuf> = (0..instances)
+        .map(|i| maildir.with_file_name(format!("Maildir-{i}")))
+        .collect();
+    for part in &parts {
+        for sub in ["new", "cur", "tmp"] {
+            std::fs::create_dir_all(part.join(sub)).expect("cannot create a Maildir");
+        }
     }
+    let mut names: Vec<_> = std::fs::read_dir(maildir.join("new"))
+        .expect("cannot read the Maildir")
+        .map(|entry| entry.expect("cannot read the Maildir").file_name())
+        .collect();
+    names.sort();
+    for (i, name) in names.iter().enumerate() {
+        let from = maildir.join("new").join(name);
+        std::fs::hard_link(&from, parts[i % instances].join("new").join(name))
+            .expect("cannot link a mail into its part");
+    }
+    parts
+}
+
+/// Runs `ticketgate ingest MAILDIR` in `dir` (so `data_dir = "data"` lands there) for each
+/// of `maildirs` at once, each process's report lines going to a file of its own, and reads
+/// each child's rusage with wait4: the wall time until the last ends, the CPU of all.
+/// A database that needs creating is made (and migrated) first, untimed, by
+/// `ticketgate migrate`, so that the instances do not start by racing to make it.
+fn run_ingest(binary: &Path, maildirs: &[PathBuf], dir: &Path, env: &[(&str, &str)]) -> RunCost {
+    if maildirs.len() > 1 || !env.is_empty() {
+        let migrate = child::command(binary, dir, &["migrate"], env);
+        let cost = child::run(migrate, &dir.join("migrate.out"), &dir.join("migrate.err"));
+        assert_eq!(
+            cost.exit,
+            Some(0),
+            "ticketgate migrate failed in {}",
+            dir.display()
+        );
+    }
+    child::reset_peak();
+    let started = Instant::now();
+    let children: Vec<(Child, PathBuf)> = maildirs
+        .iter()
+        .enumerate()
+        .map(|(i, maildir)| {
+            let report = dir.join(format!("ingest-{i}.out"));
+            let maildir = maildir
+                .to_str()
+                .expect("the work directory's path is UTF-8");
+            let mut command = child::command(binary, dir, &["ingest", maildir], env);
+            command
+                .stdout(std::fs::File::create(&report).expect("cannot create the report"))
+                .stderr(
+                    std::fs::File::create(dir.join(format!("ingest-{i}.err")))
+                        .expect("cannot create the log"),
+                );
+            (command.spawn().expect("cannot start ticketgate"), report)
+        })
+        .collect();
+    let mut total = RunCost {
+        wall_secs: 0.0,
+        cpu_secs: 0.0,
+        max_rss_kib: 0,
+        outcomes: BTreeMap::new(),
+    };
+    for (process, report) in children {
+        let cost = child::reap(process, started);
+        // 2 (some message quarantined) is a result to report, not a failure of the bench.
+        assert!(
+            matches!(cost.exit, Some(0) | Some(2)),
+            "ticketgate ingest ended with {:?}; its report is {}",
+            cost.exit,
+            report.display()
+        );
+        total.wall_secs = total.wall_secs.max(cost.wall_secs);
+        total.cpu_secs += cost.cpu_secs;
+        total.max_rss_kib = total.max_rss_kib.max(cost.max_rss_kib);
+        let text = std::fs::read_to_string(&report).unwrap_or_default();
+        for line in text.lines() {
+            let outcome = line
+                .rsplit_once(": ")
+                .map(|(_, rest)| rest.split_whitespace().next().unwrap_or(""))
+                .unwrap_or("");
+            *total.outcomes.entry(outcome.to_string()).or_insert(0) += 1;
+        }
+    }
+    total
 }
 
 fn report(mails: usize, costs: &[RunCost]) {

@@ -72,6 +72,7 @@ pub async fn run(bench: &Bench) {
         let config = match &postgres {
             Some(server) => {
                 let db = crate::postgres::PgDatabase::create(server).await;
+                db.wait_for_the_disk_at_each_commit().await;
                 let section = format!("[database]\nurl = \"{}\"\n", db.url());
                 database = Some(db);
                 queued = queue(bench, &dir, count, &section);

@@ -77,6 +77,27 @@ impl PgDatabase {
         PgDatabase { server, name }
     }
 
+    /// Makes this database's commits wait for the disk again, as a production server's do
+    /// (the tests' databases do not, see [`PgDatabase::create`]): for the benches, whose
+    /// figures must hold for the durability the README promises.
+    #[allow(dead_code)]
+    pub async fn wait_for_the_disk_at_each_commit(&self) {
+        let mut admin = self.server.admin().await.unwrap_or_else(|e| {
+            panic!(
+                "the PostgreSQL server at {} does not answer: {e}",
+                self.server.shown()
+            )
+        });
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE {} RESET synchronous_commit",
+            self.name
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reset synchronous_commit on {}: {e}", self.name));
+        let _ = admin.close().await;
+    }
+
     /// The URL that reaches this database.
     pub fn url(&self) -> String {
         self.server.database_url(&self.name)
