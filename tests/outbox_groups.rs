@@ -42,8 +42,8 @@ fn flood_mail(n: usize) -> String {
 /// when the daemon starts: each notification once, recorded as sent with the Message-ID it
 /// went out with (so that a reply to it threads), a ticket's notifications in the order
 /// they were queued, the limit per recipient holds among the notifications claimed in one
-/// group as it does across groups, and each recipient's preferences as they are when the
-/// group goes are applied.
+/// group as it does across groups (released by an agent, the ones held back are held again),
+/// and each recipient's preferences as they are when the group goes are applied.
 #[test]
 fn a_backlog_goes_out_once_each_in_order_and_within_the_limits() {
     let started = Instant::now();
@@ -192,6 +192,43 @@ fn a_backlog_goes_out_once_each_in_order_and_within_the_limits() {
             "ticket {ticket}: {notes:?} (row id, place of arrival)"
         );
     }
+
+    // Released by an agent within the hour, the held ones are claimed in a group of their
+    // own: the sends recorded before it count, and they are held again.
+    for row in &held {
+        let retried = site
+            .cli
+            .run(&["outbox", "retry", &row.id.to_string()], None);
+        assert!(retried.status.success(), "{}", stdout(&retried));
+    }
+    let daemon = start(&site.cli, &[]);
+    wait_for(
+        "the released ones to be judged",
+        Duration::from_secs(30),
+        || {
+            site.db
+                .outbox()
+                .iter()
+                .all(|r| ["sent", "held", "skipped"].contains(&r.status.as_str()))
+        },
+    );
+    let stopped = stop(&site.cli, daemon);
+    assert_eq!(stopped.status.code(), Some(0), "{}", stopped.log);
+    let again = sink.arrivals();
+    assert_eq!(
+        again.iter().filter(|a| a.recipient == FLOOD).count(),
+        LIMIT,
+        "{:#?}",
+        site.db.outbox()
+    );
+    assert_eq!(again.len(), arrivals.len());
+    let held_again = site
+        .db
+        .outbox()
+        .into_iter()
+        .filter(|r| r.status == "held")
+        .count();
+    assert_eq!(held_again, held.len());
     eprintln!("backlog sent in {:?}", started.elapsed());
 }
 

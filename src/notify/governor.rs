@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::unrecorded::UnrecordedSends;
+use super::counted::{Counting, RecordedCounts};
 use crate::config::{LoopLimits, RateLimit};
 use crate::domain::Ticket;
 use crate::domain::{EmailAddress, Event};
@@ -52,9 +52,41 @@ impl Governor {
         Self::new(settings.loop_limits.clone(), team)
     }
 
+    /// What the limits of a group of mails to `recipients`, about `tickets`, count as
+    /// recorded at `now`: two reads for the whole group (none for the team's addresses,
+    /// which the per-recipient limits spare).
+    pub async fn read_counts(
+        &self,
+        store: &Store,
+        recipients: &[&EmailAddress],
+        tickets: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<RecordedCounts, StoreError> {
+        let mut keys: Vec<String> = recipients
+            .iter()
+            .filter(|r| !self.team.iter().any(|t| t.same_mailbox(r)))
+            .map(|r| r.key())
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut tickets = tickets.to_vec();
+        tickets.sort_unstable();
+        tickets.dedup();
+        let to_windows = sinces(now, &self.limits.per_recipient);
+        let about_windows = sinces(now, &self.limits.per_ticket);
+        Ok(RecordedCounts {
+            to: store
+                .sent_to_recipients_since_each(&keys, &to_windows)
+                .await?,
+            about: store
+                .sent_for_tickets_since_each(&tickets, &about_windows)
+                .await?,
+        })
+    }
+
     /// The verdict on `job`, about `ticket`, for the recipient described by `contact`.
-    /// The limits count what the store records as sent and the sends of `unrecorded`,
-    /// which it does not record yet.
+    /// The limits count what the store records as sent and the group's sends it does not
+    /// record yet (`counting`).
     pub async fn judge(
         &self,
         store: &Store,
@@ -62,7 +94,7 @@ impl Governor {
         ticket: &Ticket,
         contact: &Contact,
         now: DateTime<Utc>,
-        unrecorded: &UnrecordedSends,
+        counting: Counting<'_>,
     ) -> Result<Verdict, StoreError> {
         let recipient = &job.recipient;
         let as_observer = !ticket.requester.same_mailbox(recipient)
@@ -75,17 +107,14 @@ impl Governor {
             )));
         }
         if let Some(verdict) = self
-            .for_recipient(store, recipient, contact, now, unrecorded)
+            .for_recipient(store, recipient, contact, now, counting)
             .await?
         {
             return Ok(verdict);
         }
         let windows = sinces(now, &self.limits.per_ticket);
-        let counts = store
-            .sent_for_ticket_since_each(ticket.id, &windows)
-            .await?;
-        for (limit, counted) in self.limits.per_ticket.iter().zip(counts) {
-            let sent = counted + unrecorded.about(ticket.id);
+        let counts = counting.about(store, ticket.id, &windows).await?;
+        for (limit, sent) in self.limits.per_ticket.iter().zip(counts) {
             if sent >= limit.max {
                 return Ok(Verdict::Hold(format!(
                     "ticket limit {limit} reached: {sent} sent about {}",
@@ -102,7 +131,7 @@ impl Governor {
     /// `recipient`: held while the address bounces or over the per-recipient limits, as
     /// any other; an answer to a request is also skipped past [`MY_TICKETS_PER_HOUR`] of
     /// its kind in the last hour, so that nobody floods an address by asking for its
-    /// tickets with its name. The limits count the sends of `unrecorded` too.
+    /// tickets with its name. The limits count as [`Governor::judge`]'s do.
     pub async fn judge_personal(
         &self,
         store: &Store,
@@ -110,10 +139,10 @@ impl Governor {
         recipient: &EmailAddress,
         contact: &Contact,
         now: DateTime<Utc>,
-        unrecorded: &UnrecordedSends,
+        counting: Counting<'_>,
     ) -> Result<Verdict, StoreError> {
         if let Some(verdict) = self
-            .for_recipient(store, recipient, contact, now, unrecorded)
+            .for_recipient(store, recipient, contact, now, counting)
             .await?
         {
             return Ok(verdict);
@@ -145,7 +174,7 @@ impl Governor {
         recipient: &EmailAddress,
         contact: &Contact,
         now: DateTime<Utc>,
-        unrecorded: &UnrecordedSends,
+        counting: Counting<'_>,
     ) -> Result<Option<Verdict>, StoreError> {
         if let Some(until) = contact.undeliverable_until
             && until > now
@@ -163,11 +192,8 @@ impl Governor {
             return Ok(None);
         }
         let windows = sinces(now, &self.limits.per_recipient);
-        let counts = store
-            .sent_to_recipient_since_each(recipient, &windows)
-            .await?;
-        for (limit, counted) in self.limits.per_recipient.iter().zip(counts) {
-            let sent = counted + unrecorded.to(recipient);
+        let counts = counting.to(store, recipient, &windows).await?;
+        for (limit, sent) in self.limits.per_recipient.iter().zip(counts) {
             if sent >= limit.max {
                 return Ok(Some(Verdict::Hold(format!(
                     "recipient limit {limit} reached: {sent} sent to {recipient}"

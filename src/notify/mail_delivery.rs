@@ -4,6 +4,7 @@
 //! What the server accepted is left for the caller to record (see `mail_group.rs`).
 
 use super::compose::ComposeError;
+use super::counted::Counting;
 use super::mail_group::GroupReads;
 use super::outbox_worker::{Attempt, Delivery, OutboxWorker, count};
 use super::unrecorded::UnrecordedSends;
@@ -23,7 +24,9 @@ impl OutboxWorker {
         let job = match claimed {
             Claimed::Webhook(job) => return self.deliver_webhook(job, now).await,
             Claimed::Sms(job) => return self.deliver_sms(job, now).await,
-            Claimed::Personal(job) => return self.deliver_personal(job, now, unrecorded).await,
+            Claimed::Personal(job) => {
+                return self.deliver_personal(job, now, known, unrecorded).await;
+            }
             Claimed::Email(job) => job,
         };
         let span = tracing::info_span!("notification", notification = job.id, event = %job.event, ticket = %job.ticket);
@@ -63,9 +66,13 @@ impl OutboxWorker {
             Some(contact) => contact.clone(),
             None => self.store.contact(&job.recipient).await?,
         };
+        let counting = Counting {
+            recorded: &known.counts,
+            unrecorded,
+        };
         let judging = self
             .governor
-            .judge(&self.store, &job, &ticket, &contact, now, unrecorded);
+            .judge(&self.store, &job, &ticket, &contact, now, counting);
         let (verdict, place) = unrecorded
             .admit(&job.recipient, Some(job.ticket_id), judging)
             .await?;

@@ -16,6 +16,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::compose::MailReads;
+use super::counted::RecordedCounts;
 use super::outbox_worker::{LEASE, OutboxWorker};
 use super::unrecorded::UnrecordedSends;
 use crate::domain::{EmailAddress, Ticket};
@@ -65,7 +66,7 @@ impl OutboxWorker {
             chains.add(row);
         }
         let unrecorded = UnrecordedSends::default();
-        let known = match self.read_for(&chains).await {
+        let known = match self.read_for(&chains, now).await {
             Ok(known) => known,
             Err(e) => {
                 // Each row reads what it needs on its own, as a single one does.
@@ -109,13 +110,16 @@ impl OutboxWorker {
         }
     }
 
-    /// What the group's mail rows need (tickets, preferences, what their texts quote),
-    /// read at once rather than row by row: six reads per group, six per row before.
-    async fn read_for(&self, chains: &Chains) -> Result<GroupReads, StoreError> {
-        let jobs: Vec<&OutboxJob> = chains
-            .0
-            .iter()
-            .flatten()
+    /// What the group's mail rows need (tickets, preferences, what the governor's limits
+    /// count, what their texts quote), read at once rather than row by row: eight reads
+    /// per group, eight per row before.
+    async fn read_for(
+        &self,
+        chains: &Chains,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<GroupReads, StoreError> {
+        let rows = || chains.0.iter().flatten();
+        let jobs: Vec<&OutboxJob> = rows()
             .filter_map(|row| match row {
                 Claimed::Email(job) => Some(job),
                 _ => None,
@@ -124,13 +128,23 @@ impl OutboxWorker {
         let mut ids: Vec<i64> = jobs.iter().map(|job| job.ticket_id).collect();
         ids.sort_unstable();
         ids.dedup();
-        let recipients: Vec<&EmailAddress> = jobs.iter().map(|job| &job.recipient).collect();
+        let recipients: Vec<&EmailAddress> = rows()
+            .filter_map(|row| match row {
+                Claimed::Email(job) => Some(&job.recipient),
+                Claimed::Personal(job) => Some(&job.recipient),
+                _ => None,
+            })
+            .collect();
         let mut articles: Vec<i64> = jobs.iter().filter_map(|job| job.article_id).collect();
         articles.sort_unstable();
         articles.dedup();
         Ok(GroupReads {
             tickets: self.store.tickets_by_ids(&ids).await?,
             contacts: self.store.contacts_of(&recipients).await?,
+            counts: self
+                .governor
+                .read_counts(&self.store, &recipients, &ids, now)
+                .await?,
             mail: MailReads::read(&self.store, &ids, &articles).await?,
         })
     }
@@ -145,12 +159,13 @@ impl OutboxWorker {
 }
 
 /// What the mail rows of a group need, read once for the group: their tickets, by id,
-/// their recipients' preferences, by address key, and what their texts quote. A row finds
-/// its own here, or reads it.
+/// their recipients' preferences, by address key, what the governor's limits count, and
+/// what their texts quote. A row finds its own here, or reads it.
 #[derive(Debug, Default)]
 pub(super) struct GroupReads {
     pub tickets: HashMap<i64, Ticket>,
     pub contacts: HashMap<String, Contact>,
+    pub counts: RecordedCounts,
     pub mail: MailReads,
 }
 

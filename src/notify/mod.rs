@@ -3,6 +3,7 @@
 //! code that sends mail.
 
 pub mod compose;
+pub mod counted;
 pub mod governor;
 mod in_hand;
 mod mail_delivery;

@@ -5,22 +5,27 @@
 
 use chrono::{DateTime, Utc};
 
+use super::counted::Counting;
+use super::mail_group::GroupReads;
 use super::outbox_worker::{Attempt, Delivery, OutboxWorker, count};
 use super::unrecorded::UnrecordedSends;
 use crate::store::{Channel, HoldKind, PersonalJob, StoreError};
 
 impl OutboxWorker {
-    /// Delivers one claimed mail about no ticket and says what became of it.
+    /// Delivers one claimed mail about no ticket and says what became of it; its
+    /// recipient's preferences and counts from `known` when its group read them.
     pub(super) async fn deliver_personal(
         &self,
         job: PersonalJob,
         now: DateTime<Utc>,
+        known: &GroupReads,
         unrecorded: &UnrecordedSends,
     ) -> Result<Delivery, StoreError> {
         let span = tracing::info_span!("notification", notification = job.id, event = %job.event);
         let event = job.event.as_str();
         let delivery =
-            tracing::Instrument::instrument(self.personal(&job, now, unrecorded), span).await?;
+            tracing::Instrument::instrument(self.personal(&job, now, known, unrecorded), span)
+                .await?;
         count(Channel::Email, event, delivery);
         Ok(delivery)
     }
@@ -29,19 +34,26 @@ impl OutboxWorker {
         &self,
         job: &PersonalJob,
         now: DateTime<Utc>,
+        known: &GroupReads,
         unrecorded: &UnrecordedSends,
     ) -> Result<Delivery, StoreError> {
-        let contact = self.store.contact(&job.recipient).await?;
+        let contact = match known.contacts.get(&job.recipient.key()) {
+            Some(contact) => contact.clone(),
+            None => self.store.contact(&job.recipient).await?,
+        };
+        let counting = Counting {
+            recorded: &known.counts,
+            unrecorded,
+        };
         let judging = self.governor.judge_personal(
             &self.store,
             job.event,
             &job.recipient,
             &contact,
             now,
-            unrecorded,
+            counting,
         );
-        // Counted until it is recorded, below, on its own.
-        let (verdict, _place) = unrecorded.admit(&job.recipient, None, judging).await?;
+        let (verdict, place) = unrecorded.admit(&job.recipient, None, judging).await?;
         if let Some(stopped) = self.unless_allowed(job.id, &job.recipient, verdict).await? {
             return Ok(stopped);
         }
@@ -73,6 +85,9 @@ impl OutboxWorker {
         self.store
             .mark_personal_sent(job.id, &composed.message_id, self.clock.now())
             .await?;
+        if let Some(place) = place {
+            place.recorded_alone();
+        }
         tracing::info!(recipient = %job.recipient, "mail sent");
         Ok(Delivery::Sent)
     }

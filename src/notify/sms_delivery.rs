@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::compose::ComposeError;
+use super::counted::{Counting, RecordedCounts};
 use super::governor::Verdict;
 use super::outbox_worker::{Delivery, OutboxWorker, count};
 use super::unrecorded::UnrecordedSends;
@@ -58,7 +59,10 @@ impl OutboxWorker {
                         &ticket,
                         &contact,
                         now,
-                        &UnrecordedSends::default(),
+                        Counting {
+                            recorded: &RecordedCounts::default(),
+                            unrecorded: &UnrecordedSends::default(),
+                        },
                     )
                     .await?
                 {

@@ -28,6 +28,9 @@ struct Tally {
     /// By the recipient's key ([`EmailAddress::key`]), as the store counts them.
     to: HashMap<String, u32>,
     about: HashMap<i64, u32>,
+    /// Sent and recorded on their own (mails about no ticket), by recipient's key: the
+    /// group's counts, read before, do not hold them.
+    alone: HashMap<String, u32>,
 }
 
 impl UnrecordedSends {
@@ -65,9 +68,17 @@ impl UnrecordedSends {
         }
     }
 
-    /// How many of these went to `recipient`.
-    pub fn to(&self, recipient: &EmailAddress) -> u32 {
-        self.lock().to.get(&recipient.key()).copied().unwrap_or(0)
+    /// How many of these went to `recipient`; with `and_recorded_alone`, also the mails
+    /// of the group to it that were recorded on their own since the group's counts were
+    /// read ([`Reserved::recorded_alone`]).
+    pub fn to(&self, recipient: &EmailAddress, and_recorded_alone: bool) -> u32 {
+        let key = recipient.key();
+        let tally = self.lock();
+        let alone = match and_recorded_alone {
+            true => tally.alone.get(&key).copied().unwrap_or(0),
+            false => 0,
+        };
+        tally.to.get(&key).copied().unwrap_or(0) + alone
     }
 
     /// How many of these were about ticket `ticket_id`.
@@ -101,19 +112,32 @@ impl Reserved<'_> {
         self.sends.lock().sent.push(mail);
         self.kept = true;
     }
-}
 
-impl Drop for Reserved<'_> {
-    fn drop(&mut self) {
-        if self.kept {
-            return;
-        }
+    /// The mail went and was recorded on its own: it is counted where the group's counts,
+    /// read before, are used.
+    pub fn recorded_alone(mut self) {
         let mut tally = self.sends.lock();
+        self.uncount(&mut tally);
+        *tally.alone.entry(self.to.clone()).or_default() += 1;
+        self.kept = true;
+    }
+
+    /// No longer counts this mail among the group's sends not recorded.
+    fn uncount(&self, tally: &mut Tally) {
         if let Some(n) = tally.to.get_mut(&self.to) {
             *n = n.saturating_sub(1);
         }
         if let Some(n) = self.about.and_then(|id| tally.about.get_mut(&id)) {
             *n = n.saturating_sub(1);
+        }
+    }
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            let mut tally = self.sends.lock();
+            self.uncount(&mut tally);
         }
     }
 }
@@ -139,20 +163,33 @@ mod tests {
         let lower = EmailAddress::parse("alice@acme.example").unwrap();
         sends.reserve(&lower, Some(11)).sent(mail(2, 11));
         let in_flight = sends.reserve(&bob, Some(10));
-        assert_eq!(sends.to(&alice), 2);
-        assert_eq!(sends.to(&bob), 1);
+        assert_eq!(sends.to(&alice, false), 2);
+        assert_eq!(sends.to(&bob, false), 1);
         assert_eq!(sends.about(10), 2);
         assert_eq!(sends.about(12), 0);
         drop(in_flight);
         assert_eq!(
-            sends.to(&bob),
+            sends.to(&bob, false),
             0,
             "a mail that did not go is no longer counted"
         );
         assert_eq!(sends.about(10), 1);
         let taken: Vec<i64> = sends.take().iter().map(|m| m.id).collect();
         assert_eq!(taken, [1, 2]);
-        assert_eq!(sends.to(&alice), 0);
+        assert_eq!(sends.to(&alice, false), 0);
         assert!(sends.take().is_empty());
+    }
+
+    #[test]
+    fn a_mail_recorded_alone_counts_only_against_counts_read_before_it() {
+        let sends = UnrecordedSends::default();
+        let alice = EmailAddress::parse("alice@acme.example").unwrap();
+        sends.reserve(&alice, None).recorded_alone();
+        assert_eq!(sends.to(&alice, false), 0, "a read after it counts it");
+        assert_eq!(sends.to(&alice, true), 1, "the group's read did not");
+        sends.reserve(&alice, Some(3)).sent(mail(4, 3));
+        assert_eq!(sends.to(&alice, true), 2);
+        assert_eq!(sends.about(3), 1);
+        assert!(sends.take().len() == 1);
     }
 }

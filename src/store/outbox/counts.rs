@@ -1,11 +1,15 @@
 //! What the loop governor counts: the mail sent to an address, or about a ticket, over
-//! each of its limits' windows, each count one index range read once for all the windows.
+//! each of its limits' windows, each count one index range read once for all the windows;
+//! for a group of notifications, those of all its addresses, or all its tickets, in one
+//! read.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use crate::domain::{EmailAddress, Event};
-use crate::store::rows::to_millis;
+use crate::store::rows::{list_placeholders, to_millis};
 use crate::store::{Doing, Store, StoreError};
 
 impl Store {
@@ -84,26 +88,106 @@ impl Store {
     }
 }
 
+impl Store {
+    /// [`Store::sent_to_recipient_since_each`] for each of the addresses whose keys
+    /// ([`EmailAddress::key`]) are `keys`, in one read: each key's counts, zero where
+    /// nothing went.
+    pub async fn sent_to_recipients_since_each(
+        &self,
+        keys: &[String],
+        sinces: &[DateTime<Utc>],
+    ) -> Result<HashMap<String, Vec<u32>>, StoreError> {
+        let mut counts: HashMap<String, Vec<u32>> = keys
+            .iter()
+            .map(|key| (key.clone(), vec![0; sinces.len()]))
+            .collect();
+        if sinces.is_empty() || keys.is_empty() {
+            return Ok(counts);
+        }
+        let sql = grouped_counts_sql("lower(recipient)", keys.len(), sinces.len());
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for key in keys {
+            query = query.bind(key.as_str());
+        }
+        let rows = bind_sinces(query, sinces)
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .doing("counting the recent notifications of a group's recipients")?;
+        for row in rows {
+            let key: String = row.try_get("k").doing("counting notifications")?;
+            counts.insert(key, read_counts(&row, sinces.len())?);
+        }
+        Ok(counts)
+    }
+
+    /// [`Store::sent_for_ticket_since_each`] for each of the tickets `ids`, in one read:
+    /// each ticket's counts, zero where nothing went.
+    pub async fn sent_for_tickets_since_each(
+        &self,
+        ids: &[i64],
+        sinces: &[DateTime<Utc>],
+    ) -> Result<HashMap<i64, Vec<u32>>, StoreError> {
+        let mut counts: HashMap<i64, Vec<u32>> =
+            ids.iter().map(|&id| (id, vec![0; sinces.len()])).collect();
+        if sinces.is_empty() || ids.is_empty() {
+            return Ok(counts);
+        }
+        let sql = grouped_counts_sql("ticket_id", ids.len(), sinces.len());
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for &id in ids {
+            query = query.bind(id);
+        }
+        let rows = bind_sinces(query, sinces)
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .doing("counting the recent notifications of a group's tickets")?;
+        for row in rows {
+            let id: i64 = row.try_get("k").doing("counting notifications")?;
+            counts.insert(id, read_counts(&row, sinces.len())?);
+        }
+        Ok(counts)
+    }
+}
+
 /// A count of the mail notifications sent since each of `windows` (at least one) times
 /// (`$2`, `$3`…), among the rows `filter` (on `$1`) keeps: one index range, from the
 /// earliest of them.
 fn sent_counts_sql(filter: &str, windows: usize) -> String {
-    let counts: Vec<String> = (0..windows)
-        .map(|i| {
-            format!(
-                "COALESCE(SUM(CASE WHEN sent_at >= ${} THEN 1 ELSE 0 END), 0) AS n{i}",
-                i + 2
-            )
-        })
-        .collect();
     format!(
         "SELECT {} FROM outbox WHERE {filter} AND sent_at >= ${} AND channel = 'email'",
-        counts.join(", "),
+        window_counts(1, windows),
         windows + 2
     )
 }
 
-/// Binds each of `sinces`, then the earliest of them, after the filter's value.
+/// [`sent_counts_sql`] for `keys` values of `key` (`$1`…), each one's counts in a row of
+/// its own with the value as `k`; the windows' times are bound after the keys. Each value
+/// is one index range, as alone.
+fn grouped_counts_sql(key: &str, keys: usize, windows: usize) -> String {
+    format!(
+        "SELECT {key} AS k, {} FROM outbox WHERE {key} IN ({}) AND sent_at >= ${} \
+         AND channel = 'email' GROUP BY {key}",
+        window_counts(keys, windows),
+        list_placeholders(keys, 0),
+        keys + windows + 1
+    )
+}
+
+/// `n0`, `n1`…: how many rows were sent since each of `windows` times, bound after the
+/// first `after` parameters.
+fn window_counts(after: usize, windows: usize) -> String {
+    (0..windows)
+        .map(|i| {
+            format!(
+                "COALESCE(SUM(CASE WHEN sent_at >= ${} THEN 1 ELSE 0 END), 0) AS n{i}",
+                after + i + 1
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Binds each of `sinces`, then the earliest of them, after the filter's values.
 fn bind_sinces<'q>(
     mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     sinces: &[DateTime<Utc>],
@@ -131,4 +215,23 @@ fn read_counts(row: &sqlx::any::AnyRow, windows: usize) -> Result<Vec<u32>, Stor
             Ok(n.max(0) as u32)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{grouped_counts_sql, sent_counts_sql};
+
+    #[test]
+    fn the_windows_are_numbered_after_what_they_filter() {
+        let one = sent_counts_sql("ticket_id = $1", 2);
+        assert!(one.contains("sent_at >= $2 THEN"), "{one}");
+        assert!(one.contains("sent_at >= $3 THEN"), "{one}");
+        assert!(one.contains("AND sent_at >= $4 AND"), "{one}");
+        let many = grouped_counts_sql("ticket_id", 3, 2);
+        assert!(many.contains("ticket_id IN ($1, $2, $3)"), "{many}");
+        assert!(many.contains("sent_at >= $4 THEN"), "{many}");
+        assert!(many.contains("sent_at >= $5 THEN"), "{many}");
+        assert!(many.contains("AND sent_at >= $6 AND"), "{many}");
+        assert!(many.ends_with("GROUP BY ticket_id"), "{many}");
+    }
 }
