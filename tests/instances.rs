@@ -356,3 +356,77 @@ async fn tickets_opened_at_once_by_several_instances_get_distinct_numbers() {
         "{numbers:?}"
     );
 }
+
+/// A ticket opened by hand, by `who`, as an agent's CLI or the API would open one.
+fn opening(who: &str) -> ticketgate::store::HandOpening {
+    use ticketgate::domain::{
+        Direction, EmailAddress, Impact, NewArticle, NewTicket, TicketType, Urgency, Visibility,
+    };
+    let requester = EmailAddress::parse(&format!("{who}@acme.example")).unwrap();
+    ticketgate::store::HandOpening {
+        ticket: NewTicket {
+            title: format!("Opened for {who}"),
+            description: Some("The printer is on fire.".into()),
+            ticket_type: TicketType::Incident,
+            category: None,
+            impact: Impact::Degraded,
+            urgency: Urgency::Medium,
+            requester: requester.clone(),
+            requester_name: None,
+            organisation: None,
+            language: "en".into(),
+            follow_up_of: None,
+            observers: Vec::new(),
+            details: Default::default(),
+        },
+        article: NewArticle::written(
+            requester,
+            None,
+            Direction::Inbound,
+            Visibility::Public,
+            "Printer",
+            "The printer is on fire.",
+        ),
+        notifications: Vec::new(),
+        at: Utc::now(),
+    }
+}
+
+/// One instance holds a batch of mails that opened a ticket, not yet committed, while
+/// another opens one. On PostgreSQL the second does not wait for the first's batch: the
+/// number is taken apart from the batch's transaction (`store/ticket_numbers.rs`), where
+/// the month's counter row, locked until the batch committed, made every instance's
+/// batches go one at a time. On SQLite, one writer at a time, it waits for the batch to
+/// commit, and the numbers follow on. Either way the numbers differ.
+#[tokio::test]
+async fn a_ticket_opened_beside_another_instance_s_batch_does_not_wait_for_it_on_postgresql() {
+    let env = TestEnv::new().await;
+    let (a, b) = (env.store().clone(), another_instance(&env).await);
+    let on_postgres = a.backend() == ticketgate::store::Backend::Postgres;
+    let batch = a.begin_batch().await.unwrap();
+    let first = batch.store().open_ticket(&opening("first")).await.unwrap();
+    let mut second = tokio::spawn(async move { b.open_ticket(&opening("second")).await });
+    let second = if on_postgres {
+        let second = tokio::time::timeout(Duration::from_secs(10), &mut second)
+            .await
+            .expect("the second instance's ticket waited for the first's batch")
+            .unwrap()
+            .unwrap();
+        batch.commit().await.unwrap();
+        second
+    } else {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!second.is_finished(), "SQLite has one writer at a time");
+        batch.commit().await.unwrap();
+        let second = second.await.unwrap().unwrap();
+        let serial =
+            |n: &ticketgate::domain::TicketNumber| -> u64 { n.as_str()[5..].parse().unwrap() };
+        assert_eq!(serial(&second), serial(&first) + 1, "{first} then {second}");
+        second
+    };
+    assert_ne!(first, second);
+    for number in [&first, &second] {
+        let ticket = a.ticket_by_number(number).await.unwrap();
+        assert!(ticket.is_some(), "{number} was committed");
+    }
+}

@@ -163,7 +163,9 @@ impl Store {
     pub async fn commit_inbound(&self, commit: &InboundCommit) -> Result<Committed, StoreError> {
         let mut conn = self.conn().await?;
         if self.writes_in_place() {
-            let why = match write_inbound(&mut conn, &self.webhooks, commit).await {
+            let why = match write_inbound(&mut conn, &self.webhooks, self.numbers.as_ref(), commit)
+                .await
+            {
                 Ok(Written::Done(outcome)) => return Ok(outcome),
                 Ok(Written::Stale(_)) => "its ticket changed while it was handled".to_string(),
                 Ok(Written::Duplicate) => "it was committed meanwhile".to_string(),
@@ -173,7 +175,7 @@ impl Store {
             return Err(StoreError::Spoiled { why });
         }
         let mut tx = conn.begin().await.doing("starting a transaction")?;
-        match write_inbound(&mut tx, &self.webhooks, commit).await? {
+        match write_inbound(&mut tx, &self.webhooks, self.numbers.as_ref(), commit).await? {
             Written::Done(outcome) => {
                 tx.commit().await.doing("committing the message")?;
                 tracing::debug!(?outcome, "committed");
@@ -213,10 +215,11 @@ enum Written {
 async fn write_inbound(
     tx: &mut AnyConnection,
     webhooks: &crate::domain::Subscriptions,
+    numbers: Option<&sqlx::AnyPool>,
     commit: &InboundCommit,
 ) -> Result<Written, StoreError> {
     let at = to_millis(commit.at);
-    let Some((ticket_id, outcome)) = write_ticket(tx, commit, at).await? else {
+    let Some((ticket_id, outcome)) = write_ticket(tx, numbers, commit, at).await? else {
         let InboundWrite::Comment { ticket_id, .. } = &commit.write else {
             unreachable!("only a comment waits for its ticket's status");
         };
@@ -247,12 +250,13 @@ async fn write_inbound(
 /// on: the caller rolls back.
 async fn write_ticket(
     tx: &mut AnyConnection,
+    numbers: Option<&sqlx::AnyPool>,
     commit: &InboundCommit,
     at: i64,
 ) -> Result<Option<(i64, Committed)>, StoreError> {
     Ok(Some(match &commit.write {
         InboundWrite::Open(ticket) => {
-            let (id, number) = insert_ticket(tx, ticket, commit.at).await?;
+            let (id, number) = insert_ticket(tx, numbers, ticket, commit.at).await?;
             (id, Committed::Opened(number))
         }
         InboundWrite::Comment {

@@ -22,6 +22,7 @@ mod outbox;
 mod recycle;
 mod requests;
 mod rows;
+mod ticket_numbers;
 mod ticket_query;
 mod ticket_updates;
 mod tickets;
@@ -181,6 +182,9 @@ pub struct Store {
     batch: Option<batch::SharedTransaction>,
     /// Which webhook hears which event: their rows are queued with the operation's mail.
     webhooks: std::sync::Arc<crate::domain::Subscriptions>,
+    /// PostgreSQL's connections for ticket numbers, committed apart from the tickets'
+    /// transactions (`ticket_numbers.rs`); none on SQLite.
+    numbers: Option<AnyPool>,
 }
 
 impl Store {
@@ -261,6 +265,9 @@ impl Store {
 
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
+        if let Some(numbers) = &self.numbers {
+            numbers.close().await;
+        }
         self.pool.close().await;
     }
 }

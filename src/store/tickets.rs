@@ -218,24 +218,15 @@ pub(super) async fn with_observers(
     Ok(Some(ticket))
 }
 
+/// Inserts ticket `t` on `tx`, numbered from `numbers` when there are (see
+/// `ticket_numbers.rs`); its id and number.
 pub(super) async fn insert_ticket(
     tx: &mut AnyConnection,
+    numbers: Option<&sqlx::AnyPool>,
     t: &NewTicket,
     at: DateTime<Utc>,
 ) -> Result<(i64, TicketNumber), StoreError> {
-    let period = TicketNumber::period(at);
-    let counter = sqlx::query(
-        "INSERT INTO ticket_counters (period, last_value) VALUES ($1, 1) \
-         ON CONFLICT (period) DO UPDATE SET last_value = ticket_counters.last_value + 1 RETURNING last_value",
-    )
-    .bind(period)
-    .fetch_one(&mut *tx)
-    .await
-    .doing("allocating a ticket number")?;
-    let counter: i64 = counter
-        .try_get("last_value")
-        .doing("reading the ticket counter")?;
-    let number = TicketNumber::new(at, counter.max(1) as u64);
+    let number = super::ticket_numbers::next_number(tx, numbers, at).await?;
     let millis = to_millis(at);
     let row = sqlx::query(
         "INSERT INTO tickets (number, title, description, ticket_type, category, impact, urgency, priority, \
