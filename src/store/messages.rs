@@ -103,15 +103,17 @@ impl Store {
         message_id: &str,
     ) -> Result<Option<crate::domain::Ticket>, StoreError> {
         let mut conn = self.conn().await?;
-        let row = sqlx::query(
-            "SELECT t.*, f.number AS follow_up_number FROM thread_refs r \
-             JOIN tickets t ON t.id = r.ticket_id LEFT JOIN tickets f ON f.id = t.follow_up_of \
-             WHERE r.message_id = $1 ORDER BY r.created_at, r.ticket_id LIMIT 1",
-        )
-        .bind(storable(message_id))
-        .fetch_optional(&mut *conn)
-        .await
-        .doing("looking up a threading reference")?;
+        // The ticket is read by its key, not joined (see `TICKET_COLUMNS`).
+        let sql = format!(
+            "SELECT {} FROM tickets t WHERE t.id = (SELECT r.ticket_id FROM thread_refs r \
+             WHERE r.message_id = $1 ORDER BY r.created_at, r.ticket_id LIMIT 1)",
+            super::tickets::TICKET_COLUMNS
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(storable(message_id))
+            .fetch_optional(&mut *conn)
+            .await
+            .doing("looking up a threading reference")?;
         super::tickets::with_observers(&mut conn, row).await
     }
 
@@ -134,8 +136,8 @@ impl Store {
             );
         }
         let rows = sqlx::query(
-            "SELECT m.content_digest, t.number FROM messages m LEFT JOIN tickets t ON t.id = m.ticket_id \
-             WHERE m.message_id = $1",
+            "SELECT m.content_digest, (SELECT t.number FROM tickets t WHERE t.id = m.ticket_id) \
+             AS number FROM messages m WHERE m.message_id = $1",
         )
         .bind(storable(message_id))
         .fetch_all(&mut *conn)
@@ -395,8 +397,8 @@ async fn find_duplicate(
     content_digest: &str,
 ) -> Result<Option<Option<TicketNumber>>, StoreError> {
     let row = sqlx::query(
-        "SELECT t.number FROM messages m LEFT JOIN tickets t ON t.id = m.ticket_id \
-         WHERE m.message_id = $1 AND m.content_digest = $2",
+        "SELECT (SELECT t.number FROM tickets t WHERE t.id = m.ticket_id) AS number \
+         FROM messages m WHERE m.message_id = $1 AND m.content_digest = $2",
     )
     .bind(storable(message_id))
     .bind(content_digest.to_string())

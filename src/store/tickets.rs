@@ -16,6 +16,14 @@ use crate::domain::{
     TicketNumber, TicketSummary,
 };
 
+/// A ticket's columns as `ticket_from_row` reads them, from `tickets t`: its own, and the
+/// number of the ticket it follows up. That one is read by its key in a subquery, not
+/// joined: PostgreSQL keeps a prepared statement's generic plan, made when `tickets` was
+/// nearly empty, and the join it chose then scanned the whole table for each ticket read
+/// until the statistics caught up (BENCHMARKS.md, PostgreSQL with three instances).
+pub(super) const TICKET_COLUMNS: &str =
+    "t.*, (SELECT f.number FROM tickets f WHERE f.id = t.follow_up_of) AS follow_up_number";
+
 impl Store {
     /// The ticket with this number, with its observers.
     pub async fn ticket_by_number(
@@ -38,8 +46,7 @@ impl Store {
         let places = list_placeholders(ids.len(), 0);
         let mut conn = self.conn().await?;
         let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT t.*, f.number AS follow_up_number FROM tickets t \
-             LEFT JOIN tickets f ON f.id = t.follow_up_of WHERE t.id IN ({places})"
+            "SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id IN ({places})"
         )));
         for id in ids {
             query = query.bind(*id);
@@ -183,9 +190,8 @@ async fn ticket_on(
     conn: &mut AnyConnection,
     number: &TicketNumber,
 ) -> Result<Option<Ticket>, StoreError> {
-    const SQL: &str = "SELECT t.*, f.number AS follow_up_number FROM tickets t \
-         LEFT JOIN tickets f ON f.id = t.follow_up_of WHERE t.number = $1";
-    let row = sqlx::query(SQL)
+    let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.number = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(number.as_str().to_string())
         .fetch_optional(&mut *conn)
         .await

@@ -321,8 +321,8 @@ impl Store {
         message_id: &str,
     ) -> Result<Option<SentNotification>, StoreError> {
         let row = sqlx::query(
-            "SELECT t.number, o.recipient FROM outbox o JOIN tickets t ON t.id = o.ticket_id \
-             WHERE o.message_id = $1 LIMIT 1",
+            "SELECT (SELECT t.number FROM tickets t WHERE t.id = o.ticket_id) AS number, \
+             o.recipient FROM outbox o WHERE o.message_id = $1 AND o.ticket_id IS NOT NULL LIMIT 1",
         )
         .bind(storable(message_id))
         .fetch_optional(&mut *self.conn().await?)
