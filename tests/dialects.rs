@@ -204,3 +204,36 @@ async fn purging_old_raw_mail_notes_it_on_each_article_alike() {
     let article = first(env.details(&recent).await);
     assert!(article.raw_ref.is_some() && article.note.is_none());
 }
+
+/// A mail's text over 2 KB reads back whole on both backends. PostgreSQL compresses it as
+/// it is written, with lz4 where the server has it (the default, pglz, took a third of the
+/// server's CPU during ingest: BENCHMARKS.md).
+#[tokio::test]
+async fn a_long_text_reads_back_whole_and_postgresql_compresses_it_with_lz4() {
+    use sqlx::Connection;
+    let env = TestEnv::new().await;
+    let body = "The VPN drops every few minutes, then comes back. ".repeat(150);
+    let mail = format!(
+        "From: alice@acme.example\r\nTo: support@localhost\r\nSubject: VPN\r\n\
+         Message-ID: <long-1@acme.example>\r\n\r\n{body}\r\n"
+    );
+    let n = created(&env.process(mail.as_bytes()).await);
+    let ticket = env.details(&n).await;
+    assert_eq!(ticket.articles[0].body_text.trim_end(), body.trim_end());
+    let url = env.pipeline().settings().database_url.expose().to_string();
+    if url.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        let methods: Vec<Option<String>> = sqlx::query_scalar(
+            "SELECT pg_column_compression(body_text) FROM articles \
+             UNION ALL SELECT pg_column_compression(description) FROM tickets",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(
+            methods,
+            [Some("lz4".to_string()), Some("lz4".to_string())],
+            "article text, then the ticket's description (a server built without lz4 keeps pglz)"
+        );
+    }
+}

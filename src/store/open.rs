@@ -99,6 +99,15 @@ impl Store {
                              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000;",
                         )
                         .await?;
+                    } else if let Err(e) = conn
+                        .execute("SET default_toast_compression = 'lz4'")
+                        .await
+                    {
+                        // Mail texts over 2 KB are compressed as they are written: with
+                        // pglz, PostgreSQL's default, that took a third of the server's CPU
+                        // during ingest (BENCHMARKS.md); lz4 is several times faster. A
+                        // server built without it keeps pglz.
+                        tracing::debug!(error = %e, "long texts are compressed with the server's default method");
                     }
                     Ok(())
                 })
