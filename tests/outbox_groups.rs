@@ -38,6 +38,20 @@ fn flood_mail(n: usize) -> String {
     )
 }
 
+/// Runs the daemon until no row of the outbox waits (each sent, held or skipped), then
+/// stops it; it must stop cleanly.
+fn run_until_settled(site: &mut Site, what: &str) {
+    let daemon = start(&site.cli, &[]);
+    wait_for(what, Duration::from_secs(60), || {
+        site.db
+            .outbox()
+            .iter()
+            .all(|r| ["sent", "held", "skipped"].contains(&r.status.as_str()))
+    });
+    let stopped = stop(&site.cli, daemon);
+    assert_eq!(stopped.status.code(), Some(0), "{}", stopped.log);
+}
+
 /// A backlog of notifications (queued by `ticketgate ingest` while no daemon ran) goes out
 /// when the daemon starts: each notification once, recorded as sent with the Message-ID it
 /// went out with (so that a reply to it threads), a ticket's notifications in the order
@@ -95,15 +109,7 @@ fn a_backlog_goes_out_once_each_in_order_and_within_the_limits() {
     );
     assert!(set.status.success(), "{}", stdout(&set));
 
-    let daemon = start(&site.cli, &[]);
-    wait_for("the backlog to go out", Duration::from_secs(60), || {
-        site.db
-            .outbox()
-            .iter()
-            .all(|r| ["sent", "held", "skipped"].contains(&r.status.as_str()))
-    });
-    let stopped = stop(&site.cli, daemon);
-    assert_eq!(stopped.status.code(), Some(0), "{}", stopped.log);
+    run_until_settled(&mut site, "the backlog to go out");
 
     let rows = site.db.outbox();
     let arrivals = sink.arrivals();
@@ -201,19 +207,7 @@ fn a_backlog_goes_out_once_each_in_order_and_within_the_limits() {
             .run(&["outbox", "retry", &row.id.to_string()], None);
         assert!(retried.status.success(), "{}", stdout(&retried));
     }
-    let daemon = start(&site.cli, &[]);
-    wait_for(
-        "the released ones to be judged",
-        Duration::from_secs(30),
-        || {
-            site.db
-                .outbox()
-                .iter()
-                .all(|r| ["sent", "held", "skipped"].contains(&r.status.as_str()))
-        },
-    );
-    let stopped = stop(&site.cli, daemon);
-    assert_eq!(stopped.status.code(), Some(0), "{}", stopped.log);
+    run_until_settled(&mut site, "the released ones to be judged");
     let again = sink.arrivals();
     assert_eq!(
         again.iter().filter(|a| a.recipient == FLOOD).count(),

@@ -4,7 +4,6 @@
 //! What the server accepted is left for the caller to record (see `mail_group.rs`).
 
 use super::compose::ComposeError;
-use super::counted::Counting;
 use super::mail_group::GroupReads;
 use super::outbox_worker::{Attempt, Delivery, OutboxWorker, count};
 use super::unrecorded::UnrecordedSends;
@@ -62,14 +61,8 @@ impl OutboxWorker {
             self.store.fail_notification(job.id, &e.to_string()).await?;
             return Ok(Delivery::Failed);
         };
-        let contact = match known.contacts.get(&job.recipient.key()) {
-            Some(contact) => contact.clone(),
-            None => self.store.contact(&job.recipient).await?,
-        };
-        let counting = Counting {
-            recorded: &known.counts,
-            unrecorded,
-        };
+        let contact = known.contact(&self.store, &job.recipient).await?;
+        let counting = known.counting(unrecorded);
         let judging = self
             .governor
             .judge(&self.store, &job, &ticket, &contact, now, counting);

@@ -16,7 +16,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::compose::MailReads;
-use super::counted::RecordedCounts;
+use super::counted::{Counting, RecordedCounts};
 use super::outbox_worker::{LEASE, OutboxWorker};
 use super::unrecorded::UnrecordedSends;
 use crate::domain::{EmailAddress, Ticket};
@@ -167,6 +167,29 @@ pub(super) struct GroupReads {
     pub contacts: HashMap<String, Contact>,
     pub counts: RecordedCounts,
     pub mail: MailReads,
+}
+
+impl GroupReads {
+    /// `recipient`'s preferences: the group's read of them, else read now.
+    pub async fn contact(
+        &self,
+        store: &crate::store::Store,
+        recipient: &EmailAddress,
+    ) -> Result<Contact, StoreError> {
+        match self.contacts.get(&recipient.key()) {
+            Some(contact) => Ok(contact.clone()),
+            None => store.contact(recipient).await,
+        }
+    }
+
+    /// What the governor counts for a mail of this group, with the group's sends not
+    /// recorded yet (`unrecorded`).
+    pub fn counting<'a>(&'a self, unrecorded: &'a UnrecordedSends) -> Counting<'a> {
+        Counting {
+            recorded: &self.counts,
+            unrecorded,
+        }
+    }
 }
 
 /// A group's rows as chains to deliver in order, one chain per ticket (or per address, for

@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Utc};
 
-use super::counted::Counting;
 use super::mail_group::GroupReads;
 use super::outbox_worker::{Attempt, Delivery, OutboxWorker, count};
 use super::unrecorded::UnrecordedSends;
@@ -37,14 +36,8 @@ impl OutboxWorker {
         known: &GroupReads,
         unrecorded: &UnrecordedSends,
     ) -> Result<Delivery, StoreError> {
-        let contact = match known.contacts.get(&job.recipient.key()) {
-            Some(contact) => contact.clone(),
-            None => self.store.contact(&job.recipient).await?,
-        };
-        let counting = Counting {
-            recorded: &known.counts,
-            unrecorded,
-        };
+        let contact = known.contact(&self.store, &job.recipient).await?;
+        let counting = known.counting(unrecorded);
         let judging = self.governor.judge_personal(
             &self.store,
             job.event,
