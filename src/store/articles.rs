@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::rows::{
-    from_millis, get, list_placeholders, parse_stored, storable, storable_opt, to_millis,
+    bind_each, from_millis, get, list_placeholders, parse_stored, storable, storable_opt, to_millis,
 };
 use super::{Doing, Store, StoreError};
 use crate::domain::{Article, ArticleExcerpt, Attachment, NewArticle};
@@ -63,11 +63,8 @@ impl Store {
              CAST(length(body_text) AS BIGINT) AS chars FROM articles WHERE id IN ({})",
             list_placeholders(ids.len(), 1)
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(chars);
-        for id in ids {
-            query = query.bind(*id);
-        }
-        let rows = query
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(chars);
+        let rows = bind_each(ids.iter().copied(), query)
             .fetch_all(&mut *self.conn().await?)
             .await
             .doing("reading the beginning of articles")?;
@@ -91,11 +88,7 @@ impl Store {
             "SELECT * FROM attachments WHERE article_id IN ({}) ORDER BY id",
             list_placeholders(ids.len(), 0)
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for id in ids {
-            query = query.bind(*id);
-        }
-        let rows = query
+        let rows = bind_each(ids.iter().copied(), sqlx::query(sqlx::AssertSqlSafe(sql)))
             .fetch_all(&mut *self.conn().await?)
             .await
             .doing("reading articles' attachments")?;
@@ -121,14 +114,13 @@ impl Store {
              GROUP BY ticket_id)",
             list_placeholders(tickets.len(), 0)
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for id in tickets {
-            query = query.bind(*id);
-        }
-        let rows = query
-            .fetch_all(&mut *self.conn().await?)
-            .await
-            .doing("reading tickets' last messages")?;
+        let rows = bind_each(
+            tickets.iter().copied(),
+            sqlx::query(sqlx::AssertSqlSafe(sql)),
+        )
+        .fetch_all(&mut *self.conn().await?)
+        .await
+        .doing("reading tickets' last messages")?;
         rows.iter()
             .map(|row| Ok((get(row, "ticket_id")?, get(row, "message_id")?)))
             .collect()

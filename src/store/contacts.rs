@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
-use super::rows::{from_millis, list_placeholders, storable, to_millis};
+use super::rows::{bind_each, from_millis, list_placeholders, storable, to_millis};
 use super::{Doing, Store, StoreError};
 use crate::domain::{EmailAddress, EventCategory};
 
@@ -133,14 +133,13 @@ impl Store {
             "SELECT {CONTACT_COLUMNS} FROM contacts WHERE email IN ({})",
             list_placeholders(keys.len(), 0)
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for key in keys {
-            query = query.bind(key.clone());
-        }
-        let rows = query
-            .fetch_all(&mut *self.conn().await?)
-            .await
-            .doing("reading contacts")?;
+        let rows = bind_each(
+            keys.into_iter().cloned(),
+            sqlx::query(sqlx::AssertSqlSafe(sql)),
+        )
+        .fetch_all(&mut *self.conn().await?)
+        .await
+        .doing("reading contacts")?;
         for row in &rows {
             let contact = contact_from_row(row)?;
             contacts.insert(contact.email.clone(), contact);

@@ -102,6 +102,20 @@ pub(super) fn list_placeholders(count: usize, after: usize) -> String {
         .join(", ")
 }
 
+/// Binds each of `values` in turn after what `query` has bound: the values of an
+/// `IN (…)` list whose places [`list_placeholders`] wrote.
+pub(super) fn bind_each<'q, T>(
+    values: impl IntoIterator<Item = T>,
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>
+where
+    T: for<'t> sqlx::Encode<'t, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    values
+        .into_iter()
+        .fold(query, |query, value| query.bind(value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::{list_placeholders, values_placeholders};

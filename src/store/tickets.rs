@@ -7,8 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row};
 
 use super::rows::{
-    address, from_millis, get, list_placeholders, opt_millis, parse_stored, storable, storable_opt,
-    ticket_number, to_millis,
+    address, bind_each, from_millis, get, list_placeholders, opt_millis, parse_stored, storable,
+    storable_opt, ticket_number, to_millis,
 };
 use super::{Doing, Store, StoreError};
 use crate::domain::{
@@ -45,13 +45,10 @@ impl Store {
         }
         let places = list_placeholders(ids.len(), 0);
         let mut conn = self.conn().await?;
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id IN ({places})"
         )));
-        for id in ids {
-            query = query.bind(*id);
-        }
-        for row in query
+        for row in bind_each(ids.iter().copied(), query)
             .fetch_all(&mut *conn)
             .await
             .doing("looking up tickets")?
@@ -59,14 +56,11 @@ impl Store {
             let ticket = ticket_from_row(&row)?;
             tickets.insert(ticket.id, ticket);
         }
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT ticket_id, email FROM observers WHERE ticket_id IN ({places}) \
              ORDER BY added_at, email"
         )));
-        for id in ids {
-            query = query.bind(*id);
-        }
-        for row in query
+        for row in bind_each(ids.iter().copied(), query)
             .fetch_all(&mut *conn)
             .await
             .doing("reading tickets' observers")?

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use crate::domain::{EmailAddress, Event};
-use crate::store::rows::{list_placeholders, to_millis};
+use crate::store::rows::{bind_each, list_placeholders, to_millis};
 use crate::store::{Doing, Store, StoreError};
 
 impl Store {
@@ -105,10 +105,7 @@ impl Store {
             return Ok(counts);
         }
         let sql = grouped_counts_sql("lower(recipient)", keys.len(), sinces.len());
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for key in keys {
-            query = query.bind(key.as_str());
-        }
+        let query = bind_each(keys.iter().cloned(), sqlx::query(sqlx::AssertSqlSafe(sql)));
         let rows = bind_sinces(query, sinces)
             .fetch_all(&mut *self.conn().await?)
             .await
@@ -133,10 +130,7 @@ impl Store {
             return Ok(counts);
         }
         let sql = grouped_counts_sql("ticket_id", ids.len(), sinces.len());
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for &id in ids {
-            query = query.bind(id);
-        }
+        let query = bind_each(ids.iter().copied(), sqlx::query(sqlx::AssertSqlSafe(sql)));
         let rows = bind_sinces(query, sinces)
             .fetch_all(&mut *self.conn().await?)
             .await
