@@ -35,6 +35,7 @@ mod imap;
 mod imap_harness;
 mod imap_servers;
 mod instances;
+mod instances_batches;
 mod intake;
 mod lifecycle;
 mod logs;

@@ -232,6 +232,8 @@ impl<K: Clone + Eq + Hash> Driver<K> {
             {
                 outbox.notify();
             }
+            let tried = results.len();
+            let failed = results.iter().any(Result::is_err);
             let mut results = results.into_iter();
             let mut untried = Batch::default();
             for (key, (message, tried)) in batch.keys.into_iter().zip(batch.messages) {
@@ -243,7 +245,9 @@ impl<K: Clone + Eq + Hash> Driver<K> {
             }
             // Those after a failed one were not tried: a source that offers its messages
             // again has them at its next look; one that reads them once has them tried here.
-            if !matches!(self.rules.retry, Retry::AtOnce(_)) {
+            // Those left out without a failure (a row held by another instance's batch) go
+            // into the next batch at once, whatever the source.
+            if tried == 0 || (failed && !matches!(self.rules.retry, Retry::AtOnce(_))) {
                 break;
             }
             batch = untried;

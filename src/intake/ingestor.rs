@@ -148,7 +148,9 @@ impl Ingestor {
     ///
     /// A temporary failure stops the batch there: the messages before it are committed,
     /// the failed one is deferred, and those after it are not tried (the result is
-    /// shorter; the source offers them again). When the batch cannot be committed (a file
+    /// shorter; the source offers them again). A message whose row another instance's
+    /// batch holds ([`crate::store::StoreError::Busy`]) stops it too, before itself: it is
+    /// not tried, and goes first in the next batch. When the batch cannot be committed (a file
     /// that cannot be written, a database error, a mail that failed part-way through its
     /// writes on SQLite), its messages are tried again one at a time, except those already
     /// quarantined.
@@ -182,6 +184,12 @@ impl Ingestor {
                 }
                 None => pipeline.process(&message.source, &message.bytes).await,
             };
+            if processed.as_ref().is_err_and(ProcessError::is_busy) {
+                // Its ticket is in another instance's batch: not waited for while this
+                // batch holds rows; it goes first in the next batch.
+                tracing::debug!(source = %message.source, "a row of this mail is held elsewhere: left for the next batch");
+                break;
+            }
             let stop = matches!(processed, Err(ProcessError::Temporary(..)));
             results.push(self.answer(message, *attempts_so_far, processed));
             if stop {

@@ -88,6 +88,17 @@ pub enum TemporaryFailure {
     Stale(TicketNumber),
 }
 
+impl ProcessError {
+    /// Whether the message was left out of its batch because another transaction held a
+    /// row it writes ([`StoreError::Busy`]): it was not tried, and goes into the next batch.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            ProcessError::Temporary(TemporaryFailure::Store(StoreError::Busy))
+        )
+    }
+}
+
 impl From<Rejection> for ProcessError {
     fn from(e: Rejection) -> Self {
         ProcessError::Rejected(e)

@@ -16,13 +16,21 @@
 //! duplicate part-way): a mail's writes go straight into the batch, and one that fails
 //! part-way spoils the batch ([`Batch::spoiled`]), which the caller rolls back and tries
 //! again mail by mail.
+//!
+//! On PostgreSQL, instances write side by side, and two batches may want the same ticket
+//! row (two replies to one ticket, in two instances' mailboxes). A batch waits for such a
+//! row only while it holds none itself, at its first mail: past it, a wait of more than
+//! [`HELD_ROW_WAIT`] gives the mail up as [`StoreError::Busy`], the batch is committed
+//! without it, and the mail starts the next batch. Waiting while holding rows made
+//! batches wait for each other in turn, and two that each held what the other wanted
+//! stalled for PostgreSQL's deadlock timeout (a second) before one mail failed.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, Transaction};
+use sqlx::{Any, AnyConnection, Executor, Transaction};
 
 use super::{Backend, Doing, Store, StoreError};
 
@@ -36,7 +44,14 @@ pub(super) struct BatchState {
     in_place: bool,
     /// A mail written in place failed part-way: what it wrote cannot be taken back alone.
     spoiled: AtomicBool,
+    /// The batch holds rows (a mail's writes are in it) and its waits are bounded.
+    holds_rows: AtomicBool,
 }
+
+/// How long a mail of a PostgreSQL batch that already holds rows waits for a row another
+/// transaction holds: long enough for a short transaction (an agent's action), short
+/// beside a batch.
+pub(super) const HELD_ROW_WAIT: &str = "SET LOCAL lock_timeout = '10ms'";
 
 pub(super) type SharedTransaction = Arc<BatchState>;
 
@@ -102,6 +117,7 @@ impl Store {
             tx: tokio::sync::Mutex::new(Some(tx)),
             in_place: self.backend == Backend::Sqlite,
             spoiled: AtomicBool::new(false),
+            holds_rows: AtomicBool::new(false),
         };
         Ok(Batch {
             store: Store {
@@ -109,6 +125,46 @@ impl Store {
                 ..self.clone()
             },
         })
+    }
+
+    /// Called on the batch's connection once a mail's writes joined the batch (in a
+    /// savepoint, on PostgreSQL): from the first, the batch holds rows that other
+    /// instances may wait for, and its waits are bounded ([`HELD_ROW_WAIT`]).
+    pub(super) async fn mail_joined_batch(
+        &self,
+        conn: &mut AnyConnection,
+    ) -> Result<(), StoreError> {
+        let Some(batch) = &self.batch else {
+            return Ok(());
+        };
+        if batch.in_place || batch.holds_rows.swap(true, Ordering::Relaxed) {
+            return Ok(());
+        }
+        conn.execute(HELD_ROW_WAIT)
+            .await
+            .doing("bounding a batch's waits for rows")?;
+        Ok(())
+    }
+
+    /// `e`, or [`StoreError::Busy`] when it is a bounded wait of this batch that ran out
+    /// (PostgreSQL's `lock_not_available`).
+    pub(super) fn busy_in_batch(&self, e: StoreError) -> StoreError {
+        let timed_out = match &e {
+            StoreError::Query {
+                source: sqlx::Error::Database(db),
+                ..
+            } => db.code().as_deref() == Some("55P03"),
+            _ => false,
+        };
+        let bounded = self
+            .batch
+            .as_ref()
+            .is_some_and(|b| b.holds_rows.load(Ordering::Relaxed));
+        if timed_out && bounded {
+            StoreError::Busy
+        } else {
+            e
+        }
     }
 
     /// The connection for one call's statements (see [`Conn`]).

@@ -177,9 +177,13 @@ impl Store {
             return Err(StoreError::Spoiled { why });
         }
         let mut tx = conn.begin().await.doing("starting a transaction")?;
-        match write_inbound(&mut tx, &self.webhooks, self.numbers.as_ref(), commit).await? {
+        let written = write_inbound(&mut tx, &self.webhooks, self.numbers.as_ref(), commit)
+            .await
+            .map_err(|e| self.busy_in_batch(e))?;
+        match written {
             Written::Done(outcome) => {
                 tx.commit().await.doing("committing the message")?;
+                self.mail_joined_batch(&mut conn).await?;
                 tracing::debug!(?outcome, "committed");
                 Ok(outcome)
             }

@@ -116,6 +116,13 @@ pub enum StoreError {
         "a mail failed part-way through its batch ({why}); the batch is rolled back and its mails tried one at a time"
     )]
     Spoiled { why: String },
+    /// A mail of a PostgreSQL batch that already holds rows would wait for a row another
+    /// transaction holds (a ticket another instance's batch writes): it is left out of
+    /// this batch and goes first in the next one, which may wait (`batch.rs`).
+    #[error(
+        "a row this mail writes is held by another transaction; the mail goes into the next batch"
+    )]
+    Busy,
     /// A bug, not a condition: a store bound to a batch was used after the batch ended.
     #[error("a batch of mails was used after its commit or rollback; this is a bug to report")]
     BatchFinished,
@@ -131,7 +138,8 @@ impl StoreError {
             StoreError::Query { source, .. } => source,
             StoreError::CreateDir { .. }
             | StoreError::MigrationLock { .. }
-            | StoreError::Spoiled { .. } => return true,
+            | StoreError::Spoiled { .. }
+            | StoreError::Busy => return true,
             StoreError::Migrate(_)
             | StoreError::Corrupt(_)
             | StoreError::BatchFinished
