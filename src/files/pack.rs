@@ -54,8 +54,23 @@ impl Pack {
 }
 
 /// `raw` as one zstd frame.
+///
+/// Each thread keeps its compression context: one made per mail allocated, cleared and
+/// freed its tables every time (half of the process's `memset`, and fresh pages from the
+/// kernel), 7–8% of `ingest`'s CPU (BENCHMARKS.md). It holds about a megabyte per thread
+/// that compresses.
 pub(super) fn compress(raw: &[u8]) -> std::io::Result<Vec<u8>> {
-    zstd::bulk::compress(raw, LEVEL)
+    thread_local! {
+        static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    COMPRESSOR.with_borrow_mut(|kept| {
+        let compressor = match kept {
+            Some(compressor) => compressor,
+            None => kept.insert(zstd::bulk::Compressor::new(LEVEL)?),
+        };
+        compressor.compress(raw)
+    })
 }
 
 /// The `index`-th member of the pack read from `pack`, decompressed. A member that is not
