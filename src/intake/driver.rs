@@ -232,7 +232,7 @@ impl<K: Clone + Eq + Hash> Driver<K> {
             {
                 outbox.notify();
             }
-            let tried = results.len();
+            let answered = results.len();
             let failed = results.iter().any(Result::is_err);
             let mut results = results.into_iter();
             let mut untried = Batch::default();
@@ -247,7 +247,7 @@ impl<K: Clone + Eq + Hash> Driver<K> {
             // again has them at its next look; one that reads them once has them tried here.
             // Those left out without a failure (a row held by another instance's batch) go
             // into the next batch at once, whatever the source.
-            if tried == 0 || (failed && !matches!(self.rules.retry, Retry::AtOnce(_))) {
+            if answered == 0 || (failed && !matches!(self.rules.retry, Retry::AtOnce(_))) {
                 break;
             }
             batch = untried;

@@ -160,7 +160,11 @@ impl StoreError {
                     || msg.contains("disk")
                     || msg.contains("full")
                     || db.code().is_some_and(|c| {
-                        c.starts_with("08") || c.starts_with("53") || c == "40001" || c == "40P01"
+                        c.starts_with("08")
+                            || c.starts_with("53")
+                            || c == "40001"
+                            || c == "40P01"
+                            || c == "55P03"
                     })
             }
             _ => false,
