@@ -283,3 +283,65 @@ impl Store {
         self.pool.close().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::StoreError;
+
+    /// A server's refusal with a SQLSTATE code, as the drivers report it.
+    #[derive(Debug)]
+    struct Refusal(&'static str);
+
+    impl std::fmt::Display for Refusal {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "refused with SQLSTATE {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Refusal {}
+
+    impl sqlx::error::DatabaseError for Refusal {
+        fn message(&self) -> &str {
+            "refused"
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn refused(code: &'static str) -> StoreError {
+        StoreError::Query {
+            doing: "testing",
+            source: sqlx::Error::Database(Box::new(Refusal(code))),
+        }
+    }
+
+    #[test]
+    fn what_may_pass_is_temporary_and_what_the_data_causes_is_not() {
+        // A lock wait that ran out (lock_timeout, an operator's or a batch's), a deadlock,
+        // a serialization failure, a lost connection, a server out of resources: a retry
+        // may succeed, so the mail is kept, not quarantined.
+        for code in ["55P03", "40P01", "40001", "08006", "53100"] {
+            assert!(refused(code).is_transient(), "{code}");
+        }
+        // A value the schema refuses fails again on every try.
+        for code in ["23505", "23503", "22001"] {
+            assert!(!refused(code).is_transient(), "{code}");
+        }
+        assert!(StoreError::Busy.is_transient());
+    }
+}
