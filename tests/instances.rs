@@ -430,3 +430,62 @@ async fn a_ticket_opened_beside_another_instance_s_batch_does_not_wait_for_it_on
         assert!(ticket.is_some(), "{number} was committed");
     }
 }
+
+/// The serial part of a ticket number (`2612N00042` → 42).
+fn serial(number: &ticketgate::domain::TicketNumber) -> u64 {
+    number.as_str()[5..].parse().unwrap()
+}
+
+/// Opens `count` tickets one after the other on `store`; their serial numbers.
+async fn open_in_succession(store: &Store, who: &str, count: usize) -> Vec<u64> {
+    let mut serials = Vec::new();
+    for n in 0..count {
+        let opened = store
+            .open_ticket(&opening(&format!("{who}{n}")))
+            .await
+            .unwrap();
+        serials.push(serial(&opened));
+    }
+    serials
+}
+
+/// An instance that opens tickets in quick succession on PostgreSQL takes its numbers in
+/// blocks (`store/ticket_numbers.rs`): one counter update for several tickets, so another
+/// instance's next number comes after the block. An instance that stops gives back the
+/// numbers it did not use when nobody took any after them, so the next ticket follows on
+/// without a gap. On SQLite every number is taken in the ticket's own transaction: the
+/// numbers simply follow on.
+#[tokio::test]
+async fn numbers_are_taken_in_blocks_during_a_burst_and_the_unused_are_given_back() {
+    let env = TestEnv::new().await;
+    let on_postgres = env.store().backend() == ticketgate::store::Backend::Postgres;
+    let busy = another_instance(&env).await;
+    let first = open_in_succession(&busy, "busy", 10).await;
+    let start = first[0];
+    assert_eq!(
+        first,
+        (start..start + 10).collect::<Vec<_>>(),
+        "one instance's numbers follow on"
+    );
+    let other = another_instance(&env).await;
+    let beside = open_in_succession(&other, "beside", 1).await[0];
+    if on_postgres {
+        assert!(
+            beside > start + 10,
+            "the busy instance still holds a block: {beside}"
+        );
+    } else {
+        assert_eq!(beside, start + 10);
+    }
+
+    let stopping = another_instance(&env).await;
+    let burst = open_in_succession(&stopping, "burst", 10).await;
+    assert_eq!(burst, (beside + 1..beside + 11).collect::<Vec<_>>());
+    stopping.close().await;
+    let after = open_in_succession(&other, "after", 1).await[0];
+    assert_eq!(
+        after,
+        beside + 11,
+        "the stopped instance gave its unused numbers back"
+    );
+}

@@ -165,19 +165,20 @@ impl Store {
     pub async fn commit_inbound(&self, commit: &InboundCommit) -> Result<Committed, StoreError> {
         let mut conn = self.conn().await?;
         if self.writes_in_place() {
-            let why = match write_inbound(&mut conn, &self.webhooks, self.numbers.as_ref(), commit)
-                .await
-            {
-                Ok(Written::Done(outcome)) => return Ok(outcome),
-                Ok(Written::Stale(_)) => "its ticket changed while it was handled".to_string(),
-                Ok(Written::Duplicate) => "it was committed meanwhile".to_string(),
-                Err(e) => e.to_string(),
-            };
+            let why =
+                match write_inbound(&mut conn, &self.webhooks, self.numbers.as_deref(), commit)
+                    .await
+                {
+                    Ok(Written::Done(outcome)) => return Ok(outcome),
+                    Ok(Written::Stale(_)) => "its ticket changed while it was handled".to_string(),
+                    Ok(Written::Duplicate) => "it was committed meanwhile".to_string(),
+                    Err(e) => e.to_string(),
+                };
             self.spoil_batch();
             return Err(StoreError::Spoiled { why });
         }
         let mut tx = conn.begin().await.doing("starting a transaction")?;
-        let written = write_inbound(&mut tx, &self.webhooks, self.numbers.as_ref(), commit)
+        let written = write_inbound(&mut tx, &self.webhooks, self.numbers.as_deref(), commit)
             .await
             .map_err(|e| self.busy_in_batch(e))?;
         match written {
@@ -221,7 +222,7 @@ enum Written {
 async fn write_inbound(
     tx: &mut AnyConnection,
     webhooks: &crate::domain::Subscriptions,
-    numbers: Option<&sqlx::AnyPool>,
+    numbers: Option<&super::ticket_numbers::NumberSource>,
     commit: &InboundCommit,
 ) -> Result<Written, StoreError> {
     let at = to_millis(commit.at);
@@ -256,7 +257,7 @@ async fn write_inbound(
 /// on: the caller rolls back.
 async fn write_ticket(
     tx: &mut AnyConnection,
-    numbers: Option<&sqlx::AnyPool>,
+    numbers: Option<&super::ticket_numbers::NumberSource>,
     commit: &InboundCommit,
     at: i64,
 ) -> Result<Option<(i64, Committed)>, StoreError> {

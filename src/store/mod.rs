@@ -194,9 +194,9 @@ pub struct Store {
     batch: Option<batch::SharedTransaction>,
     /// Which webhook hears which event: their rows are queued with the operation's mail.
     webhooks: std::sync::Arc<crate::domain::Subscriptions>,
-    /// PostgreSQL's connections for ticket numbers, committed apart from the tickets'
-    /// transactions (`ticket_numbers.rs`); none on SQLite.
-    numbers: Option<AnyPool>,
+    /// PostgreSQL's ticket numbers, committed apart from the tickets' transactions
+    /// (`ticket_numbers.rs`); none on SQLite.
+    numbers: Option<std::sync::Arc<ticket_numbers::NumberSource>>,
 }
 
 impl Store {

@@ -70,8 +70,8 @@ impl Store {
         // Only the commands that write mail in (`run`, `ingest`, `migrate`) watch for a
         // read-only file: another may well be run by someone allowed to read only.
         let recycling = Recycling::new(sqlite_file.clone().filter(|_| mode == OpenMode::Create));
-        let numbers =
-            (backend == Backend::Postgres).then(|| super::ticket_numbers::numbers_pool(&options));
+        let numbers = (backend == Backend::Postgres)
+            .then(|| std::sync::Arc::new(super::ticket_numbers::NumberSource::new(&options)));
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
             // A pooled SQLite connection is a thread of this process: asking it whether it

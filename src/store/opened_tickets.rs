@@ -27,8 +27,13 @@ impl Store {
         let mut conn = self.conn().await?;
         let mut tx = conn.begin().await.doing("starting a transaction")?;
         let at = to_millis(opening.at);
-        let (ticket_id, number) =
-            insert_ticket(&mut tx, self.numbers.as_ref(), &opening.ticket, opening.at).await?;
+        let (ticket_id, number) = insert_ticket(
+            &mut tx,
+            self.numbers.as_deref(),
+            &opening.ticket,
+            opening.at,
+        )
+        .await?;
         let article_id = insert_article(&mut tx, ticket_id, &opening.article, at).await?;
         super::outbox::queue_events(
             &mut tx,

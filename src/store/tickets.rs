@@ -218,11 +218,11 @@ pub(super) async fn with_observers(
     Ok(Some(ticket))
 }
 
-/// Inserts ticket `t` on `tx`, numbered from `numbers` when there are (see
+/// Inserts ticket `t` on `tx`, numbered from `numbers` when there is one (see
 /// `ticket_numbers.rs`); its id and number.
 pub(super) async fn insert_ticket(
     tx: &mut AnyConnection,
-    numbers: Option<&sqlx::AnyPool>,
+    numbers: Option<&super::ticket_numbers::NumberSource>,
     t: &NewTicket,
     at: DateTime<Utc>,
 ) -> Result<(i64, TicketNumber), StoreError> {
