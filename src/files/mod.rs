@@ -280,8 +280,9 @@ fn blocking_here<T>(work: impl FnOnce() -> T) -> T {
 }
 
 /// Runs `work` (file I/O, hashing, compressing) on tokio's blocking threads, so that a big
-/// mail does not hold up the async workers; a panic in it goes on in the caller.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+/// mail or a file's sync does not hold up the async workers; a panic in it goes on in the
+/// caller.
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
     match tokio::task::spawn_blocking(work).await {
         Ok(value) => value,
         Err(e) => std::panic::resume_unwind(e.into_panic()),

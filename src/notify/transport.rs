@@ -54,9 +54,16 @@ impl Transport {
             Transport::Files(dir) => {
                 let path = dir.join(format!("{name}.eml"));
                 let bytes = message.formatted();
-                crate::atomic_file::write_atomically(&path, |f| {
-                    std::io::Write::write_all(f, &bytes)
+                // Off the async workers: the file is synced before it counts as sent, and a
+                // sync may take milliseconds on a busy disk, which the intake and the other
+                // tasks on that worker would wait through.
+                let written = path.clone();
+                crate::files::blocking(move || {
+                    crate::atomic_file::write_atomically(&written, |f| {
+                        std::io::Write::write_all(f, &bytes)
+                    })
                 })
+                .await
                 .map_err(|e| SendError::Temporary(e.into()))?;
                 Ok(Handed::Written(path))
             }
