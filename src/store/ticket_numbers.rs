@@ -45,8 +45,9 @@ pub(super) struct NumberSource {
     block: tokio::sync::Mutex<Block>,
 }
 
-/// Numbers taken from the counter and not given yet: `next..=last` of `period`.
-#[derive(Debug, Default)]
+/// Numbers taken from the counter and not given yet: `next..=last` of `period`, none
+/// when `next > last`.
+#[derive(Debug)]
 struct Block {
     period: String,
     next: u64,
@@ -54,6 +55,19 @@ struct Block {
     /// How many numbers the last block held, and when it was taken.
     size: u64,
     taken_at: Option<Instant>,
+}
+
+impl Default for Block {
+    /// No numbers held, and none taken yet.
+    fn default() -> Self {
+        Self {
+            period: String::new(),
+            next: 1,
+            last: 0,
+            size: 0,
+            taken_at: None,
+        }
+    }
 }
 
 impl Block {
