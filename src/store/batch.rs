@@ -153,7 +153,7 @@ impl Store {
             StoreError::Query {
                 source: sqlx::Error::Database(db),
                 ..
-            } => db.code().as_deref() == Some("55P03"),
+            } => db.code().as_deref() == Some(super::LOCK_NOT_AVAILABLE),
             _ => false,
         };
         let bounded = self

@@ -164,13 +164,17 @@ impl StoreError {
                             || c.starts_with("53")
                             || c == "40001"
                             || c == "40P01"
-                            || c == "55P03"
+                            || c == LOCK_NOT_AVAILABLE
                     })
             }
             _ => false,
         }
     }
 }
+
+/// PostgreSQL's SQLSTATE for a lock wait that ran out (`lock_timeout`): temporary, and in
+/// a batch that holds rows, [`StoreError::Busy`] (`batch.rs`).
+pub(super) const LOCK_NOT_AVAILABLE: &str = "55P03";
 
 /// Attaches what the store was doing to an sqlx error.
 trait Doing<T> {

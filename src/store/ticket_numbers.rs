@@ -145,8 +145,13 @@ impl NumberSource {
     }
 }
 
-/// Moves `period`'s counter on by `size`, committed at once; the last number reserved.
-async fn reserve(pool: &AnyPool, period: &str, size: u64) -> Result<u64, StoreError> {
+/// Moves `period`'s counter on by `size` on `db` (a pool: committed at once; a
+/// transaction: with it); the last number reserved.
+async fn reserve<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    period: &str,
+    size: u64,
+) -> Result<u64, StoreError> {
     let row = sqlx::query(
         "INSERT INTO ticket_counters (period, last_value) VALUES ($1, $2) \
          ON CONFLICT (period) DO UPDATE SET last_value = ticket_counters.last_value + $2 \
@@ -154,7 +159,7 @@ async fn reserve(pool: &AnyPool, period: &str, size: u64) -> Result<u64, StoreEr
     )
     .bind(period.to_string())
     .bind(size as i64)
-    .fetch_one(pool)
+    .fetch_one(db)
     .await
     .doing("allocating ticket numbers")?;
     let last: i64 = row
@@ -173,21 +178,7 @@ pub(super) async fn next_number(
     let period = TicketNumber::period(at);
     let counter = match numbers {
         Some(source) => source.take(&period).await?,
-        None => {
-            let row = sqlx::query(
-                "INSERT INTO ticket_counters (period, last_value) VALUES ($1, 1) \
-                 ON CONFLICT (period) DO UPDATE SET last_value = ticket_counters.last_value + 1 \
-                 RETURNING last_value",
-            )
-            .bind(period)
-            .fetch_one(&mut *tx)
-            .await
-            .doing("allocating a ticket number")?;
-            let last: i64 = row
-                .try_get("last_value")
-                .doing("reading the ticket counter")?;
-            last.max(1) as u64
-        }
+        None => reserve(&mut *tx, &period, 1).await?,
     };
     Ok(TicketNumber::new(at, counter))
 }
