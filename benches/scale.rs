@@ -372,7 +372,7 @@ async fn describe(conn: &mut sqlx::AnyConnection) {
         .collect();
     println!("statuses: {}", mix.join(", "));
     let mut counts = Vec::new();
-    for table in ["articles", "messages", "outbox", "thread_refs"] {
+    for table in ["articles", "messages", "outbox"] {
         let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
             .fetch_one(&mut *conn)
             .await

@@ -143,8 +143,8 @@ async fn a_batch_whose_file_cannot_be_written_is_tried_again_mail_by_mail() {
     assert_eq!(tickets.len(), 2, "the stuck mail left nothing behind");
 }
 
-/// A mail whose writes fail part-way (a trigger refuses its thread reference, after its
-/// ticket and article are written) leaves nothing behind, and the mails around it in its
+/// A mail whose writes fail part-way (a trigger refuses its record, written after its
+/// ticket, article and notifications) leaves nothing behind, and the mails around it in its
 /// batch go through: on SQLite, where a batch's mails are written without a savepoint
 /// each, the batch is rolled back and tried again mail by mail; on PostgreSQL the mail's
 /// savepoint is rolled back.
@@ -153,7 +153,7 @@ fn a_mail_that_fails_part_way_through_its_writes_leaves_nothing_and_spoils_nothi
     let cli = Cli::new();
     assert!(cli.run(&["migrate"], None).status.success());
     let trigger: &[&str] = if cli.on_sqlite() {
-        &["CREATE TRIGGER refuse_ref BEFORE INSERT ON thread_refs \
+        &["CREATE TRIGGER refuse_ref BEFORE INSERT ON messages \
            WHEN NEW.message_id = 'part-way@acme.example' \
            BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"]
     } else {
@@ -161,7 +161,7 @@ fn a_mail_that_fails_part_way_through_its_writes_leaves_nothing_and_spoils_nothi
             "CREATE FUNCTION refuse_ref() RETURNS trigger AS $$ BEGIN \
              IF NEW.message_id = 'part-way@acme.example' THEN RAISE EXCEPTION 'refused by the test'; \
              END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
-            "CREATE TRIGGER refuse_ref BEFORE INSERT ON thread_refs \
+            "CREATE TRIGGER refuse_ref BEFORE INSERT ON messages \
              FOR EACH ROW EXECUTE FUNCTION refuse_ref()",
         ]
     };

@@ -253,6 +253,12 @@ async fn a_bounce_of_our_notification_is_recorded_on_its_ticket_as_an_internal_n
         note.body_text
     );
     assert!(note.attachments.is_empty() && note.raw_ref.is_some());
+    // The report is not a message of the conversation: a mail answering it threads nowhere.
+    let answer = String::from_utf8(fixture("reply_in_reply_to.eml", None))
+        .unwrap()
+        .replace("new-ticket-1@acme.example", "bounce-1@mx.acme.example");
+    let other = created(&env.process(answer.as_bytes()).await);
+    assert_ne!(other, n);
 }
 
 #[tokio::test]

@@ -4,9 +4,8 @@
 //!
 //! The history: `tickets` tickets opened at a steady [`TICKETS_PER_DAY`], the last one just
 //! before `t0`. Each ticket has its inbound article (the customer's mail, 1–4 KB of text,
-//! which is also the ticket's description, as the pipeline stores it), its `messages` row,
-//! the `thread_refs` row of that mail and one per notification sent, and the notifications
-//! themselves, all `sent`. Each ticket's fate is drawn from a hash of its id:
+//! which is also the ticket's description, as the pipeline stores it), its `messages` row
+//! (which replies thread by), and the notifications themselves, all `sent`. Each ticket's fate is drawn from a hash of its id:
 //!
 //! - 50% get a solution 1–48 h after opening and no answer: auto-closed 7 days later, as
 //!   the job does every 10 minutes, except for the last hour before `t0` (the daemon was
@@ -42,7 +41,7 @@ pub enum Backend {
 /// and created again after: one sort each instead of millions of scattered B-tree inserts.
 /// The wide tables (tickets, articles) keep theirs: creating an index reads the whole
 /// table again, gigabytes of text for each index.
-const TABLES: &[&str] = &["messages", "outbox", "thread_refs"];
+const TABLES: &[&str] = &["messages", "outbox"];
 
 /// Distinct mail texts the tickets draw from; ticket `i` takes text `i * 7919 % POOL`.
 const POOL: i64 = 1024;
@@ -106,7 +105,7 @@ SELECT u.i, u.c, u.g, u.who, u.status, u.fate, u.resolved_at, u.closed_at, u.sin
 FROM u JOIN domains d ON d.k = u.who % 5";
 
 /// The statements after the facts, in order, each with its label. Every one reads the
-/// small `seed` table (and `pool`), never the large tables back, except `thread_refs`.
+/// small `seed` table (and `pool`), never the large tables back.
 const FILL: &[(&str, &str)] = &[
     (
         "tickets",
@@ -193,16 +192,6 @@ const FILL: &[(&str, &str)] = &[
              || (3 * s.i + 2) || '.' || s.closed_at || '.' || HEX16(s.i * 2654435761 + 2) \
              || '@localhost', s.closed_at + 1500 \
          FROM seed s WHERE s.closed_at IS NOT NULL ORDER BY s.i",
-    ),
-    (
-        "thread_refs: mails",
-        "INSERT INTO thread_refs (message_id, ticket_id, created_at) \
-         SELECT message_id, ticket_id, received_at FROM messages ORDER BY id",
-    ),
-    (
-        "thread_refs: notifications",
-        "INSERT INTO thread_refs (message_id, ticket_id, created_at) \
-         SELECT message_id, ticket_id, sent_at FROM outbox ORDER BY id",
     ),
     (
         "ticket_counters",

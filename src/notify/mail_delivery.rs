@@ -92,7 +92,6 @@ impl OutboxWorker {
         if let Some(place) = place {
             place.sent(SentMail {
                 id: job.id,
-                ticket_id: job.ticket_id,
                 message_id: composed.message_id,
             });
         }

@@ -146,10 +146,9 @@ impl Drop for Reserved<'_> {
 mod tests {
     use super::*;
 
-    fn mail(id: i64, ticket_id: i64) -> SentMail {
+    fn mail(id: i64) -> SentMail {
         SentMail {
             id,
-            ticket_id,
             message_id: format!("n{id}@ours.test"),
         }
     }
@@ -159,9 +158,9 @@ mod tests {
         let sends = UnrecordedSends::default();
         let alice = EmailAddress::parse("Alice@Acme.example").unwrap();
         let bob = EmailAddress::parse("bob@acme.example").unwrap();
-        sends.reserve(&alice, Some(10)).sent(mail(1, 10));
+        sends.reserve(&alice, Some(10)).sent(mail(1));
         let lower = EmailAddress::parse("alice@acme.example").unwrap();
-        sends.reserve(&lower, Some(11)).sent(mail(2, 11));
+        sends.reserve(&lower, Some(11)).sent(mail(2));
         let in_flight = sends.reserve(&bob, Some(10));
         assert_eq!(sends.to(&alice, false), 2);
         assert_eq!(sends.to(&bob, false), 1);
@@ -187,7 +186,7 @@ mod tests {
         sends.reserve(&alice, None).recorded_alone();
         assert_eq!(sends.to(&alice, false), 0, "a read after it counts it");
         assert_eq!(sends.to(&alice, true), 1, "the group's read did not");
-        sends.reserve(&alice, Some(3)).sent(mail(4, 3));
+        sends.reserve(&alice, Some(3)).sent(mail(4));
         assert_eq!(sends.to(&alice, true), 2);
         assert_eq!(sends.about(3), 1);
         assert!(sends.take().len() == 1);

@@ -93,8 +93,9 @@ pub enum Committed {
 }
 
 impl Store {
-    /// The ticket a Message-ID belongs to (a customer's mail or one of our notifications),
-    /// read whole in one query. The first ticket that recorded the id wins: a later mail
+    /// The ticket a customer's Message-ID belongs to, read whole in one query (our own
+    /// notifications' ids name their ticket and are verified, not looked up: see
+    /// `pipeline::thread`). The first ticket that recorded the id wins: a later mail
     /// reusing it (a broken mailer, or someone copying a Message-ID) cannot pull replies
     /// away from that ticket. Within one millisecond the older ticket wins, so that both
     /// backends pick the same.
@@ -103,10 +104,13 @@ impl Store {
         message_id: &str,
     ) -> Result<Option<crate::domain::Ticket>, StoreError> {
         let mut conn = self.conn().await?;
-        // The ticket is read by its key, not joined (see `TICKET_COLUMNS`).
+        // The ticket is read by its key, not joined (see `TICKET_COLUMNS`). The mails that
+        // thread are those that opened or commented a ticket: a delivery report's note
+        // (`noted`) is not a message of the conversation.
         let sql = format!(
-            "SELECT {} FROM tickets t WHERE t.id = (SELECT r.ticket_id FROM thread_refs r \
-             WHERE r.message_id = $1 ORDER BY r.created_at, r.ticket_id LIMIT 1)",
+            "SELECT {} FROM tickets t WHERE t.id = (SELECT m.ticket_id FROM messages m \
+             WHERE m.message_id = $1 AND m.outcome IN ('created', 'commented') \
+             ORDER BY m.received_at, m.ticket_id LIMIT 1)",
             super::tickets::TICKET_COLUMNS
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -325,8 +329,9 @@ async fn apply_comment_changes(
     Ok(true)
 }
 
-/// Writes the message's article, the description of a ticket it opened when that was left
-/// to the database, and the reference replies to it will thread by; the article's id.
+/// Writes the message's article and the description of a ticket it opened when that was
+/// left to the database; the article's id. Replies thread to the message by its record
+/// ([`record_message`]).
 async fn write_article(
     tx: &mut AnyConnection,
     commit: &InboundCommit,
@@ -345,17 +350,6 @@ async fn write_article(
         .execute(&mut *tx)
         .await
         .doing("copying a ticket's description from its article")?;
-    }
-    if let Some(message_id) = &commit.article.message_id {
-        sqlx::query(
-            "INSERT INTO thread_refs (message_id, ticket_id, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(storable(message_id))
-        .bind(ticket_id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .doing("recording a threading reference")?;
     }
     Ok(article_id)
 }

@@ -43,8 +43,6 @@ pub struct OutboxJob {
 pub struct SentMail {
     /// The outbox row.
     pub id: i64,
-    /// The ticket it was about, which replies to `message_id` are threaded to.
-    pub ticket_id: i64,
     /// The Message-ID it went out with, without angle brackets.
     pub message_id: String,
 }
@@ -123,8 +121,8 @@ impl Store {
             .collect()
     }
 
-    /// Records a notification as sent with `message_id`, which from now on threads replies
-    /// to its ticket.
+    /// Records a notification as sent with `message_id` (see
+    /// [`Store::mark_notifications_sent`]).
     pub async fn mark_notification_sent(
         &self,
         job: &OutboxJob,
@@ -133,14 +131,14 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mail = SentMail {
             id: job.id,
-            ticket_id: job.ticket_id,
             message_id: message_id.to_string(),
         };
         self.mark_notifications_sent(&[mail], at).await
     }
 
     /// Records the notifications of `sent` as sent, each with its Message-ID, in one
-    /// transaction: what a worker sent as a group costs one write.
+    /// statement: what a worker sent as a group costs one write. The Message-ID is what a
+    /// delivery report about the mail is matched by ([`Store::sent_notification`]).
     pub async fn mark_notifications_sent(
         &self,
         sent: &[SentMail],
@@ -155,31 +153,15 @@ impl Store {
              last_error = NULL FROM (VALUES {}) AS v WHERE outbox.id = v.column1",
             values_placeholders(sent.len(), 2, 1)
         );
-        let insert = format!(
-            "INSERT INTO thread_refs (message_id, ticket_id, created_at) VALUES {}",
-            values_placeholders(sent.len(), 3, 0)
-        );
-        let mut tx = self.pool.begin().await.doing("starting a transaction")?;
         let mut query = sqlx::query(sqlx::AssertSqlSafe(update)).bind(to_millis(at));
         for mail in sent {
             query = query.bind(mail.id).bind(mail.message_id.clone());
         }
         query
-            .execute(&mut *tx)
+            .execute(&mut *self.conn().await?)
             .await
             .doing("marking notifications sent")?;
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(insert));
-        for mail in sent {
-            query = query
-                .bind(mail.message_id.clone())
-                .bind(mail.ticket_id)
-                .bind(to_millis(at));
-        }
-        query
-            .execute(&mut *tx)
-            .await
-            .doing("recording notifications' Message-IDs")?;
-        tx.commit().await.doing("committing sent notifications")
+        Ok(())
     }
 
     /// Puts a notification back for another try at `next_attempt`.
