@@ -55,6 +55,17 @@ pub(super) const HELD_ROW_WAIT: &str = "SET LOCAL lock_timeout = '10ms'";
 
 pub(super) type SharedTransaction = Arc<BatchState>;
 
+/// The page cache of a SQLite connection while it writes a batch. A batch touches about
+/// 1,500 pages (64 mails): with SQLite's default of 2 MB the cache spilled them to the
+/// WAL before the commit and read them back, and 16 MiB took a tenth off ingest's CPU
+/// (BENCHMARKS.md, target 2). Only for the batch: the pool's four connections also serve
+/// the portal and the API, whose memory stays as it was.
+const BATCH_PAGE_CACHE: &str = "PRAGMA cache_size = -16384";
+
+/// SQLite's default page cache (2,000 KiB), which a connection goes back to with its
+/// batch's commit: the pages over it are freed as the commit lets them go.
+const PAGE_CACHE: &str = "PRAGMA cache_size = -2000";
+
 /// A connection for the statements of one store call: the batch's transaction when the
 /// store is bound to one, else a connection from the pool.
 pub(super) enum Conn<'s> {
@@ -105,14 +116,20 @@ impl Store {
     /// Opens a batch. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): the
     /// batch reads before it writes, and a read snapshot that another writer overtook
     /// could not be turned into a write. Other writers wait for the commit (busy_timeout),
-    /// so batches are kept short by their callers.
+    /// so batches are kept short by their callers. Its connection's page cache holds the
+    /// batch's pages until the commit ([`BATCH_PAGE_CACHE`]).
     pub async fn begin_batch(&self) -> Result<Batch, StoreError> {
         debug_assert!(self.batch.is_none(), "batches do not nest");
-        let tx = match self.backend {
+        let mut tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         }
         .doing("starting a batch of mails")?;
+        if self.backend == Backend::Sqlite {
+            tx.execute(BATCH_PAGE_CACHE)
+                .await
+                .doing("sizing a batch's page cache")?;
+        }
         let state = BatchState {
             tx: tokio::sync::Mutex::new(Some(tx)),
             in_place: self.backend == Backend::Sqlite,
@@ -208,18 +225,26 @@ impl Batch {
         tx.rollback().await.doing("rolling back a batch of mails")
     }
 
+    /// The batch's transaction, taken to be ended; on SQLite its connection's page cache
+    /// is set back to the default first ([`PAGE_CACHE`]).
     async fn take(&self) -> Result<Transaction<'static, Any>, StoreError> {
         let shared = self
             .store
             .batch
             .as_ref()
             .expect("a batch's store is bound to it");
-        shared
+        let mut tx = shared
             .tx
             .lock()
             .await
             .take()
-            .ok_or(StoreError::BatchFinished)
+            .ok_or(StoreError::BatchFinished)?;
+        if self.store.backend == Backend::Sqlite {
+            tx.execute(PAGE_CACHE)
+                .await
+                .doing("setting a connection's page cache back")?;
+        }
+        Ok(tx)
     }
 
     /// Whether a mail failed part-way after writing into the batch: the batch must be

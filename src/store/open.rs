@@ -93,10 +93,14 @@ impl Store {
                     if backend == Backend::Sqlite {
                         // WAL lets readers (CLI, HTTP) run beside the writer; FULL sync makes a
                         // commit durable before the mail is acknowledged; busy_timeout makes a
-                        // second writer process wait instead of failing.
+                        // second writer process wait instead of failing. temp_store keeps
+                        // the statement journals of a batch's statements in memory: past
+                        // 64 KiB each went to a file of its own under /var/tmp, a third of
+                        // the writes of an ingest (BENCHMARKS.md, target 2).
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000;",
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000; \
+                             PRAGMA temp_store = MEMORY;",
                         )
                         .await?;
                     } else if let Err(e) = conn
