@@ -123,25 +123,28 @@ fn start_from(database: &Path, dir: &Path) {
     let started = Instant::now();
     let data = dir.join("data");
     std::fs::create_dir_all(&data).expect("cannot create the data directory");
-    std::fs::copy(database, data.join("ticketgate.db")).expect("cannot copy BENCH_DATABASE");
+    copy_synced(database, &data.join("ticketgate.db"), "BENCH_DATABASE");
     // What the database's last writer left in its write-ahead log is part of it.
     let mut wal = database.as_os_str().to_owned();
     wal.push("-wal");
     if Path::new(&wal).exists() {
-        std::fs::copy(&wal, data.join("ticketgate.db-wal")).expect("cannot copy its WAL");
-    }
-    // The copy is gigabytes of dirty pages: written back during the run, they would compete
-    // with the run's own writes and syncs, a cost of the bench, not of the database's size.
-    for name in ["ticketgate.db", "ticketgate.db-wal"] {
-        if let Ok(file) = std::fs::File::open(data.join(name)) {
-            file.sync_all().expect("cannot sync the copied database");
-        }
+        copy_synced(Path::new(&wal), &data.join("ticketgate.db-wal"), "its WAL");
     }
     println!(
         "copied {} in {:.1} s (not timed)",
         database.display(),
         started.elapsed().as_secs_f64()
     );
+}
+
+/// Copies `from` to `to` and syncs the copy. A copy of gigabytes is as many dirty pages:
+/// written back during the run, they would compete with the run's own writes and syncs, a
+/// cost of the bench, not of the database's size.
+fn copy_synced(from: &Path, to: &Path, what: &str) {
+    std::fs::copy(from, to).unwrap_or_else(|e| panic!("cannot copy {what}: {e}"));
+    std::fs::File::open(to)
+        .and_then(|file| file.sync_all())
+        .unwrap_or_else(|e| panic!("cannot sync the copy of {what}: {e}"));
 }
 
 /// `maildir` itself for one instance; else that many Maildirs beside it, the mails dealt
