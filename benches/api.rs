@@ -105,7 +105,7 @@ fn main() {
     let headers = [format!("Authorization: Bearer {}", token.trim())];
 
     let log = dir.join("daemon.log");
-    let (daemon, started) = child::spawn_daemon(&binary, &data, &quiet_daemon(), &log);
+    let (daemon, started) = child::spawn_daemon(&binary, &data, &child::quiet_daemon(), &log);
     let pid = daemon.id();
     let port = wrk::wait_for_port(&log);
     println!(
@@ -277,20 +277,6 @@ fn seed_fingerprint() -> u64 {
         .fold(0xcbf2_9ce4_8422_2325, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         })
-}
-
-/// The daemon's settings beyond the embedded defaults: a port of its own, and no periodic
-/// job that would find work in a history that ended before today (the seed's solutions
-/// would all be auto-closed at start, its waiting tickets reminded).
-fn quiet_daemon() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("TICKETGATE_HTTP__LISTEN", "127.0.0.1:0"),
-        ("TICKETGATE_TICKETS__AUTO_CLOSE_DAYS", "3650"),
-        ("TICKETGATE_JOBS__RESOLUTION_REMINDER_DAYS", "0"),
-        ("TICKETGATE_JOBS__WAITING_REMINDER_DAYS", "0"),
-        ("TICKETGATE_JOBS__PURGE_RAW_MAIL_DAYS", "0"),
-        ("TICKETGATE_JOBS__PURGE_QUARANTINE_DAYS", "0"),
-    ]
 }
 
 /// The numbers of [`TICKETS_ASKED`] tickets spread evenly over the history.
