@@ -1,5 +1,6 @@
 //! Claiming the next due outbox row under a lease: one statement on both backends, with
-//! `FOR UPDATE SKIP LOCKED` on PostgreSQL so that instances claim side by side.
+//! `FOR UPDATE SKIP LOCKED` on PostgreSQL so that instances claim side by side. On SQLite
+//! a read first looks whether anything is due, so that an idle look takes no write lock.
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
